@@ -1,0 +1,111 @@
+# boxoffice - GNU Makefile. `make` builds build/boxoffice; `make test` runs
+# every suite; `make help` lists the targets. Dependencies are Debian
+# packages, installed by scripts/install-deps when one is missing.
+
+CC       ?= cc
+PKGS     := jansson sqlite3 libsodium
+TESTPKGS := criterion
+SANITIZE ?=
+
+# Each sanitizer build gets its own tree so objects never mix.
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+SANFLAGS :=
+else
+BUILD    ?= build/san-$(subst $(comma),-,$(SANITIZE))
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+comma := ,
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -Iinclude -Isrc -pthread -MMD -MP $(SANFLAGS)
+CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+LDFLAGS  += $(SANFLAGS)
+TESTLIBS := $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
+
+LIB_SRC   := $(sort $(shell find src -name '*.c' ! -name main.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELP := $(sort $(wildcard tests/unit/helpers/*.c))
+TEST_HOBJ := $(TEST_HELP:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test test-unit test-tsan test-long bench bench-engine run format \
+        format-check clean help
+.DEFAULT_GOAL := all
+
+all: deps $(BUILD)/boxoffice
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libboxoffice.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/boxoffice: $(BUILD)/obj/src/main.o $(BUILD)/libboxoffice.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_HOBJ) $(BUILD)/libboxoffice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Every unit suite, then the concurrency suites again under ThreadSanitizer.
+test: test-unit test-tsan
+	@echo "make test: all suites passed"
+
+test-unit: all $(TEST_BIN)
+	@scripts/run-tests $(TEST_BIN)
+
+# The threaded tests (tests/unit/test_*stress*.c) built with -fsanitize=thread.
+test-tsan: deps
+	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 \
+	    $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard tests/unit/test_*stress*.c))
+	@BOXOFFICE_STRESS_SCALE=tsan scripts/run-tests \
+	    $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard tests/unit/test_*stress*.c))
+
+# The long model run: >= 10,000,000 random operations.
+test-long: all $(BUILD)/tests/test_model
+	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
+
+bench: bench-engine
+
+bench-engine: all $(BUILD)/bench/bench_engine
+	$(BUILD)/bench/bench_engine
+
+run: all
+	$(BUILD)/boxoffice --help
+
+FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make            build build/boxoffice"
+	@echo "make run        build and serve the demo"
+	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan)"
+	@echo "make test-long  the engine model test with 10,000,000 operations"
+	@echo "make bench      every benchmark"
+	@echo "make format     clang-format every C file"
+	@echo "SANITIZE=address,undefined make test   run the suites under sanitizers"
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

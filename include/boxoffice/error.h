@@ -1,0 +1,44 @@
+/*
+ * error.h - the one error enum of boxoffice and its mapping to HTTP.
+ *
+ * Every function that can fail returns 0 or a negative BO_E* code. One table
+ * (src/util/error.c) maps each code to a message, an HTTP status and the API
+ * error code string used in {"error":{"code":...}}.
+ */
+#ifndef BOXOFFICE_ERROR_H
+#define BOXOFFICE_ERROR_H
+
+/* X(name, value, http_status, api_code, message) */
+#define BO_ERRNO_MAP(X)                                                                            \
+    X(EINVAL, -1, 400, "INVALID_REQUEST", "invalid request")                                      \
+    X(ENOMEM, -2, 503, "OUT_OF_MEMORY", "out of memory")                                           \
+    X(ENOTFOUND, -3, 404, "NOT_FOUND", "not found")                                                \
+    X(EUNAVAILABLE, -4, 409, "SEATS_UNAVAILABLE", "some seats are not available")                  \
+    X(EEXPIRED, -5, 410, "HOLD_EXPIRED", "the hold has expired")                                   \
+    X(ESTATE, -6, 409, "INVALID_STATE", "not allowed in the current state")                        \
+    X(ELIMIT, -7, 422, "LIMIT_EXCEEDED", "per-customer limit exceeded")                            \
+    X(EFULL, -8, 503, "CAPACITY_EXHAUSTED", "too many live holds, retry later")                    \
+    X(ETOOLARGE, -9, 413, "TOO_LARGE", "request too large")                                        \
+    X(EIO, -10, 503, "STORE_UNAVAILABLE", "the store could not commit, retry later")               \
+    X(EBUSY, -11, 503, "BUSY", "too many pending writes, retry later")                             \
+    X(ENOSEATS, -12, 409, "SOLD_OUT", "no seats fit the request")                                  \
+    X(EFENCED, -13, 503, "NOT_OWNER", "this node no longer owns the event")                        \
+    X(EEXIST, -14, 409, "ALREADY_EXISTS", "already exists")                                        \
+    X(ECORRUPT, -15, 500, "CORRUPT", "stored data is inconsistent")                                \
+    X(ECANCELED, -16, 503, "CANCELED", "aborted because an earlier write failed, retry")
+
+enum bo_errno {
+    BO_OK = 0,
+#define BO__ERR_ENUM(name, value, status, code, msg) BO_##name = (value),
+    BO_ERRNO_MAP(BO__ERR_ENUM)
+#undef BO__ERR_ENUM
+};
+
+/* A static, human-readable message for err (0 gives "ok"). */
+const char *bo_strerror(int err);
+/* The API error code ("SEATS_UNAVAILABLE"); "INTERNAL" for unknown codes. */
+const char *bo_err_code(int err);
+/* The HTTP status that answers err; 500 for unknown codes, 200 for 0. */
+int bo_err_http_status(int err);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * store.h - durability. The engine decides; the store makes each decision
+ * durable before anyone is told. Records are queued by any thread and
+ * written by one committer thread per store, many per transaction (group
+ * commit): it takes every pending record, writes them in one transaction,
+ * then completes each record's waiter in submission order.
+ *
+ * Workload: during an on-sale ~10^5 records/s, mostly holds and releases of
+ * one hot event, a few hundred bytes each. One fsync'd commit costs ~1 ms, so
+ * the hot path is one compact appended row per record; only sold seats and
+ * GA sales touch indexed tables, where the database itself refuses an
+ * oversell (a unique (event, seat) key among sold seats, GA sold <= capacity
+ * checked in the commit transaction).
+ *
+ * Backends implement bo_store_ops_t, which is batch-shaped so that a
+ * PostgreSQL backend can send a whole batch in one pipeline and check each
+ * event's fencing epoch in the same transaction. sqlite:PATH is the default.
+ */
+#ifndef BOXOFFICE_STORE_H
+#define BOXOFFICE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum bo_rec_kind {
+    BO_REC_VENUE = 1,  /* venue created: body = seat-map JSON */
+    BO_REC_EVENT = 2,  /* event created or changed: body = event JSON; ga_capacity set */
+    BO_REC_MUT = 3,    /* one engine mutation: body = encoded mutation (engine/record.h) */
+    BO_REC_SNAPSHOT = 4, /* full engine state of event as of seq: replaces older MUT records */
+};
+
+typedef struct bo_rec bo_rec_t;
+typedef void (*bo_rec_done_fn)(bo_rec_t *rec, int status);
+
+struct bo_rec {
+    /* What to write; set by the submitter, read-only to the store. */
+    uint8_t kind;         /* enum bo_rec_kind */
+    uint64_t id;          /* VENUE: venue id; EVENT, MUT, SNAPSHOT: event id */
+    uint64_t venue;       /* EVENT: its venue id */
+    uint64_t seq;         /* MUT, SNAPSHOT: per-event sequence, from 1, gapless */
+    int64_t at_ms;        /* the engine's now when it decided */
+    const void *body;
+    size_t body_len;
+    /* The last line of defence, applied in the same transaction (MUT only):
+     * seats (layout indices) that become SOLD or stop being SOLD, and signed
+     * changes of GA sold per area. A seat already sold or a GA area past its
+     * capacity fails the whole transaction with BO_ECORRUPT. */
+    const uint32_t *sold_add;
+    uint32_t nsold_add;
+    const uint32_t *sold_del;
+    uint32_t nsold_del;
+    const int32_t *ga_sold_delta; /* indexed by GA area, nga_delta entries */
+    uint32_t nga_delta;
+    /* EVENT: capacity of each GA area (creates or keeps its counter row). */
+    const uint32_t *ga_capacity;
+    uint32_t nga_capacity;
+    /* Completion: called once, on the committer thread, in submission order,
+     * with 0 once the record is durable or a negative BO_E* code when it is
+     * not (then nothing of it was written). The submitter owns rec and
+     * everything it points to until done is called. */
+    bo_rec_done_fn done;
+    void *arg;
+    /* Private to the store. */
+    bo_rec_t *next;
+};
+
+/* Recovery callbacks, in this order: every venue, every event (its latest
+ * EVENT record), then for each event its SNAPSHOT (if any) followed by its
+ * MUT records with a higher seq, in seq order. A callback returning nonzero
+ * stops the load, which returns that value. Pointers are valid during the
+ * call only. */
+typedef struct bo_store_visitor {
+    int (*venue)(void *ctx, uint64_t venue, const char *json, size_t len);
+    int (*event)(void *ctx, uint64_t event, uint64_t venue, const char *json, size_t len);
+    int (*rec)(void *ctx, const bo_rec_t *rec);
+} bo_store_visitor_t;
+
+typedef struct bo_store bo_store_t;
+
+/* A backend. commit and load run on one thread at a time (the committer,
+ * or the opener before the committer starts). */
+typedef struct bo_store_ops {
+    const char *name;
+    /* Write recs[0..n) in one transaction, all or nothing. Returns 0,
+     * BO_EIO (the database failed: nothing written), BO_ECORRUPT (a
+     * constraint refused it: nothing written), or BO_EFENCED. */
+    int (*commit)(void *backend, bo_rec_t *const *recs, size_t n);
+    int (*load)(void *backend, const bo_store_visitor_t *v, void *ctx);
+    void (*close)(void *backend);
+} bo_store_ops_t;
+
+typedef struct bo_store_stats {
+    uint64_t commits, commit_failures, records;
+    uint64_t max_batch;
+    uint64_t commit_us_total; /* sum of commit durations */
+    uint64_t batch_hist[16];  /* batches of size in [2^i, 2^(i+1)) */
+    uint64_t pending;         /* queued now */
+} bo_store_stats_t;
+
+#define BO_STORE_MAX_PENDING 200000u /* records queued; past it submit says BO_EBUSY */
+
+/*
+ * Open a store by URL: "sqlite:PATH" (creates the file and schema, runs
+ * pending migrations). Does not start the committer: call bo_store_load
+ * (recovery) first, then bo_store_start. Returns 0 and *out (caller owns,
+ * bo_store_close), BO_EINVAL for an unknown URL, BO_EIO when the database
+ * cannot be opened.
+ */
+int bo_store_open(const char *url, bo_store_t **out);
+int bo_store_load(bo_store_t *s, const bo_store_visitor_t *v, void *ctx);
+int bo_store_start(bo_store_t *s);
+/*
+ * Queue rec for the next commit. Returns 0 (rec->done will be called) or
+ * BO_EBUSY when BO_STORE_MAX_PENDING records are queued, or BO_EIO after
+ * bo_store_close began (done is not called then).
+ */
+int bo_store_submit(bo_store_t *s, bo_rec_t *rec);
+/*
+ * Take back every queued, not yet committing record of event id with seq >
+ * after_seq: each is completed with BO_ECANCELED before this returns (on the
+ * caller's thread). Used after a failed commit, whose later records were
+ * decided on state that is being rolled back. Returns how many.
+ */
+uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq);
+/* Block until every record submitted before the call is completed. */
+void bo_store_flush(bo_store_t *s);
+/* Fail the next n commits with BO_EIO without writing (fault tests). */
+void bo_store_inject_failures(bo_store_t *s, uint32_t n);
+void bo_store_get_stats(bo_store_t *s, bo_store_stats_t *st);
+/* Commit what is queued, stop the committer, close the database. */
+void bo_store_close(bo_store_t *s);
+
+/* Backends. */
+int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend);
+
+#endif
