@@ -12,6 +12,10 @@
  * State per seat is one uint32_t word (2 bits of state, 30 bits of owning
  * hold slot): 4 bytes per seat besides the static layout.
  *
+ * Every mutating call first releases the HELD holds expired at now_ms (as
+ * bo_inv_expire does), so its decision never depends on whether a sweeper
+ * ran; reads treat those holds as gone without changing anything.
+ *
  * Journal: every change a call makes to the inventory is journaled, so the
  * caller can undo a suffix of calls whose durable commit failed
  * (bo_inv_rollback) and forget the journal of calls that committed
@@ -78,7 +82,9 @@ typedef struct bo_hold_req {
     uint32_t best_category;    /* BO_NONE = any */
     uint32_t best_section;     /* BO_NONE = any */
     int64_t expires_at_ms;     /* 0 = now + hold_ttl_ms; replay passes the logged value */
-    int replay;                /* 1: re-apply a logged hold; skips the customer limit */
+    int replay;                /* 1: re-apply a logged hold: skips the customer limit and
+                                  takes amount_cents as logged */
+    int64_t amount_cents;      /* replay only */
 } bo_hold_req_t;
 
 /* What a hold got, or why not. */
@@ -135,11 +141,19 @@ int bo_inv_set_config(bo_inv_t *inv, const bo_inv_config_t *cfg);
 const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv);
 
 /*
- * Hold seats, all or nothing. Returns 0 with res filled; BO_EUNAVAILABLE with
- * res->unavailable / ga_short listing what was not free (nothing changed);
- * BO_ENOSEATS when best available found nothing that fits even relaxed;
- * BO_ELIMIT past the customer limit; BO_EEXIST for a live id; BO_EINVAL for
- * a malformed request; BO_EFULL when every hold slot is in use.
+ * Hold seats, all or nothing. Checks in this order, the first failing one
+ * answers and nothing changes: BO_EINVAL for a malformed request (no seats,
+ * GA or best quantity; best combined with seats or GA; a seat index out of
+ * range or repeated; more than BO_HOLD_MAX_SEATS seats; a GA area out of
+ * range or repeated, a GA quantity of 0 or > BO_HOLD_MAX_GA_QTY; more than
+ * BO_HOLD_MAX_GA lines); BO_EEXIST for the id of a hold that is not gone
+ * (HELD, PAYING or SOLD); BO_ELIMIT when the customer's seats and GA tickets
+ * (HELD, PAYING, SOLD) plus this request exceed per_customer_limit;
+ * BO_EFULL when every hold slot is in use; BO_EUNAVAILABLE with
+ * res->unavailable (requested seats not AVAILABLE, in request order) and
+ * res->ga_short (areas short of capacity, in request order); BO_ENOSEATS when
+ * best available finds nothing even relaxed. Returns 0 with res filled
+ * (seats in request order; best available: ascending).
  */
 int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res);
 
@@ -147,20 +161,23 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *req, int64_t now_ms, bo_hold
  * (including one already expired), BO_ESTATE when SOLD. */
 int bo_inv_release(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms);
 
-/* HELD -> PAYING until deadline_ms (must be > now). BO_ENOTFOUND when not
- * live (expired included); BO_ESTATE when already PAYING or SOLD. */
+/* HELD -> PAYING until deadline_ms (BO_EINVAL unless > now). BO_ENOTFOUND
+ * when gone (expired included); BO_ESTATE when already PAYING or SOLD. */
 int bo_inv_pay_start(bo_inv_t *inv, const bo_hold_id_t *id, int64_t deadline_ms,
                      int64_t now_ms);
 
 /* A declined payment: PAYING -> HELD with its remaining time. The
- * BO_PAY_MAX_FAILURES-th failure releases the hold; *released says which. */
+ * BO_PAY_MAX_FAILURES-th failure releases the hold, and so does a failure
+ * after expires_at_ms; *released says which. BO_ENOTFOUND when gone,
+ * BO_ESTATE when HELD or SOLD. */
 int bo_inv_pay_failed(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, int *released);
 
 /*
  * Payment succeeded: PAYING or HELD -> SOLD. When the hold is no longer live
  * (expired or released: a late payment), the same seats and GA quantities
  * are taken again if all are still free, as a new SOLD hold with this id;
- * otherwise BO_EUNAVAILABLE and nothing changes (the caller refunds).
+ * otherwise BO_EUNAVAILABLE (res-like lists are not given) and nothing
+ * changes (the caller refunds). The customer limit does not apply.
  * seats/nseats and ga/nga describe the hold as checked out (needed only for
  * a hold that is gone; pass what the order recorded). BO_ESTATE when SOLD.
  */
@@ -168,7 +185,8 @@ int bo_inv_confirm(bo_inv_t *inv, const bo_hold_id_t *id, const uint32_t *seats,
                    const bo_ga_line_t *ga, uint32_t nga, uint64_t customer, int64_t amount_cents,
                    int64_t now_ms);
 
-/* SOLD -> gone: seats AVAILABLE, GA sold decremented. BO_ESTATE when not SOLD. */
+/* SOLD -> gone: seats AVAILABLE, GA sold decremented. BO_ENOTFOUND when no
+ * such hold, BO_ESTATE when HELD or PAYING. */
 int bo_inv_cancel(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms);
 
 /* AVAILABLE -> BLOCKED (or back), all or nothing: BO_EUNAVAILABLE with

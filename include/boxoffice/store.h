@@ -62,13 +62,16 @@ struct bo_rec {
     void *arg;
     /* Private to the store. */
     bo_rec_t *next;
+    uint64_t ticket; /* submission number, for bo_store_flush */
 };
 
 /* Recovery callbacks, in this order: every venue, every event (its latest
  * EVENT record), then for each event its SNAPSHOT (if any) followed by its
- * MUT records with a higher seq, in seq order. A callback returning nonzero
- * stops the load, which returns that value. Pointers are valid during the
- * call only. */
+ * MUT records with a higher seq, in seq order; events one after the other,
+ * in ascending id, never interleaved. The rec passed has kind, id, seq, at_ms
+ * and body set, everything else zero. A callback returning nonzero stops the
+ * load, which returns that value. A NULL callback skips those records.
+ * Pointers are valid during the call only. */
 typedef struct bo_store_visitor {
     int (*venue)(void *ctx, uint64_t venue, const char *json, size_t len);
     int (*event)(void *ctx, uint64_t event, uint64_t venue, const char *json, size_t len);
@@ -90,14 +93,17 @@ typedef struct bo_store_ops {
 } bo_store_ops_t;
 
 typedef struct bo_store_stats {
-    uint64_t commits, commit_failures, records;
-    uint64_t max_batch;
-    uint64_t commit_us_total; /* sum of commit durations */
-    uint64_t batch_hist[16];  /* batches of size in [2^i, 2^(i+1)) */
-    uint64_t pending;         /* queued now */
+    uint64_t commits;         /* batches committed */
+    uint64_t commit_failures; /* batches failed (injected failures included) */
+    uint64_t records;         /* records committed (failed batches excluded) */
+    uint64_t max_batch;       /* largest batch taken, failed or not */
+    uint64_t commit_us_total; /* sum of backend commit durations */
+    uint64_t batch_hist[16];  /* batches (failed too) of size in [2^i, 2^(i+1)) */
+    uint64_t pending;         /* queued now, not yet taken by the committer */
 } bo_store_stats_t;
 
 #define BO_STORE_MAX_PENDING 200000u /* records queued; past it submit says BO_EBUSY */
+#define BO_STORE_MAX_BATCH   8192u   /* records per commit; the rest wait for the next */
 
 /*
  * Open a store by URL: "sqlite:PATH" (creates the file and schema, runs
@@ -107,12 +113,22 @@ typedef struct bo_store_stats {
  * cannot be opened.
  */
 int bo_store_open(const char *url, bo_store_t **out);
+/*
+ * Replay the database through v (see bo_store_visitor_t), before
+ * bo_store_start. Returns 0, a visitor's nonzero value, BO_ECORRUPT when an
+ * event's seqs have a gap or a record belongs to no event, BO_EIO when the
+ * database fails, or BO_ESTATE once the committer runs.
+ */
 int bo_store_load(bo_store_t *s, const bo_store_visitor_t *v, void *ctx);
+/* Start the committer thread. Returns 0, BO_ESTATE when already started, or
+ * BO_ENOMEM when no thread can be created. */
 int bo_store_start(bo_store_t *s);
 /*
  * Queue rec for the next commit. Returns 0 (rec->done will be called) or
  * BO_EBUSY when BO_STORE_MAX_PENDING records are queued, or BO_EIO after
- * bo_store_close began (done is not called then).
+ * bo_store_close began (done is not called then). Any thread, done callbacks
+ * included; records submitted before bo_store_start wait for it (or for
+ * bo_store_close).
  */
 int bo_store_submit(bo_store_t *s, bo_rec_t *rec);
 /*
@@ -122,15 +138,22 @@ int bo_store_submit(bo_store_t *s, bo_rec_t *rec);
  * decided on state that is being rolled back. Returns how many.
  */
 uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq);
-/* Block until every record submitted before the call is completed. */
+/* Block until every record submitted before the call is completed. Only
+ * after bo_store_start, and never from a done callback (it would wait for
+ * itself). */
 void bo_store_flush(bo_store_t *s);
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
+/* Copy the counters since open into *st. */
 void bo_store_get_stats(bo_store_t *s, bo_store_stats_t *st);
-/* Commit what is queued, stop the committer, close the database. */
+/* Commit what is queued (completing each record), stop the committer, close
+ * the database and free s. Submissions from then on (done callbacks
+ * included) get BO_EIO. NULL is a no-op. */
 void bo_store_close(bo_store_t *s);
 
-/* Backends. */
+/* Backends. Open the database at path (creating it and running pending
+ * migrations). Returns 0 with *ops and *backend (the caller owns it: pass it
+ * to ops->close), BO_EIO or BO_ENOMEM. */
 int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend);
 
 #endif

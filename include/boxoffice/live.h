@@ -1,0 +1,100 @@
+/*
+ * live.h - the live inventories of every event: each event's engine behind
+ * its own lock, every decision made durable through the store before its
+ * answer, and recovery of the whole state from the store at start.
+ *
+ * Workload: every hold of every buyer passes here. A call takes the event's
+ * lock for microseconds (decide in memory, queue the record), and its
+ * answer comes on the store's committer thread once the record is durable;
+ * no caller ever waits for disk while holding a lock. When a commit fails,
+ * the event is rolled back to the last durable state (the engine's journal)
+ * and every decision queued after the failed one is cancelled too, since it
+ * may depend on it: nothing anyone saw acknowledged is ever undone, and
+ * nothing unacknowledged survives.
+ */
+#ifndef BOXOFFICE_LIVE_H
+#define BOXOFFICE_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boxoffice/clock.h"
+#include "boxoffice/engine.h"
+#include "boxoffice/store.h"
+
+typedef struct bo_live bo_live_t;
+
+/* The answer to one call. */
+typedef struct bo_live_result {
+    int status;        /* 0 or a negative BO_E* code */
+    bo_hold_res_t res; /* holds: what was held or what was not; blocks: unavailable seats */
+    int released;      /* pay_failed: the hold was released */
+    uint64_t seq;      /* the event's log sequence of this mutation */
+} bo_live_result_t;
+
+/* Called exactly once per call: on the caller's thread before the call
+ * returns when the engine refused (nothing to commit), else on the store's
+ * committer thread after the commit (or its failure). r is valid during the
+ * call only. */
+typedef void (*bo_live_done_fn)(void *arg, const bo_live_result_t *r);
+
+/*
+ * Open the store at db_url, rebuild every venue, event and inventory from
+ * it, and start committing. clock NULL means the system clock. Returns 0 and
+ * *out (caller owns, bo_live_close), or BO_EINVAL (bad URL), BO_EIO, or
+ * BO_ECORRUPT (a log record that does not replay; the message is logged).
+ */
+int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out);
+/* Finish queued commits (their callbacks run), then free everything. */
+void bo_live_close(bo_live_t *live);
+bo_store_t *bo_live_store(bo_live_t *live);
+
+/* Venues and events. A venue's seat map is validated (problems into probs
+ * when it is not NULL, BO_EINVAL); BO_EEXIST for a known id; BO_ENOTFOUND for
+ * an event's unknown venue. Visible once committed. */
+int bo_live_add_venue(bo_live_t *live, uint64_t venue, const char *json, size_t len,
+                      bo_problems_t *probs, bo_live_done_fn done, void *arg);
+int bo_live_add_event(bo_live_t *live, uint64_t event, uint64_t venue, const char *meta_json,
+                      const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg);
+
+/* Mutations of one event: the engine calls of engine.h, made durable. Each
+ * returns the status it already knows (0 while the commit is pending) and
+ * calls done once. BO_ENOTFOUND for an unknown event, BO_EBUSY when the
+ * store's queue is full. */
+int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
+                 bo_live_done_fn done, void *arg);
+int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                    bo_live_done_fn done, void *arg);
+int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                      int64_t deadline_ms, bo_live_done_fn done, void *arg);
+int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                       bo_live_done_fn done, void *arg);
+int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                    const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga,
+                    uint64_t customer, int64_t amount_cents, bo_live_done_fn done, void *arg);
+int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                   bo_live_done_fn done, void *arg);
+int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
+                  int unblock, bo_live_done_fn done, void *arg);
+
+/* Run fn with the event's inventory under its lock (reads only), with the
+ * clock's now. Returns fn's value, or BO_ENOTFOUND. */
+typedef int (*bo_live_read_fn)(void *arg, const bo_inv_t *inv, int64_t now_ms);
+int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg);
+/* The layout of a venue (valid until bo_live_close), or NULL. */
+const bo_layout_t *bo_live_venue(bo_live_t *live, uint64_t venue);
+
+/* Release expired holds of every event (memory hygiene: reads already treat
+ * them as gone). Returns how many. */
+uint32_t bo_live_sweep(bo_live_t *live);
+
+/* The same calls, waiting for the answer (tools and tests). */
+typedef struct bo_live_wait bo_live_wait_t;
+bo_live_wait_t *bo_live_wait_new(void);
+void bo_live_wait_free(bo_live_wait_t *w);
+/* Pass as (done, arg); bo_live_wait blocks until it ran and copies the
+ * result to r (may be NULL); returns its status. Reusable. */
+void bo_live_wait_done(void *arg, const bo_live_result_t *r);
+int bo_live_wait(bo_live_wait_t *w, bo_live_result_t *r);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * journal.c - the inventory's bookkeeping: the undo journal, the hold slot
+ * table with its free list, the hold-id hash, the per-customer counters and
+ * the two deadline heaps (HELD holds by expires_at, PAYING holds by their
+ * payment deadline).
+ *
+ * Workload: every hold, release or sale writes ~5 journal entries per seat
+ * and ~6 per hold; the journal lives only until the store commits the
+ * decision (~1 ms), so it stays short. Capacity is reserved before an
+ * operation changes anything (bo__j_reserve, bo__hold_alloc), so no
+ * operation can fail half-way on ENOMEM.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "boxoffice/error.h"
+#include "engine/inv_internal.h"
+
+#define TOMB     UINT32_MAX
+#define NOT_HEAP UINT32_MAX
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return BO_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ---- journal ---------------------------------------------------------- */
+
+int bo__j_reserve(bo_inv_t *inv, size_t entries)
+{
+    if (!inv->journal_on)
+        return 0;
+    int rc = grow((void **)&inv->j, &inv->jcap, inv->jn + entries, sizeof(struct jent));
+    if (rc == 0)
+        rc = grow((void **)&inv->hcopy, &inv->hcap, inv->hn + 4, sizeof(struct hold));
+    return rc;
+}
+
+static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
+{
+    if (!inv->journal_on)
+        return;
+    /* Reserved by the operation; growing here is a fallback that cannot undo
+     * a failure, so a failed grow keeps the journal as it is (abort would be
+     * the alternative). */
+    if (inv->jn == inv->jcap && grow((void **)&inv->j, &inv->jcap, inv->jn + 1, sizeof(*inv->j)))
+        abort();
+    inv->j[inv->jn++] = (struct jent){type, a, b, p};
+}
+
+void bo__j_u32(bo_inv_t *inv, uint32_t *p, uint32_t v)
+{
+    push(inv, J_U32, *p, 0, p);
+    *p = v;
+}
+
+void bo__j_u16(bo_inv_t *inv, uint16_t *p, uint16_t v)
+{
+    push(inv, J_U16, *p, 0, p);
+    *p = v;
+}
+
+void bo__j_free_later(bo_inv_t *inv, void *p)
+{
+    if (inv->journal_on)
+        push(inv, J_FREE_LATER, 0, 0, p);
+    else
+        free(p);
+}
+
+void bo__j_free_on_undo(bo_inv_t *inv, void *p)
+{
+    push(inv, J_FREE_ON_UNDO, 0, 0, p);
+}
+
+bo_jpos_t bo_inv_journal_pos(const bo_inv_t *inv)
+{
+    return inv->jbase + inv->jn;
+}
+
+void bo_inv_set_journal(bo_inv_t *inv, int on)
+{
+    if (!on)
+        bo_inv_forget(inv, bo_inv_journal_pos(inv));
+    inv->journal_on = on;
+}
+
+void bo_inv_forget(bo_inv_t *inv, bo_jpos_t pos)
+{
+    if (pos <= inv->jbase)
+        return;
+    size_t n = pos - inv->jbase, holds = 0;
+    if (n > inv->jn)
+        n = inv->jn;
+    for (size_t i = 0; i < n; i++) {
+        if (inv->j[i].type == J_FREE_LATER)
+            free(inv->j[i].p);
+        holds += inv->j[i].type == J_HOLD;
+    }
+    memmove(inv->j, inv->j + n, (inv->jn - n) * sizeof(*inv->j));
+    inv->jn -= n;
+    inv->jbase += n;
+    memmove(inv->hcopy, inv->hcopy + holds, (inv->hn - holds) * sizeof(*inv->hcopy));
+    inv->hn -= holds;
+    for (size_t i = 0; i < inv->jn; i++)
+        if (inv->j[i].type == J_HOLD)
+            inv->j[i].b -= holds;
+}
+
+static void hash_insert(bo_inv_t *inv, uint32_t slot);
+static void hash_remove(bo_inv_t *inv, uint32_t slot);
+static void undo_one(bo_inv_t *inv, const struct jent *e)
+{
+    switch (e->type) {
+    case J_U32:
+        *(uint32_t *)e->p = e->a;
+        break;
+    case J_U16:
+        *(uint16_t *)e->p = (uint16_t)e->a;
+        break;
+    case J_HOLD:
+        inv->holds[e->a] = inv->hcopy[e->b];
+        bo__heap_sync(inv, e->a);
+        break;
+    case J_SLOT_POP:
+        inv->free_slots[inv->nfree++] = e->a;
+        break;
+    case J_SLOT_PUSH:
+        inv->nfree--;
+        break;
+    case J_HASH_INS:
+        hash_remove(inv, e->a);
+        break;
+    case J_HASH_DEL:
+        hash_insert(inv, e->a);
+        break;
+    case J_CUST:
+        for (uint32_t i = (uint32_t)(e->b * 0x9e3779b97f4a7c15ull) & inv->cust_mask;;
+             i = (i + 1) & inv->cust_mask)
+            if (inv->cust[i].key == e->b) {
+                inv->cust[i].count = e->a;
+                break;
+            }
+        break;
+    case J_FREE_ON_UNDO:
+        free(e->p);
+        break;
+    }
+}
+
+void bo_inv_rollback(bo_inv_t *inv, bo_jpos_t pos)
+{
+    if (pos < inv->jbase)
+        pos = inv->jbase; /* forgotten changes cannot be undone */
+    while (inv->jbase + inv->jn > pos) {
+        const struct jent *e = &inv->j[--inv->jn];
+        undo_one(inv, e);
+        if (e->type == J_HOLD)
+            inv->hn--;
+    }
+    inv->version++;
+}
+
+/* ---- hold-id hash ----------------------------------------------------- */
+
+static uint32_t id_hash(const bo_hold_id_t *id)
+{
+    uint64_t a, b;
+    memcpy(&a, id->b, 8);
+    memcpy(&b, id->b + 8, 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h ^ (h >> 31));
+}
+
+static void hash_insert(bo_inv_t *inv, uint32_t slot)
+{
+    uint32_t i = id_hash(&inv->holds[slot].id) & inv->hash_mask;
+    while (inv->hash[i] != 0 && inv->hash[i] != TOMB)
+        i = (i + 1) & inv->hash_mask;
+    if (inv->hash[i] == TOMB)
+        inv->hash_tomb--;
+    inv->hash[i] = slot;
+    inv->hash_used++;
+}
+
+static void hash_remove(bo_inv_t *inv, uint32_t slot)
+{
+    uint32_t i = id_hash(&inv->holds[slot].id) & inv->hash_mask;
+    while (inv->hash[i] != slot)
+        i = (i + 1) & inv->hash_mask;
+    inv->hash[i] = TOMB;
+    inv->hash_used--;
+    inv->hash_tomb++;
+}
+
+uint32_t bo__hold_find(const bo_inv_t *inv, const bo_hold_id_t *id)
+{
+    for (uint32_t i = id_hash(id) & inv->hash_mask;; i = (i + 1) & inv->hash_mask) {
+        uint32_t s = inv->hash[i];
+        if (s == 0)
+            return 0;
+        if (s != TOMB && memcmp(inv->holds[s].id.b, id->b, 16) == 0)
+            return s;
+    }
+}
+
+/* Keep the table at most half full, counting tombstones. */
+static int hash_prepare(bo_inv_t *inv)
+{
+    uint32_t cap = inv->hash_mask + 1;
+    if ((uint64_t)(inv->hash_used + inv->hash_tomb + 1) * 2 <= cap)
+        return 0;
+    uint32_t ncap = 64;
+    while ((uint64_t)(inv->hash_used + 1) * 4 > ncap)
+        ncap *= 2;
+    uint32_t *old = inv->hash, omask = inv->hash_mask;
+    inv->hash = calloc(ncap, sizeof(uint32_t));
+    if (!inv->hash) {
+        inv->hash = old;
+        return BO_ENOMEM;
+    }
+    inv->hash_mask = ncap - 1;
+    inv->hash_used = inv->hash_tomb = 0;
+    for (uint32_t i = 0; i <= omask; i++)
+        if (old[i] != 0 && old[i] != TOMB)
+            hash_insert(inv, old[i]);
+    free(old);
+    return 0;
+}
+
+/* ---- customers ---------------------------------------------------------- */
+
+static struct cust *cust_slot(const bo_inv_t *inv, uint64_t key)
+{
+    for (uint32_t i = (uint32_t)(key * 0x9e3779b97f4a7c15ull) & inv->cust_mask;;
+         i = (i + 1) & inv->cust_mask)
+        if (inv->cust[i].key == key || inv->cust[i].key == 0)
+            return &inv->cust[i];
+}
+
+uint32_t bo__cust_get(const bo_inv_t *inv, uint64_t customer)
+{
+    if (customer == 0)
+        return 0;
+    struct cust *c = cust_slot(inv, customer);
+    return c->key == customer ? c->count : 0;
+}
+
+static int cust_prepare(bo_inv_t *inv)
+{
+    uint32_t cap = inv->cust_mask + 1;
+    if ((inv->cust_used + 1) * 2 <= cap)
+        return 0;
+    struct cust *old = inv->cust;
+    uint32_t ncap = cap * 2;
+    inv->cust = calloc(ncap, sizeof(*inv->cust));
+    if (!inv->cust) {
+        inv->cust = old;
+        return BO_ENOMEM;
+    }
+    inv->cust_mask = ncap - 1;
+    for (uint32_t i = 0; i < cap; i++)
+        if (old[i].key)
+            *cust_slot(inv, old[i].key) = old[i];
+    free(old);
+    return 0;
+}
+
+/* Add delta to a customer's count; needs cust_prepare'd room for a new key. */
+int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta)
+{
+    if (customer == 0 || delta == 0)
+        return 0;
+    struct cust *c = cust_slot(inv, customer);
+    if (c->key == 0) {
+        c->key = customer;
+        inv->cust_used++;
+    }
+    push(inv, J_CUST, c->count, customer, NULL);
+    c->count = (uint32_t)((int64_t)c->count + delta);
+    return 0;
+}
+
+/* ---- deadline heaps ----------------------------------------------------- */
+
+static int64_t key(const bo_inv_t *inv, const struct heap *h, uint32_t slot)
+{
+    return h->paying ? inv->holds[slot].pay_deadline_ms : inv->holds[slot].expires_at_ms;
+}
+
+static void heap_place(struct heap *h, uint32_t i, uint32_t slot)
+{
+    h->slots[i] = slot;
+    h->pos[slot] = i;
+}
+
+static void sift_up(const bo_inv_t *inv, struct heap *h, uint32_t i)
+{
+    uint32_t slot = h->slots[i];
+    int64_t k = key(inv, h, slot);
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (key(inv, h, h->slots[parent]) <= k)
+            break;
+        heap_place(h, i, h->slots[parent]);
+        i = parent;
+    }
+    heap_place(h, i, slot);
+}
+
+static void sift_down(const bo_inv_t *inv, struct heap *h, uint32_t i)
+{
+    uint32_t slot = h->slots[i];
+    int64_t k = key(inv, h, slot);
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && key(inv, h, h->slots[c + 1]) < key(inv, h, h->slots[c]))
+            c++;
+        if (key(inv, h, h->slots[c]) >= k)
+            break;
+        heap_place(h, i, h->slots[c]);
+        i = c;
+    }
+    heap_place(h, i, slot);
+}
+
+static void heap_remove(const bo_inv_t *inv, struct heap *h, uint32_t slot)
+{
+    uint32_t i = h->pos[slot];
+    h->pos[slot] = NOT_HEAP;
+    if (--h->n == i)
+        return;
+    uint32_t moved = h->slots[h->n];
+    heap_place(h, i, moved);
+    sift_up(inv, h, i);
+    sift_down(inv, h, h->pos[moved]);
+}
+
+static void heap_sync_one(bo_inv_t *inv, struct heap *h, uint32_t slot, int want)
+{
+    int in = h->pos[slot] != NOT_HEAP;
+    if (want && !in) {
+        h->slots[h->n] = slot;
+        h->pos[slot] = h->n;
+        sift_up(inv, h, h->n++);
+    } else if (!want && in) {
+        heap_remove(inv, h, slot);
+    } else if (want) {
+        uint32_t i = h->pos[slot];
+        sift_up(inv, h, i);
+        sift_down(inv, h, h->pos[slot]);
+    }
+}
+
+/* Put slot in the heap its status calls for, at the right place. */
+void bo__heap_sync(bo_inv_t *inv, uint32_t slot)
+{
+    uint8_t st = inv->holds[slot].status;
+    heap_sync_one(inv, &inv->exp, slot, st == BO_HOLD_HELD);
+    heap_sync_one(inv, &inv->pay, slot, st == BO_HOLD_PAYING);
+}
+
+/* ---- hold slots ---------------------------------------------------------- */
+
+int bo__holds_init(bo_inv_t *inv)
+{
+    inv->hash_mask = 63;
+    inv->cust_mask = 63;
+    inv->hash = calloc(64, sizeof(uint32_t));
+    inv->cust = calloc(64, sizeof(struct cust));
+    inv->nholds = 1; /* slot 0 means "no hold" in seat words */
+    inv->pay.paying = 1;
+    inv->journal_on = 1;
+    return inv->hash && inv->cust ? 0 : BO_ENOMEM;
+}
+
+void bo__holds_free(bo_inv_t *inv)
+{
+    bo_inv_set_journal(inv, 0); /* runs deferred frees */
+    for (uint32_t s = 1; s < inv->nholds; s++)
+        if (inv->holds[s].status != BO_HOLD_NONE)
+            free(inv->holds[s].seats);
+    free(inv->holds);
+    free(inv->free_slots);
+    free(inv->hash);
+    free(inv->cust);
+    free(inv->exp.slots);
+    free(inv->exp.pos);
+    free(inv->pay.slots);
+    free(inv->pay.pos);
+    free(inv->j);
+    free(inv->hcopy);
+}
+
+static int grow_u32(uint32_t **p, uint32_t n, uint32_t fill_from, uint32_t fill)
+{
+    uint32_t *q = realloc(*p, (size_t)n * sizeof(uint32_t));
+    if (!q)
+        return BO_ENOMEM;
+    for (uint32_t i = fill_from; i < n; i++)
+        q[i] = fill;
+    *p = q;
+    return 0;
+}
+
+/* Make room for one more live hold in every structure. */
+static int slots_prepare(bo_inv_t *inv)
+{
+    if (inv->nfree > 0)
+        return 0;
+    uint32_t limit = inv->cfg.max_holds ? inv->cfg.max_holds : (1u << 20);
+    if (inv->nholds > limit)
+        return BO_EFULL;
+    uint32_t ncap = inv->cap_holds ? inv->cap_holds * 2 : 256;
+    if (ncap > limit + 1)
+        ncap = limit + 1;
+    struct hold *h = realloc(inv->holds, (size_t)ncap * sizeof(*h));
+    if (!h)
+        return BO_ENOMEM;
+    inv->holds = h;
+    memset(h + inv->cap_holds, 0, (size_t)(ncap - inv->cap_holds) * sizeof(*h));
+    if (grow_u32(&inv->free_slots, ncap, ncap, 0) || grow_u32(&inv->exp.slots, ncap, ncap, 0) ||
+        grow_u32(&inv->pay.slots, ncap, ncap, 0) ||
+        grow_u32(&inv->exp.pos, ncap, inv->cap_holds, NOT_HEAP) ||
+        grow_u32(&inv->pay.pos, ncap, inv->cap_holds, NOT_HEAP))
+        return BO_ENOMEM;
+    inv->cap_holds = ncap;
+    for (uint32_t s = ncap; s-- > inv->nholds;)
+        inv->free_slots[inv->nfree++] = s;
+    inv->nholds = ncap;
+    return 0;
+}
+
+/* Make room for one more hold in every structure, so that bo__hold_alloc
+ * cannot fail. Returns 0, BO_EFULL or BO_ENOMEM; changes nothing visible. */
+int bo__hold_prepare(bo_inv_t *inv)
+{
+    int rc = slots_prepare(inv);
+    if (rc == 0)
+        rc = hash_prepare(inv);
+    if (rc == 0)
+        rc = cust_prepare(inv);
+    return rc;
+}
+
+/* Take a free slot (bo__hold_prepare made sure of one), store h there and
+ * index it. h->seats is owned by the inventory from now on (freed when the
+ * hold's slot is released and the journal forgets it). */
+uint32_t bo__hold_alloc(bo_inv_t *inv, const struct hold *h)
+{
+    uint32_t slot = inv->free_slots[--inv->nfree];
+    push(inv, J_SLOT_POP, slot, 0, NULL);
+    bo__hold_set(inv, slot, h);
+    hash_insert(inv, slot);
+    push(inv, J_HASH_INS, slot, 0, NULL);
+    bo__j_free_on_undo(inv, h->seats);
+    return slot;
+}
+
+/* Replace holds[slot] by h (journaled) and move it between heaps. */
+void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h)
+{
+    if (inv->journal_on) {
+        if (grow((void **)&inv->hcopy, &inv->hcap, inv->hn + 1, sizeof(*inv->hcopy)))
+            abort(); /* reserved by bo__j_reserve; see push() */
+        inv->hcopy[inv->hn] = inv->holds[slot];
+        push(inv, J_HOLD, slot, inv->hn++, NULL);
+    }
+    inv->holds[slot] = *h;
+    bo__heap_sync(inv, slot);
+}
+
+/* Forget a hold: unindex it and return its slot to the free list. Its seat
+ * array is freed once the journal no longer needs it. */
+void bo__hold_release_slot(bo_inv_t *inv, uint32_t slot)
+{
+    void *seats = inv->holds[slot].seats;
+    hash_remove(inv, slot);
+    push(inv, J_HASH_DEL, slot, 0, NULL);
+    bo__hold_set(inv, slot, &(struct hold){0});
+    inv->free_slots[inv->nfree++] = slot;
+    push(inv, J_SLOT_PUSH, slot, 0, NULL);
+    bo__j_free_later(inv, seats);
+}

@@ -1,0 +1,1073 @@
+/*
+ * layout.c - venue seat maps: parse and validate the import JSON into the
+ * compact read-only bo_layout_t (flat seat array, rows as runs of it, one
+ * string arena, an open-addressing seat id hash), rank the seats, and write
+ * the layout back as seat-map JSON.
+ *
+ * Workload: a venue is imported rarely (an admin action) but may be large,
+ * up to 200,000 seats in 64 MB of JSON; afterwards bo_layout_find_seat runs
+ * on every explicit-seat hold, so it is one short probe sequence, and
+ * everything else is plain arrays. jansson builds a transient tree (about
+ * 1 KB per seat), then one walk validates and fills the layout at once;
+ * a JSON path is rendered only when a problem is reported.
+ *
+ * Decisions (see the header for the format):
+ * - Duplicate keys inside one JSON object are a syntax error
+ *   (JSON_REJECT_DUPLICATES): an ambiguous map is refused, never guessed.
+ * - Seat ids, section ids, category keys and GA area ids are separate
+ *   namespaces: a GA area may share its id with a seat or a section.
+ * - No string may contain a control character (C0, DEL or C1), escaped or
+ *   not; jansson already refuses invalid UTF-8 and \u0000.
+ * - Row labels and seat numbers need not be unique: only ids must be.
+ * - "sections" is required but may be empty when there are GA areas.
+ * - When an array is over its bound (or would push the venue over its seat
+ *   or row bound) it is reported once at the array's path and not entered;
+ *   when "categories" is missing or unusable, seats are not reported for
+ *   unknown categories (that would be one problem per seat).
+ * - Problems come in a fixed field order (name, size, focal_point,
+ *   categories, sections, ga_areas), not in the order of the JSON text.
+ * - to_json writes "accessible" only when true, and numbers in their
+ *   shortest form that reads back to the same float or double.
+ */
+#include "boxoffice/layout.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boxoffice/error.h"
+
+#define PATH_DEPTH 16
+
+/* One step of a JSON path, linked to its parent, rendered only on a problem. */
+struct frame {
+    const struct frame *up;
+    const char *key; /* a field name, or NULL for an array index */
+    size_t index;
+};
+
+/* Sort key of one seat for the dense rank. */
+struct rank_key {
+    double key;
+    uint32_t cls; /* 0 ranked first; 1 after (unranked when some are ranked) */
+    uint32_t seat;
+};
+
+enum { CLS_RANKED = 0, CLS_AFTER = 1, CLS_UNSET = 2 };
+
+struct parser {
+    bo_layout_t *l;
+    bo_problems_t *probs;
+    size_t nproblems; /* found by this parse */
+    int err;          /* BO_ENOMEM once an allocation failed */
+    uint32_t seat_cap, row_cap;
+    uint64_t seats_seen, rows_seen; /* sizes of the arrays entered */
+    int seats_full, rows_full;      /* the venue bound was hit: enter no more */
+    int cats_unusable;              /* no "unknown category" reports */
+    int any_rank;
+    uint32_t last_cat;
+    struct rank_key *keys; /* one per seat */
+};
+
+/* ---- problems ---------------------------------------------------------- */
+
+static void render_path(const struct frame *f, char *buf, size_t cap)
+{
+    const struct frame *chain[PATH_DEPTH];
+    int n = 0;
+    size_t len = 0;
+
+    for (; f && n < PATH_DEPTH; f = f->up)
+        chain[n++] = f;
+    buf[0] = '\0';
+    for (int i = n - 1; i >= 0 && len < cap; i--) {
+        int w = chain[i]->key ? snprintf(buf + len, cap - len, "%s%s", len ? "." : "", chain[i]->key)
+                              : snprintf(buf + len, cap - len, "[%zu]", chain[i]->index);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    if (buf[0] == '\0')
+        snprintf(buf, cap, "$");
+}
+
+static void problem(struct parser *p, const struct frame *at, const char *fmt, ...)
+{
+    char path[256], msg[512];
+    va_list ap;
+
+    p->nproblems++;
+    if (!p->probs)
+        return;
+    p->probs->total++;
+    if (p->probs->n >= BO_LAYOUT_MAX_PROBLEMS)
+        return;
+    render_path(at, path, sizeof path);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    size_t need = strlen(path) + 2 + strlen(msg) + 1;
+    char *item = malloc(need);
+    char **items = realloc(p->probs->items, (p->probs->n + 1) * sizeof *items);
+    if (items)
+        p->probs->items = items;
+    if (!item || !items) {
+        free(item);
+        p->err = BO_ENOMEM;
+        return;
+    }
+    snprintf(item, need, "%s: %s", path, msg);
+    items[p->probs->n++] = item;
+}
+
+void bo_problems_free(bo_problems_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->items[i]);
+    free(p->items);
+    p->items = NULL;
+    p->n = 0;
+    p->total = 0;
+}
+
+/* ---- string arena and seat hash ---------------------------------------- */
+
+static uint32_t intern(struct parser *p, const char *s, size_t n)
+{
+    bo_layout_t *l = p->l;
+
+    if (l->strings_len + n + 1 > l->strings_cap) {
+        size_t cap = l->strings_cap ? l->strings_cap : 4096;
+        while (cap < l->strings_len + n + 1)
+            cap *= 2;
+        char *m = realloc(l->strings, cap);
+        if (!m) {
+            p->err = BO_ENOMEM;
+            return 0; /* the empty string; the parse fails anyway */
+        }
+        l->strings = m;
+        l->strings_cap = cap;
+    }
+    uint32_t off = (uint32_t)l->strings_len;
+    memcpy(l->strings + off, s, n);
+    l->strings[off + n] = '\0';
+    l->strings_len += n + 1;
+    return off;
+}
+
+static uint32_t hash_id(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a, then a finaliser to spread the low bits */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    return h;
+}
+
+/* Whether the arena string at off is exactly the n bytes at s (s has no NUL). */
+static int str_eq(const bo_layout_t *l, uint32_t off, const char *s, size_t n)
+{
+    const char *a = l->strings + off;
+    return strncmp(a, s, n) == 0 && a[n] == '\0';
+}
+
+/* Add seat idx (its id already interned) or report that the id is taken. */
+static void seat_hash_add(struct parser *p, const struct frame *at, uint32_t idx, const char *id,
+                          size_t n)
+{
+    bo_layout_t *l = p->l;
+    uint32_t h = hash_id(id, n) & l->seat_hash_mask;
+
+    for (;; h = (h + 1) & l->seat_hash_mask) {
+        uint32_t e = l->seat_hash[h];
+        if (e == 0) {
+            l->seat_hash[h] = idx + 1;
+            return;
+        }
+        if (str_eq(l, l->seats[e - 1].id, id, n)) {
+            problem(p, at, "duplicate seat id \"%s\"", id);
+            return;
+        }
+    }
+}
+
+uint32_t bo_layout_find_seat(const bo_layout_t *l, const char *id, size_t len)
+{
+    if (!l || !id || len == 0 || memchr(id, '\0', len))
+        return BO_NONE;
+    uint32_t h = hash_id(id, len) & l->seat_hash_mask;
+    for (;; h = (h + 1) & l->seat_hash_mask) {
+        uint32_t e = l->seat_hash[h];
+        if (e == 0)
+            return BO_NONE;
+        if (str_eq(l, l->seats[e - 1].id, id, len))
+            return e - 1;
+    }
+}
+
+uint32_t bo_layout_find_ga(const bo_layout_t *l, const char *id)
+{
+    for (uint32_t i = 0; l && id && i < l->nga; i++)
+        if (strcmp(bo_layout_str(l, l->ga[i].id), id) == 0)
+            return i;
+    return BO_NONE;
+}
+
+uint32_t bo_layout_find_category(const bo_layout_t *l, const char *key)
+{
+    for (uint32_t i = 0; l && key && i < l->ncategories; i++)
+        if (strcmp(bo_layout_str(l, l->categories[i].key), key) == 0)
+            return i;
+    return BO_NONE;
+}
+
+uint32_t bo_layout_find_section(const bo_layout_t *l, const char *id)
+{
+    for (uint32_t i = 0; l && id && i < l->nsections; i++)
+        if (strcmp(bo_layout_str(l, l->sections[i].id), id) == 0)
+            return i;
+    return BO_NONE;
+}
+
+/* ---- typed field access ------------------------------------------------ */
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
+    }
+}
+
+/* C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F). */
+static int has_control(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (u[i] < 0x20 || u[i] == 0x7f)
+            return 1;
+        if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+            return 1;
+    }
+    return 0;
+}
+
+/* obj.key, a required non-empty string of at most max bytes without control
+ * characters; NULL (reported) otherwise. The string lives in the JSON tree. */
+static const char *get_string(struct parser *p, const struct frame *up, json_t *obj,
+                              const char *key, size_t max, size_t *len_out)
+{
+    struct frame at = {up, key, 0};
+    json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        problem(p, &at, "missing required field");
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        problem(p, &at, "must be a string, got %s", type_name(v));
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len == 0) {
+        problem(p, &at, "must be a non-empty string");
+        return NULL;
+    }
+    if (len > max) {
+        problem(p, &at, "too long: %zu bytes, at most %zu", len, max);
+        return NULL;
+    }
+    if (has_control(s, len)) {
+        problem(p, &at, "must not contain control characters");
+        return NULL;
+    }
+    *len_out = len;
+    return s;
+}
+
+/* get_string, interned; 0 (the empty string) when reported. */
+static uint32_t get_interned(struct parser *p, const struct frame *up, json_t *obj,
+                             const char *key, size_t max)
+{
+    size_t n;
+    const char *s = get_string(p, up, obj, key, max, &n);
+    return s ? intern(p, s, n) : 0;
+}
+
+/* 1 and *out set; 0 when absent and optional; -1 when reported. */
+static int get_number(struct parser *p, const struct frame *up, json_t *obj, const char *key,
+                      int required, double *out)
+{
+    struct frame at = {up, key, 0};
+    json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        if (required)
+            problem(p, &at, "missing required field");
+        return required ? -1 : 0;
+    }
+    if (!json_is_number(v)) {
+        problem(p, &at, "must be a number, got %s", type_name(v));
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 1;
+}
+
+/* A required coordinate in [-BO_LAYOUT_MAX_COORD, BO_LAYOUT_MAX_COORD]. */
+static int get_coord(struct parser *p, const struct frame *up, json_t *obj, const char *key,
+                     double *out)
+{
+    struct frame at = {up, key, 0};
+    if (get_number(p, up, obj, key, 1, out) < 0)
+        return -1;
+    if (!isfinite(*out) || fabs(*out) > BO_LAYOUT_MAX_COORD) {
+        problem(p, &at, "must be a number between %.0f and %.0f", -BO_LAYOUT_MAX_COORD,
+                BO_LAYOUT_MAX_COORD);
+        return -1;
+    }
+    return 1;
+}
+
+static json_t *get_typed(struct parser *p, const struct frame *up, json_t *obj, const char *key,
+                         int required, json_type type, const char *what)
+{
+    struct frame at = {up, key, 0};
+    json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        if (required)
+            problem(p, &at, "missing required field");
+        return NULL;
+    }
+    if (json_typeof(v) != type) {
+        problem(p, &at, "must be %s, got %s", what, type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+/* Optional obj.key: 1 true, 0 false or absent, -1 reported. */
+static int get_bool(struct parser *p, const struct frame *up, json_t *obj, const char *key)
+{
+    struct frame at = {up, key, 0};
+    json_t *v = json_object_get(obj, key);
+
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v)) {
+        problem(p, &at, "must be a boolean, got %s", type_name(v));
+        return -1;
+    }
+    return json_is_true(v);
+}
+
+/* obj.key as an array of at most max (0: any) elements, else NULL. */
+static json_t *get_array(struct parser *p, const struct frame *up, json_t *obj, const char *key,
+                         int required, size_t max, const char *what)
+{
+    struct frame at = {up, key, 0};
+    json_t *v = get_typed(p, up, obj, key, required, JSON_ARRAY, "an array");
+
+    if (v && max && json_array_size(v) > max) {
+        problem(p, &at, "too many %s: %zu, at most %zu", what, json_array_size(v), max);
+        return NULL;
+    }
+    return v;
+}
+
+/* Element i of arr if it is an object, else NULL (reported). */
+static json_t *get_element(struct parser *p, const struct frame *at, json_t *arr, size_t i)
+{
+    json_t *v = json_array_get(arr, i);
+    if (json_is_object(v))
+        return v;
+    problem(p, at, "must be an object, got %s", type_name(v));
+    return NULL;
+}
+
+/* ---- the document ------------------------------------------------------ */
+
+static void parse_size(struct parser *p, json_t *root)
+{
+    struct frame at = {NULL, "size", 0};
+    json_t *size = get_typed(p, NULL, root, "size", 0, JSON_OBJECT, "an object");
+    const char *keys[2] = {"width", "height"};
+    double *dst[2] = {&p->l->width, &p->l->height};
+
+    for (int i = 0; size && i < 2; i++) {
+        struct frame f = {&at, keys[i], 0};
+        double v;
+        if (get_number(p, &at, size, keys[i], 1, &v) < 0)
+            continue;
+        if (!(v > 0 && v <= BO_LAYOUT_MAX_COORD))
+            problem(p, &f, "must be a number greater than 0 and at most %.0f",
+                    BO_LAYOUT_MAX_COORD);
+        else
+            *dst[i] = v;
+    }
+}
+
+static void parse_focal(struct parser *p, json_t *root)
+{
+    struct frame at = {NULL, "focal_point", 0};
+    json_t *fp = get_typed(p, NULL, root, "focal_point", 0, JSON_OBJECT, "an object");
+    double x, y;
+
+    if (!fp)
+        return;
+    int okx = get_coord(p, &at, fp, "x", &x) > 0;
+    int oky = get_coord(p, &at, fp, "y", &y) > 0;
+    if (okx && oky) {
+        p->l->focal_x = x;
+        p->l->focal_y = y;
+        p->l->has_focal = 1;
+    }
+}
+
+static int is_color(const char *s, size_t n)
+{
+    if (n != 7 || s[0] != '#')
+        return 0;
+    for (size_t i = 1; i < 7; i++)
+        if (!strchr("0123456789abcdefABCDEF", s[i]))
+            return 0;
+    return 1;
+}
+
+static void parse_category(struct parser *p, const struct frame *at, json_t *obj)
+{
+    bo_layout_t *l = p->l;
+    bo_category_t *c = &l->categories[l->ncategories++];
+    struct frame key_at = {at, "key", 0}, color_at = {at, "color", 0};
+    size_t n;
+
+    const char *key = get_string(p, at, obj, "key", BO_LAYOUT_MAX_ID, &n);
+    if (key && bo_layout_find_category(l, key) != BO_NONE)
+        problem(p, &key_at, "duplicate category key \"%s\"", key);
+    else if (key)
+        c->key = intern(p, key, n);
+    c->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    const char *color = get_string(p, at, obj, "color", BO_LAYOUT_MAX_ID, &n);
+    if (color && !is_color(color, n))
+        problem(p, &color_at, "must be a color \"#rrggbb\"");
+    else if (color)
+        c->color = intern(p, color, n);
+}
+
+static void parse_categories(struct parser *p, json_t *root)
+{
+    struct frame at = {NULL, "categories", 0};
+    json_t *arr = get_array(p, NULL, root, "categories", 1, BO_LAYOUT_MAX_CATEGORIES,
+                            "categories");
+    size_t n = json_array_size(arr);
+
+    if (!arr) {
+        p->cats_unusable = 1;
+        return;
+    }
+    p->l->categories = calloc(n ? n : 1, sizeof *p->l->categories);
+    if (!p->l->categories) {
+        p->err = BO_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct frame el = {&at, NULL, i};
+        json_t *obj = get_element(p, &el, arr, i);
+        if (obj)
+            parse_category(p, &el, obj);
+    }
+}
+
+/* The category index of a seat or GA area's "category", 0 when reported. */
+static uint16_t get_category(struct parser *p, const struct frame *at, json_t *obj)
+{
+    struct frame cat_at = {at, "category", 0};
+    bo_layout_t *l = p->l;
+    size_t n;
+    const char *key = get_string(p, at, obj, "category", BO_LAYOUT_MAX_ID, &n);
+
+    if (!key)
+        return 0;
+    if (p->last_cat < l->ncategories && str_eq(l, l->categories[p->last_cat].key, key, n))
+        return (uint16_t)p->last_cat;
+    uint32_t i = bo_layout_find_category(l, key);
+    if (i != BO_NONE) {
+        p->last_cat = i;
+        return (uint16_t)i;
+    }
+    if (!p->cats_unusable)
+        problem(p, &cat_at, "unknown category \"%s\"", key);
+    return 0;
+}
+
+static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, uint32_t ri,
+                       uint16_t si)
+{
+    bo_layout_t *l = p->l;
+    uint32_t idx = l->nseats++;
+    bo_seat_t *s = &l->seats[idx];
+    struct frame id_at = {at, "id", 0}, rank_at = {at, "rank", 0};
+    size_t n;
+    double v;
+
+    s->row = ri;
+    s->section = si;
+    const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
+    if (id) {
+        s->id = intern(p, id, n);
+        if (!p->err)
+            seat_hash_add(p, &id_at, idx, id, n);
+    }
+    s->number = get_interned(p, at, obj, "number", BO_LAYOUT_MAX_ID);
+    if (get_coord(p, at, obj, "x", &v) > 0)
+        s->x = (float)v;
+    if (get_coord(p, at, obj, "y", &v) > 0)
+        s->y = (float)v;
+    s->category = get_category(p, at, obj);
+    s->accessible = get_bool(p, at, obj, "accessible") > 0;
+    p->keys[idx] = (struct rank_key){0, CLS_UNSET, idx};
+    int r = get_number(p, at, obj, "rank", 0, &v);
+    if (r > 0 && !(v >= 0)) {
+        problem(p, &rank_at, "must be a number >= 0");
+    } else if (r > 0) {
+        p->keys[idx].cls = CLS_RANKED;
+        p->keys[idx].key = v;
+        p->any_rank = 1;
+    }
+}
+
+static void parse_seats(struct parser *p, const struct frame *at, json_t *arr, uint32_t ri,
+                        uint16_t si)
+{
+    size_t n = json_array_size(arr);
+
+    if (n == 0) {
+        problem(p, at, "a row must have at least one seat");
+        return;
+    }
+    if (p->seats_full)
+        return;
+    if (p->seats_seen + n > BO_LAYOUT_MAX_SEATS) {
+        problem(p, at, "too many seats in the venue: more than %u", BO_LAYOUT_MAX_SEATS);
+        p->seats_full = 1;
+        return;
+    }
+    p->seats_seen += n;
+    for (size_t i = 0; i < n && !p->err; i++) {
+        struct frame el = {at, NULL, i};
+        json_t *obj = get_element(p, &el, arr, i);
+        if (obj)
+            parse_seat(p, &el, obj, ri, si);
+    }
+}
+
+static void parse_row(struct parser *p, const struct frame *at, json_t *obj, uint16_t si)
+{
+    bo_layout_t *l = p->l;
+    uint32_t ri = l->nrows++;
+    bo_row_t *r = &l->rows[ri];
+    struct frame seats_at = {at, "seats", 0};
+
+    r->section = si;
+    r->label = get_interned(p, at, obj, "label", BO_LAYOUT_MAX_ID);
+    json_t *seats =
+        get_array(p, at, obj, "seats", 1, BO_LAYOUT_MAX_ROW_SEATS, "seats in one row");
+    r->first_seat = l->nseats;
+    if (seats)
+        parse_seats(p, &seats_at, seats, ri, si);
+    r->nseats = l->nseats - r->first_seat;
+}
+
+static void parse_rows(struct parser *p, const struct frame *at, json_t *arr, uint16_t si)
+{
+    size_t n = json_array_size(arr);
+
+    if (n == 0) {
+        problem(p, at, "a section must have at least one row");
+        return;
+    }
+    if (p->rows_full)
+        return;
+    if (p->rows_seen + n > BO_LAYOUT_MAX_ROWS) {
+        problem(p, at, "too many rows in the venue: more than %u", BO_LAYOUT_MAX_ROWS);
+        p->rows_full = 1;
+        return;
+    }
+    p->rows_seen += n;
+    for (size_t i = 0; i < n && !p->err; i++) {
+        struct frame el = {at, NULL, i};
+        json_t *obj = get_element(p, &el, arr, i);
+        if (obj)
+            parse_row(p, &el, obj, si);
+    }
+}
+
+static void parse_section(struct parser *p, const struct frame *at, json_t *obj)
+{
+    bo_layout_t *l = p->l;
+    uint16_t si = (uint16_t)l->nsections++;
+    bo_section_t *s = &l->sections[si];
+    struct frame id_at = {at, "id", 0}, rows_at = {at, "rows", 0};
+    size_t n;
+
+    const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
+    if (id && bo_layout_find_section(l, id) != BO_NONE)
+        problem(p, &id_at, "duplicate section id \"%s\"", id);
+    else if (id)
+        s->id = intern(p, id, n);
+    s->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    json_t *rows = get_array(p, at, obj, "rows", 1, 0, NULL);
+    s->first_row = l->nrows;
+    if (rows)
+        parse_rows(p, &rows_at, rows, si);
+    s->nrows = l->nrows - s->first_row;
+}
+
+/* Upper bounds of the rows and seats the walk can store, to allocate once. */
+static void count_seats(json_t *sections, uint64_t *nrows, uint64_t *nseats)
+{
+    *nrows = *nseats = 0;
+    for (size_t i = 0; i < json_array_size(sections); i++) {
+        json_t *rows = json_object_get(json_array_get(sections, i), "rows");
+        *nrows += json_array_size(rows);
+        for (size_t j = 0; j < json_array_size(rows); j++)
+            *nseats += json_array_size(json_object_get(json_array_get(rows, j), "seats"));
+        if (*nrows >= BO_LAYOUT_MAX_ROWS && *nseats >= BO_LAYOUT_MAX_SEATS)
+            break;
+    }
+    if (*nrows > BO_LAYOUT_MAX_ROWS)
+        *nrows = BO_LAYOUT_MAX_ROWS;
+    if (*nseats > BO_LAYOUT_MAX_SEATS)
+        *nseats = BO_LAYOUT_MAX_SEATS;
+}
+
+static int alloc_arrays(struct parser *p, json_t *sections)
+{
+    bo_layout_t *l = p->l;
+    uint64_t nrows, nseats;
+    size_t nsec = json_array_size(sections), hsize = 2;
+
+    count_seats(sections, &nrows, &nseats);
+    while (hsize < 2 * nseats)
+        hsize *= 2;
+    p->row_cap = (uint32_t)nrows;
+    p->seat_cap = (uint32_t)nseats;
+    l->sections = calloc(nsec ? nsec : 1, sizeof *l->sections);
+    l->rows = calloc(nrows ? nrows : 1, sizeof *l->rows);
+    l->seats = calloc(nseats ? nseats : 1, sizeof *l->seats);
+    l->seat_hash = calloc(hsize, sizeof *l->seat_hash);
+    l->seat_hash_mask = (uint32_t)(hsize - 1);
+    p->keys = calloc(nseats ? nseats : 1, sizeof *p->keys);
+    if (!l->sections || !l->rows || !l->seats || !l->seat_hash || !p->keys)
+        return p->err = BO_ENOMEM;
+    return 0;
+}
+
+static void parse_sections(struct parser *p, json_t *root)
+{
+    struct frame at = {NULL, "sections", 0};
+    json_t *arr =
+        get_array(p, NULL, root, "sections", 1, BO_LAYOUT_MAX_SECTIONS, "sections");
+
+    if (alloc_arrays(p, arr) < 0)
+        return;
+    for (size_t i = 0; i < json_array_size(arr) && !p->err; i++) {
+        struct frame el = {&at, NULL, i};
+        json_t *obj = get_element(p, &el, arr, i);
+        if (obj)
+            parse_section(p, &el, obj);
+    }
+}
+
+static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj)
+{
+    bo_layout_t *l = p->l;
+    bo_ga_area_t *g = &l->ga[l->nga++];
+    struct frame id_at = {at, "id", 0}, cap_at = {at, "capacity", 0};
+    size_t n;
+    double cap;
+
+    const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
+    if (id && bo_layout_find_ga(l, id) != BO_NONE)
+        problem(p, &id_at, "duplicate GA area id \"%s\"", id);
+    else if (id)
+        g->id = intern(p, id, n);
+    g->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    if (get_number(p, at, obj, "capacity", 1, &cap) > 0) {
+        if (cap >= 1 && cap <= BO_LAYOUT_MAX_GA_CAPACITY && cap == floor(cap))
+            g->capacity = (uint32_t)cap;
+        else
+            problem(p, &cap_at, "must be an integer between 1 and %u",
+                    BO_LAYOUT_MAX_GA_CAPACITY);
+    }
+    g->category = get_category(p, at, obj);
+}
+
+static void parse_ga_areas(struct parser *p, json_t *root)
+{
+    struct frame at = {NULL, "ga_areas", 0};
+    json_t *arr =
+        get_array(p, NULL, root, "ga_areas", 0, BO_LAYOUT_MAX_GA_AREAS, "GA areas");
+    size_t n = json_array_size(arr);
+
+    p->l->ga = calloc(n ? n : 1, sizeof *p->l->ga);
+    if (!p->l->ga) {
+        p->err = BO_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct frame el = {&at, NULL, i};
+        json_t *obj = get_element(p, &el, arr, i);
+        if (obj)
+            parse_ga_area(p, &el, obj);
+    }
+}
+
+static void parse_root(struct parser *p, json_t *root)
+{
+    if (!json_is_object(root)) {
+        problem(p, NULL, "must be an object, got %s", type_name(root));
+        return;
+    }
+    if (intern(p, "", 0) != 0) /* offset 0 is the empty string */
+        return;
+    p->l->name = get_interned(p, NULL, root, "name", BO_LAYOUT_MAX_NAME);
+    parse_size(p, root);
+    parse_focal(p, root);
+    parse_categories(p, root);
+    if (!p->err)
+        parse_sections(p, root);
+    if (!p->err)
+        parse_ga_areas(p, root);
+    json_t *sections = json_object_get(root, "sections");
+    json_t *ga = json_object_get(root, "ga_areas");
+    if (json_is_array(sections) && json_array_size(sections) == 0 &&
+        (!ga || (json_is_array(ga) && json_array_size(ga) == 0)))
+        problem(p, NULL, "the venue has no seats and no GA areas");
+}
+
+/* ---- ranks and the finished layout ------------------------------------- */
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const struct rank_key *x = a, *y = b;
+    if (x->cls != y->cls)
+        return x->cls < y->cls ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->seat < y->seat ? -1 : x->seat > y->seat;
+}
+
+/* Dense ranks: explicit "rank" first (if any seat has one), then focal
+ * distance, then file order; ties by seat index. */
+static void assign_ranks(struct parser *p)
+{
+    bo_layout_t *l = p->l;
+
+    for (uint32_t i = 0; i < l->nseats; i++) {
+        struct rank_key *k = &p->keys[i];
+        if (k->cls != CLS_UNSET)
+            continue;
+        k->cls = p->any_rank ? CLS_AFTER : CLS_RANKED;
+        if (l->has_focal) {
+            double dx = l->seats[i].x - l->focal_x, dy = l->seats[i].y - l->focal_y;
+            k->key = dx * dx + dy * dy; /* squared: same order, no sqrt */
+        }
+    }
+    qsort(p->keys, l->nseats, sizeof *p->keys, cmp_rank);
+    for (uint32_t i = 0; i < l->nseats; i++)
+        l->seats[p->keys[i].seat].rank = i;
+}
+
+static void finish(struct parser *p)
+{
+    bo_layout_t *l = p->l;
+    char *s;
+
+    assign_ranks(p);
+    /* Give back the arena's slack: the layout lives as long as the process. */
+    if (l->strings_len < l->strings_cap && (s = realloc(l->strings, l->strings_len))) {
+        l->strings = s;
+        l->strings_cap = l->strings_len;
+    }
+}
+
+int bo_layout_parse(const char *json, size_t len, bo_layout_t **out, bo_problems_t *probs)
+{
+    struct parser p = {.probs = probs};
+    json_error_t jerr;
+    json_t *root = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (len > BO_LAYOUT_MAX_BYTES) {
+        problem(&p, NULL, "too large: %zu bytes, at most %u", len, BO_LAYOUT_MAX_BYTES);
+        return BO_ETOOLARGE;
+    }
+    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        problem(&p, NULL, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                jerr.text);
+        rc = BO_EINVAL;
+        goto out;
+    }
+    if (!(p.l = calloc(1, sizeof *p.l))) {
+        rc = BO_ENOMEM;
+        goto out;
+    }
+    parse_root(&p, root);
+    rc = p.err ? p.err : p.nproblems ? BO_EINVAL : 0;
+    if (rc == 0) {
+        finish(&p);
+        *out = p.l;
+        p.l = NULL;
+    }
+out:
+    bo_layout_free(p.l);
+    free(p.keys);
+    json_decref(root);
+    return rc;
+}
+
+void bo_layout_free(bo_layout_t *l)
+{
+    if (!l)
+        return;
+    free(l->categories);
+    free(l->sections);
+    free(l->rows);
+    free(l->seats);
+    free(l->ga);
+    free(l->strings);
+    free(l->seat_hash);
+    free(l);
+}
+
+/* ---- writing JSON ------------------------------------------------------ */
+
+struct buf {
+    char *b;
+    size_t len, cap;
+    int oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *m = realloc(b->b, cap);
+        if (!m) {
+            b->oom = 1;
+            return;
+        }
+        b->b = m;
+        b->cap = cap;
+    }
+    memcpy(b->b + b->len, s, n);
+    b->len += n;
+    b->b[b->len] = '\0';
+}
+
+#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* A JSON string; control characters (absent from a parsed layout) escaped. */
+static void put_str(struct buf *b, const char *s)
+{
+    const char *run = s;
+
+    PUT_LIT(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        char esc[8];
+        put(b, run, (size_t)(s - run));
+        int n = c == '"' || c == '\\' ? snprintf(esc, sizeof esc, "\\%c", c)
+                                      : snprintf(esc, sizeof esc, "\\u%04x", c);
+        put(b, esc, (size_t)n);
+        run = s + 1;
+    }
+    put(b, run, (size_t)(s - run));
+    PUT_LIT(b, "\"");
+}
+
+/* Decimal digits of v backwards from end; returns the start. */
+static char *digits(char *end, unsigned long long v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}
+
+/* Fast path: v with at most one decimal ("12", "-3.5") when that reads back
+ * to the same value (most coordinates). 0 when it does not apply. */
+static size_t fmt_tenths(char t[40], double v, int single)
+{
+    double tenths = nearbyint(v * 10), back = tenths / 10; /* correctly rounded, like strtod */
+    if (!(fabs(v) < 1e9) || (single ? (float)back != (float)v : back != v))
+        return 0;
+    unsigned long long n = (unsigned long long)fabs(tenths);
+    char *end = t + 39, *s = end;
+    if (n % 10)
+        *--s = (char)('0' + n % 10), *--s = '.';
+    s = digits(s, n / 10);
+    if (tenths < 0)
+        *--s = '-';
+    memmove(t, s, (size_t)(end - s));
+    return (size_t)(end - s);
+}
+
+/* The shortest decimal that reads back (through strtod, as jansson does) to
+ * the same double, or to the same float when single. */
+static void put_num(struct buf *b, double v, int single)
+{
+    char t[40];
+    size_t n = fmt_tenths(t, v, single);
+
+    for (int prec = single ? 6 : 15; n == 0; prec++) {
+        n = (size_t)snprintf(t, sizeof t, "%.*g", prec, v);
+        double r = strtod(t, NULL);
+        if (!(single ? (float)r == (float)v : r == v) && prec < (single ? 9 : 17))
+            n = 0;
+    }
+    put(b, t, n);
+}
+
+static void put_u32(struct buf *b, uint32_t v)
+{
+    char t[16], *s = digits(t + sizeof t, v);
+    put(b, s, (size_t)(t + sizeof t - s));
+}
+
+/* ,"key":"arena string" */
+static void put_field(struct buf *b, const bo_layout_t *l, const char *key, uint32_t off)
+{
+    put(b, key, strlen(key));
+    put_str(b, bo_layout_str(l, off));
+}
+
+static void write_head(struct buf *b, const bo_layout_t *l)
+{
+    put_field(b, l, "{\"name\":", l->name);
+    if (l->width > 0 && l->height > 0) {
+        PUT_LIT(b, ",\"size\":{\"width\":");
+        put_num(b, l->width, 0);
+        PUT_LIT(b, ",\"height\":");
+        put_num(b, l->height, 0);
+        PUT_LIT(b, "}");
+    }
+    if (l->has_focal) {
+        PUT_LIT(b, ",\"focal_point\":{\"x\":");
+        put_num(b, l->focal_x, 0);
+        PUT_LIT(b, ",\"y\":");
+        put_num(b, l->focal_y, 0);
+        PUT_LIT(b, "}");
+    }
+    PUT_LIT(b, ",\"categories\":[");
+    for (uint32_t i = 0; i < l->ncategories; i++) {
+        const bo_category_t *c = &l->categories[i];
+        put_field(b, l, i ? ",{\"key\":" : "{\"key\":", c->key);
+        put_field(b, l, ",\"name\":", c->name);
+        put_field(b, l, ",\"color\":", c->color);
+        PUT_LIT(b, "}");
+    }
+    PUT_LIT(b, "]");
+}
+
+static void write_seat(struct buf *b, const bo_layout_t *l, const bo_seat_t *s, int first)
+{
+    put_field(b, l, first ? "{\"id\":" : ",{\"id\":", s->id);
+    put_field(b, l, ",\"number\":", s->number);
+    PUT_LIT(b, ",\"x\":");
+    put_num(b, s->x, 1);
+    PUT_LIT(b, ",\"y\":");
+    put_num(b, s->y, 1);
+    put_field(b, l, ",\"category\":", l->categories[s->category].key);
+    if (s->accessible)
+        PUT_LIT(b, ",\"accessible\":true");
+    PUT_LIT(b, ",\"rank\":");
+    put_u32(b, s->rank);
+    PUT_LIT(b, "}");
+}
+
+static void write_sections(struct buf *b, const bo_layout_t *l)
+{
+    PUT_LIT(b, ",\"sections\":[");
+    for (uint32_t i = 0; i < l->nsections && !b->oom; i++) {
+        const bo_section_t *sec = &l->sections[i];
+        put_field(b, l, i ? ",{\"id\":" : "{\"id\":", sec->id);
+        put_field(b, l, ",\"name\":", sec->name);
+        PUT_LIT(b, ",\"rows\":[");
+        for (uint32_t r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
+            const bo_row_t *row = &l->rows[r];
+            put_field(b, l, r > sec->first_row ? ",{\"label\":" : "{\"label\":", row->label);
+            PUT_LIT(b, ",\"seats\":[");
+            for (uint32_t s = 0; s < row->nseats; s++)
+                write_seat(b, l, &l->seats[row->first_seat + s], s == 0);
+            PUT_LIT(b, "]}");
+        }
+        PUT_LIT(b, "]}");
+    }
+    PUT_LIT(b, "]");
+}
+
+static void write_ga(struct buf *b, const bo_layout_t *l)
+{
+    PUT_LIT(b, ",\"ga_areas\":[");
+    for (uint32_t i = 0; i < l->nga; i++) {
+        const bo_ga_area_t *g = &l->ga[i];
+        put_field(b, l, i ? ",{\"id\":" : "{\"id\":", g->id);
+        put_field(b, l, ",\"name\":", g->name);
+        PUT_LIT(b, ",\"capacity\":");
+        put_u32(b, g->capacity);
+        put_field(b, l, ",\"category\":", l->categories[g->category].key);
+        PUT_LIT(b, "}");
+    }
+    PUT_LIT(b, "]}");
+}
+
+char *bo_layout_to_json(const bo_layout_t *l, size_t *len_out)
+{
+    struct buf b = {0};
+
+    b.cap = 1024 + (size_t)l->nseats * 96 + (size_t)l->nrows * 32;
+    if (!(b.b = malloc(b.cap)))
+        return NULL;
+    write_head(&b, l);
+    write_sections(&b, l);
+    write_ga(&b, l);
+    if (b.oom) {
+        free(b.b);
+        return NULL;
+    }
+    if (len_out)
+        *len_out = b.len;
+    return b.b;
+}

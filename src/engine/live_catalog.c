@@ -1,0 +1,443 @@
+/*
+ * live_catalog.c - the registries of the live layer (live.h): venues and
+ * events, created durably, rebuilt from the store at start by replaying each
+ * event's log through the engine; plus the sweeper and the waiting helper.
+ *
+ * Workload: venues and events are created rarely; lookups happen on every
+ * request (a read lock and a hash probe). Recovery replays every log record
+ * once, with the journal off.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boxoffice/error.h"
+#include "engine/live_internal.h"
+#include "engine/record.h"
+
+struct event *bo__live_event(bo_live_t *live, uint64_t id)
+{
+    pthread_rwlock_rdlock(&live->mu);
+    struct event *ev = bo_u64map_get(&live->events, id);
+    if (ev && !__atomic_load_n(&ev->visible, __ATOMIC_ACQUIRE))
+        ev = NULL;
+    pthread_rwlock_unlock(&live->mu);
+    return ev;
+}
+
+int64_t bo__live_now(bo_live_t *live, struct event *ev)
+{
+    int64_t now = live->clock->now_ms(live->clock);
+    if (now < ev->last_ms)
+        now = ev->last_ms;
+    ev->last_ms = now;
+    return now;
+}
+
+const bo_layout_t *bo_live_venue(bo_live_t *live, uint64_t id)
+{
+    pthread_rwlock_rdlock(&live->mu);
+    struct venue *v = bo_u64map_get(&live->venues, id);
+    pthread_rwlock_unlock(&live->mu);
+    return v && __atomic_load_n(&v->visible, __ATOMIC_ACQUIRE) ? v->layout : NULL;
+}
+
+/* ---- event bodies: {"meta":{...},"config":{...}} --------------------------- */
+
+static char *event_body(const char *meta_json, const bo_inv_config_t *cfg, const bo_layout_t *l)
+{
+    json_t *meta = json_loads(meta_json ? meta_json : "{}", 0, NULL);
+    json_t *prices = json_array();
+    for (uint32_t c = 0; c < l->ncategories; c++)
+        json_array_append_new(prices, json_integer(cfg->price_cents[c]));
+    json_t *doc = json_pack("{s:o,s:{s:I,s:I,s:I,s:o}}", "meta", meta ? meta : json_object(),
+                            "config", "hold_ttl_ms", (json_int_t)cfg->hold_ttl_ms,
+                            "per_customer_limit", (json_int_t)cfg->per_customer_limit,
+                            "max_holds", (json_int_t)cfg->max_holds, "prices", prices);
+    char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return s;
+}
+
+/* Parse an event body: its meta (caller owns, free()) and config. */
+static int parse_event_body(const char *json, size_t len, const bo_layout_t *l, char **meta,
+                            bo_inv_config_t *cfg)
+{
+    json_t *doc = json_loadb(json, len, 0, NULL);
+    json_t *c = json_object_get(doc, "config");
+    json_t *prices = json_object_get(c, "prices");
+    memset(cfg, 0, sizeof(*cfg));
+    if (!json_is_object(c) || !json_is_array(prices)) {
+        json_decref(doc);
+        return BO_ECORRUPT;
+    }
+    cfg->hold_ttl_ms = json_integer_value(json_object_get(c, "hold_ttl_ms"));
+    cfg->per_customer_limit = (uint32_t)json_integer_value(json_object_get(c, "per_customer_limit"));
+    cfg->max_holds = (uint32_t)json_integer_value(json_object_get(c, "max_holds"));
+    for (uint32_t i = 0; i < l->ncategories && i < json_array_size(prices); i++)
+        cfg->price_cents[i] = json_integer_value(json_array_get(prices, i));
+    *meta = json_dumps(json_object_get(doc, "meta"), JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(doc);
+    return *meta ? 0 : BO_ENOMEM;
+}
+
+/* ---- creating venues and events ----------------------------------------------- */
+
+struct create {
+    bo_rec_t rec;
+    bo_live_t *live;
+    void *obj;
+    int is_event;
+    char *body;
+    uint32_t *ga_capacity;
+    bo_live_done_fn done;
+    void *arg;
+};
+
+static void free_venue(struct venue *v)
+{
+    if (v)
+        bo_layout_free(v->layout);
+    free(v);
+}
+
+static void free_event(struct event *ev)
+{
+    if (!ev)
+        return;
+    bo_inv_free(ev->inv);
+    pthread_mutex_destroy(&ev->mu);
+    free(ev->meta_json);
+    free(ev);
+}
+
+/* Committed: make it visible. Failed: forget the reservation. */
+static void created(bo_rec_t *rec, int status)
+{
+    struct create *c = (struct create *)rec;
+    bo_live_t *live = c->live;
+    int *visible = c->is_event ? &((struct event *)c->obj)->visible
+                               : &((struct venue *)c->obj)->visible;
+    if (status == 0) {
+        __atomic_store_n(visible, 1, __ATOMIC_RELEASE);
+    } else {
+        pthread_rwlock_wrlock(&live->mu);
+        bo_u64map_del(c->is_event ? &live->events : &live->venues, c->rec.id);
+        pthread_rwlock_unlock(&live->mu);
+        if (c->is_event)
+            free_event(c->obj);
+        else
+            free_venue(c->obj);
+    }
+    bo__live_finish(c->done, c->arg, status);
+    free(c->body);
+    free(c->ga_capacity);
+    free(c);
+}
+
+static int refuse_create(bo_live_done_fn done, void *arg, int rc)
+{
+    bo__live_finish(done, arg, rc);
+    return rc;
+}
+
+/* Reserve id in map for obj (not yet visible); BO_EEXIST when taken. */
+static int reserve(bo_live_t *live, bo_u64map_t *map, uint64_t id, void *obj)
+{
+    pthread_rwlock_wrlock(&live->mu);
+    int rc = id == 0 ? BO_EINVAL : bo_u64map_get(map, id) ? BO_EEXIST : bo_u64map_put(map, id, obj);
+    pthread_rwlock_unlock(&live->mu);
+    return rc;
+}
+
+static int submit_create(bo_live_t *live, struct create *c, bo_u64map_t *map)
+{
+    c->rec.done = created;
+    c->live = live;
+    c->rec.body = c->body;
+    c->rec.body_len = strlen(c->body);
+    int rc = bo_store_submit(live->store, &c->rec);
+    if (rc == 0)
+        return 0;
+    pthread_rwlock_wrlock(&live->mu);
+    bo_u64map_del(map, c->rec.id);
+    pthread_rwlock_unlock(&live->mu);
+    return rc;
+}
+
+int bo_live_add_venue(bo_live_t *live, uint64_t id, const char *json, size_t len,
+                      bo_problems_t *probs, bo_live_done_fn done, void *arg)
+{
+    struct venue *v = calloc(1, sizeof(*v));
+    struct create *c = calloc(1, sizeof(*c));
+    int rc = v && c ? 0 : BO_ENOMEM;
+    if (rc == 0)
+        rc = bo_layout_parse(json, len, &v->layout, probs);
+    if (rc == 0 && !(c->body = bo_layout_to_json(v->layout, NULL)))
+        rc = BO_ENOMEM;
+    if (rc == 0 && (rc = reserve(live, &live->venues, id, v)) == 0) {
+        v->id = id;
+        *c = (struct create){.rec = {.kind = BO_REC_VENUE, .id = id}, .obj = v, .body = c->body,
+                             .done = done, .arg = arg};
+        if ((rc = submit_create(live, c, &live->venues)) == 0)
+            return 0;
+    }
+    if (c)
+        free(c->body);
+    free(c);
+    free_venue(v);
+    return refuse_create(done, arg, rc);
+}
+
+static struct event *event_new(uint64_t id, struct venue *v, const bo_inv_config_t *cfg,
+                               const char *meta_json)
+{
+    struct event *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return NULL;
+    ev->id = id;
+    ev->venue = v;
+    pthread_mutex_init(&ev->mu, NULL);
+    ev->meta_json = strdup(meta_json ? meta_json : "{}");
+    if (!ev->meta_json || bo_inv_new(v->layout, cfg, &ev->inv)) {
+        free_event(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+static uint32_t *ga_capacities(const bo_layout_t *l)
+{
+    uint32_t *cap = malloc((l->nga ? l->nga : 1) * sizeof(uint32_t));
+    for (uint32_t a = 0; cap && a < l->nga; a++)
+        cap[a] = l->ga[a].capacity;
+    return cap;
+}
+
+int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *meta_json,
+                      const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg)
+{
+    pthread_rwlock_rdlock(&live->mu);
+    struct venue *v = bo_u64map_get(&live->venues, venue);
+    pthread_rwlock_unlock(&live->mu);
+    if (!v || !__atomic_load_n(&v->visible, __ATOMIC_ACQUIRE))
+        return refuse_create(done, arg, BO_ENOTFOUND);
+    struct event *ev = event_new(id, v, cfg, meta_json);
+    struct create *c = calloc(1, sizeof(*c));
+    int rc = ev && c ? 0 : BO_ENOMEM;
+    if (rc == 0 && (!(c->body = event_body(meta_json, bo_inv_config(ev->inv), v->layout)) ||
+                    !(c->ga_capacity = ga_capacities(v->layout))))
+        rc = BO_ENOMEM;
+    if (rc == 0 && (rc = reserve(live, &live->events, id, ev)) == 0) {
+        c->rec = (bo_rec_t){.kind = BO_REC_EVENT, .id = id, .venue = venue,
+                            .ga_capacity = c->ga_capacity, .nga_capacity = v->layout->nga};
+        c->obj = ev;
+        c->is_event = 1;
+        c->done = done;
+        c->arg = arg;
+        if ((rc = submit_create(live, c, &live->events)) == 0)
+            return 0;
+    }
+    if (c) {
+        free(c->body);
+        free(c->ga_capacity);
+    }
+    free(c);
+    free_event(ev);
+    return refuse_create(done, arg, rc);
+}
+
+/* ---- recovery -------------------------------------------------------------- */
+
+struct loader {
+    bo_live_t *live;
+    uint32_t *seats; /* BO_LAYOUT_MAX_SEATS */
+    bo_ga_line_t ga[BO_HOLD_MAX_GA];
+    uint64_t records;
+};
+
+static int load_venue(void *ctx, uint64_t id, const char *json, size_t len)
+{
+    struct loader *ld = ctx;
+    struct venue *v = calloc(1, sizeof(*v));
+    if (!v)
+        return BO_ENOMEM;
+    v->id = id;
+    v->visible = 1;
+    if (bo_layout_parse(json, len, &v->layout, NULL) ||
+        bo_u64map_put(&ld->live->venues, id, v)) {
+        fprintf(stderr, "boxoffice: venue %llu in the store does not load\n",
+                (unsigned long long)id);
+        free_venue(v);
+        return BO_ECORRUPT;
+    }
+    return 0;
+}
+
+static int load_event(void *ctx, uint64_t id, uint64_t venue, const char *json, size_t len)
+{
+    struct loader *ld = ctx;
+    struct venue *v = bo_u64map_get(&ld->live->venues, venue);
+    bo_inv_config_t cfg;
+    char *meta = NULL;
+    struct event *ev = NULL;
+    int rc = v ? parse_event_body(json, len, v->layout, &meta, &cfg) : BO_ECORRUPT;
+    if (rc == 0 && !(ev = event_new(id, v, &cfg, meta)))
+        rc = BO_ENOMEM;
+    free(meta);
+    if (rc == 0 && (rc = bo_u64map_put(&ld->live->events, id, ev)) == 0) {
+        ev->visible = 1;
+        bo_inv_set_journal(ev->inv, 0);
+        return 0;
+    }
+    free_event(ev);
+    fprintf(stderr, "boxoffice: event %llu in the store does not load\n", (unsigned long long)id);
+    return BO_ECORRUPT;
+}
+
+static int load_rec(void *ctx, const bo_rec_t *rec)
+{
+    struct loader *ld = ctx;
+    struct event *ev = bo_u64map_get(&ld->live->events, rec->id);
+    bo_mut_t m;
+    int rc = ev && rec->kind == BO_REC_MUT && rec->seq == ev->seq + 1 ? 0 : BO_ECORRUPT;
+    if (rc == 0)
+        rc = bo_mut_decode(rec->body, rec->body_len, &m, ld->seats, BO_LAYOUT_MAX_SEATS, ld->ga);
+    if (rc == 0)
+        rc = bo_mut_apply(ev->inv, &m, rec->at_ms);
+    if (rc) {
+        fprintf(stderr, "boxoffice: event %llu record %llu does not replay: %s\n",
+                (unsigned long long)rec->id, (unsigned long long)rec->seq, bo_strerror(rc));
+        return BO_ECORRUPT;
+    }
+    ev->seq = rec->seq;
+    ev->last_ms = rec->at_ms > ev->last_ms ? rec->at_ms : ev->last_ms;
+    ld->records++;
+    return 0;
+}
+
+static int load(bo_live_t *live)
+{
+    struct loader ld = {.live = live, .seats = malloc(BO_LAYOUT_MAX_SEATS * sizeof(uint32_t))};
+    if (!ld.seats)
+        return BO_ENOMEM;
+    bo_store_visitor_t v = {load_venue, load_event, load_rec};
+    int rc = bo_store_load(live->store, &v, &ld);
+    free(ld.seats);
+    for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
+        if (live->events.keys[i])
+            bo_inv_set_journal(((struct event *)live->events.vals[i])->inv, 1);
+    return rc;
+}
+
+int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out)
+{
+    *out = NULL;
+    bo_live_t *live = calloc(1, sizeof(*live));
+    if (!live)
+        return BO_ENOMEM;
+    live->clock = clock ? clock : bo_clock_system();
+    pthread_rwlock_init(&live->mu, NULL);
+    int rc = bo_store_open(db_url, &live->store);
+    if (rc == 0)
+        rc = load(live);
+    if (rc == 0)
+        rc = bo_store_start(live->store);
+    if (rc) {
+        bo_live_close(live);
+        return rc;
+    }
+    *out = live;
+    return 0;
+}
+
+void bo_live_close(bo_live_t *live)
+{
+    if (!live)
+        return;
+    if (live->store)
+        bo_store_close(live->store);
+    for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
+        if (live->events.keys[i])
+            free_event(live->events.vals[i]);
+    for (size_t i = 0; live->venues.keys && i <= live->venues.mask; i++)
+        if (live->venues.keys[i])
+            free_venue(live->venues.vals[i]);
+    bo_u64map_free(&live->events);
+    bo_u64map_free(&live->venues);
+    pthread_rwlock_destroy(&live->mu);
+    free(live);
+}
+
+bo_store_t *bo_live_store(bo_live_t *live)
+{
+    return live->store;
+}
+
+uint32_t bo_live_sweep(bo_live_t *live)
+{
+    uint32_t n = 0;
+    pthread_rwlock_rdlock(&live->mu);
+    for (size_t i = 0; live->events.keys && i <= live->events.mask; i++) {
+        struct event *ev = live->events.vals[i];
+        if (!live->events.keys[i] || !__atomic_load_n(&ev->visible, __ATOMIC_ACQUIRE))
+            continue;
+        pthread_mutex_lock(&ev->mu);
+        n += bo_inv_expire(ev->inv, bo__live_now(live, ev));
+        pthread_mutex_unlock(&ev->mu);
+    }
+    pthread_rwlock_unlock(&live->mu);
+    return n;
+}
+
+/* ---- waiting for an answer ---------------------------------------------------- */
+
+struct bo_live_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready;
+    bo_live_result_t r;
+};
+
+bo_live_wait_t *bo_live_wait_new(void)
+{
+    bo_live_wait_t *w = calloc(1, sizeof(*w));
+    if (w) {
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+    }
+    return w;
+}
+
+void bo_live_wait_free(bo_live_wait_t *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+void bo_live_wait_done(void *arg, const bo_live_result_t *r)
+{
+    bo_live_wait_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->r = *r;
+    w->ready = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int bo_live_wait(bo_live_wait_t *w, bo_live_result_t *r)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->ready)
+        pthread_cond_wait(&w->cv, &w->mu);
+    w->ready = 0;
+    if (r)
+        *r = w->r;
+    int status = w->r.status;
+    pthread_mutex_unlock(&w->mu);
+    return status;
+}

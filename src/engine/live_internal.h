@@ -1,0 +1,46 @@
+/*
+ * live_internal.h - structures shared by live.c (mutations and their
+ * commits) and live_catalog.c (venues, events, recovery).
+ */
+#ifndef BOXOFFICE_LIVE_INTERNAL_H
+#define BOXOFFICE_LIVE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "boxoffice/live.h"
+#include "boxoffice/u64map.h"
+
+struct venue {
+    uint64_t id;
+    bo_layout_t *layout;
+    int visible; /* committed */
+};
+
+struct event {
+    uint64_t id;
+    struct venue *venue;
+    pthread_mutex_t mu;
+    bo_inv_t *inv;
+    char *meta_json;
+    uint64_t seq;          /* last submitted log sequence */
+    int64_t last_ms;       /* the event's clock never goes back */
+    uint64_t gen;          /* bumped by each rollback; atomic reads outside mu */
+    bo_jpos_t committed;   /* journal position of the last commit; atomic */
+    int visible;
+};
+
+struct bo_live {
+    bo_store_t *store;
+    bo_clock_t *clock;
+    pthread_rwlock_t mu; /* the two registries */
+    bo_u64map_t venues, events;
+};
+
+/* An event that is visible, or NULL. */
+struct event *bo__live_event(bo_live_t *live, uint64_t id);
+/* Now on the event's clock (caller holds ev->mu). */
+int64_t bo__live_now(bo_live_t *live, struct event *ev);
+/* Report r to done (status and all), on this thread. */
+void bo__live_finish(bo_live_done_fn done, void *arg, int status);
+
+#endif
