@@ -481,8 +481,7 @@ static void split_offer(const window_t *w, uint32_t q, window_t *best, uint64_t 
     suffix_best(w, 0, q, f);
     if (f[q] == UINT64_MAX)
         return;
-    if (!best->nrows || w->nrows < best->nrows ||
-        (w->nrows == best->nrows && f[q] < *best_score)) {
+    if (!best->nrows || w->nrows < best->nrows || (w->nrows == best->nrows && f[q] < *best_score)) {
         *best = *w;
         *best_score = f[q];
     }
@@ -535,9 +534,9 @@ static const entry_t *pick_list(const bo_best_index_t *ix, uint32_t category, ui
     return ix->all;
 }
 
-int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free,
-                      bo_seat_free_fn is_free, void *ctx, uint32_t quantity, uint32_t category,
-                      uint32_t section, uint32_t *out)
+int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free, bo_seat_free_fn is_free,
+                      void *ctx, uint32_t quantity, uint32_t category, uint32_t section,
+                      uint32_t *out)
 {
     if (!ix || !is_free || !out || quantity == 0 || quantity > BO_HOLD_MAX_SEATS ||
         (category != BO_NONE && category >= ix->l->ncategories) ||

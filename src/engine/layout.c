@@ -84,8 +84,9 @@ static void render_path(const struct frame *f, char *buf, size_t cap)
         chain[n++] = f;
     buf[0] = '\0';
     for (int i = n - 1; i >= 0 && len < cap; i--) {
-        int w = chain[i]->key ? snprintf(buf + len, cap - len, "%s%s", len ? "." : "", chain[i]->key)
-                              : snprintf(buf + len, cap - len, "[%zu]", chain[i]->index);
+        int w = chain[i]->key
+                    ? snprintf(buf + len, cap - len, "%s%s", len ? "." : "", chain[i]->key)
+                    : snprintf(buf + len, cap - len, "[%zu]", chain[i]->index);
         if (w < 0)
             break;
         len += (size_t)w;
@@ -307,8 +308,8 @@ static const char *get_string(struct parser *p, const struct frame *up, json_t *
 }
 
 /* get_string, interned; 0 (the empty string) when reported. */
-static uint32_t get_interned(struct parser *p, const struct frame *up, json_t *obj,
-                             const char *key, size_t max)
+static uint32_t get_interned(struct parser *p, const struct frame *up, json_t *obj, const char *key,
+                             size_t max)
 {
     size_t n;
     const char *s = get_string(p, up, obj, key, max, &n);
@@ -422,8 +423,7 @@ static void parse_size(struct parser *p, json_t *root)
         if (get_number(p, &at, size, keys[i], 1, &v) < 0)
             continue;
         if (!(v > 0 && v <= BO_LAYOUT_MAX_COORD))
-            problem(p, &f, "must be a number greater than 0 and at most %.0f",
-                    BO_LAYOUT_MAX_COORD);
+            problem(p, &f, "must be a number greater than 0 and at most %.0f", BO_LAYOUT_MAX_COORD);
         else
             *dst[i] = v;
     }
@@ -479,8 +479,7 @@ static void parse_category(struct parser *p, const struct frame *at, json_t *obj
 static void parse_categories(struct parser *p, json_t *root)
 {
     struct frame at = {NULL, "categories", 0};
-    json_t *arr = get_array(p, NULL, root, "categories", 1, BO_LAYOUT_MAX_CATEGORIES,
-                            "categories");
+    json_t *arr = get_array(p, NULL, root, "categories", 1, BO_LAYOUT_MAX_CATEGORIES, "categories");
     size_t n = json_array_size(arr);
 
     if (!arr) {
@@ -592,8 +591,7 @@ static void parse_row(struct parser *p, const struct frame *at, json_t *obj, uin
 
     r->section = si;
     r->label = get_interned(p, at, obj, "label", BO_LAYOUT_MAX_ID);
-    json_t *seats =
-        get_array(p, at, obj, "seats", 1, BO_LAYOUT_MAX_ROW_SEATS, "seats in one row");
+    json_t *seats = get_array(p, at, obj, "seats", 1, BO_LAYOUT_MAX_ROW_SEATS, "seats in one row");
     r->first_seat = l->nseats;
     if (seats)
         parse_seats(p, &seats_at, seats, ri, si);
@@ -688,8 +686,7 @@ static int alloc_arrays(struct parser *p, json_t *sections)
 static void parse_sections(struct parser *p, json_t *root)
 {
     struct frame at = {NULL, "sections", 0};
-    json_t *arr =
-        get_array(p, NULL, root, "sections", 1, BO_LAYOUT_MAX_SECTIONS, "sections");
+    json_t *arr = get_array(p, NULL, root, "sections", 1, BO_LAYOUT_MAX_SECTIONS, "sections");
 
     if (alloc_arrays(p, arr) < 0)
         return;
@@ -719,8 +716,7 @@ static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj)
         if (cap >= 1 && cap <= BO_LAYOUT_MAX_GA_CAPACITY && cap == floor(cap))
             g->capacity = (uint32_t)cap;
         else
-            problem(p, &cap_at, "must be an integer between 1 and %u",
-                    BO_LAYOUT_MAX_GA_CAPACITY);
+            problem(p, &cap_at, "must be an integer between 1 and %u", BO_LAYOUT_MAX_GA_CAPACITY);
     }
     g->category = get_category(p, at, obj);
 }
@@ -728,8 +724,7 @@ static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj)
 static void parse_ga_areas(struct parser *p, json_t *root)
 {
     struct frame at = {NULL, "ga_areas", 0};
-    json_t *arr =
-        get_array(p, NULL, root, "ga_areas", 0, BO_LAYOUT_MAX_GA_AREAS, "GA areas");
+    json_t *arr = get_array(p, NULL, root, "ga_areas", 0, BO_LAYOUT_MAX_GA_AREAS, "GA areas");
     size_t n = json_array_size(arr);
 
     p->l->ga = calloc(n ? n : 1, sizeof *p->l->ga);

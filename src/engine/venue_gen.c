@@ -38,9 +38,9 @@
 
 static const char *const cat_names[MAX_GEN_CATS] = {
     "Premium", "Gold", "Silver", "Bronze", "Standard", "Economy", "Value", "Restricted View"};
-static const char *const palette[MAX_GEN_CATS + 1] = {
-    "#c0392b", "#d35400", "#f39c12", "#27ae60", "#16a085",
-    "#2980b9", "#8e44ad", "#7f8c8d", "#2c3e50" /* GA */};
+static const char *const palette[MAX_GEN_CATS + 1] = {"#c0392b", "#d35400", "#f39c12",
+                                                      "#27ae60", "#16a085", "#2980b9",
+                                                      "#8e44ad", "#7f8c8d", "#2c3e50" /* GA */};
 
 struct geom {
     uint32_t sections, rows, seats, aisle_every, ncats;
@@ -164,8 +164,11 @@ static void plan(struct geom *g, const bo_venue_gen_t *p)
     double span = fmin(MAX_SPAN, p->sections * SECTOR_MAX), box[4];
     uint32_t gaps = p->aisle_every && p->seats ? (p->seats - 1) / p->aisle_every : 0;
 
-    *g = (struct geom){.sections = p->sections, .rows = p->rows, .seats = p->seats,
-                       .aisle_every = p->aisle_every, .ncats = p->categories};
+    *g = (struct geom){.sections = p->sections,
+                       .rows = p->rows,
+                       .seats = p->seats,
+                       .aisle_every = p->aisle_every,
+                       .ncats = p->categories};
     g->sector = p->sections ? span / p->sections : 0;
     g->start = PI / 2 - span / 2;
     g->slots = (double)p->seats - 1 + gaps;
@@ -246,10 +249,11 @@ static void write_row(struct out *o, const struct geom *g, uint32_t s, uint32_t 
         uint32_t cat = band(g, hypot(x - g->stage_x, y - g->stage_y));
         /* The last row's end seats are the wheelchair places. */
         int acc = r == g->rows - 1 && (k == 0 || k == g->seats - 1);
-        outf(o, "%s{\"id\":\"S%u-%s-%u\",\"number\":\"%u\",\"x\":%.1f,\"y\":%.1f,"
-                "\"category\":\"P%u\"%s}",
-             k ? "," : "", s + 1, label, k + 1, k + 1, x * g->scale + g->dx,
-             y * g->scale + g->dy, cat, acc ? ",\"accessible\":true" : "");
+        outf(o,
+             "%s{\"id\":\"S%u-%s-%u\",\"number\":\"%u\",\"x\":%.1f,\"y\":%.1f,"
+             "\"category\":\"P%u\"%s}",
+             k ? "," : "", s + 1, label, k + 1, k + 1, x * g->scale + g->dx, y * g->scale + g->dy,
+             cat, acc ? ",\"accessible\":true" : "");
     }
     outf(o, "]}");
 }
@@ -258,8 +262,7 @@ static void write_body(struct out *o, const struct geom *g, const bo_venue_gen_t
 {
     outf(o, ",\"sections\":[");
     for (uint32_t s = 0; s < g->sections && !o->oom; s++) {
-        outf(o, "%s{\"id\":\"S%u\",\"name\":\"Section %u\",\"rows\":[", s ? "," : "", s + 1,
-             s + 1);
+        outf(o, "%s{\"id\":\"S%u\",\"name\":\"Section %u\",\"rows\":[", s ? "," : "", s + 1, s + 1);
         for (uint32_t r = 0; r < g->rows; r++)
             write_row(o, g, s, r);
         outf(o, "]}");

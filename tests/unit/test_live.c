@@ -4,6 +4,7 @@
  * commit leaves each event exactly as it was before the failed decisions.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,183 @@ Test(live, hold_survives_reopen)
     cr_assert_eq(fx_hold_seats(live, EVT, fx_id(2), seats, 1, &r), BO_EUNAVAILABLE);
     cr_assert_eq(r.res.nunavailable, 1);
     cr_assert_eq(r.res.unavailable[0], 3);
+    fx_state_free(&before);
+    fx_state_free(&after);
+}
+
+/* ---- faults: a failed commit leaves the engine as before -------------------- */
+
+Test(live, failed_commit_changes_nothing)
+{
+    uint32_t a[] = {1, 2}, b[] = {5};
+    cr_assert_eq(fx_hold_seats(live, EVT, fx_id(1), a, 2, NULL), 0);
+    fx_state_t before, after;
+    fx_capture(live, EVT, &before);
+    bo_store_inject_failures(bo_live_store(live), 1);
+    cr_assert_eq(fx_hold_seats(live, EVT, fx_id(2), b, 1, NULL), BO_EIO);
+    cr_assert_eq(fx_release(live, EVT, fx_id(1)), 0); /* the store works again */
+    cr_assert_eq(fx_hold_seats(live, EVT, fx_id(1), a, 2, NULL), 0);
+    fx_capture(live, EVT, &after);
+    cr_assert(fx_state_eq(&before, &after));
+    cr_assert_eq(after.states[5], BO_SEAT_AVAILABLE);
+    fx_state_free(&after);
+    reopen();
+    fx_capture(live, EVT, &after);
+    cr_assert(fx_state_eq(&before, &after), "the failed hold must not come back");
+    fx_state_free(&before);
+    fx_state_free(&after);
+}
+
+/* A callback that parks the committer thread until released, so later
+ * decisions queue up behind it and land in one batch. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int parked, open;
+    int status;
+};
+
+static void gate_done(void *arg, const bo_live_result_t *r)
+{
+    struct gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->status = r->status;
+    g->parked = 1;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_wait_parked(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (!g->parked)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->open = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+Test(live, failed_batch_rolls_back_dependent_decisions)
+{
+    uint32_t h0[] = {10, 11}, other[] = {20}, gate_seat[] = {30};
+    cr_assert_eq(fx_hold_seats(live, EVT, fx_id(1), h0, 2, NULL), 0);
+    fx_state_t before, after;
+    fx_capture(live, EVT, &before);
+
+    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    bo_hold_req_t req = {.id = fx_id(9), .seats = gate_seat, .nseats = 1,
+                         .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_live_hold(live, EVT, &req, gate_done, &g);
+    gate_wait_parked(&g); /* the committer is parked: what follows queues */
+    cr_assert_eq(g.status, 0);
+    fx_capture(live, EVT, &before); /* includes the gate hold, committed */
+
+    bo_live_wait_t *w1 = bo_live_wait_new(), *w2 = bo_live_wait_new(), *w3 = bo_live_wait_new();
+    bo_hold_req_t r1 = {.id = fx_id(2), .seats = other, .nseats = 1,
+                        .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_hold_id_t id0 = fx_id(1);
+    bo_hold_req_t r3 = {.id = fx_id(3), .seats = h0, .nseats = 2,
+                        .best_category = BO_NONE, .best_section = BO_NONE};
+    cr_assert_eq(bo_live_hold(live, EVT, &r1, bo_live_wait_done, w1), 0);
+    cr_assert_eq(bo_live_release(live, EVT, &id0, bo_live_wait_done, w2), 0);
+    cr_assert_eq(bo_live_hold(live, EVT, &r3, bo_live_wait_done, w3), 0); /* needs the release */
+    bo_store_inject_failures(bo_live_store(live), 1);
+    gate_open(&g);
+    cr_assert_eq(bo_live_wait(w1, NULL), BO_EIO);
+    cr_assert_eq(bo_live_wait(w2, NULL), BO_EIO);
+    cr_assert_eq(bo_live_wait(w3, NULL), BO_EIO);
+    bo_live_wait_free(w1);
+    bo_live_wait_free(w2);
+    bo_live_wait_free(w3);
+
+    fx_capture(live, EVT, &after);
+    cr_assert(fx_state_eq(&before, &after));
+    cr_assert_eq(after.states[10], BO_SEAT_HELD, "hold 1 is back: its release failed");
+    cr_assert_eq(after.states[20], BO_SEAT_AVAILABLE);
+    fx_state_free(&after);
+    /* The event goes on: sequences stay gapless through the reopen. */
+    cr_assert_eq(fx_hold_seats(live, EVT, fx_id(4), other, 1, NULL), 0);
+    fx_state_free(&before);
+    fx_capture(live, EVT, &before);
+    reopen();
+    fx_capture(live, EVT, &after);
+    cr_assert(fx_state_eq(&before, &after));
+    fx_state_free(&before);
+    fx_state_free(&after);
+}
+
+/* Many threads, asynchronous decisions, commits failing at random: what the
+ * engine holds afterwards is exactly what the store has (a reopen rebuilds
+ * the same state), and every acknowledged hold is in it. */
+struct storm {
+    bo_live_t *live;
+    unsigned seed;
+    int thread;
+    int acked[400];
+    uint32_t seat_of[400];
+};
+
+
+static void storm_done(void *arg, const bo_live_result_t *r)
+{
+    int *ack = arg;
+    __atomic_store_n(ack, r->status == 0 ? 1 : -1, __ATOMIC_RELEASE);
+}
+
+static void *storm_thread(void *arg)
+{
+    struct storm *s = arg;
+    for (int i = 0; i < 400; i++) {
+        uint32_t seat = (uint32_t)rand_r(&s->seed) % 80;
+        s->seat_of[i] = seat;
+        bo_hold_req_t req = {.id = fx_id((uint64_t)s->thread << 32 | (uint64_t)i),
+                             .seats = &seat, .nseats = 1,
+                             .best_category = BO_NONE, .best_section = BO_NONE};
+        if (i % 50 == 25)
+            bo_store_inject_failures(bo_live_store(s->live), 1);
+        bo_live_hold(s->live, EVT, &req, storm_done, &s->acked[i]);
+        if (i % 3 == 0 && i > 0 && __atomic_load_n(&s->acked[i - 1], __ATOMIC_ACQUIRE) == 1) {
+            bo_hold_id_t id = fx_id((uint64_t)s->thread << 32 | (uint64_t)(i - 1));
+            static int ignore;
+            bo_live_release(s->live, EVT, &id, storm_done, &ignore);
+        }
+    }
+    return NULL;
+}
+
+Test(live, random_commit_failures_match_the_store)
+{
+    enum { THREADS = 4 };
+    struct storm s[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        memset(&s[i], 0, sizeof(s[i]));
+        s[i] = (struct storm){.live = live, .seed = 1234u + (unsigned)i, .thread = i};
+        pthread_create(&t[i], NULL, storm_thread, &s[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    bo_store_flush(bo_live_store(live));
+    bo_store_stats_t st;
+    bo_store_get_stats(bo_live_store(live), &st);
+    cr_assert_gt(st.commit_failures, 0, "the storm must hit failures");
+
+    fx_state_t before, after;
+    fx_capture(live, EVT, &before);
+    reopen();
+    fx_capture(live, EVT, &after);
+    cr_assert(fx_state_eq(&before, &after), "engine and store disagree after failed commits");
+    cr_assert_eq(after.counts.held + after.counts.sold + after.counts.available +
+                     after.counts.blocked,
+                 after.counts.total);
     fx_state_free(&before);
     fx_state_free(&after);
 }

@@ -62,7 +62,8 @@ void ref_copy(ref_inv_t *dst, const ref_inv_t *src)
     memcpy(dst->owner, src->owner, src->l->nseats * sizeof *src->owner);
     dst->cfg = src->cfg;
     dst->hwm = src->hwm;
-    dst->unswept = src->unswept;
+    dst->unswept_lo = src->unswept_lo;
+    dst->unswept_hi = src->unswept_hi;
 }
 
 void ref_set_config(ref_inv_t *r, const bo_inv_config_t *cfg)
@@ -90,9 +91,19 @@ void ref_tick(ref_inv_t *r, int64_t now_ms)
         ref_hold_t *h = &r->holds[i];
         if (h->status == BO_HOLD_HELD && h->expires_at_ms <= now_ms) {
             drop(r, i);
-            r->unswept++;
+            r->unswept_lo++;
+            r->unswept_hi++;
         }
     }
+}
+
+/* A mutating call answered rc: when it succeeded the engine swept first. */
+static int settle(ref_inv_t *r, int rc)
+{
+    r->unswept_lo = 0;
+    if (rc == 0)
+        r->unswept_hi = 0;
+    return rc;
 }
 
 static uint32_t find(const ref_inv_t *r, const bo_hold_id_t *id)
@@ -230,10 +241,9 @@ static int list_unavailable(const ref_inv_t *r, const uint32_t *seats, uint32_t 
     return nu + ns > 0;
 }
 
-int ref_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res)
+/* The hold's answer before anything changes (ref_hold_check). */
+static int hold_answer(ref_inv_t *r, const bo_hold_req_t *req, bo_hold_res_t *res)
 {
-    ref_tick(r, now_ms);
-    res->nunavailable = res->nga_short = res->nseats = 0;
     if (!req_valid(r->l, req))
         return BO_EINVAL;
     if (find(r, &req->id) != BO_NONE)
@@ -245,15 +255,22 @@ int ref_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_ho
     if (!req->replay && req->customer != 0 && limit != 0 &&
         customer_units(r, req->customer) + want > limit)
         return BO_ELIMIT;
-    if (req->best_quantity > 0) {
-        if (!ref_best_fits(r, req->best_quantity, req->best_category, req->best_section))
-            return BO_ENOSEATS;
-    } else if (list_unavailable(r, req->seats, req->nseats, req->ga, req->nga, res)) {
-        return BO_EUNAVAILABLE;
-    }
     if (in_use(r) >= r->cfg.max_holds)
         return BO_EFULL;
-    return 0;
+    if (req->best_quantity > 0)
+        return ref_best_fits(r, req->best_quantity, req->best_category, req->best_section)
+                   ? 0
+                   : BO_ENOSEATS;
+    return list_unavailable(r, req->seats, req->nseats, req->ga, req->nga, res) ? BO_EUNAVAILABLE
+                                                                                : 0;
+}
+
+int ref_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res)
+{
+    ref_tick(r, now_ms);
+    res->nunavailable = res->nga_short = res->nseats = 0;
+    int rc = hold_answer(r, req, res);
+    return rc ? settle(r, rc) : 0;
 }
 
 static int64_t price(const ref_inv_t *r, const uint32_t *seats, uint32_t nseats,
@@ -302,15 +319,17 @@ void ref_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *seat
     h->status = BO_HOLD_HELD;
     h->created_ms = now_ms;
     h->expires_at_ms = req->expires_at_ms ? req->expires_at_ms : now_ms + r->cfg.hold_ttl_ms;
+    if (req->replay)
+        h->amount_cents = req->amount_cents;
+    settle(r, 0);
     res->expires_at_ms = h->expires_at_ms;
     res->amount_cents = h->amount_cents;
     memcpy(res->seats, seats, nseats * sizeof *seats);
     res->nseats = nseats;
 }
 
-int ref_release(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
+static int release(ref_inv_t *r, const bo_hold_id_t *id)
 {
-    ref_tick(r, now_ms);
     uint32_t i = find(r, id);
     if (i == BO_NONE)
         return BO_ENOTFOUND;
@@ -320,9 +339,14 @@ int ref_release(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
     return 0;
 }
 
-int ref_pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms)
+int ref_release(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
 {
     ref_tick(r, now_ms);
+    return settle(r, release(r, id));
+}
+
+static int pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms)
+{
     if (deadline_ms <= now_ms)
         return BO_EINVAL;
     uint32_t i = find(r, id);
@@ -335,43 +359,44 @@ int ref_pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int
     return 0;
 }
 
-int ref_pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int *released)
+int ref_pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms)
 {
     ref_tick(r, now_ms);
-    *released = 0;
+    return settle(r, pay_start(r, id, deadline_ms, now_ms));
+}
+
+static int pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int *released)
+{
     uint32_t i = find(r, id);
     if (i == BO_NONE)
         return BO_ENOTFOUND;
     ref_hold_t *h = &r->holds[i];
     if (h->status != BO_HOLD_PAYING)
         return BO_ESTATE;
-    if (++h->pay_failures >= BO_PAY_MAX_FAILURES) {
+    h->pay_failures++;
+    /* the last failure allowed, or its time ran out while paying */
+    if (h->pay_failures >= BO_PAY_MAX_FAILURES || h->expires_at_ms <= now_ms) {
         drop(r, i);
         *released = 1;
         return 0;
     }
     h->status = BO_HOLD_HELD;
     h->pay_deadline_ms = 0;
-    if (h->expires_at_ms <= now_ms) { /* its time ran out while paying */
-        drop(r, i);
-        r->unswept++;
-        *released = 1;
-    }
     return 0;
 }
 
-int ref_confirm(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats, uint32_t nseats,
-                const bo_ga_line_t *ga, uint32_t nga, uint64_t customer, int64_t amount_cents,
-                int64_t now_ms)
+int ref_pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int *released)
 {
     ref_tick(r, now_ms);
-    uint32_t i = find(r, id);
-    if (i != BO_NONE) {
-        if (r->holds[i].status == BO_HOLD_SOLD)
-            return BO_ESTATE;
-        r->holds[i].status = BO_HOLD_SOLD;
-        return 0;
-    }
+    *released = 0;
+    return settle(r, pay_failed(r, id, now_ms, released));
+}
+
+/* A late payment: the same seats and GA again, as a new SOLD hold. */
+static int confirm_late(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats,
+                        uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
+                        int64_t amount_cents, int64_t now_ms)
+{
     bo_hold_res_t res;
     if ((nseats == 0 && nga == 0) || !seats_valid(r->l, seats, nseats) ||
         !ga_valid(r->l, ga, nga))
@@ -388,9 +413,23 @@ int ref_confirm(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats, uin
     return 0;
 }
 
-int ref_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
+int ref_confirm(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats, uint32_t nseats,
+                const bo_ga_line_t *ga, uint32_t nga, uint64_t customer, int64_t amount_cents,
+                int64_t now_ms)
 {
     ref_tick(r, now_ms);
+    uint32_t i = find(r, id);
+    if (i == BO_NONE)
+        return settle(r, confirm_late(r, id, seats, nseats, ga, nga, customer, amount_cents,
+                                      now_ms));
+    if (r->holds[i].status == BO_HOLD_SOLD)
+        return settle(r, BO_ESTATE);
+    r->holds[i].status = BO_HOLD_SOLD;
+    return settle(r, 0);
+}
+
+static int cancel(ref_inv_t *r, const bo_hold_id_t *id)
+{
     uint32_t i = find(r, id);
     if (i == BO_NONE)
         return BO_ENOTFOUND;
@@ -400,19 +439,21 @@ int ref_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
     return 0;
 }
 
-int ref_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
-              bo_hold_res_t *res)
+int ref_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
 {
-    bo_hold_res_t local;
     ref_tick(r, now_ms);
-    if (!res)
-        res = &local;
+    return settle(r, cancel(r, id));
+}
+
+static int block_seats(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats,
+                       bo_hold_res_t *res)
+{
     res->nunavailable = res->nga_short = 0;
     if (nseats == 0 || !seats_valid(r->l, seats, nseats))
         return BO_EINVAL;
     for (uint32_t i = 0; i < nseats; i++) {
         enum bo_seat_state st = ref_seat_state(r, seats[i]);
-        int bad = block ? st == BO_SEAT_HELD || st == BO_SEAT_SOLD : st != BO_SEAT_BLOCKED;
+        int bad = block ? st != BO_SEAT_AVAILABLE : st != BO_SEAT_BLOCKED; // TEMP
         if (bad)
             res->unavailable[res->nunavailable++] = seats[i];
     }
@@ -423,12 +464,20 @@ int ref_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, i
     return 0;
 }
 
-uint32_t ref_expire(ref_inv_t *r, int64_t now_ms)
+int ref_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
+              bo_hold_res_t *res)
+{
+    bo_hold_res_t local;
+    ref_tick(r, now_ms);
+    return settle(r, block_seats(r, block, seats, nseats, res ? res : &local));
+}
+
+void ref_expire(ref_inv_t *r, int64_t now_ms, uint32_t *lo, uint32_t *hi)
 {
     ref_tick(r, now_ms);
-    uint32_t n = r->unswept;
-    r->unswept = 0;
-    return n;
+    *lo = r->unswept_lo;
+    *hi = r->unswept_hi;
+    r->unswept_lo = r->unswept_hi = 0;
 }
 
 void ref_counts(const ref_inv_t *r, bo_inv_counts_t *c)

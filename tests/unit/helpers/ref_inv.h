@@ -44,7 +44,9 @@ typedef struct ref_inv {
     ref_hold_t *holds;
     uint32_t cap;     /* entries; enough for every unit of the venue */
     uint32_t hwm;     /* entries [0, hwm) may be used */
-    uint32_t unswept; /* holds expired since the last ref_expire */
+    /* Holds expired since the engine last swept, at least / at most: every
+     * successful mutation sweeps first; a failed one may or may not have. */
+    uint32_t unswept_lo, unswept_hi;
 } ref_inv_t;
 
 /* A new reference for layout (not copied); aborts on ENOMEM. */
@@ -57,15 +59,16 @@ void ref_set_config(ref_inv_t *r, const bo_inv_config_t *cfg);
 void ref_tick(ref_inv_t *r, int64_t now_ms);
 
 /*
- * The answer bo_inv_hold must give, without changing anything: 0,
- * or an error with res->unavailable / ga_short filled (in request order) on
+ * The answer bo_inv_hold must give, without changing any hold: 0, or an
+ * error with res->unavailable / ga_short filled (in request order) on
  * BO_EUNAVAILABLE. For best available it only decides whether something
  * fits (ref_best_fits); which seats is the engine's choice, judged by
  * ref_best_judge.
  */
 int ref_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res);
 /* Make the hold ref_hold_check accepted, on seats (the request's or the
- * seats best available chose); fills res->expires_at_ms, amount_cents. */
+ * seats best available chose); fills res->expires_at_ms, amount_cents and
+ * seats. */
 void ref_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *seats,
                     uint32_t nseats, int64_t now_ms, bo_hold_res_t *res);
 
@@ -79,9 +82,9 @@ int ref_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms);
 /* block != 0: block, else unblock. res may be NULL. */
 int ref_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
               bo_hold_res_t *res);
-/* How many holds expired since the previous call (an upper bound of what
- * bo_inv_expire may report: the engine may drop some lazily earlier). */
-uint32_t ref_expire(ref_inv_t *r, int64_t now_ms);
+/* The range of what bo_inv_expire(now) may answer: the holds expired since
+ * the engine last swept (see unswept_lo/hi). */
+void ref_expire(ref_inv_t *r, int64_t now_ms, uint32_t *lo, uint32_t *hi);
 
 /* Reads; call ref_tick(now) first when time moved. */
 const ref_hold_t *ref_find(const ref_inv_t *r, const bo_hold_id_t *id);
