@@ -23,9 +23,9 @@
 #include <stdint.h>
 
 enum bo_rec_kind {
-    BO_REC_VENUE = 1,  /* venue created: body = seat-map JSON */
-    BO_REC_EVENT = 2,  /* event created or changed: body = event JSON; ga_capacity set */
-    BO_REC_MUT = 3,    /* one engine mutation: body = encoded mutation (engine/record.h) */
+    BO_REC_VENUE = 1,    /* venue created: body = seat-map JSON */
+    BO_REC_EVENT = 2,    /* event created or changed: body = event JSON; ga_capacity set */
+    BO_REC_MUT = 3,      /* one engine mutation: body = encoded mutation (engine/record.h) */
     BO_REC_SNAPSHOT = 4, /* full engine state of event as of seq: replaces older MUT records */
 };
 
@@ -34,11 +34,11 @@ typedef void (*bo_rec_done_fn)(bo_rec_t *rec, int status);
 
 struct bo_rec {
     /* What to write; set by the submitter, read-only to the store. */
-    uint8_t kind;         /* enum bo_rec_kind */
-    uint64_t id;          /* VENUE: venue id; EVENT, MUT, SNAPSHOT: event id */
-    uint64_t venue;       /* EVENT: its venue id */
-    uint64_t seq;         /* MUT, SNAPSHOT: per-event sequence, from 1, gapless */
-    int64_t at_ms;        /* the engine's now when it decided */
+    uint8_t kind;   /* enum bo_rec_kind */
+    uint64_t id;    /* VENUE: venue id; EVENT, MUT, SNAPSHOT: event id */
+    uint64_t venue; /* EVENT: its venue id */
+    uint64_t seq;   /* MUT, SNAPSHOT: per-event sequence, from 1, gapless */
+    int64_t at_ms;  /* the engine's now when it decided */
     const void *body;
     size_t body_len;
     /* The last line of defence, applied in the same transaction (MUT only):
@@ -144,6 +144,9 @@ uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq);
 void bo_store_flush(bo_store_t *s);
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
+/* Make each injected failure take delay_ms first, as a disk that times out
+ * does, so that more records queue behind the failing batch (fault tests). */
+void bo_store_inject_delay(bo_store_t *s, uint32_t delay_ms);
 /* Copy the counters since open into *st. */
 void bo_store_get_stats(bo_store_t *s, bo_store_stats_t *st);
 /* Commit what is queued (completing each record), stop the committer, close

@@ -265,6 +265,7 @@ static int seat_free(search_t *s, uint32_t i)
     return s->st[i] == 1;
 }
 
+/* Make row r the current one; its seats' states are not asked yet. */
 static void row_begin(search_t *s, uint32_t r)
 {
     const bo_row_t *row = &s->ix->l->rows[r];
@@ -330,9 +331,8 @@ static void scan_row(search_t *s, uint32_t r)
 
 static int row_fits(const search_t *s, uint32_t r)
 {
-    const bo_layout_t *l = s->ix->l;
-    if (l->rows[r].nseats < s->q || (s->row_free && s->row_free[r] < s->q))
-        return 0;
+    if (s->row_free ? s->row_free[r] < s->q : s->ix->l->rows[r].nseats < s->q)
+        return 0; /* row_free <= nseats */
     return s->category == BO_NONE || (s->ix->catmask[r] >> s->category & 1);
 }
 
@@ -367,34 +367,71 @@ typedef struct window {
     part_t tab[MAX_RUN];
 } window_t;
 
+/* The best block of each length 1..len-1 of [a, b) into t. */
+static void run_parts(const search_t *s, uint32_t a, uint32_t b, part_t *t)
+{
+    for (uint32_t len = 1; len <= b - a && len < s->q; len++)
+        for (uint32_t i = a; i + len <= b; i++) {
+            uint32_t score = s->pre[i + len] - s->pre[i];
+            if (score < t[len - 1].score)
+                t[len - 1] = (part_t){score, s->base + i};
+        }
+}
+
+/* Whether seat i of the current row is free and of the category. */
+static inline int usable(const search_t *s, uint32_t i)
+{
+    uint32_t g = s->base + i;
+    return (s->category == BO_NONE || s->ix->cat[g] == s->category) &&
+           (s->all_free || s->is_free(s->ctx, g));
+}
+
+/* The next run of usable seats from *b on: [*a, *b), at most *left seats
+ * (the row's free seats not met yet). The hot case, any category, calls
+ * is_free straight. */
+static void next_run(const search_t *s, uint32_t *a, uint32_t *b, uint32_t *left)
+{
+    uint32_t i = *b, n = s->n, base = s->base, k = *left;
+    if (s->category == BO_NONE && !s->all_free) {
+        bo_seat_free_fn f = s->is_free;
+        while (i < n && !f(s->ctx, base + i))
+            i++;
+        *a = i;
+        while (i < n && k && f(s->ctx, base + i))
+            i++, k--;
+    } else {
+        while (i < n && !usable(s, i))
+            i++;
+        *a = i;
+        while (i < n && k && usable(s, i))
+            i++, k--;
+    }
+    *b = i;
+    *left = k;
+}
+
 /* The best block of each length 1..q-1 of row r into t; returns how many
- * lengths have one (runs are shorter than q once single rows failed). */
+ * lengths have one (runs are shorter than q once single rows failed).
+ * Each seat is asked once, up to the row's last free seat when row_free
+ * tells where that is. */
 static uint32_t row_parts(search_t *s, uint32_t r, part_t *t)
 {
-    uint32_t m = 0, a = 0;
-    if (s->row_free && s->row_free[r] == 0)
+    uint32_t m = 0, cat = s->category;
+    if ((s->row_free && s->row_free[r] == 0) || (cat != BO_NONE && !(s->ix->catmask[r] >> cat & 1)))
         return 0;
-    if (s->category != BO_NONE && !(s->ix->catmask[r] >> s->category & 1))
-        return 0;
-    row_begin(s, r);
+    const bo_row_t *row = &s->ix->l->rows[r];
+    s->base = row->first_seat;
+    s->n = row->nseats;
+    s->pre = s->ix->pre + row->first_seat + r;
+    s->all_free = s->row_free && s->row_free[r] == row->nseats;
+    uint32_t left = s->row_free && cat == BO_NONE ? s->row_free[r] : row->nseats;
     for (uint32_t len = 1; len < s->q; len++)
         t[len - 1].score = NO_SCORE;
-    for (uint32_t b = 0; b <= s->n; b++) {
-        int ok = b < s->n && (s->category == BO_NONE || s->ix->cat[s->base + b] == s->category) &&
-                 seat_free(s, b);
-        if (ok)
-            continue;
-        /* [a, b) is a run of free seats of the category */
-        for (uint32_t len = 1; len <= b - a && len < s->q; len++) {
-            for (uint32_t i = a; i + len <= b; i++) {
-                uint32_t score = s->pre[i + len] - s->pre[i];
-                if (score < t[len - 1].score)
-                    t[len - 1] = (part_t){score, s->base + i};
-            }
-            if (len > m)
-                m = len;
-        }
-        a = b + 1;
+    for (uint32_t a, b = 0; b < s->n && left;) {
+        next_run(s, &a, &b, &left);
+        if (b - a > m)
+            m = b - a < s->q ? b - a : s->q - 1;
+        run_parts(s, a, b, t);
     }
     return m;
 }
@@ -412,18 +449,23 @@ static void window_pop(window_t *w)
     w->sum -= m0;
 }
 
-/* Append row r with m parts t; keep only the shortest suffix of rows that
- * still holds q seats, so the window stays within MAX_RUN parts. */
-static void window_push(window_t *w, uint32_t r, const part_t *t, uint32_t m, uint32_t q)
+static void window_append(window_t *w, uint32_t r, const part_t *t, uint32_t m)
 {
-    while (w->nrows && w->sum - w->m[0] + m >= q)
-        window_pop(w);
     w->row[w->nrows] = r;
     w->m[w->nrows] = m;
     w->off[w->nrows] = w->sum;
     memcpy(w->tab + w->sum, t, m * sizeof(part_t));
     w->nrows++;
     w->sum += m;
+}
+
+/* Append row r with m parts t; keep only the shortest suffix of rows that
+ * still holds q seats, so the window stays within MAX_RUN parts. */
+static void window_push(window_t *w, uint32_t r, const part_t *t, uint32_t m, uint32_t q)
+{
+    while (w->nrows && w->sum - w->m[0] + m >= q)
+        window_pop(w);
+    window_append(w, r, t, m);
 }
 
 /* f[x]: least score of x seats over rows from..nrows-1 of w, one part in
@@ -474,46 +516,62 @@ static void split_write(const window_t *w, uint32_t q, uint32_t *out)
     }
 }
 
+/* The best split so far: rows [first, first + nrows). */
+typedef struct split_pick {
+    uint32_t first, nrows; /* nrows 0: none */
+    uint64_t score;
+} split_pick_t;
+
 /* Fewest rows, then least score; the earlier window wins a tie. */
-static void split_offer(const window_t *w, uint32_t q, window_t *best, uint64_t *best_score)
+static void split_offer(const window_t *w, uint32_t q, split_pick_t *p)
 {
     uint64_t f[BO_HOLD_MAX_SEATS + 1];
-    suffix_best(w, 0, q, f);
-    if (f[q] == UINT64_MAX)
+    if (p->nrows && w->nrows > p->nrows)
         return;
-    if (!best->nrows || w->nrows < best->nrows || (w->nrows == best->nrows && f[q] < *best_score)) {
-        *best = *w;
-        *best_score = f[q];
+    suffix_best(w, 0, q, f);
+    if (f[q] != UINT64_MAX && (!p->nrows || w->nrows < p->nrows || f[q] < p->score))
+        *p = (split_pick_t){w->row[0], w->nrows, f[q]};
+}
+
+/* The rows that may hold a split: all, or those of one section. */
+static void split_rows(const bo_layout_t *l, uint32_t section, uint32_t *first, uint32_t *end)
+{
+    *first = 0;
+    *end = l->nrows;
+    if (section != BO_NONE) {
+        *first = l->sections[section].first_row;
+        *end = *first + l->sections[section].nrows;
     }
 }
 
+/* Slide over the rows keeping, for each last row, the fewest rows before it
+ * that hold q seats; then rebuild the winning window and write it. */
 static int search_split(search_t *s, uint32_t section, uint32_t *out)
 {
     const bo_layout_t *l = s->ix->l;
-    uint32_t first = 0, end = l->nrows;
-    static const window_t empty;
-    window_t w = empty, best = empty;
+    uint32_t first, end;
+    window_t w;
     part_t t[BO_HOLD_MAX_SEATS];
-    uint64_t best_score = UINT64_MAX;
-    if (section != BO_NONE) {
-        first = l->sections[section].first_row;
-        end = first + l->sections[section].nrows;
-    }
+    split_pick_t pick = {0, 0, UINT64_MAX};
+    split_rows(l, section, &first, &end);
+    w.nrows = w.sum = 0;
     for (uint32_t r = first; r < end; r++) {
-        if (r > first && l->rows[r].section != l->rows[r - 1].section)
-            w.nrows = w.sum = 0;
+        int same = r > first && l->rows[r].section == l->rows[r - 1].section;
         uint32_t m = section == BO_NONE || l->rows[r].section == section ? row_parts(s, r, t) : 0;
-        if (!m) {
+        if (!m || !same)
             w.nrows = w.sum = 0;
+        if (!m)
             continue;
-        }
         window_push(&w, r, t, m, s->q);
         if (w.sum >= s->q && w.nrows > 1)
-            split_offer(&w, s->q, &best, &best_score);
+            split_offer(&w, s->q, &pick);
     }
-    if (!best.nrows)
+    if (!pick.nrows)
         return BO_ENOSEATS;
-    split_write(&best, s->q, out);
+    w.nrows = w.sum = 0;
+    for (uint32_t r = pick.first; r < pick.first + pick.nrows; r++)
+        window_append(&w, r, t, row_parts(s, r, t));
+    split_write(&w, s->q, out);
     return 0;
 }
 

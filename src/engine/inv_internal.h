@@ -40,8 +40,9 @@ struct heap {
 
 enum jtype {
     J_U32,       /* *p = a */
-    J_U16,       /* *(uint16_t *)p = a */
+    J_SEAT,      /* seat b had word a: restore it and the counters it implies */
     J_HOLD,      /* holds[a] = hcopy[b] */
+    J_HOLD_NEW,  /* holds[a] was a free (all-zero) slot: clear it */
     J_SLOT_POP,  /* slot a was taken from the free list: push it back */
     J_SLOT_PUSH, /* slot a was pushed on the free list: take it off */
     J_HASH_INS,  /* slot a was added to the id hash: remove it */
@@ -78,7 +79,7 @@ struct bo_inv {
     uint32_t nholds, cap_holds; /* slots in use up to nholds; array capacity */
     uint32_t *free_slots;
     uint32_t nfree;
-    uint32_t *hash; /* slot, 0 empty, UINT32_MAX tombstone */
+    uint64_t *hash; /* tag << 32 | slot; 0 empty (journal.c) */
     uint32_t hash_mask, hash_used, hash_tomb;
     struct cust *cust;
     uint32_t cust_mask, cust_used;
@@ -93,8 +94,8 @@ struct bo_inv {
 };
 
 /* journal.c */
+void bo__j_seat(bo_inv_t *inv, uint32_t seat);
 void bo__j_u32(bo_inv_t *inv, uint32_t *p, uint32_t v);
-void bo__j_u16(bo_inv_t *inv, uint16_t *p, uint16_t v);
 void bo__j_free_later(bo_inv_t *inv, void *p);
 void bo__j_free_on_undo(bo_inv_t *inv, void *p);
 int bo__j_reserve(bo_inv_t *inv, size_t entries);
@@ -111,6 +112,8 @@ int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta);
 
 /* inventory.c */
 void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot);
+/* The same without journaling: the counters follow the seat's word. */
+void bo__set_seat_raw(bo_inv_t *inv, uint32_t seat, uint32_t word);
 
 /* inv_read.c */
 int bo__hold_expired(const struct hold *h, int64_t now_ms);

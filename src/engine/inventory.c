@@ -37,26 +37,32 @@ static void add_u32(bo_inv_t *inv, uint32_t *p, int64_t d)
     bo__j_u32(inv, p, (uint32_t)((int64_t)*p + d));
 }
 
-void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot)
+void bo__set_seat_raw(bo_inv_t *inv, uint32_t seat, uint32_t word)
 {
     const bo_seat_t *s = &inv->layout->seats[seat];
-    unsigned old = W_STATE(inv->words[seat]);
-    bo__j_u32(inv, &inv->words[seat], W_MAKE(state, slot));
+    unsigned old = W_STATE(inv->words[seat]), state = W_STATE(word);
+    inv->words[seat] = word;
     if (old == state)
         return;
-    add_u32(inv, state_counter(inv, old), -1);
-    add_u32(inv, state_counter(inv, state), 1);
+    (*state_counter(inv, old))--;
+    (*state_counter(inv, state))++;
     int d = (state == BO_SEAT_AVAILABLE) - (old == BO_SEAT_AVAILABLE);
-    if (d) {
-        add_u32(inv, &inv->cat_avail[s->category], d);
-        bo__j_u16(inv, &inv->row_free[s->row], (uint16_t)(inv->row_free[s->row] + d));
-    }
+    inv->cat_avail[s->category] += (uint32_t)d;
+    inv->row_free[s->row] = (uint16_t)(inv->row_free[s->row] + d);
+}
+
+/* One journal entry per seat: undoing it restores the word and, through
+ * bo__set_seat_raw, every counter that follows from it. */
+void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot)
+{
+    bo__j_seat(inv, seat);
+    bo__set_seat_raw(inv, seat, W_MAKE(state, slot));
 }
 
 /* Journal entries one hold-level change may write, reserved up front. */
 static size_t hold_cost(uint32_t nseats, uint32_t nga)
 {
-    return 24 + 8 * (size_t)nseats + 2 * (size_t)nga;
+    return 24 + 2 * (size_t)nseats + 2 * (size_t)nga;
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -216,26 +222,31 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Seat indices in range and distinct. */
+/* Seat indices in range and distinct. Small lists (the common case) are
+ * compared pairwise; long ones (blocks) are sorted in a copy. */
 static int check_seats(const bo_inv_t *inv, const uint32_t *seats, uint32_t n, uint32_t max)
 {
     if (n > max || (n && !seats))
         return BO_EINVAL;
-    uint32_t *copy = malloc((n ? n : 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < n; i++)
+        if (seats[i] >= inv->layout->nseats)
+            return BO_EINVAL;
+    if (n <= 16) {
+        for (uint32_t i = 1; i < n; i++)
+            for (uint32_t j = 0; j < i; j++)
+                if (seats[i] == seats[j])
+                    return BO_EINVAL;
+        return 0;
+    }
+    uint32_t *copy = malloc(n * sizeof(uint32_t));
     if (!copy)
         return BO_ENOMEM;
+    memcpy(copy, seats, n * sizeof(uint32_t));
+    qsort(copy, n, sizeof(uint32_t), cmp_u32);
     int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        copy[i] = seats[i];
-        if (seats[i] >= inv->layout->nseats)
+    for (uint32_t i = 1; i < n && rc == 0; i++)
+        if (copy[i] == copy[i - 1])
             rc = BO_EINVAL;
-    }
-    if (rc == 0 && n > 1) {
-        qsort(copy, n, sizeof(uint32_t), cmp_u32);
-        for (uint32_t i = 1; i < n && rc == 0; i++)
-            if (copy[i] == copy[i - 1])
-                rc = BO_EINVAL;
-    }
     free(copy);
     return rc;
 }
@@ -374,7 +385,8 @@ static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *re
     }
     if (find_taken(inv, r->seats, r->nseats, r->ga, r->nga, res))
         return BO_EUNAVAILABLE;
-    memcpy(res->seats, r->seats, r->nseats * sizeof(uint32_t));
+    if (r->nseats) /* a GA-only request may pass seats == NULL */
+        memcpy(res->seats, r->seats, r->nseats * sizeof(uint32_t));
     res->nseats = r->nseats;
     return 0;
 }
@@ -566,7 +578,7 @@ static int set_blocked(bo_inv_t *inv, const uint32_t *seats, uint32_t n, int64_t
         rc = BO_EUNAVAILABLE;
     }
     if (rc == 0)
-        rc = bo__j_reserve(inv, 8 * (size_t)n);
+        rc = bo__j_reserve(inv, 2 * (size_t)n);
     if (rc)
         return rc;
     for (uint32_t i = 0; i < n; i++)

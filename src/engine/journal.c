@@ -16,7 +16,6 @@
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
 
-#define TOMB     UINT32_MAX
 #define NOT_HEAP UINT32_MAX
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -58,15 +57,14 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
     inv->j[inv->jn++] = (struct jent){type, a, b, p};
 }
 
+void bo__j_seat(bo_inv_t *inv, uint32_t seat)
+{
+    push(inv, J_SEAT, inv->words[seat], seat, NULL);
+}
+
 void bo__j_u32(bo_inv_t *inv, uint32_t *p, uint32_t v)
 {
     push(inv, J_U32, *p, 0, p);
-    *p = v;
-}
-
-void bo__j_u16(bo_inv_t *inv, uint16_t *p, uint16_t v)
-{
-    push(inv, J_U16, *p, 0, p);
     *p = v;
 }
 
@@ -125,11 +123,15 @@ static void undo_one(bo_inv_t *inv, const struct jent *e)
     case J_U32:
         *(uint32_t *)e->p = e->a;
         break;
-    case J_U16:
-        *(uint16_t *)e->p = (uint16_t)e->a;
+    case J_SEAT:
+        bo__set_seat_raw(inv, (uint32_t)e->b, e->a);
         break;
     case J_HOLD:
         inv->holds[e->a] = inv->hcopy[e->b];
+        bo__heap_sync(inv, e->a);
+        break;
+    case J_HOLD_NEW:
+        memset(&inv->holds[e->a], 0, sizeof(inv->holds[e->a]));
         bo__heap_sync(inv, e->a);
         break;
     case J_SLOT_POP:
@@ -173,43 +175,57 @@ void bo_inv_rollback(bo_inv_t *inv, bo_jpos_t pos)
 
 /* ---- hold-id hash ----------------------------------------------------- */
 
-static uint32_t id_hash(const bo_hold_id_t *id)
+/* Entries are (tag << 32 | slot): the tag (high hash bits) settles most
+ * mismatches without touching the hold table. 0 is empty, HTOMB deleted. */
+#define HTOMB UINT64_MAX
+
+static uint64_t id_hash(const bo_hold_id_t *id)
 {
     uint64_t a, b;
     memcpy(&a, id->b, 8);
     memcpy(&b, id->b + 8, 8);
     uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
-    return (uint32_t)(h ^ (h >> 31));
+    return h ^ (h >> 31);
+}
+
+static uint64_t entry(uint64_t h, uint32_t slot)
+{
+    return (h & 0xffffffff00000000ull) | slot;
 }
 
 static void hash_insert(bo_inv_t *inv, uint32_t slot)
 {
-    uint32_t i = id_hash(&inv->holds[slot].id) & inv->hash_mask;
-    while (inv->hash[i] != 0 && inv->hash[i] != TOMB)
+    uint64_t h = id_hash(&inv->holds[slot].id);
+    uint32_t i = (uint32_t)h & inv->hash_mask;
+    while (inv->hash[i] != 0 && inv->hash[i] != HTOMB)
         i = (i + 1) & inv->hash_mask;
-    if (inv->hash[i] == TOMB)
+    if (inv->hash[i] == HTOMB)
         inv->hash_tomb--;
-    inv->hash[i] = slot;
+    inv->hash[i] = entry(h, slot);
     inv->hash_used++;
 }
 
 static void hash_remove(bo_inv_t *inv, uint32_t slot)
 {
-    uint32_t i = id_hash(&inv->holds[slot].id) & inv->hash_mask;
-    while (inv->hash[i] != slot)
+    uint64_t h = id_hash(&inv->holds[slot].id), e = entry(h, slot);
+    uint32_t i = (uint32_t)h & inv->hash_mask;
+    while (inv->hash[i] != e)
         i = (i + 1) & inv->hash_mask;
-    inv->hash[i] = TOMB;
+    inv->hash[i] = HTOMB;
     inv->hash_used--;
     inv->hash_tomb++;
 }
 
 uint32_t bo__hold_find(const bo_inv_t *inv, const bo_hold_id_t *id)
 {
-    for (uint32_t i = id_hash(id) & inv->hash_mask;; i = (i + 1) & inv->hash_mask) {
-        uint32_t s = inv->hash[i];
-        if (s == 0)
+    uint64_t h = id_hash(id), tag = h & 0xffffffff00000000ull;
+    for (uint32_t i = (uint32_t)h & inv->hash_mask;; i = (i + 1) & inv->hash_mask) {
+        uint64_t e = inv->hash[i];
+        if (e == 0)
             return 0;
-        if (s != TOMB && memcmp(inv->holds[s].id.b, id->b, 16) == 0)
+        uint32_t s = (uint32_t)e;
+        if (e != HTOMB && (e & 0xffffffff00000000ull) == tag &&
+            memcmp(inv->holds[s].id.b, id->b, 16) == 0)
             return s;
     }
 }
@@ -223,8 +239,9 @@ static int hash_prepare(bo_inv_t *inv)
     uint32_t ncap = 64;
     while ((uint64_t)(inv->hash_used + 1) * 4 > ncap)
         ncap *= 2;
-    uint32_t *old = inv->hash, omask = inv->hash_mask;
-    inv->hash = calloc(ncap, sizeof(uint32_t));
+    uint64_t *old = inv->hash;
+    uint32_t omask = inv->hash_mask;
+    inv->hash = calloc(ncap, sizeof(uint64_t));
     if (!inv->hash) {
         inv->hash = old;
         return BO_ENOMEM;
@@ -232,8 +249,8 @@ static int hash_prepare(bo_inv_t *inv)
     inv->hash_mask = ncap - 1;
     inv->hash_used = inv->hash_tomb = 0;
     for (uint32_t i = 0; i <= omask; i++)
-        if (old[i] != 0 && old[i] != TOMB)
-            hash_insert(inv, old[i]);
+        if (old[i] != 0 && old[i] != HTOMB)
+            hash_insert(inv, (uint32_t)old[i]);
     free(old);
     return 0;
 }
@@ -378,7 +395,7 @@ int bo__holds_init(bo_inv_t *inv)
 {
     inv->hash_mask = 63;
     inv->cust_mask = 63;
-    inv->hash = calloc(64, sizeof(uint32_t));
+    inv->hash = calloc(64, sizeof(uint64_t));
     inv->cust = calloc(64, sizeof(struct cust));
     inv->nholds = 1; /* slot 0 means "no hold" in seat words */
     inv->pay.paying = 1;
@@ -472,7 +489,9 @@ uint32_t bo__hold_alloc(bo_inv_t *inv, const struct hold *h)
 /* Replace holds[slot] by h (journaled) and move it between heaps. */
 void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h)
 {
-    if (inv->journal_on) {
+    if (inv->journal_on && inv->holds[slot].status == BO_HOLD_NONE) {
+        push(inv, J_HOLD_NEW, slot, 0, NULL); /* free slots are all zero */
+    } else if (inv->journal_on) {
         if (grow((void **)&inv->hcopy, &inv->hcap, inv->hn + 1, sizeof(*inv->hcopy)))
             abort(); /* reserved by bo__j_reserve; see push() */
         inv->hcopy[inv->hn] = inv->holds[slot];

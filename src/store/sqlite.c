@@ -16,12 +16,18 @@
  * seq order is commit order is rowid order, so the snapshot row remembers
  * log_upto, the highest log rowid it deleted: every row of the event at or
  * below it is gone, and the next snapshot scans only the rowids above it.
+ * That needs rowids never to be reused, which SQLite does (max + 1) once the
+ * newest rows are deleted; so the backend assigns them itself, from above
+ * both max(log.id) and max(snapshots.log_upto) (cheaper than AUTOINCREMENT,
+ * which updates sqlite_sequence on every insert).
  *
  * Recovery sorts the live log by (event, seq) once (a temporary b-tree),
  * which is bounded by how often the engine snapshots.
  *
  * Only one thread at a time uses a backend (the store's opener, then its
- * committer), so the connection is opened without SQLite's mutexes.
+ * committer), so the connection is opened without SQLite's mutexes; and one
+ * process at a time writes a file (log ids come from memory: a second writer
+ * would collide, and its commits fail). Several nodes share PostgreSQL.
  */
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
@@ -78,7 +84,7 @@ static const char *const stmt_sql[S_COUNT] = {
                 " ON CONFLICT(id) DO UPDATE SET venue = excluded.venue, body = excluded.body",
     [S_GA_CAPACITY] = "INSERT INTO ga(event, area, capacity, sold) VALUES(?1, ?2, ?3, 0)"
                       " ON CONFLICT(event, area) DO UPDATE SET capacity = excluded.capacity",
-    [S_LOG] = "INSERT INTO log(event, seq, at_ms, body) VALUES(?1, ?2, ?3, ?4)",
+    [S_LOG] = "INSERT INTO log(id, event, seq, at_ms, body) VALUES(?5, ?1, ?2, ?3, ?4)",
     [S_SOLD_ADD] = "INSERT INTO sold(event, seat) VALUES(?1, ?2)",
     [S_SOLD_DEL] = "DELETE FROM sold WHERE event = ?1 AND seat = ?2",
     [S_GA_SOLD] = "UPDATE ga SET sold = sold + ?3 WHERE event = ?1 AND area = ?2",
@@ -93,6 +99,7 @@ static const char *const stmt_sql[S_COUNT] = {
 struct sq {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
+    sqlite3_int64 last_log_id; /* the highest log rowid ever used */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -214,6 +221,8 @@ static int put_mut(struct sq *b, const bo_rec_t *r)
     bind_u64(st, 2, r->seq);
     sqlite3_bind_int64(st, 3, r->at_ms);
     bind_body(st, 4, r->body, r->body_len);
+    /* Ids of a rolled-back batch are skipped: gaps are harmless. */
+    sqlite3_bind_int64(st, 5, ++b->last_log_id);
     rc = run(st);
     return rc ? rc : put_sales(b, r);
 }
@@ -527,13 +536,23 @@ out:
     return rc;
 }
 
+/* Prepare the commit statements and find the highest log id ever used. */
 static int prepare_all(struct sq *b)
 {
+    struct cursor c = {0};
+    int rc;
+
     for (int i = 0; i < S_COUNT; i++)
         if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
                                NULL) != SQLITE_OK)
             return BO_EIO;
-    return 0;
+    rc = cur_open(b->db, &c,
+                  "SELECT max(ifnull((SELECT max(id) FROM log), 0),"
+                  " ifnull((SELECT max(log_upto) FROM snapshots), 0))");
+    if (rc == 0 && c.rc == SQLITE_ROW)
+        b->last_log_id = sqlite3_column_int64(c.st, 0);
+    sqlite3_finalize(c.st);
+    return rc;
 }
 
 int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend)

@@ -24,17 +24,19 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 struct bo_store {
     const bo_store_ops_t *ops;
-    void *backend;            /* owned: ops->close frees it */
-    pthread_mutex_t mu;       /* guards every field below but batch */
-    pthread_cond_t wake;      /* the committer sleeps here on an empty queue */
-    pthread_cond_t progress;  /* bo_store_flush waits here */
-    bo_rec_t *head, *tail;    /* queued, in submission order */
+    void *backend;           /* owned: ops->close frees it */
+    pthread_mutex_t mu;      /* guards every field below but batch */
+    pthread_cond_t wake;     /* the committer sleeps here on an empty queue */
+    pthread_cond_t progress; /* bo_store_flush waits here */
+    bo_rec_t *head, *tail;   /* queued, in submission order */
     uint32_t nqueued;
     uint32_t inject;          /* batches still to fail on purpose */
+    uint32_t inject_delay_ms; /* how long each of them takes to fail */
     uint32_t cancelling;      /* bo_store_cancel calls completing records now */
     uint32_t flushers;        /* threads waiting in bo_store_flush */
     uint64_t last_ticket;     /* ticket of the latest submitted record */
@@ -42,7 +44,7 @@ struct bo_store {
     bool sleeping;            /* the committer waits on wake */
     bool started, closing;
     pthread_t thread;
-    bo_store_stats_t stats;            /* pending is filled in by get_stats */
+    bo_store_stats_t stats;              /* pending is filled in by get_stats */
     bo_rec_t *batch[BO_STORE_MAX_BATCH]; /* the committer's alone */
 };
 
@@ -136,6 +138,8 @@ static int run_batch(bo_store_t *s, bo_rec_t *first, size_t n, bool fail, uint64
     for (bo_rec_t *r = first; r; r = r->next)
         s->batch[i++] = r;
     *us = 0;
+    if (fail && s->inject_delay_ms)
+        usleep(s->inject_delay_ms * 1000u); /* a disk that times out, then fails */
     if (!fail) {
         t0 = now_us();
         status = s->ops->commit(s->backend, s->batch, n);
@@ -315,6 +319,13 @@ void bo_store_inject_failures(bo_store_t *s, uint32_t n)
 {
     pthread_mutex_lock(&s->mu);
     s->inject = n;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void bo_store_inject_delay(bo_store_t *s, uint32_t delay_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    s->inject_delay_ms = delay_ms;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,33 +181,42 @@ struct storm {
     bo_live_t *live;
     unsigned seed;
     int thread;
-    int acked[400];
+    int acked[400];    /* status of hold i */
+    int released[400]; /* status of the release after hold i */
     uint32_t seat_of[400];
 };
 
 
+/* Each call's status lands in its slot; PENDING until answered. */
+#define PENDING 1
+
 static void storm_done(void *arg, const bo_live_result_t *r)
 {
-    int *ack = arg;
-    __atomic_store_n(ack, r->status == 0 ? 1 : -1, __ATOMIC_RELEASE);
+    int *status = arg;
+    __atomic_store_n(status, r->status, __ATOMIC_RELEASE);
 }
 
 static void *storm_thread(void *arg)
 {
     struct storm *s = arg;
+    for (int i = 0; i < 400; i++)
+        s->acked[i] = PENDING;
     for (int i = 0; i < 400; i++) {
         uint32_t seat = (uint32_t)rand_r(&s->seed) % 80;
         s->seat_of[i] = seat;
         bo_hold_req_t req = {.id = fx_id((uint64_t)s->thread << 32 | (uint64_t)i),
                              .seats = &seat, .nseats = 1,
                              .best_category = BO_NONE, .best_section = BO_NONE};
+        /* At most 8 calls of this thread in flight: the storm follows the
+         * commits, so failures hit a few decisions at a time. */
+        while (i >= 8 && __atomic_load_n(&s->acked[i - 8], __ATOMIC_ACQUIRE) == PENDING)
+            sched_yield();
         if (i % 50 == 25)
             bo_store_inject_failures(bo_live_store(s->live), 1);
         bo_live_hold(s->live, EVT, &req, storm_done, &s->acked[i]);
-        if (i % 3 == 0 && i > 0 && __atomic_load_n(&s->acked[i - 1], __ATOMIC_ACQUIRE) == 1) {
+        if (i % 3 == 0 && i > 0 && __atomic_load_n(&s->acked[i - 1], __ATOMIC_ACQUIRE) == 0) {
             bo_hold_id_t id = fx_id((uint64_t)s->thread << 32 | (uint64_t)(i - 1));
-            static int ignore;
-            bo_live_release(s->live, EVT, &id, storm_done, &ignore);
+            bo_live_release(s->live, EVT, &id, storm_done, &s->released[i]);
         }
     }
     return NULL;
@@ -216,6 +226,9 @@ Test(live, random_commit_failures_match_the_store)
 {
     enum { THREADS = 4 };
     struct storm s[THREADS];
+    /* Failing commits take 3 ms, so decisions queue behind them and must be
+     * taken back (CANCELED) when the event rolls back. */
+    bo_store_inject_delay(bo_live_store(live), 3);
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
         memset(&s[i], 0, sizeof(s[i]));
@@ -228,6 +241,17 @@ Test(live, random_commit_failures_match_the_store)
     bo_store_stats_t st;
     bo_store_get_stats(bo_live_store(live), &st);
     cr_assert_gt(st.commit_failures, 0, "the storm must hit failures");
+    int canceled = 0, failed = 0, ok = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int k = 0; k < 400; k++) {
+            cr_assert_neq(s[i].acked[k], PENDING, "every call is answered");
+            canceled += s[i].acked[k] == BO_ECANCELED;
+            failed += s[i].acked[k] == BO_EIO;
+            ok += s[i].acked[k] == 0;
+        }
+    cr_assert_gt(canceled, 0, "decisions queued behind a failed commit are taken back");
+    cr_assert_gt(failed, 0);
+    cr_assert_gt(ok, 0);
 
     fx_state_t before, after;
     fx_capture(live, EVT, &before);

@@ -8,72 +8,69 @@
  * From the environment:
  *   BOXOFFICE_MODEL_SEED=<n>   seed (decimal or 0x..); every run prints its own
  *   BOXOFFICE_MODEL_OPS=<n>    operations (default 200000; make test-long: 10^7)
- *   BOXOFFICE_MODEL_CHECK=<n>  compare the whole state every n ops (default 500)
+ *   BOXOFFICE_MODEL_CHECK=<n>  compare the whole state every n ops (default 100)
+ *   BOXOFFICE_MODEL_EPISODE=<n> a new venue and rules every n ops (default 50000)
  *   BOXOFFICE_MODEL_VERBOSE=1  print every operation and its answer
  * Replay a failure with the line it prints, e.g.
  *   BOXOFFICE_MODEL_SEED=42 BOXOFFICE_MODEL_OPS=1234 build/tests/test_model
  *
- * Workload: a small venue drawn from the seed (2-4 sections x 3-7 rows x
- * 6-12 seats, 1-3 GA areas of 8-30, 2-4 categories), most explicit holds on
- * a hot region of two rows, six customers (one anonymous) under a
- * per-customer limit, sometimes few hold slots: conflicts, sell-outs, limits
- * and EFULL are all frequent. Every op's answer is compared, then the
- * counts; the whole state every BOXOFFICE_MODEL_CHECK ops and after every
- * journal rollback.
+ * Workload: episodes of BOXOFFICE_MODEL_EPISODE ops, each on a fresh venue
+ * and rules drawn from the rng: mostly 2-4 sections x 3-7 rows x 6-12
+ * seats with 1-3 GA areas of 8-30 and 2-4 categories, sometimes long rows,
+ * one category or no GA; most explicit holds on a hot region of two rows;
+ * nine customers and the anonymous one under a per-customer limit (or
+ * none); sometimes few hold slots. Conflicts, sell-outs, limits, EFULL,
+ * orphans and row splits are all frequent. Every op's answer is compared,
+ * then the seats and hold it touched and the counts; the whole state every
+ * BOXOFFICE_MODEL_CHECK ops, at the end of an episode and after every
+ * journal rollback. The journal: positions are taken (up to 3 nested) at
+ * random, then rolled back to (the reference is restored from its copy) or
+ * forgotten, in whole or in part; otherwise each op is forgotten at once,
+ * as the store does after a commit; sometimes journaling is off for a while.
  *
- * Readings of engine.h where it is silent or ambiguous (the reference
- * implements these; the engine must agree):
- *  1. A hold's errors, first match wins: EINVAL, EEXIST, ELIMIT, then
- *     EUNAVAILABLE (explicit) / ENOSEATS (best available), then EFULL.
- *  2. EINVAL: an empty request; best available with seats or GA;
- *     best_quantity > BO_HOLD_MAX_SEATS; best category/section out of range
- *     (BO_NONE excepted); a seat out of range or twice; more than
- *     BO_HOLD_MAX_SEATS seats; more than BO_HOLD_MAX_GA lines; a GA area out
- *     of range or twice; a GA quantity of 0 or above BO_HOLD_MAX_GA_QTY.
- *     A GA quantity above what is left is EUNAVAILABLE (ga_short).
- *  3. EEXIST for the id of a HELD, PAYING or SOLD hold. The id of a
- *     released, expired or cancelled hold is free again.
- *  4. EFULL counts HELD (unexpired), PAYING and SOLD holds: an expired
+ * engine.h fixes most answers; where it is silent or ambiguous the
+ * reference (helpers/ref_inv.c) implements these readings:
+ *  1. Best available with a category or section out of range (not
+ *     BO_NONE) is EINVAL, like every other malformed request.
+ *  2. EEXIST also for the id of a SOLD hold; the id of a released, expired
+ *     or cancelled hold is free again.
+ *  3. EFULL counts HELD (unexpired), PAYING and SOLD holds: an expired
  *     hold's slot is free even before the sweeper ran.
- *  5. The limit counts the customer's HELD, PAYING and SOLD seats + GA
- *     tickets. Replay skips it, and so does a late confirm (the money is
- *     taken; the limit was checked when the hold was made; confirm lists
- *     no ELIMIT).
- *  6. hold_ttl_ms 0 means the default, 300000.
- *  7. pay_start: a deadline <= now is EINVAL, checked before the lookup.
- *  8. pay_failed: ENOTFOUND when not live, ESTATE when HELD or SOLD. The
- *     hold goes back to HELD with its original expires_at; when that has
- *     passed the hold is gone at once and *released is 1 (the buyer must
- *     hear "your seats are gone", not "try another card").
- *  9. confirm of a live hold ignores seats/ga/customer/amount (needed only
+ *  4. hold_ttl_ms 0 means the default, 300000.
+ *  5. pay_failed after expires_at releases the hold with *released = 1 (the
+ *     buyer must hear "your seats are gone", not "try another card").
+ *  6. confirm of a live hold ignores seats/ga/customer/amount (needed only
  *     for a gone hold), so the test sometimes passes none. A late confirm
- *     makes a SOLD hold with the customer and amount_cents passed; EINVAL
- *     for malformed seats/GA, EFULL when no slot is free.
- * 10. cancel of an unknown or gone id is ENOTFOUND (like release); ESTATE
- *     is for a HELD or PAYING hold.
- * 11. block accepts seats already BLOCKED (idempotent) and lists only HELD
- *     and SOLD ones; unblock lists every seat that is not BLOCKED. A seat
- *     out of range or twice is EINVAL.
- * 12. Order is free in: unavailable, ga_short, the seats and GA lines of a
- *     hold, due payments (compared as sets).
- * 13. bo_inv_expire may report fewer holds than expired since its last
- *     call (the engine may drop expired holds lazily), never more.
- * 14. bo_inv_next_deadline is compared right after bo_inv_expire(now),
+ *     makes a SOLD hold with the customer and amount_cents passed; its
+ *     errors, first match wins: EINVAL (malformed or empty seats/GA),
+ *     EUNAVAILABLE (then the caller refunds: a definitive answer beats
+ *     "retry later"), EFULL.
+ *  7. block accepts seats already BLOCKED (idempotent, so a retried admin
+ *     call succeeds) and lists only HELD and SOLD ones, as engine.h says;
+ *     unblock lists every seat that is not BLOCKED. A seat out of range or
+ *     twice, or no seat at all, is EINVAL.
+ *  8. The seats and GA lines of a hold view and due payments are compared
+ *     as sets (engine.h gives no order); unavailable, ga_short and the
+ *     seats of a hold's answer in request order, as engine.h says.
+ *  9. bo_inv_expire answers how many holds expired since the engine last
+ *     swept: every successful mutation sweeps first; a failed one may or
+ *     may not have (the reference keeps a lower and an upper bound).
+ * 10. bo_inv_next_deadline is compared right after bo_inv_expire(now),
  *     when no expired HELD hold remains: min(expires_at of HELD holds,
  *     pay deadline of PAYING holds).
- * 15. version never goes back, does not change on reads, and moves on
+ * 11. version never goes back, does not change on reads, and moves on
  *     every successful mutation that changed something (and on a rollback
  *     that undid something).
- * 16. For a SOLD hold, expires_at, pay_deadline and pay_failures are not
+ * 12. For a SOLD hold, expires_at, pay_deadline and pay_failures are not
  *     compared; for a late-confirmed one neither is created_ms.
- * 17. Best available: the orphan rule sees seats of every category as
+ * 13. Best available: the orphan rule sees seats of every category as
  *     seats; relaxing orphans still takes the lowest rank sum among one-row
  *     blocks; a split uses the fewest rows of any section.
- * 18. set_config is not called while a journal position may be rolled back
- *     to (whether config changes are journaled is unspecified).
+ * 14. set_config is not called while a journal position may be rolled back
+ *     to (whether config changes are journaled is unspecified), nor are
+ *     journal positions used across a stretch with journaling off.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,39 +79,9 @@
 
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
-#include "boxoffice/layout.h"
-#include "helpers/ref_inv.h"
+#include "helpers/model.h"
 
-#define NCUSTOMERS 10 /* customers[0] is anonymous (0) */
-#define RING       128 /* recent holds, for late confirms and gone ids */
-#define TRACE      16  /* operations printed before a divergence */
-#define MAX_CP     3   /* nested journal positions */
-#define HOT_MAX    64
-#define DESC       1024
-
-#define M_HELD   (1u << BO_HOLD_HELD)
-#define M_PAYING (1u << BO_HOLD_PAYING)
-#define M_SOLD   (1u << BO_HOLD_SOLD)
-#define M_LIVE   (M_HELD | M_PAYING)
-#define M_ANY    (M_LIVE | M_SOLD)
-
-/* What an order recorded about a hold: enough to confirm it late. */
-struct record {
-    bo_hold_id_t id;
-    uint64_t customer;
-    int64_t amount_cents;
-    uint32_t seats[BO_HOLD_MAX_SEATS];
-    uint32_t nseats;
-    bo_ga_line_t ga[BO_HOLD_MAX_GA];
-    uint32_t nga;
-};
-
-struct checkpoint {
-    bo_jpos_t pos;
-    ref_inv_t *copy; /* the reference at pos */
-    uint64_t version;
-};
-
+/* Operations and their weights (per ~1500). */
 #define OPS(X)                                                                                     \
     X(hold_seats, 200)                                                                             \
     X(hold_ga, 50)                                                                                 \
@@ -126,11 +93,11 @@ struct checkpoint {
     X(release, 60)                                                                                 \
     X(pay_start, 80)                                                                               \
     X(pay_failed, 50)                                                                              \
-    X(confirm, 80)                                                                                 \
-    X(cancel, 45)                                                                                  \
+    X(confirm, 60)                                                                                 \
+    X(cancel, 70)                                                                                  \
     X(block, 15)                                                                                   \
     X(unblock, 15)                                                                                 \
-    X(advance, 100)                                                                                \
+    X(advance, 60)                                                                                 \
     X(advance_exact, 10)                                                                           \
     X(expire, 30)                                                                                  \
     X(get_hold, 30)                                                                                \
@@ -145,477 +112,7 @@ enum op_kind {
     OP_COUNT
 };
 
-#define NCODES 17 /* rc 0..-16 */
-
-typedef struct model {
-    uint64_t seed, rng, op, nops, check_every;
-    int verbose;
-    bo_layout_t *layout;
-    bo_inv_t *inv;
-    ref_inv_t *ref;
-    int64_t now;
-    uint64_t version; /* the engine's, as last seen */
-    uint64_t customers[NCUSTOMERS];
-    uint32_t hot[HOT_MAX], nhot;
-    struct record ring[RING];
-    uint32_t nring, ring_next;
-    int journal_on;
-    uint64_t journal_on_at;
-    struct checkpoint cps[MAX_CP];
-    uint32_t ncp;
-    bo_hold_id_t *due_e, *due_r; /* ref->cap each */
-    char desc[DESC];
-    size_t desc_len;
-    char trace[TRACE][DESC];
-    uint64_t stats[OP_COUNT][NCODES];
-} model_t;
-
-/* ---- randomness ---- */
-
-static uint64_t next(model_t *m)
-{
-    uint64_t z = (m->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint32_t below(model_t *m, uint64_t n)
-{
-    return n ? (uint32_t)(next(m) % n) : 0;
-}
-
-static int chance(model_t *m, uint32_t per_mille)
-{
-    return below(m, 1000) < per_mille;
-}
-
-static void fresh_id(model_t *m, bo_hold_id_t *id)
-{
-    uint64_t a = next(m), b = next(m);
-    memcpy(id->b, &a, 8);
-    memcpy(id->b + 8, &b, 8);
-}
-
-/* ---- describing ops and answers ---- */
-
-__attribute__((format(printf, 2, 3))) static void say(model_t *m, const char *fmt, ...)
-{
-    va_list ap;
-    if (m->desc_len >= DESC - 1)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(m->desc + m->desc_len, DESC - m->desc_len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        m->desc_len += (size_t)n < DESC - m->desc_len ? (size_t)n : DESC - 1 - m->desc_len;
-}
-
-static void say_id(model_t *m, const bo_hold_id_t *id)
-{
-    say(m, " id=%02x%02x%02x%02x", id->b[0], id->b[1], id->b[2], id->b[3]);
-}
-
-static void say_seats(model_t *m, const char *what, const uint32_t *s, uint32_t n)
-{
-    say(m, " %s=[", what);
-    for (uint32_t i = 0; i < n && i < 16; i++)
-        say(m, i ? ",%u" : "%u", s[i]);
-    say(m, n > 16 ? ",...(%u)]" : "]", n);
-}
-
-static void say_ga(model_t *m, const bo_ga_line_t *ga, uint32_t n)
-{
-    say(m, " ga=[");
-    for (uint32_t i = 0; i < n && i < BO_HOLD_MAX_GA + 2; i++)
-        say(m, i ? ",%ux%u" : "%ux%u", ga[i].area, ga[i].quantity);
-    say(m, "]");
-}
-
-static void say_rc(model_t *m, const char *who, int rc)
-{
-    say(m, " %s=%s(%d)", who, bo_err_code(rc), rc);
-}
-
-static void say_req(model_t *m, const bo_hold_req_t *q)
-{
-    say(m, "hold");
-    say_id(m, &q->id);
-    say(m, " customer=%llx", (unsigned long long)q->customer);
-    if (q->nseats)
-        say_seats(m, "seats", q->seats, q->nseats);
-    if (q->nga)
-        say_ga(m, q->ga, q->nga);
-    if (q->best_quantity)
-        say(m, " best=%u cat=%d sec=%d", q->best_quantity, (int)q->best_category,
-            (int)q->best_section);
-    if (q->replay)
-        say(m, " replay expires_at=%lld", (long long)q->expires_at_ms);
-}
-
-static void begin(model_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void begin(model_t *m, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(m->desc, DESC, fmt, ap);
-    va_end(ap);
-    m->desc_len = n < 0 ? 0 : (size_t)n < DESC ? (size_t)n : DESC - 1;
-}
-
-/* The first difference: print everything needed to replay it, then fail. */
-__attribute__((format(printf, 2, 3))) static void diverge(model_t *m, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "\ntest_model: DIVERGENCE at op %llu, seed %llu, now %lld\n",
-            (unsigned long long)m->op, (unsigned long long)m->seed, (long long)m->now);
-    fprintf(stderr, "  op: %s\n  ", m->desc);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n  previous ops, oldest first:\n");
-    for (uint64_t k = TRACE; k > 0; k--)
-        if (m->op >= k && m->trace[(m->op - k) % TRACE][0])
-            fprintf(stderr, "    %llu: %s\n", (unsigned long long)(m->op - k),
-                    m->trace[(m->op - k) % TRACE]);
-    fprintf(stderr, "  replay: BOXOFFICE_MODEL_SEED=%llu BOXOFFICE_MODEL_OPS=%llu %s\n",
-            (unsigned long long)m->seed, (unsigned long long)m->op + 1, "build/tests/test_model");
-    fflush(stderr);
-    cr_assert_fail("model diverged at op %llu (seed %llu)", (unsigned long long)m->op,
-                   (unsigned long long)m->seed);
-    abort();
-}
-
-/* ---- comparing ---- */
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int same_set(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
-{
-    uint32_t x[BO_HOLD_MAX_SEATS], y[BO_HOLD_MAX_SEATS];
-    if (na != nb || na > BO_HOLD_MAX_SEATS)
-        return 0;
-    memcpy(x, a, na * sizeof *a);
-    memcpy(y, b, nb * sizeof *b);
-    qsort(x, na, sizeof *x, cmp_u32);
-    qsort(y, nb, sizeof *y, cmp_u32);
-    return memcmp(x, y, na * sizeof *x) == 0;
-}
-
-/* The same values in the same order. */
-static int same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
-{
-    return na == nb && na <= BO_HOLD_MAX_SEATS && memcmp(a, b, na * sizeof *a) == 0;
-}
-
-static int ascending(const uint32_t *a, uint32_t n)
-{
-    for (uint32_t i = 1; i < n; i++)
-        if (a[i - 1] >= a[i])
-            return 0;
-    return 1;
-}
-
-static int same_ga(const bo_ga_line_t *a, uint32_t na, const bo_ga_line_t *b, uint32_t nb)
-{
-    if (na != nb || na > BO_HOLD_MAX_GA)
-        return 0;
-    for (uint32_t i = 0; i < na; i++) {
-        uint32_t j = 0;
-        while (j < nb && (b[j].area != a[i].area || b[j].quantity != a[i].quantity))
-            j++;
-        if (j == nb)
-            return 0;
-    }
-    return 1;
-}
-
-static const char *state_name(int s)
-{
-    static const char *names[] = {"AVAILABLE", "HELD", "SOLD", "BLOCKED"};
-    return s >= 0 && s < 4 ? names[s] : "?";
-}
-
-static void check_seats(model_t *m, const uint32_t *seats, uint32_t n)
-{
-    for (uint32_t i = 0; i < n && i < BO_HOLD_MAX_SEATS; i++) {
-        uint32_t s = seats[i];
-        if (s >= m->layout->nseats)
-            continue;
-        int e = bo_inv_seat_state(m->inv, s, m->now), r = ref_seat_state(m->ref, s);
-        if (e != r)
-            diverge(m, "seat %u: engine %s, reference %s", s, state_name(e), state_name(r));
-    }
-}
-
-static void check_counts(model_t *m)
-{
-    bo_inv_counts_t e, r;
-    bo_inv_counts(m->inv, m->now, &e);
-    ref_counts(m->ref, &r);
-    if (e.total != r.total || e.available != r.available || e.held != r.held ||
-        e.sold != r.sold || e.blocked != r.blocked || e.live_holds != r.live_holds)
-        diverge(m,
-                "counts: engine total=%u available=%u held=%u sold=%u blocked=%u live=%u, "
-                "reference total=%u available=%u held=%u sold=%u blocked=%u live=%u",
-                e.total, e.available, e.held, e.sold, e.blocked, e.live_holds, r.total,
-                r.available, r.held, r.sold, r.blocked, r.live_holds);
-    if (e.available + e.held + e.sold + e.blocked != e.total)
-        diverge(m, "counts do not add up to total");
-    if (e.version != bo_inv_version(m->inv))
-        diverge(m, "counts.version %llu != bo_inv_version %llu", (unsigned long long)e.version,
-                (unsigned long long)bo_inv_version(m->inv));
-}
-
-/* After every op: the version (see reading 15) and the counts. */
-static void after_op(model_t *m, int changed)
-{
-    uint64_t v = bo_inv_version(m->inv);
-    if (v < m->version)
-        diverge(m, "version went back: %llu -> %llu", (unsigned long long)m->version,
-                (unsigned long long)v);
-    if (changed && v == m->version)
-        diverge(m, "version stayed %llu after a successful mutation", (unsigned long long)v);
-    m->version = v;
-    check_counts(m);
-}
-
-/* Reads must leave the version alone. */
-static void after_read(model_t *m)
-{
-    if (bo_inv_version(m->inv) != m->version)
-        diverge(m, "a read changed the version");
-}
-
-static void check_view(model_t *m, const ref_hold_t *h, const bo_hold_view_t *v)
-{
-    const char *bad = NULL;
-    int live = h->status != BO_HOLD_SOLD;
-    if (memcmp(v->id.b, h->id.b, sizeof h->id.b) != 0)
-        bad = "id";
-    else if (v->status != h->status)
-        bad = "status";
-    else if (v->customer != h->customer)
-        bad = "customer";
-    else if (v->amount_cents != h->amount_cents)
-        bad = "amount_cents";
-    else if (!same_set(v->seats, v->nseats, h->seats, h->nseats))
-        bad = "seats";
-    else if (!same_ga(v->ga, v->nga, h->ga, h->nga))
-        bad = "ga";
-    else if (live && v->expires_at_ms != h->expires_at_ms)
-        bad = "expires_at_ms";
-    else if (live && v->pay_failures != h->pay_failures)
-        bad = "pay_failures";
-    else if (h->status == BO_HOLD_PAYING && v->pay_deadline_ms != h->pay_deadline_ms)
-        bad = "pay_deadline_ms";
-    else if (!h->late && v->created_ms != h->created_ms)
-        bad = "created_ms";
-    if (!bad)
-        return;
-    say(m, " | hold");
-    say_id(m, &h->id);
-    say(m, " engine: status=%u customer=%llx amount=%lld expires=%lld failures=%u deadline=%lld "
-           "created=%lld",
-        v->status, (unsigned long long)v->customer, (long long)v->amount_cents,
-        (long long)v->expires_at_ms, v->pay_failures, (long long)v->pay_deadline_ms,
-        (long long)v->created_ms);
-    say_seats(m, "seats", v->seats, v->nseats);
-    say_ga(m, v->ga, v->nga);
-    say(m, " | reference: status=%u customer=%llx amount=%lld expires=%lld failures=%u "
-           "deadline=%lld created=%lld",
-        h->status, (unsigned long long)h->customer, (long long)h->amount_cents,
-        (long long)h->expires_at_ms, h->pay_failures, (long long)h->pay_deadline_ms,
-        (long long)h->created_ms);
-    say_seats(m, "seats", h->seats, h->nseats);
-    say_ga(m, h->ga, h->nga);
-    diverge(m, "bo_inv_get_hold differs in %s", bad);
-}
-
-static void check_hold(model_t *m, const bo_hold_id_t *id)
-{
-    bo_hold_view_t v;
-    memset(&v, 0, sizeof v);
-    int rc = bo_inv_get_hold(m->inv, id, m->now, &v);
-    const ref_hold_t *h = ref_find(m->ref, id);
-    if (!h && rc != BO_ENOTFOUND)
-        diverge(m, "get_hold: engine %s (status %u), reference: no such live or sold hold",
-                bo_err_code(rc), v.status);
-    if (h && rc != 0)
-        diverge(m, "get_hold: engine %s, reference has the hold (status %u)", bo_err_code(rc),
-                h->status);
-    if (h)
-        check_view(m, h, &v);
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    return memcmp(a, b, sizeof(bo_hold_id_t));
-}
-
-static void check_due(model_t *m, uint32_t max)
-{
-    uint32_t cap = m->ref->cap;
-    uint32_t ne = bo_inv_due_payments(m->inv, m->now, m->due_e, max < cap ? max : cap);
-    uint32_t nr = ref_due_payments(m->ref, m->now, m->due_r, cap);
-    uint32_t want = nr < max ? nr : max;
-    if (ne != want)
-        diverge(m, "due_payments(max %u): engine %u, reference %u", max, ne, want);
-    qsort(m->due_r, nr, sizeof *m->due_r, cmp_id);
-    for (uint32_t i = 0; i < ne; i++)
-        if (!bsearch(&m->due_e[i], m->due_r, nr, sizeof *m->due_r, cmp_id))
-            diverge(m, "due_payments lists a hold that is not PAYING past its deadline");
-    qsort(m->due_e, ne, sizeof *m->due_e, cmp_id);
-    for (uint32_t i = 1; i < ne; i++)
-        if (cmp_id(&m->due_e[i - 1], &m->due_e[i]) == 0)
-            diverge(m, "due_payments lists a hold twice");
-}
-
-static void check_seat_states(model_t *m)
-{
-    const bo_layout_t *l = m->layout;
-    uint8_t *snap = malloc(l->nseats);
-    cr_assert(snap);
-    uint64_t v = bo_inv_snapshot(m->inv, m->now, snap);
-    if (v != bo_inv_version(m->inv))
-        diverge(m, "snapshot version %llu != bo_inv_version %llu", (unsigned long long)v,
-                (unsigned long long)bo_inv_version(m->inv));
-    for (uint32_t s = 0; s < l->nseats; s++) {
-        int r = ref_seat_state(m->ref, s), e = bo_inv_seat_state(m->inv, s, m->now);
-        int sn = snap[s];
-        if (sn != r || e != r) {
-            free(snap);
-            diverge(m, "seat %u: snapshot %s, seat_state %s, reference %s", s, state_name(sn),
-                    state_name(e), state_name(r));
-        }
-    }
-    free(snap);
-}
-
-static void check_areas(model_t *m)
-{
-    const bo_layout_t *l = m->layout;
-    for (uint32_t c = 0; c < l->ncategories; c++) {
-        uint32_t e = bo_inv_category_available(m->inv, c, m->now);
-        uint32_t r = ref_category_available(m->ref, c);
-        if (e != r)
-            diverge(m, "category %u available: engine %u, reference %u", c, e, r);
-    }
-    for (uint32_t a = 0; a < l->nga; a++) {
-        uint32_t sold = ref_ga_sold(m->ref, a);
-        uint32_t avail = l->ga[a].capacity - ref_ga_held(m->ref, a) - sold;
-        uint32_t ea = bo_inv_ga_available(m->inv, a, m->now), es = bo_inv_ga_sold(m->inv, a);
-        if (ea != avail || es != sold)
-            diverge(m, "GA area %u: engine available=%u sold=%u, reference available=%u sold=%u",
-                    a, ea, es, avail, sold);
-    }
-}
-
-/* The whole state: every seat, count, area, hold, recent gone id, due payment. */
-static void full_compare(model_t *m)
-{
-    const char *why = ref_self_check(m->ref);
-    if (why)
-        diverge(m, "the reference broke its own invariant (a test bug): %s", why);
-    check_seat_states(m);
-    check_counts(m);
-    check_areas(m);
-    for (uint32_t i = 0; i < m->ref->hwm; i++)
-        if (m->ref->holds[i].status != BO_HOLD_NONE)
-            check_hold(m, &m->ref->holds[i].id);
-    for (uint32_t i = 0; i < m->nring; i++)
-        check_hold(m, &m->ring[i].id);
-    check_due(m, UINT32_MAX);
-    if (bo_inv_memory(m->inv) == 0)
-        diverge(m, "bo_inv_memory is 0");
-    after_read(m);
-}
-
-/* ---- choosing what to act on ---- */
-
-static uint64_t pick_customer(model_t *m)
-{
-    return chance(m, 250) ? 0 : m->customers[1 + below(m, NCUSTOMERS - 1)];
-}
-
-static uint32_t pick_seat(model_t *m)
-{
-    return chance(m, 750) ? m->hot[below(m, m->nhot)] : below(m, m->layout->nseats);
-}
-
-/* n distinct seats into out; returns how many (fewer only in tiny venues). */
-static uint32_t pick_seats(model_t *m, uint32_t n, uint32_t *out)
-{
-    uint32_t k = 0;
-    for (uint32_t tries = 0; k < n && tries < 8 * n + 16; tries++) {
-        uint32_t s = pick_seat(m), j = 0;
-        while (j < k && out[j] != s)
-            j++;
-        if (j == k)
-            out[k++] = s;
-    }
-    return k;
-}
-
-/* 1-2 lines on distinct areas, mostly small quantities. */
-static uint32_t pick_ga(model_t *m, bo_ga_line_t *out)
-{
-    const bo_layout_t *l = m->layout;
-    uint32_t n = 1 + below(m, l->nga < 2 ? 1 : 2);
-    uint32_t first = below(m, l->nga);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t cap = l->ga[(first + i) % l->nga].capacity, k = below(m, 100);
-        out[i].area = (first + i) % l->nga;
-        out[i].quantity = k < 85 ? 1 + below(m, 4) : k < 98 ? 1 + below(m, cap) : cap + 1;
-        if (out[i].quantity > BO_HOLD_MAX_GA_QTY)
-            out[i].quantity = BO_HOLD_MAX_GA_QTY;
-    }
-    return n;
-}
-
-static void record_from_hold(struct record *rec, const ref_hold_t *h)
-{
-    rec->id = h->id;
-    rec->customer = h->customer;
-    rec->amount_cents = h->amount_cents;
-    memcpy(rec->seats, h->seats, h->nseats * sizeof *h->seats);
-    rec->nseats = h->nseats;
-    memcpy(rec->ga, h->ga, h->nga * sizeof *h->ga);
-    rec->nga = h->nga;
-}
-
-static void remember(model_t *m, const bo_hold_id_t *id)
-{
-    const ref_hold_t *h = ref_find(m->ref, id);
-    if (!h)
-        return;
-    record_from_hold(&m->ring[m->ring_next], h);
-    m->ring_next = (m->ring_next + 1) % RING;
-    if (m->nring < RING)
-        m->nring++;
-}
-
-/* A hold to act on: mostly a reference hold whose status is in mask, else a
- * recent one (maybe gone), else one never seen (with a few seats). */
-static void pick_target(model_t *m, unsigned mask, struct record *rec)
-{
-    uint32_t k = below(m, 100), n = ref_count_holds(m->ref, mask);
-    if (k < 70 && n > 0) {
-        record_from_hold(rec, ref_nth_hold(m->ref, mask, below(m, n)));
-    } else if (k < 93 && m->nring > 0) {
-        *rec = m->ring[below(m, m->nring)];
-    } else {
-        fresh_id(m, &rec->id);
-        rec->customer = pick_customer(m);
-        rec->amount_cents = below(m, 100000);
-        rec->nseats = pick_seats(m, 1 + below(m, 3), rec->seats);
-        rec->nga = 0;
-    }
-}
+_Static_assert(OP_COUNT <= MODEL_MAX_OPS, "raise MODEL_MAX_OPS");
 
 /* ---- holds ---- */
 
@@ -623,30 +120,32 @@ static void check_hold_answer(model_t *m, const bo_hold_req_t *req, int rc, bo_h
                               bo_hold_res_t *r)
 {
     if (rc == BO_EUNAVAILABLE &&
-        (!same_list(e->unavailable, e->nunavailable, r->unavailable, r->nunavailable) ||
-         !same_list(e->ga_short, e->nga_short, r->ga_short, r->nga_short))) {
-        say_seats(m, "engine.unavailable", e->unavailable, e->nunavailable);
-        say_seats(m, "engine.ga_short", e->ga_short, e->nga_short);
-        say_seats(m, "ref.unavailable", r->unavailable, r->nunavailable);
-        say_seats(m, "ref.ga_short", r->ga_short, r->nga_short);
-        diverge(m, "hold: the unavailable seats or short GA areas differ (request order)");
+        (!model_same_list(e->unavailable, e->nunavailable, r->unavailable, r->nunavailable) ||
+         !model_same_list(e->ga_short, e->nga_short, r->ga_short, r->nga_short))) {
+        model_say_seats(m, "engine.unavailable", e->unavailable, e->nunavailable);
+        model_say_seats(m, "engine.ga_short", e->ga_short, e->nga_short);
+        model_say_seats(m, "ref.unavailable", r->unavailable, r->nunavailable);
+        model_say_seats(m, "ref.ga_short", r->ga_short, r->nga_short);
+        model_diverge(m, "hold: the unavailable seats or short GA areas differ (request order)");
     }
     if (rc != 0)
         return;
     if (e->nseats > BO_HOLD_MAX_SEATS)
-        diverge(m, "hold: res.nseats %u", e->nseats);
+        model_diverge(m, "hold: res.nseats %u", e->nseats);
     if (req->best_quantity > 0) {
-        const char *why = ref_best_judge(m->ref, req->best_quantity, req->best_category,
-                                         req->best_section, e->seats, e->nseats);
-        if (!why && !ascending(e->seats, e->nseats))
+        int step = 0;
+        const char *why = ref_inv_best_judge(m->ref, req->best_quantity, req->best_category,
+                                             req->best_section, e->seats, e->nseats, &step);
+        m->best_steps[step & 3]++;
+        if (!why && !model_ascending(e->seats, e->nseats))
             why = "seats not in ascending order";
         if (why) {
-            say_seats(m, "engine.seats", e->seats, e->nseats);
-            diverge(m, "best available: %s", why);
+            model_say_seats(m, "engine.seats", e->seats, e->nseats);
+            model_diverge(m, "best available: %s", why);
         }
-    } else if (!same_list(e->seats, e->nseats, req->seats, req->nseats)) {
-        say_seats(m, "engine.seats", e->seats, e->nseats);
-        diverge(m, "hold: res.seats are not the seats asked for, in request order");
+    } else if (!model_same_list(e->seats, e->nseats, req->seats, req->nseats)) {
+        model_say_seats(m, "engine.seats", e->seats, e->nseats);
+        model_diverge(m, "hold: res.seats are not the seats asked for, in request order");
     }
 }
 
@@ -654,31 +153,31 @@ static int run_hold(model_t *m, const bo_hold_req_t *req)
 {
     bo_hold_res_t e, r;
     memset(&e, 0, sizeof e);
-    say_req(m, req);
+    model_say_req(m, req);
     int erc = bo_inv_hold(m->inv, req, m->now, &e);
-    int rrc = ref_hold_check(m->ref, req, m->now, &r);
-    say_rc(m, "engine", erc);
+    int rrc = ref_inv_hold_check(m->ref, req, m->now, &r);
+    model_say_rc(m, "engine", erc);
     if (erc != rrc) {
-        say_rc(m, "reference", rrc);
+        model_say_rc(m, "reference", rrc);
         if (erc == 0)
-            say_seats(m, "engine.seats", e.seats, e.nseats < 100 ? e.nseats : 100);
-        diverge(m, "hold: different answers");
+            model_say_seats(m, "engine.seats", e.seats, e.nseats < 100 ? e.nseats : 100);
+        model_diverge(m, "hold: different answers");
     }
     check_hold_answer(m, req, erc, &e, &r);
     if (erc == 0) {
         const uint32_t *seats = req->best_quantity ? e.seats : req->seats;
         uint32_t n = req->best_quantity ? e.nseats : req->nseats;
-        ref_hold_apply(m->ref, req, seats, n, m->now, &r);
+        ref_inv_hold_apply(m->ref, req, seats, n, m->now, &r);
         if (e.expires_at_ms != r.expires_at_ms || e.amount_cents != r.amount_cents)
-            diverge(m, "hold: engine expires_at=%lld amount=%lld, reference %lld %lld",
-                    (long long)e.expires_at_ms, (long long)e.amount_cents,
-                    (long long)r.expires_at_ms, (long long)r.amount_cents);
-        remember(m, &req->id);
-        check_seats(m, seats, n);
+            model_diverge(m, "hold: engine expires_at=%lld amount=%lld, reference %lld %lld",
+                          (long long)e.expires_at_ms, (long long)e.amount_cents,
+                          (long long)r.expires_at_ms, (long long)r.amount_cents);
+        model_remember(m, &req->id);
+        model_check_seats(m, seats, n);
     }
-    after_op(m, erc == 0);
-    check_seats(m, req->seats, req->nseats);
-    check_hold(m, &req->id);
+    model_after_op(m, erc == 0);
+    model_check_seats(m, req->seats, req->nseats);
+    model_check_hold(m, &req->id);
     return erc;
 }
 
@@ -686,8 +185,8 @@ static bo_hold_req_t new_req(model_t *m)
 {
     bo_hold_req_t q;
     memset(&q, 0, sizeof q);
-    fresh_id(m, &q.id);
-    q.customer = pick_customer(m);
+    model_fresh_id(m, &q.id);
+    q.customer = model_pick_customer(m);
     q.best_category = BO_NONE;
     q.best_section = BO_NONE;
     return q;
@@ -695,14 +194,14 @@ static bo_hold_req_t new_req(model_t *m)
 
 static uint32_t hold_size(model_t *m)
 {
-    return chance(m, 950) ? 1 + below(m, 6) : 7 + below(m, 6);
+    return model_chance(m, 950) ? 1 + model_below(m, 6) : 7 + model_below(m, 6);
 }
 
 static int op_hold_seats(model_t *m)
 {
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_hold_req_t q = new_req(m);
-    q.nseats = pick_seats(m, hold_size(m), seats);
+    q.nseats = model_pick_seats(m, hold_size(m), seats);
     q.seats = seats;
     return run_hold(m, &q);
 }
@@ -711,7 +210,7 @@ static int op_hold_ga(model_t *m)
 {
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
     bo_hold_req_t q = new_req(m);
-    q.nga = pick_ga(m, ga);
+    q.nga = model_pick_ga(m, ga);
     q.ga = ga;
     return run_hold(m, &q);
 }
@@ -721,9 +220,9 @@ static int op_hold_mixed(model_t *m)
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
     bo_hold_req_t q = new_req(m);
-    q.nseats = pick_seats(m, 1 + below(m, 3), seats);
+    q.nseats = model_pick_seats(m, 1 + model_below(m, 3), seats);
     q.seats = seats;
-    q.nga = pick_ga(m, ga);
+    q.nga = model_pick_ga(m, ga);
     q.ga = ga;
     return run_hold(m, &q);
 }
@@ -731,13 +230,80 @@ static int op_hold_mixed(model_t *m)
 static int op_hold_best(model_t *m)
 {
     bo_hold_req_t q = new_req(m);
-    uint32_t k = below(m, 1000);
-    q.best_quantity = k < 900 ? 1 + below(m, 6) : k < 995 ? 7 + below(m, 6) : BO_HOLD_MAX_SEATS;
-    if (chance(m, 500))
-        q.best_category = below(m, m->layout->ncategories);
-    if (chance(m, 400))
-        q.best_section = below(m, m->layout->nsections);
+    uint32_t k = model_below(m, 1000);
+    q.best_quantity = k < 900   ? 1 + model_below(m, 6)
+                      : k < 995 ? 7 + model_below(m, 6)
+                                : BO_HOLD_MAX_SEATS;
+    if (model_chance(m, 500))
+        q.best_category = model_below(m, m->layout->ncategories);
+    if (model_chance(m, 400))
+        q.best_section = model_below(m, m->layout->nsections);
     return run_hold(m, &q);
+}
+
+/* At least one GA line (area 0 when the venue has none: out of range). */
+static uint32_t some_ga(model_t *m, bo_ga_line_t *ga)
+{
+    uint32_t n = model_pick_ga(m, ga);
+    if (n == 0)
+        ga[n++] = (bo_ga_line_t){0, 1};
+    return n;
+}
+
+/* Spoil the seats or GA lines of q in one of 8 ways. */
+static void spoil_lines(model_t *m, bo_hold_req_t *q, uint32_t *seats, bo_ga_line_t *ga,
+                        uint32_t how)
+{
+    const bo_layout_t *l = m->layout;
+    switch (how) {
+    case 0: /* empty */
+        q->nseats = 0;
+        break;
+    case 1: /* a seat twice */
+        seats[q->nseats] = seats[model_below(m, q->nseats)];
+        q->nseats++;
+        break;
+    case 2: /* a seat out of range */
+        seats[model_below(m, q->nseats)] = model_chance(m, 500) ? l->nseats : UINT32_MAX;
+        break;
+    case 3: /* too many seats */
+        for (q->nseats = 0; q->nseats <= BO_HOLD_MAX_SEATS; q->nseats++)
+            seats[q->nseats] = q->nseats % l->nseats;
+        break;
+    case 4: /* a GA area out of range */
+        q->nga = some_ga(m, ga);
+        ga[0].area = l->nga + model_below(m, 3);
+        break;
+    case 5: /* a GA area twice */
+        q->nga = some_ga(m, ga);
+        ga[q->nga++] = ga[0];
+        break;
+    case 6: /* a GA quantity of 0 or too many */
+        q->nga = some_ga(m, ga);
+        ga[0].quantity = model_chance(m, 500) ? 0 : BO_HOLD_MAX_GA_QTY + 1;
+        break;
+    default: /* too many GA lines */
+        for (q->nga = 0; q->nga <= BO_HOLD_MAX_GA; q->nga++)
+            ga[q->nga] = (bo_ga_line_t){l->nga ? q->nga % l->nga : 0, 1};
+        break;
+    }
+}
+
+/* Spoil a best-available request of q in one of 5 ways. */
+static void spoil_best(model_t *m, bo_hold_req_t *q, bo_ga_line_t *ga, uint32_t how)
+{
+    const bo_layout_t *l = m->layout;
+    q->best_quantity = 1 + model_below(m, 3);
+    if (how > 0) /* 0: with seats */
+        q->nseats = 0;
+    if (how == 1) /* with GA */
+        q->nga = some_ga(m, ga);
+    else if (how == 2) /* too many */
+        q->best_quantity = BO_HOLD_MAX_SEATS + 1 + model_below(m, 100);
+    else if (how == 3) /* unknown category */
+        q->best_category = l->ncategories + model_below(m, 3);
+    else if (how == 4) /* unknown section */
+        q->best_section = l->nsections + model_below(m, 3);
 }
 
 /* A malformed request: the reference decides which answer it deserves. */
@@ -746,77 +312,26 @@ static int op_hold_bad(model_t *m)
     uint32_t seats[BO_HOLD_MAX_SEATS + 8];
     bo_ga_line_t ga[BO_HOLD_MAX_GA + 2];
     bo_hold_req_t q = new_req(m);
-    const bo_layout_t *l = m->layout;
+    uint32_t how = model_below(m, 13);
     q.seats = seats;
     q.ga = ga;
-    q.nseats = pick_seats(m, 1 + below(m, 4), seats);
-    switch (below(m, 13)) {
-    case 0: /* empty */
-        q.nseats = 0;
-        break;
-    case 1: /* a seat twice */
-        seats[q.nseats] = seats[below(m, q.nseats)];
-        q.nseats++;
-        break;
-    case 2: /* a seat out of range */
-        seats[below(m, q.nseats)] = chance(m, 500) ? l->nseats : UINT32_MAX;
-        break;
-    case 3: /* too many seats */
-        for (q.nseats = 0; q.nseats <= BO_HOLD_MAX_SEATS; q.nseats++)
-            seats[q.nseats] = q.nseats % l->nseats;
-        break;
-    case 4: /* a GA area out of range */
-        q.nga = pick_ga(m, ga);
-        ga[0].area = l->nga + below(m, 3);
-        break;
-    case 5: /* a GA area twice */
-        q.nga = pick_ga(m, ga);
-        ga[q.nga] = ga[0];
-        q.nga++;
-        break;
-    case 6: /* a GA quantity of 0 or too many */
-        q.nga = pick_ga(m, ga);
-        ga[0].quantity = chance(m, 500) ? 0 : BO_HOLD_MAX_GA_QTY + 1;
-        break;
-    case 7: /* too many GA lines */
-        for (q.nga = 0; q.nga <= BO_HOLD_MAX_GA; q.nga++)
-            ga[q.nga] = (bo_ga_line_t){q.nga % l->nga, 1};
-        break;
-    case 8: /* best available with seats */
-        q.best_quantity = 1 + below(m, 3);
-        break;
-    case 9: /* best available with GA */
-        q.nseats = 0;
-        q.nga = pick_ga(m, ga);
-        q.best_quantity = 1 + below(m, 3);
-        break;
-    case 10: /* best available, too many */
-        q.nseats = 0;
-        q.best_quantity = BO_HOLD_MAX_SEATS + 1 + below(m, 100);
-        break;
-    case 11: /* best available, unknown category */
-        q.nseats = 0;
-        q.best_quantity = 1 + below(m, 3);
-        q.best_category = l->ncategories + below(m, 3);
-        break;
-    default: /* best available, unknown section */
-        q.nseats = 0;
-        q.best_quantity = 1 + below(m, 3);
-        q.best_section = l->nsections + below(m, 3);
-        break;
-    }
+    q.nseats = model_pick_seats(m, 1 + model_below(m, 4), seats);
+    if (how < 8)
+        spoil_lines(m, &q, seats, ga, how);
+    else
+        spoil_best(m, &q, ga, how - 8);
     return run_hold(m, &q);
 }
 
 /* A hold with the id of an existing or recent hold. */
 static int op_hold_reuse(model_t *m)
 {
-    struct record rec;
+    model_record_t rec;
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_hold_req_t q = new_req(m);
-    pick_target(m, M_ANY, &rec);
+    model_pick_target(m, M_ANY, &rec);
     q.id = rec.id;
-    q.nseats = pick_seats(m, 1 + below(m, 3), seats);
+    q.nseats = model_pick_seats(m, 1 + model_below(m, 3), seats);
     q.seats = seats;
     return run_hold(m, &q);
 }
@@ -828,13 +343,13 @@ static int op_hold_replay(model_t *m)
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
     bo_hold_req_t q = new_req(m);
     q.replay = 1;
-    q.amount_cents = below(m, 50000);
-    q.expires_at_ms = m->now + 1 + below(m, 2 * (uint64_t)m->ref->cfg.hold_ttl_ms);
-    if (chance(m, 700)) {
-        q.nseats = pick_seats(m, hold_size(m), seats);
+    q.amount_cents = model_below(m, 50000);
+    q.expires_at_ms = m->now + 1 + model_below(m, 2 * (uint64_t)m->ref->cfg.hold_ttl_ms);
+    if (model_chance(m, 700)) {
+        q.nseats = model_pick_seats(m, hold_size(m), seats);
         q.seats = seats;
     } else {
-        q.nga = pick_ga(m, ga);
+        q.nga = model_pick_ga(m, ga);
         q.ga = ga;
     }
     return run_hold(m, &q);
@@ -844,114 +359,115 @@ static int op_hold_replay(model_t *m)
 
 static int op_release(model_t *m)
 {
-    struct record rec;
-    pick_target(m, chance(m, 800) ? M_LIVE : M_ANY, &rec);
-    begin(m, "release");
-    say_id(m, &rec.id);
+    model_record_t rec;
+    model_pick_target(m, model_chance(m, 800) ? M_LIVE : M_ANY, &rec);
+    model_begin(m, "release");
+    model_say_id(m, &rec.id);
     int e = bo_inv_release(m->inv, &rec.id, m->now);
-    int r = ref_release(m->ref, &rec.id, m->now);
-    say_rc(m, "engine", e);
+    int r = ref_inv_release(m->ref, &rec.id, m->now);
+    model_say_rc(m, "engine", e);
     if (e != r) {
-        say_rc(m, "reference", r);
-        diverge(m, "release: different answers");
+        model_say_rc(m, "reference", r);
+        model_diverge(m, "release: different answers");
     }
-    after_op(m, e == 0);
-    check_seats(m, rec.seats, rec.nseats);
-    check_hold(m, &rec.id);
+    model_after_op(m, e == 0);
+    model_check_seats(m, rec.seats, rec.nseats);
+    model_check_hold(m, &rec.id);
     return e;
 }
 
 static int op_pay_start(model_t *m)
 {
-    struct record rec;
-    pick_target(m, chance(m, 750) ? M_HELD : M_ANY, &rec);
-    uint32_t k = below(m, 100);
+    model_record_t rec;
+    model_pick_target(m, model_chance(m, 750) ? M_HELD : M_ANY, &rec);
+    uint32_t k = model_below(m, 100);
     int64_t ttl = m->ref->cfg.hold_ttl_ms;
-    int64_t deadline = k < 90 ? m->now + 1 + below(m, (uint64_t)ttl) : m->now - below(m, 2) * 1000;
-    begin(m, "pay_start deadline=now%+lld", (long long)(deadline - m->now));
-    say_id(m, &rec.id);
+    int64_t deadline =
+        k < 90 ? m->now + 1 + model_below(m, (uint64_t)ttl) : m->now - model_below(m, 2) * 1000;
+    model_begin(m, "pay_start deadline=now%+lld", (long long)(deadline - m->now));
+    model_say_id(m, &rec.id);
     int e = bo_inv_pay_start(m->inv, &rec.id, deadline, m->now);
-    int r = ref_pay_start(m->ref, &rec.id, deadline, m->now);
-    say_rc(m, "engine", e);
+    int r = ref_inv_pay_start(m->ref, &rec.id, deadline, m->now);
+    model_say_rc(m, "engine", e);
     if (e != r) {
-        say_rc(m, "reference", r);
-        diverge(m, "pay_start: different answers");
+        model_say_rc(m, "reference", r);
+        model_diverge(m, "pay_start: different answers");
     }
-    after_op(m, e == 0);
-    check_hold(m, &rec.id);
+    model_after_op(m, e == 0);
+    model_check_hold(m, &rec.id);
     return e;
 }
 
 static int op_pay_failed(model_t *m)
 {
-    struct record rec;
-    pick_target(m, chance(m, 750) ? M_PAYING : M_ANY, &rec);
-    begin(m, "pay_failed");
-    say_id(m, &rec.id);
+    model_record_t rec;
+    model_pick_target(m, model_chance(m, 750) ? M_PAYING : M_ANY, &rec);
+    model_begin(m, "pay_failed");
+    model_say_id(m, &rec.id);
     int erel = -1, rrel = -1;
     int e = bo_inv_pay_failed(m->inv, &rec.id, m->now, &erel);
-    int r = ref_pay_failed(m->ref, &rec.id, m->now, &rrel);
-    say_rc(m, "engine", e);
-    say(m, " released=%d", erel);
+    int r = ref_inv_pay_failed(m->ref, &rec.id, m->now, &rrel);
+    model_say_rc(m, "engine", e);
+    model_say(m, " released=%d", erel);
     if (e != r || (e == 0 && erel != rrel)) {
-        say_rc(m, "reference", r);
-        say(m, " released=%d", rrel);
-        diverge(m, "pay_failed: different answers");
+        model_say_rc(m, "reference", r);
+        model_say(m, " released=%d", rrel);
+        model_diverge(m, "pay_failed: different answers");
     }
-    after_op(m, e == 0);
-    check_seats(m, rec.seats, rec.nseats);
-    check_hold(m, &rec.id);
+    model_after_op(m, e == 0);
+    model_check_seats(m, rec.seats, rec.nseats);
+    model_check_hold(m, &rec.id);
     return e;
 }
 
 static int op_confirm(model_t *m)
 {
-    struct record rec;
-    uint32_t k = below(m, 100);
-    pick_target(m, k < 50 ? M_PAYING : k < 75 ? M_HELD : M_ANY, &rec);
-    const ref_hold_t *live = ref_find(m->ref, &rec.id);
-    int bare = live && live->status != BO_HOLD_SOLD && chance(m, 200); /* reading 9 */
-    begin(m, "confirm%s customer=%llx amount=%lld", bare ? " (no order data)" : "",
-          (unsigned long long)rec.customer, (long long)rec.amount_cents);
-    say_id(m, &rec.id);
-    say_seats(m, "seats", rec.seats, rec.nseats);
-    say_ga(m, rec.ga, rec.nga);
+    model_record_t rec;
+    uint32_t k = model_below(m, 100);
+    model_pick_target(m, k < 50 ? M_PAYING : k < 75 ? M_HELD : M_ANY, &rec);
+    const ref_hold_t *live = ref_inv_find(m->ref, &rec.id);
+    int bare = live && live->status != BO_HOLD_SOLD && model_chance(m, 200); /* reading 9 */
+    model_begin(m, "confirm%s customer=%llx amount=%lld", bare ? " (no order data)" : "",
+                (unsigned long long)rec.customer, (long long)rec.amount_cents);
+    model_say_id(m, &rec.id);
+    model_say_seats(m, "seats", rec.seats, rec.nseats);
+    model_say_ga(m, rec.ga, rec.nga);
     const uint32_t *seats = bare ? NULL : rec.seats;
     const bo_ga_line_t *ga = bare ? NULL : rec.ga;
     uint32_t ns = bare ? 0 : rec.nseats, nga = bare ? 0 : rec.nga;
-    int e = bo_inv_confirm(m->inv, &rec.id, seats, ns, ga, nga, rec.customer, rec.amount_cents,
-                           m->now);
-    int r = ref_confirm(m->ref, &rec.id, seats, ns, ga, nga, rec.customer, rec.amount_cents,
-                        m->now);
-    say_rc(m, "engine", e);
+    int e =
+        bo_inv_confirm(m->inv, &rec.id, seats, ns, ga, nga, rec.customer, rec.amount_cents, m->now);
+    int r = ref_inv_confirm(m->ref, &rec.id, seats, ns, ga, nga, rec.customer, rec.amount_cents,
+                            m->now);
+    model_say_rc(m, "engine", e);
     if (e != r) {
-        say_rc(m, "reference", r);
-        diverge(m, "confirm: different answers");
+        model_say_rc(m, "reference", r);
+        model_diverge(m, "confirm: different answers");
     }
     if (e == 0 && !live)
-        remember(m, &rec.id);
-    after_op(m, e == 0);
-    check_seats(m, rec.seats, rec.nseats);
-    check_hold(m, &rec.id);
+        model_remember(m, &rec.id);
+    model_after_op(m, e == 0);
+    model_check_seats(m, rec.seats, rec.nseats);
+    model_check_hold(m, &rec.id);
     return e;
 }
 
 static int op_cancel(model_t *m)
 {
-    struct record rec;
-    pick_target(m, chance(m, 750) ? M_SOLD : M_ANY, &rec);
-    begin(m, "cancel");
-    say_id(m, &rec.id);
+    model_record_t rec;
+    model_pick_target(m, model_chance(m, 750) ? M_SOLD : M_ANY, &rec);
+    model_begin(m, "cancel");
+    model_say_id(m, &rec.id);
     int e = bo_inv_cancel(m->inv, &rec.id, m->now);
-    int r = ref_cancel(m->ref, &rec.id, m->now);
-    say_rc(m, "engine", e);
+    int r = ref_inv_cancel(m->ref, &rec.id, m->now);
+    model_say_rc(m, "engine", e);
     if (e != r) {
-        say_rc(m, "reference", r);
-        diverge(m, "cancel: different answers");
+        model_say_rc(m, "reference", r);
+        model_diverge(m, "cancel: different answers");
     }
-    after_op(m, e == 0);
-    check_seats(m, rec.seats, rec.nseats);
-    check_hold(m, &rec.id);
+    model_after_op(m, e == 0);
+    model_check_seats(m, rec.seats, rec.nseats);
+    model_check_hold(m, &rec.id);
     return e;
 }
 
@@ -959,54 +475,62 @@ static int op_cancel(model_t *m)
 
 static int run_block(model_t *m, int block, uint32_t *seats, uint32_t n)
 {
-    bo_hold_res_t e, r, *er = chance(m, 800) ? &e : NULL;
+    bo_hold_res_t e, r, *er = model_chance(m, 800) ? &e : NULL;
     int changed = 0;
     memset(&e, 0, sizeof e);
-    begin(m, "%s%s", block ? "block" : "unblock", er ? "" : " (res NULL)");
-    say_seats(m, "seats", seats, n);
+    model_begin(m, "%s%s", block ? "block" : "unblock", er ? "" : " (res NULL)");
+    model_say_seats(m, "seats", seats, n);
     for (uint32_t i = 0; i < n; i++)
         changed |= seats[i] < m->layout->nseats &&
-                   (ref_seat_state(m->ref, seats[i]) == BO_SEAT_BLOCKED) != (block != 0);
+                   (ref_inv_seat_state(m->ref, seats[i]) == BO_SEAT_BLOCKED) != (block != 0);
     int ec = block ? bo_inv_block(m->inv, seats, n, m->now, er)
                    : bo_inv_unblock(m->inv, seats, n, m->now, er);
-    int rc = ref_block(m->ref, block, seats, n, m->now, &r);
-    say_rc(m, "engine", ec);
+    int rc = ref_inv_block(m->ref, block, seats, n, m->now, &r);
+    model_say_rc(m, "engine", ec);
     if (ec != rc) {
-        say_rc(m, "reference", rc);
-        diverge(m, "%s: different answers", block ? "block" : "unblock");
+        model_say_rc(m, "reference", rc);
+        model_diverge(m, "%s: different answers", block ? "block" : "unblock");
     }
     if (er && ec == BO_EUNAVAILABLE &&
-        !same_list(e.unavailable, e.nunavailable, r.unavailable, r.nunavailable)) {
-        say_seats(m, "engine.unavailable", e.unavailable, e.nunavailable);
-        say_seats(m, "ref.unavailable", r.unavailable, r.nunavailable);
-        diverge(m, "%s: the unavailable seats differ", block ? "block" : "unblock");
+        !model_same_list(e.unavailable, e.nunavailable, r.unavailable, r.nunavailable)) {
+        model_say_seats(m, "engine.unavailable", e.unavailable, e.nunavailable);
+        model_say_seats(m, "ref.unavailable", r.unavailable, r.nunavailable);
+        model_diverge(m, "%s: the unavailable seats differ", block ? "block" : "unblock");
     }
-    after_op(m, ec == 0 && changed);
-    check_seats(m, seats, n);
+    model_after_op(m, ec == 0 && changed);
+    model_check_seats(m, seats, n);
     return ec;
 }
 
 static int op_block(model_t *m)
 {
-    uint32_t seats[8];
-    uint32_t n = pick_seats(m, 1 + below(m, 4), seats);
-    if (chance(m, 50))
+    uint32_t seats[8], n = 1 + model_below(m, 4);
+    if (model_chance(m, 400)) {
+        n = model_pick_seats(m, n, seats);
+    } else { /* a run anywhere: mostly free seats */
+        uint32_t first = model_below(m, m->layout->nseats - n + 1);
+        for (uint32_t i = 0; i < n; i++)
+            seats[i] = first + i;
+    }
+    if (model_chance(m, 50))
         seats[n++] = seats[0];
-    else if (chance(m, 30))
-        seats[below(m, n)] = m->layout->nseats + below(m, 2);
+    else if (model_chance(m, 30))
+        seats[model_below(m, n)] = m->layout->nseats + model_below(m, 2);
+    else if (model_chance(m, 10))
+        n = 0;
     return run_block(m, 1, seats, n);
 }
 
 static int op_unblock(model_t *m)
 {
-    uint32_t seats[8], n = 0, want = 1 + below(m, 3);
-    uint32_t start = below(m, m->layout->nseats);
+    uint32_t seats[8], n = 0, want = 1 + model_below(m, 3);
+    uint32_t start = model_below(m, m->layout->nseats);
     for (uint32_t k = 0; k < m->layout->nseats && n < want; k++) {
         uint32_t s = (start + k) % m->layout->nseats;
-        if (ref_seat_state(m->ref, s) == BO_SEAT_BLOCKED)
+        if (ref_inv_seat_state(m->ref, s) == BO_SEAT_BLOCKED)
             seats[n++] = s;
     }
-    if (n == 0 || chance(m, 250))
+    if (n == 0 || model_chance(m, 250))
         seats[n++] = (start + 1) % m->layout->nseats;
     return run_block(m, 0, seats, n);
 }
@@ -1016,47 +540,49 @@ static int op_unblock(model_t *m)
 static int op_advance(model_t *m)
 {
     uint64_t ttl = (uint64_t)m->ref->cfg.hold_ttl_ms;
-    uint32_t k = below(m, 100);
-    int64_t d = k < 60 ? below(m, ttl / 20 + 1) : k < 97 ? below(m, ttl / 2 + 1) : ttl + below(m, 2 * ttl);
-    begin(m, "advance %lld ms", (long long)d);
+    uint32_t k = model_below(m, 100);
+    int64_t d = k < 60   ? model_below(m, ttl / 20 + 1)
+                : k < 97 ? model_below(m, ttl / 2 + 1)
+                         : ttl + model_below(m, 2 * ttl);
+    model_begin(m, "advance %lld ms", (long long)d);
     m->now += d;
-    ref_tick(m->ref, m->now);
-    after_op(m, 0);
+    ref_inv_tick(m->ref, m->now);
+    model_after_op(m, 0);
     return 0;
 }
 
 /* To the very expires_at of a held hold, or 1 ms before it. */
 static int op_advance_exact(model_t *m)
 {
-    uint32_t n = ref_count_holds(m->ref, M_HELD);
-    begin(m, "advance to an expiry");
+    uint32_t n = ref_inv_count_holds(m->ref, M_HELD);
+    model_begin(m, "advance to an expiry");
     if (n == 0)
         return 0;
-    const ref_hold_t *h = ref_nth_hold(m->ref, M_HELD, below(m, n));
-    int64_t t = h->expires_at_ms - below(m, 2);
+    const ref_hold_t *h = ref_inv_nth_hold(m->ref, M_HELD, model_below(m, n));
+    int64_t t = h->expires_at_ms - model_below(m, 2);
     if (t > m->now)
         m->now = t;
-    say(m, ": now=%lld", (long long)m->now);
-    ref_tick(m->ref, m->now);
-    after_op(m, 0);
+    model_say(m, ": now=%lld", (long long)m->now);
+    ref_inv_tick(m->ref, m->now);
+    model_after_op(m, 0);
     return 0;
 }
 
 static int op_expire(model_t *m)
 {
     uint32_t lo, hi;
-    begin(m, "expire");
+    model_begin(m, "expire");
     uint32_t e = bo_inv_expire(m->inv, m->now);
-    ref_expire(m->ref, m->now, &lo, &hi);
-    say(m, " engine=%u reference=%u..%u", e, lo, hi);
+    ref_inv_expire(m->ref, m->now, &lo, &hi);
+    model_say(m, " engine=%u reference=%u..%u", e, lo, hi);
     if (e < lo || e > hi)
-        diverge(m, "expire released %u holds; %u..%u expired since the engine last swept", e, lo,
-                hi);
-    after_op(m, e > 0);
-    int64_t et = bo_inv_next_deadline(m->inv), rt = ref_next_deadline(m->ref);
+        model_diverge(m, "expire released %u holds; %u..%u expired since the engine last swept", e,
+                      lo, hi);
+    model_after_op(m, e > 0);
+    int64_t et = bo_inv_next_deadline(m->inv), rt = ref_inv_next_deadline(m->ref);
     if (et != rt)
-        diverge(m, "next_deadline: engine %lld, reference %lld (now %lld)", (long long)et,
-                (long long)rt, (long long)m->now);
+        model_diverge(m, "next_deadline: engine %lld, reference %lld (now %lld)", (long long)et,
+                      (long long)rt, (long long)m->now);
     return 0;
 }
 
@@ -1064,54 +590,44 @@ static int op_expire(model_t *m)
 
 static int op_get_hold(model_t *m)
 {
-    struct record rec;
-    pick_target(m, M_ANY, &rec);
-    begin(m, "get_hold");
-    say_id(m, &rec.id);
-    check_hold(m, &rec.id);
-    after_read(m);
+    model_record_t rec;
+    model_pick_target(m, M_ANY, &rec);
+    model_begin(m, "get_hold");
+    model_say_id(m, &rec.id);
+    model_check_hold(m, &rec.id);
+    model_after_read(m);
     return 0;
 }
 
 static int op_reads(model_t *m)
 {
-    uint32_t seats[4], n = pick_seats(m, 4, seats);
-    begin(m, "reads");
-    check_seats(m, seats, n);
-    check_due(m, 1 + below(m, 3));
-    check_areas(m);
-    after_read(m);
+    uint32_t seats[4], n = model_pick_seats(m, 4, seats);
+    model_begin(m, "reads");
+    model_check_seats(m, seats, n);
+    model_check_due(m, 1 + model_below(m, 3));
+    model_check_areas(m);
+    model_after_read(m);
     return 0;
-}
-
-static void random_config(model_t *m, bo_inv_config_t *cfg)
-{
-    uint32_t k = below(m, 8);
-    memset(cfg, 0, sizeof *cfg);
-    cfg->hold_ttl_ms = k == 0 ? 0 : k < 4 ? 60000 : 10000 + below(m, 290000);
-    cfg->per_customer_limit = chance(m, 250) ? 0 : 6 + below(m, 15);
-    for (uint32_t c = 0; c < m->layout->ncategories; c++)
-        cfg->price_cents[c] = 500 + below(m, 20000);
 }
 
 static int op_config(model_t *m)
 {
     bo_inv_config_t cfg;
-    begin(m, "set_config");
+    model_begin(m, "set_config");
     if (m->ncp > 0) /* reading 18 */
         return 0;
-    random_config(m, &cfg);
+    model_random_config(m, &cfg);
     cfg.max_holds = m->ref->cfg.max_holds;
-    say(m, " ttl=%lld limit=%u", (long long)cfg.hold_ttl_ms, cfg.per_customer_limit);
+    model_say(m, " ttl=%lld limit=%u", (long long)cfg.hold_ttl_ms, cfg.per_customer_limit);
     int rc = bo_inv_set_config(m->inv, &cfg);
     if (rc != 0)
-        diverge(m, "set_config: %s", bo_err_code(rc));
-    ref_set_config(m->ref, &cfg);
+        model_diverge(m, "set_config: %s", bo_err_code(rc));
+    ref_inv_set_config(m->ref, &cfg);
     const bo_inv_config_t *got = bo_inv_config(m->inv);
     if (got->per_customer_limit != cfg.per_customer_limit ||
         memcmp(got->price_cents, cfg.price_cents, sizeof cfg.price_cents) != 0)
-        diverge(m, "bo_inv_config does not return what set_config set");
-    after_op(m, 0);
+        model_diverge(m, "bo_inv_config does not return what set_config set");
+    model_after_op(m, 0);
     return 0;
 }
 
@@ -1119,49 +635,49 @@ static int op_config(model_t *m)
 
 static void push_checkpoint(model_t *m)
 {
-    struct checkpoint *cp = &m->cps[m->ncp++];
+    model_checkpoint_t *cp = &m->cps[m->ncp++];
     cp->pos = bo_inv_journal_pos(m->inv);
     cp->version = bo_inv_version(m->inv);
-    ref_copy(cp->copy, m->ref);
-    begin(m, "journal: position %u taken (%llu)", m->ncp - 1, (unsigned long long)cp->pos);
+    ref_inv_copy(cp->copy, m->ref);
+    model_begin(m, "journal: position %u taken (%llu)", m->ncp - 1, (unsigned long long)cp->pos);
 }
 
 static void rollback_to(model_t *m, uint32_t level)
 {
-    struct checkpoint *cp = &m->cps[level];
+    model_checkpoint_t *cp = &m->cps[level];
     uint64_t before = bo_inv_version(m->inv);
-    begin(m, "journal: rollback to position %u (%llu)", level, (unsigned long long)cp->pos);
+    model_begin(m, "journal: rollback to position %u (%llu)", level, (unsigned long long)cp->pos);
     bo_inv_rollback(m->inv, cp->pos);
-    ref_copy(m->ref, cp->copy);
-    ref_tick(m->ref, m->now);
+    ref_inv_copy(m->ref, cp->copy);
+    ref_inv_tick(m->ref, m->now);
     m->ncp = level;
-    after_op(m, 0);
+    model_after_op(m, 0);
     if (before != cp->version && bo_inv_version(m->inv) == before)
-        diverge(m, "rollback undid changes but the version stayed %llu",
-                (unsigned long long)before);
-    full_compare(m);
+        model_diverge(m, "rollback undid changes but the version stayed %llu",
+                      (unsigned long long)before);
+    model_full_compare(m);
 }
 
 /* forget(pos of level): positions below it can no longer be rolled back to. */
 static void forget_to(model_t *m, uint32_t level)
 {
-    begin(m, "journal: forget up to position %u", level);
+    model_begin(m, "journal: forget up to position %u", level);
     bo_inv_forget(m->inv, m->cps[level].pos);
     for (uint32_t i = 0; i + level < m->ncp; i++) { /* rotate, keeping every copy */
-        struct checkpoint t = m->cps[i];
+        model_checkpoint_t t = m->cps[i];
         m->cps[i] = m->cps[i + level];
         m->cps[i + level] = t;
     }
     m->ncp -= level;
-    after_op(m, 0);
+    model_after_op(m, 0);
 }
 
 static void forget_all(model_t *m)
 {
-    begin(m, "journal: forget all");
+    model_begin(m, "journal: forget all");
     bo_inv_forget(m->inv, bo_inv_journal_pos(m->inv));
     m->ncp = 0;
-    after_op(m, 0);
+    model_after_op(m, 0);
 }
 
 /* One journal step before each op; returns whether it did something. */
@@ -1172,30 +688,30 @@ static int journal_step(model_t *m)
             return 0;
         bo_inv_set_journal(m->inv, 1);
         m->journal_on = 1;
-        begin(m, "journal: on");
+        model_begin(m, "journal: on");
         return 1;
     }
     if (m->ncp == 0) {
         bo_inv_forget(m->inv, bo_inv_journal_pos(m->inv)); /* the store commits each op */
-        if (below(m, 20000) == 0) {
+        if (model_below(m, 20000) == 0) {
             bo_inv_set_journal(m->inv, 0);
             m->journal_on = 0;
-            m->journal_on_at = m->op + 200 + below(m, 3000);
-            begin(m, "journal: off until op %llu", (unsigned long long)m->journal_on_at);
+            m->journal_on_at = m->op + 200 + model_below(m, 3000);
+            model_begin(m, "journal: off until op %llu", (unsigned long long)m->journal_on_at);
             return 1;
         }
-        if (!chance(m, 10))
+        if (!model_chance(m, 10))
             return 0;
         push_checkpoint(m);
         return 1;
     }
-    if (m->ncp < MAX_CP && chance(m, 25)) {
+    if (m->ncp < MODEL_MAX_CP && model_chance(m, 25)) {
         push_checkpoint(m);
         return 1;
     }
-    if (!chance(m, 80))
+    if (!model_chance(m, 80))
         return 0;
-    uint32_t k = below(m, 100), level = below(m, m->ncp);
+    uint32_t k = model_below(m, 100), level = model_below(m, m->ncp);
     if (k < 50)
         rollback_to(m, level);
     else if (k < 80)
@@ -1222,7 +738,7 @@ static enum op_kind pick_op(model_t *m)
     uint32_t total = 0;
     for (uint32_t i = 0; i < OP_journal; i++)
         total += ops[i].weight;
-    uint32_t k = below(m, total);
+    uint32_t k = model_below(m, total);
     for (uint32_t i = 0; i < OP_journal; i++) {
         if (k < ops[i].weight)
             return (enum op_kind)i;
@@ -1233,7 +749,7 @@ static enum op_kind pick_op(model_t *m)
 
 static void count(model_t *m, enum op_kind op, int rc)
 {
-    uint32_t code = rc <= 0 && rc > -NCODES ? (uint32_t)-rc : 0;
+    uint32_t code = rc <= 0 && rc > -MODEL_CODES ? (uint32_t)-rc : 0;
     m->stats[op][code]++;
 }
 
@@ -1242,18 +758,25 @@ static void print_stats(const model_t *m)
     fprintf(stderr, "test_model: answers per operation:\n");
     for (uint32_t op = 0; op < OP_COUNT; op++) {
         uint64_t n = 0;
-        for (uint32_t c = 0; c < NCODES; c++)
+        for (uint32_t c = 0; c < MODEL_CODES; c++)
             n += m->stats[op][c];
         if (n == 0)
             continue;
         fprintf(stderr, "  %-14s %9llu:", op < OP_journal ? ops[op].name : "journal",
                 (unsigned long long)n);
-        for (uint32_t c = 0; c < NCODES; c++)
+        for (uint32_t c = 0; c < MODEL_CODES; c++)
             if (m->stats[op][c])
                 fprintf(stderr, " %s %.1f%%", bo_err_code(-(int)c),
                         100.0 * (double)m->stats[op][c] / (double)n);
         fprintf(stderr, "\n");
     }
+    fprintf(stderr, "  best available answered strict %llu, with orphans %llu, split %llu\n",
+            (unsigned long long)m->best_steps[1], (unsigned long long)m->best_steps[2],
+            (unsigned long long)m->best_steps[3]);
+    double n = (double)(m->samples ? m->samples : 1);
+    fprintf(stderr, "  seats on average: available %.0f, held %.0f, sold %.0f, blocked %.0f\n",
+            (double)m->seat_sum[0] / n, (double)m->seat_sum[1] / n, (double)m->seat_sum[2] / n,
+            (double)m->seat_sum[3] / n);
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -1270,86 +793,6 @@ static uint64_t fresh_seed(void)
            ((uint64_t)getpid() << 32);
 }
 
-static void make_venue(model_t *m)
-{
-    bo_venue_gen_t g = {
-        .name = "Model Hall",
-        .sections = 2 + below(m, 3),
-        .rows = 3 + below(m, 5),
-        .seats = 6 + below(m, 7),
-        .ga_areas = 1 + below(m, 3),
-        .ga_capacity = 8 + below(m, 23),
-        .categories = 2 + below(m, 3),
-        .aisle_every = chance(m, 300) ? 4 : 0,
-    };
-    size_t len = 0;
-    bo_problems_t probs = {0};
-    char *json = bo_venue_generate(&g, &len);
-    cr_assert(json, "bo_venue_generate failed");
-    int rc = bo_layout_parse(json, len, &m->layout, &probs);
-    for (size_t i = 0; rc != 0 && i < probs.n; i++)
-        fprintf(stderr, "  %s\n", probs.items[i]);
-    cr_assert(rc == 0, "the generated venue does not parse: %s", bo_err_code(rc));
-    free(json);
-    bo_problems_free(&probs);
-    fprintf(stderr,
-            "test_model: venue %u sections x %u rows x %u seats (%u), %u GA areas of %u, "
-            "%u categories\n",
-            g.sections, g.rows, g.seats, m->layout->nseats, g.ga_areas, g.ga_capacity,
-            m->layout->ncategories);
-}
-
-/* The hot region: one row and the next one of the same section. */
-static void pick_hot(model_t *m)
-{
-    const bo_layout_t *l = m->layout;
-    uint32_t ri = below(m, l->nrows);
-    for (uint32_t k = 0; k < 2 && ri + k < l->nrows; k++) {
-        const bo_row_t *row = &l->rows[ri + k];
-        if (k > 0 && row->section != l->rows[ri].section)
-            break;
-        for (uint32_t s = 0; s < row->nseats && m->nhot < HOT_MAX; s++)
-            m->hot[m->nhot++] = row->first_seat + s;
-    }
-}
-
-static void setup(model_t *m)
-{
-    bo_inv_config_t cfg;
-    make_venue(m);
-    pick_hot(m);
-    random_config(m, &cfg);
-    cfg.max_holds = BO_INV_MAX_HOLDS + 1;
-    cr_assert(bo_inv_new(m->layout, &cfg, &m->inv) == BO_EINVAL, "max_holds past the bound");
-    cfg.max_holds = chance(m, 700) ? 0 : 12 + below(m, 40);
-    cr_assert(bo_inv_new(m->layout, &cfg, &m->inv) == 0, "bo_inv_new failed");
-    cr_assert(bo_inv_layout(m->inv) == m->layout);
-    m->ref = ref_new(m->layout, &cfg);
-    for (uint32_t i = 0; i < MAX_CP; i++)
-        m->cps[i].copy = ref_new(m->layout, &cfg);
-    m->due_e = calloc(m->ref->cap, sizeof *m->due_e);
-    m->due_r = calloc(m->ref->cap, sizeof *m->due_r);
-    cr_assert(m->due_e && m->due_r);
-    for (uint32_t i = 1; i < NCUSTOMERS; i++)
-        m->customers[i] = next(m) | 1;
-    m->now = 1700000000000 + below(m, 1000000000);
-    m->version = bo_inv_version(m->inv);
-    m->journal_on = 1;
-    fprintf(stderr, "test_model: ttl %lld ms, customer limit %u, max holds %u\n",
-            (long long)m->ref->cfg.hold_ttl_ms, cfg.per_customer_limit, m->ref->cfg.max_holds);
-}
-
-static void teardown(model_t *m)
-{
-    for (uint32_t i = 0; i < MAX_CP; i++)
-        ref_free(m->cps[i].copy);
-    ref_free(m->ref);
-    bo_inv_free(m->inv);
-    bo_layout_free(m->layout);
-    free(m->due_e);
-    free(m->due_r);
-}
-
 static void step(model_t *m)
 {
     enum op_kind op = OP_journal;
@@ -1363,32 +806,50 @@ static void step(model_t *m)
     count(m, op, rc);
     if (m->verbose)
         fprintf(stderr, "%llu: %s\n", (unsigned long long)m->op, m->desc);
-    memcpy(m->trace[m->op % TRACE], m->desc, m->desc_len + 1);
+    memcpy(m->trace[m->op % MODEL_TRACE], m->desc, m->desc_len + 1);
+}
+
+/* A new venue and rules every episode_ops operations (compared whole
+ * before it goes), so that a long run covers many shapes and rules. */
+static void next_episode(model_t *m)
+{
+    if (m->inv) {
+        model_begin(m, "end of the episode before op %llu", (unsigned long long)m->op);
+        model_full_compare(m);
+        model_episode_end(m);
+    }
+    model_episode_start(m);
+    if (m->verbose || m->op == 0)
+        fprintf(stderr, "test_model: op %llu: %s\n", (unsigned long long)m->op, m->venue_desc);
+    model_begin(m, "initial state");
+    model_full_compare(m);
 }
 
 static void run(model_t *m)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    setup(m);
-    begin(m, "initial state");
-    full_compare(m);
     for (m->op = 0; m->op < m->nops; m->op++) {
+        if (m->op % m->episode_ops == 0)
+            next_episode(m);
         step(m);
         if ((m->op + 1) % m->check_every == 0) {
-            say(m, " (then the full state check)");
-            full_compare(m);
+            model_say(m, " (then the full state check)");
+            model_full_compare(m);
         }
     }
-    begin(m, "final state after op %llu", (unsigned long long)m->nops);
-    full_compare(m);
+    model_begin(m, "final state after op %llu", (unsigned long long)m->nops);
+    if (m->inv)
+        model_full_compare(m);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     print_stats(m);
-    fprintf(stderr, "test_model: %llu ops passed in %.1f s (seed %llu)\n",
+    fprintf(stderr, "test_model: %llu ops in %llu episodes passed in %.1f s (seed %llu)\n",
             (unsigned long long)m->nops,
+            (unsigned long long)((m->nops + m->episode_ops - 1) / m->episode_ops),
             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
             (unsigned long long)m->seed);
-    teardown(m);
+    if (m->inv)
+        model_episode_end(m);
 }
 
 Test(model, random_operations_match_the_reference)
@@ -1397,10 +858,13 @@ Test(model, random_operations_match_the_reference)
     memset(&m, 0, sizeof m);
     m.seed = env_u64("BOXOFFICE_MODEL_SEED", fresh_seed());
     m.nops = env_u64("BOXOFFICE_MODEL_OPS", 200000);
-    m.check_every = env_u64("BOXOFFICE_MODEL_CHECK", 500);
+    m.check_every = env_u64("BOXOFFICE_MODEL_CHECK", 100);
+    m.episode_ops = env_u64("BOXOFFICE_MODEL_EPISODE", 50000);
     m.verbose = getenv("BOXOFFICE_MODEL_VERBOSE") && atoi(getenv("BOXOFFICE_MODEL_VERBOSE"));
     if (m.check_every == 0)
-        m.check_every = 500;
+        m.check_every = 100;
+    if (m.episode_ops == 0)
+        m.episode_ops = 50000;
     m.rng = m.seed;
     fprintf(stderr, "test_model: seed %llu, %llu ops (replay: BOXOFFICE_MODEL_SEED=%llu)\n",
             (unsigned long long)m.seed, (unsigned long long)m.nops, (unsigned long long)m.seed);

@@ -18,7 +18,7 @@
 
 static int avail(const ref_inv_t *r, uint32_t s)
 {
-    return ref_seat_state(r, s) == BO_SEAT_AVAILABLE;
+    return ref_inv_seat_state(r, s) == BO_SEAT_AVAILABLE;
 }
 
 /* A seat the search may choose: free and matching the filters. */
@@ -58,8 +58,8 @@ static uint64_t rank_sum(const ref_inv_t *r, const uint32_t *seats, uint32_t n)
 }
 
 /* The lowest rank sum of a one-row block of q candidates; 0 when none. */
-static int min_block(const ref_inv_t *r, uint32_t q, uint32_t cat, uint32_t sec,
-                     int allow_orphans, uint64_t *min_sum)
+static int min_block(const ref_inv_t *r, uint32_t q, uint32_t cat, uint32_t sec, int allow_orphans,
+                     uint64_t *min_sum)
 {
     int found = 0;
     for (uint32_t ri = 0; ri < r->l->nrows; ri++) {
@@ -124,7 +124,7 @@ static uint32_t min_split_rows(const ref_inv_t *r, uint32_t q, uint32_t cat, uin
     return best;
 }
 
-int ref_best_fits(const ref_inv_t *r, uint32_t quantity, uint32_t category, uint32_t section)
+int ref_inv_best_fits(const ref_inv_t *r, uint32_t quantity, uint32_t category, uint32_t section)
 {
     uint64_t sum;
     return min_block(r, quantity, category, section, 1, &sum) ||
@@ -187,8 +187,8 @@ static const char *judge_split(const ref_inv_t *r, const uint32_t *s, uint32_t q
     return why;
 }
 
-const char *ref_best_judge(const ref_inv_t *r, uint32_t quantity, uint32_t category,
-                           uint32_t section, const uint32_t *seats, uint32_t n)
+const char *ref_inv_best_judge(const ref_inv_t *r, uint32_t quantity, uint32_t category,
+                               uint32_t section, const uint32_t *seats, uint32_t n, int *step)
 {
     uint32_t s[BO_HOLD_MAX_SEATS];
     uint64_t min_sum = 0;
@@ -202,9 +202,12 @@ const char *ref_best_judge(const ref_inv_t *r, uint32_t quantity, uint32_t categ
         if (!cand(r, s[i], category, section))
             return "a seat that is not free or not of the category/section asked";
     }
+    *step = 1;
     if (min_block(r, n, category, section, 0, &min_sum))
         return judge_block(r, s, n, 1, min_sum);
+    *step = 2;
     if (min_block(r, n, category, section, 1, &min_sum))
         return judge_block(r, s, n, 0, min_sum);
+    *step = 3;
     return judge_split(r, s, n, category, section);
 }

@@ -27,7 +27,7 @@ static int id_eq(const bo_hold_id_t *a, const bo_hold_id_t *b)
     return memcmp(a->b, b->b, sizeof a->b) == 0;
 }
 
-ref_inv_t *ref_new(const bo_layout_t *l, const bo_inv_config_t *cfg)
+ref_inv_t *ref_inv_new(const bo_layout_t *l, const bo_inv_config_t *cfg)
 {
     ref_inv_t *r = xcalloc(1, sizeof *r);
     uint32_t units = l->nseats;
@@ -40,11 +40,11 @@ ref_inv_t *ref_new(const bo_layout_t *l, const bo_inv_config_t *cfg)
     r->owner = xcalloc(l->nseats, sizeof *r->owner);
     for (uint32_t s = 0; s < l->nseats; s++)
         r->owner[s] = BO_NONE;
-    ref_set_config(r, cfg);
+    ref_inv_set_config(r, cfg);
     return r;
 }
 
-void ref_free(ref_inv_t *r)
+void ref_inv_free(ref_inv_t *r)
 {
     if (!r)
         return;
@@ -54,7 +54,7 @@ void ref_free(ref_inv_t *r)
     free(r);
 }
 
-void ref_copy(ref_inv_t *dst, const ref_inv_t *src)
+void ref_inv_copy(ref_inv_t *dst, const ref_inv_t *src)
 {
     uint32_t n = dst->hwm > src->hwm ? dst->hwm : src->hwm;
     memcpy(dst->holds, src->holds, n * sizeof *src->holds);
@@ -66,7 +66,7 @@ void ref_copy(ref_inv_t *dst, const ref_inv_t *src)
     dst->unswept_hi = src->unswept_hi;
 }
 
-void ref_set_config(ref_inv_t *r, const bo_inv_config_t *cfg)
+void ref_inv_set_config(ref_inv_t *r, const bo_inv_config_t *cfg)
 {
     r->cfg = *cfg;
     if (r->cfg.hold_ttl_ms == 0)
@@ -85,7 +85,7 @@ static void drop(ref_inv_t *r, uint32_t i)
         r->hwm--;
 }
 
-void ref_tick(ref_inv_t *r, int64_t now_ms)
+void ref_inv_tick(ref_inv_t *r, int64_t now_ms)
 {
     for (uint32_t i = 0; i < r->hwm; i++) {
         ref_hold_t *h = &r->holds[i];
@@ -114,13 +114,13 @@ static uint32_t find(const ref_inv_t *r, const bo_hold_id_t *id)
     return BO_NONE;
 }
 
-const ref_hold_t *ref_find(const ref_inv_t *r, const bo_hold_id_t *id)
+const ref_hold_t *ref_inv_find(const ref_inv_t *r, const bo_hold_id_t *id)
 {
     uint32_t i = find(r, id);
     return i == BO_NONE ? NULL : &r->holds[i];
 }
 
-enum bo_seat_state ref_seat_state(const ref_inv_t *r, uint32_t seat)
+enum bo_seat_state ref_inv_seat_state(const ref_inv_t *r, uint32_t seat)
 {
     if (r->blocked[seat])
         return BO_SEAT_BLOCKED;
@@ -129,7 +129,7 @@ enum bo_seat_state ref_seat_state(const ref_inv_t *r, uint32_t seat)
     return r->holds[r->owner[seat]].status == BO_HOLD_SOLD ? BO_SEAT_SOLD : BO_SEAT_HELD;
 }
 
-uint32_t ref_hold_units(const ref_hold_t *h)
+uint32_t ref_inv_hold_units(const ref_hold_t *h)
 {
     uint32_t n = h->nseats;
     for (uint32_t k = 0; k < h->nga; k++)
@@ -150,7 +150,7 @@ static uint64_t customer_units(const ref_inv_t *r, uint64_t customer)
     uint64_t n = 0;
     for (uint32_t i = 0; i < r->hwm; i++)
         if (r->holds[i].status != BO_HOLD_NONE && r->holds[i].customer == customer)
-            n += ref_hold_units(&r->holds[i]);
+            n += ref_inv_hold_units(&r->holds[i]);
     return n;
 }
 
@@ -168,12 +168,12 @@ static uint32_t ga_units(const ref_inv_t *r, uint32_t area, int sold)
     return n;
 }
 
-uint32_t ref_ga_held(const ref_inv_t *r, uint32_t area)
+uint32_t ref_inv_ga_held(const ref_inv_t *r, uint32_t area)
 {
     return ga_units(r, area, 0);
 }
 
-uint32_t ref_ga_sold(const ref_inv_t *r, uint32_t area)
+uint32_t ref_inv_ga_sold(const ref_inv_t *r, uint32_t area)
 {
     return ga_units(r, area, 1);
 }
@@ -228,11 +228,11 @@ static int list_unavailable(const ref_inv_t *r, const uint32_t *seats, uint32_t 
 {
     uint32_t nu = 0, ns = 0;
     for (uint32_t i = 0; i < nseats; i++)
-        if (ref_seat_state(r, seats[i]) != BO_SEAT_AVAILABLE && nu < BO_HOLD_MAX_SEATS)
+        if (ref_inv_seat_state(r, seats[i]) != BO_SEAT_AVAILABLE && nu < BO_HOLD_MAX_SEATS)
             res->unavailable[nu++] = seats[i];
     for (uint32_t i = 0; i < nga; i++) {
         uint32_t a = ga[i].area;
-        uint32_t taken = ref_ga_held(r, a) + ref_ga_sold(r, a);
+        uint32_t taken = ref_inv_ga_held(r, a) + ref_inv_ga_sold(r, a);
         if (taken + ga[i].quantity > r->l->ga[a].capacity)
             res->ga_short[ns++] = a;
     }
@@ -258,16 +258,16 @@ static int hold_answer(ref_inv_t *r, const bo_hold_req_t *req, bo_hold_res_t *re
     if (in_use(r) >= r->cfg.max_holds)
         return BO_EFULL;
     if (req->best_quantity > 0)
-        return ref_best_fits(r, req->best_quantity, req->best_category, req->best_section)
+        return ref_inv_best_fits(r, req->best_quantity, req->best_category, req->best_section)
                    ? 0
                    : BO_ENOSEATS;
     return list_unavailable(r, req->seats, req->nseats, req->ga, req->nga, res) ? BO_EUNAVAILABLE
                                                                                 : 0;
 }
 
-int ref_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res)
+int ref_inv_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, bo_hold_res_t *res)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     res->nunavailable = res->nga_short = res->nseats = 0;
     int rc = hold_answer(r, req, res);
     return rc ? settle(r, rc) : 0;
@@ -312,8 +312,8 @@ static ref_hold_t *create(ref_inv_t *r, const bo_hold_id_t *id, uint64_t custome
     return h;
 }
 
-void ref_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *seats,
-                    uint32_t nseats, int64_t now_ms, bo_hold_res_t *res)
+void ref_inv_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *seats,
+                        uint32_t nseats, int64_t now_ms, bo_hold_res_t *res)
 {
     ref_hold_t *h = create(r, &req->id, req->customer, seats, nseats, req->ga, req->nga);
     h->status = BO_HOLD_HELD;
@@ -339,9 +339,9 @@ static int release(ref_inv_t *r, const bo_hold_id_t *id)
     return 0;
 }
 
-int ref_release(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
+int ref_inv_release(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     return settle(r, release(r, id));
 }
 
@@ -359,9 +359,9 @@ static int pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, 
     return 0;
 }
 
-int ref_pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms)
+int ref_inv_pay_start(ref_inv_t *r, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     return settle(r, pay_start(r, id, deadline_ms, now_ms));
 }
 
@@ -385,9 +385,9 @@ static int pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int 
     return 0;
 }
 
-int ref_pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int *released)
+int ref_inv_pay_failed(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms, int *released)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     *released = 0;
     return settle(r, pay_failed(r, id, now_ms, released));
 }
@@ -398,8 +398,7 @@ static int confirm_late(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *se
                         int64_t amount_cents, int64_t now_ms)
 {
     bo_hold_res_t res;
-    if ((nseats == 0 && nga == 0) || !seats_valid(r->l, seats, nseats) ||
-        !ga_valid(r->l, ga, nga))
+    if ((nseats == 0 && nga == 0) || !seats_valid(r->l, seats, nseats) || !ga_valid(r->l, ga, nga))
         return BO_EINVAL;
     if (list_unavailable(r, seats, nseats, ga, nga, &res))
         return BO_EUNAVAILABLE;
@@ -413,15 +412,15 @@ static int confirm_late(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *se
     return 0;
 }
 
-int ref_confirm(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats, uint32_t nseats,
-                const bo_ga_line_t *ga, uint32_t nga, uint64_t customer, int64_t amount_cents,
-                int64_t now_ms)
+int ref_inv_confirm(ref_inv_t *r, const bo_hold_id_t *id, const uint32_t *seats, uint32_t nseats,
+                    const bo_ga_line_t *ga, uint32_t nga, uint64_t customer, int64_t amount_cents,
+                    int64_t now_ms)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     uint32_t i = find(r, id);
     if (i == BO_NONE)
-        return settle(r, confirm_late(r, id, seats, nseats, ga, nga, customer, amount_cents,
-                                      now_ms));
+        return settle(r,
+                      confirm_late(r, id, seats, nseats, ga, nga, customer, amount_cents, now_ms));
     if (r->holds[i].status == BO_HOLD_SOLD)
         return settle(r, BO_ESTATE);
     r->holds[i].status = BO_HOLD_SOLD;
@@ -439,9 +438,9 @@ static int cancel(ref_inv_t *r, const bo_hold_id_t *id)
     return 0;
 }
 
-int ref_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
+int ref_inv_cancel(ref_inv_t *r, const bo_hold_id_t *id, int64_t now_ms)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     return settle(r, cancel(r, id));
 }
 
@@ -452,7 +451,7 @@ static int block_seats(ref_inv_t *r, int block, const uint32_t *seats, uint32_t 
     if (nseats == 0 || !seats_valid(r->l, seats, nseats))
         return BO_EINVAL;
     for (uint32_t i = 0; i < nseats; i++) {
-        enum bo_seat_state st = ref_seat_state(r, seats[i]);
+        enum bo_seat_state st = ref_inv_seat_state(r, seats[i]);
         int bad = block ? st != BO_SEAT_AVAILABLE : st != BO_SEAT_BLOCKED; // TEMP
         if (bad)
             res->unavailable[res->nunavailable++] = seats[i];
@@ -464,28 +463,28 @@ static int block_seats(ref_inv_t *r, int block, const uint32_t *seats, uint32_t 
     return 0;
 }
 
-int ref_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
-              bo_hold_res_t *res)
+int ref_inv_block(ref_inv_t *r, int block, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
+                  bo_hold_res_t *res)
 {
     bo_hold_res_t local;
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     return settle(r, block_seats(r, block, seats, nseats, res ? res : &local));
 }
 
-void ref_expire(ref_inv_t *r, int64_t now_ms, uint32_t *lo, uint32_t *hi)
+void ref_inv_expire(ref_inv_t *r, int64_t now_ms, uint32_t *lo, uint32_t *hi)
 {
-    ref_tick(r, now_ms);
+    ref_inv_tick(r, now_ms);
     *lo = r->unswept_lo;
     *hi = r->unswept_hi;
     r->unswept_lo = r->unswept_hi = 0;
 }
 
-void ref_counts(const ref_inv_t *r, bo_inv_counts_t *c)
+void ref_inv_counts(const ref_inv_t *r, bo_inv_counts_t *c)
 {
     memset(c, 0, sizeof *c);
     c->total = r->l->nseats;
     for (uint32_t s = 0; s < r->l->nseats; s++) {
-        switch (ref_seat_state(r, s)) {
+        switch (ref_inv_seat_state(r, s)) {
         case BO_SEAT_AVAILABLE:
             c->available++;
             break;
@@ -500,18 +499,18 @@ void ref_counts(const ref_inv_t *r, bo_inv_counts_t *c)
             break;
         }
     }
-    c->live_holds = ref_count_holds(r, 1u << BO_HOLD_HELD | 1u << BO_HOLD_PAYING);
+    c->live_holds = ref_inv_count_holds(r, 1u << BO_HOLD_HELD | 1u << BO_HOLD_PAYING);
 }
 
-uint32_t ref_category_available(const ref_inv_t *r, uint32_t category)
+uint32_t ref_inv_category_available(const ref_inv_t *r, uint32_t category)
 {
     uint32_t n = 0;
     for (uint32_t s = 0; s < r->l->nseats; s++)
-        n += r->l->seats[s].category == category && ref_seat_state(r, s) == BO_SEAT_AVAILABLE;
+        n += r->l->seats[s].category == category && ref_inv_seat_state(r, s) == BO_SEAT_AVAILABLE;
     return n;
 }
 
-uint32_t ref_due_payments(const ref_inv_t *r, int64_t now_ms, bo_hold_id_t *ids, uint32_t max)
+uint32_t ref_inv_due_payments(const ref_inv_t *r, int64_t now_ms, bo_hold_id_t *ids, uint32_t max)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->hwm && n < max; i++) {
@@ -522,7 +521,7 @@ uint32_t ref_due_payments(const ref_inv_t *r, int64_t now_ms, bo_hold_id_t *ids,
     return n;
 }
 
-int64_t ref_next_deadline(const ref_inv_t *r)
+int64_t ref_inv_next_deadline(const ref_inv_t *r)
 {
     int64_t t = INT64_MAX;
     for (uint32_t i = 0; i < r->hwm; i++) {
@@ -535,7 +534,7 @@ int64_t ref_next_deadline(const ref_inv_t *r)
     return t;
 }
 
-uint32_t ref_count_holds(const ref_inv_t *r, unsigned mask)
+uint32_t ref_inv_count_holds(const ref_inv_t *r, unsigned mask)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->hwm; i++)
@@ -543,7 +542,7 @@ uint32_t ref_count_holds(const ref_inv_t *r, unsigned mask)
     return n;
 }
 
-const ref_hold_t *ref_nth_hold(const ref_inv_t *r, unsigned mask, uint32_t n)
+const ref_hold_t *ref_inv_nth_hold(const ref_inv_t *r, unsigned mask, uint32_t n)
 {
     for (uint32_t i = 0; i < r->hwm; i++) {
         const ref_hold_t *h = &r->holds[i];
@@ -567,7 +566,7 @@ static const char *check_hold_entry(const ref_inv_t *r, uint32_t i)
     return NULL;
 }
 
-const char *ref_self_check(const ref_inv_t *r)
+const char *ref_inv_self_check(const ref_inv_t *r)
 {
     for (uint32_t i = 0; i < r->hwm; i++) {
         if (r->holds[i].status == BO_HOLD_NONE)
@@ -582,7 +581,7 @@ const char *ref_self_check(const ref_inv_t *r)
             return "a seat is owned by a free hold entry";
     }
     for (uint32_t a = 0; a < r->l->nga; a++)
-        if (ref_ga_held(r, a) + ref_ga_sold(r, a) > r->l->ga[a].capacity)
+        if (ref_inv_ga_held(r, a) + ref_inv_ga_sold(r, a) > r->l->ga[a].capacity)
             return "a GA area is past its capacity";
     return NULL;
 }
