@@ -2,10 +2,10 @@
  * bench_best.c - how long one best-available search takes (src/engine/best.c)
  * on generated venues of 20,000 and 100,000 seats.
  *
- * Each call is timed twice: thread CPU time (summed, so preemption by other
- * processes is left out; reported as "cpu", the mean) and wall time
- * (CLOCK_MONOTONIC: mean, p50, p99, max; on a busy machine the max is
- * mostly preemption). Both include ~0.1-0.3 us of clock overhead.
+ * Reported: "cpu", the thread CPU time of the whole series divided by its
+ * calls (preemption by other processes left out), and the wall time of each
+ * call (CLOCK_MONOTONIC, ~25 ns of clock overhead included): mean, p50,
+ * p99, max; on a busy machine the max is mostly preemption.
  * Scenarios:
  *   on-sale   the venue fills from empty by best-available holds of 1-8
  *             seats, each search followed by taking its seats, as during an
@@ -137,17 +137,16 @@ static void take(venue_t *v, uint32_t seat)
 static void timed(stats_t *st, venue_t *v, uint32_t q, uint32_t cat, uint32_t sec, uint32_t *out,
                   int *rc)
 {
-    double c0 = cpu_ns(), t0 = now_ns();
+    double t0 = now_ns();
     *rc = bo_best_available(v->ix, v->row_free, is_free, v, q, cat, sec, out);
-    double t1 = now_ns();
-    st->cpu_ns += cpu_ns() - c0;
-    stats_add(st, t1 - t0);
+    stats_add(st, now_ns() - t0);
 }
 
 /* Fill the venue by best-available holds up to `until` of its seats. */
 static void on_sale(venue_t *v, double until, stats_t *st)
 {
     uint32_t out[BO_HOLD_MAX_SEATS], fails = 0;
+    double c0 = cpu_ns();
     while (v->sold < until * v->l->nseats && fails < 1000) {
         uint32_t q = 1 + rnd(rnd(4) ? 4 : 8);
         int rc;
@@ -159,29 +158,32 @@ static void on_sale(venue_t *v, double until, stats_t *st)
         for (uint32_t i = 0; i < q; i++)
             take(v, out[i]);
     }
+    st->cpu_ns = cpu_ns() - c0;
+}
+
+/* The same search 2000 times on the same state. */
+static void repeat(venue_t *v, const char *state, uint32_t q, uint32_t cat, uint32_t sec,
+                   const char *filter)
+{
+    uint32_t out[BO_HOLD_MAX_SEATS];
+    stats_t st = {0};
+    char what[128];
+    int rc = 0;
+    double c0 = cpu_ns();
+    for (int i = 0; i < 2000; i++)
+        timed(&st, v, q, cat, sec, out, &rc);
+    st.cpu_ns = cpu_ns() - c0;
+    snprintf(what, sizeof(what), "%s, %u seats, %s%s", state, q, filter, rc ? " (none fits)" : "");
+    stats_print(what, &st);
 }
 
 static void snapshot(venue_t *v, const char *state)
 {
     static const uint32_t qs[] = {2, 4, 8};
-    uint32_t out[BO_HOLD_MAX_SEATS];
-    char what[128];
     for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
-        stats_t any = {0}, cat = {0}, sec = {0};
-        int rc = 0, rc_cat = 0, rc_sec = 0;
-        for (int i = 0; i < 2000; i++) {
-            timed(&any, v, qs[k], ANY, ANY, out, &rc);
-            timed(&cat, v, qs[k], 1, ANY, out, &rc_cat);
-            timed(&sec, v, qs[k], ANY, v->l->nsections / 2, out, &rc_sec);
-        }
-        snprintf(what, sizeof(what), "%s, %u seats, any%s", state, qs[k], rc ? " (none fits)" : "");
-        stats_print(what, &any);
-        snprintf(what, sizeof(what), "%s, %u seats, category 1%s", state, qs[k],
-                 rc_cat ? " (none fits)" : "");
-        stats_print(what, &cat);
-        snprintf(what, sizeof(what), "%s, %u seats, one section%s", state, qs[k],
-                 rc_sec ? " (none fits)" : "");
-        stats_print(what, &sec);
+        repeat(v, state, qs[k], ANY, ANY, "any");
+        repeat(v, state, qs[k], 1, ANY, "category 1");
+        repeat(v, state, qs[k], ANY, v->l->nsections / 2, "one section");
     }
 }
 

@@ -191,7 +191,8 @@ int bo_inv_cancel(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms);
 
 /* AVAILABLE -> BLOCKED (or back), all or nothing: BO_EUNAVAILABLE with
  * res->unavailable listing seats that are held or sold (block) or not
- * blocked (unblock). res may be NULL. */
+ * blocked (unblock). Blocking a seat already BLOCKED leaves it so (a retried
+ * block succeeds). res may be NULL. */
 int bo_inv_block(bo_inv_t *inv, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
                  bo_hold_res_t *res);
 int bo_inv_unblock(bo_inv_t *inv, const uint32_t *seats, uint32_t nseats, int64_t now_ms,
@@ -240,26 +241,58 @@ void bo_inv_set_journal(bo_inv_t *inv, int on);
 
 /*
  * Best available, the pure search (src/engine/best.c): choose quantity
- * adjacent free seats in one row, best rank first (a block's score is the sum
- * of its seats' ranks; lower wins; ties go to the lower first seat index),
- * never creating an orphan: a free seat left alone between the block and a
- * taken seat or the row's end (seats of other categories or sections count
- * as seats, not as row ends). Only seats of category (BO_NONE =
- * any) and section (BO_NONE = any) are considered. When nothing fits, relax
- * step by step: first allow orphans; then split the group over adjacent rows
- * of the same section (same quantity, as few rows as possible, adjacent row
- * indices, each part contiguous); nothing else. is_free(ctx, seat) says
- * whether a seat is free; row_free (may be NULL) gives each row's number of
- * free seats, exact, so full rows can be skipped without looking at seats.
+ * adjacent free seats in one row, best rank first: a block's score is the
+ * sum of its seats' ranks, lower wins, a tie goes to the lower first seat
+ * index. Adjacent means consecutive seat indices within one row.
+ *
+ * Never create an orphan: a free seat left alone between the block and a
+ * taken seat or the row's end, i.e. seat first - 1 free with first - 2
+ * taken or outside the row, or seat last + 1 free with last + 2 taken or
+ * outside the row. Only these two neighbours count: a row that already has
+ * a lone free seat elsewhere is used as usual, and a block that fills a gap
+ * exactly is fine. Free means is_free whatever the seat's category: a free
+ * seat of another category (or section) is a seat, not a row end.
+ *
+ * Only seats of category (BO_NONE = any; every seat of a block has it) in
+ * rows of section (BO_NONE = any) are considered. When nothing fits, relax
+ * step by step, each step only when the one before found nothing:
+ *  1. allow orphans: the lowest score among all blocks (one orphan or two
+ *     alike), a tie to the lower first seat;
+ *  2. split the group over consecutive rows of one section: one part per
+ *     row, each part at least one seat, contiguous, free, of the category,
+ *     orphans allowed; the fewest rows first, then the lowest total score,
+ *     then the lexicographically smallest ascending seat list (the lowest
+ *     first seat; on an equal first seat, the longer first part).
+ * Nothing else: BO_ENOSEATS.
+ *
+ * is_free(ctx, seat) says whether a seat is free. row_free (may be NULL)
+ * gives each row's number of free seats, exact: rows with fewer than
+ * quantity are skipped unread, wholly free rows are not read seat by seat;
+ * the answer is the same with or without it.
+ *
  * Writes the chosen seat indices to out (quantity of them, ascending) and
- * returns 0, or BO_ENOSEATS, or BO_EINVAL when quantity is 0 or
- * > BO_HOLD_MAX_SEATS.
+ * returns 0; BO_ENOSEATS when nothing fits even relaxed; BO_EINVAL when
+ * quantity is 0 or > BO_HOLD_MAX_SEATS, category or section is out of
+ * range, or ix, is_free or out is NULL.
+ *
+ * Cost: rows are visited by their best rank, and the search stops when no
+ * row left can beat the best block found: typically a few rows and a few
+ * dozen is_free calls, 1-5 us on 20,000-100,000 seats. The relaxations read
+ * more: step 1 runs when no row holding quantity free seats has an
+ * orphan-free block, and reads all those rows; step 2 reads every free
+ * seat of the filtered rows once, O(seats): ~0.2-0.4 ms on 100,000 seats.
+ * Allocates nothing (~10 KB of stack); thread-safe on a shared index.
  */
 typedef int (*bo_seat_free_fn)(void *ctx, uint32_t seat);
 typedef struct bo_best_index bo_best_index_t;
-/* Precomputed search order for a layout (rows by their best seat's rank,
- * ...). Returns 0 and *out (caller owns, bo_best_index_free) or BO_ENOMEM.
- * The layout must outlive the index. */
+/* Precomputed search data for a layout: per row the prefix sums of its
+ * ranks (in seat order and sorted) and the categories it holds, per seat
+ * its category run, rows ordered by their best rank (all, per section, per
+ * category); about 11 bytes per seat and 40 per row. Returns 0 and *out
+ * (caller owns, bo_best_index_free), BO_ENOMEM, or BO_EINVAL for a layout
+ * whose rows are not consecutive runs of its seats in row order. The layout
+ * must outlive the index; the index is read-only, so one serves every
+ * event at that layout, from any thread. */
 int bo_best_index_new(const bo_layout_t *l, bo_best_index_t **out);
 void bo_best_index_free(bo_best_index_t *ix);
 int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free,

@@ -5,8 +5,8 @@
  * Workload: runs under the event's lock for every best-available hold of an
  * on-sale (10^4..10^5 a second on a hot event), quantity mostly 1-8, against
  * venues of 10^3..10^5 seats that fill from the best seats down. The index is
- * built once per layout and shared read-only by every event and thread; a
- * search allocates nothing and uses about 6 KB of stack.
+ * built once per layout and is read-only, so events and threads can share
+ * it; a search allocates nothing and uses about 10 KB of stack.
  *
  * How: rows are visited by their best seat's rank. A row is skipped when it
  * has fewer free seats than wanted, or when even its q lowest ranks cannot
@@ -14,8 +14,8 @@
  * best rank cannot. In a row, block scores come from prefix sums (no seat is
  * read), only blocks that could win are checked, right to left, jumping past
  * a taken seat, and each seat's state is asked at most once per row. The
- * split relaxation, reached only when no row fits the group, reads every
- * free seat of the filtered rows once.
+ * split relaxation, reached only when no row fits the group, reads the
+ * filtered rows seat by seat (each up to its last free seat).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +77,7 @@ static int check_layout(const bo_layout_t *l)
     for (uint32_t r = 0; r < l->nrows; r++) {
         const bo_row_t *row = &l->rows[r];
         if (row->first_seat != next || row->nseats > BO_LAYOUT_MAX_ROW_SEATS ||
-            row->section >= l->nsections)
+            row->nseats > l->nseats - next || row->section >= l->nsections)
             return BO_EINVAL;
         uint64_t sum = 0;
         for (uint32_t i = 0; i < row->nseats; i++) {

@@ -571,7 +571,8 @@ static int set_blocked(bo_inv_t *inv, const uint32_t *seats, uint32_t n, int64_t
         return rc;
     sweep(inv, now_ms);
     for (uint32_t i = 0; i < n; i++) {
-        if (W_STATE(inv->words[seats[i]]) == from)
+        unsigned st = W_STATE(inv->words[seats[i]]);
+        if (st == from || (to == BO_SEAT_BLOCKED && st == to)) /* blocking is idempotent */
             continue;
         if (res && res->nunavailable < BO_HOLD_MAX_SEATS)
             res->unavailable[res->nunavailable++] = seats[i];

@@ -61,9 +61,8 @@ enum { CLS_RANKED = 0, CLS_AFTER = 1, CLS_UNSET = 2 };
 struct parser {
     bo_layout_t *l;
     bo_problems_t *probs;
-    size_t nproblems; /* found by this parse */
-    int err;          /* BO_ENOMEM once an allocation failed */
-    uint32_t seat_cap, row_cap;
+    size_t nproblems;               /* found by this parse */
+    int err;                        /* BO_ENOMEM once an allocation failed */
     uint64_t seats_seen, rows_seen; /* sizes of the arrays entered */
     int seats_full, rows_full;      /* the venue bound was hit: enter no more */
     int cats_unusable;              /* no "unknown category" reports */
@@ -242,22 +241,10 @@ uint32_t bo_layout_find_section(const bo_layout_t *l, const char *id)
 
 static const char *type_name(const json_t *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
+    static const char *const names[] = {"object", "array",   "string",  "number",
+                                        "number", "boolean", "boolean", "null"};
+    unsigned t = (unsigned)json_typeof(v); /* JSON_OBJECT .. JSON_NULL */
+    return t < sizeof names / sizeof names[0] ? names[t] : "null";
 }
 
 /* C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F). */
@@ -398,14 +385,40 @@ static json_t *get_array(struct parser *p, const struct frame *up, json_t *obj, 
     return v;
 }
 
-/* Element i of arr if it is an object, else NULL (reported). */
-static json_t *get_element(struct parser *p, const struct frame *at, json_t *arr, size_t i)
+typedef void (*element_fn)(struct parser *p, const struct frame *at, json_t *obj, uint32_t up);
+
+/* fn(element, up) for each element of arr that is an object; the others are reported. */
+static void each_object(struct parser *p, const struct frame *at, json_t *arr, element_fn fn,
+                        uint32_t up)
 {
-    json_t *v = json_array_get(arr, i);
-    if (json_is_object(v))
-        return v;
-    problem(p, at, "must be an object, got %s", type_name(v));
-    return NULL;
+    for (size_t i = 0; i < json_array_size(arr) && !p->err; i++) {
+        struct frame el = {at, NULL, i};
+        json_t *obj = json_array_get(arr, i);
+        if (json_is_object(obj))
+            fn(p, &el, obj, up);
+        else
+            problem(p, &el, "must be an object, got %s", type_name(obj));
+    }
+}
+
+/* Whether to enter an array of n rows or seats: not empty, and the venue's
+ * total stays within max; past it, reported once and nothing more entered. */
+static int within_venue(struct parser *p, const struct frame *at, size_t n, uint64_t *seen,
+                        int *full, uint32_t max, const char *what, const char *empty)
+{
+    if (n == 0) {
+        problem(p, at, "%s", empty);
+        return 0;
+    }
+    if (*full)
+        return 0;
+    if (*seen + n > max) {
+        problem(p, at, "too many %s in the venue: more than %u", what, max);
+        *full = 1;
+        return 0;
+    }
+    *seen += n;
+    return 1;
 }
 
 /* ---- the document ------------------------------------------------------ */
@@ -456,7 +469,7 @@ static int is_color(const char *s, size_t n)
     return 1;
 }
 
-static void parse_category(struct parser *p, const struct frame *at, json_t *obj)
+static void parse_category(struct parser *p, const struct frame *at, json_t *obj, uint32_t up)
 {
     bo_layout_t *l = p->l;
     bo_category_t *c = &l->categories[l->ncategories++];
@@ -491,12 +504,7 @@ static void parse_categories(struct parser *p, json_t *root)
         p->err = BO_ENOMEM;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct frame el = {&at, NULL, i};
-        json_t *obj = get_element(p, &el, arr, i);
-        if (obj)
-            parse_category(p, &el, obj);
-    }
+    each_object(p, &at, arr, parse_category, 0);
 }
 
 /* The category index of a seat or GA area's "category", 0 when reported. */
@@ -521,8 +529,7 @@ static uint16_t get_category(struct parser *p, const struct frame *at, json_t *o
     return 0;
 }
 
-static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, uint32_t ri,
-                       uint16_t si)
+static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, uint32_t ri)
 {
     bo_layout_t *l = p->l;
     uint32_t idx = l->nseats++;
@@ -532,7 +539,7 @@ static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, ui
     double v;
 
     s->row = ri;
-    s->section = si;
+    s->section = l->rows[ri].section;
     const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
     if (id) {
         s->id = intern(p, id, n);
@@ -557,72 +564,24 @@ static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, ui
     }
 }
 
-static void parse_seats(struct parser *p, const struct frame *at, json_t *arr, uint32_t ri,
-                        uint16_t si)
-{
-    size_t n = json_array_size(arr);
-
-    if (n == 0) {
-        problem(p, at, "a row must have at least one seat");
-        return;
-    }
-    if (p->seats_full)
-        return;
-    if (p->seats_seen + n > BO_LAYOUT_MAX_SEATS) {
-        problem(p, at, "too many seats in the venue: more than %u", BO_LAYOUT_MAX_SEATS);
-        p->seats_full = 1;
-        return;
-    }
-    p->seats_seen += n;
-    for (size_t i = 0; i < n && !p->err; i++) {
-        struct frame el = {at, NULL, i};
-        json_t *obj = get_element(p, &el, arr, i);
-        if (obj)
-            parse_seat(p, &el, obj, ri, si);
-    }
-}
-
-static void parse_row(struct parser *p, const struct frame *at, json_t *obj, uint16_t si)
+static void parse_row(struct parser *p, const struct frame *at, json_t *obj, uint32_t si)
 {
     bo_layout_t *l = p->l;
     uint32_t ri = l->nrows++;
     bo_row_t *r = &l->rows[ri];
     struct frame seats_at = {at, "seats", 0};
 
-    r->section = si;
+    r->section = (uint16_t)si;
     r->label = get_interned(p, at, obj, "label", BO_LAYOUT_MAX_ID);
     json_t *seats = get_array(p, at, obj, "seats", 1, BO_LAYOUT_MAX_ROW_SEATS, "seats in one row");
     r->first_seat = l->nseats;
-    if (seats)
-        parse_seats(p, &seats_at, seats, ri, si);
+    if (seats && within_venue(p, &seats_at, json_array_size(seats), &p->seats_seen, &p->seats_full,
+                              BO_LAYOUT_MAX_SEATS, "seats", "a row must have at least one seat"))
+        each_object(p, &seats_at, seats, parse_seat, ri);
     r->nseats = l->nseats - r->first_seat;
 }
 
-static void parse_rows(struct parser *p, const struct frame *at, json_t *arr, uint16_t si)
-{
-    size_t n = json_array_size(arr);
-
-    if (n == 0) {
-        problem(p, at, "a section must have at least one row");
-        return;
-    }
-    if (p->rows_full)
-        return;
-    if (p->rows_seen + n > BO_LAYOUT_MAX_ROWS) {
-        problem(p, at, "too many rows in the venue: more than %u", BO_LAYOUT_MAX_ROWS);
-        p->rows_full = 1;
-        return;
-    }
-    p->rows_seen += n;
-    for (size_t i = 0; i < n && !p->err; i++) {
-        struct frame el = {at, NULL, i};
-        json_t *obj = get_element(p, &el, arr, i);
-        if (obj)
-            parse_row(p, &el, obj, si);
-    }
-}
-
-static void parse_section(struct parser *p, const struct frame *at, json_t *obj)
+static void parse_section(struct parser *p, const struct frame *at, json_t *obj, uint32_t up)
 {
     bo_layout_t *l = p->l;
     uint16_t si = (uint16_t)l->nsections++;
@@ -638,8 +597,9 @@ static void parse_section(struct parser *p, const struct frame *at, json_t *obj)
     s->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
     json_t *rows = get_array(p, at, obj, "rows", 1, 0, NULL);
     s->first_row = l->nrows;
-    if (rows)
-        parse_rows(p, &rows_at, rows, si);
+    if (rows && within_venue(p, &rows_at, json_array_size(rows), &p->rows_seen, &p->rows_full,
+                             BO_LAYOUT_MAX_ROWS, "rows", "a section must have at least one row"))
+        each_object(p, &rows_at, rows, parse_row, si);
     s->nrows = l->nrows - s->first_row;
 }
 
@@ -670,8 +630,6 @@ static int alloc_arrays(struct parser *p, json_t *sections)
     count_seats(sections, &nrows, &nseats);
     while (hsize < 2 * nseats)
         hsize *= 2;
-    p->row_cap = (uint32_t)nrows;
-    p->seat_cap = (uint32_t)nseats;
     l->sections = calloc(nsec ? nsec : 1, sizeof *l->sections);
     l->rows = calloc(nrows ? nrows : 1, sizeof *l->rows);
     l->seats = calloc(nseats ? nseats : 1, sizeof *l->seats);
@@ -688,17 +646,11 @@ static void parse_sections(struct parser *p, json_t *root)
     struct frame at = {NULL, "sections", 0};
     json_t *arr = get_array(p, NULL, root, "sections", 1, BO_LAYOUT_MAX_SECTIONS, "sections");
 
-    if (alloc_arrays(p, arr) < 0)
-        return;
-    for (size_t i = 0; i < json_array_size(arr) && !p->err; i++) {
-        struct frame el = {&at, NULL, i};
-        json_t *obj = get_element(p, &el, arr, i);
-        if (obj)
-            parse_section(p, &el, obj);
-    }
+    if (alloc_arrays(p, arr) == 0)
+        each_object(p, &at, arr, parse_section, 0);
 }
 
-static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj)
+static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj, uint32_t up)
 {
     bo_layout_t *l = p->l;
     bo_ga_area_t *g = &l->ga[l->nga++];
@@ -732,12 +684,7 @@ static void parse_ga_areas(struct parser *p, json_t *root)
         p->err = BO_ENOMEM;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct frame el = {&at, NULL, i};
-        json_t *obj = get_element(p, &el, arr, i);
-        if (obj)
-            parse_ga_area(p, &el, obj);
-    }
+    each_object(p, &at, arr, parse_ga_area, 0);
 }
 
 static void parse_root(struct parser *p, json_t *root)

@@ -444,7 +444,7 @@ struct crash {
     off_t side_off; /* bytes of the side file read */
     int64_t now;    /* the round's time */
     int round;
-    uint64_t acked[128], refused, applied, absent, torn, rounds_acked;
+    uint64_t acked[128], refused, applied, absent, torn, rounds_acked, early;
     double start_s, verify_s; /* waiting for children to be ready; checking */
 };
 
@@ -574,8 +574,10 @@ static void take_line(struct crash *c, const struct line *l)
         it->intent = *l;
         return;
     }
-    cr_assert(it && it->pending && it->intent.op == l->op, "round %d: answer without intent",
-              c->round);
+    cr_assert(it && it->pending && it->intent.op == l->op,
+              "round %d: %c answer to %c of %llx without its intent (pending %d %c)", c->round,
+              l->kind, l->op, (unsigned long long)l->key, it ? it->pending : -1,
+              it ? it->intent.op : '-');
     it->pending = 0;
     if (l->kind == 'N') {
         /* Only what depends on other holds may be refused. */
@@ -686,9 +688,11 @@ static void check_hold(struct crash *c, bo_live_t *live, struct item *it)
     } else {
         struct item a = intended(c, it);
         cr_assert(it->pending && hold_matches(&a, rc, &v),
-                  "round %d: hold %llx is %s (status %u, %u seats), the side file says %u%s%c",
+                  "round %d: hold %llx in the store: %s (status %u, %u seats, %u failures); "
+                  "acknowledged: status %u, %u seats, %u failures%s%c",
                   c->round, (unsigned long long)it->key, rc ? "gone" : "there", rc ? 0 : v.status,
-                  rc ? 0 : v.nseats, it->st, it->pending ? " or the effect of " : "",
+                  rc ? 0 : v.nseats, rc ? 0 : v.pay_failures, it->st, it->nseats, it->failures,
+                  it->pending ? "; or that plus the unanswered " : "",
                   it->pending ? it->intent.op : ' ');
         if (!a.seats_known)
             memcpy(a.seats, v.seats, sizeof(a.seats));
@@ -825,10 +829,8 @@ static void verify(struct crash *c)
     fx_state_t s;
     char why[200];
     bo_manual_clock_init(&clk, c->now);
-    double T[8]; T[0] = now_s();
     cr_assert_eq(bo_live_open(c->url, &clk.base, &live), 0, "round %d: the store does not open",
                  c->round);
-    T[1] = now_s();
     const bo_layout_t *l = bo_live_venue(live, VEN);
     cr_assert_not_null(l);
     cr_assert_eq(fx_capture(live, EVT, &s), 0);
@@ -837,17 +839,12 @@ static void verify(struct crash *c)
             check_hold(c, live, &c->items[i]);
         else
             check_set(c, &c->items[i], &s);
-    T[2] = now_s();
     check_seats(c, l, &s);
     cr_assert_eq(fx_db_check_sales(c->path, EVT, &s, why, sizeof(why)), 0, "round %d: %s", c->round,
                  why);
-    T[3] = now_s();
     check_log(c);
-    T[4] = now_s();
     fx_state_free(&s);
     bo_live_close(live);
-    T[5] = now_s();
-    fprintf(stderr, "open %.3f probe %.3f sales %.3f log %.3f close %.3f\n", T[1]-T[0], T[2]-T[1], T[3]-T[2], T[4]-T[3], T[5]-T[4]);
 }
 
 /* ---- the rounds ------------------------------------------------------------------ */
@@ -906,9 +903,11 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* One child, killed 50-400 ms after it recovered and started mutating; one
+ * round in six, 1-60 ms after the fork instead, during its recovery. */
 static void one_round(struct crash *c)
 {
-    int pipefd[2], status;
+    int pipefd[2], status, early = rnd(&c->rng, 6) == 0;
     char ready;
     c->now = T0_MS + (int64_t)(c->round + 1) * GAP_MS;
     prune(c, c->now);
@@ -923,14 +922,17 @@ static void one_round(struct crash *c)
     }
     close(pipefd[1]);
     double t0 = now_s();
-    ssize_t got = read(pipefd[0], &ready, 1);
-    c->start_s += now_s() - t0;
-    if (got == 1)
+    if (early) {
+        sleep_ms(1 + (long)rnd(&c->rng, 60));
+        c->early++;
+    } else if (read(pipefd[0], &ready, 1) == 1) {
+        c->start_s += now_s() - t0;
         sleep_ms(50 + (long)rnd(&c->rng, 351));
-    close(pipefd[0]);
+    }
     kill(pid, SIGKILL);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    read_side(c); /* an 'E' line explains an early exit */
+    close(pipefd[0]); /* only now: the child's ready byte never meets a closed pipe */
+    read_side(c);     /* an 'E' line explains an early exit */
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
               "round %d: the child ended by itself (status 0x%x)", c->round, status);
     t0 = now_s();
@@ -960,7 +962,8 @@ Test(crash, kill9_rounds, .timeout = 900)
     bo_live_t *live;
     bo_manual_clock_init(&clk, T0_MS);
     cr_assert_eq(bo_live_open(c->url, &clk.base, &live), 0);
-    cr_assert_eq(fx_venue_event(live, VEN, EVT, 2, 5, 12, 2, 40, TTL_MS, 0), 0);
+    /* 120 seats; two GA areas small enough to be full now and then. */
+    cr_assert_eq(fx_venue_event(live, VEN, EVT, 2, 5, 12, 2, 12, TTL_MS, 0), 0);
     bo_live_close(live);
 
     double t0 = now_s();
@@ -971,7 +974,7 @@ Test(crash, kill9_rounds, .timeout = 900)
             "crash: %.1f s (%.1f s starting children, %.1f s checking), %llu acknowledged (H %llu "
             "R %llu P %llu F %llu C %llu X %llu B %llu "
             "U %llu), %llu refused; unanswered intents: %llu took effect, %llu did not; "
-            "%llu torn lines; %llu rounds with acknowledgements\n",
+            "%llu torn lines; %llu rounds with acknowledgements, %llu killed in recovery\n",
             now_s() - t0, c->start_s, c->verify_s, (unsigned long long)c->nacks,
             (unsigned long long)c->acked['H'], (unsigned long long)c->acked['R'],
             (unsigned long long)c->acked['P'], (unsigned long long)c->acked['F'],
@@ -979,13 +982,13 @@ Test(crash, kill9_rounds, .timeout = 900)
             (unsigned long long)c->acked['B'], (unsigned long long)c->acked['U'],
             (unsigned long long)c->refused, (unsigned long long)c->applied,
             (unsigned long long)c->absent, (unsigned long long)c->torn,
-            (unsigned long long)c->rounds_acked);
+            (unsigned long long)c->rounds_acked, (unsigned long long)c->early);
     /* Every kind of mutation must have been acknowledged and then survived
      * a kill, or the test proves little. */
     for (const char *op = "HRPFCXBU"; *op; op++)
         cr_assert_geq(c->acked[(int)*op], 5, "only %llu %c acknowledged",
                       (unsigned long long)c->acked[(int)*op], *op);
-    cr_assert_geq(c->rounds_acked, (uint64_t)rounds * 3 / 4);
+    cr_assert_geq(c->rounds_acked + c->early, (uint64_t)rounds * 3 / 4);
 
     fx_remove_db(c->path);
     unlink(c->side);

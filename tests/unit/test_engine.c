@@ -55,20 +55,20 @@ static const char HALL[] =
     "{\"id\":\"pit\",\"name\":\"Pit\",\"capacity\":3,\"category\":\"prem\"}]}";
 // clang-format on
 
-#define NSEATS  16u
-#define PREM    0u
-#define STD     1u
-#define GACAT   2u
-#define MAIN    0u
-#define SIDE    1u
-#define FLOOR   0u
-#define PIT     1u
-#define P_PREM  5000
-#define P_STD   3000
-#define P_GA    2000
-#define TTL     60000
-#define T0      1000000 /* "now" at the start of every test */
-#define MAXIDS  24u /* hold ids 1..MAXIDS are captured by capture() */
+#define NSEATS 16u
+#define PREM   0u
+#define STD    1u
+#define GACAT  2u
+#define MAIN   0u
+#define SIDE   1u
+#define FLOOR  0u
+#define PIT    1u
+#define P_PREM 5000
+#define P_STD  3000
+#define P_GA   2000
+#define TTL    60000
+#define T0     1000000 /* "now" at the start of every test */
+#define MAXIDS 24u     /* hold ids 1..MAXIDS are captured by capture() */
 
 /* A literal seat list and its length, as two arguments. */
 #define LIST(...)                                                                                  \
@@ -86,8 +86,8 @@ static uint64_t last_version;
 
 static bo_inv_config_t config(int64_t ttl_ms, uint32_t limit, uint32_t max_holds)
 {
-    bo_inv_config_t c = {.hold_ttl_ms = ttl_ms, .per_customer_limit = limit,
-                         .max_holds = max_holds};
+    bo_inv_config_t c = {
+        .hold_ttl_ms = ttl_ms, .per_customer_limit = limit, .max_holds = max_holds};
     c.price_cents[PREM] = P_PREM;
     c.price_cents[STD] = P_STD;
     c.price_cents[GACAT] = P_GA;
@@ -144,8 +144,8 @@ static void check_consistent(int64_t now)
     bo_inv_counts(inv, now, &c);
     cr_assert_eq(c.total, NSEATS);
     cr_assert_eq(c.available + c.held + c.sold + c.blocked, c.total,
-                 "available %u + held %u + sold %u + blocked %u != %u", c.available, c.held,
-                 c.sold, c.blocked, c.total);
+                 "available %u + held %u + sold %u + blocked %u != %u", c.available, c.held, c.sold,
+                 c.blocked, c.total);
     uint8_t st[NSEATS];
     cr_assert_eq(bo_inv_snapshot(inv, now, st), c.version);
     uint32_t tally[4] = {0}, cat[3] = {0};
@@ -162,8 +162,7 @@ static void check_consistent(int64_t now)
     for (uint32_t k = 0; k < 3; k++)
         cr_assert_eq(bo_inv_category_available(inv, k, now), cat[k], "category %u", k);
     for (uint32_t a = 0; a < L->nga; a++)
-        cr_assert_leq(bo_inv_ga_available(inv, a, now) + bo_inv_ga_sold(inv, a),
-                      L->ga[a].capacity);
+        cr_assert_leq(bo_inv_ga_available(inv, a, now) + bo_inv_ga_sold(inv, a), L->ga[a].capacity);
 }
 
 /* The version rose since the last check (a mutation) or did not (none). */
@@ -222,8 +221,8 @@ static bo_hold_view_t view(uint32_t id, int64_t now)
 
 static bo_hold_req_t req(uint32_t id, uint64_t customer)
 {
-    return (bo_hold_req_t){.id = hid(id), .customer = customer, .best_category = BO_NONE,
-                           .best_section = BO_NONE};
+    return (bo_hold_req_t){
+        .id = hid(id), .customer = customer, .best_category = BO_NONE, .best_section = BO_NONE};
 }
 
 static int hold_req(const bo_hold_req_t *r, int64_t now, bo_hold_res_t *res)
@@ -830,19 +829,26 @@ Test(einval, malformed_requests)
     expect_einval(&r, T0, "expires_at before now");
 }
 
-Test(einval, comes_before_eexist)
+Test(einval, comes_before_every_other_check)
 {
-    cr_assert_eq(hold_seats(1, 0, LIST(0), T0, NULL), 0);
+    reopen(TTL, 1, 1);
+    cr_assert_eq(hold_seats(1, 5, LIST(0), T0, NULL), 0);
     bo_hold_req_t r = req(1, 0);
     SEATS_OF(r, 4, 4);
     expect_einval(&r, T0, "repeated seat, existing id");
+    r = req(2, 5);
+    r.best_quantity = BO_HOLD_MAX_SEATS + 1;
+    expect_einval(&r, T0, "best quantity past the bound, customer at the limit, slots full");
+    r = req(2, 5);
+    SEATS_OF(r, 0, NSEATS);
+    expect_einval(&r, T0, "taken seat and a seat out of range");
 }
 
 /* A generated venue with 150 seats and 9 GA areas, for the size bounds. */
 static bo_layout_t *big_venue(void)
 {
-    bo_venue_gen_t g = {.sections = 1, .rows = 3, .seats = 50, .ga_areas = 9,
-                        .ga_capacity = 1000, .categories = 2};
+    bo_venue_gen_t g = {
+        .sections = 1, .rows = 3, .seats = 50, .ga_areas = 9, .ga_capacity = 1000, .categories = 2};
     size_t len;
     char *json = bo_venue_generate(&g, &len);
     cr_assert_not_null(json);
@@ -1415,7 +1421,8 @@ Test(pay, failed_errors)
     cr_assert_eq(pay_failed(1, T0 + TTL, &released), BO_ENOTFOUND, "expired");
 }
 
-/* ---- confirm ------------------------------------------------------------------------------------ */
+/* ---- confirm ------------------------------------------------------------------------------------
+ */
 
 Test(confirm, paying_and_held_become_sold)
 {
@@ -1545,8 +1552,7 @@ Test(confirm, late_payment_for_a_taken_seat_changes_nothing)
 
     cr_assert_eq(hold_ga(3, 0, PIT, 2, T0 + 1), 0);
     bo_ga_line_t g1 = {PIT, 2};
-    cr_assert_eq(confirm_ga(1, LIST(0), &g1, 1, 0, 100, T0 + 1), BO_EUNAVAILABLE,
-                 "GA short since");
+    cr_assert_eq(confirm_ga(1, LIST(0), &g1, 1, 0, 100, T0 + 1), BO_EUNAVAILABLE, "GA short since");
     expect_state(LIST(0), BO_SEAT_AVAILABLE, T0 + 1);
     cr_assert_eq(bo_inv_ga_sold(inv, PIT), 0);
 }
@@ -1563,7 +1569,8 @@ Test(confirm, late_payment_with_a_bad_description)
     expect_counts(T0, NSEATS, 0, 0, 0, 0);
 }
 
-/* ---- cancel -------------------------------------------------------------------------------------- */
+/* ---- cancel
+ * -------------------------------------------------------------------------------------- */
 
 Test(cancel, a_sale_goes_back_on_sale)
 {
@@ -1606,7 +1613,8 @@ Test(cancel, errors)
     cr_assert_eq(cancel(1, T0 + TTL), BO_ENOTFOUND, "expired");
 }
 
-/* ---- block and unblock --------------------------------------------------------------------------- */
+/* ---- block and unblock
+ * --------------------------------------------------------------------------- */
 
 Test(block, block_and_unblock)
 {
@@ -1691,7 +1699,8 @@ Test(block, the_whole_venue_at_once)
     expect_counts(T0, NSEATS, 0, 0, 0, 0);
 }
 
-/* ---- version ---------------------------------------------------------------------------------- */
+/* ---- version ----------------------------------------------------------------------------------
+ */
 
 Test(version, rises_on_every_mutation_only)
 {
@@ -1749,7 +1758,8 @@ Test(version, rises_on_every_mutation_only)
     cr_assert_eq(c.version, last_version);
 }
 
-/* ---- journal -------------------------------------------------------------------------------------- */
+/* ---- journal
+ * -------------------------------------------------------------------------------------- */
 
 Test(journal, rollback_restores_the_exact_state)
 {
@@ -1966,6 +1976,33 @@ Test(journal, forget_in_steps)
     expect_counts(T0, 15, 1, 0, 0, 1);
     cr_assert_eq(hold_status(1, T0), BO_HOLD_HELD);
     cr_assert_eq(hold_status(2, T0), BO_HOLD_NONE);
+}
+
+Test(journal, rollback_after_forgetting_earlier_hold_changes)
+{
+    bo_jpos_t p0 = bo_inv_journal_pos(inv);
+    int released;
+    cr_assert_eq(hold_seats(1, 0, LIST(0), T0, NULL), 0);
+    cr_assert_eq(pay_start(1, T0 + 100, T0), 0);
+    cr_assert_eq(pay_failed(1, T0 + 1, &released), 0);
+    cr_assert_eq(hold_seats(2, 0, LIST(1), T0 + 1, NULL), 0);
+    bo_jpos_t p1 = bo_inv_journal_pos(inv);
+    state_t s1, now;
+    capture(&s1, T0 + 2);
+    cr_assert_eq(pay_start(1, T0 + 200, T0 + 2), 0);
+    cr_assert_eq(pay_start(2, T0 + 300, T0 + 2), 0);
+    cr_assert_eq(confirm(2, NULL, 0, T0 + 3), 0);
+    cr_assert_eq(pay_failed(1, T0 + 4, &released), 0);
+    cr_assert_eq(release(1, T0 + 5), 0);
+    bo_inv_forget(inv, p1);
+    bo_inv_rollback(inv, p1);
+    capture(&now, T0 + 2);
+    expect_same(&s1, &now);
+    bo_inv_rollback(inv, p0);
+    capture(&now, T0 + 2);
+    expect_same(&s1, &now);
+    cr_assert_eq(view(1, T0 + 2).pay_failures, 1);
+    cr_assert_eq(hold_status(2, T0 + 2), BO_HOLD_HELD);
 }
 
 Test(journal, failed_calls_journal_nothing)

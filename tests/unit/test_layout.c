@@ -308,23 +308,24 @@ Test(layout, good_map_every_field)
 
 Test(layout, explicit_rank_overrides_focal_and_unranked_go_after)
 {
-    /* Ranked: A-2-2 0.5, A-1-1 5, B-1-1 5 (tie: index). The unranked follow by
-     * focal distance: A-1-2, A-1-3, A-2-1. */
-    bo_layout_t *l =
-        parse_ok("{'name':'Hall','focal_point':{'x':50,'y':0},"
-                 " 'categories':[{'key':'P1','name':'Premium','color':'#c0392b'}],"
-                 " 'sections':[{'id':'A','name':'Stalls','rows':["
-                 "   {'label':'1','seats':["
-                 "     {'id':'A-1-1','number':'1','x':40,'y':10,'category':'P1','rank':5},"
-                 "     {'id':'A-1-2','number':'2','x':50,'y':10,'category':'P1'},"
-                 "     {'id':'A-1-3','number':'3','x':60.5,'y':10,'category':'P1'}]},"
-                 "   {'label':'2','seats':["
-                 "     {'id':'A-2-1','number':'1','x':45,'y':20,'category':'P1'},"
-                 "     {'id':'A-2-2','number':'2','x':55,'y':20,'category':'P1','rank':0.5}]}]},"
-                 "  {'id':'B','name':'Balcony','rows':["
-                 "   {'label':'1','seats':[{'id':'B-1-1','number':'1','x':50,'y':5,'category':'P1',"
-                 "                          'rank':5}]}]}]}");
-    const uint32_t want[] = {1, 3, 4, 5, 0, 2};
+    /* Ranked: A-2-2 0.5, then A-1-1 and A-1-3 both 5 (tie: index). The
+     * unranked follow by focal distance, even B-1-1 which is nearer the
+     * focal point (squared distance 1) than any ranked seat: B-1-1, A-1-2,
+     * A-2-1. */
+    bo_layout_t *l = parse_ok(
+        "{'name':'Hall','focal_point':{'x':50,'y':0},"
+        " 'categories':[{'key':'P1','name':'Premium','color':'#c0392b'}],"
+        " 'sections':[{'id':'A','name':'Stalls','rows':["
+        "   {'label':'1','seats':["
+        "     {'id':'A-1-1','number':'1','x':40,'y':10,'category':'P1','rank':5},"
+        "     {'id':'A-1-2','number':'2','x':50,'y':10,'category':'P1'},"
+        "     {'id':'A-1-3','number':'3','x':60.5,'y':10,'category':'P1','rank':5}]},"
+        "   {'label':'2','seats':["
+        "     {'id':'A-2-1','number':'1','x':45,'y':20,'category':'P1'},"
+        "     {'id':'A-2-2','number':'2','x':55,'y':20,'category':'P1','rank':0.5}]}]},"
+        "  {'id':'B','name':'Balcony','rows':["
+        "   {'label':'1','seats':[{'id':'B-1-1','number':'1','x':50,'y':1,'category':'P1'}]}]}]}");
+    const uint32_t want[] = {1, 4, 2, 5, 0, 3};
     cr_assert_eq(l->nseats, 6);
     for (uint32_t i = 0; i < 6; i++)
         cr_assert_eq(l->seats[i].rank, want[i], "seat %u rank %u", i, l->seats[i].rank);
@@ -839,6 +840,7 @@ Test(generator, stadium_100k_with_ga)
     /* Inside the venue, stage (focal point) at the top, P1 nearest to it. */
     cr_assert(l->has_focal && l->width > 0 && l->height > 0);
     double band_min[5], band_max[5];
+    uint32_t band_seats[5] = {0};
     for (int c = 0; c < 5; c++)
         band_min[c] = INFINITY, band_max[c] = 0;
     for (uint32_t i = 0; i < l->nseats; i++) {
@@ -848,7 +850,10 @@ Test(generator, stadium_100k_with_ga)
         double d = hypot(st->x - l->focal_x, st->y - l->focal_y);
         band_min[st->category] = fmin(band_min[st->category], d);
         band_max[st->category] = fmax(band_max[st->category], d);
+        band_seats[st->category]++;
     }
+    for (int c = 0; c < 5; c++) /* bands of equal width in distance: none is empty */
+        cr_assert_gt(band_seats[c], 1000, "band %d has %u seats", c, band_seats[c]);
     for (int c = 0; c < 4; c++)
         cr_assert_leq(band_max[c], band_min[c + 1] + 0.5, "band %d overlaps the next", c);
     cr_assert_lt(l->focal_y, l->height / 4);          /* the stage is at the top */

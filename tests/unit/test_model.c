@@ -7,7 +7,7 @@
  *
  * From the environment:
  *   BOXOFFICE_MODEL_SEED=<n>   seed (decimal or 0x..); every run prints its own
- *   BOXOFFICE_MODEL_OPS=<n>    operations (default 200000; make test-long: 10^7)
+ *   BOXOFFICE_MODEL_OPS=<n>    operations (default 1000000; make test-long: 10^7)
  *   BOXOFFICE_MODEL_CHECK=<n>  compare the whole state every n ops (default 100)
  *   BOXOFFICE_MODEL_EPISODE=<n> a new venue and rules every n ops (default 50000)
  *   BOXOFFICE_MODEL_VERBOSE=1  print every operation and its answer
@@ -81,7 +81,7 @@
 #include "boxoffice/error.h"
 #include "helpers/model.h"
 
-/* Operations and their weights (per ~1500). */
+/* Operations and their relative weights. */
 #define OPS(X)                                                                                     \
     X(hold_seats, 200)                                                                             \
     X(hold_ga, 50)                                                                                 \
@@ -197,11 +197,26 @@ static uint32_t hold_size(model_t *m)
     return model_chance(m, 950) ? 1 + model_below(m, 6) : 7 + model_below(m, 6);
 }
 
+/* A group booking: a run of 13..BO_HOLD_MAX_SEATS seats from anywhere. */
+static uint32_t group_seats(model_t *m, uint32_t *seats)
+{
+    uint32_t nseats = m->layout->nseats, n = 13 + model_below(m, BO_HOLD_MAX_SEATS - 12);
+    if (n > nseats)
+        n = nseats;
+    uint32_t first = model_below(m, nseats - n + 1);
+    for (uint32_t i = 0; i < n; i++)
+        seats[i] = first + i;
+    return n;
+}
+
 static int op_hold_seats(model_t *m)
 {
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_hold_req_t q = new_req(m);
-    q.nseats = model_pick_seats(m, hold_size(m), seats);
+    if (model_chance(m, 10))
+        q.nseats = group_seats(m, seats);
+    else
+        q.nseats = model_pick_seats(m, hold_size(m), seats);
     q.seats = seats;
     return run_hold(m, &q);
 }
@@ -426,7 +441,7 @@ static int op_confirm(model_t *m)
     uint32_t k = model_below(m, 100);
     model_pick_target(m, k < 50 ? M_PAYING : k < 75 ? M_HELD : M_ANY, &rec);
     const ref_hold_t *live = ref_inv_find(m->ref, &rec.id);
-    int bare = live && live->status != BO_HOLD_SOLD && model_chance(m, 200); /* reading 9 */
+    int bare = live && live->status != BO_HOLD_SOLD && model_chance(m, 200); /* reading 6 */
     model_begin(m, "confirm%s customer=%llx amount=%lld", bare ? " (no order data)" : "",
                 (unsigned long long)rec.customer, (long long)rec.amount_cents);
     model_say_id(m, &rec.id);
@@ -614,7 +629,7 @@ static int op_config(model_t *m)
 {
     bo_inv_config_t cfg;
     model_begin(m, "set_config");
-    if (m->ncp > 0) /* reading 18 */
+    if (m->ncp > 0) /* reading 14 */
         return 0;
     model_random_config(m, &cfg);
     cfg.max_holds = m->ref->cfg.max_holds;
@@ -816,6 +831,9 @@ static void next_episode(model_t *m)
     if (m->inv) {
         model_begin(m, "end of the episode before op %llu", (unsigned long long)m->op);
         model_full_compare(m);
+        if (m->verbose)
+            fprintf(stderr, "test_model: episode ends with bo_inv_memory %zu bytes\n",
+                    bo_inv_memory(m->inv));
         model_episode_end(m);
     }
     model_episode_start(m);
@@ -857,7 +875,7 @@ Test(model, random_operations_match_the_reference)
     static model_t m; /* large: trace and ring */
     memset(&m, 0, sizeof m);
     m.seed = env_u64("BOXOFFICE_MODEL_SEED", fresh_seed());
-    m.nops = env_u64("BOXOFFICE_MODEL_OPS", 200000);
+    m.nops = env_u64("BOXOFFICE_MODEL_OPS", 1000000);
     m.check_every = env_u64("BOXOFFICE_MODEL_CHECK", 100);
     m.episode_ops = env_u64("BOXOFFICE_MODEL_EPISODE", 50000);
     m.verbose = getenv("BOXOFFICE_MODEL_VERBOSE") && atoi(getenv("BOXOFFICE_MODEL_VERBOSE"));

@@ -119,6 +119,8 @@ int model_same_set(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t n
     uint32_t x[BO_HOLD_MAX_SEATS], y[BO_HOLD_MAX_SEATS];
     if (na != nb || na > BO_HOLD_MAX_SEATS)
         return 0;
+    if (na == 0)
+        return 1;
     memcpy(x, a, na * sizeof *a);
     memcpy(y, b, nb * sizeof *b);
     qsort(x, na, sizeof *x, cmp_u32);
@@ -129,7 +131,7 @@ int model_same_set(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t n
 /* The same values in the same order. */
 int model_same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
 {
-    return na == nb && na <= BO_HOLD_MAX_SEATS && memcmp(a, b, na * sizeof *a) == 0;
+    return na == nb && na <= BO_HOLD_MAX_SEATS && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
 }
 
 int model_ascending(const uint32_t *a, uint32_t n)
@@ -191,7 +193,7 @@ void model_check_counts(model_t *m)
                       (unsigned long long)e.version, (unsigned long long)bo_inv_version(m->inv));
 }
 
-/* After every op: the version (see reading 15) and the counts. */
+/* After every op: the version (reading 11 of test_model.c) and the counts. */
 void model_after_op(model_t *m, int changed)
 {
     uint64_t v = bo_inv_version(m->inv);

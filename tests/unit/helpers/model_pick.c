@@ -109,10 +109,13 @@ void model_pick_target(model_t *m, unsigned mask, model_record_t *rec)
 
 void model_random_config(model_t *m, bo_inv_config_t *cfg)
 {
-    uint32_t k = model_below(m, 8);
+    uint32_t k = model_below(m, 20), l = model_below(m, 20);
     memset(cfg, 0, sizeof *cfg);
-    cfg->hold_ttl_ms = k == 0 ? 0 : k < 4 ? 60000 : 10000 + model_below(m, 290000);
-    cfg->per_customer_limit = model_chance(m, 250) ? 0 : 6 + model_below(m, 15);
+    cfg->hold_ttl_ms = k < 2    ? 0
+                       : k < 3  ? 1 + model_below(m, 1000)
+                       : k < 10 ? 60000
+                                : 10000 + model_below(m, 290000);
+    cfg->per_customer_limit = l < 5 ? 0 : l < 6 ? 1 + model_below(m, 3) : 6 + model_below(m, 15);
     for (uint32_t c = 0; c < m->layout->ncategories; c++)
         cfg->price_cents[c] = 500 + model_below(m, 20000);
 }
@@ -127,7 +130,7 @@ static void make_venue(model_t *m)
         .rows = 3 + model_below(m, 5),
         .seats = model_chance(m, 900) ? 6 + model_below(m, 7) : 13 + model_below(m, 12),
         .ga_areas = model_chance(m, 900) ? 1 + model_below(m, 3) : 0,
-        .ga_capacity = 8 + model_below(m, 23),
+        .ga_capacity = model_chance(m, 900) ? 8 + model_below(m, 23) : 100 + model_below(m, 200),
         .categories = model_chance(m, 900) ? 2 + model_below(m, 3) : 1,
         .aisle_every = model_chance(m, 300) ? 4 : 0,
     };
@@ -166,7 +169,8 @@ static void new_inventory(model_t *m, bo_inv_config_t *cfg)
     model_random_config(m, cfg);
     cfg->max_holds = BO_INV_MAX_HOLDS + 1;
     cr_assert(bo_inv_new(m->layout, cfg, &m->inv) == BO_EINVAL, "max_holds past the bound");
-    cfg->max_holds = model_chance(m, 700) ? 0 : 12 + model_below(m, 40);
+    uint32_t k = model_below(m, 10);
+    cfg->max_holds = k < 7 ? 0 : k < 9 ? 12 + model_below(m, 40) : 1 + model_below(m, 4);
     cr_assert(bo_inv_new(m->layout, cfg, &m->inv) == 0, "bo_inv_new failed");
     cr_assert(bo_inv_layout(m->inv) == m->layout);
 }

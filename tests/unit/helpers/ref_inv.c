@@ -300,9 +300,11 @@ static ref_hold_t *create(ref_inv_t *r, const bo_hold_id_t *id, uint64_t custome
     memset(h, 0, sizeof *h);
     h->id = *id;
     h->customer = customer;
-    memcpy(h->seats, seats, nseats * sizeof *seats);
+    if (nseats) /* seats and ga may be NULL when empty */
+        memcpy(h->seats, seats, nseats * sizeof *seats);
     h->nseats = nseats;
-    memcpy(h->ga, ga, nga * sizeof *ga);
+    if (nga)
+        memcpy(h->ga, ga, nga * sizeof *ga);
     h->nga = nga;
     h->amount_cents = price(r, seats, nseats, ga, nga);
     for (uint32_t k = 0; k < nseats; k++)
@@ -324,7 +326,8 @@ void ref_inv_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *
     settle(r, 0);
     res->expires_at_ms = h->expires_at_ms;
     res->amount_cents = h->amount_cents;
-    memcpy(res->seats, seats, nseats * sizeof *seats);
+    if (nseats)
+        memcpy(res->seats, seats, nseats * sizeof *seats);
     res->nseats = nseats;
 }
 
@@ -452,7 +455,7 @@ static int block_seats(ref_inv_t *r, int block, const uint32_t *seats, uint32_t 
         return BO_EINVAL;
     for (uint32_t i = 0; i < nseats; i++) {
         enum bo_seat_state st = ref_inv_seat_state(r, seats[i]);
-        int bad = block ? st != BO_SEAT_AVAILABLE : st != BO_SEAT_BLOCKED; // TEMP
+        int bad = block ? st == BO_SEAT_HELD || st == BO_SEAT_SOLD : st != BO_SEAT_BLOCKED;
         if (bad)
             res->unavailable[res->nunavailable++] = seats[i];
     }
