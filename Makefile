@@ -13,7 +13,7 @@ BUILD    ?= build
 SANFLAGS :=
 else
 BUILD    ?= build/san-$(subst $(comma),-,$(SANITIZE))
-SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 comma := ,
 

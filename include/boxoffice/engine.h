@@ -12,9 +12,10 @@
  * State per seat is one uint32_t word (2 bits of state, 30 bits of owning
  * hold slot): 4 bytes per seat besides the static layout.
  *
- * Every mutating call first releases the HELD holds expired at now_ms (as
- * bo_inv_expire does), so its decision never depends on whether a sweeper
- * ran; reads treat those holds as gone without changing anything.
+ * Every mutating call whose arguments are well formed first releases the
+ * HELD holds expired at now_ms (as bo_inv_expire does), so its decision never
+ * depends on whether a sweeper ran; reads treat those holds as gone without
+ * changing anything.
  *
  * Journal: every change a call makes to the inventory is journaled, so the
  * caller can undo a suffix of calls whose durable commit failed
@@ -146,7 +147,8 @@ const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv);
  * GA or best quantity; best combined with seats or GA; a seat index out of
  * range or repeated; more than BO_HOLD_MAX_SEATS seats; a GA area out of
  * range or repeated, a GA quantity of 0 or > BO_HOLD_MAX_GA_QTY; more than
- * BO_HOLD_MAX_GA lines); BO_EEXIST for the id of a hold that is not gone
+ * BO_HOLD_MAX_GA lines; a best category or section out of range; NULL
+ * arrays with nonzero counts; expires_at_ms <= now); BO_EEXIST for the id of a hold that is not gone
  * (HELD, PAYING or SOLD); BO_ELIMIT when the customer's seats and GA tickets
  * (HELD, PAYING, SOLD) plus this request exceed per_customer_limit;
  * BO_EFULL when every hold slot is in use; BO_EUNAVAILABLE with
@@ -177,7 +179,9 @@ int bo_inv_pay_failed(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, int
  * (expired or released: a late payment), the same seats and GA quantities
  * are taken again if all are still free, as a new SOLD hold with this id;
  * otherwise BO_EUNAVAILABLE (res-like lists are not given) and nothing
- * changes (the caller refunds). The customer limit does not apply.
+ * changes (the caller refunds). The customer limit does not apply. A late
+ * confirm checks, in order: BO_EINVAL (no seats and no GA, a seat or area out
+ * of range or repeated), BO_EUNAVAILABLE, BO_EFULL (no hold slot).
  * seats/nseats and ga/nga describe the hold as checked out (needed only for
  * a hold that is gone; pass what the order recorded). BO_ESTATE when SOLD.
  */
@@ -295,8 +299,8 @@ typedef struct bo_best_index bo_best_index_t;
  * event at that layout, from any thread. */
 int bo_best_index_new(const bo_layout_t *l, bo_best_index_t **out);
 void bo_best_index_free(bo_best_index_t *ix);
-int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free,
-                      bo_seat_free_fn is_free, void *ctx, uint32_t quantity, uint32_t category,
-                      uint32_t section, uint32_t *out);
+int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free, bo_seat_free_fn is_free,
+                      void *ctx, uint32_t quantity, uint32_t category, uint32_t section,
+                      uint32_t *out);
 
 #endif

@@ -435,11 +435,11 @@ static int grow_u32(uint32_t **p, uint32_t n, uint32_t fill_from, uint32_t fill)
 /* Make room for one more live hold in every structure. */
 static int slots_prepare(bo_inv_t *inv)
 {
+    uint32_t limit = inv->cfg.max_holds ? inv->cfg.max_holds : (1u << 20);
+    if (inv->nholds - 1 - inv->nfree >= limit) /* slots in use (the limit may have shrunk) */
+        return BO_EFULL;
     if (inv->nfree > 0)
         return 0;
-    uint32_t limit = inv->cfg.max_holds ? inv->cfg.max_holds : (1u << 20);
-    if (inv->nholds > limit)
-        return BO_EFULL;
     uint32_t ncap = inv->cap_holds ? inv->cap_holds * 2 : 256;
     if (ncap > limit + 1)
         ncap = limit + 1;

@@ -36,6 +36,8 @@ static uint64_t get_uv(struct rd *r)
         if (r->p >= r->end)
             break;
         uint8_t b = *r->p++;
+        if (shift == 63 && b > 1)
+            break; /* bits past 64 */
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80))
             return v;
@@ -114,7 +116,10 @@ static int decode_lists(struct rd *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t 
             return BO_ECORRUPT;
         int64_t prev = 0;
         for (uint64_t i = 0; i < n; i++) {
-            prev += get_sv(r);
+            int64_t d = get_sv(r);
+            if (d < -(int64_t)UINT32_MAX || d > (int64_t)UINT32_MAX)
+                return BO_ECORRUPT;
+            prev += d;
             if (prev < 0 || prev > UINT32_MAX)
                 return BO_ECORRUPT;
             seat_buf[i] = (uint32_t)prev;
@@ -127,8 +132,11 @@ static int decode_lists(struct rd *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t 
         if (n > BO_HOLD_MAX_GA)
             return BO_ECORRUPT;
         for (uint64_t i = 0; i < n; i++) {
-            ga_buf[i].area = (uint32_t)get_uv(r);
-            ga_buf[i].quantity = (uint32_t)get_uv(r);
+            uint64_t area = get_uv(r), quantity = get_uv(r);
+            if (area > UINT32_MAX || quantity > UINT32_MAX)
+                return BO_ECORRUPT;
+            ga_buf[i].area = (uint32_t)area;
+            ga_buf[i].quantity = (uint32_t)quantity;
         }
         m->ga = ga_buf;
         m->nga = (uint32_t)n;

@@ -320,8 +320,8 @@ Test(best, category_filter)
      * would take A5-A8). */
     EXPECT(&v, 4, premium, ANY, 10, 11, 12, 13);
     EXPECT(&v, 4, ANY, ANY, 4, 5, 6, 7);
-    /* Five premium adjacent seats exist nowhere, in one row or split over
-     * rows A and B: A5 A6 + B3-B5 (1 + 3 + 10 + 8 + 9 = 31). */
+    /* No row has five premium seats together: split over rows A and B,
+     * A5 A6 + B3-B5 (1 + 3 + 10 + 8 + 9 = 31) beat A5 + B3-B6 (39). */
     EXPECT(&v, 5, premium, ANY, 4, 5, 10, 11, 12);
     venue_close(&v);
 }

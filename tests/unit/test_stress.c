@@ -4,17 +4,22 @@
  * of calls in flight per thread), while a clock thread makes holds expire
  * and a reader thread checks the counts under the event's lock.
  *
- * Every acknowledged answer (status 0) is recorded with its log sequence.
- * Afterwards the acknowledgements of each event, in sequence order and at
- * the time the log gives each of them, are replayed through a trivially
- * simple model that refuses to hold, sell or block a seat that is not free
- * or a GA area past its capacity. The model's final state must equal the
- * engine's exactly (every seat, GA counter and hold), before and after a
- * close and reopen, and what the database file holds (log, sold, ga).
+ * Every answer is checked as it arrives (a refusal must be one the call
+ * allows; some calls must succeed), and every acknowledged one (status 0)
+ * is recorded with its log sequence. Afterwards, per event: the
+ * acknowledgements cover the sequences 1..n exactly once; the log rows read
+ * from the file are those mutations; replayed in sequence order at the
+ * times the log gives, through a trivially simple model
+ * (helpers/stress_model.h), none holds, sells or blocks a seat that is not
+ * free or takes a GA area past its capacity; the model ends exactly in the
+ * engine's state (every seat, GA counter, count and hold, and every hold
+ * that was refused is absent), before and after a close and reopen; and the
+ * database's sold and ga tables agree with it.
  *
- * Scale: BOXOFFICE_STRESS_SCALE unset gives ~2 s of load per test; "tsan"
- * (make test-tsan) a fraction of it, since ThreadSanitizer runs ~10x
- * slower; a number N multiplies the default load by N.
+ * Scale: BOXOFFICE_STRESS_SCALE unset gives ~1.8 + 1.2 s of load (~4 s in
+ * all); "tsan" (make test-tsan) the same time with at most 20,000 calls per
+ * thread, since ThreadSanitizer runs ~10x slower (~5 s); a number N
+ * multiplies time and calls by N.
  *
  * A plain program (its own main()), since `make test-tsan` runs it under
  * ThreadSanitizer, where Criterion cannot start.
@@ -32,18 +37,18 @@
 #include "engine/record.h"
 #include "helpers/live_fixture.h"
 #include "helpers/plain_test.h"
+#include "helpers/stress_model.h"
 
-#define NTHREADS  8
-#define WINDOW    16  /* calls in flight per thread */
-#define POOL      128 /* holds a thread keeps track of */
-#define NBLOCKS   4   /* block sets per thread */
-#define MAXQ      4   /* seats per hold or block */
-#define HOT       32  /* explicit holds and blocks aim at seats [0, HOT) */
-#define MAXEV     8
-#define TTL_MS    3000 /* on the manual clock, which moves TICK_MS per real ms */
-#define TICK_MS   50
-#define T0_MS     1700000000000
-#define BLOCKED_O UINT32_MAX /* model seat owner: blocked */
+#define NTHREADS 8
+#define WINDOW   16      /* calls in flight per thread */
+#define POOL     128     /* holds a thread keeps track of */
+#define NBLOCKS  4       /* block sets per thread */
+#define MAXQ     SM_MAXQ /* seats per hold or block */
+#define HOT      32      /* explicit holds and blocks aim at seats [0, HOT) */
+#define MAXEV    8
+#define TTL_MS   3000 /* on the manual clock, which moves TICK_MS per real ms */
+#define TICK_MS  50
+#define T0_MS    1700000000000
 
 /* ---- what the threads record --------------------------------------------- */
 
@@ -64,24 +69,13 @@ static const char *const kind_names[NKINDS] = {"hold-seats", "hold-best",  "hold
                                                "pay-start",  "pay-failed", "confirm", "cancel",
                                                "block",      "unblock"};
 
-/* One acknowledged mutation. */
-struct ack {
-    uint64_t seq;
-    uint64_t hold; /* hold number (fx_id), 0 for blocks */
-    int64_t at_ms; /* from the log, filled in by the check */
-    int64_t expires_at_ms, amount_cents;
-    uint8_t ev, op, kind, released, nseats, nga;
-    uint32_t seats[MAXQ];
-    bo_ga_line_t ga[2];
-};
-
 enum wstate { W_FREE, W_NEW, W_HELD, W_PAYING, W_SOLD, W_DEAD };
 
 struct whold {
     uint64_t n;
     int64_t exp;
     uint8_t ev, state, busy, nseats, nga;
-    uint8_t abandoned; /* left to expire: touched again only once surely expired */
+    uint8_t abandoned; /* HELD or PAYING left alone until surely past its expiry */
     uint32_t seats[MAXQ];
     bo_ga_line_t ga[2];
 };
@@ -111,7 +105,7 @@ struct worker {
     uint64_t nholds; /* holds numbered hold_base + [0, nholds) */
     struct whold holds[POOL];
     struct wblock blocks[NBLOCKS];
-    struct ack *acks;
+    sm_ack_t *acks;
     size_t nacks, cap;
     uint64_t issued[NKINDS];
     uint32_t refusals; /* in a row */
@@ -186,11 +180,13 @@ static int find_hold(struct worker *w, unsigned mask)
         struct whold *h = &w->holds[i];
         if (h->busy)
             continue;
-        if (h->abandoned && h->state == W_HELD) {
+        if (h->abandoned && (h->state == W_HELD || h->state == W_PAYING)) {
             /* Every later decision's time is at least the clock's now. */
             if (__atomic_load_n(&w->run->clk.now, __ATOMIC_ACQUIRE) < h->exp)
                 continue;
-            h->state = W_DEAD;
+            if (h->state == W_HELD)
+                h->state = W_DEAD; /* expired */
+            h->abandoned = 0;      /* PAYING: kept past its expiry, now anything goes */
         }
         if (mask >> h->state & 1)
             return i;
@@ -321,14 +317,17 @@ static void issue(struct worker *w, struct call *k)
     while (r >= mix[m].pct)
         r -= mix[m++].pct;
     k->ev = (uint8_t)rnd(&w->rng, w->run->hot);
-    int kind = mix[m].kind;
-    if (kind == K_BLOCK || kind == K_UNBLOCK)
-        return issue_block(w, k, kind == K_UNBLOCK);
-    if (!mix[m].from)
-        return issue_hold(w, k, kind);
-    int i = find_hold(w, mix[m].from);
-    if (i < 0 || (w->holds[i].state == W_DEAD && w->holds[i].nseats + w->holds[i].nga == 0))
-        return issue_hold(w, k, K_SEATS);
+    int kind = mix[m].kind, i = -1;
+    if (kind == K_BLOCK || kind == K_UNBLOCK) {
+        issue_block(w, k, kind == K_UNBLOCK);
+        return;
+    }
+    if (mix[m].from)
+        i = find_hold(w, mix[m].from);
+    if (i < 0 || (w->holds[i].state == W_DEAD && w->holds[i].nseats + w->holds[i].nga == 0)) {
+        issue_hold(w, k, mix[m].from ? K_SEATS : kind); /* nothing to act on: a new hold */
+        return;
+    }
     issue_on(w, k, kind, i);
     /* Now and then the opposite answer races it on the same hold. */
     if ((kind == K_RELEASE || kind == K_CONFIRM) && rnd(&w->rng, 16) == 0) {
@@ -400,17 +399,17 @@ static void record(struct worker *w, const struct call *k, const bo_live_result_
         BO_MUT_HOLD,       BO_MUT_HOLD,    BO_MUT_HOLD,   BO_MUT_RELEASE, BO_MUT_PAY_START,
         BO_MUT_PAY_FAILED, BO_MUT_CONFIRM, BO_MUT_CANCEL, BO_MUT_BLOCK,   BO_MUT_UNBLOCK};
     int blk = k->kind == K_BLOCK || k->kind == K_UNBLOCK;
-    struct ack *a = &w->acks[w->nacks++];
-    *a = (struct ack){.seq = r->seq,
-                      .hold = blk ? 0 : w->holds[k->idx].n,
-                      .expires_at_ms = r->res.expires_at_ms,
-                      .amount_cents = r->res.amount_cents,
-                      .ev = k->ev,
-                      .op = ops[k->kind],
-                      .kind = k->kind,
-                      .released = (uint8_t)r->released,
-                      .nseats = k->nseats,
-                      .nga = k->nga};
+    sm_ack_t *a = &w->acks[w->nacks++];
+    *a = (sm_ack_t){.seq = r->seq,
+                    .hold = blk ? 0 : w->holds[k->idx].n,
+                    .expires_at_ms = r->res.expires_at_ms,
+                    .amount_cents = r->res.amount_cents,
+                    .ev = k->ev,
+                    .op = ops[k->kind],
+                    .kind = k->kind,
+                    .released = (uint8_t)r->released,
+                    .nseats = k->nseats,
+                    .nga = k->nga};
     memcpy(a->seats, k->seats, sizeof(a->seats));
     memcpy(a->ga, k->ga, sizeof(a->ga));
     if (r->seq == 0)
@@ -467,7 +466,8 @@ static void answer(struct worker *w, fx_call_t *c)
         struct whold *h = &w->holds[k->idx];
         learn(h, k, r);
         h->busy--;
-        if (k->kind <= K_GA)
+        /* Some holds are left to expire, some payments take their time. */
+        if (k->kind <= K_GA || (k->kind == K_PAY && r->status == 0))
             h->abandoned = rnd(&w->rng, 4) == 0;
     }
     fx_async_end(w->a, c);
@@ -550,284 +550,15 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-/* ---- the model: acknowledgements replayed in log order ------------------------ */
-
-struct mhold {
-    uint64_t n;
-    int64_t exp;
-    uint8_t st, failures, nseats, nga; /* st: enum bo_hold_status, NONE once gone */
-    uint32_t seats[MAXQ];
-    bo_ga_line_t ga[2];
-};
-
-struct model {
-    const bo_layout_t *l;
-    uint32_t *owner; /* per seat: 0 free, BLOCKED_O, else hold index + 1 */
-    struct mhold *holds;
-    size_t nholds, cap;
-    bo_u64map_t index; /* hold number -> index + 1 */
-    uint32_t *live;    /* HELD or PAYING holds, for the sweep (lazily pruned) */
-    size_t nlive;
-    uint32_t ga_held[16], ga_sold[16];
-    uint64_t expired, late, pay_releases;
-    char err[300];
-};
-
-static int m_fail(struct model *m, const struct ack *a, const char *fmt, ...)
-{
-    va_list ap;
-    int n = snprintf(m->err, sizeof(m->err), "seq %llu hold %llx %s: ", (unsigned long long)a->seq,
-                     (unsigned long long)a->hold, kind_names[a->kind]);
-    va_start(ap, fmt);
-    vsnprintf(m->err + n, sizeof(m->err) - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static void m_init(struct model *m, const bo_layout_t *l)
-{
-    memset(m, 0, sizeof(*m));
-    m->l = l;
-    m->owner = calloc(l->nseats, sizeof(uint32_t));
-    m->cap = 1024;
-    m->holds = calloc(m->cap, sizeof(*m->holds));
-    m->live = calloc(m->cap, sizeof(uint32_t));
-    CHECK(m->owner && m->holds && m->live);
-}
-
-static void m_free(struct model *m)
-{
-    free(m->owner);
-    free(m->holds);
-    free(m->live);
-    bo_u64map_free(&m->index);
-}
-
-static struct mhold *m_get(const struct model *m, uint64_t n)
-{
-    uintptr_t i = (uintptr_t)bo_u64map_get(&m->index, n);
-    return i ? &m->holds[i - 1] : NULL;
-}
-
-static uint32_t m_new(struct model *m, uint64_t n)
-{
-    if (m->nholds == m->cap) {
-        m->cap *= 2;
-        m->holds = realloc(m->holds, m->cap * sizeof(*m->holds));
-        m->live = realloc(m->live, m->cap * sizeof(uint32_t));
-        CHECK(m->holds && m->live);
-    }
-    memset(&m->holds[m->nholds], 0, sizeof(*m->holds));
-    m->holds[m->nholds].n = n;
-    CHECK_EQ(bo_u64map_put(&m->index, n, (void *)(uintptr_t)(m->nholds + 1)), 0);
-    return (uint32_t)m->nholds++;
-}
-
-/* Seats free and GA capacity left for a; -1 with the reason. */
-static int m_free_for(struct model *m, const struct ack *a)
-{
-    for (uint32_t i = 0; i < a->nseats; i++)
-        if (m->owner[a->seats[i]])
-            return m_fail(m, a, "seat %u is taken (owner %x): sold or held twice", a->seats[i],
-                          m->owner[a->seats[i]]);
-    for (uint32_t i = 0; i < a->nga; i++) {
-        uint32_t ar = a->ga[i].area;
-        if (m->ga_held[ar] + m->ga_sold[ar] + a->ga[i].quantity > m->l->ga[ar].capacity)
-            return m_fail(m, a, "GA area %u past capacity", ar);
-    }
-    return 0;
-}
-
-/* Take the seats and GA of a for hold index i, HELD or SOLD. */
-static void m_take(struct model *m, uint32_t i, const struct ack *a, uint8_t st)
-{
-    struct mhold *h = &m->holds[i];
-    h->st = st;
-    h->nseats = a->nseats;
-    h->nga = a->nga;
-    memcpy(h->seats, a->seats, sizeof(h->seats));
-    memcpy(h->ga, a->ga, sizeof(h->ga));
-    for (uint32_t s = 0; s < h->nseats; s++)
-        m->owner[h->seats[s]] = i + 1;
-    for (uint32_t g = 0; g < h->nga; g++)
-        (st == BO_HOLD_SOLD ? m->ga_sold : m->ga_held)[h->ga[g].area] += h->ga[g].quantity;
-}
-
-/* Hold h (HELD, PAYING or SOLD) goes away. */
-static void m_drop(struct model *m, struct mhold *h)
-{
-    for (uint32_t s = 0; s < h->nseats; s++)
-        m->owner[h->seats[s]] = 0;
-    for (uint32_t g = 0; g < h->nga; g++)
-        (h->st == BO_HOLD_SOLD ? m->ga_sold : m->ga_held)[h->ga[g].area] -= h->ga[g].quantity;
-    h->st = BO_HOLD_NONE;
-}
-
-static void m_sweep(struct model *m, int64_t now_ms)
-{
-    for (size_t i = 0; i < m->nlive;) {
-        struct mhold *h = &m->holds[m->live[i]];
-        if (h->st == BO_HOLD_HELD && h->exp <= now_ms) {
-            m_drop(m, h);
-            m->expired++;
-        }
-        if (h->st == BO_HOLD_HELD || h->st == BO_HOLD_PAYING)
-            i++;
-        else
-            m->live[i] = m->live[--m->nlive];
-    }
-}
-
-static int64_t m_price(const struct model *m, const struct ack *a)
-{
-    int64_t sum = 0;
-    for (uint32_t i = 0; i < a->nseats; i++)
-        sum += 1000 * (m->l->seats[a->seats[i]].category + 1);
-    for (uint32_t i = 0; i < a->nga; i++)
-        sum += 1000 * (m->l->ga[a->ga[i].area].category + 1) * (int64_t)a->ga[i].quantity;
-    return sum;
-}
-
-static int m_hold(struct model *m, const struct ack *a)
-{
-    if (m_get(m, a->hold))
-        return m_fail(m, a, "a second hold with one id");
-    if (a->expires_at_ms != a->at_ms + TTL_MS)
-        return m_fail(m, a, "expires at %lld, decided at %lld", (long long)a->expires_at_ms,
-                      (long long)a->at_ms);
-    if (a->amount_cents != m_price(m, a))
-        return m_fail(m, a, "amount %lld, want %lld", (long long)a->amount_cents,
-                      (long long)m_price(m, a));
-    if (m_free_for(m, a))
-        return -1;
-    uint32_t i = m_new(m, a->hold);
-    m_take(m, i, a, BO_HOLD_HELD);
-    m->holds[i].exp = a->expires_at_ms;
-    m->live[m->nlive++] = i;
-    return 0;
-}
-
-static int m_block(struct model *m, const struct ack *a, int unblock)
-{
-    for (uint32_t i = 0; i < a->nseats; i++)
-        if (m->owner[a->seats[i]] != (unblock ? BLOCKED_O : 0))
-            return m_fail(m, a, "seat %u is not %s", a->seats[i], unblock ? "blocked" : "free");
-    for (uint32_t i = 0; i < a->nseats; i++)
-        m->owner[a->seats[i]] = unblock ? 0 : BLOCKED_O;
-    return 0;
-}
-
-static int m_confirm(struct model *m, const struct ack *a, struct mhold *h)
-{
-    if (h && h->st == BO_HOLD_SOLD)
-        return m_fail(m, a, "confirmed twice");
-    if (h && h->st != BO_HOLD_NONE) {
-        for (uint32_t s = 0; s < h->nseats; s++)
-            m->owner[h->seats[s]] = (uint32_t)(h - m->holds) + 1;
-        for (uint32_t g = 0; g < h->nga; g++) {
-            m->ga_held[h->ga[g].area] -= h->ga[g].quantity;
-            m->ga_sold[h->ga[g].area] += h->ga[g].quantity;
-        }
-        h->st = BO_HOLD_SOLD;
-        return 0;
-    }
-    /* A late payment: the same seats again, if free. */
-    if (m_free_for(m, a))
-        return -1;
-    uint32_t i = h ? (uint32_t)(h - m->holds) : m_new(m, a->hold);
-    m_take(m, i, a, BO_HOLD_SOLD);
-    m->holds[i].exp = 0;
-    m->holds[i].failures = 0;
-    m->late++;
-    return 0;
-}
-
-/* Apply one acknowledged mutation at its logged time. */
-static int m_apply(struct model *m, const struct ack *a)
-{
-    m_sweep(m, a->at_ms);
-    struct mhold *h = a->hold ? m_get(m, a->hold) : NULL;
-    uint8_t st = h ? h->st : BO_HOLD_NONE;
-    switch (a->op) {
-    case BO_MUT_HOLD:
-        return m_hold(m, a);
-    case BO_MUT_BLOCK:
-    case BO_MUT_UNBLOCK:
-        return m_block(m, a, a->op == BO_MUT_UNBLOCK);
-    case BO_MUT_CONFIRM:
-        return m_confirm(m, a, h);
-    case BO_MUT_RELEASE:
-        if (st != BO_HOLD_HELD && st != BO_HOLD_PAYING)
-            return m_fail(m, a, "released in state %u", st);
-        m_drop(m, h);
-        return 0;
-    case BO_MUT_PAY_START:
-        if (st != BO_HOLD_HELD)
-            return m_fail(m, a, "payment started in state %u", st);
-        h->st = BO_HOLD_PAYING;
-        return 0;
-    case BO_MUT_PAY_FAILED: {
-        if (st != BO_HOLD_PAYING)
-            return m_fail(m, a, "payment failed in state %u", st);
-        int rel = ++h->failures >= BO_PAY_MAX_FAILURES || h->exp <= a->at_ms;
-        if (rel != a->released)
-            return m_fail(m, a, "released %u, want %d", a->released, rel);
-        h->st = BO_HOLD_HELD;
-        if (rel) {
-            m_drop(m, h);
-            m->pay_releases++;
-        }
-        return 0;
-    }
-    case BO_MUT_CANCEL:
-        if (st != BO_HOLD_SOLD)
-            return m_fail(m, a, "cancelled in state %u", st);
-        m_drop(m, h);
-        return 0;
-    }
-    return m_fail(m, a, "unknown op %u", a->op);
-}
-
-/* The model's seat states, GA and counts against the engine's state s. */
-static void m_check_state(const struct model *m, const fx_state_t *s, uint32_t e)
-{
-    uint32_t n[4] = {0};
-    uint32_t live = 0;
-    for (size_t i = 0; i < m->nholds; i++)
-        live += m->holds[i].st == BO_HOLD_HELD || m->holds[i].st == BO_HOLD_PAYING;
-    CHECK_EQ(s->nseats, m->l->nseats);
-    for (uint32_t seat = 0; seat < s->nseats; seat++) {
-        uint32_t o = m->owner[seat];
-        uint8_t want = o == 0                               ? BO_SEAT_AVAILABLE
-                       : o == BLOCKED_O                     ? BO_SEAT_BLOCKED
-                       : m->holds[o - 1].st == BO_HOLD_SOLD ? BO_SEAT_SOLD
-                                                            : BO_SEAT_HELD;
-        CHECK_EQ(s->states[seat], want, "event %u seat %u: engine %u, model %u", e, seat,
-                 s->states[seat], want);
-        n[want]++;
-    }
-    const bo_inv_counts_t *c = &s->counts;
-    CHECK_EQ(c->held + c->sold + c->available + c->blocked, c->total);
-    CHECK(c->available == n[0] && c->held == n[1] && c->sold == n[2] && c->blocked == n[3],
-          "event %u: counts %u/%u/%u/%u, model %u/%u/%u/%u", e, c->available, c->held, c->sold,
-          c->blocked, n[0], n[1], n[2], n[3]);
-    CHECK_EQ(c->live_holds, live, "event %u: %u live holds, model %u", e, c->live_holds, live);
-    for (uint32_t a = 0; a < m->l->nga; a++) {
-        uint32_t cap = m->l->ga[a].capacity;
-        CHECK_LEQ(m->ga_sold[a] + m->ga_held[a], cap);
-        CHECK_EQ(s->ga_sold[a], m->ga_sold[a], "event %u GA %u sold %u, model %u", e, a,
-                 s->ga_sold[a], m->ga_sold[a]);
-        CHECK_EQ(s->ga_avail[a], cap - m->ga_held[a] - m->ga_sold[a]);
-    }
-}
+/* ---- checks after the run --------------------------------------------------------- */
 
 /* Every hold number any thread used, probed on event e, against the model. */
-static void m_check_holds(const struct model *m, struct run *r, uint32_t e)
+static void check_holds(const sm_model_t *m, struct run *r, uint32_t e)
 {
     for (int t = 0; t < NTHREADS; t++) {
         for (uint64_t k = 0; k < r->w[t].nholds; k++) {
             uint64_t n = hold_base(t) + k;
-            const struct mhold *h = m_get(m, n);
+            const sm_hold_t *h = sm_get(m, n);
             uint8_t want = h ? h->st : BO_HOLD_NONE;
             fx_hold_t v;
             int rc = fx_get_hold(r->live, r->event[e], fx_id(n), &v);
@@ -847,21 +578,19 @@ static void m_check_holds(const struct model *m, struct run *r, uint32_t e)
     }
 }
 
-/* ---- checks after the run --------------------------------------------------------- */
-
 /* The acknowledgements of event e, indexed by seq - 1: exactly one per seq
  * from 1 to their count (nothing acknowledged twice, no gap). */
-static struct ack **acks_of(struct run *r, uint32_t e, size_t *n)
+static sm_ack_t **acks_of(struct run *r, uint32_t e, size_t *n)
 {
     *n = 0;
     for (int t = 0; t < NTHREADS; t++)
         for (size_t i = 0; i < r->w[t].nacks; i++)
             *n += r->w[t].acks[i].ev == e;
-    struct ack **by_seq = calloc(*n ? *n : 1, sizeof(*by_seq));
+    sm_ack_t **by_seq = calloc(*n ? *n : 1, sizeof(*by_seq));
     CHECK_NOT_NULL(by_seq);
     for (int t = 0; t < NTHREADS; t++) {
         for (size_t i = 0; i < r->w[t].nacks; i++) {
-            struct ack *a = &r->w[t].acks[i];
+            sm_ack_t *a = &r->w[t].acks[i];
             if (a->ev != e)
                 continue;
             CHECK(a->seq >= 1 && a->seq <= *n, "event %u: seq %llu of %zu acknowledged", e,
@@ -872,82 +601,6 @@ static struct ack **acks_of(struct run *r, uint32_t e, size_t *n)
         }
     }
     return by_seq;
-}
-
-struct log_check {
-    struct ack **by_seq;
-    size_t n;
-    uint64_t next;
-    int64_t last_ms;
-    char err[200];
-};
-
-/* One log record read from the file against the acknowledgement of its seq. */
-static int log_rec(void *ctx, const fx_logrec_t *rec)
-{
-    struct log_check *c = ctx;
-    const char *bad = NULL;
-    if (rec->seq != ++c->next || rec->seq > c->n) {
-        bad = "a log record nobody saw acknowledged";
-    } else {
-        struct ack *a = c->by_seq[rec->seq - 1];
-        bo_hold_id_t id = fx_id(a->hold);
-        int seats = a->op != BO_MUT_RELEASE && a->op != BO_MUT_PAY_START &&
-                    a->op != BO_MUT_PAY_FAILED && a->op != BO_MUT_CANCEL;
-        int sale = a->op == BO_MUT_HOLD || a->op == BO_MUT_CONFIRM;
-        if (rec->op != a->op)
-            bad = "another operation";
-        else if (a->hold && memcmp(&rec->id, &id, sizeof(id)) != 0)
-            bad = "another hold id";
-        else if (seats && (rec->nseats != a->nseats ||
-                           memcmp(rec->seats, a->seats, a->nseats * sizeof(uint32_t)) != 0))
-            bad = "other seats";
-        else if (sale &&
-                 (rec->nga != a->nga || memcmp(rec->ga, a->ga, a->nga * sizeof(bo_ga_line_t)) != 0))
-            bad = "other GA";
-        else if (a->op == BO_MUT_HOLD &&
-                 (rec->expires_at_ms != a->expires_at_ms || rec->amount_cents != a->amount_cents))
-            bad = "another expiry or amount";
-        else if (rec->at_ms < c->last_ms)
-            bad = "time going back";
-        a->at_ms = c->last_ms = rec->at_ms;
-    }
-    if (bad)
-        snprintf(c->err, sizeof(c->err), "log seq %llu: %s", (unsigned long long)rec->seq, bad);
-    return bad ? -1 : 0;
-}
-
-/* Zero overselling, from the acknowledgements alone: in seq order, no seat
- * is in two confirmed, not cancelled holds, no GA area sold past capacity. */
-static void check_sold_once(struct ack **by_seq, size_t n, const bo_layout_t *l, uint32_t e)
-{
-    uint64_t *sold_by = calloc(l->nseats, sizeof(uint64_t));
-    uint32_t ga[16] = {0};
-    bo_u64map_t confirmed = {0};
-    for (size_t i = 0; i < n; i++) {
-        const struct ack *a = by_seq[i];
-        if (a->op == BO_MUT_CONFIRM) {
-            for (uint32_t s = 0; s < a->nseats; s++) {
-                CHECK_EQ(sold_by[a->seats[s]], 0, "event %u seat %u sold twice (seq %zu)", e,
-                         a->seats[s], i + 1);
-                sold_by[a->seats[s]] = a->hold;
-            }
-            for (uint32_t g = 0; g < a->nga; g++) {
-                ga[a->ga[g].area] += a->ga[g].quantity;
-                CHECK_LEQ(ga[a->ga[g].area], l->ga[a->ga[g].area].capacity);
-            }
-            CHECK_EQ(bo_u64map_put(&confirmed, a->hold, (void *)a), 0);
-        } else if (a->op == BO_MUT_CANCEL) {
-            const struct ack *c = bo_u64map_del(&confirmed, a->hold);
-            CHECK_NOT_NULL(c, "event %u: cancel of an unsold hold (seq %zu)", e, i + 1);
-            for (uint32_t s = 0; s < c->nseats; s++)
-                sold_by[c->seats[s]] = 0;
-            for (uint32_t g = 0; g < c->nga; g++)
-                ga[c->ga[g].area] -= c->ga[g].quantity;
-        }
-    }
-    bo_u64map_free(&confirmed);
-    free(sold_by);
 }
 
 static fx_state_t *capture_all(struct run *r)
@@ -980,24 +633,27 @@ static void check_run(struct run *r, const uint64_t *venue, uint64_t *stats)
 {
     int64_t now = r->clk.now;
     fx_state_t *before = capture_all(r);
-    struct model *m = calloc(r->nevents, sizeof(*m));
+    sm_model_t *m = calloc(r->nevents, sizeof(*m));
     for (uint32_t e = 0; e < r->nevents; e++) {
         size_t n;
-        struct ack **by_seq = acks_of(r, e, &n);
-        struct log_check lc = {.by_seq = by_seq, .n = n};
-        CHECK_EQ(fx_db_log_each(r->path, r->event[e], log_rec, &lc), 0, "event %u: %s", e, lc.err);
+        sm_ack_t **by_seq = acks_of(r, e, &n);
+        sm_log_check_t lc = {.by_seq = by_seq, .n = n};
+        CHECK_EQ(fx_db_log_each(r->path, r->event[e], sm_log_visit, &lc), 0, "event %u: %s", e,
+                 lc.err);
         CHECK_EQ(lc.next, n, "event %u: %llu log records, %zu acknowledged", e,
                  (unsigned long long)lc.next, n);
-        check_sold_once(by_seq, n, r->layout[e], e);
-        m_init(&m[e], r->layout[e]);
+        sm_check_sold_once(by_seq, n, r->layout[e], e);
+        sm_init(&m[e], r->layout[e], TTL_MS);
         for (size_t i = 0; i < n; i++)
-            CHECK_EQ(m_apply(&m[e], by_seq[i]), 0, "event %u: %s", e, m[e].err);
-        m_sweep(&m[e], now);
-        m_check_state(&m[e], &before[e], e);
-        m_check_holds(&m[e], r, e);
+            CHECK_EQ(sm_apply(&m[e], by_seq[i]), 0, "event %u: %s", e, m[e].err);
+        sm_sweep(&m[e], now);
+        sm_check_state(&m[e], &before[e], e);
+        check_holds(&m[e], r, e);
         stats[0] += m[e].expired;
         stats[1] += m[e].late;
-        stats[2] += m[e].pay_releases;
+        stats[2] += m[e].third_failures;
+        stats[3] += m[e].failed_past_expiry;
+        stats[4] += m[e].paid_past_expiry;
         if (e >= r->hot)
             CHECK_EQ(n, 0, "idle event %u has acknowledgements", e);
         free(by_seq);
@@ -1011,8 +667,8 @@ static void check_run(struct run *r, const uint64_t *venue, uint64_t *stats)
     for (uint32_t e = 0; e < r->nevents; e++) {
         CHECK(fx_state_eq(&before[e], &after[e]), "event %u differs after reopen", e);
         m[e].l = r->layout[e];
-        m_check_holds(&m[e], r, e);
-        m_free(&m[e]);
+        check_holds(&m[e], r, e);
+        sm_free(&m[e]);
         fx_state_free(&before[e]);
     }
     check_db(r, after);
@@ -1092,7 +748,7 @@ static void run_load(struct run *r, const uint64_t *venue, const char *name)
             (unsigned long long)st.max_batch);
     CHECK_EQ(r->nerr, 0, "%d wrong answers, the first: %s", r->nerr, r->err);
 
-    uint64_t acked[NKINDS] = {0}, issued[NKINDS] = {0}, stats[3] = {0}, total = 0;
+    uint64_t acked[NKINDS] = {0}, issued[NKINDS] = {0}, stats[5] = {0}, total = 0;
     for (int t = 0; t < NTHREADS; t++) {
         for (size_t i = 0; i < r->w[t].nacks; i++)
             acked[r->w[t].acks[i].kind]++;
@@ -1106,14 +762,18 @@ static void run_load(struct run *r, const uint64_t *venue, const char *name)
     for (int k = 0; k < NKINDS; k++)
         fprintf(stderr, " %s %llu/%llu", kind_names[k], (unsigned long long)acked[k],
                 (unsigned long long)issued[k]);
-    fprintf(stderr, "; expired %llu, late confirms %llu, released by failures %llu\n",
+    fprintf(stderr,
+            "; expired %llu, late confirms %llu, third failures %llu, failed after expiry %llu,"
+            " paid after expiry %llu\n",
             (unsigned long long)stats[0], (unsigned long long)stats[1],
-            (unsigned long long)stats[2]);
+            (unsigned long long)stats[2], (unsigned long long)stats[3],
+            (unsigned long long)stats[4]);
     /* The load must have exercised every path, or the test proves little. */
     for (int k = 0; k < NKINDS; k++)
         CHECK_GEQ(acked[k], 3, "only %llu %s acknowledged", (unsigned long long)acked[k],
                   kind_names[k]);
-    CHECK(stats[0] >= 3 && stats[1] >= 1, "too few expiries or late confirms");
+    CHECK(stats[0] >= 3 && stats[1] >= 1 && stats[3] >= 1 && stats[4] >= 1,
+          "too few expiries, late confirms or payments after expiry");
     for (int t = 0; t < NTHREADS; t++) {
         fx_async_free(r->w[t].a);
         free(r->w[t].acks);
