@@ -128,6 +128,7 @@ typedef struct bo_inv_counts {
 } bo_inv_counts_t;
 
 typedef struct bo_inv bo_inv_t;
+typedef struct bo_best_index bo_best_index_t; /* best available's search order */
 
 /*
  * A new inventory for an event at layout, every seat AVAILABLE and every GA
@@ -135,6 +136,11 @@ typedef struct bo_inv bo_inv_t;
  * Returns 0 and *out (caller owns, bo_inv_free), or BO_EINVAL/BO_ENOMEM.
  */
 int bo_inv_new(const bo_layout_t *layout, const bo_inv_config_t *cfg, bo_inv_t **out);
+/* The same, with best available searching best, an index of layout that
+ * the caller keeps alive and shares between the events of a venue (NULL:
+ * the inventory builds its own). */
+int bo_inv_new_shared(const bo_layout_t *layout, const bo_best_index_t *best,
+                      const bo_inv_config_t *cfg, bo_inv_t **out);
 void bo_inv_free(bo_inv_t *inv);
 const bo_layout_t *bo_inv_layout(const bo_inv_t *inv);
 /* Replace the rules (prices, TTL, limit) for holds made from now on. */
@@ -288,7 +294,6 @@ void bo_inv_set_journal(bo_inv_t *inv, int on);
  * Allocates nothing (~10 KB of stack); thread-safe on a shared index.
  */
 typedef int (*bo_seat_free_fn)(void *ctx, uint32_t seat);
-typedef struct bo_best_index bo_best_index_t;
 /* Precomputed search data for a layout: per row the prefix sums of its
  * ranks (in seat order and sorted) and the categories it holds, per seat
  * its category run, rows ordered by their best rank (all, per section, per

@@ -67,7 +67,8 @@ struct cust {
 struct bo_inv {
     const bo_layout_t *layout;
     bo_inv_config_t cfg;
-    bo_best_index_t *best;
+    const bo_best_index_t *best; /* the venue's, or own_best */
+    bo_best_index_t *own_best;
     uint32_t *words; /* per seat */
     uint16_t *row_free;
     uint32_t *cat_avail; /* per category: AVAILABLE seats */

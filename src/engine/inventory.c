@@ -93,6 +93,12 @@ int bo_inv_set_config(bo_inv_t *inv, const bo_inv_config_t *cfg)
 
 int bo_inv_new(const bo_layout_t *l, const bo_inv_config_t *cfg, bo_inv_t **out)
 {
+    return bo_inv_new_shared(l, NULL, cfg, out);
+}
+
+int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best,
+                      const bo_inv_config_t *cfg, bo_inv_t **out)
+{
     *out = NULL;
     if (check_config(l, cfg))
         return BO_EINVAL;
@@ -109,8 +115,10 @@ int bo_inv_new(const bo_layout_t *l, const bo_inv_config_t *cfg, bo_inv_t **out)
     if (rc == 0 && (!inv->words || !inv->row_free || !inv->cat_avail || !inv->ga_held ||
                     !inv->ga_sold))
         rc = BO_ENOMEM;
-    if (rc == 0)
-        rc = bo_best_index_new(l, &inv->best);
+    if (rc == 0 && best)
+        inv->best = best;
+    else if (rc == 0 && (rc = bo_best_index_new(l, &inv->own_best)) == 0)
+        inv->best = inv->own_best;
     if (rc) {
         bo_inv_free(inv);
         return rc;
@@ -131,7 +139,7 @@ void bo_inv_free(bo_inv_t *inv)
     if (!inv)
         return;
     bo__holds_free(inv);
-    bo_best_index_free(inv->best);
+    bo_best_index_free(inv->own_best);
     free(inv->words);
     free(inv->row_free);
     free(inv->cat_avail);

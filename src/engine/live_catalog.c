@@ -97,9 +97,18 @@ struct create {
 
 static void free_venue(struct venue *v)
 {
-    if (v)
+    if (v) {
+        bo_best_index_free(v->best);
         bo_layout_free(v->layout);
+    }
     free(v);
+}
+
+/* Parse a venue's seat map and index it for best available. */
+static int venue_parse(struct venue *v, const char *json, size_t len, bo_problems_t *probs)
+{
+    int rc = bo_layout_parse(json, len, &v->layout, probs);
+    return rc ? rc : bo_best_index_new(v->layout, &v->best);
 }
 
 static void free_event(struct event *ev)
@@ -173,7 +182,7 @@ int bo_live_add_venue(bo_live_t *live, uint64_t id, const char *json, size_t len
     struct create *c = calloc(1, sizeof(*c));
     int rc = v && c ? 0 : BO_ENOMEM;
     if (rc == 0)
-        rc = bo_layout_parse(json, len, &v->layout, probs);
+        rc = venue_parse(v, json, len, probs);
     if (rc == 0 && !(c->body = bo_layout_to_json(v->layout, NULL)))
         rc = BO_ENOMEM;
     if (rc == 0 && (rc = reserve(live, &live->venues, id, v)) == 0) {
@@ -200,7 +209,7 @@ static struct event *event_new(uint64_t id, struct venue *v, const bo_inv_config
     ev->venue = v;
     pthread_mutex_init(&ev->mu, NULL);
     ev->meta_json = strdup(meta_json ? meta_json : "{}");
-    if (!ev->meta_json || bo_inv_new(v->layout, cfg, &ev->inv)) {
+    if (!ev->meta_json || bo_inv_new_shared(v->layout, v->best, cfg, &ev->inv)) {
         free_event(ev);
         return NULL;
     }
@@ -265,7 +274,7 @@ static int load_venue(void *ctx, uint64_t id, const char *json, size_t len)
         return BO_ENOMEM;
     v->id = id;
     v->visible = 1;
-    if (bo_layout_parse(json, len, &v->layout, NULL) ||
+    if (venue_parse(v, json, len, NULL) ||
         bo_u64map_put(&ld->live->venues, id, v)) {
         fprintf(stderr, "boxoffice: venue %llu in the store does not load\n",
                 (unsigned long long)id);

@@ -13,7 +13,8 @@
 struct venue {
     uint64_t id;
     bo_layout_t *layout;
-    int visible; /* committed */
+    bo_best_index_t *best; /* shared by the venue's events */
+    int visible;           /* committed */
 };
 
 struct event {

@@ -145,7 +145,7 @@ struct ccall {
     fx_call_t base;
     struct cworker *w;
     int idx; /* into holds or sets */
-    int late;
+    int late;       /* a confirm of a dead hold; a block of a blocked set */
     struct line in; /* the intent */
 };
 
@@ -170,7 +170,7 @@ static int refusal_ok(const struct ccall *k, int status)
     case 'C':
         return k->late && status == BO_EUNAVAILABLE;
     case 'B':
-        return status == BO_EUNAVAILABLE;
+        return !k->late && status == BO_EUNAVAILABLE;
     }
     return 0;
 }
@@ -297,14 +297,16 @@ static int issue_on(struct cworker *w, struct ccall *k, char op, int i)
 
 /* Block a fresh set of the thread's region (never overlapping its own
  * blocked sets, so what the parent sees blocked there is the set's doing),
+ * retry the block of a blocked set (which must succeed and change nothing),
  * or unblock one. */
 static int issue_set(struct cworker *w, struct ccall *k, int unblock)
 {
     int i = (int)rnd(&w->rng, NSETS);
     struct wset *s = &w->sets[i];
-    if (w->set_busy || (unblock ? !(s->used && s->blocked) : s->used && s->blocked))
+    int retry = !unblock && s->used && s->blocked;
+    if (w->set_busy || (unblock && !(s->used && s->blocked)) || (retry && rnd(&w->rng, 2)))
         return -1;
-    if (!unblock) {
+    if (!unblock && !retry) {
         uint32_t seats[MAXQ], n = 1 + (uint32_t)rnd(&w->rng, 3);
         pick_seats(&w->rng, (uint32_t)w->t * REGION, REGION, n, seats);
         for (int j = 0; j < NSETS; j++)
@@ -318,6 +320,7 @@ static int issue_set(struct cworker *w, struct ccall *k, int unblock)
     k->in = (struct line){.kind = 'I', .op = unblock ? 'U' : 'B', .key = s->key, .nseats = s->n};
     memcpy(k->in.seats, s->seats, sizeof(s->seats));
     k->idx = i;
+    k->late = retry;
     w->set_busy = 1;
     side_write(&k->in);
     bo_live_block(w->live, EVT, s->seats, s->n, unblock, fx_async_done, k);
@@ -550,11 +553,13 @@ static void apply_ack(struct crash *c, struct item *it, const struct line *l)
         cr_assert_eq(st, BO_HOLD_SOLD, "round %d: cancel in %u", r, st);
         it->st = BO_HOLD_NONE;
         return;
-    case 'B':
+    case 'B': /* blocking a blocked set is a retry: it stays blocked */
+        it->st = 1;
+        return;
     case 'U':
-        cr_assert_eq(st, l->op == 'U', "round %d: %c of set %llx in %u", r, l->op,
-                     (unsigned long long)l->key, st);
-        it->st = l->op == 'B';
+        cr_assert_eq(st, 1, "round %d: unblock of set %llx in %u", r, (unsigned long long)l->key,
+                     st);
+        it->st = 0;
         return;
     }
     cr_assert_fail("round %d: unknown op %c", r, l->op);
@@ -581,7 +586,8 @@ static void take_line(struct crash *c, const struct line *l)
     it->pending = 0;
     if (l->kind == 'N') {
         /* Only what depends on other holds may be refused. */
-        cr_assert(l->op == 'H' || l->op == 'B' || (l->op == 'C' && it->st == BO_HOLD_NONE),
+        cr_assert(l->op == 'H' || (l->op == 'B' && !it->st) ||
+                      (l->op == 'C' && it->st == BO_HOLD_NONE),
                   "round %d: %c of %llx refused: %s", c->round, l->op, (unsigned long long)l->key,
                   bo_strerror(l->flag));
         c->refused++;

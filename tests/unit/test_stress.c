@@ -42,9 +42,10 @@
 #define NTHREADS 8
 #define WINDOW   16      /* calls in flight per thread */
 #define POOL     128     /* holds a thread keeps track of */
-#define NBLOCKS  4       /* block sets per thread */
+#define NBLOCKS  2       /* block sets per thread */
 #define MAXQ     SM_MAXQ /* seats per hold or block */
-#define HOT      32      /* explicit holds and blocks aim at seats [0, HOT) */
+#define HOT      32      /* explicit holds aim at seats [0, HOT) */
+#define REGION   (HOT / NTHREADS) /* thread t blocks seats of [t * REGION, (t + 1) * REGION) */
 #define MAXEV    8
 #define TTL_MS   3000 /* on the manual clock, which moves TICK_MS per real ms */
 #define TICK_MS  50
@@ -271,24 +272,47 @@ static void issue_on(struct worker *w, struct call *k, int kind, int i)
     }
 }
 
+/* Does seat set a (n seats) share a seat with another of the thread's sets
+ * that is not free? */
+static int overlaps(const struct worker *w, const struct wblock *a)
+{
+    for (int j = 0; j < NBLOCKS; j++) {
+        const struct wblock *b = &w->blocks[j];
+        for (uint32_t x = 0; b != a && b->state && x < a->n; x++)
+            for (uint32_t y = 0; y < b->n; y++)
+                if (a->seats[x] == b->seats[y])
+                    return 1;
+    }
+    return 0;
+}
+
+/* Block a new set of seats of the thread's own region (holds of every
+ * thread compete for them), retry the block of a blocked set (it must
+ * succeed and change nothing), or unblock one (it must succeed: sets of one
+ * thread never overlap, other threads never block here). */
 static void issue_block(struct worker *w, struct call *k, int unblock)
 {
     int i = (int)rnd(&w->rng, NBLOCKS);
     struct wblock *b = &w->blocks[i];
-    if (b->state != (unblock ? 2 : 0)) {
+    int retry = !unblock && b->state == 2 && rnd(&w->rng, 3) == 0;
+    if (b->state != (unblock || retry ? 2 : 0)) {
         fx_async_drop(w->a, &k->base);
         return;
     }
-    if (!unblock) {
+    if (!unblock && !retry) {
         b->ev = k->ev;
         b->n = (uint8_t)(1 + rnd(&w->rng, 3));
-        pick_seats(&w->rng, (uint32_t)rnd(&w->rng, HOT - 5), 6, b->n, b->seats);
+        pick_seats(&w->rng, (uint32_t)w->idx * REGION, REGION, b->n, b->seats);
+        if (overlaps(w, b)) {
+            fx_async_drop(w->a, &k->base);
+            return;
+        }
     }
     b->state = unblock ? 3 : 1;
     k->kind = unblock ? K_UNBLOCK : K_BLOCK;
     k->ev = b->ev;
     k->idx = i;
-    k->must = (uint8_t)unblock; /* a blocked seat changes only by its own unblock */
+    k->must = (uint8_t)(unblock || retry);
     k->nseats = b->n;
     memcpy(k->seats, b->seats, sizeof(k->seats));
     w->issued[k->kind]++;

@@ -160,8 +160,10 @@ static int m_hold(sm_model_t *m, const sm_ack_t *a)
 
 static int m_block(sm_model_t *m, const sm_ack_t *a, int unblock)
 {
+    /* Blocking a blocked seat leaves it blocked (a retried block succeeds). */
     for (uint32_t i = 0; i < a->nseats; i++)
-        if (m->owner[a->seats[i]] != (unblock ? SM_BLOCKED : 0))
+        if (unblock ? m->owner[a->seats[i]] != SM_BLOCKED
+                    : m->owner[a->seats[i]] != 0 && m->owner[a->seats[i]] != SM_BLOCKED)
             return m_fail(m, a, "seat %u is not %s", a->seats[i], unblock ? "blocked" : "free");
     for (uint32_t i = 0; i < a->nseats; i++)
         m->owner[a->seats[i]] = unblock ? 0 : SM_BLOCKED;
