@@ -238,6 +238,16 @@ uint64_t bo_inv_version(const bo_inv_t *inv);
 /* Bytes of mutable state the inventory holds now (for bytes per seat). */
 size_t bo_inv_memory(const bo_inv_t *inv);
 
+/*
+ * Snapshots (src/engine/snapshot.c). Export releases the holds expired at
+ * now, then writes the whole state (blocked seats, every live or sold hold)
+ * to *buf (caller owns, free()); BO_ENOMEM. Import loads such a state into a
+ * fresh inventory of the same layout: 0, or BO_ECORRUPT when the data is
+ * malformed or does not fit the layout (then discard the inventory).
+ */
+int bo_inv_export(bo_inv_t *inv, int64_t now_ms, uint8_t **buf, size_t *len);
+int bo_inv_import(bo_inv_t *inv, const uint8_t *buf, size_t len);
+
 /* Journal. */
 typedef uint64_t bo_jpos_t;
 bo_jpos_t bo_inv_journal_pos(const bo_inv_t *inv);

@@ -49,6 +49,12 @@ int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out);
 void bo_live_close(bo_live_t *live);
 bo_store_t *bo_live_store(bo_live_t *live);
 
+/* Every this many records of an event, its whole state is written as a
+ * snapshot and the log records before it are dropped, bounding both the
+ * database and the time to start. */
+#define BO_LIVE_SNAPSHOT_EVERY 100000u
+void bo_live_set_snapshot_every(bo_live_t *live, uint64_t records);
+
 /* Venues and events. A venue's seat map is validated (problems into probs
  * when it is not NULL, BO_EINVAL); BO_EEXIST for a known id; BO_ENOTFOUND for
  * an event's unknown venue. Visible once committed. */

@@ -115,6 +115,21 @@ int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta);
 void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot);
 /* The same without journaling: the counters follow the seat's word. */
 void bo__set_seat_raw(bo_inv_t *inv, uint32_t seat, uint32_t word);
+/* Seat indices in range and distinct (at most max); GA lines valid. */
+int bo__check_seats(const bo_inv_t *inv, const uint32_t *seats, uint32_t n, uint32_t max);
+int bo__check_ga(const bo_inv_t *inv, const bo_ga_line_t *ga, uint32_t n);
+/* How many of the seats are not AVAILABLE and GA areas lack room (listed
+ * into res when not NULL). */
+uint32_t bo__find_taken(const bo_inv_t *inv, const uint32_t *seats, uint32_t n,
+                        const bo_ga_line_t *ga, uint32_t nga, bo_hold_res_t *res);
+/* A hold owning fresh copies of seats and ga (BO_ENOMEM). */
+int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
+                  const uint32_t *seats, uint32_t n, const bo_ga_line_t *ga, uint32_t nga);
+/* Install h (bo__hold_prepare'd, journal reserved) with its seats in state
+ * st (HELD or SOLD) and its GA counted as held or sold; returns its slot. */
+uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st);
+/* Journal entries to reserve before changing a hold of that size. */
+size_t bo__hold_cost(uint32_t nseats, uint32_t nga);
 
 /* inv_read.c */
 int bo__hold_expired(const struct hold *h, int64_t now_ms);

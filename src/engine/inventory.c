@@ -222,6 +222,11 @@ uint32_t bo_inv_expire(bo_inv_t *inv, int64_t now_ms)
     return sweep(inv, now_ms);
 }
 
+size_t bo__hold_cost(uint32_t nseats, uint32_t nga)
+{
+    return hold_cost(nseats, nga);
+}
+
 /* ---- request checks ---------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -232,7 +237,7 @@ static int cmp_u32(const void *a, const void *b)
 
 /* Seat indices in range and distinct. Small lists (the common case) are
  * compared pairwise; long ones (blocks) are sorted in a copy. */
-static int check_seats(const bo_inv_t *inv, const uint32_t *seats, uint32_t n, uint32_t max)
+int bo__check_seats(const bo_inv_t *inv, const uint32_t *seats, uint32_t n, uint32_t max)
 {
     if (n > max || (n && !seats))
         return BO_EINVAL;
@@ -259,7 +264,7 @@ static int check_seats(const bo_inv_t *inv, const uint32_t *seats, uint32_t n, u
     return rc;
 }
 
-static int check_ga(const bo_inv_t *inv, const bo_ga_line_t *ga, uint32_t n)
+int bo__check_ga(const bo_inv_t *inv, const bo_ga_line_t *ga, uint32_t n)
 {
     if (n > BO_HOLD_MAX_GA || (n && !ga))
         return BO_EINVAL;
@@ -288,8 +293,8 @@ static int check_hold_req(const bo_inv_t *inv, const bo_hold_req_t *r, int64_t n
     }
     if (r->expires_at_ms != 0 && r->expires_at_ms <= now_ms)
         return BO_EINVAL;
-    int rc = check_seats(inv, r->seats, r->nseats, BO_HOLD_MAX_SEATS);
-    return rc ? rc : check_ga(inv, r->ga, r->nga);
+    int rc = bo__check_seats(inv, r->seats, r->nseats, BO_HOLD_MAX_SEATS);
+    return rc ? rc : bo__check_ga(inv, r->ga, r->nga);
 }
 
 static uint32_t tickets_of(uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga)
@@ -302,7 +307,7 @@ static uint32_t tickets_of(uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga
 
 /* Seats not AVAILABLE and GA areas short of capacity, into res (may be
  * NULL); returns how many problems there were. */
-static uint32_t find_taken(const bo_inv_t *inv, const uint32_t *seats, uint32_t n,
+uint32_t bo__find_taken(const bo_inv_t *inv, const uint32_t *seats, uint32_t n,
                            const bo_ga_line_t *ga, uint32_t nga, bo_hold_res_t *res)
 {
     uint32_t bad = 0;
@@ -345,7 +350,7 @@ static int seat_is_free(void *ctx, uint32_t seat)
 /* ---- creating holds ----------------------------------------------------- */
 
 /* Build a hold owning a fresh copy of seats and ga. */
-static int make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
+int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
                      const uint32_t *seats, uint32_t n, const bo_ga_line_t *ga, uint32_t nga)
 {
     memset(h, 0, sizeof(*h));
@@ -366,7 +371,7 @@ static int make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
 }
 
 /* Install h (status set) with its seats in state st; GA into held or sold. */
-static uint32_t install_hold(bo_inv_t *inv, const struct hold *h, unsigned st)
+uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st)
 {
     uint32_t slot = bo__hold_alloc(inv, h);
     for (uint32_t i = 0; i < h->nseats; i++)
@@ -391,7 +396,7 @@ static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *re
         res->nseats = rc == 0 ? r->best_quantity : 0;
         return rc;
     }
-    if (find_taken(inv, r->seats, r->nseats, r->ga, r->nga, res))
+    if (bo__find_taken(inv, r->seats, r->nseats, r->ga, r->nga, res))
         return BO_EUNAVAILABLE;
     if (r->nseats) /* a GA-only request may pass seats == NULL */
         memcpy(res->seats, r->seats, r->nseats * sizeof(uint32_t));
@@ -415,7 +420,7 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_r
     if ((rc = bo__hold_prepare(inv)) || (rc = choose_seats(inv, r, res)))
         return rc;
     struct hold h;
-    if ((rc = make_hold(&h, &r->id, r->customer, res->seats, res->nseats, r->ga, r->nga)))
+    if ((rc = bo__make_hold(&h, &r->id, r->customer, res->seats, res->nseats, r->ga, r->nga)))
         return rc;
     if ((rc = bo__j_reserve(inv, hold_cost(h.nseats, h.nga)))) {
         free(h.seats);
@@ -425,7 +430,7 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_r
     h.created_ms = now_ms;
     h.expires_at_ms = r->expires_at_ms ? r->expires_at_ms : now_ms + inv->cfg.hold_ttl_ms;
     h.amount_cents = r->replay ? r->amount_cents : price_of(inv, h.seats, h.nseats, h.ga, h.nga);
-    res->slot = install_hold(inv, &h, BO_SEAT_HELD);
+    res->slot = bo__install_hold(inv, &h, BO_SEAT_HELD);
     res->expires_at_ms = h.expires_at_ms;
     res->amount_cents = h.amount_cents;
     return 0;
@@ -506,18 +511,18 @@ static int confirm_late(bo_inv_t *inv, const bo_hold_id_t *id, const uint32_t *s
                         uint32_t n, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
                         int64_t amount_cents, int64_t now_ms)
 {
-    int rc = check_seats(inv, seats, n, BO_HOLD_MAX_SEATS);
+    int rc = bo__check_seats(inv, seats, n, BO_HOLD_MAX_SEATS);
     if (rc == 0)
-        rc = check_ga(inv, ga, nga);
+        rc = bo__check_ga(inv, ga, nga);
     if (rc == 0 && n == 0 && nga == 0)
         rc = BO_EINVAL;
-    if (rc == 0 && find_taken(inv, seats, n, ga, nga, NULL))
+    if (rc == 0 && bo__find_taken(inv, seats, n, ga, nga, NULL))
         rc = BO_EUNAVAILABLE;
     if (rc == 0)
         rc = bo__hold_prepare(inv);
     struct hold h;
     if (rc == 0)
-        rc = make_hold(&h, id, customer, seats, n, ga, nga);
+        rc = bo__make_hold(&h, id, customer, seats, n, ga, nga);
     if (rc)
         return rc;
     if ((rc = bo__j_reserve(inv, hold_cost(n, nga)))) {
@@ -527,7 +532,7 @@ static int confirm_late(bo_inv_t *inv, const bo_hold_id_t *id, const uint32_t *s
     h.status = BO_HOLD_SOLD;
     h.created_ms = now_ms;
     h.amount_cents = amount_cents;
-    install_hold(inv, &h, BO_SEAT_SOLD);
+    bo__install_hold(inv, &h, BO_SEAT_SOLD);
     return 0;
 }
 
@@ -572,7 +577,7 @@ static int set_blocked(bo_inv_t *inv, const uint32_t *seats, uint32_t n, int64_t
 {
     if (res)
         res->nseats = res->nunavailable = res->nga_short = 0;
-    int rc = check_seats(inv, seats, n, BO_LAYOUT_MAX_SEATS);
+    int rc = bo__check_seats(inv, seats, n, BO_LAYOUT_MAX_SEATS);
     if (rc == 0 && n == 0)
         rc = BO_EINVAL;
     if (rc)

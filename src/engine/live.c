@@ -40,12 +40,14 @@ void bo__live_finish(bo_live_done_fn done, void *arg, int status)
     done(arg, &r);
 }
 
-/* An op with room for a record of up to nseats seats. */
-static struct op *op_new(const bo_layout_t *l, uint32_t nseats, bo_live_done_fn done, void *arg)
+/* An op with room for a record of up to nseats seats (body_cap bytes of
+ * body; 0: the most such a record needs). */
+static struct op *op_new(const bo_layout_t *l, uint32_t nseats, size_t body_cap,
+                         bo_live_done_fn done, void *arg)
 {
     bo_mut_t worst = {.nseats = nseats, .nga = BO_HOLD_MAX_GA};
     size_t ga = (size_t)l->nga * sizeof(int32_t), sold = (size_t)nseats * sizeof(uint32_t);
-    size_t body = bo_mut_max_size(&worst);
+    size_t body = body_cap ? body_cap : bo_mut_max_size(&worst);
     struct op *op = calloc(1, sizeof(*op) + ga + sold + body);
     if (!op)
         return NULL;
@@ -76,6 +78,8 @@ static void roll_back(struct op *op)
         bo_store_cancel(op->store, ev->id, op->rec.seq);
         bo_inv_rollback(ev->inv, op->jbefore);
         ev->seq = op->rec.seq - 1;
+        if (ev->snap_seq > ev->seq) /* that snapshot never happened */
+            ev->snap_seq = 0;
     }
     pthread_mutex_unlock(&ev->mu);
 }
@@ -108,29 +112,68 @@ static void set_constraints(struct op *op, const bo_inv_t *inv, const bo_mut_t *
     }
 }
 
-/* Queue the decision m just made (caller holds ev->mu). On failure the
- * decision is undone and the status returned; op is then still the
- * caller's. */
-static int submit(bo_live_t *live, struct event *ev, struct op *op, const bo_mut_t *m,
-                  int64_t now_ms, bo_jpos_t jbefore)
+/* Queue op (its rec.kind, body and constraints set) as the event's next
+ * record (caller holds ev->mu). On failure the event is rolled back to
+ * jbefore and the status returned; op is then still the caller's. */
+static int enqueue(bo_live_t *live, struct event *ev, struct op *op, int64_t now_ms,
+                   bo_jpos_t jbefore)
 {
     op->ev = ev;
     op->store = live->store;
     op->gen = ev->gen;
     op->jbefore = jbefore;
     op->jafter = bo_inv_journal_pos(ev->inv);
-    op->rec.kind = BO_REC_MUT;
     op->rec.id = ev->id;
     op->rec.seq = ++ev->seq;
     op->rec.at_ms = now_ms;
     op->rec.body = op->body;
-    op->rec.body_len = bo_mut_encode(m, op->body);
     op->rec.done = op_committed;
     int rc = bo_store_submit(live->store, &op->rec);
     if (rc) {
         bo_inv_rollback(ev->inv, jbefore);
         ev->seq--;
     }
+    return rc;
+}
+
+static void snapshot_done(void *arg, const bo_live_result_t *r)
+{
+}
+
+/* Every snapshot_every records, the event's whole state goes to the store,
+ * which then drops the log records it covers (caller holds ev->mu). A
+ * snapshot that cannot be made now is simply made later. */
+static void maybe_snapshot(bo_live_t *live, struct event *ev, int64_t now_ms)
+{
+    uint8_t *buf;
+    size_t len;
+    if (ev->seq - ev->snap_seq < live->snapshot_every)
+        return;
+    bo_jpos_t jbefore = bo_inv_journal_pos(ev->inv);
+    if (bo_inv_export(ev->inv, now_ms, &buf, &len))
+        return;
+    struct op *op = op_new(ev->venue->layout, 0, len, snapshot_done, NULL);
+    if (op) {
+        memcpy(op->body, buf, len);
+        op->rec.kind = BO_REC_SNAPSHOT;
+        op->rec.body_len = len;
+        if (enqueue(live, ev, op, now_ms, jbefore) == 0)
+            ev->snap_seq = ev->seq;
+        else
+            free(op);
+    }
+    free(buf);
+}
+
+/* Queue the decision m just made (caller holds ev->mu). */
+static int submit(bo_live_t *live, struct event *ev, struct op *op, const bo_mut_t *m,
+                  int64_t now_ms, bo_jpos_t jbefore)
+{
+    op->rec.kind = BO_REC_MUT;
+    op->rec.body_len = bo_mut_encode(m, op->body);
+    int rc = enqueue(live, ev, op, now_ms, jbefore);
+    if (rc == 0)
+        maybe_snapshot(live, ev, now_ms);
     return rc;
 }
 
@@ -150,7 +193,7 @@ static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, bo_live_done_
     d->ev = bo__live_event(live, event);
     if (!d->ev)
         return BO_ENOTFOUND;
-    d->op = op_new(d->ev->venue->layout, nseats, done, arg);
+    d->op = op_new(d->ev->venue->layout, nseats, 0, done, arg);
     if (!d->op)
         return BO_ENOMEM;
     pthread_mutex_lock(&d->ev->mu);

@@ -305,16 +305,25 @@ static int load_event(void *ctx, uint64_t id, uint64_t venue, const char *json, 
     return BO_ECORRUPT;
 }
 
+/* A snapshot starts an event's records; a mutation follows the previous. */
+static int replay(struct loader *ld, struct event *ev, const bo_rec_t *rec)
+{
+    bo_mut_t m;
+    if (rec->kind == BO_REC_SNAPSHOT && ev->seq == 0) {
+        ev->snap_seq = rec->seq;
+        return bo_inv_import(ev->inv, rec->body, rec->body_len);
+    }
+    if (rec->kind != BO_REC_MUT || rec->seq != ev->seq + 1)
+        return BO_ECORRUPT;
+    int rc = bo_mut_decode(rec->body, rec->body_len, &m, ld->seats, BO_LAYOUT_MAX_SEATS, ld->ga);
+    return rc ? rc : bo_mut_apply(ev->inv, &m, rec->at_ms);
+}
+
 static int load_rec(void *ctx, const bo_rec_t *rec)
 {
     struct loader *ld = ctx;
     struct event *ev = bo_u64map_get(&ld->live->events, rec->id);
-    bo_mut_t m;
-    int rc = ev && rec->kind == BO_REC_MUT && rec->seq == ev->seq + 1 ? 0 : BO_ECORRUPT;
-    if (rc == 0)
-        rc = bo_mut_decode(rec->body, rec->body_len, &m, ld->seats, BO_LAYOUT_MAX_SEATS, ld->ga);
-    if (rc == 0)
-        rc = bo_mut_apply(ev->inv, &m, rec->at_ms);
+    int rc = ev ? replay(ld, ev, rec) : BO_ECORRUPT;
     if (rc) {
         fprintf(stderr, "boxoffice: event %llu record %llu does not replay: %s\n",
                 (unsigned long long)rec->id, (unsigned long long)rec->seq, bo_strerror(rc));
@@ -347,6 +356,7 @@ int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out)
     if (!live)
         return BO_ENOMEM;
     live->clock = clock ? clock : bo_clock_system();
+    live->snapshot_every = BO_LIVE_SNAPSHOT_EVERY;
     pthread_rwlock_init(&live->mu, NULL);
     int rc = bo_store_open(db_url, &live->store);
     if (rc == 0)
@@ -382,6 +392,11 @@ void bo_live_close(bo_live_t *live)
 bo_store_t *bo_live_store(bo_live_t *live)
 {
     return live->store;
+}
+
+void bo_live_set_snapshot_every(bo_live_t *live, uint64_t records)
+{
+    live->snapshot_every = records ? records : 1;
 }
 
 uint32_t bo_live_sweep(bo_live_t *live)

@@ -24,6 +24,7 @@ struct event {
     bo_inv_t *inv;
     char *meta_json;
     uint64_t seq;          /* last submitted log sequence */
+    uint64_t snap_seq;     /* sequence of the last snapshot */
     int64_t last_ms;       /* the event's clock never goes back */
     uint64_t gen;          /* bumped by each rollback; atomic reads outside mu */
     bo_jpos_t committed;   /* journal position of the last commit; atomic */
@@ -35,6 +36,7 @@ struct bo_live {
     bo_clock_t *clock;
     pthread_rwlock_t mu; /* the two registries */
     bo_u64map_t venues, events;
+    uint64_t snapshot_every; /* records between two snapshots of an event */
 };
 
 /* An event that is visible, or NULL. */

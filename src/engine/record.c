@@ -8,49 +8,7 @@
 
 #include "boxoffice/error.h"
 #include "engine/record.h"
-
-static uint8_t *put_uv(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static uint8_t *put_sv(uint8_t *p, int64_t v)
-{
-    return put_uv(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-struct rd {
-    const uint8_t *p, *end;
-    int bad;
-};
-
-static uint64_t get_uv(struct rd *r)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end)
-            break;
-        uint8_t b = *r->p++;
-        if (shift == 63 && b > 1)
-            break; /* bits past 64 */
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
-}
-
-static int64_t get_sv(struct rd *r)
-{
-    uint64_t u = get_uv(r);
-    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-}
+#include "util/varint.h"
 
 static int has_id(uint8_t op)
 {
@@ -82,41 +40,41 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
         p += 16;
     }
     if (has_sale(m->op)) {
-        p = put_uv(p, m->customer);
-        p = put_sv(p, m->amount_cents);
+        p = bo_put_uv(p, m->customer);
+        p = bo_put_sv(p, m->amount_cents);
     }
     if (m->op == BO_MUT_HOLD)
-        p = put_sv(p, m->expires_at_ms);
+        p = bo_put_sv(p, m->expires_at_ms);
     if (m->op == BO_MUT_PAY_START)
-        p = put_sv(p, m->deadline_ms);
+        p = bo_put_sv(p, m->deadline_ms);
     if (has_seats(m->op)) {
-        p = put_uv(p, m->nseats);
+        p = bo_put_uv(p, m->nseats);
         int64_t prev = 0;
         for (uint32_t i = 0; i < m->nseats; i++) {
-            p = put_sv(p, (int64_t)m->seats[i] - prev);
+            p = bo_put_sv(p, (int64_t)m->seats[i] - prev);
             prev = m->seats[i];
         }
     }
     if (has_sale(m->op)) {
-        p = put_uv(p, m->nga);
+        p = bo_put_uv(p, m->nga);
         for (uint32_t i = 0; i < m->nga; i++) {
-            p = put_uv(p, m->ga[i].area);
-            p = put_uv(p, m->ga[i].quantity);
+            p = bo_put_uv(p, m->ga[i].area);
+            p = bo_put_uv(p, m->ga[i].quantity);
         }
     }
     return (size_t)(p - buf);
 }
 
-static int decode_lists(struct rd *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t seat_cap,
+static int decode_lists(bo_reader_t *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t seat_cap,
                         bo_ga_line_t *ga_buf)
 {
     if (has_seats(m->op)) {
-        uint64_t n = get_uv(r);
+        uint64_t n = bo_get_uv(r);
         if (n > seat_cap)
             return BO_ECORRUPT;
         int64_t prev = 0;
         for (uint64_t i = 0; i < n; i++) {
-            int64_t d = get_sv(r);
+            int64_t d = bo_get_sv(r);
             if (d < -(int64_t)UINT32_MAX || d > (int64_t)UINT32_MAX)
                 return BO_ECORRUPT;
             prev += d;
@@ -128,11 +86,11 @@ static int decode_lists(struct rd *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t 
         m->nseats = (uint32_t)n;
     }
     if (has_sale(m->op)) {
-        uint64_t n = get_uv(r);
+        uint64_t n = bo_get_uv(r);
         if (n > BO_HOLD_MAX_GA)
             return BO_ECORRUPT;
         for (uint64_t i = 0; i < n; i++) {
-            uint64_t area = get_uv(r), quantity = get_uv(r);
+            uint64_t area = bo_get_uv(r), quantity = bo_get_uv(r);
             if (area > UINT32_MAX || quantity > UINT32_MAX)
                 return BO_ECORRUPT;
             ga_buf[i].area = (uint32_t)area;
@@ -147,7 +105,7 @@ static int decode_lists(struct rd *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t 
 int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_buf,
                   uint32_t seat_cap, bo_ga_line_t *ga_buf)
 {
-    struct rd r = {buf, buf + len, 0};
+    bo_reader_t r = {buf, buf + len, 0};
     memset(m, 0, sizeof(*m));
     if (len < 1 || buf[0] < BO_MUT_HOLD || buf[0] > BO_MUT_UNBLOCK)
         return BO_ECORRUPT;
@@ -159,13 +117,13 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
         r.p += 16;
     }
     if (has_sale(m->op)) {
-        m->customer = get_uv(&r);
-        m->amount_cents = get_sv(&r);
+        m->customer = bo_get_uv(&r);
+        m->amount_cents = bo_get_sv(&r);
     }
     if (m->op == BO_MUT_HOLD)
-        m->expires_at_ms = get_sv(&r);
+        m->expires_at_ms = bo_get_sv(&r);
     if (m->op == BO_MUT_PAY_START)
-        m->deadline_ms = get_sv(&r);
+        m->deadline_ms = bo_get_sv(&r);
     int rc = decode_lists(&r, m, seat_buf, seat_cap, ga_buf);
     if (rc == 0 && (r.bad || r.p != r.end))
         rc = BO_ECORRUPT;

@@ -144,7 +144,7 @@ struct cworker {
 struct ccall {
     fx_call_t base;
     struct cworker *w;
-    int idx; /* into holds or sets */
+    int idx;        /* into holds or sets */
     int late;       /* a confirm of a dead hold; a block of a blocked set */
     struct line in; /* the intent */
 };

@@ -40,11 +40,11 @@
 #include "helpers/stress_model.h"
 
 #define NTHREADS 8
-#define WINDOW   16      /* calls in flight per thread */
-#define POOL     128     /* holds a thread keeps track of */
-#define NBLOCKS  2       /* block sets per thread */
-#define MAXQ     SM_MAXQ /* seats per hold or block */
-#define HOT      32      /* explicit holds aim at seats [0, HOT) */
+#define WINDOW   16               /* calls in flight per thread */
+#define POOL     128              /* holds a thread keeps track of */
+#define NBLOCKS  2                /* block sets per thread */
+#define MAXQ     SM_MAXQ          /* seats per hold or block */
+#define HOT      32               /* explicit holds aim at seats [0, HOT) */
 #define REGION   (HOT / NTHREADS) /* thread t blocks seats of [t * REGION, (t + 1) * REGION) */
 #define MAXEV    8
 #define TTL_MS   3000 /* on the manual clock, which moves TICK_MS per real ms */
