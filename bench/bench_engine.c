@@ -219,7 +219,7 @@ struct client {
     const bo_layout_t *layout;
     uint64_t *event; /* shared: the current event, moved on when sold out */
     pthread_mutex_t *event_mu;
-    uint64_t *next_event;
+    uint64_t *next_event; /* the last event made */
     double deadline;
     int id;
     int inflight_max;
@@ -276,8 +276,8 @@ static void *client_run(void *arg)
         sem_wait(&c->slots);
         pthread_mutex_lock(c->event_mu);
         if (next >= npairs || event != *c->event) {
-            if (next >= npairs && event == *c->event)
-                *c->event = new_event(c->live, ++*c->next_event);
+            if (next >= npairs && event == *c->event && ++*c->event > *c->next_event)
+                *c->next_event = new_event(c->live, *c->event); /* past those made ahead */
             event = *c->event;
             next = (uint32_t)c->id;
             ev++;
@@ -328,7 +328,10 @@ static struct durable bench_durable(const char *venue_json, double seconds, int 
     bo_live_add_venue(live, 1, venue_json, strlen(venue_json), NULL, bo_live_wait_done, w);
     bo_live_wait(w, NULL);
     bo_live_wait_free(w);
-    uint64_t next_event = 1, event = new_event(live, 1);
+    /* Events are made ahead, so that moving on from a sold-out one is free. */
+    uint64_t next_event = 0, event = 1;
+    while (next_event < 64)
+        next_event = new_event(live, next_event + 1);
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     struct client c[CLIENTS];
     pthread_t t[CLIENTS];

@@ -32,12 +32,15 @@
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define BUSY_TIMEOUT_MS 5000
+#define CHECKPOINT_MS   100 /* how often the WAL is copied into the database */
 
 /* Migration i (from 0) brings PRAGMA user_version from i to i + 1. Append
  * only: a migration that shipped never changes. */
@@ -100,6 +103,13 @@ struct sq {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     sqlite3_int64 last_log_id; /* the highest log rowid ever used */
+    /* The checkpointer: copies the WAL into the database on its own
+     * connection and thread, so the committer never stalls on it. */
+    sqlite3 *ckpt_db;
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_running, ckpt_stop;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -475,12 +485,78 @@ static int sq_load(void *backend, const bo_store_visitor_t *v, void *ctx)
 
 /* ---- open and close --------------------------------------------------- */
 
+/* ---- checkpointer --------------------------------------------------------- */
+
+/* Every CHECKPOINT_MS, a PASSIVE checkpoint: it copies what it can without
+ * blocking the writer, and once it has copied everything the writer's next
+ * commit starts the WAL over, so the file stays small. */
+static void *checkpointer(void *arg)
+{
+    struct sq *b = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&b->ckpt_mu);
+    while (!b->ckpt_stop) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += CHECKPOINT_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&b->ckpt_cv, &b->ckpt_mu, &ts);
+        if (b->ckpt_stop)
+            break;
+        pthread_mutex_unlock(&b->ckpt_mu);
+        sqlite3_wal_checkpoint_v2(b->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&b->ckpt_mu);
+    }
+    pthread_mutex_unlock(&b->ckpt_mu);
+    return NULL;
+}
+
+/* Hand checkpoints to their own thread; the writer stops doing them. Without
+ * it (it could not start), SQLite's automatic checkpoints stay on. */
+static void checkpointer_start(struct sq *b, const char *path)
+{
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+    if (sqlite3_open_v2(path, &b->ckpt_db, flags, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(b->ckpt_db);
+        b->ckpt_db = NULL;
+        return;
+    }
+    sqlite3_busy_timeout(b->ckpt_db, BUSY_TIMEOUT_MS);
+    pthread_mutex_init(&b->ckpt_mu, NULL);
+    pthread_cond_init(&b->ckpt_cv, NULL);
+    if (pthread_create(&b->ckpt_thread, NULL, checkpointer, b) == 0) {
+        b->ckpt_running = true;
+        exec(b->db, "PRAGMA wal_autocheckpoint=0");
+    }
+}
+
+static void checkpointer_stop(struct sq *b)
+{
+    if (b->ckpt_running) {
+        pthread_mutex_lock(&b->ckpt_mu);
+        b->ckpt_stop = true;
+        pthread_cond_signal(&b->ckpt_cv);
+        pthread_mutex_unlock(&b->ckpt_mu);
+        pthread_join(b->ckpt_thread, NULL);
+        pthread_mutex_destroy(&b->ckpt_mu);
+        pthread_cond_destroy(&b->ckpt_cv);
+        b->ckpt_running = false;
+    }
+    sqlite3_close_v2(b->ckpt_db);
+    b->ckpt_db = NULL;
+}
+
 static void sq_close(void *backend)
 {
     struct sq *b = backend;
 
     if (!b)
         return;
+    checkpointer_stop(b);
+    if (b->db) /* leave a small file behind: copy the WAL and truncate it */
+        sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(b->st[i]);
     sqlite3_close_v2(b->db);
@@ -568,6 +644,7 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
         goto out;
     if ((rc = configure(b->db)) || (rc = migrate(b->db)) || (rc = prepare_all(b)))
         goto out;
+    checkpointer_start(b, path);
     *ops = &sqlite_ops;
     *backend = b; /* the caller owns it now: ops->close */
     b = NULL;

@@ -371,6 +371,22 @@ out:
     return rc;
 }
 
+int64_t fx_db_snapshot_seq(const char *path, uint64_t event)
+{
+    sqlite3 *db = db_open(path);
+    sqlite3_stmt *st = NULL;
+    int64_t seq = -1;
+    if (db && sqlite3_prepare_v2(db, "SELECT seq FROM snapshots WHERE event = ?1", -1, &st, NULL) ==
+                  SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)event);
+        int step = sqlite3_step(st);
+        seq = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : step == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return seq;
+}
+
 static int sales_fail(char *why, size_t len, const char *fmt, long long a, long long b)
 {
     snprintf(why, len, fmt, a, b);

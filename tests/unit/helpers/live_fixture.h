@@ -103,6 +103,9 @@ typedef struct fx_logrec {
 } fx_logrec_t;
 int fx_db_log_each(const char *path, uint64_t event, int (*fn)(void *ctx, const fx_logrec_t *r),
                    void *ctx);
+/* The seq of event's snapshot (its log rows up to it are gone), 0 when it
+ * has none, or -1 when the database cannot be read. */
+int64_t fx_db_snapshot_seq(const char *path, uint64_t event);
 /* The database's last line of defence against the engine state s of event:
  * the sold rows of event are exactly s's SOLD seats, no (event, seat) is in
  * sold twice, and each GA area's sold equals s->ga_sold and is <= its
