@@ -38,7 +38,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Test helper objects are shared by every test binary: keep them.
 .SECONDARY: $(TEST_HOBJ)
 
-.PHONY: all deps test test-unit test-tsan test-long bench bench-engine run format \
+.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best run format \
         format-check clean help
 .DEFAULT_GOAL := all
 
@@ -61,7 +61,11 @@ $(BUILD)/boxoffice: $(BUILD)/obj/src/main.o $(BUILD)/libboxoffice.a
 # Criterion suites link libcriterion; plain test programs (the threaded ones
 # run under ThreadSanitizer, which Criterion cannot start under: its issue
 # #274) have their own main() and do not.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_HOBJ) $(BUILD)/libboxoffice.a
+$(BUILD)/libtesthelpers.a: $(TEST_HOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libtesthelpers.a $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(if $(shell grep -l 'criterion/criterion.h' tests/unit/$*.c),$(TESTLIBS))
@@ -70,8 +74,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Every unit suite, then the concurrency suites again under ThreadSanitizer.
-test: test-unit test-tsan
+# Formatting, every unit suite, then the threaded suites under ThreadSanitizer.
+test: format-check test-unit test-tsan
 	@echo "make test: all suites passed"
 
 test-unit: all $(TEST_BIN)
@@ -88,10 +92,16 @@ test-tsan: deps
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine
+bench: bench-engine bench-store bench-best
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
+
+bench-store: all $(BUILD)/bench/bench_store
+	$(BUILD)/bench/bench_store
+
+bench-best: all $(BUILD)/bench/bench_best
+	$(BUILD)/bench/bench_best
 
 run: all
 	$(BUILD)/boxoffice --help
@@ -101,7 +111,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run -Werror $(FORMAT_FILES)
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build

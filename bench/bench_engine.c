@@ -119,8 +119,8 @@ static double bench_baseline(const bo_layout_t *l, double seconds)
     sqlite3_finalize(ins);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_stmt *check, *mark, *hold;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM seat WHERE id IN (?, ?) AND state = 0", -1,
-                       &check, NULL);
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM seat WHERE id IN (?, ?) AND state = 0", -1, &check,
+                       NULL);
     sqlite3_prepare_v2(db, "UPDATE seat SET state = 1, hold = ? WHERE id IN (?, ?)", -1, &mark,
                        NULL);
     sqlite3_prepare_v2(db, "INSERT INTO hold VALUES(?, ?)", -1, &hold, NULL);
@@ -194,8 +194,11 @@ static double bench_engine(const bo_layout_t *l, double seconds)
             }
             uint32_t seats[2] = {pairs[next], pairs[next] + 1};
             next++;
-            bo_hold_req_t req = {.id = make_id(&rng), .seats = seats, .nseats = 2,
-                                 .best_category = BO_NONE, .best_section = BO_NONE};
+            bo_hold_req_t req = {.id = make_id(&rng),
+                                 .seats = seats,
+                                 .nseats = 2,
+                                 .best_category = BO_NONE,
+                                 .best_section = BO_NONE};
             if (bo_inv_hold(inv, &req, now_ms, &res) != 0) {
                 fprintf(stderr, "bench: engine refused a free pair\n");
                 exit(1);
@@ -287,8 +290,11 @@ static void *client_run(void *arg)
         next += CLIENTS;
         struct call *k = malloc(sizeof(*k));
         *k = (struct call){c, now_s()};
-        bo_hold_req_t req = {.id = make_id(&rng), .seats = seats, .nseats = 2,
-                             .best_category = BO_NONE, .best_section = BO_NONE};
+        bo_hold_req_t req = {.id = make_id(&rng),
+                             .seats = seats,
+                             .nseats = 2,
+                             .best_category = BO_NONE,
+                             .best_section = BO_NONE};
         __atomic_add_fetch(&c->inflight, 1, __ATOMIC_ACQ_REL);
         bo_live_hold(c->live, event, &req, hold_done, k);
     }
@@ -339,9 +345,14 @@ static struct durable bench_durable(const char *venue_json, double seconds, int 
     bo_store_get_stats(bo_live_store(live), &s0);
     double t0 = now_s();
     for (int i = 0; i < CLIENTS; i++) {
-        c[i] = (struct client){.live = live, .layout = bo_live_venue(live, 1), .event = &event,
-                               .event_mu = &mu, .next_event = &next_event,
-                               .deadline = t0 + seconds, .id = i, .caplat = 20000000,
+        c[i] = (struct client){.live = live,
+                               .layout = bo_live_venue(live, 1),
+                               .event = &event,
+                               .event_mu = &mu,
+                               .next_event = &next_event,
+                               .deadline = t0 + seconds,
+                               .id = i,
+                               .caplat = 20000000,
                                .inflight_max = inflight / CLIENTS};
         sem_init(&c[i].slots, 0, (unsigned)c[i].inflight_max);
         c[i].lat_us = malloc(c[i].caplat * sizeof(uint32_t));
@@ -397,8 +408,11 @@ static void bytes_per_seat(double *fresh, double *sold_out)
     bo_hold_res_t res;
     for (uint32_t i = 0; i < npairs; i++) {
         uint32_t seats[2] = {pairs[i], pairs[i] + 1};
-        bo_hold_req_t req = {.id = make_id(&rng), .seats = seats, .nseats = 2,
-                             .best_category = BO_NONE, .best_section = BO_NONE};
+        bo_hold_req_t req = {.id = make_id(&rng),
+                             .seats = seats,
+                             .nseats = 2,
+                             .best_category = BO_NONE,
+                             .best_section = BO_NONE};
         bo_inv_hold(inv, &req, 1700000000000, &res);
     }
     /* the hold table grows by doubling; seat arrays are malloc'd (8 bytes + header) */

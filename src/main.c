@@ -45,19 +45,31 @@ static int parse_u32(const char *s, uint32_t *out)
 
 static int cmd_venue_gen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"name", required_argument, 0, 'n'},     {"sections", required_argument, 0, 's'},
-        {"rows", required_argument, 0, 'r'},     {"seats", required_argument, 0, 'e'},
-        {"ga", required_argument, 0, 'g'},       {"ga-capacity", required_argument, 0, 'c'},
-        {"categories", required_argument, 0, 'k'}, {"aisle-every", required_argument, 0, 'a'},
-        {0, 0, 0, 0}};
-    bo_venue_gen_t g = {.sections = 8, .rows = 20, .seats = 25, .ga_areas = 1,
-                        .ga_capacity = 1000, .categories = 4};
+    static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                         {"sections", required_argument, 0, 's'},
+                                         {"rows", required_argument, 0, 'r'},
+                                         {"seats", required_argument, 0, 'e'},
+                                         {"ga", required_argument, 0, 'g'},
+                                         {"ga-capacity", required_argument, 0, 'c'},
+                                         {"categories", required_argument, 0, 'k'},
+                                         {"aisle-every", required_argument, 0, 'a'},
+                                         {0, 0, 0, 0}};
+    bo_venue_gen_t g = {.sections = 8,
+                        .rows = 20,
+                        .seats = 25,
+                        .ga_areas = 1,
+                        .ga_capacity = 1000,
+                        .categories = 4};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        uint32_t *dst = c == 's' ? &g.sections : c == 'r' ? &g.rows : c == 'e' ? &g.seats
-                      : c == 'g' ? &g.ga_areas : c == 'c' ? &g.ga_capacity
-                      : c == 'k' ? &g.categories : c == 'a' ? &g.aisle_every : NULL;
+        uint32_t *dst = c == 's'   ? &g.sections
+                        : c == 'r' ? &g.rows
+                        : c == 'e' ? &g.seats
+                        : c == 'g' ? &g.ga_areas
+                        : c == 'c' ? &g.ga_capacity
+                        : c == 'k' ? &g.categories
+                        : c == 'a' ? &g.aisle_every
+                                   : NULL;
         if (c == 'n') {
             g.name = optarg;
         } else if (!dst || parse_u32(optarg, dst)) {

@@ -33,11 +33,11 @@
 
 #include "boxoffice/layout.h"
 
-#define BO_HOLD_MAX_SEATS    100u     /* seats (explicit or best available) per hold */
-#define BO_HOLD_MAX_GA       8u       /* GA lines per hold */
-#define BO_HOLD_MAX_GA_QTY   100u     /* GA tickets per line */
-#define BO_INV_MAX_HOLDS     (1u << 24) /* hold slots per event, live and sold */
-#define BO_PAY_MAX_FAILURES  3u       /* the third failed payment releases the hold */
+#define BO_HOLD_MAX_SEATS   100u       /* seats (explicit or best available) per hold */
+#define BO_HOLD_MAX_GA      8u         /* GA lines per hold */
+#define BO_HOLD_MAX_GA_QTY  100u       /* GA tickets per line */
+#define BO_INV_MAX_HOLDS    (1u << 24) /* hold slots per event, live and sold */
+#define BO_PAY_MAX_FAILURES 3u         /* the third failed payment releases the hold */
 
 enum bo_seat_state {
     BO_SEAT_AVAILABLE = 0,
@@ -47,8 +47,8 @@ enum bo_seat_state {
 };
 
 enum bo_hold_status {
-    BO_HOLD_NONE = 0, /* unknown, released or expired: the slot is free */
-    BO_HOLD_HELD = 1, /* live until expires_at_ms */
+    BO_HOLD_NONE = 0,   /* unknown, released or expired: the slot is free */
+    BO_HOLD_HELD = 1,   /* live until expires_at_ms */
     BO_HOLD_PAYING = 2, /* checkout started: kept past expiry until settled */
     BO_HOLD_SOLD = 3,   /* paid: seats SOLD, GA sold */
 };
@@ -74,18 +74,18 @@ typedef struct bo_inv_config {
  * explicit seats and GA lines may be combined; best available stands alone. */
 typedef struct bo_hold_req {
     bo_hold_id_t id;
-    uint64_t customer; /* a hash of the buyer's identity; 0 = anonymous (no limit) */
+    uint64_t customer;     /* a hash of the buyer's identity; 0 = anonymous (no limit) */
     const uint32_t *seats; /* explicit seat indices, no duplicates */
     uint32_t nseats;
     const bo_ga_line_t *ga; /* at most one line per area */
     uint32_t nga;
-    uint32_t best_quantity;    /* > 0: best available, this many adjacent seats */
-    uint32_t best_category;    /* BO_NONE = any */
-    uint32_t best_section;     /* BO_NONE = any */
-    int64_t expires_at_ms;     /* 0 = now + hold_ttl_ms; replay passes the logged value */
-    int replay;                /* 1: re-apply a logged hold: skips the customer limit and
-                                  takes amount_cents as logged */
-    int64_t amount_cents;      /* replay only */
+    uint32_t best_quantity; /* > 0: best available, this many adjacent seats */
+    uint32_t best_category; /* BO_NONE = any */
+    uint32_t best_section;  /* BO_NONE = any */
+    int64_t expires_at_ms;  /* 0 = now + hold_ttl_ms; replay passes the logged value */
+    int replay;             /* 1: re-apply a logged hold: skips the customer limit and
+                               takes amount_cents as logged */
+    int64_t amount_cents;   /* replay only */
 } bo_hold_req_t;
 
 /* What a hold got, or why not. */
@@ -154,11 +154,10 @@ const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv);
  * range or repeated; more than BO_HOLD_MAX_SEATS seats; a GA area out of
  * range or repeated, a GA quantity of 0 or > BO_HOLD_MAX_GA_QTY; more than
  * BO_HOLD_MAX_GA lines; a best category or section out of range; NULL
- * arrays with nonzero counts; expires_at_ms <= now); BO_EEXIST for the id of a hold that is not gone
- * (HELD, PAYING or SOLD); BO_ELIMIT when the customer's seats and GA tickets
- * (HELD, PAYING, SOLD) plus this request exceed per_customer_limit;
- * BO_EFULL when every hold slot is in use; BO_EUNAVAILABLE with
- * res->unavailable (requested seats not AVAILABLE, in request order) and
+ * arrays with nonzero counts; expires_at_ms <= now); BO_EEXIST for the id of a hold that is not
+ * gone (HELD, PAYING or SOLD); BO_ELIMIT when the customer's seats and GA tickets (HELD, PAYING,
+ * SOLD) plus this request exceed per_customer_limit; BO_EFULL when every hold slot is in use;
+ * BO_EUNAVAILABLE with res->unavailable (requested seats not AVAILABLE, in request order) and
  * res->ga_short (areas short of capacity, in request order); BO_ENOSEATS when
  * best available finds nothing even relaxed. Returns 0 with res filled
  * (seats in request order; best available: ascending).
@@ -171,8 +170,7 @@ int bo_inv_release(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms);
 
 /* HELD -> PAYING until deadline_ms (BO_EINVAL unless > now). BO_ENOTFOUND
  * when gone (expired included); BO_ESTATE when already PAYING or SOLD. */
-int bo_inv_pay_start(bo_inv_t *inv, const bo_hold_id_t *id, int64_t deadline_ms,
-                     int64_t now_ms);
+int bo_inv_pay_start(bo_inv_t *inv, const bo_hold_id_t *id, int64_t deadline_ms, int64_t now_ms);
 
 /* A declined payment: PAYING -> HELD with its remaining time. The
  * BO_PAY_MAX_FAILURES-th failure releases the hold, and so does a failure
@@ -215,8 +213,7 @@ int bo_inv_unblock(bo_inv_t *inv, const uint32_t *seats, uint32_t nseats, int64_
  */
 uint32_t bo_inv_expire(bo_inv_t *inv, int64_t now_ms);
 /* Up to max PAYING holds whose deadline <= now, into ids; returns how many. */
-uint32_t bo_inv_due_payments(const bo_inv_t *inv, int64_t now_ms, bo_hold_id_t *ids,
-                             uint32_t max);
+uint32_t bo_inv_due_payments(const bo_inv_t *inv, int64_t now_ms, bo_hold_id_t *ids, uint32_t max);
 /* The earliest expires_at_ms / pay deadline of a live hold, or INT64_MAX. */
 int64_t bo_inv_next_deadline(const bo_inv_t *inv);
 

@@ -10,7 +10,7 @@
 
 /* X(name, value, http_status, api_code, message) */
 #define BO_ERRNO_MAP(X)                                                                            \
-    X(EINVAL, -1, 400, "INVALID_REQUEST", "invalid request")                                      \
+    X(EINVAL, -1, 400, "INVALID_REQUEST", "invalid request")                                       \
     X(ENOMEM, -2, 503, "OUT_OF_MEMORY", "out of memory")                                           \
     X(ENOTFOUND, -3, 404, "NOT_FOUND", "not found")                                                \
     X(EUNAVAILABLE, -4, 409, "SEATS_UNAVAILABLE", "some seats are not available")                  \

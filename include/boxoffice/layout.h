@@ -41,7 +41,7 @@
 #define BO_NONE UINT32_MAX
 
 typedef struct bo_category {
-    uint32_t key;   /* string offsets into the layout's arena */
+    uint32_t key; /* string offsets into the layout's arena */
     uint32_t name;
     uint32_t color; /* "#rrggbb" */
 } bo_category_t;
@@ -138,14 +138,14 @@ void bo_problems_free(bo_problems_t *p);
 
 /* Parameters of the venue generator. */
 typedef struct bo_venue_gen {
-    const char *name;      /* "Generated Arena" when NULL */
-    uint32_t sections;     /* arranged in a horseshoe around the stage */
-    uint32_t rows;         /* per section */
-    uint32_t seats;        /* per row */
-    uint32_t ga_areas;     /* GA areas added beside the seats (0 allowed) */
-    uint32_t ga_capacity;  /* capacity of each GA area */
-    uint32_t categories;   /* 1..8 price categories, by distance to the stage */
-    uint32_t aisle_every;  /* insert a gap in x every N seats (0 = none); ids stay dense */
+    const char *name;     /* "Generated Arena" when NULL */
+    uint32_t sections;    /* arranged in a horseshoe around the stage */
+    uint32_t rows;        /* per section */
+    uint32_t seats;       /* per row */
+    uint32_t ga_areas;    /* GA areas added beside the seats (0 allowed) */
+    uint32_t ga_capacity; /* capacity of each GA area */
+    uint32_t categories;  /* 1..8 price categories, by distance to the stage */
+    uint32_t aisle_every; /* insert a gap in x every N seats (0 = none); ids stay dense */
 } bo_venue_gen_t;
 
 /*

@@ -67,19 +67,19 @@ int bo_live_add_event(bo_live_t *live, uint64_t event, uint64_t venue, const cha
  * returns the status it already knows (0 while the commit is pending) and
  * calls done once. BO_ENOTFOUND for an unknown event, BO_EBUSY when the
  * store's queue is full. */
-int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
-                 bo_live_done_fn done, void *arg);
-int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                    bo_live_done_fn done, void *arg);
-int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                      int64_t deadline_ms, bo_live_done_fn done, void *arg);
+int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
+                 void *arg);
+int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                    void *arg);
+int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
+                      bo_live_done_fn done, void *arg);
 int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
                        bo_live_done_fn done, void *arg);
-int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                    const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga,
-                    uint64_t customer, int64_t amount_cents, bo_live_done_fn done, void *arg);
-int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                   bo_live_done_fn done, void *arg);
+int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
+                    uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
+                    int64_t amount_cents, bo_live_done_fn done, void *arg);
+int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                   void *arg);
 int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
                   int unblock, bo_live_done_fn done, void *arg);
 

@@ -11,7 +11,7 @@
 
 /* A seat word: 2 bits of state, 30 bits of owning hold slot (0 = none). */
 #define W_STATE(w)       ((w) >> 30)
-#define W_SLOT(w)        ((w) & 0x3fffffffu)
+#define W_SLOT(w)        ((w)&0x3fffffffu)
 #define W_MAKE(st, slot) (((uint32_t)(st) << 30) | (slot))
 
 struct hold {
@@ -39,15 +39,15 @@ struct heap {
 };
 
 enum jtype {
-    J_U32,       /* *p = a */
-    J_SEAT,      /* seat b had word a: restore it and the counters it implies */
-    J_HOLD,      /* holds[a] = hcopy[b] */
-    J_HOLD_NEW,  /* holds[a] was a free (all-zero) slot: clear it */
-    J_SLOT_POP,  /* slot a was taken from the free list: push it back */
-    J_SLOT_PUSH, /* slot a was pushed on the free list: take it off */
-    J_HASH_INS,  /* slot a was added to the id hash: remove it */
-    J_HASH_DEL,  /* slot a was removed from the id hash: add it */
-    J_CUST,      /* customer b had count a */
+    J_U32,         /* *p = a */
+    J_SEAT,        /* seat b had word a: restore it and the counters it implies */
+    J_HOLD,        /* holds[a] = hcopy[b] */
+    J_HOLD_NEW,    /* holds[a] was a free (all-zero) slot: clear it */
+    J_SLOT_POP,    /* slot a was taken from the free list: push it back */
+    J_SLOT_PUSH,   /* slot a was pushed on the free list: take it off */
+    J_HASH_INS,    /* slot a was added to the id hash: remove it */
+    J_HASH_DEL,    /* slot a was removed from the id hash: add it */
+    J_CUST,        /* customer b had count a */
     J_FREE_LATER,  /* free(p) when forgotten (kept for undo) */
     J_FREE_ON_UNDO /* free(p) when rolled back */
 };
@@ -123,8 +123,8 @@ int bo__check_ga(const bo_inv_t *inv, const bo_ga_line_t *ga, uint32_t n);
 uint32_t bo__find_taken(const bo_inv_t *inv, const uint32_t *seats, uint32_t n,
                         const bo_ga_line_t *ga, uint32_t nga, bo_hold_res_t *res);
 /* A hold owning fresh copies of seats and ga (BO_ENOMEM). */
-int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
-                  const uint32_t *seats, uint32_t n, const bo_ga_line_t *ga, uint32_t nga);
+int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer, const uint32_t *seats,
+                  uint32_t n, const bo_ga_line_t *ga, uint32_t nga);
 /* Install h (bo__hold_prepare'd, journal reserved) with its seats in state
  * st (HELD or SOLD) and its GA counted as held or sold; returns its slot. */
 uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st);

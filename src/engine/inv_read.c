@@ -95,8 +95,8 @@ uint32_t bo_inv_ga_available(const bo_inv_t *inv, uint32_t area, int64_t now_ms)
 {
     if (area >= inv->layout->nga)
         return 0;
-    struct cat_arg a = {area, inv->layout->ga[area].capacity - inv->ga_held[area] -
-                                  inv->ga_sold[area]};
+    struct cat_arg a = {area,
+                        inv->layout->ga[area].capacity - inv->ga_held[area] - inv->ga_sold[area]};
     visit_due(inv, &inv->exp, 0, now_ms, ga_expired, &a);
     return a.n;
 }
@@ -118,8 +118,7 @@ uint64_t bo_inv_version(const bo_inv_t *inv)
     return inv->version;
 }
 
-int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms,
-                    bo_hold_view_t *v)
+int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, bo_hold_view_t *v)
 {
     uint32_t slot = bo__hold_find(inv, id);
     if (!slot || bo__hold_expired(&inv->holds[slot], now_ms))
@@ -154,8 +153,7 @@ static void due_one(const bo_inv_t *inv, const struct hold *h, void *arg)
         a->ids[a->n++] = h->id;
 }
 
-uint32_t bo_inv_due_payments(const bo_inv_t *inv, int64_t now_ms, bo_hold_id_t *ids,
-                             uint32_t max)
+uint32_t bo_inv_due_payments(const bo_inv_t *inv, int64_t now_ms, bo_hold_id_t *ids, uint32_t max)
 {
     struct due_arg a = {ids, 0, max};
     visit_due(inv, &inv->pay, 0, now_ms, due_one, &a);

@@ -96,8 +96,8 @@ int bo_inv_new(const bo_layout_t *l, const bo_inv_config_t *cfg, bo_inv_t **out)
     return bo_inv_new_shared(l, NULL, cfg, out);
 }
 
-int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best,
-                      const bo_inv_config_t *cfg, bo_inv_t **out)
+int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best, const bo_inv_config_t *cfg,
+                      bo_inv_t **out)
 {
     *out = NULL;
     if (check_config(l, cfg))
@@ -112,8 +112,8 @@ int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best,
     inv->ga_held = calloc(l->nga ? l->nga : 1, sizeof(uint32_t));
     inv->ga_sold = calloc(l->nga ? l->nga : 1, sizeof(uint32_t));
     int rc = bo__holds_init(inv);
-    if (rc == 0 && (!inv->words || !inv->row_free || !inv->cat_avail || !inv->ga_held ||
-                    !inv->ga_sold))
+    if (rc == 0 &&
+        (!inv->words || !inv->row_free || !inv->cat_avail || !inv->ga_held || !inv->ga_sold))
         rc = BO_ENOMEM;
     if (rc == 0 && best)
         inv->best = best;
@@ -308,7 +308,7 @@ static uint32_t tickets_of(uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga
 /* Seats not AVAILABLE and GA areas short of capacity, into res (may be
  * NULL); returns how many problems there were. */
 uint32_t bo__find_taken(const bo_inv_t *inv, const uint32_t *seats, uint32_t n,
-                           const bo_ga_line_t *ga, uint32_t nga, bo_hold_res_t *res)
+                        const bo_ga_line_t *ga, uint32_t nga, bo_hold_res_t *res)
 {
     uint32_t bad = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -350,8 +350,8 @@ static int seat_is_free(void *ctx, uint32_t seat)
 /* ---- creating holds ----------------------------------------------------- */
 
 /* Build a hold owning a fresh copy of seats and ga. */
-int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer,
-                     const uint32_t *seats, uint32_t n, const bo_ga_line_t *ga, uint32_t nga)
+int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer, const uint32_t *seats,
+                  uint32_t n, const bo_ga_line_t *ga, uint32_t nga)
 {
     memset(h, 0, sizeof(*h));
     h->seats = malloc(n * sizeof(uint32_t) + nga * sizeof(bo_ga_line_t) + 1);
@@ -390,9 +390,8 @@ uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st)
 static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *res)
 {
     if (r->best_quantity) {
-        int rc = bo_best_available(inv->best, inv->row_free, seat_is_free, inv,
-                                   r->best_quantity, r->best_category, r->best_section,
-                                   res->seats);
+        int rc = bo_best_available(inv->best, inv->row_free, seat_is_free, inv, r->best_quantity,
+                                   r->best_category, r->best_section, res->seats);
         res->nseats = rc == 0 ? r->best_quantity : 0;
         return rc;
     }
@@ -507,8 +506,8 @@ int bo_inv_pay_failed(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, int
 }
 
 /* A late payment: take the seats and GA again as a new SOLD hold. */
-static int confirm_late(bo_inv_t *inv, const bo_hold_id_t *id, const uint32_t *seats,
-                        uint32_t n, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
+static int confirm_late(bo_inv_t *inv, const bo_hold_id_t *id, const uint32_t *seats, uint32_t n,
+                        const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
                         int64_t amount_cents, int64_t now_ms)
 {
     int rc = bo__check_seats(inv, seats, n, BO_HOLD_MAX_SEATS);

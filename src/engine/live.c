@@ -26,9 +26,10 @@ struct op {
     void *arg;
     bo_live_result_t r;
     uint32_t nsold;
-    int32_t *ga_delta; /* nga entries, into tail */
-    uint8_t *body;     /* into tail */
-    uint32_t *sold;    /* into tail */
+    struct op *cancelled; /* next in roll_back's list */
+    int32_t *ga_delta;    /* nga entries, into tail */
+    uint8_t *body;        /* into tail */
+    uint32_t *sold;       /* into tail */
     uint8_t tail[];
 };
 
@@ -67,31 +68,51 @@ static void op_complete(struct op *op, int status)
     free(op);
 }
 
+/* While roll_back cancels, the calls it takes back, to be answered once it
+ * released the event's lock: an answer may call back into the live layer. */
+static _Thread_local struct op **cancelled_tail;
+
 /* The first failure of a generation rolls the event back to just before the
- * failed decision and cancels every later one still queued. */
-static void roll_back(struct op *op)
+ * failed decision and cancels every later one still queued. Returns those,
+ * not yet answered, in submission order. */
+static struct op *roll_back(struct op *op)
 {
     struct event *ev = op->ev;
+    struct op *cancelled = NULL;
     pthread_mutex_lock(&ev->mu);
     if (ev->gen == op->gen) {
         __atomic_store_n(&ev->gen, ev->gen + 1, __ATOMIC_RELEASE);
+        cancelled_tail = &cancelled;
         bo_store_cancel(op->store, ev->id, op->rec.seq);
+        cancelled_tail = NULL;
         bo_inv_rollback(ev->inv, op->jbefore);
         ev->seq = op->rec.seq - 1;
         if (ev->snap_seq > ev->seq) /* that snapshot never happened */
             ev->snap_seq = 0;
     }
     pthread_mutex_unlock(&ev->mu);
+    return cancelled;
 }
 
 static void op_committed(bo_rec_t *rec, int status)
 {
-    struct op *op = (struct op *)rec;
+    struct op *op = (struct op *)rec, *later = NULL;
+    if (status == BO_ECANCELED && cancelled_tail) {
+        op->cancelled = NULL;
+        *cancelled_tail = op;
+        cancelled_tail = &op->cancelled;
+        return;
+    }
     if (status == 0)
         __atomic_store_n(&op->ev->committed, op->jafter, __ATOMIC_RELEASE);
     else if (__atomic_load_n(&op->ev->gen, __ATOMIC_ACQUIRE) == op->gen)
-        roll_back(op);
+        later = roll_back(op);
     op_complete(op, status);
+    while (later) {
+        struct op *next = later->cancelled;
+        op_complete(later, BO_ECANCELED);
+        later = next;
+    }
 }
 
 /* Fill the sold-seat and GA deltas the database checks, for m. */
@@ -186,8 +207,8 @@ struct decision {
     bo_jpos_t jbefore;
 };
 
-static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, bo_live_done_fn done,
-                 void *arg, struct decision *d)
+static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, bo_live_done_fn done, void *arg,
+                 struct decision *d)
 {
     d->live = live;
     d->ev = bo__live_event(live, event);
@@ -223,8 +244,8 @@ static int refuse(bo_live_done_fn done, void *arg, int rc)
     return rc;
 }
 
-int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
-                 bo_live_done_fn done, void *arg)
+int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
+                 void *arg)
 {
     struct decision d;
     int rc = begin(live, event, BO_HOLD_MAX_SEATS, done, arg, &d);
@@ -277,14 +298,14 @@ static int simple(bo_live_t *live, uint64_t event, uint8_t mop, const bo_hold_id
     return end(&d, rc, &m, done, arg);
 }
 
-int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                    bo_live_done_fn done, void *arg)
+int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                    void *arg)
 {
     return simple(live, event, BO_MUT_RELEASE, id, 0, done, arg);
 }
 
-int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                      int64_t deadline_ms, bo_live_done_fn done, void *arg)
+int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
+                      bo_live_done_fn done, void *arg)
 {
     return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, done, arg);
 }
@@ -295,15 +316,15 @@ int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
     return simple(live, event, BO_MUT_PAY_FAILED, id, 0, done, arg);
 }
 
-int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                   bo_live_done_fn done, void *arg)
+int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                   void *arg)
 {
     return simple(live, event, BO_MUT_CANCEL, id, 0, done, arg);
 }
 
-int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                    const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga,
-                    uint64_t customer, int64_t amount_cents, bo_live_done_fn done, void *arg)
+int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
+                    uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
+                    int64_t amount_cents, bo_live_done_fn done, void *arg)
 {
     struct decision d;
     if (nseats > BO_HOLD_MAX_SEATS || nga > BO_HOLD_MAX_GA)
@@ -314,9 +335,14 @@ int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
     bo_inv_t *inv = d.ev->inv;
     rc = bo_inv_confirm(inv, id, seats, nseats, ga, nga, customer, amount_cents, d.now_ms);
     bo_hold_view_t v;
-    bo_mut_t m = {.op = BO_MUT_CONFIRM, .id = *id, .customer = customer,
-                  .amount_cents = amount_cents, .seats = seats, .nseats = nseats,
-                  .ga = ga, .nga = nga};
+    bo_mut_t m = {.op = BO_MUT_CONFIRM,
+                  .id = *id,
+                  .customer = customer,
+                  .amount_cents = amount_cents,
+                  .seats = seats,
+                  .nseats = nseats,
+                  .ga = ga,
+                  .nga = nga};
     if (rc == 0 && bo_inv_get_hold(inv, id, d.now_ms, &v) == 0) {
         /* What was sold is the hold's content, whatever the caller passed. */
         bo_mut_t sold = {.seats = v.seats, .nseats = v.nseats, .ga = v.ga, .nga = v.nga};
@@ -343,8 +369,7 @@ int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32
     bo_hold_res_t *res = &d.op->r.res;
     rc = unblock ? bo_inv_unblock(d.ev->inv, seats, nseats, d.now_ms, res)
                  : bo_inv_block(d.ev->inv, seats, nseats, d.now_ms, res);
-    bo_mut_t m = {.op = unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = seats,
-                  .nseats = nseats};
+    bo_mut_t m = {.op = unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = seats, .nseats = nseats};
     return end(&d, rc, &m, done, arg);
 }
 

@@ -53,8 +53,8 @@ static char *event_body(const char *meta_json, const bo_inv_config_t *cfg, const
         json_array_append_new(prices, json_integer(cfg->price_cents[c]));
     json_t *doc = json_pack("{s:o,s:{s:I,s:I,s:I,s:o}}", "meta", meta ? meta : json_object(),
                             "config", "hold_ttl_ms", (json_int_t)cfg->hold_ttl_ms,
-                            "per_customer_limit", (json_int_t)cfg->per_customer_limit,
-                            "max_holds", (json_int_t)cfg->max_holds, "prices", prices);
+                            "per_customer_limit", (json_int_t)cfg->per_customer_limit, "max_holds",
+                            (json_int_t)cfg->max_holds, "prices", prices);
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     return s;
@@ -73,7 +73,8 @@ static int parse_event_body(const char *json, size_t len, const bo_layout_t *l, 
         return BO_ECORRUPT;
     }
     cfg->hold_ttl_ms = json_integer_value(json_object_get(c, "hold_ttl_ms"));
-    cfg->per_customer_limit = (uint32_t)json_integer_value(json_object_get(c, "per_customer_limit"));
+    cfg->per_customer_limit =
+        (uint32_t)json_integer_value(json_object_get(c, "per_customer_limit"));
     cfg->max_holds = (uint32_t)json_integer_value(json_object_get(c, "max_holds"));
     for (uint32_t i = 0; i < l->ncategories && i < json_array_size(prices); i++)
         cfg->price_cents[i] = json_integer_value(json_array_get(prices, i));
@@ -126,8 +127,8 @@ static void created(bo_rec_t *rec, int status)
 {
     struct create *c = (struct create *)rec;
     bo_live_t *live = c->live;
-    int *visible = c->is_event ? &((struct event *)c->obj)->visible
-                               : &((struct venue *)c->obj)->visible;
+    int *visible =
+        c->is_event ? &((struct event *)c->obj)->visible : &((struct venue *)c->obj)->visible;
     if (status == 0) {
         __atomic_store_n(visible, 1, __ATOMIC_RELEASE);
     } else {
@@ -187,8 +188,11 @@ int bo_live_add_venue(bo_live_t *live, uint64_t id, const char *json, size_t len
         rc = BO_ENOMEM;
     if (rc == 0 && (rc = reserve(live, &live->venues, id, v)) == 0) {
         v->id = id;
-        *c = (struct create){.rec = {.kind = BO_REC_VENUE, .id = id}, .obj = v, .body = c->body,
-                             .done = done, .arg = arg};
+        *c = (struct create){.rec = {.kind = BO_REC_VENUE, .id = id},
+                             .obj = v,
+                             .body = c->body,
+                             .done = done,
+                             .arg = arg};
         if ((rc = submit_create(live, c, &live->venues)) == 0)
             return 0;
     }
@@ -239,8 +243,11 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
                     !(c->ga_capacity = ga_capacities(v->layout))))
         rc = BO_ENOMEM;
     if (rc == 0 && (rc = reserve(live, &live->events, id, ev)) == 0) {
-        c->rec = (bo_rec_t){.kind = BO_REC_EVENT, .id = id, .venue = venue,
-                            .ga_capacity = c->ga_capacity, .nga_capacity = v->layout->nga};
+        c->rec = (bo_rec_t){.kind = BO_REC_EVENT,
+                            .id = id,
+                            .venue = venue,
+                            .ga_capacity = c->ga_capacity,
+                            .nga_capacity = v->layout->nga};
         c->obj = ev;
         c->is_event = 1;
         c->done = done;
@@ -274,8 +281,7 @@ static int load_venue(void *ctx, uint64_t id, const char *json, size_t len)
         return BO_ENOMEM;
     v->id = id;
     v->visible = 1;
-    if (venue_parse(v, json, len, NULL) ||
-        bo_u64map_put(&ld->live->venues, id, v)) {
+    if (venue_parse(v, json, len, NULL) || bo_u64map_put(&ld->live->venues, id, v)) {
         fprintf(stderr, "boxoffice: venue %llu in the store does not load\n",
                 (unsigned long long)id);
         free_venue(v);

@@ -23,11 +23,11 @@ struct event {
     pthread_mutex_t mu;
     bo_inv_t *inv;
     char *meta_json;
-    uint64_t seq;          /* last submitted log sequence */
-    uint64_t snap_seq;     /* sequence of the last snapshot */
-    int64_t last_ms;       /* the event's clock never goes back */
-    uint64_t gen;          /* bumped by each rollback; atomic reads outside mu */
-    bo_jpos_t committed;   /* journal position of the last commit; atomic */
+    uint64_t seq;        /* last submitted log sequence */
+    uint64_t snap_seq;   /* sequence of the last snapshot */
+    int64_t last_ms;     /* the event's clock never goes back */
+    uint64_t gen;        /* bumped by each rollback; atomic reads outside mu */
+    bo_jpos_t committed; /* journal position of the last commit; atomic */
     int visible;
 };
 

@@ -17,8 +17,7 @@ static int has_id(uint8_t op)
 
 static int has_seats(uint8_t op)
 {
-    return op == BO_MUT_HOLD || op == BO_MUT_CONFIRM || op == BO_MUT_BLOCK ||
-           op == BO_MUT_UNBLOCK;
+    return op == BO_MUT_HOLD || op == BO_MUT_CONFIRM || op == BO_MUT_BLOCK || op == BO_MUT_UNBLOCK;
 }
 
 static int has_sale(uint8_t op)

@@ -24,14 +24,14 @@ enum bo_mut_op {
 
 typedef struct bo_mut {
     uint8_t op;
-    bo_hold_id_t id;         /* every op but BLOCK/UNBLOCK */
-    uint64_t customer;       /* HOLD, CONFIRM */
-    int64_t expires_at_ms;   /* HOLD */
-    int64_t deadline_ms;     /* PAY_START */
-    int64_t amount_cents;    /* HOLD, CONFIRM */
-    const uint32_t *seats;   /* HOLD, CONFIRM, BLOCK, UNBLOCK */
+    bo_hold_id_t id;       /* every op but BLOCK/UNBLOCK */
+    uint64_t customer;     /* HOLD, CONFIRM */
+    int64_t expires_at_ms; /* HOLD */
+    int64_t deadline_ms;   /* PAY_START */
+    int64_t amount_cents;  /* HOLD, CONFIRM */
+    const uint32_t *seats; /* HOLD, CONFIRM, BLOCK, UNBLOCK */
     uint32_t nseats;
-    const bo_ga_line_t *ga;  /* HOLD, CONFIRM */
+    const bo_ga_line_t *ga; /* HOLD, CONFIRM */
     uint32_t nga;
 } bo_mut_t;
 

@@ -136,8 +136,8 @@ static int read_hold(bo_reader_t *r, struct hold *h, uint32_t *seats, bo_ga_line
     uint64_t failures = bo_get_uv(r);
     int rc = get_seats(r, seats, BO_HOLD_MAX_SEATS, &h->nseats);
     uint64_t nga = bo_get_uv(r);
-    if (rc || nga > BO_HOLD_MAX_GA || failures >= BO_PAY_MAX_FAILURES ||
-        h->status < BO_HOLD_HELD || h->status > BO_HOLD_SOLD)
+    if (rc || nga > BO_HOLD_MAX_GA || failures >= BO_PAY_MAX_FAILURES || h->status < BO_HOLD_HELD ||
+        h->status > BO_HOLD_SOLD)
         return BO_ECORRUPT;
     h->pay_failures = (uint8_t)failures;
     h->nga = (uint32_t)nga;
@@ -157,9 +157,10 @@ static int import_hold(bo_inv_t *inv, bo_reader_t *r)
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
     int rc = read_hold(r, &f, seats, ga);
-    if (rc == 0 && (bo__check_seats(inv, seats, f.nseats, BO_HOLD_MAX_SEATS) ||
-                    bo__check_ga(inv, ga, f.nga) || f.nseats + f.nga == 0 ||
-                    bo__hold_find(inv, &f.id) || bo__find_taken(inv, seats, f.nseats, ga, f.nga, NULL)))
+    if (rc == 0 &&
+        (bo__check_seats(inv, seats, f.nseats, BO_HOLD_MAX_SEATS) || bo__check_ga(inv, ga, f.nga) ||
+         f.nseats + f.nga == 0 || bo__hold_find(inv, &f.id) ||
+         bo__find_taken(inv, seats, f.nseats, ga, f.nga, NULL)))
         rc = BO_ECORRUPT;
     if (rc == 0)
         rc = bo__hold_prepare(inv);

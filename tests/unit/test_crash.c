@@ -10,13 +10,16 @@
  * time per hold and per thread's block sets. Around every call it appends to
  * a side file, each line one write(2) on an O_APPEND descriptor that fully
  * describes the mutation: "I" (intent) before the call, then "A" from the
- * callback once the answer is status 0 (acknowledged), or "N" for a refusal.
- * The parent kills the child with SIGKILL 50-400 ms after it is ready, drops
- * a torn last line, and checks the reopened store against the side file:
+ * callback once the answer is status 0 (acknowledged), or "N" for a refusal
+ * (any answer the call does not allow is an "E" line and the child exits).
+ * The parent kills the child with SIGKILL 50-400 ms after it is ready (one
+ * round in six: 1-60 ms after the fork, during its recovery), drops a torn
+ * last line, and checks the reopened store against the side file:
  *  - every acknowledged mutation is there: the hold exists with exactly its
  *    seats, GA, status and expiry; sold stays sold until an acknowledged
  *    cancel; blocked until an acknowledged unblock; and the log row of its
- *    sequence (read from the file directly) is that mutation;
+ *    sequence (read from the file directly, unless a snapshot covers it
+ *    since) is that mutation, in a gapless log;
  *  - an intent without an answer line (killed between the commit and the
  *    callback, or before the commit) shows either no effect or its whole
  *    effect; the parent adopts what it sees, and the next round continues
@@ -55,21 +58,22 @@
 #include "engine/record.h"
 #include "helpers/live_fixture.h"
 
-#define NWORK     3
-#define WINDOW    32
-#define POOL      256
-#define NSETS     6  /* block sets per thread */
-#define MAXQ      4  /* seats per hold or block set */
-#define HOT       48 /* explicit holds aim at seats [0, HOT) */
-#define REGION    16 /* thread t blocks seats of [t * REGION, (t + 1) * REGION) */
-#define TTL_MS    600000
-#define GAP_MS    3600000
-#define T0_MS     1700000000000
-#define EVT       9
-#define VEN       5
-#define KEY_HOLD  (1ull << 62)
-#define KEY_BLOCK (1ull << 61)
-#define LINE_MAX  256
+#define NWORK      3
+#define WINDOW     32
+#define POOL       256
+#define NSETS      6  /* block sets per thread */
+#define MAXQ       4  /* seats per hold or block set */
+#define HOT        48 /* explicit holds aim at seats [0, HOT) */
+#define REGION     16 /* thread t blocks seats of [t * REGION, (t + 1) * REGION) */
+#define TTL_MS     600000
+#define GAP_MS     3600000
+#define T0_MS      1700000000000
+#define EVT        9
+#define VEN        5
+#define SNAP_EVERY 3000 /* records between snapshots: a few per round */
+#define KEY_HOLD   (1ull << 62)
+#define KEY_BLOCK  (1ull << 61)
+#define LINE_MAX   256
 
 /* ---- side-file lines ------------------------------------------------------- */
 
@@ -875,6 +879,9 @@ static void child_main(struct crash *c, int ready_fd)
     side_fd = open(c->side, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (side_fd < 0 || bo_live_open(c->url, &clk.base, &live) != 0)
         _exit(5);
+    /* Kills land while snapshots are written too, and recovery starts from
+     * one followed by the log. */
+    bo_live_set_snapshot_every(live, SNAP_EVERY);
     for (int t = 0; t < NWORK; t++) {
         w[t] =
             (struct cworker){.t = t,

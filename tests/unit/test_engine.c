@@ -656,7 +656,8 @@ Test(limits, a_lowered_slot_limit_holds)
     cr_assert_eq(hold_seats(2, 0, LIST(1), T0, NULL), 0);
     bo_inv_config_t cfg = config(TTL, 0, 2);
     cr_assert_eq(bo_inv_set_config(inv, &cfg), 0);
-    cr_assert_eq(hold_seats(3, 0, LIST(2), T0, NULL), BO_EFULL, "free slots exist, the limit rules");
+    cr_assert_eq(hold_seats(3, 0, LIST(2), T0, NULL), BO_EFULL,
+                 "free slots exist, the limit rules");
     cr_assert_eq(release(1, T0), 0);
     cr_assert_eq(hold_seats(3, 0, LIST(2), T0, NULL), 0);
 }

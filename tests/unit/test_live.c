@@ -49,8 +49,8 @@ Test(live, hold_survives_reopen)
     bo_live_result_t r;
     cr_assert_eq(fx_hold_seats(live, EVT, fx_id(1), seats, 2, &r), 0);
     cr_assert_eq(r.res.nseats, 2);
-    cr_assert_eq(r.res.amount_cents, 2 * 1000 * (1 + 0) + 0 * r.res.amount_cents,
-                 "amount %lld", (long long)r.res.amount_cents);
+    cr_assert_eq(r.res.amount_cents, 2 * 1000 * (1 + 0) + 0 * r.res.amount_cents, "amount %lld",
+                 (long long)r.res.amount_cents);
     fx_state_t before, after;
     fx_capture(live, EVT, &before);
     reopen();
@@ -133,19 +133,28 @@ Test(live, failed_batch_rolls_back_dependent_decisions)
     fx_capture(live, EVT, &before);
 
     struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
-    bo_hold_req_t req = {.id = fx_id(9), .seats = gate_seat, .nseats = 1,
-                         .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_hold_req_t req = {.id = fx_id(9),
+                         .seats = gate_seat,
+                         .nseats = 1,
+                         .best_category = BO_NONE,
+                         .best_section = BO_NONE};
     bo_live_hold(live, EVT, &req, gate_done, &g);
     gate_wait_parked(&g); /* the committer is parked: what follows queues */
     cr_assert_eq(g.status, 0);
     fx_capture(live, EVT, &before); /* includes the gate hold, committed */
 
     bo_live_wait_t *w1 = bo_live_wait_new(), *w2 = bo_live_wait_new(), *w3 = bo_live_wait_new();
-    bo_hold_req_t r1 = {.id = fx_id(2), .seats = other, .nseats = 1,
-                        .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_hold_req_t r1 = {.id = fx_id(2),
+                        .seats = other,
+                        .nseats = 1,
+                        .best_category = BO_NONE,
+                        .best_section = BO_NONE};
     bo_hold_id_t id0 = fx_id(1);
-    bo_hold_req_t r3 = {.id = fx_id(3), .seats = h0, .nseats = 2,
-                        .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_hold_req_t r3 = {.id = fx_id(3),
+                        .seats = h0,
+                        .nseats = 2,
+                        .best_category = BO_NONE,
+                        .best_section = BO_NONE};
     cr_assert_eq(bo_live_hold(live, EVT, &r1, bo_live_wait_done, w1), 0);
     cr_assert_eq(bo_live_release(live, EVT, &id0, bo_live_wait_done, w2), 0);
     cr_assert_eq(bo_live_hold(live, EVT, &r3, bo_live_wait_done, w3), 0); /* needs the release */
@@ -186,7 +195,6 @@ struct storm {
     uint32_t seat_of[400];
 };
 
-
 /* Each call's status lands in its slot; PENDING until answered. */
 #define PENDING 1
 
@@ -205,8 +213,10 @@ static void *storm_thread(void *arg)
         uint32_t seat = (uint32_t)rand_r(&s->seed) % 80;
         s->seat_of[i] = seat;
         bo_hold_req_t req = {.id = fx_id((uint64_t)s->thread << 32 | (uint64_t)i),
-                             .seats = &seat, .nseats = 1,
-                             .best_category = BO_NONE, .best_section = BO_NONE};
+                             .seats = &seat,
+                             .nseats = 1,
+                             .best_category = BO_NONE,
+                             .best_section = BO_NONE};
         /* At most 8 calls of this thread in flight: the storm follows the
          * commits, so failures hit a few decisions at a time. */
         while (i >= 8 && __atomic_load_n(&s->acked[i - 8], __ATOMIC_ACQUIRE) == PENDING)

@@ -14,8 +14,8 @@
 
 static bo_layout_t *venue(void)
 {
-    bo_venue_gen_t g = {.sections = 3, .rows = 5, .seats = 8, .ga_areas = 2, .ga_capacity = 30,
-                        .categories = 3};
+    bo_venue_gen_t g = {
+        .sections = 3, .rows = 5, .seats = 8, .ga_areas = 2, .ga_capacity = 30, .categories = 3};
     size_t len;
     char *json = bo_venue_generate(&g, &len);
     bo_layout_t *l = NULL;
@@ -43,9 +43,14 @@ static void churn(bo_inv_t *inv, const bo_layout_t *l, uint64_t seed, int64_t *n
         bo_ga_line_t ga = {(uint32_t)(rnd(&seed) % l->nga), 1 + (uint32_t)(rnd(&seed) % 3)};
         bo_hold_id_t id = fx_id(rnd(&seed) % 500);
         int released, op = (int)(rnd(&seed) % 9);
-        bo_hold_req_t req = {.id = id, .customer = rnd(&seed) % 4, .seats = seats,
-                             .nseats = 1 + (uint32_t)(rnd(&seed) % 3), .ga = &ga,
-                             .nga = op == 1, .best_category = BO_NONE, .best_section = BO_NONE};
+        bo_hold_req_t req = {.id = id,
+                             .customer = rnd(&seed) % 4,
+                             .seats = seats,
+                             .nseats = 1 + (uint32_t)(rnd(&seed) % 3),
+                             .ga = &ga,
+                             .nga = op == 1,
+                             .best_category = BO_NONE,
+                             .best_section = BO_NONE};
         if (op <= 2)
             bo_inv_hold(inv, &req, *now, &res);
         else if (op == 3)
@@ -104,8 +109,8 @@ static void expect_equal(const bo_inv_t *a, const bo_inv_t *b, int64_t now)
 Test(snapshot, import_restores_the_exported_state)
 {
     bo_layout_t *l = venue();
-    bo_inv_config_t cfg = {.hold_ttl_ms = 20000, .per_customer_limit = 12,
-                           .price_cents = {100, 200, 300, 400}};
+    bo_inv_config_t cfg = {
+        .hold_ttl_ms = 20000, .per_customer_limit = 12, .price_cents = {100, 200, 300, 400}};
     for (uint64_t seed = 1; seed <= 20; seed++) {
         bo_inv_t *a, *b;
         int64_t now = 1000000;
