@@ -35,8 +35,8 @@ TEST_HOBJ := $(TEST_HELP:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-# Test helper objects are shared by every test binary: keep them.
-.SECONDARY: $(TEST_HOBJ)
+# Keep intermediate objects (test and bench objects, helpers): no rebuilds.
+.SECONDARY:
 
 .PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best run format \
         format-check clean help
