@@ -143,6 +143,8 @@ int bo_inv_new_shared(const bo_layout_t *layout, const bo_best_index_t *best,
                       const bo_inv_config_t *cfg, bo_inv_t **out);
 void bo_inv_free(bo_inv_t *inv);
 const bo_layout_t *bo_inv_layout(const bo_inv_t *inv);
+/* 0 when cfg is acceptable for an event at layout, else BO_EINVAL. */
+int bo_inv_check_config(const bo_layout_t *layout, const bo_inv_config_t *cfg);
 /* Replace the rules (prices, TTL, limit) for holds made from now on. */
 int bo_inv_set_config(bo_inv_t *inv, const bo_inv_config_t *cfg);
 const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv);

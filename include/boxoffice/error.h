@@ -25,7 +25,18 @@
     X(EFENCED, -13, 503, "NOT_OWNER", "this node no longer owns the event")                        \
     X(EEXIST, -14, 409, "ALREADY_EXISTS", "already exists")                                        \
     X(ECORRUPT, -15, 500, "CORRUPT", "stored data is inconsistent")                                \
-    X(ECANCELED, -16, 503, "CANCELED", "aborted because an earlier write failed, retry")
+    X(ECANCELED, -16, 503, "CANCELED", "aborted because an earlier write failed, retry")           \
+    X(EUNAUTHORIZED, -17, 401, "UNAUTHORIZED", "missing or malformed credentials")                 \
+    X(EFORBIDDEN, -18, 403, "FORBIDDEN", "these credentials may not do this")                      \
+    X(EMETHOD, -19, 405, "METHOD_NOT_ALLOWED", "method not allowed on this path")                  \
+    X(EIDEMMISMATCH, -20, 422, "IDEMPOTENCY_MISMATCH",                                             \
+      "this Idempotency-Key was used with another request")                                        \
+    X(EIDEMBUSY, -21, 409, "IDEMPOTENCY_IN_PROGRESS",                                              \
+      "a request with this Idempotency-Key is in progress")                                        \
+    X(ENOTONSALE, -22, 422, "NOT_ON_SALE", "the event is not on sale")                             \
+    X(ESEATMAP, -23, 400, "INVALID_SEATMAP", "the seat map is invalid")                            \
+    X(ERATE, -24, 429, "RATE_LIMITED", "too many requests, slow down")                             \
+    X(EGONE, -25, 410, "GONE", "no longer available")
 
 enum bo_errno {
     BO_OK = 0,

@@ -63,6 +63,20 @@ int bo_live_add_venue(bo_live_t *live, uint64_t venue, const char *json, size_t 
 int bo_live_add_event(bo_live_t *live, uint64_t event, uint64_t venue, const char *meta_json,
                       const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg);
 
+/* Change an event's meta and rules (prices, TTL, limit) durably; they apply
+ * to decisions made after the commit. BO_ENOTFOUND, BO_EINVAL (rules). */
+int bo_live_update_event(bo_live_t *live, uint64_t event, const char *meta_json,
+                         const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg);
+/* A copy of an event's meta JSON (caller frees) and its venue, or NULL. */
+char *bo_live_event_meta(bo_live_t *live, uint64_t event, uint64_t *venue);
+/* Call fn for every visible event, under its lock (reads only), in no
+ * particular order; stops at and returns fn's first nonzero answer. */
+typedef int (*bo_live_event_fn)(void *arg, uint64_t event, uint64_t venue, const char *meta_json,
+                                const bo_inv_t *inv, int64_t now_ms);
+int bo_live_each_event(bo_live_t *live, bo_live_event_fn fn, void *arg);
+typedef int (*bo_live_venue_fn)(void *arg, uint64_t venue, const bo_layout_t *layout);
+int bo_live_each_venue(bo_live_t *live, bo_live_venue_fn fn, void *arg);
+
 /* Mutations of one event: the engine calls of engine.h, made durable. Each
  * returns the status it already knows (0 while the commit is pending) and
  * calls done once. BO_ENOTFOUND for an unknown event, BO_EBUSY when the
@@ -83,6 +97,49 @@ int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_l
 int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
                   int unblock, bo_live_done_fn done, void *arg);
 
+/*
+ * The same calls with a hook: decided runs under the event's lock once the
+ * engine accepted the decision, before its record is queued; it may attach
+ * an idempotent answer to rec (rec->idem_*; memory owned by arg, alive until
+ * done), stored in the same transaction as the decision. Not called when the
+ * engine refuses.
+ */
+typedef void (*bo_live_decided_fn)(void *arg, const bo_live_result_t *r, bo_rec_t *rec);
+typedef struct bo_live_call {
+    bo_live_done_fn done;
+    void *arg;
+    bo_live_decided_fn decided; /* may be NULL */
+} bo_live_call_t;
+int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
+                      const bo_live_call_t *c);
+int bo_live_release_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                         const bo_live_call_t *c);
+int bo_live_block_call(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
+                       int unblock, const bo_live_call_t *c);
+
+/*
+ * Idempotency. A request carrying an Idempotency-Key (any string of 1..255
+ * bytes) with hash (32 bytes naming the request: method, path, body) first
+ * reserves its key: 0 means new (the caller goes on, and ends the key with
+ * the durable answer, or with body NULL when it left none); 1 means already
+ * answered, *ans being a copy (caller frees ans->body); BO_EIDEMMISMATCH for
+ * another request under that key; BO_EIDEMBUSY while the first is in
+ * progress. Answers are kept BO_IDEM_TTL_MS.
+ */
+#define BO_IDEM_TTL_MS (24 * 3600 * 1000LL)
+typedef struct bo_idem_answer {
+    int status;
+    char *body;
+    size_t len;
+} bo_idem_answer_t;
+int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32],
+                       bo_idem_answer_t *ans);
+void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *body, size_t len);
+/* Make an answer durable on its own (a refusal, which has no decision to
+ * ride with), then end the key; done is called as usual. */
+int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], int status,
+                     const char *body, size_t len, bo_live_done_fn done, void *arg);
+
 /* Run fn with the event's inventory under its lock (reads only), with the
  * clock's now. Returns fn's value, or BO_ENOTFOUND. */
 typedef int (*bo_live_read_fn)(void *arg, const bo_inv_t *inv, int64_t now_ms);
@@ -93,6 +150,8 @@ const bo_layout_t *bo_live_venue(bo_live_t *live, uint64_t venue);
 /* Release expired holds of every event (memory hygiene: reads already treat
  * them as gone). Returns how many. */
 uint32_t bo_live_sweep(bo_live_t *live);
+/* The same for one event (before a read whose version must reflect expiry). */
+uint32_t bo_live_sweep_event(bo_live_t *live, uint64_t event);
 
 /* The same calls, waiting for the answer (tools and tests). */
 typedef struct bo_live_wait bo_live_wait_t;

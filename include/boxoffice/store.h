@@ -27,6 +27,7 @@ enum bo_rec_kind {
     BO_REC_EVENT = 2,    /* event created or changed: body = event JSON; ga_capacity set */
     BO_REC_MUT = 3,      /* one engine mutation: body = encoded mutation (engine/record.h) */
     BO_REC_SNAPSHOT = 4, /* full engine state of event as of seq: replaces older MUT records */
+    BO_REC_IDEM = 5,     /* only the idempotency answer below (a refused request) */
 };
 
 typedef struct bo_rec bo_rec_t;
@@ -54,6 +55,14 @@ struct bo_rec {
     /* EVENT: capacity of each GA area (creates or keeps its counter row). */
     const uint32_t *ga_capacity;
     uint32_t nga_capacity;
+    /* Idempotency (any kind, optional): when idem_key is set, the answer
+     * to the request that carried that Idempotency-Key is stored in the same
+     * transaction, so the decision and its answer are durable together. */
+    const char *idem_key; /* NUL-terminated, <= BO_IDEM_KEY_MAX bytes */
+    const uint8_t *idem_hash; /* 32 bytes: hash of the request it answers */
+    int idem_status;          /* HTTP status */
+    const char *idem_body;
+    size_t idem_body_len;
     /* Completion: called once, on the committer thread, in submission order,
      * with 0 once the record is durable or a negative BO_E* code when it is
      * not (then nothing of it was written). The submitter owns rec and
@@ -76,7 +85,13 @@ typedef struct bo_store_visitor {
     int (*venue)(void *ctx, uint64_t venue, const char *json, size_t len);
     int (*event)(void *ctx, uint64_t event, uint64_t venue, const char *json, size_t len);
     int (*rec)(void *ctx, const bo_rec_t *rec);
+    /* Stored idempotent answers newer than the load's idem_since_ms, first. */
+    int (*idem)(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
+                size_t len, int64_t at_ms);
+    int64_t idem_since_ms; /* older answers are deleted */
 } bo_store_visitor_t;
+
+#define BO_IDEM_KEY_MAX 255
 
 typedef struct bo_store bo_store_t;
 

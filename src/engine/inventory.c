@@ -77,6 +77,11 @@ static int check_config(const bo_layout_t *l, const bo_inv_config_t *cfg)
     return 0;
 }
 
+int bo_inv_check_config(const bo_layout_t *l, const bo_inv_config_t *cfg)
+{
+    return check_config(l, cfg);
+}
+
 int bo_inv_set_config(bo_inv_t *inv, const bo_inv_config_t *cfg)
 {
     int rc = check_config(inv->layout, cfg);

@@ -200,6 +200,7 @@ static int submit(bo_live_t *live, struct event *ev, struct op *op, const bo_mut
 
 /* What every mutation does around its engine call. */
 struct decision {
+    const bo_live_call_t *call;
     bo_live_t *live;
     struct event *ev;
     struct op *op;
@@ -207,14 +208,15 @@ struct decision {
     bo_jpos_t jbefore;
 };
 
-static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, bo_live_done_fn done, void *arg,
+static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live_call_t *c,
                  struct decision *d)
 {
+    d->call = c;
     d->live = live;
     d->ev = bo__live_event(live, event);
     if (!d->ev)
         return BO_ENOTFOUND;
-    d->op = op_new(d->ev->venue->layout, nseats, 0, done, arg);
+    d->op = op_new(d->ev->venue->layout, nseats, 0, c->done, c->arg);
     if (!d->op)
         return BO_ENOMEM;
     pthread_mutex_lock(&d->ev->mu);
@@ -224,33 +226,43 @@ static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, bo_live_done_
     return 0;
 }
 
-/* Submit when the engine said yes; answer now when anything said no. */
-static int end(struct decision *d, int rc, const bo_mut_t *m, bo_live_done_fn done, void *arg)
+/* Submit when the engine said yes (after the caller's decided hook saw the
+ * decision); answer now when anything said no. */
+static int end(struct decision *d, int rc, const bo_mut_t *m)
 {
+    if (rc == 0 && d->call->decided)
+        d->call->decided(d->call->arg, &d->op->r, &d->op->rec);
     if (rc == 0)
         rc = submit(d->live, d->ev, d->op, m, d->now_ms, d->jbefore);
     pthread_mutex_unlock(&d->ev->mu);
     if (rc == 0)
         return 0;
     d->op->r.status = rc;
-    done(arg, &d->op->r);
+    d->call->done(d->call->arg, &d->op->r);
     free(d->op);
     return rc;
 }
 
-static int refuse(bo_live_done_fn done, void *arg, int rc)
+static int refuse(const bo_live_call_t *c, int rc)
 {
-    bo__live_finish(done, arg, rc);
+    bo__live_finish(c->done, c->arg, rc);
     return rc;
 }
 
 int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
                  void *arg)
 {
+    bo_live_call_t c = {done, arg, NULL};
+    return bo_live_hold_call(live, event, req, &c);
+}
+
+int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
+                      const bo_live_call_t *c)
+{
     struct decision d;
-    int rc = begin(live, event, BO_HOLD_MAX_SEATS, done, arg, &d);
+    int rc = begin(live, event, BO_HOLD_MAX_SEATS, c, &d);
     if (rc)
-        return refuse(done, arg, rc);
+        return refuse(c, rc);
     bo_hold_res_t *res = &d.op->r.res;
     rc = bo_inv_hold(d.ev->inv, req, d.now_ms, res);
     bo_mut_t m = {.op = BO_MUT_HOLD,
@@ -262,16 +274,16 @@ int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_l
                   .nseats = res->nseats,
                   .ga = req->ga,
                   .nga = req->nga};
-    return end(&d, rc, &m, done, arg);
+    return end(&d, rc, &m);
 }
 
 static int simple(bo_live_t *live, uint64_t event, uint8_t mop, const bo_hold_id_t *id,
-                  int64_t deadline_ms, bo_live_done_fn done, void *arg)
+                  int64_t deadline_ms, const bo_live_call_t *c)
 {
     struct decision d;
-    int rc = begin(live, event, mop == BO_MUT_CANCEL ? BO_HOLD_MAX_SEATS : 0, done, arg, &d);
+    int rc = begin(live, event, mop == BO_MUT_CANCEL ? BO_HOLD_MAX_SEATS : 0, c, &d);
     if (rc)
-        return refuse(done, arg, rc);
+        return refuse(c, rc);
     bo_inv_t *inv = d.ev->inv;
     bo_mut_t m = {.op = mop, .id = *id, .deadline_ms = deadline_ms};
     bo_hold_view_t v;
@@ -295,31 +307,41 @@ static int simple(bo_live_t *live, uint64_t event, uint8_t mop, const bo_hold_id
         rc = bo_inv_cancel(inv, id, d.now_ms);
         break;
     }
-    return end(&d, rc, &m, done, arg);
+    return end(&d, rc, &m);
 }
 
 int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
                     void *arg)
 {
-    return simple(live, event, BO_MUT_RELEASE, id, 0, done, arg);
+    bo_live_call_t c = {done, arg, NULL};
+    return simple(live, event, BO_MUT_RELEASE, id, 0, &c);
+}
+
+int bo_live_release_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                         const bo_live_call_t *c)
+{
+    return simple(live, event, BO_MUT_RELEASE, id, 0, c);
 }
 
 int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
                       bo_live_done_fn done, void *arg)
 {
-    return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, done, arg);
+    bo_live_call_t c = {done, arg, NULL};
+    return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, &c);
 }
 
 int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
                        bo_live_done_fn done, void *arg)
 {
-    return simple(live, event, BO_MUT_PAY_FAILED, id, 0, done, arg);
+    bo_live_call_t c = {done, arg, NULL};
+    return simple(live, event, BO_MUT_PAY_FAILED, id, 0, &c);
 }
 
 int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
                    void *arg)
 {
-    return simple(live, event, BO_MUT_CANCEL, id, 0, done, arg);
+    bo_live_call_t c = {done, arg, NULL};
+    return simple(live, event, BO_MUT_CANCEL, id, 0, &c);
 }
 
 int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
@@ -327,11 +349,12 @@ int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, con
                     int64_t amount_cents, bo_live_done_fn done, void *arg)
 {
     struct decision d;
+    bo_live_call_t call = {done, arg, NULL}, *c = &call;
     if (nseats > BO_HOLD_MAX_SEATS || nga > BO_HOLD_MAX_GA)
-        return refuse(done, arg, BO_EINVAL);
-    int rc = begin(live, event, BO_HOLD_MAX_SEATS, done, arg, &d);
+        return refuse(c, BO_EINVAL);
+    int rc = begin(live, event, BO_HOLD_MAX_SEATS, c, &d);
     if (rc)
-        return refuse(done, arg, rc);
+        return refuse(c, rc);
     bo_inv_t *inv = d.ev->inv;
     rc = bo_inv_confirm(inv, id, seats, nseats, ga, nga, customer, amount_cents, d.now_ms);
     bo_hold_view_t v;
@@ -354,23 +377,30 @@ int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, con
         m.customer = v.customer;
         m.amount_cents = v.amount_cents;
     }
-    return end(&d, rc, &m, done, arg);
+    return end(&d, rc, &m);
 }
 
 int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
                   int unblock, bo_live_done_fn done, void *arg)
 {
+    bo_live_call_t c = {done, arg, NULL};
+    return bo_live_block_call(live, event, seats, nseats, unblock, &c);
+}
+
+int bo_live_block_call(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
+                       int unblock, const bo_live_call_t *c)
+{
     struct decision d;
     if (nseats > BO_LAYOUT_MAX_SEATS)
-        return refuse(done, arg, BO_ETOOLARGE);
-    int rc = begin(live, event, nseats, done, arg, &d);
+        return refuse(c, BO_ETOOLARGE);
+    int rc = begin(live, event, nseats, c, &d);
     if (rc)
-        return refuse(done, arg, rc);
+        return refuse(c, rc);
     bo_hold_res_t *res = &d.op->r.res;
     rc = unblock ? bo_inv_unblock(d.ev->inv, seats, nseats, d.now_ms, res)
                  : bo_inv_block(d.ev->inv, seats, nseats, d.now_ms, res);
     bo_mut_t m = {.op = unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = seats, .nseats = nseats};
-    return end(&d, rc, &m, done, arg);
+    return end(&d, rc, &m);
 }
 
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg)

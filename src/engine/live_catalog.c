@@ -264,10 +264,123 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
     return refuse_create(done, arg, rc);
 }
 
+/* ---- changing events and reading the catalog ------------------------------ */
+
+struct update {
+    bo_rec_t rec;
+    struct event *ev;
+    char *body, *meta;
+    uint32_t *ga_capacity;
+    bo_inv_config_t cfg;
+    bo_live_done_fn done;
+    void *arg;
+};
+
+/* Committed: the new rules and meta apply from now on. */
+static void updated(bo_rec_t *rec, int status)
+{
+    struct update *u = (struct update *)rec;
+    if (status == 0) {
+        pthread_mutex_lock(&u->ev->mu);
+        bo_inv_set_config(u->ev->inv, &u->cfg);
+        char *old = u->ev->meta_json;
+        u->ev->meta_json = u->meta;
+        u->meta = old;
+        pthread_mutex_unlock(&u->ev->mu);
+    }
+    bo__live_finish(u->done, u->arg, status);
+    free(u->body);
+    free(u->meta);
+    free(u->ga_capacity);
+    free(u);
+}
+
+int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
+                         const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg)
+{
+    struct event *ev = bo__live_event(live, id);
+    if (!ev)
+        return refuse_create(done, arg, BO_ENOTFOUND);
+    const bo_layout_t *l = ev->venue->layout;
+    if (bo_inv_check_config(l, cfg))
+        return refuse_create(done, arg, BO_EINVAL);
+    struct update *u = calloc(1, sizeof(*u));
+    int rc = u ? 0 : BO_ENOMEM;
+    if (rc == 0) {
+        u->ev = ev;
+        u->cfg = *cfg;
+        u->done = done;
+        u->arg = arg;
+        u->meta = strdup(meta_json ? meta_json : "{}");
+        u->body = event_body(meta_json, cfg, l);
+        u->ga_capacity = ga_capacities(l);
+        if (!u->meta || !u->body || !u->ga_capacity)
+            rc = BO_ENOMEM;
+    }
+    if (rc == 0) {
+        u->rec = (bo_rec_t){.kind = BO_REC_EVENT, .id = id, .venue = ev->venue->id,
+                            .body = u->body, .body_len = strlen(u->body),
+                            .ga_capacity = u->ga_capacity, .nga_capacity = l->nga,
+                            .done = updated};
+        if ((rc = bo_store_submit(live->store, &u->rec)) == 0)
+            return 0;
+    }
+    if (u) {
+        free(u->body);
+        free(u->meta);
+        free(u->ga_capacity);
+    }
+    free(u);
+    return refuse_create(done, arg, rc);
+}
+
+char *bo_live_event_meta(bo_live_t *live, uint64_t id, uint64_t *venue)
+{
+    struct event *ev = bo__live_event(live, id);
+    if (!ev)
+        return NULL;
+    pthread_mutex_lock(&ev->mu);
+    char *meta = strdup(ev->meta_json);
+    pthread_mutex_unlock(&ev->mu);
+    if (venue)
+        *venue = ev->venue->id;
+    return meta;
+}
+
+int bo_live_each_event(bo_live_t *live, bo_live_event_fn fn, void *arg)
+{
+    int rc = 0;
+    pthread_rwlock_rdlock(&live->mu);
+    for (size_t i = 0; rc == 0 && live->events.keys && i <= live->events.mask; i++) {
+        struct event *ev = live->events.vals[i];
+        if (!live->events.keys[i] || !__atomic_load_n(&ev->visible, __ATOMIC_ACQUIRE))
+            continue;
+        pthread_mutex_lock(&ev->mu);
+        rc = fn(arg, ev->id, ev->venue->id, ev->meta_json, ev->inv,
+                bo__live_now(live, ev));
+        pthread_mutex_unlock(&ev->mu);
+    }
+    pthread_rwlock_unlock(&live->mu);
+    return rc;
+}
+
+int bo_live_each_venue(bo_live_t *live, bo_live_venue_fn fn, void *arg)
+{
+    int rc = 0;
+    pthread_rwlock_rdlock(&live->mu);
+    for (size_t i = 0; rc == 0 && live->venues.keys && i <= live->venues.mask; i++) {
+        struct venue *v = live->venues.vals[i];
+        if (live->venues.keys[i] && __atomic_load_n(&v->visible, __ATOMIC_ACQUIRE))
+            rc = fn(arg, v->id, v->layout);
+    }
+    pthread_rwlock_unlock(&live->mu);
+    return rc;
+}
+
 /* ---- recovery -------------------------------------------------------------- */
 
 struct loader {
-    bo_live_t *live;
+    bo_live_t *live; /* first: live_idem.c's loader reads it */
     uint32_t *seats; /* BO_LAYOUT_MAX_SEATS */
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
     uint64_t records;
@@ -346,7 +459,8 @@ static int load(bo_live_t *live)
     struct loader ld = {.live = live, .seats = malloc(BO_LAYOUT_MAX_SEATS * sizeof(uint32_t))};
     if (!ld.seats)
         return BO_ENOMEM;
-    bo_store_visitor_t v = {load_venue, load_event, load_rec};
+    bo_store_visitor_t v = {load_venue, load_event, load_rec, bo__live_idem_load,
+                            live->clock->now_ms(live->clock) - BO_IDEM_TTL_MS};
     int rc = bo_store_load(live->store, &v, &ld);
     free(ld.seats);
     for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
@@ -363,6 +477,7 @@ int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out)
         return BO_ENOMEM;
     live->clock = clock ? clock : bo_clock_system();
     live->snapshot_every = BO_LIVE_SNAPSHOT_EVERY;
+    pthread_mutex_init(&live->idem_mu, NULL);
     pthread_rwlock_init(&live->mu, NULL);
     int rc = bo_store_open(db_url, &live->store);
     if (rc == 0)
@@ -391,6 +506,8 @@ void bo_live_close(bo_live_t *live)
             free_venue(live->venues.vals[i]);
     bo_u64map_free(&live->events);
     bo_u64map_free(&live->venues);
+    bo__live_idem_free(live);
+    pthread_mutex_destroy(&live->idem_mu);
     pthread_rwlock_destroy(&live->mu);
     free(live);
 }
@@ -403,6 +520,17 @@ bo_store_t *bo_live_store(bo_live_t *live)
 void bo_live_set_snapshot_every(bo_live_t *live, uint64_t records)
 {
     live->snapshot_every = records ? records : 1;
+}
+
+uint32_t bo_live_sweep_event(bo_live_t *live, uint64_t id)
+{
+    struct event *ev = bo__live_event(live, id);
+    if (!ev)
+        return 0;
+    pthread_mutex_lock(&ev->mu);
+    uint32_t n = bo_inv_expire(ev->inv, bo__live_now(live, ev));
+    pthread_mutex_unlock(&ev->mu);
+    return n;
 }
 
 uint32_t bo_live_sweep(bo_live_t *live)

@@ -10,6 +10,10 @@
 #include "boxoffice/live.h"
 #include "boxoffice/u64map.h"
 
+#define BO_LIVE_IDEM_BUCKETS 4096
+
+struct idem;
+
 struct venue {
     uint64_t id;
     bo_layout_t *layout;
@@ -37,7 +41,14 @@ struct bo_live {
     pthread_rwlock_t mu; /* the two registries */
     bo_u64map_t venues, events;
     uint64_t snapshot_every; /* records between two snapshots of an event */
+    pthread_mutex_t idem_mu;
+    struct idem *idem[BO_LIVE_IDEM_BUCKETS]; /* live_idem.c */
 };
+
+/* live_idem.c */
+int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
+                       size_t len, int64_t at_ms);
+void bo__live_idem_free(bo_live_t *live);
 
 /* An event that is visible, or NULL. */
 struct event *bo__live_event(bo_live_t *live, uint64_t id);

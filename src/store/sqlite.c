@@ -57,6 +57,10 @@ static const char *const migrations[] = {
     " at_ms INTEGER NOT NULL, body BLOB NOT NULL);"
     "CREATE TABLE snapshots(event INTEGER PRIMARY KEY, seq INTEGER NOT NULL,"
     " at_ms INTEGER NOT NULL, body BLOB NOT NULL, log_upto INTEGER NOT NULL);",
+    /* 2: idempotent answers, kept for a day. */
+    "CREATE TABLE idem(key TEXT PRIMARY KEY, hash BLOB NOT NULL, status INTEGER NOT NULL,"
+    " body BLOB NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX idem_at ON idem(at_ms);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -74,6 +78,7 @@ enum stmt {
     S_SNAP_GET,
     S_LOG_COVER,
     S_SNAP_PUT,
+    S_IDEM,
     S_COUNT
 };
 
@@ -97,6 +102,8 @@ static const char *const stmt_sql[S_COUNT] = {
                    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(event) DO UPDATE SET"
                    " seq = excluded.seq, at_ms = excluded.at_ms, body = excluded.body,"
                    " log_upto = excluded.log_upto",
+    /* A key answered twice is a bug upstream: the constraint refuses it. */
+    [S_IDEM] = "INSERT INTO idem(key, hash, status, body, at_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
 };
 
 struct sq {
@@ -296,7 +303,19 @@ static int put_snapshot(struct sq *b, const bo_rec_t *r)
     return run(st);
 }
 
-static int put(struct sq *b, const bo_rec_t *r)
+static int put_idem(struct sq *b, const bo_rec_t *r)
+{
+    sqlite3_stmt *st = b->st[S_IDEM];
+
+    sqlite3_bind_text(st, 1, r->idem_key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, r->idem_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, r->idem_status);
+    bind_body(st, 4, r->idem_body, r->idem_body_len);
+    sqlite3_bind_int64(st, 5, r->at_ms);
+    return run(st);
+}
+
+static int put_rec(struct sq *b, const bo_rec_t *r)
 {
     switch (r->kind) {
     case BO_REC_VENUE:
@@ -307,8 +326,18 @@ static int put(struct sq *b, const bo_rec_t *r)
         return put_mut(b, r);
     case BO_REC_SNAPSHOT:
         return put_snapshot(b, r);
+    case BO_REC_IDEM:
+        return 0;
     }
     return BO_ECORRUPT; /* an unknown kind is an engine bug too */
+}
+
+static int put(struct sq *b, const bo_rec_t *r)
+{
+    int rc = put_rec(b, r);
+    if (rc == 0 && (r->idem_key || r->kind == BO_REC_IDEM))
+        rc = r->idem_key && r->idem_hash ? put_idem(b, r) : BO_ECORRUPT;
+    return rc;
 }
 
 static int sq_commit(void *backend, bo_rec_t *const *recs, size_t n)
@@ -469,17 +498,47 @@ static int load_bodies(struct sq *b, bool events, const bo_store_visitor_t *v, v
     return rc;
 }
 
-/* One read transaction, so the three passes see the same database. */
+/* Forget answers older than since_ms, then deliver the rest. */
+static int load_idem(struct sq *b, const bo_store_visitor_t *v, void *ctx)
+{
+    struct cursor c = {0};
+    char sql[96];
+    int rc;
+
+    snprintf(sql, sizeof(sql), "DELETE FROM idem WHERE at_ms < %lld", (long long)v->idem_since_ms);
+    if (exec(b->db, sql))
+        return BO_EIO;
+    if (!v->idem)
+        return 0;
+    rc = cur_open(b->db, &c, "SELECT key, hash, status, body, at_ms FROM idem");
+    while (rc == 0 && c.rc == SQLITE_ROW) {
+        const uint8_t *hash = sqlite3_column_blob(c.st, 1);
+        if (sqlite3_column_bytes(c.st, 1) != 32)
+            rc = BO_ECORRUPT;
+        else
+            rc = v->idem(ctx, (const char *)sqlite3_column_text(c.st, 0), hash,
+                         sqlite3_column_int(c.st, 2), sqlite3_column_blob(c.st, 3),
+                         (size_t)sqlite3_column_bytes(c.st, 3), sqlite3_column_int64(c.st, 4));
+        if (rc == 0)
+            rc = cur_next(&c);
+    }
+    sqlite3_finalize(c.st);
+    return rc;
+}
+
+/* One write transaction (old answers are pruned), so every pass sees the
+ * same database. */
 static int sq_load(void *backend, const bo_store_visitor_t *v, void *ctx)
 {
     struct sq *b = backend;
     int rc;
 
-    if (exec(b->db, "BEGIN"))
+    if (exec(b->db, "BEGIN IMMEDIATE"))
         return BO_EIO;
-    if ((rc = load_bodies(b, false, v, ctx)) == 0 && (rc = load_bodies(b, true, v, ctx)) == 0)
+    if ((rc = load_idem(b, v, ctx)) == 0 && (rc = load_bodies(b, false, v, ctx)) == 0 &&
+        (rc = load_bodies(b, true, v, ctx)) == 0)
         rc = load_recs(b, v, ctx);
-    exec(b->db, "COMMIT");
+    exec(b->db, rc ? "ROLLBACK" : "COMMIT");
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,4 +274,105 @@ Test(live, random_commit_failures_match_the_store)
                  after.counts.total);
     fx_state_free(&before);
     fx_state_free(&after);
+}
+
+/* ---- idempotent answers, event changes -------------------------------------- */
+
+static const uint8_t HASH_A[32] = {1, 2, 3}, HASH_B[32] = {9, 9, 9};
+
+struct idem_ctx {
+    bo_live_wait_t *w;
+    char body[64];
+    uint8_t hash[32];
+};
+
+static void idem_done(void *arg, const bo_live_result_t *r)
+{
+    bo_live_wait_done(((struct idem_ctx *)arg)->w, r);
+}
+
+static void attach_answer(void *arg, const bo_live_result_t *r, bo_rec_t *rec)
+{
+    struct idem_ctx *c = arg;
+    snprintf(c->body, sizeof(c->body), "{\"seats\":%u}", r->res.nseats);
+    rec->idem_key = "key-1";
+    rec->idem_hash = c->hash;
+    rec->idem_status = 201;
+    rec->idem_body = c->body;
+    rec->idem_body_len = strlen(c->body);
+}
+
+Test(live, idempotent_answer_rides_with_its_decision)
+{
+    bo_idem_answer_t ans;
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 0);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), BO_EIDEMBUSY);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, &ans), BO_EIDEMMISMATCH);
+    struct idem_ctx c = {.w = bo_live_wait_new()};
+    memcpy(c.hash, HASH_A, 32);
+    uint32_t seats[] = {12, 13};
+    bo_hold_req_t req = {.id = fx_id(77), .seats = seats, .nseats = 2,
+                         .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_live_call_t call = {idem_done, &c, attach_answer};
+    bo_live_hold_call(live, EVT, &req, &call);
+    cr_assert_eq(bo_live_wait(c.w, NULL), 0);
+    bo_live_wait_free(c.w);
+    bo_live_idem_end(live, "key-1", 201, c.body, strlen(c.body));
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 1);
+    cr_assert_str_eq(ans.body, "{\"seats\":2}");
+    free(ans.body);
+    reopen();
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 1, "durable");
+    cr_assert_eq(ans.status, 201);
+    cr_assert_str_eq(ans.body, "{\"seats\":2}");
+    free(ans.body);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, &ans), BO_EIDEMMISMATCH);
+}
+
+Test(live, refusals_store_their_answer_alone_and_aborts_free_the_key)
+{
+    bo_idem_answer_t ans;
+    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, &ans), 0);
+    bo_live_wait_t *w = bo_live_wait_new();
+    bo_live_idem_put(live, "k-refused", HASH_A, 409, "{\"error\":1}", 11, bo_live_wait_done, w);
+    cr_assert_eq(bo_live_wait(w, NULL), 0);
+    bo_live_wait_free(w);
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, &ans), 0);
+    bo_live_idem_end(live, "k-abort", 0, NULL, 0);
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_B, &ans), 0, "an abort frees the key");
+    reopen();
+    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, &ans), 1);
+    cr_assert_eq(ans.status, 409);
+    cr_assert_str_eq(ans.body, "{\"error\":1}");
+    free(ans.body);
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, &ans), 0, "never stored");
+}
+
+static int read_ttl(void *arg, const bo_inv_t *inv, int64_t now_ms)
+{
+    *(int64_t *)arg = bo_inv_config(inv)->hold_ttl_ms;
+    return 0;
+}
+
+Test(live, event_updates_are_durable)
+{
+    bo_inv_config_t cfg = {.hold_ttl_ms = 5000};
+    bo_live_wait_t *w = bo_live_wait_new();
+    bo_live_update_event(live, EVT, "{\"name\":\"renamed\"}", &cfg, bo_live_wait_done, w);
+    cr_assert_eq(bo_live_wait(w, NULL), 0);
+    bo_live_update_event(live, 999, "{}", &cfg, bo_live_wait_done, w);
+    cr_assert_eq(bo_live_wait(w, NULL), BO_ENOTFOUND);
+    cfg.hold_ttl_ms = -1;
+    bo_live_update_event(live, EVT, "{}", &cfg, bo_live_wait_done, w);
+    cr_assert_eq(bo_live_wait(w, NULL), BO_EINVAL);
+    bo_live_wait_free(w);
+    reopen();
+    uint64_t venue;
+    char *meta = bo_live_event_meta(live, EVT, &venue);
+    cr_assert_str_eq(meta, "{\"name\":\"renamed\"}");
+    cr_assert_eq(venue, VEN);
+    free(meta);
+    int64_t ttl = 0;
+    bo_live_read(live, EVT, read_ttl, &ttl);
+    cr_assert_eq(ttl, 5000);
 }

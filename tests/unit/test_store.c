@@ -312,7 +312,7 @@ static int see_rec(void *ctx, const bo_rec_t *r)
     return 0;
 }
 
-static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec};
+static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec, NULL, 0};
 
 /* Reopen the file and load everything into *sn (zeroed first). */
 static int load_all(struct seen *sn)
@@ -418,16 +418,16 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
     cr_assert_eq(bo_store_load(s, &visitor, &sn), BO_ESTATE);
     bo_store_flush(s); /* nothing queued: returns at once */
     bo_store_close(s);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 1);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 2);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                         "('venues','events','ga','sold','log','snapshots')"),
-                 6);
+                         "('venues','events','ga','sold','log','snapshots','idem')"),
+                 7);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                          "tbl_name = 'log'"),
                  0, "the log is append-only, without an index");
     /* Reopening runs no migration again and keeps WAL. */
     cr_assert_eq(load_all(&sn), 0);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 1);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 2);
     cr_assert_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 }
 
