@@ -60,6 +60,13 @@ void bo_live_set_snapshot_every(bo_live_t *live, uint64_t records);
  * an event's unknown venue. Visible once committed. */
 int bo_live_add_venue(bo_live_t *live, uint64_t venue, const char *json, size_t len,
                       bo_problems_t *probs, bo_live_done_fn done, void *arg);
+/* The same with the venue's meta JSON (an object: city, address, ...; NULL:
+ * {}), stored with it; bo_live_venue_meta returns a copy (caller frees) or
+ * NULL for an unknown venue. */
+int bo_live_add_venue_meta(bo_live_t *live, uint64_t venue, const char *json, size_t len,
+                           const char *meta_json, bo_problems_t *probs, bo_live_done_fn done,
+                           void *arg);
+char *bo_live_venue_meta(bo_live_t *live, uint64_t venue);
 int bo_live_add_event(bo_live_t *live, uint64_t event, uint64_t venue, const char *meta_json,
                       const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg);
 

@@ -101,6 +101,7 @@ static void free_venue(struct venue *v)
     if (v) {
         bo_best_index_free(v->best);
         bo_layout_free(v->layout);
+        free(v->meta_json);
     }
     free(v);
 }
@@ -176,15 +177,51 @@ static int submit_create(bo_live_t *live, struct create *c, bo_u64map_t *map)
     return rc;
 }
 
+/* The stored body of a venue: its meta first, then the layout's fields:
+ * {"meta":{...},"name":...}. The layout parser ignores "meta". */
+static char *venue_body(const bo_layout_t *l, const char *meta_json)
+{
+    size_t len, mlen = strlen(meta_json);
+    char *layout = bo_layout_to_json(l, &len);
+    char *body = layout ? malloc(len + mlen + 16) : NULL;
+    if (body)
+        sprintf(body, "{\"meta\":%s,%s", meta_json, layout + 1);
+    free(layout);
+    return body;
+}
+
+/* The meta object at the start of a stored venue body (a copy), or "{}". */
+static char *venue_meta(const char *body, size_t len)
+{
+    static const char prefix[] = "{\"meta\":";
+    json_error_t err;
+    json_t *meta = NULL;
+    if (len > sizeof(prefix) && memcmp(body, prefix, sizeof(prefix) - 1) == 0)
+        meta = json_loadb(body + sizeof(prefix) - 1, len - (sizeof(prefix) - 1),
+                          JSON_DISABLE_EOF_CHECK, &err);
+    char *s = json_is_object(meta) ? json_dumps(meta, JSON_COMPACT) : strdup("{}");
+    json_decref(meta);
+    return s;
+}
+
 int bo_live_add_venue(bo_live_t *live, uint64_t id, const char *json, size_t len,
                       bo_problems_t *probs, bo_live_done_fn done, void *arg)
+{
+    return bo_live_add_venue_meta(live, id, json, len, NULL, probs, done, arg);
+}
+
+int bo_live_add_venue_meta(bo_live_t *live, uint64_t id, const char *json, size_t len,
+                           const char *meta_json, bo_problems_t *probs, bo_live_done_fn done,
+                           void *arg)
 {
     struct venue *v = calloc(1, sizeof(*v));
     struct create *c = calloc(1, sizeof(*c));
     int rc = v && c ? 0 : BO_ENOMEM;
+    if (rc == 0 && !(v->meta_json = strdup(meta_json ? meta_json : "{}")))
+        rc = BO_ENOMEM;
     if (rc == 0)
         rc = venue_parse(v, json, len, probs);
-    if (rc == 0 && !(c->body = bo_layout_to_json(v->layout, NULL)))
+    if (rc == 0 && !(c->body = venue_body(v->layout, v->meta_json)))
         rc = BO_ENOMEM;
     if (rc == 0 && (rc = reserve(live, &live->venues, id, v)) == 0) {
         v->id = id;
@@ -201,6 +238,15 @@ int bo_live_add_venue(bo_live_t *live, uint64_t id, const char *json, size_t len
     free(c);
     free_venue(v);
     return refuse_create(done, arg, rc);
+}
+
+char *bo_live_venue_meta(bo_live_t *live, uint64_t id)
+{
+    pthread_rwlock_rdlock(&live->mu);
+    struct venue *v = bo_u64map_get(&live->venues, id);
+    char *meta = v && __atomic_load_n(&v->visible, __ATOMIC_ACQUIRE) ? strdup(v->meta_json) : NULL;
+    pthread_rwlock_unlock(&live->mu);
+    return meta;
 }
 
 static struct event *event_new(uint64_t id, struct venue *v, const bo_inv_config_t *cfg,
@@ -394,7 +440,8 @@ static int load_venue(void *ctx, uint64_t id, const char *json, size_t len)
         return BO_ENOMEM;
     v->id = id;
     v->visible = 1;
-    if (venue_parse(v, json, len, NULL) || bo_u64map_put(&ld->live->venues, id, v)) {
+    if (!(v->meta_json = venue_meta(json, len)) || venue_parse(v, json, len, NULL) ||
+        bo_u64map_put(&ld->live->venues, id, v)) {
         fprintf(stderr, "boxoffice: venue %llu in the store does not load\n",
                 (unsigned long long)id);
         free_venue(v);

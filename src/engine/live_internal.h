@@ -18,6 +18,7 @@ struct venue {
     uint64_t id;
     bo_layout_t *layout;
     bo_best_index_t *best; /* shared by the venue's events */
+    char *meta_json;       /* the API's: city, address, ... */
     int visible;           /* committed */
 };
 

@@ -376,3 +376,25 @@ Test(live, event_updates_are_durable)
     bo_live_read(live, EVT, read_ttl, &ttl);
     cr_assert_eq(ttl, 5000);
 }
+
+Test(live, venue_meta_is_durable)
+{
+    bo_venue_gen_t g = {.sections = 1, .rows = 2, .seats = 3, .categories = 1};
+    size_t len;
+    char *json = bo_venue_generate(&g, &len);
+    bo_live_wait_t *w = bo_live_wait_new();
+    bo_live_add_venue_meta(live, 42, json, len, "{\"city\":\"Lyon\"}", NULL, bo_live_wait_done,
+                           w);
+    cr_assert_eq(bo_live_wait(w, NULL), 0);
+    bo_live_wait_free(w);
+    free(json);
+    reopen();
+    char *meta = bo_live_venue_meta(live, 42);
+    cr_assert_str_eq(meta, "{\"city\":\"Lyon\"}");
+    free(meta);
+    meta = bo_live_venue_meta(live, VEN);
+    cr_assert_str_eq(meta, "{}");
+    free(meta);
+    cr_assert_eq(bo_live_venue(live, 42)->nseats, 6);
+    cr_assert_null(bo_live_venue_meta(live, 43));
+}
