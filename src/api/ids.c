@@ -1,0 +1,137 @@
+/*
+ * ids.c - formatting and parsing the API's ids (ids.h). Every request parses
+ * one or two; all of it is a few dozen instructions.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "api/ids.h"
+#include "boxoffice/error.h"
+
+static const char HEX[] = "0123456789abcdef";
+
+static char *put_hex(char *p, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        *p++ = HEX[b[i] >> 4];
+        *p++ = HEX[b[i] & 15];
+    }
+    return p;
+}
+
+static void u64_be(uint8_t b[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+
+static void prefixed(char *out, const char *prefix, uint64_t v)
+{
+    uint8_t b[8];
+    u64_be(b, v);
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    *put_hex(out + n, b, 8) = '\0';
+}
+
+void bo_id_event(char out[BO_ID_EVENT_LEN + 1], uint64_t event)
+{
+    prefixed(out, "evt_", event);
+}
+
+void bo_id_venue(char out[BO_ID_VENUE_LEN + 1], uint64_t venue)
+{
+    prefixed(out, "ven_", venue);
+}
+
+void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t *hold)
+{
+    prefixed(out, "hold_", event);
+    *put_hex(out + 21, hold->b, 16) = '\0';
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* n bytes from 2n lowercase hex digits. */
+static int get_hex(const char *s, uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+        if (lo < 0)
+            return BO_ENOTFOUND;
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static int parse_prefixed(const char *s, const char *prefix, size_t total, uint64_t *out)
+{
+    size_t n = strlen(prefix);
+    uint8_t b[8];
+    if (!s || strlen(s) != total || strncmp(s, prefix, n) != 0 || get_hex(s + n, b, 8))
+        return BO_ENOTFOUND;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    *out = v;
+    return v ? 0 : BO_ENOTFOUND;
+}
+
+int bo_id_parse_event(const char *s, uint64_t *event)
+{
+    return parse_prefixed(s, "evt_", BO_ID_EVENT_LEN, event);
+}
+
+int bo_id_parse_venue(const char *s, uint64_t *venue)
+{
+    return parse_prefixed(s, "ven_", BO_ID_VENUE_LEN, venue);
+}
+
+int bo_id_parse_hold(const char *s, uint64_t *event, bo_hold_id_t *hold)
+{
+    char head[22];
+    if (!s || strlen(s) != BO_ID_HOLD_LEN)
+        return BO_ENOTFOUND;
+    memcpy(head, s, 21);
+    head[21] = '\0';
+    if (parse_prefixed(head, "hold_", 21, event))
+        return BO_ENOTFOUND;
+    return get_hex(s + 21, hold->b, 16);
+}
+
+uint64_t bo_id_random(void)
+{
+    uint64_t v = 0;
+    while (v == 0) {
+        randombytes_buf(&v, sizeof(v));
+        v &= INT64_MAX;
+    }
+    return v;
+}
+
+void bo_id_random_hold(bo_hold_id_t *hold)
+{
+    randombytes_buf(hold->b, sizeof(hold->b));
+}
+
+uint64_t bo_id_from_key(const char *scope, const char *key)
+{
+    uint8_t out[8];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(out));
+    crypto_generichash_update(&st, (const uint8_t *)scope, strlen(scope) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)key, strlen(key));
+    crypto_generichash_final(&st, out, sizeof(out));
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | out[i];
+    v &= INT64_MAX;
+    return v ? v : 1;
+}

@@ -1,0 +1,35 @@
+/*
+ * ids.h - the API's opaque ids: "evt_" and "ven_" + 16 lowercase hex digits
+ * of the internal 64-bit id; "hold_" + 16 hex of the event + 32 hex of the
+ * hold's 128 random bits (the buyer's capability: unguessable, and it names
+ * its event so a hold is found without a global index).
+ */
+#ifndef BOXOFFICE_API_IDS_H
+#define BOXOFFICE_API_IDS_H
+
+#include <stdint.h>
+
+#include "boxoffice/engine.h"
+
+#define BO_ID_EVENT_LEN 20 /* "evt_" + 16 */
+#define BO_ID_VENUE_LEN 20
+#define BO_ID_HOLD_LEN  53 /* "hold_" + 48 */
+
+/* Write the id, NUL-terminated, into out (LEN + 1 bytes). */
+void bo_id_event(char out[BO_ID_EVENT_LEN + 1], uint64_t event);
+void bo_id_venue(char out[BO_ID_VENUE_LEN + 1], uint64_t venue);
+void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t *hold);
+/* Parse an id; 0, or BO_ENOTFOUND for anything malformed (an id that cannot
+ * exist names nothing). */
+int bo_id_parse_event(const char *s, uint64_t *event);
+int bo_id_parse_venue(const char *s, uint64_t *venue);
+int bo_id_parse_hold(const char *s, uint64_t *event, bo_hold_id_t *hold);
+/* A fresh random nonzero 63-bit id (libsodium). */
+uint64_t bo_id_random(void);
+/* A fresh random hold id. */
+void bo_id_random_hold(bo_hold_id_t *hold);
+/* The id that an idempotent create derives from its key (so a retry finds
+ * what the first attempt made): nonzero, 63 bits, keyed hash. */
+uint64_t bo_id_from_key(const char *scope, const char *key);
+
+#endif
