@@ -3,7 +3,7 @@
 # packages, installed by scripts/install-deps when one is missing.
 
 CC       ?= cc
-PKGS     := jansson sqlite3 libsodium
+PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl
 TESTPKGS := criterion
 SANITIZE ?=
 
@@ -75,7 +75,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Formatting, every unit suite, then the threaded suites under ThreadSanitizer.
-test: format-check test-unit test-tsan
+test: format-check lint-openapi test-unit test-tsan test-system
 	@echo "make test: all suites passed"
 
 test-unit: all $(TEST_BIN)
@@ -87,6 +87,12 @@ TSAN_TESTS := $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard test
 test-tsan: deps
 	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 $(TSAN_TESTS)
 	@BOXOFFICE_STRESS_SCALE=tsan TSAN_OPTIONS=halt_on_error=1 scripts/run-tests $(TSAN_TESTS)
+
+# System tests: node's test runner against a real `boxoffice serve` on an
+# ephemeral port with a temporary SQLite file (tests/system/).
+.PHONY: test-system
+test-system: all
+	node --test tests/system/
 
 # The long model run: >= 10,000,000 random operations.
 test-long: all $(BUILD)/tests/test_model
@@ -112,6 +118,17 @@ format:
 
 format-check:
 	@clang-format --dry-run -Werror $(FORMAT_FILES)
+
+# The API reference docs/openapi.yaml, linted by Redocly CLI (npm, pinned in
+# package-lock.json; config redocly.yaml). `npm ci` runs only when
+# node_modules is missing or older than package-lock.json.
+.PHONY: lint-openapi
+lint-openapi: node_modules/.package-lock.json
+	@npm run --silent lint:openapi
+
+node_modules/.package-lock.json: package-lock.json | deps
+	npm ci --no-audit --no-fund
+	@touch $@
 
 clean:
 	rm -rf build

@@ -1,23 +1,32 @@
 /*
  * main.c - the boxoffice command line: argument parsing and wiring only.
  *
+ *   boxoffice serve [options]         the HTTP API (boxoffice serve --help)
  *   boxoffice venue-gen [options]     print a generated seat map (JSON)
  *   boxoffice venue-check FILE        validate a seat map, list every problem
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
+#include "boxoffice/api.h"
 #include "boxoffice/error.h"
+#include "boxoffice/http.h"
 #include "boxoffice/layout.h"
+#include "boxoffice/live.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: boxoffice COMMAND [OPTIONS]\n"
           "\n"
           "commands:\n"
+          "  serve         serve the HTTP API (boxoffice serve --help lists its options)\n"
           "  venue-gen     print a generated seat map as JSON\n"
           "      --name NAME          venue name (Generated Arena)\n"
           "      --sections N         sections around the stage (8)\n"
@@ -145,12 +154,246 @@ static int cmd_venue_check(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+/* ---- serve ---- */
+
+/* Every option of `serve`: its flag, environment variable, default. */
+enum {
+    O_LISTEN,
+    O_DB,
+    O_THREADS,
+    O_DEMO,
+    O_ADMIN_TOKEN_FILE,
+    O_PAYMENT,
+    O_PAYMENT_KEY,
+    O_PAYMENT_WEBHOOK,
+    O_WEB_ROOT,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_ACCESS_LOG,
+    O_MAX_BODY,
+    O_COUNT
+};
+
+static const struct serve_option {
+    const char *flag, *env, *arg, *def, *help;
+} serve_options[O_COUNT] = {
+    [O_LISTEN] = {"listen", "BOXOFFICE_LISTEN", "HOST:PORT", "127.0.0.1:8080",
+                  "address to listen on ([IPv6]:PORT too; port 0 picks a free one)"},
+    [O_DB] = {"db", "BOXOFFICE_DB", "URL", "sqlite:./boxoffice.db",
+              "the store: sqlite:PATH or postgresql://..."},
+    [O_THREADS] = {"threads", "BOXOFFICE_THREADS", "N", NULL,
+                   "event-loop threads (default: one per core)"},
+    [O_DEMO] = {"demo", "BOXOFFICE_DEMO", NULL, NULL,
+                "seed a demo venue and events into an empty store (env: 1 or 0)"},
+    [O_ADMIN_TOKEN_FILE] = {"admin-token-file", "BOXOFFICE_ADMIN_TOKEN_FILE", "FILE",
+                            "./boxoffice.admin-token",
+                            "admin bearer token; created (mode 0600) with a fresh one if missing"},
+    [O_PAYMENT] = {"payment", "BOXOFFICE_PAYMENT", "sim:URL|stripe:URL", NULL,
+                   "the payment gateway"},
+    [O_PAYMENT_KEY] = {"payment-secret-key-file", "BOXOFFICE_PAYMENT_SECRET_KEY_FILE", "FILE",
+                       NULL, "the gateway's secret API key"},
+    [O_PAYMENT_WEBHOOK] = {"payment-webhook-secret-file", "BOXOFFICE_PAYMENT_WEBHOOK_SECRET_FILE",
+                           "FILE", NULL, "the gateway's webhook signing secret"},
+    [O_WEB_ROOT] = {"web-root", "BOXOFFICE_WEB_ROOT", "DIR", "./web",
+                    "static files of the web UI (used when it exists; off: none)"},
+    [O_TLS_CERT] = {"tls-cert", "BOXOFFICE_TLS_CERT", "FILE", NULL,
+                    "PEM certificate chain: serve HTTPS (h2, http/1.1) with --tls-key"},
+    [O_TLS_KEY] = {"tls-key", "BOXOFFICE_TLS_KEY", "FILE", NULL, "PEM private key"},
+    [O_ACCESS_LOG] = {"access-log", "BOXOFFICE_ACCESS_LOG", "FILE", "-",
+                      "JSON-lines access log (-: stderr, off: none)"},
+    [O_MAX_BODY] = {"max-body", "BOXOFFICE_MAX_BODY", "BYTES", "1048576",
+                    "largest request body; bigger ones get 413"},
+};
+
+static void serve_usage(FILE *f)
+{
+    fputs("usage: boxoffice serve [OPTIONS]\n\nServe the HTTP API. Each option can also be "
+          "set by its environment\nvariable; a flag wins over the variable.\n\noptions:\n",
+          f);
+    for (int i = 0; i < O_COUNT; i++) {
+        const struct serve_option *o = &serve_options[i];
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->flag, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-36s %s\n  %-36s [%s%s%s]\n", left, o->help, "", o->env,
+                o->def ? "; default " : "", o->def ? o->def : "");
+    }
+    fputs("  --help                               this text\n\nBOXOFFICE_ADMIN_TOKEN may hold the "
+          "admin token itself (unless --admin-token-file is given).\nSIGTERM or SIGINT stops "
+          "gracefully: no new connections, in-flight requests\nfinish (10 s at most), the last "
+          "commit is made, exit status 0.\n",
+          f);
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false",
+                                                                                 "no", "off", ""};
+    for (size_t i = 0; i < 5; i++) {
+        if (i < 4 && !strcasecmp(s, yes[i])) {
+            *out = 1;
+            return 0;
+        }
+        if (!strcasecmp(s, no[i])) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Values from the environment, then the flags. Returns 0, 1 (--help) or 2. */
+static int serve_parse(int argc, char **argv, const char **val, int *demo)
+{
+    struct option longopts[O_COUNT + 2];
+    for (int i = 0; i < O_COUNT; i++) {
+        const struct serve_option *o = &serve_options[i];
+        const char *env = getenv(o->env);
+        val[i] = env ? env : o->def;
+        longopts[i] = (struct option){o->flag, o->arg ? required_argument : no_argument, 0, i};
+    }
+    longopts[O_COUNT] = (struct option){"help", no_argument, 0, 'h'};
+    longopts[O_COUNT + 1] = (struct option){0, 0, 0, 0};
+    if (getenv("BOXOFFICE_DEMO") && parse_bool(getenv("BOXOFFICE_DEMO"), demo)) {
+        fprintf(stderr, "boxoffice serve: BOXOFFICE_DEMO must be 1 or 0\n");
+        return 2;
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h')
+            return 1;
+        if (c < 0 || c >= O_COUNT) {
+            serve_usage(stderr);
+            return 2;
+        }
+        if (c == O_DEMO)
+            *demo = 1;
+        else
+            val[c] = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "boxoffice serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+/* The server's configuration from the option values. Returns 0 or 2. */
+static int serve_config(const char **val, bo_server_config_t *cfg)
+{
+    uint32_t threads = 0, max_body = BO_HTTP_DEFAULT_MAX_BODY;
+    struct stat st;
+    if ((val[O_THREADS] && (parse_u32(val[O_THREADS], &threads) || threads == 0 ||
+                            threads > BO_HTTP_MAX_THREADS)) ||
+        (val[O_MAX_BODY] && (parse_u32(val[O_MAX_BODY], &max_body) || max_body == 0))) {
+        fprintf(stderr, "boxoffice serve: --threads takes 1..%u, --max-body a positive number\n",
+                BO_HTTP_MAX_THREADS);
+        return 2;
+    }
+    const char *web = val[O_WEB_ROOT];
+    bool web_default = web == serve_options[O_WEB_ROOT].def;
+    if (web && (!strcmp(web, "off") || !*web ||
+                (web_default && (stat(web, &st) != 0 || !S_ISDIR(st.st_mode)))))
+        web = NULL;
+    *cfg = (bo_server_config_t){.listen = val[O_LISTEN],
+                                .threads = threads,
+                                .tls_cert_file = val[O_TLS_CERT],
+                                .tls_key_file = val[O_TLS_KEY],
+                                .max_body_bytes = max_body,
+                                .web_root = web,
+                                .access_log = val[O_ACCESS_LOG]};
+    return 0;
+}
+
+/* The admin token: --admin-token-file, else BOXOFFICE_ADMIN_TOKEN, else the
+ * variable's or default file. Returns 0 (*token malloc'd) or 2. */
+static int serve_admin_token(int argc, char **argv, const char **val, char **token)
+{
+    bool flag = false;
+    int created = 0;
+    for (int i = 1; i < argc; i++)
+        flag |= !strncmp(argv[i], "--admin-token-file", 18);
+    const char *env = getenv("BOXOFFICE_ADMIN_TOKEN");
+    if (!flag && env && *env)
+        return (*token = strdup(env)) ? 0 : 2;
+    if (bo_api_admin_token(val[O_ADMIN_TOKEN_FILE], token, &created))
+        return 2;
+    if (created)
+        fprintf(stderr, "admin token (saved in %s): %s\n", val[O_ADMIN_TOKEN_FILE], *token);
+    return 0;
+}
+
+static bo_server_t *volatile serving;
+
+static void on_stop_signal(int sig)
+{
+    bo_server_t *srv = serving;
+    if (srv)
+        bo_server_stop(srv);
+}
+
+static void serve_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *val[O_COUNT];
+    int demo = 0, rc = serve_parse(argc, argv, val, &demo);
+    bo_server_config_t scfg;
+    bo_live_t *live = NULL;
+    bo_server_t *srv = NULL;
+    char *token = NULL;
+    if (rc == 1) {
+        serve_usage(stdout);
+        return 0;
+    }
+    if (rc || (rc = serve_config(val, &scfg)) || (rc = serve_admin_token(argc, argv, val, &token)))
+        goto out;
+    rc = 1;
+    int err = bo_live_open(val[O_DB], NULL, &live);
+    if (err) {
+        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", val[O_DB],
+                bo_strerror(err));
+        goto out;
+    }
+    bo_api_config_t acfg = {.admin_token = token,
+                            .demo = demo,
+                            .payment = val[O_PAYMENT],
+                            .payment_secret_key_file = val[O_PAYMENT_KEY],
+                            .payment_webhook_secret_file = val[O_PAYMENT_WEBHOOK],
+                            .max_body_bytes = scfg.max_body_bytes};
+    if ((err = bo_server_new(&scfg, &srv)) || (err = bo_api_register(srv, live, &acfg))) {
+        if (err != BO_EINVAL) /* EINVAL: the reason is already printed */
+            fprintf(stderr, "boxoffice serve: cannot start: %s\n", bo_strerror(err));
+        goto out;
+    }
+    serving = srv;
+    serve_signals();
+    fprintf(stderr, "listening on %s\n", bo_server_url(srv));
+    if ((err = bo_server_run(srv)) == 0)
+        rc = 0;
+    serving = NULL;
+out:
+    bo_live_close(live); /* the last commits; their answers find no client */
+    bo_server_free(srv);
+    free(token);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "venue-gen") == 0)
         return cmd_venue_gen(argc - 1, argv + 1);
     if (strcmp(argv[1], "venue-check") == 0)

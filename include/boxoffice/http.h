@@ -75,6 +75,11 @@ uint16_t bo_server_port(const bo_server_t *srv);
 const char *bo_server_url(const bo_server_t *srv);
 /* The metrics registry of srv (valid as long as srv). */
 bo_metrics_t *bo_server_metrics(bo_server_t *srv);
+/* Whether bo_server_stop was called (readiness probes answer 503 then). */
+int bo_server_stopping(const bo_server_t *srv);
+/* Run fn(arg) when srv is freed, after the loops stopped; the last added
+ * runs first. Returns 0 or BO_ENOMEM. */
+int bo_server_at_free(bo_server_t *srv, void (*fn)(void *arg), void *arg);
 
 /*
  * A handler. Returns 0 once it answered (or began an async answer or an

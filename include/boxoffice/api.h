@@ -1,0 +1,44 @@
+/*
+ * api.h - the HTTP API of DESIGN.md on top of the live layer: one handler
+ * file per resource under src/api/, all registered on the server by
+ * bo_api_register.
+ *
+ * Workload: see http.h (requests) and live.h (every mutation answers after
+ * its commit, on the committer thread; handlers answer through
+ * bo_http_async_finish, never blocking a loop).
+ */
+#ifndef BOXOFFICE_API_H
+#define BOXOFFICE_API_H
+
+#include "boxoffice/http.h"
+#include "boxoffice/live.h"
+
+/* What `boxoffice serve` hands the API layer. Strings are copied by
+ * bo_api_register. */
+typedef struct bo_api_config {
+    const char *admin_token;     /* bearer token of the admin endpoints (required) */
+    int demo;                    /* seed a demo venue and events when the store is empty */
+    const char *payment;         /* "sim:URL" or "stripe:URL"; NULL: none configured */
+    const char *payment_secret_key_file;     /* the gateway's secret key (file path) */
+    const char *payment_webhook_secret_file; /* the webhook signing secret (file path) */
+    size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
+} bo_api_config_t;
+
+/*
+ * Register every route of the API on srv (before bo_server_run), backed by
+ * live, which must outlive srv's loops. The API's state is freed with srv
+ * (bo_server_at_free). Returns 0, or a negative BO_E* code (BO_EINVAL for a
+ * bad config, BO_ENOMEM).
+ */
+int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cfg);
+
+/*
+ * The admin token kept in path: read it (surrounding whitespace trimmed; at
+ * least 16 printable characters), or, when path does not exist, create it
+ * (mode 0600) with a fresh token: 32 random bytes (libsodium) in hex.
+ * Returns 0, *token (malloc'd: the caller frees it) and *created (1 when
+ * made now), or BO_EINVAL / BO_EIO with a message on stderr.
+ */
+int bo_api_admin_token(const char *path, char **token, int *created);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * api.c - the API's registration and its operational endpoints: /healthz
+ * (the process answers), /readyz (the store commits: 503 while its last
+ * commits fail, its queue is full, or the server is stopping), /metrics
+ * (the server's registry plus the store's counters). The resource handlers
+ * live in the other files of src/api/ and are registered from
+ * bo_api_register.
+ *
+ * Workload: probes every few seconds per load balancer, scrapes every few
+ * seconds; nothing here is on the booking path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api/api_internal.h"
+#include "boxoffice/api.h"
+#include "boxoffice/error.h"
+#include "boxoffice/store.h"
+
+/* bo_api_t: api_internal.h */
+
+static int on_healthz(void *arg, bo_http_req_t *r)
+{
+    return bo_http_send_json(r, 200, json_pack("{ss}", "status", "ok"));
+}
+
+/* Failing when the commits since the previous probe all failed; no
+ * commits since then keeps the previous verdict. */
+static bool store_failing(bo_api_t *api, const bo_store_stats_t *st)
+{
+    pthread_mutex_lock(&api->ready_mu);
+    if (st->commits != api->seen_commits || st->commit_failures != api->seen_failures)
+        api->failing = st->commits == api->seen_commits;
+    api->seen_commits = st->commits;
+    api->seen_failures = st->commit_failures;
+    bool failing = api->failing;
+    pthread_mutex_unlock(&api->ready_mu);
+    return failing;
+}
+
+static int on_readyz(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    bo_store_stats_t st;
+    const char *why = NULL;
+    bo_store_get_stats(bo_live_store(api->live), &st);
+    if (bo_server_stopping(api->srv))
+        why = "shutting down";
+    else if (store_failing(api, &st))
+        why = "the store's last commits failed";
+    else if (st.pending >= BO_STORE_MAX_PENDING)
+        why = "the store's queue is full";
+    if (why)
+        return bo_http_send_error(r, BO_EBUSY, why, json_pack("{sI}", "pending",
+                                                             (json_int_t)st.pending));
+    return bo_http_send_json(r, 200, json_pack("{sssI}", "status", "ready", "pending",
+                                               (json_int_t)st.pending));
+}
+
+static int on_metrics(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    size_t len;
+    char *text = bo_metrics_render(bo_server_metrics(api->srv), &len);
+    if (!text)
+        return BO_ENOMEM;
+    return bo_http_send_buf(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+/* The store's counters, at scrape time. */
+static void collect_store(void *arg, bo_metrics_out_t *o)
+{
+    bo_api_t *api = arg;
+    bo_store_stats_t st;
+    char le[32];
+    bo_store_get_stats(bo_live_store(api->live), &st);
+    bo_metrics_family(o, "bo_store_commits_total", "counter", "store transactions committed");
+    bo_metrics_sample(o, "bo_store_commits_total", NULL, (double)st.commits);
+    bo_metrics_family(o, "bo_store_commit_failures_total", "counter", "store transactions failed");
+    bo_metrics_sample(o, "bo_store_commit_failures_total", NULL, (double)st.commit_failures);
+    bo_metrics_family(o, "bo_store_records_total", "counter", "records made durable");
+    bo_metrics_sample(o, "bo_store_records_total", NULL, (double)st.records);
+    bo_metrics_family(o, "bo_store_pending_records", "gauge", "records waiting for a commit");
+    bo_metrics_sample(o, "bo_store_pending_records", NULL, (double)st.pending);
+    bo_metrics_family(o, "bo_store_commit_seconds_total", "counter",
+                      "time spent in commits (divide by commits for the mean latency)");
+    bo_metrics_sample(o, "bo_store_commit_seconds_total", NULL, (double)st.commit_us_total / 1e6);
+    bo_metrics_family(o, "bo_store_commit_batch_size", "histogram", "records per commit");
+    uint64_t cum = 0, batches = 0;
+    for (unsigned i = 0; i < 16; i++) {
+        cum += st.batch_hist[i];
+        snprintf(le, sizeof(le), "le=\"%llu\"", (1ull << (i + 1)) - 1);
+        bo_metrics_sample(o, "bo_store_commit_batch_size_bucket", le, (double)cum);
+    }
+    batches = cum;
+    bo_metrics_sample(o, "bo_store_commit_batch_size_bucket", "le=\"+Inf\"", (double)batches);
+    bo_metrics_sample(o, "bo_store_commit_batch_size_sum", NULL, (double)st.records);
+    bo_metrics_sample(o, "bo_store_commit_batch_size_count", NULL, (double)batches);
+}
+
+static void api_free(void *arg)
+{
+    bo_api_t *api = arg;
+    pthread_mutex_destroy(&api->ready_mu);
+    free(api->admin_token);
+    free(api->payment);
+    free(api->payment_secret_key_file);
+    free(api->payment_webhook_secret_file);
+    free(api);
+}
+
+static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
+{
+    api->demo = cfg->demo;
+    api->max_body_bytes = cfg->max_body_bytes;
+    api->admin_token = strdup(cfg->admin_token);
+    api->payment = cfg->payment ? strdup(cfg->payment) : NULL;
+    api->payment_secret_key_file =
+        cfg->payment_secret_key_file ? strdup(cfg->payment_secret_key_file) : NULL;
+    api->payment_webhook_secret_file =
+        cfg->payment_webhook_secret_file ? strdup(cfg->payment_webhook_secret_file) : NULL;
+    if (!api->admin_token || (cfg->payment && !api->payment) ||
+        (cfg->payment_secret_key_file && !api->payment_secret_key_file) ||
+        (cfg->payment_webhook_secret_file && !api->payment_webhook_secret_file))
+        return BO_ENOMEM;
+    return 0;
+}
+
+int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cfg)
+{
+    int rc;
+    if (!cfg->admin_token || !*cfg->admin_token)
+        return BO_EINVAL;
+    bo_api_t *api = calloc(1, sizeof(*api));
+    if (!api)
+        return BO_ENOMEM;
+    pthread_mutex_init(&api->ready_mu, NULL);
+    api->srv = srv;
+    api->live = live;
+    if ((rc = copy_config(api, cfg)) || (rc = bo_server_at_free(srv, api_free, api))) {
+        api_free(api);
+        return rc;
+    }
+    /* from here api is freed with srv */
+    if ((rc = bo_server_route(srv, "GET", "/healthz", on_healthz, api)) ||
+        (rc = bo_server_route(srv, "GET", "/readyz", on_readyz, api)) ||
+        (rc = bo_server_route(srv, "GET", "/metrics", on_metrics, api)))
+        return rc;
+    return bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api);
+}
+
+/* ---- the admin token file ---- */
+
+#define TOKEN_MIN_CHARS 16
+#define TOKEN_MAX_BYTES 4096
+
+static int create_token(const char *path, char **token)
+{
+    unsigned char raw[32];
+    char hex[2 * sizeof(raw) + 2];
+    int rc = BO_EIO, fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? BO_EEXIST : BO_EIO;
+    if (sodium_init() < 0)
+        goto out;
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+    size_t len = strlen(hex);
+    hex[len] = '\n';
+    if (write(fd, hex, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0)
+        goto out;
+    hex[len] = '\0';
+    rc = (*token = strdup(hex)) ? 0 : BO_ENOMEM;
+out:
+    close(fd);
+    sodium_memzero(raw, sizeof(raw));
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+static int read_token(const char *path, char **token)
+{
+    char buf[TOKEN_MAX_BYTES + 1];
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return BO_EIO;
+    ssize_t n = read(fd, buf, TOKEN_MAX_BYTES);
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr, "boxoffice: warning: %s is readable by others (chmod 600 it)\n", path);
+    close(fd);
+    if (n < 0)
+        return BO_EIO;
+    buf[n] = '\0';
+    char *p = buf, *end = buf + n;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    *end = '\0';
+    for (char *c = p; c < end; c++)
+        if (*c <= ' ' || *c > '~')
+            return BO_EINVAL;
+    if (end - p < TOKEN_MIN_CHARS)
+        return BO_EINVAL;
+    return (*token = strdup(p)) ? 0 : BO_ENOMEM;
+}
+
+int bo_api_admin_token(const char *path, char **token, int *created)
+{
+    const char *op = "create";
+    int rc = create_token(path, token);
+    *created = rc == 0;
+    if (rc == BO_EEXIST) {
+        op = "read";
+        rc = read_token(path, token);
+    }
+    if (rc == BO_EINVAL)
+        fprintf(stderr,
+                "boxoffice: %s must hold one token of at least %d printable characters\n", path,
+                TOKEN_MIN_CHARS);
+    else if (rc)
+        fprintf(stderr, "boxoffice: cannot %s the admin token file %s: %s\n", op, path,
+                strerror(errno));
+    return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * async.c - answers that finish on another thread. A handler starts work
+ * whose result comes elsewhere (a hold's commit on the store's committer
+ * thread) and returns; the result is posted back to the request's own loop,
+ * which answers. The request may be gone by then (the client closed, an
+ * HTTP/2 stream was reset): a small object shared by the request (through
+ * its pool, whose disposal marks it gone) and the finisher decides, on the
+ * loop thread, whether there is still someone to answer.
+ *
+ * Workload: one post per hold, ~10^5/s across all loops during an on-sale.
+ * A post is a mutex-protected list append; the loop is woken (one write on
+ * its wake-up pipe) only when its list was empty, so a burst of commits
+ * costs one wake-up per loop per batch.
+ */
+#include <stdlib.h>
+
+#include "boxoffice/error.h"
+#include "http/http_internal.h"
+
+int bo__loop_post(bo__loop_t *loop, bo__post_t *p)
+{
+    bool wake;
+    p->next = NULL;
+    pthread_mutex_lock(&loop->post_mu);
+    if (loop->closed) {
+        pthread_mutex_unlock(&loop->post_mu);
+        return BO_ESTATE;
+    }
+    wake = loop->post_head == NULL;
+    *loop->post_tail = p;
+    loop->post_tail = &p->next;
+    pthread_mutex_unlock(&loop->post_mu);
+    if (wake)
+        h2o_multithread_send_message(&loop->wake, NULL);
+    return 0;
+}
+
+static bo__post_t *take_posts(bo__loop_t *loop, bool close)
+{
+    pthread_mutex_lock(&loop->post_mu);
+    bo__post_t *head = loop->post_head;
+    loop->post_head = NULL;
+    loop->post_tail = &loop->post_head;
+    if (close)
+        loop->closed = true;
+    pthread_mutex_unlock(&loop->post_mu);
+    return head;
+}
+
+/* Loop thread, after each iteration. Posts made while these run wait for
+ * the next iteration (the poster found the list empty and woke the loop). */
+void bo__loop_run_posts(bo__loop_t *loop)
+{
+    bo__post_t *p = take_posts(loop, false);
+    while (p) {
+        bo__post_t *next = p->next;
+        p->run(p, 1);
+        p = next;
+    }
+}
+
+/* Loop thread, when it stops: refuse further posts and complete the queued
+ * ones as if their clients had gone. */
+void bo__loop_close_posts(bo__loop_t *loop)
+{
+    bo__post_t *p = take_posts(loop, true);
+    while (p) {
+        bo__post_t *next = p->next;
+        p->run(p, 0);
+        p = next;
+    }
+}
+
+/* ---- async answers ---- */
+
+struct bo_http_async {
+    bo__post_t post;
+    atomic_int refs;      /* the request's pool and the finisher */
+    bo__loop_t *loop;
+    bo_http_req_t *r;     /* loop thread only; NULL once the request is disposed */
+    bo_http_async_fn fn;  /* set by bo_http_async_finish */
+    void *arg;
+};
+
+static void async_unref(bo_http_async_t *a)
+{
+    if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+        free(a);
+}
+
+/* The request's pool is cleared: nobody to answer any more. */
+static void on_req_dispose(void *p)
+{
+    bo_http_async_t *a = *(bo_http_async_t **)p;
+    a->r = NULL;
+    async_unref(a);
+}
+
+static void async_run(bo__post_t *p, int alive)
+{
+    bo_http_async_t *a = (bo_http_async_t *)p;
+    bo_http_req_t *r = alive ? a->r : NULL;
+    if (r)
+        r->deferred = false; /* fn may defer again (another async step) */
+    if (a->fn)
+        a->fn(r, a->arg);
+    if (r && !r->answered && !r->deferred) /* never leave the client hanging */
+        bo_http_send_error_status(r, 500, "INTERNAL", "no answer was produced", NULL);
+    async_unref(a);
+}
+
+bo_http_async_t *bo_http_async_begin(bo_http_req_t *r)
+{
+    bo_http_async_t *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    bo_http_async_t **slot = h2o_mem_alloc_shared(&r->req->pool, sizeof(*slot), on_req_dispose);
+    *slot = a;
+    a->post.run = async_run;
+    atomic_init(&a->refs, 2);
+    a->loop = r->loop;
+    a->r = r;
+    r->deferred = true;
+    return a;
+}
+
+void bo_http_async_finish(bo_http_async_t *a, bo_http_async_fn fn, void *arg)
+{
+    a->fn = fn;
+    a->arg = arg;
+    if (bo__loop_post(a->loop, &a->post) != 0)
+        async_run(&a->post, 0); /* the server stopped: run here, r NULL */
+}

@@ -1,0 +1,201 @@
+/*
+ * http_internal.h - what the files of src/http share: the server, its
+ * per-thread loops, routes, the per-request state and the cross-thread post
+ * queue. Nothing outside src/http includes it.
+ *
+ * One bo__loop_t per thread owns an h2o context, its listening socket and
+ * everything created on it (requests, SSE streams, log buffer, statistics);
+ * other threads reach it only through bo__loop_post.
+ */
+#ifndef BOXOFFICE_HTTP_INTERNAL_H
+#define BOXOFFICE_HTTP_INTERNAL_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "boxoffice/http.h"
+
+/* ---- cross-thread posts (async.c) ---- */
+
+/* Work for a loop thread. run(p, 1) runs on the loop; run(p, 0) on the
+ * poster's thread when the loop has already stopped. */
+typedef struct bo__post bo__post_t;
+struct bo__post {
+    bo__post_t *next;
+    void (*run)(bo__post_t *p, int alive);
+};
+
+/* ---- statistics of requests per route (access_log.c records, metrics.c
+ * renders). One array per loop: single writer, relaxed atomics. ---- */
+
+#define BO__STATUS_SLOTS 12u
+#define BO__LAT_BUCKETS  14u
+extern const double bo__lat_bounds_s[BO__LAT_BUCKETS];
+
+typedef struct bo__route_stats {
+    _Atomic int status[BO__STATUS_SLOTS]; /* 0: free slot; the rest go to the last */
+    _Atomic uint64_t count[BO__STATUS_SLOTS];
+    _Atomic uint64_t lat[BO__LAT_BUCKETS]; /* per bucket, not cumulative */
+    _Atomic uint64_t lat_count;
+    _Atomic uint64_t lat_sum_us;
+} bo__route_stats_t;
+
+/* Pseudo routes after the registered ones. */
+#define BO__ROUTE_STATIC    0u /* + nroutes: the web root */
+#define BO__ROUTE_UNMATCHED 1u /* + nroutes: 404, 405, protocol errors */
+#define BO__ROUTE_EXTRA     2u
+
+/* ---- routes (router.c) ---- */
+
+typedef struct bo__route {
+    char method[16];
+    char *pattern;
+    char *segs[BO_HTTP_MAX_SEGMENTS]; /* literal, or the parameter's name */
+    uint32_t param_mask;              /* bit i: segment i is a {param} */
+    unsigned nsegs;
+    bo_handler_fn fn;
+    void *arg;
+} bo__route_t;
+
+/* ---- a loop thread (server.c) ---- */
+
+typedef struct bo__loop {
+    bo_server_t *srv;
+    unsigned index;
+    pthread_t tid;
+    bool started;
+    int listen_fd;
+    int stop_fds[2]; /* socketpair: bo_server_stop writes, the loop reads */
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept;
+    h2o_socket_t *listener;
+    h2o_socket_t *stop_sock;
+    /* posts from other threads */
+    h2o_multithread_receiver_t wake;
+    pthread_mutex_t post_mu;
+    bo__post_t *post_head, **post_tail;
+    bool closed; /* under post_mu: posts are refused */
+    /* loop thread only */
+    bool stopping;
+    uint64_t deadline_ms;
+    h2o_linklist_t sse_streams;
+    h2o_timeout_t sse_timeout;
+    h2o_timeout_t log_timeout;
+    h2o_timeout_entry_t log_flush;
+    void *log_chunk; /* access_log.c: the access-log chunk being filled */
+    bo__route_stats_t *stats; /* nroutes + BO__ROUTE_EXTRA */
+} bo__loop_t;
+
+typedef struct bo__static bo__static_t;
+typedef struct bo__access_log bo__access_log_t;
+
+struct bo_server {
+    /* configuration, fixed at bo_server_new */
+    char *listen, *url, *web_root_cfg;
+    size_t max_body;
+    uint32_t keepalive_ms, shutdown_ms;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    uint16_t port;
+    SSL_CTX *ssl;
+    h2o_globalconf_t conf;
+    h2o_hostconf_t *host;
+    h2o_pathconf_t *pathconf; /* "/": every request goes to the router */
+    bo__static_t *web;
+    bo__access_log_t *log;
+    bo_metrics_t *metrics;
+    struct bo__at_free {
+        void (*fn)(void *arg);
+        void *arg;
+    } *at_free;
+    unsigned nat_free;
+    /* routes, fixed once running */
+    bo__route_t *routes;
+    unsigned nroutes;
+    /* threads */
+    bo__loop_t *loops;
+    unsigned nloops;
+    atomic_int stop;
+    bool ran;
+    atomic_bool running;
+};
+
+static inline bo__loop_t *bo__loop_of(h2o_context_t *ctx)
+{
+    return (bo__loop_t *)((char *)ctx - offsetof(bo__loop_t, ctx));
+}
+
+/* ---- the request (router.c builds it, in the request's pool) ---- */
+
+struct bo_http_req {
+    h2o_req_t *req;
+    bo__loop_t *loop;
+    int route; /* index into srv->routes, or nroutes + BO__ROUTE_* */
+    const char *method;
+    const char *path; /* raw, without the query */
+    const char *params[BO_HTTP_MAX_PARAMS];
+    bool head;
+    bool answered;
+    bool deferred; /* async or SSE begun: the handler's return answers nothing */
+};
+
+/* The env key under which a dispatched request stores its bo_http_req_t. */
+#define BO__ENV_KEY "bo.r"
+bo_http_req_t *bo__req_of(h2o_req_t *req);
+
+/* ---- shared helpers ---- */
+
+/* listen.c */
+int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int bo__listen_socket(const struct sockaddr_storage *ss, socklen_t len, int reuseport);
+int bo__tls_new(const char *cert, const char *key, SSL_CTX **out);
+char *bo__format_url(const struct sockaddr_storage *ss, int tls);
+
+/* router.c */
+int bo__router_install(bo_server_t *srv);
+void bo__router_free(bo_server_t *srv);
+
+/* request.c: decode %XX (and '+' as a space when plus) into out (len + 1
+ * bytes), NUL-terminated; -1 on a bad escape or a decoded NUL. */
+int bo__pct_decode(const char *in, size_t len, char *out, size_t *outlen, int plus);
+
+/* response.c */
+const char *bo__reason(int status);
+/* Answer with body (which must outlive the request: pool or static). */
+int bo__send(bo_http_req_t *r, int status, const char *ctype, h2o_iovec_t body);
+
+/* async.c */
+int bo__loop_post(bo__loop_t *loop, bo__post_t *p);
+void bo__loop_run_posts(bo__loop_t *loop);
+void bo__loop_close_posts(bo__loop_t *loop);
+
+/* sse.c */
+void bo__sse_loop_init(bo__loop_t *loop);
+void bo__sse_loop_stop(bo__loop_t *loop);
+
+/* static.c */
+int bo__static_new(const char *root, bo__static_t **out);
+void bo__static_free(bo__static_t *st);
+int bo__static_serve(bo__static_t *st, bo_http_req_t *r);
+
+/* access_log.c */
+int bo__access_log_new(const char *path, bo__access_log_t **out);
+void bo__access_log_free(bo__access_log_t *log);
+int bo__access_log_start(bo__access_log_t *log);
+void bo__access_log_join(bo__access_log_t *log);
+int bo__access_log_install(bo_server_t *srv);
+void bo__access_log_loop_init(bo__loop_t *loop);
+void bo__access_log_loop_flush(bo__loop_t *loop);
+uint64_t bo__access_log_dropped(bo__access_log_t *log);
+
+/* metrics.c */
+int bo__metrics_new(bo_metrics_t **out);
+void bo__metrics_free(bo_metrics_t *m);
+void bo__http_stats_collect(void *srv, bo_metrics_out_t *out);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * router.c - from an h2o request to a handler: method and path matched
+ * against the route table ("/api/v1/events/{id}/holds"), parameters
+ * captured, 404 / 405 / 413 answered in the API's JSON error format, static
+ * files for the rest, and h2o's own error answers (sent before any handler
+ * runs) rewritten to that JSON format too.
+ *
+ * Workload: every request. The table is small (tens of routes) and fixed
+ * once the server runs, so a linear scan over pre-split patterns, comparing
+ * segments in place, beats anything cleverer; the only allocation is the
+ * per-request state in the request's pool.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boxoffice/error.h"
+#include "http/http_internal.h"
+
+typedef struct router_handler {
+    h2o_handler_t super;
+    bo_server_t *srv;
+} router_handler_t;
+
+typedef struct segment {
+    const char *p;
+    size_t len;
+} segment_t;
+
+/* ---- the table ---- */
+
+static int method_ok(const char *m)
+{
+    size_t n = strlen(m);
+    if (n == 0 || n >= sizeof(((bo__route_t *)0)->method))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (m[i] < 'A' || m[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+/* Split pattern into route->segs; "{name}" segments become parameters.
+ * "/" has no segment; empty segments ("//", a trailing '/') are refused. */
+static int parse_pattern(bo__route_t *route)
+{
+    const char *p = route->pattern;
+    unsigned nparams = 0;
+    if (p[0] != '/')
+        return BO_EINVAL;
+    if (p[1] == '\0')
+        return 0;
+    for (p++;; p++) {
+        const char *end = strchrnul(p, '/');
+        size_t len = (size_t)(end - p);
+        int param = len > 2 && p[0] == '{' && end[-1] == '}';
+        if (route->nsegs == BO_HTTP_MAX_SEGMENTS || len == 0 || memchr(p, '?', len) ||
+            (param && ++nparams > BO_HTTP_MAX_PARAMS) || (!param && memchr(p, '{', len)))
+            return BO_EINVAL;
+        route->segs[route->nsegs] = param ? strndup(p + 1, len - 2) : strndup(p, len);
+        if (!route->segs[route->nsegs])
+            return BO_ENOMEM;
+        route->param_mask |= (uint32_t)param << route->nsegs;
+        route->nsegs++;
+        if (!*end)
+            return 0;
+        p = end;
+    }
+}
+
+static void route_clear(bo__route_t *route)
+{
+    for (unsigned i = 0; i < route->nsegs; i++)
+        free(route->segs[i]);
+    free(route->pattern);
+}
+
+int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
+                    void *arg)
+{
+    if (srv->ran)
+        return BO_ESTATE;
+    if (!method || !pattern || !fn || !method_ok(method))
+        return BO_EINVAL;
+    for (unsigned i = 0; i < srv->nroutes; i++)
+        if (!strcmp(srv->routes[i].method, method) && !strcmp(srv->routes[i].pattern, pattern))
+            return BO_EEXIST;
+    if (srv->nroutes == BO_HTTP_MAX_ROUTES)
+        return BO_EINVAL;
+    bo__route_t *grown = realloc(srv->routes, (srv->nroutes + 1) * sizeof(*grown));
+    if (!grown)
+        return BO_ENOMEM;
+    srv->routes = grown;
+    bo__route_t *route = &srv->routes[srv->nroutes];
+    memset(route, 0, sizeof(*route));
+    strcpy(route->method, method);
+    route->fn = fn;
+    route->arg = arg;
+    int rc = (route->pattern = strdup(pattern)) ? parse_pattern(route) : BO_ENOMEM;
+    if (rc) {
+        route_clear(route);
+        return rc;
+    }
+    srv->nroutes++;
+    return 0;
+}
+
+void bo__router_free(bo_server_t *srv)
+{
+    for (unsigned i = 0; i < srv->nroutes; i++)
+        route_clear(&srv->routes[i]);
+    free(srv->routes);
+}
+
+/* ---- matching ---- */
+
+/* Split path ("/a/b") into segments; -1 when there are too many. */
+static int split_path(const char *path, segment_t *segs)
+{
+    int n = 0;
+    if (path[0] != '/')
+        return -1;
+    if (path[1] == '\0')
+        return 0;
+    for (const char *p = path + 1;; n++) {
+        const char *end = strchrnul(p, '/');
+        if (n == BO_HTTP_MAX_SEGMENTS)
+            return -1;
+        segs[n].p = p;
+        segs[n].len = (size_t)(end - p);
+        if (!*end)
+            return n + 1;
+        p = end + 1;
+    }
+}
+
+/* 0 when route does not match the segments, else 1 + a score in which a
+ * literal segment beats a parameter at the same place, leftmost first. */
+static uint32_t match(const bo__route_t *route, const segment_t *segs, int n)
+{
+    uint32_t score = 0;
+    if ((int)route->nsegs != n)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        int param = (route->param_mask >> i) & 1;
+        if (param ? segs[i].len == 0
+                  : strlen(route->segs[i]) != segs[i].len ||
+                        memcmp(route->segs[i], segs[i].p, segs[i].len))
+            return 0;
+        score = score << 1 | (uint32_t)!param;
+    }
+    return score + 1;
+}
+
+static int method_is(const bo__route_t *route, const char *method, bool head)
+{
+    return !strcmp(route->method, method) || (head && !strcmp(route->method, "GET"));
+}
+
+/* The best route for method + path, or -1; *allow gets the methods of the
+ * routes matching the path with another method. */
+static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs, int n,
+                      char *allow, size_t cap)
+{
+    int best = -1;
+    uint32_t best_score = 0;
+    size_t used = 0;
+    allow[0] = '\0';
+    for (unsigned i = 0; i < srv->nroutes; i++) {
+        uint32_t score = match(&srv->routes[i], segs, n);
+        if (!score)
+            continue;
+        const char *m = srv->routes[i].method;
+        if (method_is(&srv->routes[i], r->method, r->head)) {
+            if (score > best_score || (score == best_score && !strcmp(m, r->method))) {
+                best = (int)i;
+                best_score = score;
+            }
+        } else if (!strstr(allow, m) && used + strlen(m) + 8 < cap) {
+            used += (size_t)snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", m,
+                                     strcmp(m, "GET") ? "" : ", HEAD");
+        }
+    }
+    return best;
+}
+
+/* ---- dispatch ---- */
+
+static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment_t *segs)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < route->nsegs; i++) {
+        if (!((route->param_mask >> i) & 1))
+            continue;
+        char *v = h2o_mem_alloc_pool(&r->req->pool, segs[i].len + 1);
+        size_t len;
+        if (bo__pct_decode(segs[i].p, segs[i].len, v, &len, 0))
+            return BO_EINVAL;
+        r->params[k++] = v;
+    }
+    return 0;
+}
+
+static void run_handler(bo_server_t *srv, bo_http_req_t *r, int idx, const segment_t *segs)
+{
+    const bo__route_t *route = &srv->routes[idx];
+    r->route = idx;
+    if (bind_params(r, route, segs)) {
+        bo_http_send_error(r, BO_EINVAL, "bad percent-encoding in the path", NULL);
+        return;
+    }
+    int rc = route->fn(route->arg, r);
+    if (rc < 0 && !r->answered)
+        bo_http_send_error(r, rc, NULL, NULL);
+    else if (!r->answered && !r->deferred)
+        bo_http_send_error_status(r, 500, "INTERNAL", "the handler produced no answer", NULL);
+}
+
+static void no_route(bo_server_t *srv, bo_http_req_t *r, const char *allow)
+{
+    bool api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api");
+    r->route = (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
+    if (allow[0]) {
+        bo_http_set_header(r, "allow", allow);
+        bo_http_send_error(r, BO_EMETHOD, NULL, NULL);
+    } else if (srv->web && !api && (!strcmp(r->method, "GET") || r->head)) {
+        r->route = (int)(srv->nroutes + BO__ROUTE_STATIC);
+        bo__static_serve(srv->web, r);
+    } else if (srv->web && !api) {
+        bo_http_set_header(r, "allow", "GET, HEAD");
+        bo_http_send_error(r, BO_EMETHOD, NULL, NULL);
+    } else {
+        bo_http_send_error(r, BO_ENOTFOUND, "no such resource", NULL);
+    }
+}
+
+static bo_http_req_t *req_new(h2o_req_t *req)
+{
+    bo_http_req_t *r = h2o_mem_alloc_pool(&req->pool, sizeof(*r));
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->loop = bo__loop_of(req->conn->ctx);
+    r->route = -1;
+    r->method = h2o_strdup(&req->pool, req->method.base, req->method.len).base;
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    r->path = h2o_strdup(&req->pool, req->path.base, plen).base;
+    r->head = !strcmp(r->method, "HEAD");
+    h2o_iovec_t *slot = h2o_req_getenv(req, H2O_STRLIT(BO__ENV_KEY), 1);
+    *slot = h2o_iovec_init((char *)r, 0);
+    return r;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    bo_server_t *srv = ((router_handler_t *)self)->srv;
+    bo_http_req_t *r = req_new(req);
+    segment_t segs[BO_HTTP_MAX_SEGMENTS];
+    char allow[128];
+    if (req->entity.base && req->entity.len > srv->max_body) {
+        r->route = (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
+        bo_http_send_error(r, BO_ETOOLARGE, "request body too large",
+                           json_pack("{sI}", "max_bytes", (json_int_t)srv->max_body));
+        return 0;
+    }
+    int n = split_path(r->path, segs);
+    int idx = n < 0 ? -1 : find_route(srv, r, segs, n, allow, sizeof(allow));
+    if (n < 0)
+        allow[0] = '\0';
+    if (idx >= 0)
+        run_handler(srv, r, idx, segs);
+    else
+        no_route(srv, r, allow);
+    return 0;
+}
+
+bo_http_req_t *bo__req_of(h2o_req_t *req)
+{
+    h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(BO__ENV_KEY), 0);
+    return v ? (bo_http_req_t *)v->base : NULL;
+}
+
+/* ---- h2o's own errors as JSON ---- */
+
+typedef struct error_rewrite {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    bool sent;
+} error_rewrite_t;
+
+static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n,
+                         h2o_send_state_t state)
+{
+    error_rewrite_t *rw = (error_rewrite_t *)self;
+    if (!rw->sent && (n > 0 || !h2o_send_state_is_in_progress(state))) {
+        rw->sent = true; /* h2o's text body is replaced by ours, whole */
+        h2o_ostream_send_next(self, req, &rw->body, 1, state);
+    } else {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+    }
+}
+
+static const char *status_code_name(int status)
+{
+    switch (status) {
+    case 400: return "INVALID_REQUEST";
+    case 404: return "NOT_FOUND";
+    case 405: return "METHOD_NOT_ALLOWED";
+    case 413: return "TOO_LARGE";
+    case 417: return "EXPECTATION_FAILED";
+    case 503: return "BUSY";
+    default: return "HTTP_ERROR";
+    }
+}
+
+/* Errors h2o answers before the router ran (413 for a body past h2o's
+ * limit, 400 for broken requests) get the API's JSON error body. */
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (req->res.status >= 400 && !bo__req_of(req)) {
+        char buf[256];
+        int status = req->res.status;
+        int n = snprintf(buf, sizeof(buf), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+                                           "\"details\":{}}}",
+                         status_code_name(status), bo__reason(status));
+        error_rewrite_t *rw = (error_rewrite_t *)h2o_add_ostream(req, sizeof(*rw), slot);
+        rw->super.do_send = rewrite_send;
+        rw->body = h2o_strdup(&req->pool, buf, (size_t)n);
+        rw->sent = false;
+        req->res.content_length = (size_t)n;
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                       H2O_STRLIT("application/json"), 1);
+        slot = &rw->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+int bo__router_install(bo_server_t *srv)
+{
+    srv->pathconf = h2o_config_register_path(srv->host, "/", 0);
+    router_handler_t *h = (router_handler_t *)h2o_create_handler(srv->pathconf, sizeof(*h));
+    h->super.on_req = on_req;
+    h->srv = srv;
+    h2o_create_filter(srv->pathconf, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
+    h2o_create_filter(&srv->host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream =
+        on_setup_ostream;
+    return bo__access_log_install(srv);
+}

@@ -1,0 +1,290 @@
+// server.mjs - a real `build/boxoffice serve` for the system tests: started
+// on an ephemeral 127.0.0.1 port with a temporary SQLite file, stopped by
+// its PID (SIGTERM for a graceful exit, SIGKILL for a crash), restarted on
+// the same file; JSON requests over fetch; the SQLite file read directly
+// with Debian's sqlite3 command line.
+//
+// Every process started here is remembered and killed by PID when the test
+// process exits, so a failed test never leaves a server behind.
+
+import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = process.env.BOXOFFICE_BIN || join(ROOT, 'build/boxoffice');
+const START_TIMEOUT_MS = 30000;
+const STOP_TIMEOUT_MS = 15000;
+
+const live = new Set(); // child processes started here and not yet exited
+process.on('exit', () => {
+    for (const child of live) {
+        try {
+            process.kill(child.pid, 'SIGKILL');
+        } catch {
+            /* already gone */
+        }
+    }
+});
+
+/** A fresh directory under the system temp dir (removed by cleanup()). */
+export function tempDir(tag = 'boxoffice-systest-') {
+    return mkdtempSync(join(tmpdir(), tag));
+}
+
+/** 64 lowercase hex digits: an admin token. */
+export function newToken() {
+    return randomBytes(32).toString('hex');
+}
+
+/**
+ * A boxoffice server. `await Server.start(opts)`:
+ *   demo: pass --demo; threads: --threads N; token: written to the token
+ *   file first (null: let the server create one, read back after start);
+ *   webRoot: --web-root DIR; args: more arguments; env: more variables.
+ */
+export class Server {
+    constructor(opts = {}) {
+        this.opts = opts;
+        this.dir = opts.dir || tempDir();
+        this.dbPath = join(this.dir, 'boxoffice.db');
+        this.tokenFile = join(this.dir, 'admin.token');
+        this.logPath = join(this.dir, 'server.log');
+        this.token = opts.token === null ? null : opts.token || newToken();
+        if (this.token) writeFileSync(this.tokenFile, this.token + '\n', { mode: 0o600 });
+        this.child = null;
+        this.starts = 0;
+        this.tail = []; // last lines of stderr, for failure messages
+    }
+
+    static async start(opts = {}) {
+        const s = new Server(opts);
+        await s.launch();
+        return s;
+    }
+
+    get pid() {
+        return this.child ? this.child.pid : null;
+    }
+
+    /** Start the process; resolves once it printed "listening on URL". */
+    async launch() {
+        const args = [
+            'serve',
+            '--listen', '127.0.0.1:0',
+            '--db', `sqlite:${this.dbPath}`,
+            '--admin-token-file', this.tokenFile,
+        ];
+        if (this.opts.demo) args.push('--demo');
+        if (this.opts.threads) args.push('--threads', String(this.opts.threads));
+        if (this.opts.webRoot) args.push('--web-root', this.opts.webRoot);
+        // The access log (one JSON line per request) to a file beside the
+        // database rather than stderr, which this process would have to drain.
+        args.push('--access-log', this.opts.accessLog || join(this.dir, 'access.log'));
+        if (this.opts.args) args.push(...this.opts.args);
+        const child = spawn(BIN, args, {
+            cwd: this.dir,
+            env: { ...process.env, ...(this.opts.env || {}) },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        this.child = child;
+        this.starts++;
+        live.add(child);
+        const log = createWriteStream(this.logPath, { flags: 'a' });
+        log.write(`---- start ${this.starts}: ${BIN} ${args.join(' ')}\n`);
+        child.exited = new Promise((res) => {
+            child.on('exit', (code, signal) => {
+                live.delete(child);
+                res({ code, signal });
+            });
+        });
+        child.exited.then(() => log.end());
+        let out = '';
+        const url = await new Promise((res, rej) => {
+            const timer = setTimeout(() => {
+                rej(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms\n${this.lastLines()}`));
+            }, START_TIMEOUT_MS);
+            const onData = (chunk) => {
+                log.write(chunk);
+                out += chunk.toString('utf8');
+                const lines = out.split('\n');
+                out = lines.pop();
+                for (const line of lines) {
+                    this.tail.push(line);
+                    if (this.tail.length > 200) this.tail.shift();
+                    const m = /listening on (https?:\/\/\S+)/.exec(line);
+                    if (m) {
+                        clearTimeout(timer);
+                        res(m[1]);
+                    }
+                }
+            };
+            child.stderr.on('data', onData);
+            child.stdout.on('data', onData);
+            child.on('error', (e) => {
+                clearTimeout(timer);
+                rej(e);
+            });
+            child.exited.then(({ code, signal }) => {
+                clearTimeout(timer);
+                rej(new Error(`server exited (code ${code}, signal ${signal}) before listening\n${this.lastLines()}`));
+            });
+        });
+        this.url = url.replace(/\/+$/, '');
+        this.port = Number(new URL(this.url).port);
+        if (!this.token) this.token = readToken(this.tokenFile);
+        return this;
+    }
+
+    lastLines(n = 30) {
+        return `last lines of ${this.logPath}:\n` + this.tail.slice(-n).join('\n');
+    }
+
+    /** SIGTERM by PID; resolves to {code, signal} once it exited. */
+    async stop() {
+        const child = this.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return child ? await child.exited : null;
+        process.kill(child.pid, 'SIGTERM');
+        return await waitExit(child, STOP_TIMEOUT_MS);
+    }
+
+    /** SIGKILL by PID (a crash); resolves once it is gone. */
+    async kill9() {
+        const child = this.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        process.kill(child.pid, 'SIGKILL');
+        await child.exited;
+    }
+
+    /** Start again on the same database, token and options (a new port). */
+    async restart() {
+        await this.kill9();
+        await this.launch();
+        return this;
+    }
+
+    /** Stop (SIGKILL if still running) and remove the temp directory. */
+    async cleanup({ keep = false } = {}) {
+        await this.kill9();
+        if (!keep && !process.env.BOXOFFICE_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    /**
+     * One HTTP request. opts: json (sent as JSON), body (string or Buffer,
+     * sent as is), headers, admin (true: the server's token; a string: that
+     * token), idem (Idempotency-Key). Resolves to {status, headers, text,
+     * body (parsed JSON or null), ms}.
+     */
+    async req(method, path, opts = {}) {
+        const headers = { ...(opts.headers || {}) };
+        let body = opts.body;
+        if (opts.json !== undefined) {
+            body = JSON.stringify(opts.json);
+            if (!hasHeader(headers, 'content-type')) headers['content-type'] = 'application/json';
+        }
+        if (opts.admin) headers.authorization = `Bearer ${opts.admin === true ? this.token : opts.admin}`;
+        if (opts.idem !== undefined) headers['idempotency-key'] = opts.idem;
+        const t0 = performance.now();
+        const res = await fetch(this.url + path, { method, headers, body, redirect: 'manual' });
+        const text = await res.text();
+        let parsed = null;
+        if ((res.headers.get('content-type') || '').includes('json') && text.length) {
+            try {
+                parsed = JSON.parse(text);
+            } catch {
+                parsed = undefined; // a JSON content type with a body that is not JSON
+            }
+        }
+        return { status: res.status, headers: res.headers, text, body: parsed, ms: performance.now() - t0 };
+    }
+
+    get(path, opts) {
+        return this.req('GET', path, opts);
+    }
+    post(path, json, opts = {}) {
+        return this.req('POST', path, { ...opts, json });
+    }
+    patch(path, json, opts = {}) {
+        return this.req('PATCH', path, { ...opts, json });
+    }
+    del(path, opts) {
+        return this.req('DELETE', path, opts);
+    }
+
+    /** Rows of a query on the SQLite file (see sqliteQuery). */
+    sql(query) {
+        return sqliteQuery(this.dbPath, query);
+    }
+}
+
+function hasHeader(headers, name) {
+    return Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
+function readToken(file) {
+    return readFileSync(file, 'utf8').trim();
+}
+
+async function waitExit(child, ms) {
+    let timer;
+    const timeout = new Promise((res) => {
+        timer = setTimeout(() => res(null), ms);
+    });
+    const r = await Promise.race([child.exited, timeout]);
+    clearTimeout(timer);
+    if (r === null) {
+        process.kill(child.pid, 'SIGKILL');
+        await child.exited;
+        throw new Error(`server ${child.pid} did not exit within ${ms} ms of SIGTERM; killed`);
+    }
+    return r;
+}
+
+/**
+ * Run a query on a SQLite file with the sqlite3 command line (-json);
+ * resolves to an array of row objects. Large integers lose precision in
+ * JSON: select them as text (CAST(x AS TEXT)) and use BigInt.
+ */
+export async function sqliteQuery(dbPath, query) {
+    const { stdout } = await execFileP('sqlite3', ['-json', '-bail', dbPath, query], {
+        maxBuffer: 512 * 1024 * 1024,
+    });
+    const text = stdout.trim();
+    return text ? JSON.parse(text) : [];
+}
+
+/** The internal 64-bit id of "evt_<16 hex>" or "ven_<16 hex>", as the
+ * signed decimal that SQLite stores (a BigInt). */
+export function internalId(apiId) {
+    const hex = apiId.slice(apiId.indexOf('_') + 1, apiId.indexOf('_') + 17);
+    return BigInt.asIntN(64, BigInt('0x' + hex));
+}
+
+/** The 32 hex digits of the 128-bit hold id inside "hold_<event><hold>". */
+export function holdKey(holdId) {
+    return holdId.slice(21);
+}
+
+/** A generated seat map (build/boxoffice venue-gen), parsed. */
+export async function venueGen(opts = {}) {
+    const args = ['venue-gen'];
+    for (const [k, v] of Object.entries(opts)) args.push(`--${k.replace(/_/g, '-')}`, String(v));
+    const { stdout } = await execFileP(BIN, args, { maxBuffer: 256 * 1024 * 1024 });
+    return JSON.parse(stdout);
+}
+
+/** Seat ids of a seat map (import format or the seatmap answer) in layout
+ * order: sections, rows, seats as listed. */
+export function seatOrder(map) {
+    const ids = [];
+    for (const s of map.sections) for (const r of s.rows) for (const seat of r.seats) ids.push(seat.id);
+    return ids;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
