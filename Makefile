@@ -38,7 +38,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best run format \
+.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http run format \
         format-check clean help
 .DEFAULT_GOAL := all
 
@@ -98,7 +98,7 @@ test-system: all
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best
+bench: bench-engine bench-store bench-best bench-http
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -109,8 +109,13 @@ bench-store: all $(BUILD)/bench/bench_store
 bench-best: all $(BUILD)/bench/bench_best
 	$(BUILD)/bench/bench_best
 
+bench-http: all
+	bench/bench_http.sh
+
+# The demo: seeds a venue and events into ./boxoffice.db on first start and
+# reuses them after; the admin token is kept in ./boxoffice.admin-token.
 run: all
-	$(BUILD)/boxoffice --help
+	$(BUILD)/boxoffice serve --demo
 
 FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
 format:

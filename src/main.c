@@ -190,8 +190,8 @@ static const struct serve_option {
                             "admin bearer token; created (mode 0600) with a fresh one if missing"},
     [O_PAYMENT] = {"payment", "BOXOFFICE_PAYMENT", "sim:URL|stripe:URL", NULL,
                    "the payment gateway"},
-    [O_PAYMENT_KEY] = {"payment-secret-key-file", "BOXOFFICE_PAYMENT_SECRET_KEY_FILE", "FILE",
-                       NULL, "the gateway's secret API key"},
+    [O_PAYMENT_KEY] = {"payment-secret-key-file", "BOXOFFICE_PAYMENT_SECRET_KEY_FILE", "FILE", NULL,
+                       "the gateway's secret API key"},
     [O_PAYMENT_WEBHOOK] = {"payment-webhook-secret-file", "BOXOFFICE_PAYMENT_WEBHOOK_SECRET_FILE",
                            "FILE", NULL, "the gateway's webhook signing secret"},
     [O_WEB_ROOT] = {"web-root", "BOXOFFICE_WEB_ROOT", "DIR", "./web",
@@ -226,8 +226,8 @@ static void serve_usage(FILE *f)
 
 static int parse_bool(const char *s, int *out)
 {
-    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false",
-                                                                                 "no", "off", ""};
+    static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+                                                                                "off", ""};
     for (size_t i = 0; i < 5; i++) {
         if (i < 4 && !strcasecmp(s, yes[i])) {
             *out = 1;
@@ -282,8 +282,8 @@ static int serve_config(const char **val, bo_server_config_t *cfg)
 {
     uint32_t threads = 0, max_body = BO_HTTP_DEFAULT_MAX_BODY;
     struct stat st;
-    if ((val[O_THREADS] && (parse_u32(val[O_THREADS], &threads) || threads == 0 ||
-                            threads > BO_HTTP_MAX_THREADS)) ||
+    if ((val[O_THREADS] &&
+         (parse_u32(val[O_THREADS], &threads) || threads == 0 || threads > BO_HTTP_MAX_THREADS)) ||
         (val[O_MAX_BODY] && (parse_u32(val[O_MAX_BODY], &max_body) || max_body == 0))) {
         fprintf(stderr, "boxoffice serve: --threads takes 1..%u, --max-body a positive number\n",
                 BO_HTTP_MAX_THREADS);

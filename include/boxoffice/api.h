@@ -16,12 +16,12 @@
 /* What `boxoffice serve` hands the API layer. Strings are copied by
  * bo_api_register. */
 typedef struct bo_api_config {
-    const char *admin_token;     /* bearer token of the admin endpoints (required) */
-    int demo;                    /* seed a demo venue and events when the store is empty */
-    const char *payment;         /* "sim:URL" or "stripe:URL"; NULL: none configured */
-    const char *payment_secret_key_file;     /* the gateway's secret key (file path) */
+    const char *admin_token;             /* bearer token of the admin endpoints (required) */
+    int demo;                            /* seed a demo venue and events when the store is empty */
+    const char *payment;                 /* "sim:URL" or "stripe:URL"; NULL: none configured */
+    const char *payment_secret_key_file; /* the gateway's secret key (file path) */
     const char *payment_webhook_secret_file; /* the webhook signing secret (file path) */
-    size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
+    size_t max_body_bytes; /* the server's body limit, for documentation and checks */
 } bo_api_config_t;
 
 /*

@@ -229,6 +229,14 @@ uint32_t bo_inv_category_available(const bo_inv_t *inv, uint32_t category, int64
 /* Per GA area: capacity - held - sold, and sold. */
 uint32_t bo_inv_ga_available(const bo_inv_t *inv, uint32_t area, int64_t now_ms);
 uint32_t bo_inv_ga_sold(const bo_inv_t *inv, uint32_t area);
+/*
+ * Every hold that is HELD (and not expired at now_ms), PAYING or SOLD, in
+ * no particular order: fn(arg, view) with a view valid during the call.
+ * Stops at and returns fn's first nonzero answer, else 0. O(hold slots):
+ * for reports, not for the booking path.
+ */
+typedef int (*bo_inv_hold_fn)(void *arg, const bo_hold_view_t *view);
+int bo_inv_each_hold(const bo_inv_t *inv, int64_t now_ms, bo_inv_hold_fn fn, void *arg);
 /* The state of every seat (one byte each, enum bo_seat_state) into states,
  * which holds layout->nseats bytes; returns the version it reflects. */
 uint64_t bo_inv_snapshot(const bo_inv_t *inv, int64_t now_ms, uint8_t *states);

@@ -31,18 +31,18 @@ typedef struct bo_http_async bo_http_async_t;
 typedef struct bo_http_sse bo_http_sse_t;
 typedef struct bo_metrics bo_metrics_t;
 
-#define BO_HTTP_DEFAULT_LISTEN      "127.0.0.1:8080"
-#define BO_HTTP_DEFAULT_MAX_BODY    (1u << 20) /* bytes; past it 413 */
-#define BO_HTTP_READ_MAX_BODY       (16u << 20) /* bodies up to this are read, then refused cleanly */
-#define BO_HTTP_DEFAULT_KEEPALIVE   10000u /* ms an idle connection is kept */
-#define BO_HTTP_DEFAULT_SHUTDOWN    10000u /* ms in-flight requests get at stop */
-#define BO_HTTP_MAX_THREADS         256u
-#define BO_HTTP_MAX_ROUTES          256u
-#define BO_HTTP_MAX_PARAMS          8u    /* {params} per route pattern */
-#define BO_HTTP_MAX_SEGMENTS        16u   /* path segments of a routed path */
-#define BO_HTTP_SSE_HEARTBEAT_MS    15000u
-#define BO_HTTP_SSE_MAX_QUEUED      (1u << 20) /* bytes queued for one slow SSE client */
-#define BO_HTTP_DEFAULT_JSON_DEPTH  16u
+#define BO_HTTP_DEFAULT_LISTEN     "127.0.0.1:8080"
+#define BO_HTTP_DEFAULT_MAX_BODY   (1u << 20)  /* bytes; past it 413 */
+#define BO_HTTP_READ_MAX_BODY      (16u << 20) /* bodies up to this are read, then refused cleanly */
+#define BO_HTTP_DEFAULT_KEEPALIVE  10000u      /* ms an idle connection is kept */
+#define BO_HTTP_DEFAULT_SHUTDOWN   10000u      /* ms in-flight requests get at stop */
+#define BO_HTTP_MAX_THREADS        256u
+#define BO_HTTP_MAX_ROUTES         256u
+#define BO_HTTP_MAX_PARAMS         8u  /* {params} per route pattern */
+#define BO_HTTP_MAX_SEGMENTS       16u /* path segments of a routed path */
+#define BO_HTTP_SSE_HEARTBEAT_MS   15000u
+#define BO_HTTP_SSE_MAX_QUEUED     (1u << 20) /* bytes queued for one slow SSE client */
+#define BO_HTTP_DEFAULT_JSON_DEPTH 16u
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -80,6 +80,11 @@ int bo_server_stopping(const bo_server_t *srv);
 /* Run fn(arg) when srv is freed, after the loops stopped; the last added
  * runs first. Returns 0 or BO_ENOMEM. */
 int bo_server_at_free(bo_server_t *srv, void (*fn)(void *arg), void *arg);
+/* Run fn(arg) as bo_server_run returns: after the loops stopped (in-flight
+ * answers sent, SSE streams ended), before it returns to its caller; the
+ * last added runs first. For threads of the caller's that must stop before
+ * what they use is closed (the live layer). Returns 0 or BO_ENOMEM. */
+int bo_server_at_stop(bo_server_t *srv, void (*fn)(void *arg), void *arg);
 
 /*
  * A handler. Returns 0 once it answered (or began an async answer or an
@@ -100,6 +105,11 @@ typedef int (*bo_handler_fn)(void *arg, bo_http_req_t *r);
  */
 int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
                     void *arg);
+/* The same with the route's own body limit: max_body_bytes (0: the
+ * server's max_body_bytes), larger or smaller than the server's (a venue
+ * import takes up to 64 MiB). Bodies past it get 413 TOO_LARGE. */
+int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *pattern,
+                             bo_handler_fn fn, void *arg, size_t max_body_bytes);
 
 /*
  * Run the event-loop threads until bo_server_stop, then stop accepting, let
@@ -110,7 +120,7 @@ int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, b
  */
 int bo_server_run(bo_server_t *srv);
 /* Ask bo_server_run to return. Any thread, and async-signal-safe (a flag
- * and a write(2) per loop): call it from a SIGTERM/SIGINT handler. */
+ * and a send(2) per loop): call it from a SIGTERM/SIGINT handler. */
 void bo_server_stop(bo_server_t *srv);
 
 /* ---- requests ------------------------------------------------------------ */
@@ -218,8 +228,10 @@ typedef void (*bo_http_sse_close_fn)(void *arg, bo_http_sse_t *sse);
  * Answer 200 text/event-stream (no-cache) and keep the stream open, with a
  * comment line every BO_HTTP_SSE_HEARTBEAT_MS. Returns the stream with one
  * reference for the caller (bo_http_sse_release once it no longer
- * publishes to it, at the latest in on_close), or NULL (out of memory, an
- * error was answered). on_close may be NULL.
+ * publishes to it, at the latest in on_close), or NULL when there is no
+ * stream (an answer was sent: 200 without a body for HEAD, 503 while the
+ * server stops, or out of memory). on_close may be NULL; keep arg valid
+ * until it ran.
  */
 bo_http_sse_t *bo_http_sse_begin(bo_http_req_t *r, bo_http_sse_close_fn on_close, void *arg);
 /*
@@ -252,16 +264,15 @@ bo_metric_t *bo_metrics_histogram(bo_metrics_t *m, const char *name, const char 
  * for none), created on first use; look it up once, then update it
  * lock-free. Returns NULL when out of memory. */
 bo_metric_series_t *bo_metric_series(bo_metric_t *f, const char *labels);
-void bo_metric_add(bo_metric_series_t *s, uint64_t n);   /* counters */
-void bo_metric_set(bo_metric_series_t *s, double value); /* gauges */
+void bo_metric_add(bo_metric_series_t *s, uint64_t n);       /* counters */
+void bo_metric_set(bo_metric_series_t *s, double value);     /* gauges */
 void bo_metric_observe(bo_metric_series_t *s, double value); /* histograms */
 
 /* Collectors add values computed at scrape time (store stats, ...):
  * bo_metrics_family once per name, then its samples. */
 typedef void (*bo_metrics_collect_fn)(void *arg, bo_metrics_out_t *out);
 int bo_metrics_add_collector(bo_metrics_t *m, bo_metrics_collect_fn fn, void *arg);
-void bo_metrics_family(bo_metrics_out_t *out, const char *name, const char *type,
-                       const char *help);
+void bo_metrics_family(bo_metrics_out_t *out, const char *name, const char *type, const char *help);
 void bo_metrics_sample(bo_metrics_out_t *out, const char *name, const char *labels, double value);
 /* The whole exposition text. Returns a malloc'd NUL-terminated string (the
  * caller frees it) and *len, or NULL. */

@@ -60,10 +60,10 @@ static int on_readyz(void *arg, bo_http_req_t *r)
     else if (st.pending >= BO_STORE_MAX_PENDING)
         why = "the store's queue is full";
     if (why)
-        return bo_http_send_error(r, BO_EBUSY, why, json_pack("{sI}", "pending",
-                                                             (json_int_t)st.pending));
-    return bo_http_send_json(r, 200, json_pack("{sssI}", "status", "ready", "pending",
-                                               (json_int_t)st.pending));
+        return bo_http_send_error(r, BO_EBUSY, why,
+                                  json_pack("{sI}", "pending", (json_int_t)st.pending));
+    return bo_http_send_json(
+        r, 200, json_pack("{sssI}", "status", "ready", "pending", (json_int_t)st.pending));
 }
 
 static int on_metrics(void *arg, bo_http_req_t *r)
@@ -83,28 +83,79 @@ static void collect_store(void *arg, bo_metrics_out_t *o)
     bo_store_stats_t st;
     char le[32];
     bo_store_get_stats(bo_live_store(api->live), &st);
-    bo_metrics_family(o, "bo_store_commits_total", "counter", "store transactions committed");
-    bo_metrics_sample(o, "bo_store_commits_total", NULL, (double)st.commits);
-    bo_metrics_family(o, "bo_store_commit_failures_total", "counter", "store transactions failed");
-    bo_metrics_sample(o, "bo_store_commit_failures_total", NULL, (double)st.commit_failures);
-    bo_metrics_family(o, "bo_store_records_total", "counter", "records made durable");
-    bo_metrics_sample(o, "bo_store_records_total", NULL, (double)st.records);
-    bo_metrics_family(o, "bo_store_pending_records", "gauge", "records waiting for a commit");
-    bo_metrics_sample(o, "bo_store_pending_records", NULL, (double)st.pending);
-    bo_metrics_family(o, "bo_store_commit_seconds_total", "counter",
-                      "time spent in commits (divide by commits for the mean latency)");
-    bo_metrics_sample(o, "bo_store_commit_seconds_total", NULL, (double)st.commit_us_total / 1e6);
-    bo_metrics_family(o, "bo_store_commit_batch_size", "histogram", "records per commit");
-    uint64_t cum = 0, batches = 0;
+    bo_metrics_family(o, "boxoffice_store_commits_total", "counter",
+                      "Store transactions committed.");
+    bo_metrics_sample(o, "boxoffice_store_commits_total", NULL, (double)st.commits);
+    bo_metrics_family(o, "boxoffice_store_commit_failures_total", "counter",
+                      "Store transactions that failed.");
+    bo_metrics_sample(o, "boxoffice_store_commit_failures_total", NULL,
+                      (double)st.commit_failures);
+    bo_metrics_family(o, "boxoffice_store_records_total", "counter", "Records made durable.");
+    bo_metrics_sample(o, "boxoffice_store_records_total", NULL, (double)st.records);
+    bo_metrics_family(o, "boxoffice_store_pending", "gauge", "Records waiting for a commit.");
+    bo_metrics_sample(o, "boxoffice_store_pending", NULL, (double)st.pending);
+    /* the store keeps the total time only: a histogram of one bucket,
+     * whose _sum / _count is the mean commit latency */
+    uint64_t batches = 0;
+    for (unsigned i = 0; i < 16; i++)
+        batches += st.batch_hist[i];
+    bo_metrics_family(o, "boxoffice_store_commit_seconds", "histogram",
+                      "Time of a store commit (one fsync'd transaction).");
+    bo_metrics_sample(o, "boxoffice_store_commit_seconds_bucket", "le=\"+Inf\"",
+                      (double)(st.commits + st.commit_failures));
+    bo_metrics_sample(o, "boxoffice_store_commit_seconds_sum", NULL,
+                      (double)st.commit_us_total / 1e6);
+    bo_metrics_sample(o, "boxoffice_store_commit_seconds_count", NULL,
+                      (double)(st.commits + st.commit_failures));
+    bo_metrics_family(o, "boxoffice_store_commit_batch_size", "histogram",
+                      "Records per store commit.");
+    uint64_t cum = 0;
     for (unsigned i = 0; i < 16; i++) {
         cum += st.batch_hist[i];
         snprintf(le, sizeof(le), "le=\"%llu\"", (1ull << (i + 1)) - 1);
-        bo_metrics_sample(o, "bo_store_commit_batch_size_bucket", le, (double)cum);
+        bo_metrics_sample(o, "boxoffice_store_commit_batch_size_bucket", le, (double)cum);
     }
-    batches = cum;
-    bo_metrics_sample(o, "bo_store_commit_batch_size_bucket", "le=\"+Inf\"", (double)batches);
-    bo_metrics_sample(o, "bo_store_commit_batch_size_sum", NULL, (double)st.records);
-    bo_metrics_sample(o, "bo_store_commit_batch_size_count", NULL, (double)batches);
+    bo_metrics_sample(o, "boxoffice_store_commit_batch_size_bucket", "le=\"+Inf\"",
+                      (double)batches);
+    bo_metrics_sample(o, "boxoffice_store_commit_batch_size_sum", NULL, (double)st.records);
+    bo_metrics_sample(o, "boxoffice_store_commit_batch_size_count", NULL, (double)batches);
+}
+
+/* Live holds and sales over every event, at scrape time. */
+struct live_totals {
+    uint64_t events, holds, seats_sold, ga_sold;
+};
+
+static int add_event(void *arg, uint64_t event, uint64_t venue, const char *meta_json,
+                     const bo_inv_t *inv, int64_t now_ms)
+{
+    struct live_totals *t = arg;
+    const bo_layout_t *l = bo_inv_layout(inv);
+    bo_inv_counts_t c;
+    bo_inv_counts(inv, now_ms, &c);
+    t->events++;
+    t->holds += c.live_holds;
+    t->seats_sold += c.sold;
+    for (uint32_t a = 0; a < l->nga; a++)
+        t->ga_sold += bo_inv_ga_sold(inv, a);
+    return 0;
+}
+
+static void collect_live(void *arg, bo_metrics_out_t *o)
+{
+    bo_api_t *api = arg;
+    struct live_totals t = {0};
+    bo_live_each_event(api->live, add_event, &t);
+    bo_metrics_family(o, "boxoffice_events", "gauge", "Events loaded.");
+    bo_metrics_sample(o, "boxoffice_events", NULL, (double)t.events);
+    bo_metrics_family(o, "boxoffice_active_holds", "gauge",
+                      "Live holds (held or being paid for), over every event.");
+    bo_metrics_sample(o, "boxoffice_active_holds", NULL, (double)t.holds);
+    bo_metrics_family(o, "boxoffice_seats_sold", "gauge", "Seats sold, over every event.");
+    bo_metrics_sample(o, "boxoffice_seats_sold", NULL, (double)t.seats_sold);
+    bo_metrics_family(o, "boxoffice_ga_places_sold", "gauge",
+                      "General-admission places sold, over every event.");
+    bo_metrics_sample(o, "boxoffice_ga_places_sold", NULL, (double)t.ga_sold);
 }
 
 static void api_free(void *arg)
@@ -155,7 +206,16 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo_server_route(srv, "GET", "/readyz", on_readyz, api)) ||
         (rc = bo_server_route(srv, "GET", "/metrics", on_metrics, api)))
         return rc;
-    return bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api);
+    /* the catalog first: the others read it; the demo before any answer */
+    if ((rc = bo__api_catalog_register(api)) || (rc = bo__api_demo_register(api)) ||
+        (rc = bo__api_venues_register(api)) || (rc = bo__api_events_register(api)) ||
+        (rc = bo__api_block_register(api)) || (rc = bo__api_report_register(api)) ||
+        (rc = bo__api_seatmap_register(api)) || (rc = bo__api_availability_register(api)) ||
+        (rc = bo__api_holds_register(api)))
+        return rc;
+    if ((rc = bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api)))
+        return rc;
+    return bo_metrics_add_collector(bo_server_metrics(srv), collect_live, api);
 }
 
 /* ---- the admin token file ---- */
@@ -226,9 +286,8 @@ int bo_api_admin_token(const char *path, char **token, int *created)
         rc = read_token(path, token);
     }
     if (rc == BO_EINVAL)
-        fprintf(stderr,
-                "boxoffice: %s must hold one token of at least %d printable characters\n", path,
-                TOKEN_MIN_CHARS);
+        fprintf(stderr, "boxoffice: %s must hold one token of at least %d printable characters\n",
+                path, TOKEN_MIN_CHARS);
     else if (rc)
         fprintf(stderr, "boxoffice: cannot %s the admin token file %s: %s\n", op, path,
                 strerror(errno));

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api/ids.h"
 #include "boxoffice/api.h"
@@ -17,6 +18,19 @@
 
 struct bo_catalog; /* catalog.c */
 struct bo_streams; /* availability.c */
+struct bo_seatmaps; /* seatmap.c */
+
+/* holds.c: what boxoffice_holds_total{result} counts */
+enum bo__hold_result {
+    BO__HOLD_CREATED,     /* 201 */
+    BO__HOLD_UNAVAILABLE, /* 409 SEATS_UNAVAILABLE */
+    BO__HOLD_SOLD_OUT,    /* 409 SOLD_OUT */
+    BO__HOLD_LIMIT,       /* 422 LIMIT_EXCEEDED */
+    BO__HOLD_INVALID,     /* 400 */
+    BO__HOLD_NOT_ON_SALE, /* 422 NOT_ON_SALE */
+    BO__HOLD_FAILED,      /* 5xx */
+    BO__HOLD_RESULTS
+};
 
 typedef struct bo_api {
     bo_server_t *srv;
@@ -32,6 +46,280 @@ typedef struct bo_api {
     /* the resources' state */
     struct bo_catalog *catalog;
     struct bo_streams *streams;
+    /* holds.c: boxoffice_holds_total{result}, indexed by enum bo__hold_result */
+    bo_metric_series_t *holds_total[BO__HOLD_RESULTS];
+    /* seatmap.c: rendered seat maps; venues.c: imports running now */
+    struct bo_seatmaps *seatmaps;
+    int venue_imports; /* atomic */
 } bo_api_t;
+
+/* ---- auth.c --------------------------------------------------------------- */
+
+/*
+ * The admin check of every admin endpoint, before anything else is read:
+ * "Authorization: Bearer <token>" compared with the admin token in constant
+ * time (both hashed, then compared with sodium_memcmp, so neither the
+ * content nor the length of the token leaks). Returns 0 when allowed; else
+ * answers 401 UNAUTHORIZED (no header, another scheme, no token; with
+ * WWW-Authenticate: Bearer) or 403 FORBIDDEN (wrong token) and returns
+ * BO_EUNAUTHORIZED or BO_EFORBIDDEN, which the handler may return as is.
+ */
+int bo__api_admin(bo_api_t *api, bo_http_req_t *r);
+
+/* ---- idem.c: the common entry of mutating calls ---------------------------- */
+
+/*
+ * The JSON body of a mutating call: a Content-Type other than JSON
+ * (application/json, or any type ending in +json; absent is accepted) is
+ * refused with 400 INVALID_REQUEST (details.field "Content-Type"), then
+ * bo_http_json_body with depth BO_API_JSON_DEPTH. Returns 0 and *out (the
+ * caller owns it: json_decref), or BO_EINVAL once a 400 was answered (the
+ * handler then returns 0).
+ */
+#define BO_API_JSON_DEPTH 32u
+int bo__api_json_body(bo_http_req_t *r, json_t **out);
+
+/*
+ * Idempotency-Key, for every mutating call (docs/api.md "Idempotency").
+ * Usage:
+ *
+ *   bo_idem_t idem;             // in the request's context when the answer
+ *                               // comes later: the key is copied into it
+ *   validate the input first (a 400 for bad input is never stored), then
+ *   if (bo__idem_begin(api, r, &idem)) return 0;   // answered: replay, 4xx
+ *   ... decide; exactly one of these ends a key that began (no-ops without):
+ *   - a decision through the live layer (bo_live_*_call): in `decided`,
+ *     render the success answer and bo__idem_attach it to the record (it is
+ *     then durable with the decision); in `done`, bo__idem_end with it
+ *     when the commit succeeded, with body NULL when it failed;
+ *   - any other answer (a refusal such as 409 or 404 decided from the
+ *     state, or a 201 of a create whose commit succeeded):
+ *     bo__idem_reply, which stores it (bo_live_idem_put) and answers once
+ *     it is durable;
+ *   - giving up without an answer worth storing (5xx, 429, out of memory):
+ *     bo__idem_end with body NULL (bo__idem_reply does it for 5xx/429).
+ * Creates derive their id from the key (bo_id_from_key(scope, idem.key)) so
+ * that a retry after a lost answer finds what the first attempt made.
+ */
+typedef struct bo_idem {
+    bool on;                          /* a key began: it must be ended */
+    char key[BO_IDEM_KEY_MAX + 1];    /* NUL-terminated when on */
+    uint8_t hash[32];                 /* SHA-256 of method NUL path NUL body */
+} bo_idem_t;
+
+/*
+ * Read r's Idempotency-Key. Absent: idem->on = false, returns 0 (go on).
+ * Present: checks it (1..255 printable ASCII, else 400 INVALID_REQUEST with
+ * details.field "Idempotency-Key"), hashes the request and reserves the key:
+ * new: idem->on = true, returns 0 (go on, and end it as described above);
+ * else answers r and returns 1: the stored answer again, status and body
+ * verbatim (with Idempotent-Replayed: true), 422 IDEMPOTENCY_MISMATCH,
+ * 409 IDEMPOTENCY_IN_PROGRESS, or 503 when out of memory.
+ */
+int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem);
+/* The request hash of bo__idem_begin (exposed for tests). */
+void bo__idem_hash(const char *method, const char *path, const char *body, size_t len,
+                   uint8_t out[32]);
+/* Whether s (len bytes) is an acceptable Idempotency-Key. */
+bool bo__idem_key_ok(const char *s, size_t len);
+/* In a `decided` hook: make (status, body) the key's answer, stored in the
+ * same transaction as the decision. body stays the caller's and must live
+ * until `done`; idem too. No-op when idem is off. */
+void bo__idem_attach(const bo_idem_t *idem, bo_rec_t *rec, int status, const char *body,
+                     size_t len);
+/* End the key with its durable answer (copied), or with body NULL for none
+ * (a retry then runs again). Any thread; no-op when idem is off; idem is
+ * off afterwards. */
+void bo__idem_end(bo_api_t *api, bo_idem_t *idem, int status, const char *body, size_t len);
+/*
+ * Answer a request through a, its async handle (bo_http_async_begin; this
+ * finishes it), with status and body (JSON text, malloc'd: taken; NULL with
+ * len 0 for none, as 204 has), adding a Location header when location is
+ * not NULL (copied). With a key that began, the answer is first stored
+ * durably (bo_live_idem_put) and sent after that commit; 5xx and 429 are
+ * never stored (the key is ended without an answer and the answer sent at
+ * once). When storing fails, a refusal (durable false: nothing was decided)
+ * becomes 503 so that a retry runs again, while an answer that reports a
+ * durable change (durable true: a create that committed) is sent anyway.
+ * Any thread; idem is off afterwards.
+ */
+void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int status, char *body,
+                    size_t len, const char *location, bool durable);
+/* The same for an error: {"error":{"code","message","details"}} of bo_err
+ * (error.h; message NULL: the table's), details stolen (NULL: {}). */
+void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int bo_err,
+                          const char *message, json_t *details);
+
+/* ---- hold_json.c: the JSON of holds ---------------------------------------- */
+
+#define BO_EMAIL_MAX       254u /* bytes of an e-mail address */
+#define BO_EMAIL_MAX_LOCAL 64u  /* bytes before its '@' */
+#define BO_TIME_LEN        20u  /* "2026-12-05T19:30:00Z" */
+
+/* What is wrong with a request: the JSON path of the field at fault ("" when
+ * none), a message (static), and more details (owned; NULL: none). */
+typedef struct bo_hold_bad {
+    char field[48];
+    const char *message;
+    json_t *details;
+} bo_hold_bad_t;
+
+/*
+ * Read a hold request body (docs/openapi.yaml HoldRequest) against the
+ * event's layout into req (whose id and expiry the caller sets; seats and
+ * ga point into the caller's arrays). Returns 0, or BO_EINVAL with *b
+ * filled (the caller answers 400 with b's field, message and details).
+ * Members that are null count as absent; unknown members are ignored.
+ */
+int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_t *req,
+                          uint32_t seats[BO_HOLD_MAX_SEATS], bo_ga_line_t ga[BO_HOLD_MAX_GA],
+                          bo_hold_bad_t *b);
+/*
+ * Whether email is an acceptable buyer address: at most 254 bytes, one '@',
+ * a local part of 1..64 bytes (letters, digits, !#$%&'*+/=?^_`{|}~.- and
+ * UTF-8; no leading, trailing or double dot) and a domain of two or more
+ * dot-separated labels of 1..63 bytes (letters, digits, '-' and UTF-8; no
+ * '-' at either end). Writes the customer hash (nonzero: BLAKE2b of the
+ * address in ASCII lower case, 8 bytes) to *customer when not NULL.
+ */
+bool bo__email_customer(const char *email, size_t len, uint64_t *customer);
+/* "2026-12-05T19:30:00Z": ms since the epoch, UTC, to the second below. */
+void bo__format_time(int64_t ms, char out[BO_TIME_LEN + 1]);
+/* Whole seconds left until expires_at as bo__format_time shows it; >= 0. */
+int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms);
+/*
+ * A hold as the API answers it: {"hold":{"id","event_id","status","seats",
+ * "ga","expires_at","time_left_s","amount":{"total_cents","currency"}}}.
+ * Returns a malloc'd NUL-terminated string (the caller frees it) and *len,
+ * or NULL when out of memory.
+ */
+char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t *v,
+                      const char *currency, int64_t now_ms, size_t *len);
+
+/* ---- holds.c --------------------------------------------------------------- */
+
+/* Route POST /api/v1/events/{id}/holds, GET and DELETE
+ * /api/v1/holds/{hold_id}, and count boxoffice_holds_total. 0 or BO_E*. */
+int bo__api_holds_register(bo_api_t *api);
+
+/* ---- catalog.c: events and venues as the API sees them ------------------- */
+
+#define BO_API_NAME_MAX        200u  /* bytes: event and venue names, city, address */
+#define BO_API_DESCRIPTION_MAX 4096u /* bytes: an event's description */
+
+/* An event's status (docs/openapi.yaml EventStatus). */
+enum bo_event_status {
+    BO_EVENT_SCHEDULED, /* before on_sale_at */
+    BO_EVENT_ON_SALE,
+    BO_EVENT_SOLD_OUT,  /* on sale, but no seat and no GA place is available */
+    BO_EVENT_CANCELLED, /* by an admin */
+    BO_EVENT_ENDED,     /* starts_at has passed */
+};
+
+/* An event's meta, parsed (the stored meta JSON: name, description,
+ * starts_at and on_sale_at in ms, currency, cancelled). */
+typedef struct bo_event_info {
+    uint64_t id, venue;
+    char name[BO_API_NAME_MAX + 1];
+    char currency[4]; /* ISO 4217 */
+    int64_t starts_at_ms, on_sale_at_ms, created_ms;
+    bool cancelled;
+    /* at the time of bo__catalog_event, from the fields above alone:
+     * never BO_EVENT_SOLD_OUT (bo__event_status adds it) */
+    enum bo_event_status status;
+} bo_event_info_t;
+
+/* A venue's name (from its seat map) and meta (city, address). */
+typedef struct bo_venue_info {
+    uint64_t id;
+    char name[BO_API_NAME_MAX + 1];
+    char city[BO_API_NAME_MAX + 1];    /* "" when none */
+    char address[BO_API_NAME_MAX + 1]; /* "" when none */
+    bool has_city;
+} bo_venue_info_t;
+
+/*
+ * Build the catalog from the live layer (every venue and event), register
+ * GET /api/v1/events, and free the catalog with the server. Call first:
+ * the other files read the catalog. Returns 0 or a BO_E* code.
+ */
+int bo__api_catalog_register(bo_api_t *api);
+/*
+ * The event's parsed meta into *out, with its status now. No JSON is
+ * parsed: a read lock and a copy. Returns 0 or BO_ENOTFOUND. Any thread.
+ */
+int bo__catalog_event(bo_api_t *api, uint64_t event, bo_event_info_t *out);
+/* The event's description (malloc'd: the caller frees it), or NULL. */
+char *bo__catalog_description(bo_api_t *api, uint64_t event);
+/* The venue's name, city and address into *out; 0 or BO_ENOTFOUND. */
+int bo__catalog_venue(bo_api_t *api, uint64_t venue, bo_venue_info_t *out);
+/* After a commit: (re)parse an event's meta JSON / a venue's meta JSON
+ * into the catalog. Returns 0, BO_EINVAL (meta unreadable), BO_ENOMEM. */
+int bo__catalog_put_event(bo_api_t *api, uint64_t event, uint64_t venue, const char *meta_json);
+int bo__catalog_put_venue(bo_api_t *api, uint64_t venue, const char *meta_json);
+/* The status at now_ms: cancelled, then ended (now >= starts_at), then
+ * scheduled (now < on_sale_at), then sold out when available (free seats
+ * plus free GA places) is 0, else on sale. */
+enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms,
+                                      uint64_t available);
+/* "scheduled", "on_sale", "sold_out", "cancelled", "ended". */
+const char *bo__event_status_name(enum bo_event_status s);
+/* The meta JSON stored for an event (malloc'd; the caller frees it), or
+ * NULL when out of memory. description may be NULL. */
+char *bo__event_meta_json(const bo_event_info_t *e, const char *description);
+/* Now, in ms since the Unix epoch (the system clock, as the live layer's). */
+int64_t bo__api_now_ms(void);
+
+/* The list's cursor: a position (starts_at, event) in the list's order,
+ * base64url of a version byte, the position and a keyed check, so that a
+ * cursor this server did not make is refused. */
+#define BO_CURSOR_LEN 28
+void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_LEN + 1]);
+/* 0 and the position, or BO_EINVAL. */
+int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event);
+
+/* ---- the other resources ---------------------------------------------------- */
+
+/* venues.c: POST /api/v1/venues (bodies up to BO_LAYOUT_MAX_BYTES). */
+int bo__api_venues_register(bo_api_t *api);
+/* events.c: POST /api/v1/events, GET and PATCH /api/v1/events/{id},
+ * POST …/block, GET …/report. */
+int bo__api_events_register(bo_api_t *api);
+/* The event object of the API ({"id","name",…,"availability"}), or NULL
+ * (BO_ENOTFOUND or out of memory: *err says which when not NULL). */
+json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err);
+/* block.c: POST /api/v1/events/{id}/block; report.c: GET …/report. */
+int bo__api_block_register(bo_api_t *api);
+int bo__api_report_register(bo_api_t *api);
+/* seatmap.c: GET /api/v1/events/{id}/seatmap. */
+int bo__api_seatmap_register(bo_api_t *api);
+/* availability.c: GET …/availability (and, through stream.c, …/stream). */
+int bo__api_availability_register(bo_api_t *api);
+/* One event's seat states (enum bo_seat_state, one byte per seat in layout
+ * order) and each GA area's free places, at one inventory version. */
+typedef struct bo_avail_snap {
+    uint64_t version;
+    uint32_t nseats, nga;
+    uint8_t *states; /* nseats */
+    uint32_t *ga;    /* nga */
+} bo_avail_snap_t;
+/* Room for a snapshot of an event at l: 0 or BO_ENOMEM. */
+int bo__avail_snap_alloc(bo_avail_snap_t *s, const bo_layout_t *l);
+void bo__avail_snap_free(bo_avail_snap_t *s);
+/* Fill s from the event's inventory (expired holds count as free): 0 or
+ * BO_ENOTFOUND. The event's version alone: bo__avail_version. */
+int bo__avail_read(bo_api_t *api, uint64_t event, bo_avail_snap_t *s);
+int bo__avail_version(bo_api_t *api, uint64_t event, uint64_t *version);
+/* The compact availability of s as JSON text (malloc'd: the caller frees
+ * it; *len its length), or NULL when out of memory. */
+char *bo__avail_compact_json(const bo_layout_t *l, const bo_avail_snap_t *s, size_t *len);
+/* The {id} of r as a known event and its layout; else answers 404 and
+ * returns BO_ENOTFOUND. */
+int bo__avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l);
+/* stream.c: GET …/availability/stream and its publisher thread. */
+int bo__api_stream_register(bo_api_t *api);
+/* demo.c: with api->demo, seed the demo venue and events into an empty
+ * store, durably, before the server answers. */
+int bo__api_demo_register(bo_api_t *api);
 
 #endif

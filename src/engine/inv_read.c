@@ -6,7 +6,8 @@
  * correcting a count visits only them.
  *
  * Workload: as frequent as holds (every availability poll of every buyer);
- * counts are O(1) plus O(expired but unswept holds); snapshots O(seats).
+ * counts are O(1) plus O(expired but unswept holds); snapshots O(seats);
+ * the walk over every hold (reports) O(hold slots).
  */
 #include <string.h>
 
@@ -118,12 +119,8 @@ uint64_t bo_inv_version(const bo_inv_t *inv)
     return inv->version;
 }
 
-int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, bo_hold_view_t *v)
+static void view_of(const struct hold *h, bo_hold_view_t *v)
 {
-    uint32_t slot = bo__hold_find(inv, id);
-    if (!slot || bo__hold_expired(&inv->holds[slot], now_ms))
-        return BO_ENOTFOUND;
-    const struct hold *h = &inv->holds[slot];
     *v = (bo_hold_view_t){
         .id = h->id,
         .status = h->status,
@@ -138,6 +135,29 @@ int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms,
         .ga = h->ga,
         .nga = h->nga,
     };
+}
+
+int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, bo_hold_view_t *v)
+{
+    uint32_t slot = bo__hold_find(inv, id);
+    if (!slot || bo__hold_expired(&inv->holds[slot], now_ms))
+        return BO_ENOTFOUND;
+    view_of(&inv->holds[slot], v);
+    return 0;
+}
+
+int bo_inv_each_hold(const bo_inv_t *inv, int64_t now_ms, bo_inv_hold_fn fn, void *arg)
+{
+    bo_hold_view_t v;
+    for (uint32_t slot = 1; slot < inv->nholds; slot++) {
+        const struct hold *h = &inv->holds[slot];
+        if (h->status == BO_HOLD_NONE || bo__hold_expired(h, now_ms))
+            continue;
+        view_of(h, &v);
+        int rc = fn(arg, &v);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 

@@ -238,13 +238,17 @@ static char *put_escaped(char *p, const char *end, const char *s, size_t n)
     return p;
 }
 
-static void format_time(char *buf, size_t cap, const struct timeval *tv)
+/* RFC 3339 UTC with milliseconds; the date part is cached per second. */
+static void format_time(bo__loop_t *loop, char *buf, size_t cap, const struct timeval *tv)
 {
-    struct tm tm;
-    time_t t = tv->tv_sec;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%03dZ", (int)(tv->tv_usec / 1000));
+    if (tv->tv_sec != loop->log_sec || !loop->log_date[0]) {
+        struct tm tm;
+        time_t t = tv->tv_sec;
+        gmtime_r(&t, &tm);
+        strftime(loop->log_date, sizeof(loop->log_date), "%Y-%m-%dT%H:%M:%S", &tm);
+        loop->log_sec = tv->tv_sec;
+    }
+    snprintf(buf, cap, "%s.%03dZ", loop->log_date, (int)(tv->tv_usec / 1000));
 }
 
 static void write_line(bo__loop_t *loop, h2o_req_t *req, int status, const char *route,
@@ -258,7 +262,7 @@ static void write_line(bo__loop_t *loop, h2o_req_t *req, int status, const char 
     socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
     if (sl)
         h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host);
-    format_time(ts, sizeof(ts), &req->timestamps.request_begin_at);
+    format_time(loop, ts, sizeof(ts), &req->timestamps.request_begin_at);
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     p += snprintf(p, (size_t)(end - p), "{\"time\":\"%s\",\"method\":\"", ts);
     p = put_escaped(p, end - 200, req->method.base, req->method.len < 16 ? req->method.len : 16);
@@ -269,7 +273,9 @@ static void write_line(bo__loop_t *loop, h2o_req_t *req, int status, const char 
                   "\"remote\":\"%s\",\"proto\":\"HTTP/%s\"}\n",
                   route ? "\"" : "", route ? route : "null", route ? "\"" : "", status,
                   req->bytes_sent, (long long)latency_us, host,
-                  req->version >= 0x200 ? "2" : req->version == 0x100 ? "1.0" : "1.1");
+                  req->version >= 0x200   ? "2"
+                  : req->version == 0x100 ? "1.0"
+                                          : "1.1");
     if (p > end) /* cut: keep the chunk's lines whole */
         return;
     c->len = (size_t)(p - c->data);

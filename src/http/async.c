@@ -75,10 +75,10 @@ void bo__loop_close_posts(bo__loop_t *loop)
 
 struct bo_http_async {
     bo__post_t post;
-    atomic_int refs;      /* the request's pool and the finisher */
+    atomic_int refs; /* the request's pool and the finisher */
     bo__loop_t *loop;
-    bo_http_req_t *r;     /* loop thread only; NULL once the request is disposed */
-    bo_http_async_fn fn;  /* set by bo_http_async_finish */
+    bo_http_req_t *r;    /* loop thread only; NULL once the request is disposed */
+    bo_http_async_fn fn; /* set by bo_http_async_finish */
     void *arg;
 };
 

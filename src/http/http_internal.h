@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "boxoffice/http.h"
 
@@ -60,6 +61,7 @@ typedef struct bo__route {
     unsigned nsegs;
     bo_handler_fn fn;
     void *arg;
+    size_t max_body; /* bytes; 0: the server's */
 } bo__route_t;
 
 /* ---- a loop thread (server.c) ---- */
@@ -88,6 +90,8 @@ typedef struct bo__loop {
     h2o_timeout_t log_timeout;
     h2o_timeout_entry_t log_flush;
     void *log_chunk; /* access_log.c: the access-log chunk being filled */
+    time_t log_sec;  /* access_log.c: log_date formats this second */
+    char log_date[24];
     bo__route_stats_t *stats; /* nroutes + BO__ROUTE_EXTRA */
 } bo__loop_t;
 
@@ -112,8 +116,8 @@ struct bo_server {
     struct bo__at_free {
         void (*fn)(void *arg);
         void *arg;
-    } *at_free;
-    unsigned nat_free;
+    } *at_free, *at_stop;
+    unsigned nat_free, nat_stop;
     /* routes, fixed once running */
     bo__route_t *routes;
     unsigned nroutes;

@@ -31,9 +31,9 @@ static const char *const type_names[] = {"counter", "gauge", "histogram"};
 struct bo_metric_series {
     bo_metric_series_t *next;
     bo_metric_t *family;
-    char *labels;              /* "" for none */
-    _Atomic uint64_t value;    /* counter; gauge (double bits); histogram count */
-    _Atomic uint64_t sum_bits; /* histogram: sum as double bits */
+    char *labels;               /* "" for none */
+    _Atomic uint64_t value;     /* counter; gauge (double bits); histogram count */
+    _Atomic uint64_t sum_bits;  /* histogram: sum as double bits */
     _Atomic uint64_t buckets[]; /* histogram: per bucket, not cumulative */
 };
 
@@ -270,8 +270,8 @@ void bo_metrics_sample(bo_metrics_out_t *o, const char *name, const char *labels
         out_printf(o, "%s%s%s%s %s\n", name, has ? "{" : "", has ? labels : "", has ? "}" : "",
                    value > 0 ? "+Inf" : "-Inf");
     else
-        out_printf(o, "%s%s%s%s %.10g\n", name, has ? "{" : "", has ? labels : "",
-                   has ? "}" : "", value);
+        out_printf(o, "%s%s%s%s %.10g\n", name, has ? "{" : "", has ? labels : "", has ? "}" : "",
+                   value);
 }
 
 /* One histogram series: cumulative buckets, +Inf, sum and count. */
@@ -386,7 +386,7 @@ void bo__http_stats_collect(void *arg, bo_metrics_out_t *o)
     bo_server_t *srv = arg;
     unsigned nroutes = srv->nroutes + BO__ROUTE_EXTRA;
     char labels[512];
-    bo_metrics_family(o, "bo_http_requests_total", "counter",
+    bo_metrics_family(o, "boxoffice_http_requests_total", "counter",
                       "HTTP requests answered, by route pattern and status");
     for (unsigned i = 0; i < nroutes; i++) {
         int codes[32];
@@ -394,10 +394,10 @@ void bo__http_stats_collect(void *arg, bo_metrics_out_t *o)
         unsigned n = sum_route(srv, i, codes, counts, 32, lat, &lat_count, &lat_sum);
         route_labels(srv, i, labels, sizeof(labels));
         for (unsigned k = 0; k < n; k++)
-            out_printf(o, "bo_http_requests_total{%s,status=\"%d\"} %llu\n", labels, codes[k],
+            out_printf(o, "boxoffice_http_requests_total{%s,status=\"%d\"} %llu\n", labels, codes[k],
                        (unsigned long long)counts[k]);
     }
-    bo_metrics_family(o, "bo_http_request_duration_seconds", "histogram",
+    bo_metrics_family(o, "boxoffice_http_request_duration_seconds", "histogram",
                       "HTTP request latency, from its first byte to its last answered byte");
     for (unsigned i = 0; i < nroutes; i++) {
         int codes[32];
@@ -406,11 +406,11 @@ void bo__http_stats_collect(void *arg, bo_metrics_out_t *o)
         if (lat_count == 0)
             continue;
         route_labels(srv, i, labels, sizeof(labels));
-        render_histogram(o, "bo_http_request_duration_seconds", labels, bo__lat_bounds_s,
+        render_histogram(o, "boxoffice_http_request_duration_seconds", labels, bo__lat_bounds_s,
                          BO__LAT_BUCKETS, lat, lat_count, (double)lat_sum / 1e6);
     }
-    bo_metrics_family(o, "bo_http_access_log_dropped_total", "counter",
+    bo_metrics_family(o, "boxoffice_http_access_log_dropped_total", "counter",
                       "access log lines dropped because the writer fell behind");
-    bo_metrics_sample(o, "bo_http_access_log_dropped_total", NULL,
+    bo_metrics_sample(o, "boxoffice_http_access_log_dropped_total", NULL,
                       (double)bo__access_log_dropped(srv->log));
 }

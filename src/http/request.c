@@ -66,7 +66,7 @@ const char *bo_http_route(bo_http_req_t *r)
 {
     bo_server_t *srv = r->loop->srv;
     return r->route >= 0 && (unsigned)r->route < srv->nroutes ? srv->routes[r->route].pattern
-                                                               : NULL;
+                                                              : NULL;
 }
 
 const char *bo_http_remote_addr(bo_http_req_t *r)
@@ -198,8 +198,8 @@ int bo_http_json_body(bo_http_req_t *r, json_t **out, unsigned max_depth)
     json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
     if (!j)
         return json_refuse(r, "the request body is not valid JSON",
-                           json_pack("{sssisisi}", "reason", err.text, "line", err.line,
-                                     "column", err.column, "position", err.position));
+                           json_pack("{sssisisi}", "reason", err.text, "line", err.line, "column",
+                                     err.column, "position", err.position));
     if (!json_is_object(j)) {
         json_decref(j);
         return json_refuse(r, "the JSON body must be an object", NULL);

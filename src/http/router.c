@@ -78,6 +78,12 @@ static void route_clear(bo__route_t *route)
 int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
                     void *arg)
 {
+    return bo_server_route_max_body(srv, method, pattern, fn, arg, 0);
+}
+
+int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *pattern,
+                             bo_handler_fn fn, void *arg, size_t max_body_bytes)
+{
     if (srv->ran)
         return BO_ESTATE;
     if (!method || !pattern || !fn || !method_ok(method))
@@ -96,12 +102,16 @@ int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, b
     strcpy(route->method, method);
     route->fn = fn;
     route->arg = arg;
+    route->max_body = max_body_bytes;
     int rc = (route->pattern = strdup(pattern)) ? parse_pattern(route) : BO_ENOMEM;
     if (rc) {
         route_clear(route);
         return rc;
     }
     srv->nroutes++;
+    /* h2o reads bodies up to its own limit before the router sees them */
+    if (max_body_bytes > srv->conf.max_request_entity_size)
+        srv->conf.max_request_entity_size = max_body_bytes;
     return 0;
 }
 
@@ -159,8 +169,8 @@ static int method_is(const bo__route_t *route, const char *method, bool head)
 
 /* The best route for method + path, or -1; *allow gets the methods of the
  * routes matching the path with another method. */
-static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs, int n,
-                      char *allow, size_t cap)
+static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs, int n, char *allow,
+                      size_t cap)
 {
     int best = -1;
     uint32_t best_score = 0;
@@ -256,16 +266,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     bo_http_req_t *r = req_new(req);
     segment_t segs[BO_HTTP_MAX_SEGMENTS];
     char allow[128];
-    if (req->entity.base && req->entity.len > srv->max_body) {
-        r->route = (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
-        bo_http_send_error(r, BO_ETOOLARGE, "request body too large",
-                           json_pack("{sI}", "max_bytes", (json_int_t)srv->max_body));
-        return 0;
-    }
     int n = split_path(r->path, segs);
     int idx = n < 0 ? -1 : find_route(srv, r, segs, n, allow, sizeof(allow));
     if (n < 0)
         allow[0] = '\0';
+    size_t limit = idx >= 0 && srv->routes[idx].max_body ? srv->routes[idx].max_body : srv->max_body;
+    if (req->entity.base && req->entity.len > limit) {
+        r->route = idx >= 0 ? idx : (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
+        bo_http_send_error(r, BO_ETOOLARGE, "request body too large",
+                           json_pack("{sI}", "limit_bytes", (json_int_t)limit));
+        return 0;
+    }
     if (idx >= 0)
         run_handler(srv, r, idx, segs);
     else
@@ -302,13 +313,20 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
 static const char *status_code_name(int status)
 {
     switch (status) {
-    case 400: return "INVALID_REQUEST";
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 413: return "TOO_LARGE";
-    case 417: return "EXPECTATION_FAILED";
-    case 503: return "BUSY";
-    default: return "HTTP_ERROR";
+    case 400:
+        return "INVALID_REQUEST";
+    case 404:
+        return "NOT_FOUND";
+    case 405:
+        return "METHOD_NOT_ALLOWED";
+    case 413:
+        return "TOO_LARGE";
+    case 417:
+        return "EXPECTATION_FAILED";
+    case 503:
+        return "BUSY";
+    default:
+        return "HTTP_ERROR";
     }
 }
 
@@ -319,8 +337,9 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     if (req->res.status >= 400 && !bo__req_of(req)) {
         char buf[256];
         int status = req->res.status;
-        int n = snprintf(buf, sizeof(buf), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
-                                           "\"details\":{}}}",
+        int n = snprintf(buf, sizeof(buf),
+                         "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+                         "\"details\":{}}}",
                          status_code_name(status), bo__reason(status));
         error_rewrite_t *rw = (error_rewrite_t *)h2o_add_ostream(req, sizeof(*rw), slot);
         rw->super.do_send = rewrite_send;

@@ -43,6 +43,26 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
+/* h2o (2.2.5) closes an HTTP/1 connection after its response once stopping,
+ * but leaves idle keep-alive ones open until their timeout. Shutting an
+ * idle one's socket down makes h2o read the end and close it now; a client
+ * that was just sending retries, as with any keep-alive close. */
+static int close_if_idle(h2o_req_t *req, void *arg)
+{
+    h2o_conn_t *conn = req->conn;
+    h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
+    if (req->input.method.base == NULL && sock)
+        shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
+    return 0;
+}
+
+static void close_idle_http1(bo__loop_t *loop)
+{
+    h2o_protocol_callbacks_t *cb = &loop->srv->conf.http1.callbacks;
+    if (cb->foreach_request)
+        cb->foreach_request(&loop->ctx, close_if_idle, NULL);
+}
+
 /* Stop accepting (the kernel resets what waits in this socket's backlog),
  * ask h2o to close idle connections and send GOAWAY, end SSE streams. */
 static void begin_stop(bo__loop_t *loop)
@@ -59,6 +79,7 @@ static void begin_stop(bo__loop_t *loop)
     }
     h2o_context_request_shutdown(&loop->ctx);
     bo__sse_loop_stop(loop);
+    close_idle_http1(loop);
 }
 
 static void on_stop_signal(h2o_socket_t *sock, const char *err)
@@ -76,10 +97,26 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
      * iteration of the loop; the wake-up only ends the iteration. */
 }
 
+/* No connection left, TLS handshakes included (they are in no list but
+ * wait on the handshake timeout). */
 static bool loop_idle(bo__loop_t *loop)
 {
     return h2o_linklist_is_empty(&loop->ctx.http1._conns) &&
-           h2o_linklist_is_empty(&loop->ctx.http2._conns);
+           h2o_linklist_is_empty(&loop->ctx.http2._conns) &&
+           h2o_linklist_is_empty(&loop->ctx.handshake_timeout._entries);
+}
+
+/* h2o_context_dispose asserts that nothing waits on its timeouts. */
+static bool timeouts_idle(h2o_context_t *ctx)
+{
+    h2o_timeout_t *t[] = {&ctx->zero_timeout,       &ctx->one_sec_timeout,
+                          &ctx->hundred_ms_timeout, &ctx->handshake_timeout,
+                          &ctx->http1.req_timeout,  &ctx->http2.idle_timeout,
+                          &ctx->proxy.io_timeout,   &ctx->http2.graceful_shutdown_timeout};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (!h2o_linklist_is_empty(&t[i]->_entries))
+            return false;
+    return true;
 }
 
 static void loop_setup(bo__loop_t *loop)
@@ -124,6 +161,8 @@ static void loop_teardown(bo__loop_t *loop, bool idle)
     /* h2o_context_request_shutdown armed it; nothing is left for it to end */
     if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
+    if (!timeouts_idle(&loop->ctx))
+        return; /* something of h2o's still pending: leave it to the exit */
     h2o_evloop_t *evloop = loop->ctx.loop;
     h2o_context_dispose(&loop->ctx);
     h2o_evloop_destroy(evloop);
@@ -137,11 +176,12 @@ static void *loop_main(void *arg)
     for (;;) {
         if (!loop->stopping && atomic_load(&srv->stop))
             begin_stop(loop);
-        if (loop->stopping &&
-            (loop_idle(loop) || h2o_now(loop->ctx.loop) >= loop->deadline_ms))
+        if (loop->stopping && (loop_idle(loop) || h2o_now(loop->ctx.loop) >= loop->deadline_ms))
             break;
         h2o_evloop_run(loop->ctx.loop, loop->stopping ? 50 : INT32_MAX);
         bo__loop_run_posts(loop);
+        if (loop->stopping)
+            close_idle_http1(loop);
     }
     loop_teardown(loop, loop_idle(loop));
     return NULL;
@@ -152,7 +192,8 @@ static int config_copy(bo_server_t *srv, const bo_server_config_t *cfg)
     srv->listen = strdup(cfg->listen ? cfg->listen : BO_HTTP_DEFAULT_LISTEN);
     srv->max_body = cfg->max_body_bytes ? cfg->max_body_bytes : BO_HTTP_DEFAULT_MAX_BODY;
     srv->keepalive_ms = cfg->keepalive_ms ? cfg->keepalive_ms : BO_HTTP_DEFAULT_KEEPALIVE;
-    srv->shutdown_ms = cfg->shutdown_timeout_ms ? cfg->shutdown_timeout_ms : BO_HTTP_DEFAULT_SHUTDOWN;
+    srv->shutdown_ms =
+        cfg->shutdown_timeout_ms ? cfg->shutdown_timeout_ms : BO_HTTP_DEFAULT_SHUTDOWN;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     srv->nloops = cfg->threads ? cfg->threads : cores > 0 ? (unsigned)cores : 1;
     if (!srv->listen)
@@ -256,6 +297,7 @@ void bo_server_free(bo_server_t *srv)
         a->fn(a->arg);
     }
     free(srv->at_free);
+    free(srv->at_stop);
     for (unsigned i = 0; srv->loops && i < srv->nloops; i++) {
         bo__loop_t *loop = &srv->loops[i];
         if (loop->listen_fd >= 0)
@@ -279,16 +321,26 @@ void bo_server_free(bo_server_t *srv)
     free(srv);
 }
 
-int bo_server_at_free(bo_server_t *srv, void (*fn)(void *arg), void *arg)
+static int push_callback(struct bo__at_free **list, unsigned *n, void (*fn)(void *arg), void *arg)
 {
-    struct bo__at_free *grown = realloc(srv->at_free, (srv->nat_free + 1) * sizeof(*grown));
+    struct bo__at_free *grown = realloc(*list, (*n + 1) * sizeof(*grown));
     if (!grown)
         return BO_ENOMEM;
-    srv->at_free = grown;
-    grown[srv->nat_free].fn = fn;
-    grown[srv->nat_free].arg = arg;
-    srv->nat_free++;
+    *list = grown;
+    grown[*n].fn = fn;
+    grown[*n].arg = arg;
+    (*n)++;
     return 0;
+}
+
+int bo_server_at_free(bo_server_t *srv, void (*fn)(void *arg), void *arg)
+{
+    return push_callback(&srv->at_free, &srv->nat_free, fn, arg);
+}
+
+int bo_server_at_stop(bo_server_t *srv, void (*fn)(void *arg), void *arg)
+{
+    return push_callback(&srv->at_stop, &srv->nat_stop, fn, arg);
 }
 
 int bo_server_stopping(const bo_server_t *srv)
@@ -341,6 +393,10 @@ int bo_server_run(bo_server_t *srv)
         if (srv->loops[i].started)
             pthread_join(srv->loops[i].tid, NULL);
     bo__access_log_join(srv->log);
+    while (srv->nat_stop > 0) {
+        struct bo__at_free *a = &srv->at_stop[--srv->nat_stop];
+        a->fn(a->arg);
+    }
     atomic_store(&srv->running, false);
     return rc;
 }
@@ -350,8 +406,10 @@ void bo_server_stop(bo_server_t *srv)
     int saved = errno; /* a signal handler must not change errno */
     atomic_store(&srv->stop, 1);
     for (unsigned i = 0; i < srv->nloops; i++) {
-        ssize_t n = write(srv->loops[i].stop_fds[1], "s", 1);
-        (void)n; /* full or closed: the loop is stopping anyway */
+        /* send(2) is async-signal-safe; MSG_NOSIGNAL: no SIGPIPE once the
+         * loop has closed its end. Full or closed: it is stopping anyway. */
+        ssize_t n = send(srv->loops[i].stop_fds[1], "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)n;
     }
     errno = saved;
 }

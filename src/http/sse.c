@@ -235,6 +235,10 @@ bo_http_sse_t *bo_http_sse_begin(bo_http_req_t *r, bo_http_sse_close_fn on_close
 {
     if (r->answered)
         return NULL;
+    if (r->loop->stopping) { /* it would only hold the shutdown up */
+        bo_http_send_error(r, BO_EBUSY, "the server is shutting down", NULL);
+        return NULL;
+    }
     if (r->head) { /* nothing to stream */
         bo__send(r, 200, "text/event-stream", h2o_iovec_init(NULL, 0));
         return NULL;
@@ -327,8 +331,8 @@ void bo__sse_loop_init(bo__loop_t *loop)
 void bo__sse_loop_stop(bo__loop_t *loop)
 {
     while (!h2o_linklist_is_empty(&loop->sse_streams)) {
-        bo_http_sse_t *s = (bo_http_sse_t *)((char *)loop->sse_streams.next -
-                                             offsetof(bo_http_sse_t, link));
+        bo_http_sse_t *s =
+            (bo_http_sse_t *)((char *)loop->sse_streams.next - offsetof(bo_http_sse_t, link));
         h2o_linklist_unlink(&s->link);
         pthread_mutex_lock(&s->mu);
         s->closing = true;

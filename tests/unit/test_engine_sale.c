@@ -4,7 +4,8 @@
  * payments), confirm (including late payments for holds that are gone),
  * cancel, block and unblock, each with every error code it can return, and
  * the version: rising on every mutation and rollback, still on reads and
- * failed calls. The hall and the checked wrappers: helpers/inv_fixture.h.
+ * failed calls; and the walk over every hold (bo_inv_each_hold). The hall and
+ * the checked wrappers: helpers/inv_fixture.h.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@ TestSuite(confirm, .init = setup, .fini = teardown);
 TestSuite(cancel, .init = setup, .fini = teardown);
 TestSuite(block, .init = setup, .fini = teardown);
 TestSuite(version, .init = setup, .fini = teardown);
+TestSuite(each_hold, .init = setup, .fini = teardown);
 
 /* ---- release --------------------------------------------------------------------------------- */
 
@@ -72,6 +74,13 @@ Test(release, errors)
     last_version = bo_inv_version(inv);
     cr_assert_eq(release(3, T0 + TTL), BO_ENOTFOUND, "released twice");
     expect_same_version();
+}
+
+/* bo_inv_each_hold callbacks: count, or stop at the first. */
+static int count_hold(void *arg, const bo_hold_view_t *v)
+{
+    (*(uint32_t *)arg)++;
+    return 0;
 }
 
 /* ---- payments -------------------------------------------------------------------------------- */
@@ -546,6 +555,7 @@ Test(version, rises_on_every_mutation_only)
     bo_inv_category_available(inv, STD, t);
     bo_inv_ga_available(inv, FLOOR, t);
     bo_inv_due_payments(inv, t, ids, 2);
+    bo_inv_each_hold(inv, t, count_hold, &(uint32_t){0});
     bo_inv_next_deadline(inv);
     bo_inv_memory(inv);
     cr_assert_eq(bo_inv_expire(inv, t), 0);
@@ -560,4 +570,107 @@ Test(version, rises_on_every_mutation_only)
     cr_assert_eq(unblock(LIST(14), t, NULL), BO_EUNAVAILABLE);
     expect_same_version();
     cr_assert_eq(c.version, last_version);
+}
+
+/* ---- the walk over every hold ---------------------------------------------------------------- */
+
+struct seen {
+    uint32_t n;
+    bo_hold_view_t views[8];
+    uint32_t seats[8][4];
+    bo_ga_line_t ga[8][2];
+};
+
+static int remember(void *arg, const bo_hold_view_t *v)
+{
+    struct seen *s = arg;
+    cr_assert_lt(s->n, 8u, "too many holds");
+    cr_assert_leq(v->nseats, 4u);
+    cr_assert_leq(v->nga, 2u);
+    s->views[s->n] = *v;
+    memcpy(s->seats[s->n], v->seats, v->nseats * sizeof(uint32_t));
+    memcpy(s->ga[s->n], v->ga, v->nga * sizeof(bo_ga_line_t));
+    s->n++;
+    return 0;
+}
+
+/* The index in s of the hold with id n, or -1. */
+static int find_seen(const struct seen *s, uint32_t n)
+{
+    bo_hold_id_t h = hid(n);
+    for (uint32_t i = 0; i < s->n; i++)
+        if (memcmp(s->views[i].id.b, h.b, 16) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int stop_at_first(void *arg, const bo_hold_view_t *v)
+{
+    (*(uint32_t *)arg)++;
+    return 7;
+}
+
+Test(each_hold, lists_held_paying_and_sold_holds_and_skips_gone_ones)
+{
+    int64_t t1 = T0 + TTL / 2, t = T0 + TTL;
+    bo_ga_line_t pit = {PIT, 1};
+    cr_assert_eq(hold_seats(4, 0, LIST(12), T0, NULL), 0);          /* expires at t */
+    cr_assert_eq(hold_seats(1, 0, LIST(0, 1), t1, NULL), 0);        /* held */
+    cr_assert_eq(hold_ga(2, 0, FLOOR, 3, t1), 0);                   /* paying */
+    cr_assert_eq(pay_start(2, t + 5000, t1), 0);
+    bo_hold_req_t r = req(3, 0);                                    /* sold */
+    SEATS_OF(r, 6);
+    r.ga = &pit;
+    r.nga = 1;
+    cr_assert_eq(hold_req(&r, t1, NULL), 0);
+    cr_assert_eq(confirm(3, NULL, 0, t1), 0);
+    cr_assert_eq(hold_seats(5, 0, LIST(13), t1, NULL), 0);          /* released */
+    cr_assert_eq(release(5, t1), 0);
+    last_version = bo_inv_version(inv);
+
+    struct seen s = {0};
+    cr_assert_eq(bo_inv_each_hold(inv, t, remember, &s), 0);
+    expect_same_version();
+    cr_assert_eq(s.n, 3, "held, paying and sold; not expired or released: %u", s.n);
+    cr_assert_eq(find_seen(&s, 4), -1, "expired, even unswept");
+    cr_assert_eq(find_seen(&s, 5), -1, "released");
+    int h1 = find_seen(&s, 1), h2 = find_seen(&s, 2), h3 = find_seen(&s, 3);
+    cr_assert(h1 >= 0 && h2 >= 0 && h3 >= 0);
+    cr_assert_eq(s.views[h1].status, BO_HOLD_HELD);
+    cr_assert_eq(s.views[h1].amount_cents, 2 * P_PREM);
+    cr_assert_eq(s.views[h1].nseats, 2);
+    cr_assert_eq(s.seats[h1][0], 0);
+    cr_assert_eq(s.seats[h1][1], 1);
+    cr_assert_eq(s.views[h1].expires_at_ms, t1 + TTL);
+    cr_assert_eq(s.views[h2].status, BO_HOLD_PAYING);
+    cr_assert_eq(s.views[h2].amount_cents, 3 * P_GA);
+    cr_assert_eq(s.views[h2].nseats, 0);
+    cr_assert_eq(s.views[h2].nga, 1);
+    cr_assert_eq(s.ga[h2][0].area, FLOOR);
+    cr_assert_eq(s.ga[h2][0].quantity, 3);
+    cr_assert_eq(s.views[h3].status, BO_HOLD_SOLD);
+    cr_assert_eq(s.views[h3].amount_cents, P_STD + P_PREM);
+    cr_assert_eq(s.seats[h3][0], 6);
+    cr_assert_eq(s.ga[h3][0].area, PIT);
+
+    /* before hold 4 expired it is listed; after the sweep it stays gone */
+    uint32_t n = 0;
+    cr_assert_eq(bo_inv_each_hold(inv, t - 1, count_hold, &n), 0);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(bo_inv_expire(inv, t), 1);
+    n = 0;
+    cr_assert_eq(bo_inv_each_hold(inv, t, count_hold, &n), 0);
+    cr_assert_eq(n, 3);
+
+    /* fn's first nonzero answer stops the walk and is returned */
+    n = 0;
+    cr_assert_eq(bo_inv_each_hold(inv, t, stop_at_first, &n), 7);
+    cr_assert_eq(n, 1);
+}
+
+Test(each_hold, an_empty_inventory_calls_nothing)
+{
+    uint32_t n = 0;
+    cr_assert_eq(bo_inv_each_hold(inv, T0, count_hold, &n), 0);
+    cr_assert_eq(n, 0);
 }

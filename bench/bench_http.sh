@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# bench_http.sh - `make bench-http`: the HTTP hold path against this
+# server's own ceiling, in one run on loopback.
+#   1. ceiling: GET /healthz, 256 connections, wrk, DURATION seconds;
+#   2. holds: random 2-seat holds on one hot 20,000-seat event, each hold
+#      released again by a later request (bench/http/holds.lua), 256
+#      connections; every 201 is durable (group commit) before it is sent.
+# Holds/s come from the server's own request counter (201s on the holds
+# route); latency percentiles from wrk over every request of the run.
+# Last line: http_holds_per_s=… http_hold_p99_ms=… http_ceiling_rps=…
+# hold_to_ceiling_ratio=…
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${BOXOFFICE_BENCH_SECONDS:-10}
+CONNS=${BOXOFFICE_BENCH_CONNECTIONS:-256}
+SECTIONS=20 ROWS=20 SEATS=50
+
+tmp=$(mktemp -d /tmp/boxoffice-bench-http-XXXXXX)
+server=""
+cleanup() {
+    [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+build/boxoffice serve --listen 127.0.0.1:0 --db "sqlite:$tmp/bench.db" \
+    --admin-token-file "$tmp/token" --access-log off 2>"$tmp/server.log" &
+server=$!
+for _ in $(seq 100); do
+    grep -q 'listening on' "$tmp/server.log" 2>/dev/null && break
+    sleep 0.1
+done
+url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/server.log" | head -1)
+[ -n "$url" ] || { echo "bench-http: the server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
+token=$(cat "$tmp/token")
+auth="Authorization: Bearer $token"
+
+build/boxoffice venue-gen --sections $SECTIONS --rows $ROWS --seats $SEATS --ga 0 \
+    --categories 4 > "$tmp/venue.json"
+venue=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
+    --data-binary @"$tmp/venue.json" "$url/api/v1/venues" | grep -o '"id":"ven_[0-9a-f]*"' | cut -d'"' -f4)
+starts=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+event=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
+    --data "{\"venue_id\":\"$venue\",\"name\":\"Bench\",\"starts_at\":\"$starts\",\"currency\":\"EUR\",\"prices\":{\"P1\":9000,\"P2\":7000,\"P3\":5000,\"P4\":3000}}" \
+    "$url/api/v1/events" | grep -o '"id":"evt_[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+[ -n "$event" ] || { echo "bench-http: could not create the event" >&2; exit 1; }
+
+echo "bench-http: $url, $CONNS connections, ${DURATION} s per phase, event $event (20,000 seats)"
+ceiling=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" "$url/healthz" | awk '/Requests\/sec/ {print $2}')
+echo "ceiling: GET /healthz $ceiling requests/s"
+
+count_holds() {
+    curl -sf "$url/metrics" | awk '/^boxoffice_http_requests_total/ && /holds"/ && /status="201"/ {s += $2} END {print s + 0}'
+}
+before=$(count_holds)
+t0=$(date +%s.%N)
+EVENT=$event SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS \
+    wrk -t2 -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
+t1=$(date +%s.%N)
+after=$(count_holds)
+cat "$tmp/wrk.txt" | sed -n '/Latency/p;/Requests\/sec/p;/^wrk:/p'
+p99_us=$(awk -F'latency_p99_us=' '/latency_p99_us/ {print $2}' "$tmp/wrk.txt")
+holds_per_s=$(echo "$after $before $t0 $t1" | awk '{printf "%.0f", ($1 - $2) / ($4 - $3)}')
+p99_ms=$(echo "$p99_us" | awk '{printf "%.2f", $1 / 1000}')
+ratio=$(echo "$holds_per_s $ceiling" | awk '{printf "%.2f", $1 / $2}')
+echo "holds: $((after - before)) made (each durable before its answer), $holds_per_s holds/s"
+echo "http_holds_per_s=$holds_per_s http_hold_p99_ms=$p99_ms http_ceiling_rps=${ceiling%.*} hold_to_ceiling_ratio=$ratio"

@@ -1,0 +1,569 @@
+/*
+ * events.c - events as resources: POST /api/v1/events (admin: create at a
+ * venue, with a price for every category), GET /api/v1/events/{id} (the
+ * event with its venue, categories, GA areas and live counts) and PATCH
+ * /api/v1/events/{id} (admin: change any field; cancel or reopen).
+ *
+ * Workload: GETs are frequent (every buyer opening an event page): one
+ * catalog copy and one read of the inventory's counters under the event's
+ * lock. Creates and patches are rare admin calls: validated field by field
+ * (400 names the field), then made durable through the live layer, which
+ * answers on the committer thread; the catalog is updated from there.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "util/time.h"
+
+#define PRICE_MAX_CENTS      1000000000LL
+#define HOLD_TTL_MIN_S       30
+#define HOLD_TTL_MAX_S       3600
+#define HOLD_TTL_DEFAULT_S   300
+#define CUSTOMER_LIMIT_MAX   1000
+#define CUSTOMER_LIMIT_DEF   10
+
+/* ---- the event object ---------------------------------------------------------- */
+
+/* What the inventory says of an event, read under its lock. */
+struct detail {
+    bo_inv_config_t cfg;
+    bo_inv_counts_t counts;
+    uint32_t cat_avail[BO_LAYOUT_MAX_CATEGORIES]; /* seats and GA places */
+    uint32_t ga_avail[BO_LAYOUT_MAX_GA_AREAS], ga_sold[BO_LAYOUT_MAX_GA_AREAS];
+};
+
+static int read_detail(void *arg, const bo_inv_t *inv, int64_t now_ms)
+{
+    struct detail *d = arg;
+    const bo_layout_t *l = bo_inv_layout(inv);
+    d->cfg = *bo_inv_config(inv);
+    bo_inv_counts(inv, now_ms, &d->counts);
+    for (uint32_t c = 0; c < l->ncategories; c++)
+        d->cat_avail[c] = bo_inv_category_available(inv, c, now_ms);
+    for (uint32_t a = 0; a < l->nga; a++) {
+        d->ga_avail[a] = bo_inv_ga_available(inv, a, now_ms);
+        d->ga_sold[a] = bo_inv_ga_sold(inv, a);
+        d->cat_avail[l->ga[a].category] += d->ga_avail[a];
+    }
+    return 0;
+}
+
+static json_t *categories_json(const bo_layout_t *l, const struct detail *d)
+{
+    json_t *arr = json_array();
+    for (uint32_t c = 0; arr && c < l->ncategories; c++) {
+        const bo_category_t *k = &l->categories[c];
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:s,s:I,s:I}", "key", bo_layout_str(l, k->key), "name",
+                           bo_layout_str(l, k->name), "color", bo_layout_str(l, k->color),
+                           "price_cents", (json_int_t)d->cfg.price_cents[c], "available",
+                           (json_int_t)d->cat_avail[c]));
+    }
+    return arr;
+}
+
+static json_t *ga_json(const bo_layout_t *l, const struct detail *d)
+{
+    json_t *arr = json_array();
+    for (uint32_t a = 0; arr && a < l->nga; a++) {
+        const bo_ga_area_t *g = &l->ga[a];
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", bo_layout_str(l, g->id), "name",
+                           bo_layout_str(l, g->name), "capacity", (json_int_t)g->capacity,
+                           "category", bo_layout_str(l, l->categories[g->category].key),
+                           "available", (json_int_t)d->ga_avail[a]));
+    }
+    return arr;
+}
+
+/* Seats and GA places together. *available is the free places. */
+static json_t *counts_json(const bo_layout_t *l, const struct detail *d, uint64_t *available)
+{
+    uint64_t avail = d->counts.available, total = d->counts.total, held = d->counts.held,
+             sold = d->counts.sold;
+    for (uint32_t a = 0; a < l->nga; a++) {
+        avail += d->ga_avail[a];
+        total += l->ga[a].capacity;
+        sold += d->ga_sold[a];
+        held += l->ga[a].capacity - d->ga_avail[a] - d->ga_sold[a];
+    }
+    *available = avail;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "available", (json_int_t)avail, "total",
+                     (json_int_t)total, "held", (json_int_t)held, "sold", (json_int_t)sold,
+                     "blocked", (json_int_t)d->counts.blocked);
+}
+
+json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
+{
+    bo_event_info_t e;
+    bo_venue_info_t v = {0};
+    struct detail *d = calloc(1, sizeof(*d));
+    const bo_layout_t *l = NULL;
+    json_t *out = NULL;
+    int rc = d ? bo__catalog_event(api, event, &e) : BO_ENOMEM;
+    if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
+        rc = BO_ENOTFOUND;
+    if (rc == 0)
+        rc = bo_live_read(api->live, event, read_detail, d);
+    if (rc == 0) {
+        char id[BO_ID_EVENT_LEN + 1], vid[BO_ID_VENUE_LEN + 1], starts[BO_RFC3339_SIZE],
+            on_sale[BO_RFC3339_SIZE];
+        uint64_t avail;
+        if (bo__catalog_venue(api, e.venue, &v) != 0)
+            snprintf(v.name, sizeof(v.name), "%s", bo_layout_str(l, l->name));
+        char *desc = bo__catalog_description(api, event);
+        json_t *counts = counts_json(l, d, &avail);
+        bo_id_event(id, event);
+        bo_id_venue(vid, e.venue);
+        bo_time_format(e.starts_at_ms, starts);
+        bo_time_format(e.on_sale_at_ms, on_sale);
+        out = json_pack(
+            "{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id, "name",
+            e.name, "description", desc ? desc : "", "venue", "id", vid, "name", v.name, "city",
+            v.has_city ? json_string(v.city) : json_null(), "starts_at", starts, "on_sale_at",
+            on_sale, "status", bo__event_status_name(bo__event_status(&e, bo__api_now_ms(), avail)),
+            "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
+            "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
+            categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
+        free(desc);
+        if (!out)
+            rc = BO_ENOMEM;
+    }
+    free(d);
+    if (err)
+        *err = rc;
+    return out;
+}
+
+static int on_get(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event;
+    int rc = bo_id_parse_event(bo_http_param(r, "id"), &event);
+    json_t *ev = rc ? NULL : bo__event_json(api, event, &rc);
+    if (rc == BO_ENOTFOUND)
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
+                                  json_pack("{ss}", "id", bo_http_param(r, "id")));
+    if (!ev)
+        return rc ? rc : BO_ENOMEM;
+    return bo_http_send_json(r, 200, json_pack("{so}", "event", ev));
+}
+
+/* ---- validating a body, field by field ---------------------------------------------------- */
+
+/* The first problem found: its field (a JSON path) and a message. */
+struct bad {
+    char field[96];
+    char message[192];
+};
+
+static int fail(struct bad *b, const char *field, const char *fmt, const char *arg)
+{
+    snprintf(b->field, sizeof(b->field), "%s", field);
+    snprintf(b->message, sizeof(b->message), fmt, arg ? arg : field);
+    return BO_EINVAL;
+}
+
+static bool has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/* A name: 1..BO_API_NAME_MAX bytes, no control characters. */
+static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
+{
+    size_t n = json_string_length(v);
+    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX ||
+        has_control(json_string_value(v), n))
+        return fail(b, "name", "name must be a string of 1 to 200 bytes without control characters",
+                    NULL);
+    memcpy(out, json_string_value(v), n + 1);
+    return 0;
+}
+
+static int get_description(json_t *v, const char **out, struct bad *b)
+{
+    if (!json_is_string(v) || json_string_length(v) > BO_API_DESCRIPTION_MAX ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return fail(b, "description", "description must be a string of at most 4096 bytes",
+                    NULL);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int get_time(json_t *v, const char *field, int64_t *ms, struct bad *b)
+{
+    if (!json_is_string(v) || bo_time_parse(json_string_value(v), json_string_length(v), ms))
+        return fail(b, field, "%s must be an RFC 3339 time such as 2026-12-05T19:30:00Z", field);
+    return 0;
+}
+
+static int get_int(json_t *v, const char *field, json_int_t lo, json_int_t hi, json_int_t *out,
+                   struct bad *b)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        char fmt[96];
+        snprintf(fmt, sizeof(fmt), "%%s must be an integer between %lld and %lld", (long long)lo,
+                 (long long)hi);
+        return fail(b, field, fmt, field);
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int get_currency(json_t *v, char out[4], struct bad *b)
+{
+    const char *s = json_string_value(v);
+    if (!s || json_string_length(v) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' ||
+        s[1] > 'Z' || s[2] < 'A' || s[2] > 'Z')
+        return fail(b, "currency", "currency must be an ISO 4217 code of three capital letters",
+                    NULL);
+    memcpy(out, s, 4);
+    return 0;
+}
+
+/* prices: {key: cents} for categories of l; every one of them when all. */
+static int get_prices(json_t *v, const bo_layout_t *l, bool all, bo_inv_config_t *cfg,
+                      struct bad *b)
+{
+    const char *key;
+    json_t *p;
+    char field[96];
+    if (!json_is_object(v))
+        return fail(b, "prices", "prices must be an object of category keys to cents", NULL);
+    json_object_foreach(v, key, p)
+    {
+        snprintf(field, sizeof(field), "prices.%.64s", key);
+        uint32_t c = bo_layout_find_category(l, key);
+        json_int_t cents;
+        if (c == BO_NONE)
+            return fail(b, field, "%s is not a price category of the venue", field);
+        if (get_int(p, field, 0, PRICE_MAX_CENTS, &cents, b))
+            return BO_EINVAL;
+        cfg->price_cents[c] = cents;
+    }
+    for (uint32_t c = 0; all && c < l->ncategories; c++)
+        if (!json_object_get(v, bo_layout_str(l, l->categories[c].key))) {
+            snprintf(field, sizeof(field), "prices.%s",
+                     bo_layout_str(l, l->categories[c].key));
+            return fail(b, field, "prices must give a price for every category of the venue",
+                        NULL);
+        }
+    return 0;
+}
+
+/* Keys outside allowed[] are refused (with why, when it is known). */
+static int only_keys(json_t *body, const char *const *allowed, struct bad *b)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(key, allowed[i]) == 0;
+        if (ok)
+            continue;
+        char field[72];
+        snprintf(field, sizeof(field), "%.64s", key);
+        bool fixed = !strcmp(key, "venue_id") || !strcmp(key, "currency");
+        return fail(b, field, fixed ? "%s cannot change" : "%s is not a field of an event", field);
+    }
+    return 0;
+}
+
+/* The fields every body may carry, into e / description / cfg. */
+static int common_fields(json_t *body, bo_event_info_t *e, const char **description,
+                         bo_inv_config_t *cfg, struct bad *b)
+{
+    json_t *v;
+    json_int_t n;
+    if ((v = json_object_get(body, "name")) && get_name(v, e->name, b))
+        return BO_EINVAL;
+    if ((v = json_object_get(body, "description")) && get_description(v, description, b))
+        return BO_EINVAL;
+    if ((v = json_object_get(body, "starts_at")) && get_time(v, "starts_at", &e->starts_at_ms, b))
+        return BO_EINVAL;
+    if ((v = json_object_get(body, "on_sale_at")) &&
+        get_time(v, "on_sale_at", &e->on_sale_at_ms, b))
+        return BO_EINVAL;
+    if ((v = json_object_get(body, "hold_ttl_s"))) {
+        if (get_int(v, "hold_ttl_s", HOLD_TTL_MIN_S, HOLD_TTL_MAX_S, &n, b))
+            return BO_EINVAL;
+        cfg->hold_ttl_ms = n * 1000;
+    }
+    if ((v = json_object_get(body, "per_customer_limit"))) {
+        if (get_int(v, "per_customer_limit", 0, CUSTOMER_LIMIT_MAX, &n, b))
+            return BO_EINVAL;
+        cfg->per_customer_limit = (uint32_t)n;
+    }
+    return 0;
+}
+
+static int check_times(json_t *body, const bo_event_info_t *e, struct bad *b)
+{
+    if (e->on_sale_at_ms < e->starts_at_ms)
+        return 0;
+    const char *field = json_object_get(body, "on_sale_at") ? "on_sale_at" : "starts_at";
+    return fail(b, field, "on_sale_at must be before starts_at", NULL);
+}
+
+/* ---- answers through the live layer ------------------------------------------------- */
+
+/* A create or patch on its way to the store. */
+struct change {
+    bo_api_t *api;
+    bo_http_async_t *a;
+    bo_idem_t idem;
+    uint64_t event, venue;
+    char *meta;
+    int status; /* of the answer: 201 or 200 */
+};
+
+static void change_free(struct change *c)
+{
+    if (c)
+        free(c->meta);
+    free(c);
+}
+
+/* A change carrying the event's new meta, or NULL when out of memory. */
+static struct change *change_new(bo_api_t *api, const bo_event_info_t *e, const char *desc,
+                                 int status)
+{
+    struct change *c = calloc(1, sizeof(*c));
+    if (c && !(c->meta = bo__event_meta_json(e, desc))) {
+        free(c);
+        return NULL;
+    }
+    if (c) {
+        c->api = api;
+        c->event = e->id;
+        c->venue = e->venue;
+        c->status = status;
+    }
+    return c;
+}
+
+/* Committed (or refused): the catalog follows, then the answer. */
+static void change_done(void *arg, const bo_live_result_t *res)
+{
+    struct change *c = arg;
+    bo_api_t *api = c->api;
+    int rc = res->status;
+    if (rc == BO_EEXIST && c->idem.on && c->status == 201)
+        rc = 0; /* made by an earlier try with this key: answer with it */
+    else if (rc == 0)
+        rc = bo__catalog_put_event(api, c->event, c->venue, c->meta);
+    json_t *ev = rc == 0 ? bo__event_json(api, c->event, &rc) : NULL;
+    json_t *doc = ev ? json_pack("{so}", "event", ev) : NULL;
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text) {
+        char location[64];
+        char id[BO_ID_EVENT_LEN + 1];
+        bo_id_event(id, c->event);
+        snprintf(location, sizeof(location), "/api/v1/events/%s", id);
+        bo__idem_reply(api, &c->idem, c->a, c->status, text, strlen(text),
+                       c->status == 201 ? location : NULL, true);
+    } else {
+        bo__idem_reply_error(api, &c->idem, c->a, rc ? rc : BO_ENOMEM, NULL, NULL);
+    }
+    change_free(c);
+}
+
+/* A refusal decided here (404 venue, 409 state), through the key when one
+ * began. */
+static int refuse_stored(bo_api_t *api, bo_http_req_t *r, int err, const char *message,
+                         json_t *details)
+{
+    bo_idem_t idem;
+    if (bo__idem_begin(api, r, &idem)) {
+        json_decref(details);
+        return 0;
+    }
+    bo_http_async_t *a = bo_http_async_begin(r);
+    if (!a) {
+        bo__idem_end(api, &idem, 0, NULL, 0);
+        json_decref(details);
+        return BO_ENOMEM;
+    }
+    bo__idem_reply_error(api, &idem, a, err, message, details);
+    return 0;
+}
+
+/* The key, the async answer, then submit(c). The body of c->meta is set. */
+static int start_change(bo_api_t *api, bo_http_req_t *r, struct change *c)
+{
+    if (bo__idem_begin(api, r, &c->idem)) {
+        change_free(c);
+        return 0;
+    }
+    if (!(c->a = bo_http_async_begin(r))) {
+        bo__idem_end(api, &c->idem, 0, NULL, 0);
+        change_free(c);
+        return BO_ENOMEM;
+    }
+    return 1;
+}
+
+/* ---- POST /api/v1/events --------------------------------------------------------------- */
+
+static const char *const create_keys[] = {"venue_id",   "name",       "description",
+                                          "starts_at",  "on_sale_at", "currency",
+                                          "prices",     "hold_ttl_s", "per_customer_limit",
+                                          NULL};
+
+/* Everything but the venue's existence and the prices (which need it). */
+static int create_fields(json_t *body, bo_event_info_t *e, const char **desc,
+                         bo_inv_config_t *cfg, struct bad *b)
+{
+    json_t *v = json_object_get(body, "venue_id");
+    static const char *const required[] = {"venue_id", "name", "starts_at", "currency", "prices"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (!json_object_get(body, required[i]))
+            return fail(b, required[i], "%s is required", required[i]);
+    if (only_keys(body, create_keys, b))
+        return BO_EINVAL;
+    if (!json_is_string(v) || bo_id_parse_venue(json_string_value(v), &e->venue))
+        return fail(b, "venue_id", "venue_id must be a venue id (ven_ and 16 hex digits)", NULL);
+    e->on_sale_at_ms = e->created_ms = bo__api_now_ms();
+    cfg->hold_ttl_ms = HOLD_TTL_DEFAULT_S * 1000;
+    cfg->per_customer_limit = CUSTOMER_LIMIT_DEF;
+    if (common_fields(body, e, desc, cfg, b) ||
+        get_currency(json_object_get(body, "currency"), e->currency, b))
+        return BO_EINVAL;
+    if (!json_object_get(body, "on_sale_at") && e->on_sale_at_ms >= e->starts_at_ms)
+        e->on_sale_at_ms = e->starts_at_ms - 1; /* on sale from now until it starts */
+    return check_times(body, e, b);
+}
+
+static int on_create(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    json_t *body;
+    bo_event_info_t e = {0};
+    bo_inv_config_t cfg = {0};
+    const char *desc = NULL;
+    struct bad b;
+    int rc = bo__api_admin(api, r);
+    if (rc)
+        return rc;
+    if (bo__api_json_body(r, &body))
+        return 0;
+    const bo_layout_t *l = NULL;
+    rc = create_fields(body, &e, &desc, &cfg, &b);
+    if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
+        rc = BO_ENOTFOUND;
+    if (rc == 0)
+        rc = get_prices(json_object_get(body, "prices"), l, true, &cfg, &b);
+    struct change *c = rc == 0 ? change_new(api, &e, desc, 201) : NULL;
+    json_decref(body);
+    if (rc == BO_EINVAL)
+        return bo_http_send_error(r, BO_EINVAL, b.message, json_pack("{ss}", "field", b.field));
+    if (rc == BO_ENOTFOUND)
+        return refuse_stored(api, r, BO_ENOTFOUND, "no such venue",
+                             json_pack("{ss}", "field", "venue_id"));
+    if (!c)
+        return BO_ENOMEM;
+    if (start_change(api, r, c) != 1)
+        return 0;
+    c->event = c->idem.on ? bo_id_from_key("event", c->idem.key) : bo_id_random();
+    bo_live_add_event(api->live, c->event, c->venue, c->meta, &cfg, change_done, c);
+    return 0;
+}
+
+/* ---- PATCH /api/v1/events/{id} ------------------------------------------------------------ */
+
+static const char *const patch_keys[] = {"name",       "description", "starts_at",
+                                         "on_sale_at", "prices",      "hold_ttl_s",
+                                         "per_customer_limit", "status", NULL};
+
+static int read_config(void *arg, const bo_inv_t *inv, int64_t now_ms)
+{
+    *(bo_inv_config_t *)arg = *bo_inv_config(inv);
+    return 0;
+}
+
+/* The status asked for: cancelled, or lifting a cancellation (on_sale also
+ * opens sales now). BO_ESTATE when the event would still have ended. */
+static int apply_status(json_t *v, bo_event_info_t *e, struct bad *b)
+{
+    const char *s = json_string_value(v);
+    int64_t now = bo__api_now_ms();
+    if (!s || (strcmp(s, "cancelled") && strcmp(s, "scheduled") && strcmp(s, "on_sale")))
+        return fail(b, "status", "status must be one of cancelled, scheduled, on_sale", NULL);
+    e->cancelled = !strcmp(s, "cancelled");
+    if (!strcmp(s, "on_sale") && e->on_sale_at_ms > now)
+        e->on_sale_at_ms = now;
+    if (!e->cancelled && now >= e->starts_at_ms)
+        return BO_ESTATE;
+    return 0;
+}
+
+static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e,
+                        const char **desc, bo_inv_config_t *cfg, struct bad *b)
+{
+    json_t *v;
+    if (json_object_size(body) == 0)
+        return fail(b, "", "the body must change at least one field", NULL);
+    if (only_keys(body, patch_keys, b) || common_fields(body, e, desc, cfg, b))
+        return BO_EINVAL;
+    if ((v = json_object_get(body, "prices")) && get_prices(v, l, false, cfg, b))
+        return BO_EINVAL;
+    if (check_times(body, e, b))
+        return BO_EINVAL;
+    return (v = json_object_get(body, "status")) ? apply_status(v, e, b) : 0;
+}
+
+static int on_patch(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event;
+    json_t *body;
+    bo_event_info_t e;
+    bo_inv_config_t cfg;
+    struct bad b;
+    int rc = bo__api_admin(api, r);
+    if (rc)
+        return rc;
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &e) ||
+        bo_live_read(api->live, event, read_config, &cfg))
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
+                                  json_pack("{ss}", "id", bo_http_param(r, "id")));
+    if (bo__api_json_body(r, &body))
+        return 0;
+    char *old_desc = bo__catalog_description(api, event);
+    const char *desc = old_desc;
+    rc = patch_fields(body, bo_live_venue(api->live, e.venue), &e, &desc, &cfg, &b);
+    struct change *c = rc == 0 ? change_new(api, &e, desc, 200) : NULL;
+    json_decref(body);
+    free(old_desc);
+    if (rc == BO_EINVAL)
+        return bo_http_send_error(r, BO_EINVAL, b.message,
+                                  b.field[0] ? json_pack("{ss}", "field", b.field) : NULL);
+    if (rc == BO_ESTATE)
+        return refuse_stored(api, r, BO_ESTATE, "the event has ended",
+                             json_pack("{ss}", "status", "ended"));
+    if (!c)
+        return BO_ENOMEM;
+    if (start_change(api, r, c) != 1)
+        return 0;
+    bo_live_update_event(api->live, event, c->meta, &cfg, change_done, c);
+    return 0;
+}
+
+int bo__api_events_register(bo_api_t *api)
+{
+    int rc;
+    if ((rc = bo_server_route(api->srv, "POST", "/api/v1/events", on_create, api)) ||
+        (rc = bo_server_route(api->srv, "GET", "/api/v1/events/{id}", on_get, api)) ||
+        (rc = bo_server_route(api->srv, "PATCH", "/api/v1/events/{id}", on_patch, api)))
+        return rc;
+    return 0;
+}

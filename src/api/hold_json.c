@@ -1,0 +1,386 @@
+/*
+ * hold_json.c - the JSON of holds (api_internal.h "hold_json.c"): a hold
+ * request read into the engine's bo_hold_req_t against the event's layout,
+ * every mistake reported with the JSON path of the field at fault; the
+ * buyer's e-mail address checked and hashed; a hold written as the API's
+ * {"hold":{...}} answer.
+ *
+ * Workload: every POST of a hold (~10^5/s during an on-sale, mostly 1-8
+ * seats), so reading costs one seat-id hash lookup per seat and writing is
+ * a hand-rolled printer: the answer of an idempotent hold is written under
+ * the event's lock (live.h "decided"), where a jansson tree would cost
+ * several times more.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "api/api_internal.h"
+
+/* ---- e-mail addresses ---- */
+
+static bool local_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c));
+}
+
+static bool domain_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 || c == '-';
+}
+
+static bool local_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > BO_EMAIL_MAX_LOCAL || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!local_char((unsigned char)s[i]) || (s[i] == '.' && i + 1 < n && s[i + 1] == '.'))
+            return false;
+    return true;
+}
+
+static bool domain_ok(const char *s, size_t n)
+{
+    unsigned labels = 0;
+    for (size_t i = 0; i <= n;) {
+        size_t j = i;
+        while (j < n && s[j] != '.')
+            j++;
+        if (j == i || j - i > 63 || s[i] == '-' || s[j - 1] == '-')
+            return false;
+        for (size_t k = i; k < j; k++)
+            if (!domain_char((unsigned char)s[k]))
+                return false;
+        labels++;
+        i = j + 1;
+    }
+    return labels >= 2;
+}
+
+bool bo__email_customer(const char *email, size_t len, uint64_t *customer)
+{
+    if (len == 0 || len > BO_EMAIL_MAX || memchr(email, '\0', len))
+        return false;
+    const char *at = memchr(email, '@', len);
+    if (!at || memchr(at + 1, '@', len - (size_t)(at - email) - 1) ||
+        !local_ok(email, (size_t)(at - email)) ||
+        !domain_ok(at + 1, len - (size_t)(at - email) - 1))
+        return false;
+    if (customer) {
+        char lower[BO_EMAIL_MAX];
+        uint8_t h[8];
+        for (size_t i = 0; i < len; i++)
+            lower[i] = email[i] >= 'A' && email[i] <= 'Z' ? (char)(email[i] + 32) : email[i];
+        crypto_generichash(h, sizeof(h), (const uint8_t *)lower, len, NULL, 0);
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v = v << 8 | h[i];
+        *customer = v ? v : 1;
+    }
+    return true;
+}
+
+/* ---- reading a hold request ---- */
+
+/* A member, with null taken as absent. */
+static json_t *member(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+static int bad(bo_hold_bad_t *b, const char *field, const char *msg)
+{
+    snprintf(b->field, sizeof(b->field), "%s", field);
+    b->message = msg;
+    return BO_EINVAL;
+}
+
+/* An integer in 1..max. */
+static bool count_ok(const json_t *v, uint32_t max, uint32_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
+        return false;
+    *out = (uint32_t)json_integer_value(v);
+    return true;
+}
+
+/* Add id to the array list unless it is there already. */
+static void add_unique(json_t *list, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (list, i, v)
+        if (!strcmp(json_string_value(v), id))
+            return;
+    json_array_append_new(list, json_string(id));
+}
+
+static int read_seats(const json_t *seats, const bo_layout_t *l, bo_hold_req_t *req,
+                      uint32_t *out, bo_hold_bad_t *b)
+{
+    static const char msg[] = "seats must be an array of 1 to 100 distinct seat ids";
+    size_t n = json_array_size(seats);
+    if (!json_is_array(seats) || n == 0 || n > BO_HOLD_MAX_SEATS)
+        return bad(b, "seats", msg);
+    json_t *unknown = NULL, *dups = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(seats, i);
+        char field[24];
+        snprintf(field, sizeof(field), "seats[%u]", (unsigned)i);
+        if (!json_is_string(v))
+            return bad(b, field, "seat ids are strings");
+        if (json_string_length(v) == 0 || json_string_length(v) > BO_LAYOUT_MAX_ID)
+            return bad(b, field, "seat ids are 1 to 64 bytes long");
+        out[i] = bo_layout_find_seat(l, json_string_value(v), json_string_length(v));
+        if (out[i] == BO_NONE && (unknown || (unknown = json_array())))
+            add_unique(unknown, json_string_value(v));
+    }
+    for (size_t i = 0; i < n && !unknown; i++)
+        for (size_t j = 0; j < i; j++)
+            if (out[i] == out[j] && (dups || (dups = json_array())))
+                add_unique(dups, json_string_value(json_array_get(seats, i)));
+    if (unknown) {
+        bad(b, "seats", "unknown seat ids");
+        b->details = json_pack("{so}", "unknown", unknown);
+        return BO_EINVAL;
+    }
+    if (dups) {
+        bad(b, "seats", msg);
+        b->details = json_pack("{so}", "duplicates", dups);
+        return BO_EINVAL;
+    }
+    req->seats = out;
+    req->nseats = (uint32_t)n;
+    return 0;
+}
+
+/* The index of a category or section named by the optional member key of
+ * best, or BO_NONE. */
+static int read_filter(const json_t *best, const char *key, const bo_layout_t *l, uint32_t *out,
+                       bo_hold_bad_t *b)
+{
+    static const char cat_msg[] = "best_available.category must be a category key of the venue";
+    static const char sec_msg[] = "best_available.section must be a section id of the venue";
+    bool is_cat = key[0] == 'c';
+    char field[40];
+    snprintf(field, sizeof(field), "best_available.%s", key);
+    const json_t *v = member(best, key);
+    *out = BO_NONE;
+    if (!v)
+        return 0;
+    if (json_is_string(v))
+        *out = is_cat ? bo_layout_find_category(l, json_string_value(v))
+                      : bo_layout_find_section(l, json_string_value(v));
+    if (*out == BO_NONE)
+        return bad(b, field, is_cat ? cat_msg : sec_msg);
+    return 0;
+}
+
+static int read_best(const json_t *best, const bo_layout_t *l, bo_hold_req_t *req,
+                     bo_hold_bad_t *b)
+{
+    if (!json_is_object(best))
+        return bad(b, "best_available", "best_available must be an object with a quantity");
+    if (!count_ok(member(best, "quantity"), BO_HOLD_MAX_SEATS, &req->best_quantity))
+        return bad(b, "best_available.quantity",
+                   "best_available.quantity must be an integer between 1 and 100");
+    int rc = read_filter(best, "category", l, &req->best_category, b);
+    return rc ? rc : read_filter(best, "section", l, &req->best_section, b);
+}
+
+static int read_ga_line(const json_t *line, const char *prefix, const bo_layout_t *l,
+                        bo_ga_line_t *out, bo_hold_bad_t *b)
+{
+    char field[40];
+    if (!json_is_object(line))
+        return bad(b, prefix, "a GA line is an object {\"area\", \"quantity\"}");
+    const json_t *area = member(line, "area");
+    snprintf(field, sizeof(field), "%s.area", prefix);
+    out->area = json_is_string(area) ? bo_layout_find_ga(l, json_string_value(area)) : BO_NONE;
+    if (out->area == BO_NONE)
+        return bad(b, field, "area must be a GA area id of the venue");
+    snprintf(field, sizeof(field), "%s.quantity", prefix);
+    if (!count_ok(member(line, "quantity"), BO_HOLD_MAX_GA_QTY, &out->quantity))
+        return bad(b, field, "a GA quantity must be an integer between 1 and 100");
+    return 0;
+}
+
+static int read_ga(const json_t *ga, const bo_layout_t *l, bo_hold_req_t *req, bo_ga_line_t *out,
+                   bo_hold_bad_t *b)
+{
+    size_t n = json_is_array(ga) ? json_array_size(ga) : 1;
+    if (!json_is_object(ga) && (!json_is_array(ga) || n == 0 || n > BO_HOLD_MAX_GA))
+        return bad(b, "ga", "ga must be an object {\"area\", \"quantity\"} or an array of 1 to 8");
+    for (size_t i = 0; i < n; i++) {
+        char prefix[16] = "ga";
+        if (json_is_array(ga))
+            snprintf(prefix, sizeof(prefix), "ga[%u]", (unsigned)i);
+        int rc = read_ga_line(json_is_array(ga) ? json_array_get(ga, i) : ga, prefix, l, &out[i], b);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (out[j].area == out[i].area)
+                return bad(b, "ga", "each GA area at most once per hold");
+    }
+    req->ga = out;
+    req->nga = (uint32_t)n;
+    return 0;
+}
+
+int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_t *req,
+                          uint32_t seats[BO_HOLD_MAX_SEATS], bo_ga_line_t ga[BO_HOLD_MAX_GA],
+                          bo_hold_bad_t *b)
+{
+    const json_t *s = member(body, "seats"), *best = member(body, "best_available");
+    const json_t *g = member(body, "ga"), *cust = member(body, "customer");
+    b->field[0] = '\0';
+    b->details = NULL;
+    req->best_category = req->best_section = BO_NONE;
+    if (!!s + !!best + !!g != 1) {
+        bad(b, "", "give exactly one of seats, best_available and ga");
+        b->details = json_pack("{s[sss]}", "one_of", "seats", "best_available", "ga");
+        return BO_EINVAL;
+    }
+    int rc = s      ? read_seats(s, l, req, seats, b)
+             : best ? read_best(best, l, req, b)
+                    : read_ga(g, l, req, ga, b);
+    if (rc)
+        return rc;
+    if (!json_is_object(cust))
+        return bad(b, "customer", "customer must be an object with an email");
+    const json_t *email = member(cust, "email");
+    if (!json_is_string(email) ||
+        !bo__email_customer(json_string_value(email), json_string_length(email), &req->customer))
+        return bad(b, "customer.email",
+                   "customer.email must be a valid e-mail address of at most 254 bytes");
+    return 0;
+}
+
+/* ---- writing a hold ---- */
+
+typedef struct jbuf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} jbuf_t;
+
+static void jb_put(jbuf_t *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void jb_lit(jbuf_t *b, const char *s)
+{
+    jb_put(b, s, strlen(s));
+}
+
+static void jb_fmt(jbuf_t *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        jb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* A JSON string: s is UTF-8 (layout strings and ids are). */
+static void jb_str(jbuf_t *b, const char *s)
+{
+    jb_put(b, "\"", 1);
+    for (const char *run = s;; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jb_put(b, run, (size_t)(s - run));
+        if (!c)
+            break;
+        if (c == '"' || c == '\\')
+            jb_fmt(b, "\\%c", c);
+        else
+            jb_fmt(b, "\\u%04x", c);
+        run = s + 1;
+    }
+    jb_put(b, "\"", 1);
+}
+
+void bo__format_time(int64_t ms, char out[BO_TIME_LEN + 1])
+{
+    struct tm tm;
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    if (!gmtime_r(&s, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+        s = 0;
+        gmtime_r(&s, &tm);
+    }
+    strftime(out, BO_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms)
+{
+    /* Whole seconds between the second shown in expires_at and now's:
+     * the hold's TTL at its creation, 0 in its last second. */
+    int64_t left = expires_at_ms / 1000 - now_ms / 1000;
+    return left > 0 ? left : 0;
+}
+
+static const char *status_name(uint8_t status)
+{
+    return status == BO_HOLD_PAYING ? "paying" : status == BO_HOLD_SOLD ? "sold" : "held";
+}
+
+char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t *v,
+                      const char *currency, int64_t now_ms, size_t *len)
+{
+    char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_TIME_LEN + 1];
+    jbuf_t b = {0};
+    bo_id_hold(id, event, &v->id);
+    bo_id_event(evt, event);
+    bo__format_time(v->expires_at_ms, when);
+    jb_fmt(&b, "{\"hold\":{\"id\":\"%s\",\"event_id\":\"%s\",\"status\":\"%s\",\"seats\":[", id,
+           evt, status_name(v->status));
+    for (uint32_t i = 0; i < v->nseats; i++) {
+        if (i)
+            jb_put(&b, ",", 1);
+        jb_str(&b, bo_layout_str(l, l->seats[v->seats[i]].id));
+    }
+    jb_lit(&b, "],\"ga\":[");
+    for (uint32_t i = 0; i < v->nga; i++) {
+        jb_lit(&b, i ? ",{\"area\":" : "{\"area\":");
+        jb_str(&b, bo_layout_str(l, l->ga[v->ga[i].area].id));
+        jb_fmt(&b, ",\"quantity\":%u}", v->ga[i].quantity);
+    }
+    int64_t left = v->status == BO_HOLD_SOLD ? 0 : bo__time_left_s(v->expires_at_ms, now_ms);
+    jb_fmt(&b, "],\"expires_at\":\"%s\",\"time_left_s\":%lld,\"amount\":{\"total_cents\":%lld,",
+           when, (long long)left, (long long)v->amount_cents);
+    jb_lit(&b, "\"currency\":");
+    jb_str(&b, currency);
+    jb_lit(&b, "}}}");
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
