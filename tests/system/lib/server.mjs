@@ -21,9 +21,10 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const BIN = process.env.BOXOFFICE_BIN || join(ROOT, 'build/boxoffice');
 const START_TIMEOUT_MS = 30000;
 const STOP_TIMEOUT_MS = 15000;
+const REQUEST_TIMEOUT_MS = 20000;
 
 const live = new Set(); // child processes started here and not yet exited
-process.on('exit', () => {
+function killAll() {
     for (const child of live) {
         try {
             process.kill(child.pid, 'SIGKILL');
@@ -31,7 +32,14 @@ process.on('exit', () => {
             /* already gone */
         }
     }
-});
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+        killAll();
+        process.exit(130);
+    });
+}
 
 /** A fresh directory under the system temp dir (removed by cleanup()). */
 export function tempDir(tag = 'boxoffice-systest-') {
@@ -191,8 +199,15 @@ export class Server {
         if (opts.admin) headers.authorization = `Bearer ${opts.admin === true ? this.token : opts.admin}`;
         if (opts.idem !== undefined) headers['idempotency-key'] = opts.idem;
         const t0 = performance.now();
-        const res = await fetch(this.url + path, { method, headers, body, redirect: 'manual' });
-        const text = await res.text();
+        const timeoutMs = opts.timeoutMs || REQUEST_TIMEOUT_MS;
+        let res, text;
+        try {
+            res = await fetch(this.url + path, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+            text = await res.text();
+        } catch (e) {
+            if (e.name === 'TimeoutError') throw new Error(`${method} ${path}: no answer within ${timeoutMs} ms`);
+            throw e;
+        }
         let parsed = null;
         if ((res.headers.get('content-type') || '').includes('json') && text.length) {
             try {
