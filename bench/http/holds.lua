@@ -16,7 +16,7 @@ local function row_label(i)
   while i > 0 do
     local r = (i - 1) % 26
     s = string.char(65 + r) .. s
-    i = (i - 1 - r) // 26
+    i = math.floor((i - 1 - r) / 26)
   end
   return s
 end

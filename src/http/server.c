@@ -180,6 +180,10 @@ static void *loop_main(void *arg)
             break;
         h2o_evloop_run(loop->ctx.loop, loop->stopping ? 50 : INT32_MAX);
         bo__loop_run_posts(loop);
+        /* answers sent by the posts leave h2o work (write completions, the
+         * next request of a keep-alive connection) that only its next run
+         * does: run it now rather than at the next socket event */
+        h2o_evloop_run(loop->ctx.loop, 0);
         if (loop->stopping)
             close_idle_http1(loop);
     }

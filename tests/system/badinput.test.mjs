@@ -139,18 +139,20 @@ const CASES = [
     ['NUL escape', 'POST', holdsPath, { body: '{"seats":["S1-A-2\\u0000"],"customer":{"email":"a@b.co"}}' }, 400, 'INVALID_REQUEST'],
     ['invalid UTF-8 in a venue name', 'POST', () => '/api/v1/venues', { headers: admin, body: bytes('{"name":"Ar', Buffer.from([0xfe]), 'ena","sections":[]}') }, 400, 'INVALID_REQUEST'],
     ['invalid UTF-8 in the query', 'GET', () => '/api/v1/events?q=%ff%fe', {}, 400, 'INVALID_REQUEST'],
-    // Path traversal towards static files.
-    ['/../secret.txt', 'GET', () => '/../secret.txt', {}, 404, 'NOT_FOUND'],
-    ['/../../etc/passwd', 'GET', () => '/../../etc/passwd', {}, 404, 'NOT_FOUND'],
-    ['/%2e%2e/secret.txt', 'GET', () => '/%2e%2e/secret.txt', {}, 404, 'NOT_FOUND'],
-    ['/%2E%2E/%2E%2E/etc/passwd', 'GET', () => '/%2E%2E/%2E%2E/etc/passwd', {}, 404, 'NOT_FOUND'],
-    ['/..%2fsecret.txt', 'GET', () => '/..%2fsecret.txt', {}, 404, 'NOT_FOUND'],
-    ['/%2e%2e%2f%2e%2e%2fetc%2fpasswd', 'GET', () => '/%2e%2e%2f%2e%2e%2fetc%2fpasswd', {}, 404, 'NOT_FOUND'],
-    ['/x/..%5c..%5csecret.txt', 'GET', () => '/x/..%5c..%5csecret.txt', {}, 404, 'NOT_FOUND'],
+    // Path traversal towards static files: a path with dot-segments, encoded
+    // separators or NUL outside /api/ is refused outright (400); whatever
+    // normalises into an unknown path is 404; nothing is ever served.
+    ['/../secret.txt', 'GET', () => '/../secret.txt', {}, 400, 'INVALID_REQUEST'],
+    ['/../../etc/passwd', 'GET', () => '/../../etc/passwd', {}, 400, 'INVALID_REQUEST'],
+    ['/%2e%2e/secret.txt', 'GET', () => '/%2e%2e/secret.txt', {}, 400, 'INVALID_REQUEST'],
+    ['/%2E%2E/%2E%2E/etc/passwd', 'GET', () => '/%2E%2E/%2E%2E/etc/passwd', {}, 400, 'INVALID_REQUEST'],
+    ['/..%2fsecret.txt', 'GET', () => '/..%2fsecret.txt', {}, 400, 'INVALID_REQUEST'],
+    ['/%2e%2e%2f%2e%2e%2fetc%2fpasswd', 'GET', () => '/%2e%2e%2f%2e%2e%2fetc%2fpasswd', {}, 400, 'INVALID_REQUEST'],
+    ['/x/..%5c..%5csecret.txt', 'GET', () => '/x/..%5c..%5csecret.txt', {}, 400, 'INVALID_REQUEST'],
     ['/%252e%252e/secret.txt', 'GET', () => '/%252e%252e/secret.txt', {}, 404, 'NOT_FOUND'],
     ['/api/v1/../../secret.txt', 'GET', () => '/api/v1/../../secret.txt', {}, 404, 'NOT_FOUND'],
     ['/api/v1/events/..%2f..%2f..%2fsecret.txt', 'GET', () => '/api/v1/events/..%2f..%2f..%2fsecret.txt', {}, 404, 'NOT_FOUND'],
-    ['/secret.txt%00.html', 'GET', () => '/secret.txt%00.html', {}, 404, 'NOT_FOUND'],
+    ['/secret.txt%00.html', 'GET', () => '/secret.txt%00.html', {}, 400, 'INVALID_REQUEST'],
     // Bad methods.
     ['PUT on the events list', 'PUT', () => '/api/v1/events', { body: '{}' }, 405, 'METHOD_NOT_ALLOWED'],
     ['DELETE on an event', 'DELETE', eventPath, {}, 405, 'METHOD_NOT_ALLOWED'],
@@ -164,7 +166,7 @@ const CASES = [
     ['event id zero', 'GET', () => '/api/v1/events/evt_0000000000000000', {}, 404, 'NOT_FOUND'],
     ['event id too long', 'GET', () => `/api/v1/events/${ev.event.id}00`, {}, 404, 'NOT_FOUND'],
     ['hold id too short', 'GET', () => '/api/v1/holds/hold_1234', {}, 404, 'NOT_FOUND'],
-    ['hold id with a NUL', 'DELETE', () => `/api/v1/holds/${heldId.slice(0, 30)}%00${heldId.slice(31)}`, {}, 404, 'NOT_FOUND'],
+    ['hold id with a NUL', 'DELETE', () => `/api/v1/holds/${heldId.slice(0, 30)}%00${heldId.slice(31)}`, {}, 400, 'INVALID_REQUEST'],
     ['a venue id as an event id', 'GET', () => `/api/v1/events/${ev.venue.id}/seatmap`, {}, 404, 'NOT_FOUND'],
     // Content types.
     ['JSON sent as text/plain', 'POST', holdsPath, { headers: { 'Content-Type': 'text/plain' }, body: json({ seats: ['S1-A-2'], customer: cust }) }, 400, 'INVALID_REQUEST'],
