@@ -74,7 +74,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Formatting, every unit suite, then the threaded suites under ThreadSanitizer.
+# Formatting, every unit suite, the threaded suites under ThreadSanitizer,
+# then the system tests over HTTP.
 test: format-check lint-openapi test-unit test-tsan test-system
 	@echo "make test: all suites passed"
 
@@ -92,7 +93,7 @@ test-tsan: deps
 # ephemeral port with a temporary SQLite file (tests/system/).
 .PHONY: test-system
 test-system: all
-	node --test tests/system/
+	BOXOFFICE_BIN=$(BUILD)/boxoffice node --test tests/system/
 
 # The long model run: >= 10,000,000 random operations.
 test-long: all $(BUILD)/tests/test_model
@@ -142,6 +143,7 @@ help:
 	@echo "make            build build/boxoffice"
 	@echo "make run        build and serve the demo"
 	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan)"
+	@echo "make test-system  the HTTP system tests (node --test tests/system/)"
 	@echo "make test-long  the engine model test with 10,000,000 operations"
 	@echo "make bench      every benchmark"
 	@echo "make format     clang-format every C file"

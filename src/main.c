@@ -241,14 +241,16 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
-/* Values from the environment, then the flags. Returns 0, 1 (--help) or 2. */
-static int serve_parse(int argc, char **argv, const char **val, int *demo)
+/* Values from the environment, then the flags (flagged[i] set for those
+ * given as flags). Returns 0, 1 (--help) or 2. */
+static int serve_parse(int argc, char **argv, const char **val, bool *flagged, int *demo)
 {
     struct option longopts[O_COUNT + 2];
     for (int i = 0; i < O_COUNT; i++) {
         const struct serve_option *o = &serve_options[i];
         const char *env = getenv(o->env);
         val[i] = env ? env : o->def;
+        flagged[i] = false;
         longopts[i] = (struct option){o->flag, o->arg ? required_argument : no_argument, 0, i};
     }
     longopts[O_COUNT] = (struct option){"help", no_argument, 0, 'h'};
@@ -265,6 +267,7 @@ static int serve_parse(int argc, char **argv, const char **val, int *demo)
             serve_usage(stderr);
             return 2;
         }
+        flagged[c] = true;
         if (c == O_DEMO)
             *demo = 1;
         else
@@ -306,14 +309,11 @@ static int serve_config(const char **val, bo_server_config_t *cfg)
 
 /* The admin token: --admin-token-file, else BOXOFFICE_ADMIN_TOKEN, else the
  * variable's or default file. Returns 0 (*token malloc'd) or 2. */
-static int serve_admin_token(int argc, char **argv, const char **val, char **token)
+static int serve_admin_token(const char **val, const bool *flagged, char **token)
 {
-    bool flag = false;
     int created = 0;
-    for (int i = 1; i < argc; i++)
-        flag |= !strncmp(argv[i], "--admin-token-file", 18);
     const char *env = getenv("BOXOFFICE_ADMIN_TOKEN");
-    if (!flag && env && *env)
+    if (!flagged[O_ADMIN_TOKEN_FILE] && env && *env)
         return (*token = strdup(env)) ? 0 : 2;
     if (bo_api_admin_token(val[O_ADMIN_TOKEN_FILE], token, &created))
         return 2;
@@ -344,7 +344,8 @@ static void serve_signals(void)
 static int cmd_serve(int argc, char **argv)
 {
     const char *val[O_COUNT];
-    int demo = 0, rc = serve_parse(argc, argv, val, &demo);
+    bool flagged[O_COUNT];
+    int demo = 0, rc = serve_parse(argc, argv, val, flagged, &demo);
     bo_server_config_t scfg;
     bo_live_t *live = NULL;
     bo_server_t *srv = NULL;
@@ -353,11 +354,21 @@ static int cmd_serve(int argc, char **argv)
         serve_usage(stdout);
         return 0;
     }
-    if (rc || (rc = serve_config(val, &scfg)) || (rc = serve_admin_token(argc, argv, val, &token)))
+    if (rc || (rc = serve_config(val, &scfg)))
+        goto out;
+    /* The server first: a bad address, a taken port or TLS file fails before
+     * any file is created; connections wait in the backlog until it runs. */
+    rc = 1;
+    int err = bo_server_new(&scfg, &srv);
+    if (err) {
+        if (err != BO_EINVAL && err != BO_EIO) /* those print their reason */
+            fprintf(stderr, "boxoffice serve: cannot start: %s\n", bo_strerror(err));
+        goto out;
+    }
+    if ((rc = serve_admin_token(val, flagged, &token)))
         goto out;
     rc = 1;
-    int err = bo_live_open(val[O_DB], NULL, &live);
-    if (err) {
+    if ((err = bo_live_open(val[O_DB], NULL, &live))) {
         fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", val[O_DB],
                 bo_strerror(err));
         goto out;
@@ -368,9 +379,8 @@ static int cmd_serve(int argc, char **argv)
                             .payment_secret_key_file = val[O_PAYMENT_KEY],
                             .payment_webhook_secret_file = val[O_PAYMENT_WEBHOOK],
                             .max_body_bytes = scfg.max_body_bytes};
-    if ((err = bo_server_new(&scfg, &srv)) || (err = bo_api_register(srv, live, &acfg))) {
-        if (err != BO_EINVAL) /* EINVAL: the reason is already printed */
-            fprintf(stderr, "boxoffice serve: cannot start: %s\n", bo_strerror(err));
+    if ((err = bo_api_register(srv, live, &acfg))) {
+        fprintf(stderr, "boxoffice serve: cannot start the API: %s\n", bo_strerror(err));
         goto out;
     }
     serving = srv;
@@ -381,7 +391,7 @@ static int cmd_serve(int argc, char **argv)
     serving = NULL;
 out:
     bo_live_close(live); /* the last commits; their answers find no client */
-    bo_server_free(srv);
+    bo_server_free(srv); /* after: the API's state goes with it */
     free(token);
     return rc;
 }

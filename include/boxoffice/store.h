@@ -58,7 +58,7 @@ struct bo_rec {
     /* Idempotency (any kind, optional): when idem_key is set, the answer
      * to the request that carried that Idempotency-Key is stored in the same
      * transaction, so the decision and its answer are durable together. */
-    const char *idem_key; /* NUL-terminated, <= BO_IDEM_KEY_MAX bytes */
+    const char *idem_key;     /* NUL-terminated, <= BO_IDEM_KEY_MAX bytes */
     const uint8_t *idem_hash; /* 32 bytes: hash of the request it answers */
     int idem_status;          /* HTTP status */
     const char *idem_body;

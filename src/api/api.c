@@ -88,8 +88,7 @@ static void collect_store(void *arg, bo_metrics_out_t *o)
     bo_metrics_sample(o, "boxoffice_store_commits_total", NULL, (double)st.commits);
     bo_metrics_family(o, "boxoffice_store_commit_failures_total", "counter",
                       "Store transactions that failed.");
-    bo_metrics_sample(o, "boxoffice_store_commit_failures_total", NULL,
-                      (double)st.commit_failures);
+    bo_metrics_sample(o, "boxoffice_store_commit_failures_total", NULL, (double)st.commit_failures);
     bo_metrics_family(o, "boxoffice_store_records_total", "counter", "Records made durable.");
     bo_metrics_sample(o, "boxoffice_store_records_total", NULL, (double)st.records);
     bo_metrics_family(o, "boxoffice_store_pending", "gauge", "Records waiting for a commit.");

@@ -16,9 +16,10 @@
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 
-struct bo_catalog; /* catalog.c */
-struct bo_streams; /* availability.c */
+struct bo_catalog;  /* catalog.c */
+struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
+struct bo_imports;  /* venues.c */
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -50,7 +51,7 @@ typedef struct bo_api {
     bo_metric_series_t *holds_total[BO__HOLD_RESULTS];
     /* seatmap.c: rendered seat maps; venues.c: imports running now */
     struct bo_seatmaps *seatmaps;
-    int venue_imports; /* atomic */
+    struct bo_imports *imports;
 } bo_api_t;
 
 /* ---- auth.c --------------------------------------------------------------- */
@@ -102,9 +103,9 @@ int bo__api_json_body(bo_http_req_t *r, json_t **out);
  * that a retry after a lost answer finds what the first attempt made.
  */
 typedef struct bo_idem {
-    bool on;                          /* a key began: it must be ended */
-    char key[BO_IDEM_KEY_MAX + 1];    /* NUL-terminated when on */
-    uint8_t hash[32];                 /* SHA-256 of method NUL path NUL body */
+    bool on;                       /* a key began: it must be ended */
+    char key[BO_IDEM_KEY_MAX + 1]; /* NUL-terminated when on */
+    uint8_t hash[32];              /* SHA-256 of method NUL path NUL body */
 } bo_idem_t;
 
 /*
@@ -260,8 +261,7 @@ int bo__catalog_put_venue(bo_api_t *api, uint64_t venue, const char *meta_json);
 /* The status at now_ms: cancelled, then ended (now >= starts_at), then
  * scheduled (now < on_sale_at), then sold out when available (free seats
  * plus free GA places) is 0, else on sale. */
-enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms,
-                                      uint64_t available);
+enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available);
 /* "scheduled", "on_sale", "sold_out", "cancelled", "ended". */
 const char *bo__event_status_name(enum bo_event_status s);
 /* The meta JSON stored for an event (malloc'd; the caller frees it), or

@@ -210,7 +210,7 @@ static int on_availability(void *arg, bo_http_req_t *r)
 
 int bo__api_availability_register(bo_api_t *api)
 {
-    int rc = bo_server_route(api->srv, "GET", "/api/v1/events/{id}/availability", on_availability,
-                             api);
+    int rc =
+        bo_server_route(api->srv, "GET", "/api/v1/events/{id}/availability", on_availability, api);
     return rc ? rc : bo__api_stream_register(api);
 }

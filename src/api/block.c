@@ -45,8 +45,8 @@ static char *ok_text(const struct block *b, size_t *len)
     char id[BO_ID_EVENT_LEN + 1];
     json_t *ids = json_array();
     for (uint32_t i = 0; ids && i < b->nseats; i++)
-        json_array_append_new(ids,
-                              json_string(bo_layout_str(b->layout, b->layout->seats[b->seats[i]].id)));
+        json_array_append_new(
+            ids, json_string(bo_layout_str(b->layout, b->layout->seats[b->seats[i]].id)));
     bo_id_event(id, b->event);
     json_t *doc = json_pack("{s:s,s:o}", "event_id", id, b->unblock ? "unblocked" : "blocked", ids);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -146,7 +146,8 @@ static int parse_seats(bo_http_req_t *r, json_t *body, struct block *b)
         b->seats[b->nseats++] = s;
     }
     if (rc == 0 && nunknown)
-        rc = bad(r, "unknown seat ids", json_pack("{s:s,s:O}", "field", "seats", "unknown", unknown));
+        rc = bad(r, "unknown seat ids",
+                 json_pack("{s:s,s:O}", "field", "seats", "unknown", unknown));
     free(seen);
     json_decref(unknown);
     return rc;

@@ -77,7 +77,7 @@ static bool utf8_ok(const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
         unsigned c = u[i];
-        unsigned n = c < 0x80                 ? 0
+        unsigned n = c < 0x80             ? 0
                      : (c & 0xe0) == 0xc0 ? 1
                      : (c & 0xf0) == 0xe0 ? 2
                      : (c & 0xf8) == 0xf0 ? 3
@@ -99,8 +99,7 @@ static bool utf8_ok(const char *s, size_t len)
 
 /* ---- statuses --------------------------------------------------------------- */
 
-enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms,
-                                      uint64_t available)
+enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available)
 {
     if (e->cancelled)
         return BO_EVENT_CANCELLED;
@@ -122,10 +121,9 @@ const char *bo__event_status_name(enum bo_event_status s)
 char *bo__event_meta_json(const bo_event_info_t *e, const char *description)
 {
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "name", e->name, "description",
-                          description ? description : "", "starts_at",
-                          (json_int_t)e->starts_at_ms, "on_sale_at",
-                          (json_int_t)e->on_sale_at_ms, "currency", e->currency, "cancelled",
-                          e->cancelled, "created_at", (json_int_t)e->created_ms);
+                          description ? description : "", "starts_at", (json_int_t)e->starts_at_ms,
+                          "on_sale_at", (json_int_t)e->on_sale_at_ms, "currency", e->currency,
+                          "cancelled", e->cancelled, "created_at", (json_int_t)e->created_ms);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -374,7 +372,7 @@ int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t
 
 struct list_query {
     char q[BO_API_NAME_MAX + 1], city[BO_API_NAME_MAX + 1]; /* lower case; "" matches all */
-    int64_t from_ms, to_ms;                                  /* [from, to) */
+    int64_t from_ms, to_ms;                                 /* [from, to) */
     bool has_cursor;
     int64_t cursor_ms;
     uint64_t cursor_id;
@@ -454,8 +452,8 @@ static int list_params(bo_http_req_t *r, struct list_query *q)
         return refuse(r, "from", "from must not be after to");
     const char *cur = bo_http_query(r, "cursor", &len);
     q->has_cursor = cur != NULL;
-    if (cur && (len > CURSOR_MAX_INPUT || bo__cursor_decode(cur, len, &q->cursor_ms,
-                                                            &q->cursor_id)))
+    if (cur &&
+        (len > CURSOR_MAX_INPUT || bo__cursor_decode(cur, len, &q->cursor_ms, &q->cursor_id)))
         return refuse(r, "cursor", "cursor is not valid");
     return 0;
 }
@@ -520,10 +518,10 @@ static json_t *list_item_json(const struct list_item *it, int64_t now_ms)
     enum bo_event_status st = bo__event_status(&it->info, now_ms, it->available);
     return json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:{s:I,s:I}}", "id", id, "name",
                      it->info.name, "venue", "id", vid, "name", it->venue.name, "city",
-                     it->venue.has_city ? json_string(it->venue.city) : json_null(),
-                     "starts_at", starts, "on_sale_at", on_sale, "status",
-                     bo__event_status_name(st), "availability", "available",
-                     (json_int_t)it->available, "total", (json_int_t)it->total);
+                     it->venue.has_city ? json_string(it->venue.city) : json_null(), "starts_at",
+                     starts, "on_sale_at", on_sale, "status", bo__event_status_name(st),
+                     "availability", "available", (json_int_t)it->available, "total",
+                     (json_int_t)it->total);
 }
 
 static int on_list(void *arg, bo_http_req_t *r)

@@ -27,14 +27,38 @@ struct demo_event {
 };
 
 static const struct demo_event demo_events[] = {
-    {"aurora", "Aurora: Winter Tour", "An evening of new songs and old favourites.",
-     30 * DAY_MS + 20 * 3600000LL, -DAY_MS, {12000, 9500, 7500, 5500, 4500}, 300, 10},
-    {"jazz", "Jazz à Fourvière", "A quartet, a trio and a late jam session.",
-     12 * DAY_MS + 19 * 3600000LL, -2 * DAY_MS, {8000, 6500, 5000, 3500, 3000}, 600, 8},
-    {"gala", "Chamber Orchestra: New Year Gala", "Strauss, champagne and a midnight waltz.",
-     60 * DAY_MS + 21 * 3600000LL, 7 * DAY_MS, {15000, 12000, 9000, 6000, 5000}, 300, 6},
-    {"electric", "Les Nuits Électriques", "Three stages of electronic music until dawn.",
-     120 * DAY_MS + 22 * 3600000LL, 30 * DAY_MS, {6000, 5000, 4000, 3000, 3900}, 300, 10},
+    {"aurora",
+     "Aurora: Winter Tour",
+     "An evening of new songs and old favourites.",
+     30 * DAY_MS + 20 * 3600000LL,
+     -DAY_MS,
+     {12000, 9500, 7500, 5500, 4500},
+     300,
+     10},
+    {"jazz",
+     "Jazz à Fourvière",
+     "A quartet, a trio and a late jam session.",
+     12 * DAY_MS + 19 * 3600000LL,
+     -2 * DAY_MS,
+     {8000, 6500, 5000, 3500, 3000},
+     600,
+     8},
+    {"gala",
+     "Chamber Orchestra: New Year Gala",
+     "Strauss, champagne and a midnight waltz.",
+     60 * DAY_MS + 21 * 3600000LL,
+     7 * DAY_MS,
+     {15000, 12000, 9000, 6000, 5000},
+     300,
+     6},
+    {"electric",
+     "Les Nuits Électriques",
+     "Three stages of electronic music until dawn.",
+     120 * DAY_MS + 22 * 3600000LL,
+     30 * DAY_MS,
+     {6000, 5000, 4000, 3000, 3900},
+     300,
+     10},
 };
 
 static int has_venue(void *arg, uint64_t venue, const bo_layout_t *layout)
@@ -102,7 +126,7 @@ int bo__api_demo_register(bo_api_t *api)
 {
     uint64_t venue = bo_id_from_key("demo", "venue"), any = 0;
     bo_event_info_t e;
-    int rc = 0, made = 0;
+    int rc = 0, venues = 0, events = 0;
     if (!api->demo)
         return 0;
     bool have_venue = bo_live_venue(api->live, venue) != NULL;
@@ -112,18 +136,18 @@ int bo__api_demo_register(bo_api_t *api)
     if (!w)
         return BO_ENOMEM;
     if (!have_venue && (rc = seed_venue(api, venue, w)) == 0)
-        made++;
-    int64_t now = bo__api_now_ms();
+        venues++;
+    int64_t now = bo__api_now_ms() / 60000 * 60000; /* on the minute */
     for (size_t i = 0; rc == 0 && i < sizeof(demo_events) / sizeof(demo_events[0]); i++) {
         if (bo__catalog_event(api, bo_id_from_key("demo event", demo_events[i].key), &e) == 0)
             continue;
         if ((rc = seed_event(api, venue, &demo_events[i], now, w)) == 0)
-            made++;
+            events++;
     }
     bo_live_wait_free(w);
     if (rc)
         fprintf(stderr, "boxoffice: cannot seed the demo: %s\n", bo_strerror(rc));
-    else if (made)
-        fprintf(stderr, "demo: seeded %d venue and event%s in Lyon\n", made, made == 1 ? "" : "s");
+    else if (venues + events)
+        fprintf(stderr, "demo: seeded %d venue and %d events (in Lyon)\n", venues, events);
     return rc;
 }

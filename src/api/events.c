@@ -17,12 +17,12 @@
 #include "api/api_internal.h"
 #include "util/time.h"
 
-#define PRICE_MAX_CENTS      1000000000LL
-#define HOLD_TTL_MIN_S       30
-#define HOLD_TTL_MAX_S       3600
-#define HOLD_TTL_DEFAULT_S   300
-#define CUSTOMER_LIMIT_MAX   1000
-#define CUSTOMER_LIMIT_DEF   10
+#define PRICE_MAX_CENTS    1000000000LL
+#define HOLD_TTL_MIN_S     30
+#define HOLD_TTL_MAX_S     3600
+#define HOLD_TTL_DEFAULT_S 300
+#define CUSTOMER_LIMIT_MAX 1000
+#define CUSTOMER_LIMIT_DEF 10
 
 /* ---- the event object ---------------------------------------------------------- */
 
@@ -56,10 +56,10 @@ static json_t *categories_json(const bo_layout_t *l, const struct detail *d)
     for (uint32_t c = 0; arr && c < l->ncategories; c++) {
         const bo_category_t *k = &l->categories[c];
         json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:I,s:I}", "key", bo_layout_str(l, k->key), "name",
-                           bo_layout_str(l, k->name), "color", bo_layout_str(l, k->color),
-                           "price_cents", (json_int_t)d->cfg.price_cents[c], "available",
-                           (json_int_t)d->cat_avail[c]));
+            arr,
+            json_pack("{s:s,s:s,s:s,s:I,s:I}", "key", bo_layout_str(l, k->key), "name",
+                      bo_layout_str(l, k->name), "color", bo_layout_str(l, k->color), "price_cents",
+                      (json_int_t)d->cfg.price_cents[c], "available", (json_int_t)d->cat_avail[c]));
     }
     return arr;
 }
@@ -69,11 +69,11 @@ static json_t *ga_json(const bo_layout_t *l, const struct detail *d)
     json_t *arr = json_array();
     for (uint32_t a = 0; arr && a < l->nga; a++) {
         const bo_ga_area_t *g = &l->ga[a];
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", bo_layout_str(l, g->id), "name",
-                           bo_layout_str(l, g->name), "capacity", (json_int_t)g->capacity,
-                           "category", bo_layout_str(l, l->categories[g->category].key),
-                           "available", (json_int_t)d->ga_avail[a]));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", bo_layout_str(l, g->id),
+                                             "name", bo_layout_str(l, g->name), "capacity",
+                                             (json_int_t)g->capacity, "category",
+                                             bo_layout_str(l, l->categories[g->category].key),
+                                             "available", (json_int_t)d->ga_avail[a]));
     }
     return arr;
 }
@@ -178,8 +178,7 @@ static bool has_control(const char *s, size_t n)
 static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
 {
     size_t n = json_string_length(v);
-    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX ||
-        has_control(json_string_value(v), n))
+    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX || has_control(json_string_value(v), n))
         return fail(b, "name", "name must be a string of 1 to 200 bytes without control characters",
                     NULL);
     memcpy(out, json_string_value(v), n + 1);
@@ -190,8 +189,7 @@ static int get_description(json_t *v, const char **out, struct bad *b)
 {
     if (!json_is_string(v) || json_string_length(v) > BO_API_DESCRIPTION_MAX ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return fail(b, "description", "description must be a string of at most 4096 bytes",
-                    NULL);
+        return fail(b, "description", "description must be a string of at most 4096 bytes", NULL);
     *out = json_string_value(v);
     return 0;
 }
@@ -219,8 +217,8 @@ static int get_int(json_t *v, const char *field, json_int_t lo, json_int_t hi, j
 static int get_currency(json_t *v, char out[4], struct bad *b)
 {
     const char *s = json_string_value(v);
-    if (!s || json_string_length(v) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' ||
-        s[1] > 'Z' || s[2] < 'A' || s[2] > 'Z')
+    if (!s || json_string_length(v) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
+        s[2] < 'A' || s[2] > 'Z')
         return fail(b, "currency", "currency must be an ISO 4217 code of three capital letters",
                     NULL);
     memcpy(out, s, 4);
@@ -249,10 +247,8 @@ static int get_prices(json_t *v, const bo_layout_t *l, bool all, bo_inv_config_t
     }
     for (uint32_t c = 0; all && c < l->ncategories; c++)
         if (!json_object_get(v, bo_layout_str(l, l->categories[c].key))) {
-            snprintf(field, sizeof(field), "prices.%s",
-                     bo_layout_str(l, l->categories[c].key));
-            return fail(b, field, "prices must give a price for every category of the venue",
-                        NULL);
+            snprintf(field, sizeof(field), "prices.%s", bo_layout_str(l, l->categories[c].key));
+            return fail(b, field, "prices must give a price for every category of the venue", NULL);
         }
     return 0;
 }
@@ -414,14 +410,13 @@ static int start_change(bo_api_t *api, bo_http_req_t *r, struct change *c)
 
 /* ---- POST /api/v1/events --------------------------------------------------------------- */
 
-static const char *const create_keys[] = {"venue_id",   "name",       "description",
-                                          "starts_at",  "on_sale_at", "currency",
-                                          "prices",     "hold_ttl_s", "per_customer_limit",
-                                          NULL};
+static const char *const create_keys[] = {
+    "venue_id", "name",   "description", "starts_at",          "on_sale_at",
+    "currency", "prices", "hold_ttl_s",  "per_customer_limit", NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
-static int create_fields(json_t *body, bo_event_info_t *e, const char **desc,
-                         bo_inv_config_t *cfg, struct bad *b)
+static int create_fields(json_t *body, bo_event_info_t *e, const char **desc, bo_inv_config_t *cfg,
+                         struct bad *b)
 {
     json_t *v = json_object_get(body, "venue_id");
     static const char *const required[] = {"venue_id", "name", "starts_at", "currency", "prices"};
@@ -480,9 +475,9 @@ static int on_create(void *arg, bo_http_req_t *r)
 
 /* ---- PATCH /api/v1/events/{id} ------------------------------------------------------------ */
 
-static const char *const patch_keys[] = {"name",       "description", "starts_at",
-                                         "on_sale_at", "prices",      "hold_ttl_s",
-                                         "per_customer_limit", "status", NULL};
+static const char *const patch_keys[] = {
+    "name",       "description",        "starts_at", "on_sale_at", "prices",
+    "hold_ttl_s", "per_customer_limit", "status",    NULL};
 
 static int read_config(void *arg, const bo_inv_t *inv, int64_t now_ms)
 {
@@ -506,8 +501,8 @@ static int apply_status(json_t *v, bo_event_info_t *e, struct bad *b)
     return 0;
 }
 
-static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e,
-                        const char **desc, bo_inv_config_t *cfg, struct bad *b)
+static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e, const char **desc,
+                        bo_inv_config_t *cfg, struct bad *b)
 {
     json_t *v;
     if (json_object_size(body) == 0)

@@ -116,14 +116,12 @@ static void add_unique(json_t *list, const char *id)
 {
     size_t i;
     json_t *v;
-    json_array_foreach (list, i, v)
-        if (!strcmp(json_string_value(v), id))
-            return;
+    json_array_foreach(list, i, v) if (!strcmp(json_string_value(v), id)) return;
     json_array_append_new(list, json_string(id));
 }
 
-static int read_seats(const json_t *seats, const bo_layout_t *l, bo_hold_req_t *req,
-                      uint32_t *out, bo_hold_bad_t *b)
+static int read_seats(const json_t *seats, const bo_layout_t *l, bo_hold_req_t *req, uint32_t *out,
+                      bo_hold_bad_t *b)
 {
     static const char msg[] = "seats must be an array of 1 to 100 distinct seat ids";
     size_t n = json_array_size(seats);
@@ -183,8 +181,7 @@ static int read_filter(const json_t *best, const char *key, const bo_layout_t *l
     return 0;
 }
 
-static int read_best(const json_t *best, const bo_layout_t *l, bo_hold_req_t *req,
-                     bo_hold_bad_t *b)
+static int read_best(const json_t *best, const bo_layout_t *l, bo_hold_req_t *req, bo_hold_bad_t *b)
 {
     if (!json_is_object(best))
         return bad(b, "best_available", "best_available must be an object with a quantity");
@@ -222,7 +219,8 @@ static int read_ga(const json_t *ga, const bo_layout_t *l, bo_hold_req_t *req, b
         char prefix[16] = "ga";
         if (json_is_array(ga))
             snprintf(prefix, sizeof(prefix), "ga[%u]", (unsigned)i);
-        int rc = read_ga_line(json_is_array(ga) ? json_array_get(ga, i) : ga, prefix, l, &out[i], b);
+        int rc =
+            read_ga_line(json_is_array(ga) ? json_array_get(ga, i) : ga, prefix, l, &out[i], b);
         if (rc)
             return rc;
         for (size_t j = 0; j < i; j++)

@@ -25,9 +25,9 @@
 #include "api/api_internal.h"
 
 static const char *const result_names[BO__HOLD_RESULTS] = {
-    [BO__HOLD_CREATED] = "created",         [BO__HOLD_UNAVAILABLE] = "unavailable",
-    [BO__HOLD_SOLD_OUT] = "sold_out",       [BO__HOLD_LIMIT] = "limit",
-    [BO__HOLD_INVALID] = "invalid",         [BO__HOLD_NOT_ON_SALE] = "not_on_sale",
+    [BO__HOLD_CREATED] = "created",   [BO__HOLD_UNAVAILABLE] = "unavailable",
+    [BO__HOLD_SOLD_OUT] = "sold_out", [BO__HOLD_LIMIT] = "limit",
+    [BO__HOLD_INVALID] = "invalid",   [BO__HOLD_NOT_ON_SALE] = "not_on_sale",
     [BO__HOLD_FAILED] = "failed",
 };
 
@@ -112,9 +112,9 @@ typedef struct hold_call {
     bo_hold_req_t req;
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
-    int status;       /* the outcome */
+    int status;        /* the outcome */
     bo_hold_res_t res; /* its result */
-    char *body;       /* the 201 answer, written in `decided` (with a key) */
+    char *body;        /* the 201 answer, written in `decided` (with a key) */
     size_t len;
     bo_idem_t idem;
 } hold_call_t;
@@ -204,8 +204,8 @@ static json_t *refusal_details(hold_call_t *c)
     if (c->status == BO_EUNAVAILABLE) {
         json_t *seats = json_array(), *ga = json_array();
         for (uint32_t i = 0; i < c->res.nunavailable; i++)
-            json_array_append_new(seats,
-                                  json_string(bo_layout_str(l, l->seats[c->res.unavailable[i]].id)));
+            json_array_append_new(
+                seats, json_string(bo_layout_str(l, l->seats[c->res.unavailable[i]].id)));
         for (uint32_t i = 0; i < c->res.nga_short; i++)
             json_array_append_new(ga, json_string(bo_layout_str(l, l->ga[c->res.ga_short[i]].id)));
         return json_pack("{soso}", "seats", seats, "ga", ga);
@@ -215,9 +215,9 @@ static json_t *refusal_details(hold_call_t *c)
         for (uint32_t i = 0; i < c->req.nga; i++)
             n += c->req.ga[i].quantity;
         int limit = bo_live_read(c->api->live, c->event, limit_of, NULL);
-        return limit > 0 ? json_pack("{sIsI}", "limit", (json_int_t)limit, "requested",
-                                     (json_int_t)n)
-                         : json_pack("{sI}", "requested", (json_int_t)n);
+        return limit > 0
+                   ? json_pack("{sIsI}", "limit", (json_int_t)limit, "requested", (json_int_t)n)
+                   : json_pack("{sI}", "requested", (json_int_t)n);
     }
     return NULL;
 }
@@ -443,11 +443,10 @@ int bo__api_holds_register(bo_api_t *api)
         snprintf(labels, sizeof(labels), "result=\"%s\"", result_names[i]);
         api->holds_total[i] = bo_metric_series(f, labels);
     }
-    if ((rc = bo_server_route(api->srv, "POST", "/api/v1/events/{id}/holds", on_hold_create,
-                              api)) ||
+    if ((rc =
+             bo_server_route(api->srv, "POST", "/api/v1/events/{id}/holds", on_hold_create, api)) ||
         (rc = bo_server_route(api->srv, "GET", "/api/v1/holds/{hold_id}", on_hold_get, api)) ||
-        (rc = bo_server_route(api->srv, "DELETE", "/api/v1/holds/{hold_id}", on_hold_delete,
-                              api)))
+        (rc = bo_server_route(api->srv, "DELETE", "/api/v1/holds/{hold_id}", on_hold_delete, api)))
         return rc;
     return 0;
 }

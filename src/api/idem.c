@@ -95,7 +95,7 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     idem->on = false;
     if (!key)
         return 0;
-    if (!bo__idem_key_ok(key, klen) || strlen(key) != klen) {
+    if (!bo__idem_key_ok(key, klen)) {
         bo_http_send_error(r, BO_EINVAL,
                            "Idempotency-Key must be 1 to 255 printable ASCII characters",
                            json_pack("{ss}", "field", "Idempotency-Key"));
@@ -122,8 +122,7 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     return 1;
 }
 
-void bo__idem_attach(const bo_idem_t *idem, bo_rec_t *rec, int status, const char *body,
-                     size_t len)
+void bo__idem_attach(const bo_idem_t *idem, bo_rec_t *rec, int status, const char *body, size_t len)
 {
     if (!idem->on || !body)
         return;
@@ -167,6 +166,8 @@ static void reply_send(bo_http_req_t *r, void *arg)
     if (r) {
         if (rep->location)
             bo_http_set_header(r, "Location", rep->location);
+        if (rep->status == 503 || rep->status == 429)
+            bo_http_set_header(r, "Retry-After", "1");
         if (rep->status == 204 || !rep->body)
             bo_http_send_text(r, rep->status, NULL, "", 0);
         else
@@ -224,8 +225,8 @@ void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int stat
         return;
     }
     idem->on = false; /* bo_live_idem_put ends the key */
-    bo_live_idem_put(api->live, idem->key, idem->hash, status, rep->body ? rep->body : "",
-                     rep->len, reply_stored, rep);
+    bo_live_idem_put(api->live, idem->key, idem->hash, status, rep->body ? rep->body : "", rep->len,
+                     reply_stored, rep);
 }
 
 void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int bo_err,

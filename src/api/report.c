@@ -86,10 +86,11 @@ static json_t *report_json(const struct report *rep, uint64_t event, const char 
     json_t *ga = json_array(), *cats = json_array();
     for (uint32_t a = 0; ga && a < l->nga; a++) {
         uint32_t cap = l->ga[a].capacity;
-        json_array_append_new(ga, json_pack("{s:s,s:I,s:I,s:I}", "id", bo_layout_str(l, l->ga[a].id),
-                                            "capacity", (json_int_t)cap, "held",
-                                            (json_int_t)(cap - rep->ga_avail[a] - rep->ga_sold[a]),
-                                            "sold", (json_int_t)rep->ga_sold[a]));
+        json_array_append_new(ga,
+                              json_pack("{s:s,s:I,s:I,s:I}", "id", bo_layout_str(l, l->ga[a].id),
+                                        "capacity", (json_int_t)cap, "held",
+                                        (json_int_t)(cap - rep->ga_avail[a] - rep->ga_sold[a]),
+                                        "sold", (json_int_t)rep->ga_sold[a]));
     }
     for (uint32_t k = 0; cats && k < l->ncategories; k++)
         json_array_append_new(cats, json_pack("{s:s,s:I,s:I}", "key",

@@ -20,6 +20,15 @@
 
 #define MAX_IMPORTS 2 /* imports parsing at once: each may hold ~1 GB of JSON tree */
 
+/* The imports under way, and their threads (waited for at server stop, so
+ * none outlives the live layer). */
+struct bo_imports {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned running; /* until answered */
+    unsigned threads; /* until import_main returns */
+};
+
 struct import {
     bo_api_t *api;
     bo_http_async_t *a;
@@ -33,7 +42,10 @@ struct import {
 
 static void import_free(struct import *im)
 {
-    __atomic_sub_fetch(&im->api->venue_imports, 1, __ATOMIC_RELAXED);
+    struct bo_imports *all = im->api->imports;
+    pthread_mutex_lock(&all->mu);
+    all->running--;
+    pthread_mutex_unlock(&all->mu);
     free(im->body);
     free(im->meta);
     bo_problems_free(&im->probs);
@@ -131,8 +143,10 @@ static void meta_text(json_t *root, const char *key, size_t min, json_t *meta, b
     size_t n = json_string_length(v);
     if (!json_is_string(v) || n < min || n > BO_API_NAME_MAX ||
         has_control(json_string_value(v), n)) {
-        snprintf(text, sizeof(text), "%s: must be a string of %zu to %u bytes without control "
-                 "characters", key, min, BO_API_NAME_MAX);
+        snprintf(text, sizeof(text),
+                 "%s: must be a string of %zu to %u bytes without control "
+                 "characters",
+                 key, min, BO_API_NAME_MAX);
         add_problem(p, text);
         return;
     }
@@ -148,9 +162,9 @@ static int read_meta(struct import *im)
     json_t *root = json_loadb(im->body, im->len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
         bo__idem_end(im->api, &im->idem, 0, NULL, 0); /* bad input is not stored */
-        bo__idem_reply_error(im->api, &im->idem, im->a, BO_EINVAL, "the body is not valid JSON",
-                             json_pack("{s:s,s:i,s:i}", "reason", err.text, "line", err.line,
-                                       "column", err.column));
+        bo__idem_reply_error(
+            im->api, &im->idem, im->a, BO_EINVAL, "the body is not valid JSON",
+            json_pack("{s:s,s:i,s:i}", "reason", err.text, "line", err.line, "column", err.column));
         return 1;
     }
     json_t *meta = json_object(); /* a root that is no object: the layout says so */
@@ -175,14 +189,19 @@ static int read_meta(struct import *im)
 static void *import_main(void *arg)
 {
     struct import *im = arg;
+    struct bo_imports *all = im->api->imports;
     if (read_meta(im)) {
         import_free(im);
-        return NULL;
+    } else {
+        im->venue = im->idem.on ? bo_id_from_key("venue", im->idem.key) : bo_id_random();
+        /* imported() answers and frees im, maybe before this returns */
+        bo_live_add_venue_meta(im->api->live, im->venue, im->body, im->len, im->meta, &im->probs,
+                               imported, im);
     }
-    im->venue = im->idem.on ? bo_id_from_key("venue", im->idem.key) : bo_id_random();
-    /* imported() answers and frees im, maybe before this returns */
-    bo_live_add_venue_meta(im->api->live, im->venue, im->body, im->len, im->meta, &im->probs,
-                           imported, im);
+    pthread_mutex_lock(&all->mu);
+    all->threads--;
+    pthread_cond_broadcast(&all->cv);
+    pthread_mutex_unlock(&all->mu);
     return NULL;
 }
 
@@ -221,13 +240,18 @@ static int on_venue(void *arg, bo_http_req_t *r)
     if (len == 0)
         return bo_http_send_error(r, BO_EINVAL, "the request body is empty; a seat map is expected",
                                   NULL);
+    struct bo_imports *all = api->imports;
     struct import *im = calloc(1, sizeof(*im));
     if (!im)
         return BO_ENOMEM;
     im->api = api;
-    if (__atomic_add_fetch(&api->venue_imports, 1, __ATOMIC_RELAXED) > MAX_IMPORTS) {
-        import_free(im);
-        return bo_http_send_error(r, BO_EBUSY, "another venue import is running, retry later",
+    pthread_mutex_lock(&all->mu);
+    bool busy = all->running >= MAX_IMPORTS;
+    all->running += !busy;
+    pthread_mutex_unlock(&all->mu);
+    if (busy) {
+        free(im);
+        return bo_http_send_error(r, BO_EBUSY, "other venue imports are running, retry later",
                                   NULL);
     }
     if (bo__idem_begin(api, r, &im->idem)) {
@@ -241,7 +265,12 @@ static int on_venue(void *arg, bo_http_req_t *r)
     im->len = len;
     if ((im->body = malloc(len)) && (im->a = bo_http_async_begin(r))) {
         memcpy(im->body, body, len);
-        if (pthread_create(&tid, &attr, import_main, im) == 0) {
+        pthread_mutex_lock(&all->mu);
+        all->threads++;
+        rc = pthread_create(&tid, &attr, import_main, im);
+        all->threads -= rc != 0;
+        pthread_mutex_unlock(&all->mu);
+        if (rc == 0) {
             pthread_attr_destroy(&attr);
             return 0;
         }
@@ -256,8 +285,41 @@ static int on_venue(void *arg, bo_http_req_t *r)
     return BO_ENOMEM;
 }
 
+/* Server stop: the import threads finish (seconds at most) before the live
+ * layer closes. */
+static void imports_wait(void *arg)
+{
+    struct bo_imports *all = arg;
+    pthread_mutex_lock(&all->mu);
+    while (all->threads > 0)
+        pthread_cond_wait(&all->cv, &all->mu);
+    pthread_mutex_unlock(&all->mu);
+}
+
+static void imports_free(void *arg)
+{
+    struct bo_imports *all = arg;
+    imports_wait(all);
+    pthread_cond_destroy(&all->cv);
+    pthread_mutex_destroy(&all->mu);
+    free(all);
+}
+
 int bo__api_venues_register(bo_api_t *api)
 {
+    struct bo_imports *all = calloc(1, sizeof(*all));
+    if (!all)
+        return BO_ENOMEM;
+    pthread_mutex_init(&all->mu, NULL);
+    pthread_cond_init(&all->cv, NULL);
+    int rc = bo_server_at_free(api->srv, imports_free, all);
+    if (rc) {
+        imports_free(all);
+        return rc;
+    }
+    api->imports = all;
+    if ((rc = bo_server_at_stop(api->srv, imports_wait, all)) != 0)
+        return rc;
     return bo_server_route_max_body(api->srv, "POST", "/api/v1/venues", on_venue, api,
                                     BO_LAYOUT_MAX_BYTES);
 }

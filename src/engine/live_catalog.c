@@ -364,9 +364,13 @@ int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
             rc = BO_ENOMEM;
     }
     if (rc == 0) {
-        u->rec = (bo_rec_t){.kind = BO_REC_EVENT, .id = id, .venue = ev->venue->id,
-                            .body = u->body, .body_len = strlen(u->body),
-                            .ga_capacity = u->ga_capacity, .nga_capacity = l->nga,
+        u->rec = (bo_rec_t){.kind = BO_REC_EVENT,
+                            .id = id,
+                            .venue = ev->venue->id,
+                            .body = u->body,
+                            .body_len = strlen(u->body),
+                            .ga_capacity = u->ga_capacity,
+                            .nga_capacity = l->nga,
                             .done = updated};
         if ((rc = bo_store_submit(live->store, &u->rec)) == 0)
             return 0;
@@ -402,8 +406,7 @@ int bo_live_each_event(bo_live_t *live, bo_live_event_fn fn, void *arg)
         if (!live->events.keys[i] || !__atomic_load_n(&ev->visible, __ATOMIC_ACQUIRE))
             continue;
         pthread_mutex_lock(&ev->mu);
-        rc = fn(arg, ev->id, ev->venue->id, ev->meta_json, ev->inv,
-                bo__live_now(live, ev));
+        rc = fn(arg, ev->id, ev->venue->id, ev->meta_json, ev->inv, bo__live_now(live, ev));
         pthread_mutex_unlock(&ev->mu);
     }
     pthread_rwlock_unlock(&live->mu);

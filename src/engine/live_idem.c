@@ -119,8 +119,8 @@ void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *
 }
 
 /* A stored answer, at load. */
-int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
-                       size_t len, int64_t at_ms)
+int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status,
+                       const char *body, size_t len, int64_t at_ms)
 {
     bo_live_t *live = *(bo_live_t **)ctx; /* the loader starts with its live */
     struct idem **p = find(live, key);
@@ -182,9 +182,14 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
         p->live = live;
         p->done = done;
         p->arg = arg;
-        p->rec = (bo_rec_t){.kind = BO_REC_IDEM, .at_ms = live->clock->now_ms(live->clock),
-                            .idem_key = p->key, .idem_hash = p->hash, .idem_status = status,
-                            .idem_body = p->body, .idem_body_len = len, .done = put_done};
+        p->rec = (bo_rec_t){.kind = BO_REC_IDEM,
+                            .at_ms = live->clock->now_ms(live->clock),
+                            .idem_key = p->key,
+                            .idem_hash = p->hash,
+                            .idem_status = status,
+                            .idem_body = p->body,
+                            .idem_body_len = len,
+                            .done = put_done};
         rc = bo_store_submit(live->store, &p->rec);
         if (rc == 0)
             return 0;

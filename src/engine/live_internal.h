@@ -47,8 +47,8 @@ struct bo_live {
 };
 
 /* live_idem.c */
-int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
-                       size_t len, int64_t at_ms);
+int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status,
+                       const char *body, size_t len, int64_t at_ms);
 void bo__live_idem_free(bo_live_t *live);
 
 /* An event that is visible, or NULL. */

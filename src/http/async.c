@@ -8,9 +8,12 @@
  * loop thread, whether there is still someone to answer.
  *
  * Workload: one post per hold, ~10^5/s across all loops during an on-sale.
- * A post is a mutex-protected list append; the loop is woken (one write on
- * its wake-up pipe) only when its list was empty, so a burst of commits
- * costs one wake-up per loop per batch.
+ * A post is a mutex-protected list append. The loop is kicked through h2o's
+ * inter-thread queue (one message, one pipe write) only when no kick is in
+ * flight, so a burst of commits costs one wake-up per loop; the posts run in
+ * h2o's callback for that message, inside the event loop, where h2o expects
+ * sends to happen (a send made between two iterations would wait for the
+ * next unrelated event).
  */
 #include <stdlib.h>
 
@@ -19,56 +22,70 @@
 
 int bo__loop_post(bo__loop_t *loop, bo__post_t *p)
 {
-    bool wake;
     p->next = NULL;
     pthread_mutex_lock(&loop->post_mu);
     if (loop->closed) {
         pthread_mutex_unlock(&loop->post_mu);
         return BO_ESTATE;
     }
-    wake = loop->post_head == NULL;
     *loop->post_tail = p;
     loop->post_tail = &p->next;
+    if (!loop->kicked) { /* under post_mu: the kick is never linked twice */
+        loop->kicked = true;
+        h2o_multithread_send_message(&loop->wake, &loop->kick);
+    }
     pthread_mutex_unlock(&loop->post_mu);
-    if (wake)
-        h2o_multithread_send_message(&loop->wake, NULL);
     return 0;
 }
 
+/* Take the queued posts; the next post kicks again. */
 static bo__post_t *take_posts(bo__loop_t *loop, bool close)
 {
     pthread_mutex_lock(&loop->post_mu);
     bo__post_t *head = loop->post_head;
     loop->post_head = NULL;
     loop->post_tail = &loop->post_head;
+    loop->kicked = false;
     if (close)
         loop->closed = true;
     pthread_mutex_unlock(&loop->post_mu);
     return head;
 }
 
-/* Loop thread, after each iteration. Posts made while these run wait for
- * the next iteration (the poster found the list empty and woke the loop). */
-void bo__loop_run_posts(bo__loop_t *loop)
+static void run_posts(bo__post_t *p, int alive)
 {
-    bo__post_t *p = take_posts(loop, false);
     while (p) {
         bo__post_t *next = p->next;
-        p->run(p, 1);
+        p->run(p, alive);
         p = next;
     }
 }
 
+/* h2o delivers the kick on the loop thread, inside the event loop. Posts
+ * made while these run kick again. */
+static void on_kick(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    bo__loop_t *loop = (bo__loop_t *)((char *)receiver - offsetof(bo__loop_t, wake));
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next); /* the kick: free to send again */
+    run_posts(take_posts(loop, false), 1);
+}
+
+void bo__loop_posts_init(bo__loop_t *loop)
+{
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->wake, on_kick);
+}
+
 /* Loop thread, when it stops: refuse further posts and complete the queued
- * ones as if their clients had gone. */
+ * ones as if their clients had gone. A kick still in flight is delivered
+ * (and finds nothing) before the receiver goes. */
 void bo__loop_close_posts(bo__loop_t *loop)
 {
-    bo__post_t *p = take_posts(loop, true);
-    while (p) {
-        bo__post_t *next = p->next;
-        p->run(p, 0);
-        p = next;
-    }
+    run_posts(take_posts(loop, true), 0);
+    for (int i = 0; i < 100 && !h2o_linklist_is_empty(&loop->wake._messages); i++)
+        h2o_evloop_run(loop->ctx.loop, 10);
+    if (h2o_linklist_is_empty(&loop->wake._messages))
+        h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->wake);
 }
 
 /* ---- async answers ---- */

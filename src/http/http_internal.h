@@ -77,11 +77,13 @@ typedef struct bo__loop {
     h2o_accept_ctx_t accept;
     h2o_socket_t *listener;
     h2o_socket_t *stop_sock;
-    /* posts from other threads */
+    /* posts from other threads (async.c) */
     h2o_multithread_receiver_t wake;
+    h2o_multithread_message_t kick; /* in flight while kicked */
     pthread_mutex_t post_mu;
-    bo__post_t *post_head, **post_tail;
-    bool closed; /* under post_mu: posts are refused */
+    bo__post_t *post_head, **post_tail; /* under post_mu */
+    bool kicked;                        /* under post_mu */
+    bool closed;                        /* under post_mu: posts are refused */
     /* loop thread only */
     bool stopping;
     uint64_t deadline_ms;
@@ -105,7 +107,8 @@ struct bo_server {
     uint32_t keepalive_ms, shutdown_ms;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    uint16_t port;
+    uint16_t port;     /* bound */
+    uint16_t port_cfg; /* asked for (0: the kernel chooses) */
     SSL_CTX *ssl;
     h2o_globalconf_t conf;
     h2o_hostconf_t *host;
@@ -116,7 +119,7 @@ struct bo_server {
     struct bo__at_free {
         void (*fn)(void *arg);
         void *arg;
-    } *at_free, *at_stop;
+    } * at_free, *at_stop;
     unsigned nat_free, nat_stop;
     /* routes, fixed once running */
     bo__route_t *routes;
@@ -155,7 +158,7 @@ bo_http_req_t *bo__req_of(h2o_req_t *req);
 /* ---- shared helpers ---- */
 
 /* listen.c */
-int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port);
 int bo__listen_socket(const struct sockaddr_storage *ss, socklen_t len, int reuseport);
 int bo__tls_new(const char *cert, const char *key, SSL_CTX **out);
 char *bo__format_url(const struct sockaddr_storage *ss, int tls);
@@ -175,7 +178,7 @@ int bo__send(bo_http_req_t *r, int status, const char *ctype, h2o_iovec_t body);
 
 /* async.c */
 int bo__loop_post(bo__loop_t *loop, bo__post_t *p);
-void bo__loop_run_posts(bo__loop_t *loop);
+void bo__loop_posts_init(bo__loop_t *loop);
 void bo__loop_close_posts(bo__loop_t *loop);
 
 /* sse.c */

@@ -61,7 +61,7 @@ static int split_host_port(const char *s, char *buf, size_t cap, const char **po
     return 0;
 }
 
-int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port_out)
 {
     char host[256];
     const char *port_s;
@@ -86,6 +86,7 @@ int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
     else
         rc = BO_EINVAL;
+    *port_out = port;
 out:
     if (res)
         freeaddrinfo(res);

@@ -394,8 +394,8 @@ void bo__http_stats_collect(void *arg, bo_metrics_out_t *o)
         unsigned n = sum_route(srv, i, codes, counts, 32, lat, &lat_count, &lat_sum);
         route_labels(srv, i, labels, sizeof(labels));
         for (unsigned k = 0; k < n; k++)
-            out_printf(o, "boxoffice_http_requests_total{%s,status=\"%d\"} %llu\n", labels, codes[k],
-                       (unsigned long long)counts[k]);
+            out_printf(o, "boxoffice_http_requests_total{%s,status=\"%d\"} %llu\n", labels,
+                       codes[k], (unsigned long long)counts[k]);
     }
     bo_metrics_family(o, "boxoffice_http_request_duration_seconds", "histogram",
                       "HTTP request latency, from its first byte to its last answered byte");

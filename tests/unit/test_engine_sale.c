@@ -614,17 +614,17 @@ Test(each_hold, lists_held_paying_and_sold_holds_and_skips_gone_ones)
 {
     int64_t t1 = T0 + TTL / 2, t = T0 + TTL;
     bo_ga_line_t pit = {PIT, 1};
-    cr_assert_eq(hold_seats(4, 0, LIST(12), T0, NULL), 0);          /* expires at t */
-    cr_assert_eq(hold_seats(1, 0, LIST(0, 1), t1, NULL), 0);        /* held */
-    cr_assert_eq(hold_ga(2, 0, FLOOR, 3, t1), 0);                   /* paying */
+    cr_assert_eq(hold_seats(4, 0, LIST(12), T0, NULL), 0);   /* expires at t */
+    cr_assert_eq(hold_seats(1, 0, LIST(0, 1), t1, NULL), 0); /* held */
+    cr_assert_eq(hold_ga(2, 0, FLOOR, 3, t1), 0);            /* paying */
     cr_assert_eq(pay_start(2, t + 5000, t1), 0);
-    bo_hold_req_t r = req(3, 0);                                    /* sold */
+    bo_hold_req_t r = req(3, 0); /* sold */
     SEATS_OF(r, 6);
     r.ga = &pit;
     r.nga = 1;
     cr_assert_eq(hold_req(&r, t1, NULL), 0);
     cr_assert_eq(confirm(3, NULL, 0, t1), 0);
-    cr_assert_eq(hold_seats(5, 0, LIST(13), t1, NULL), 0);          /* released */
+    cr_assert_eq(hold_seats(5, 0, LIST(13), t1, NULL), 0); /* released */
     cr_assert_eq(release(5, t1), 0);
     last_version = bo_inv_version(inv);
 

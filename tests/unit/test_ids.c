@@ -34,9 +34,16 @@ Test(ids, malformed_ids_name_nothing)
 {
     uint64_t v;
     bo_hold_id_t h;
-    const char *bad_events[] = {NULL, "", "evt_", "evt_0123456789abcde", "evt_0123456789abcdef0",
-                                "evt_0123456789ABCDEF", "ven_0123456789abcdef",
-                                "evt_0000000000000000", "evt_01234567 9abcdef", "evt_0123456789abcdeg"};
+    const char *bad_events[] = {NULL,
+                                "",
+                                "evt_",
+                                "evt_0123456789abcde",
+                                "evt_0123456789abcdef0",
+                                "evt_0123456789ABCDEF",
+                                "ven_0123456789abcdef",
+                                "evt_0000000000000000",
+                                "evt_01234567 9abcdef",
+                                "evt_0123456789abcdeg"};
     for (size_t i = 0; i < sizeof(bad_events) / sizeof(bad_events[0]); i++)
         cr_assert_eq(bo_id_parse_event(bad_events[i], &v), BO_ENOTFOUND, "case %zu", i);
     cr_assert_eq(bo_id_parse_venue("evt_000000000000002a", &v), BO_ENOTFOUND);

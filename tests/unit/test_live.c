@@ -311,8 +311,11 @@ Test(live, idempotent_answer_rides_with_its_decision)
     struct idem_ctx c = {.w = bo_live_wait_new()};
     memcpy(c.hash, HASH_A, 32);
     uint32_t seats[] = {12, 13};
-    bo_hold_req_t req = {.id = fx_id(77), .seats = seats, .nseats = 2,
-                         .best_category = BO_NONE, .best_section = BO_NONE};
+    bo_hold_req_t req = {.id = fx_id(77),
+                         .seats = seats,
+                         .nseats = 2,
+                         .best_category = BO_NONE,
+                         .best_section = BO_NONE};
     bo_live_call_t call = {idem_done, &c, attach_answer};
     bo_live_hold_call(live, EVT, &req, &call);
     cr_assert_eq(bo_live_wait(c.w, NULL), 0);
@@ -383,8 +386,7 @@ Test(live, venue_meta_is_durable)
     size_t len;
     char *json = bo_venue_generate(&g, &len);
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_add_venue_meta(live, 42, json, len, "{\"city\":\"Lyon\"}", NULL, bo_live_wait_done,
-                           w);
+    bo_live_add_venue_meta(live, 42, json, len, "{\"city\":\"Lyon\"}", NULL, bo_live_wait_done, w);
     cr_assert_eq(bo_live_wait(w, NULL), 0);
     bo_live_wait_free(w);
     free(json);

@@ -40,14 +40,14 @@ Test(time, refuses_malformed_and_impossible_times)
     const char *bad[] = {
         "",
         "2026-12-05",
-        "2026-12-05T19:30:00",   /* no zone */
-        "2026-12-05 19:30:00Z",  /* space */
-        "2026-12-05T19:30Z",     /* no seconds */
-        "2026-13-05T19:30:00Z",  /* month 13 */
+        "2026-12-05T19:30:00",  /* no zone */
+        "2026-12-05 19:30:00Z", /* space */
+        "2026-12-05T19:30Z",    /* no seconds */
+        "2026-13-05T19:30:00Z", /* month 13 */
         "2026-00-05T19:30:00Z",
         "2026-12-00T19:30:00Z",
         "2026-12-32T19:30:00Z",
-        "2026-02-29T00:00:00Z",  /* not a leap year */
+        "2026-02-29T00:00:00Z", /* not a leap year */
         "1900-02-29T00:00:00Z",
         "2026-04-31T00:00:00Z",
         "2026-12-05T24:00:00Z",
@@ -103,8 +103,16 @@ Test(time, formats_utc_with_milliseconds_only_when_needed)
 Test(time, round_trips)
 {
     char buf[BO_RFC3339_SIZE];
-    int64_t samples[] = {0, 1, 999, 1000, -1000, 951782400000LL, 1796499000250LL,
-                         253402300799999LL, -62135596800000LL, 4102444800000LL};
+    int64_t samples[] = {0,
+                         1,
+                         999,
+                         1000,
+                         -1000,
+                         951782400000LL,
+                         1796499000250LL,
+                         253402300799999LL,
+                         -62135596800000LL,
+                         4102444800000LL};
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         int64_t back = 0;
         size_t n = bo_time_format(samples[i], buf);

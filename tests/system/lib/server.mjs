@@ -18,7 +18,9 @@ import { promisify } from 'node:util';
 const execFileP = promisify(execFile);
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BIN = process.env.BOXOFFICE_BIN || join(ROOT, 'build/boxoffice');
+// The binary under test: BOXOFFICE_BIN (make passes $(BUILD)/boxoffice, so a
+// sanitizer build tests its own binary), else build/boxoffice.
+export const BIN = process.env.BOXOFFICE_BIN ? resolve(process.env.BOXOFFICE_BIN) : join(ROOT, 'build/boxoffice');
 const START_TIMEOUT_MS = 30000;
 const STOP_TIMEOUT_MS = 15000;
 const REQUEST_TIMEOUT_MS = 20000;
@@ -198,21 +200,6 @@ export class Server {
         }
         if (opts.admin) headers.authorization = `Bearer ${opts.admin === true ? this.token : opts.admin}`;
         if (opts.idem !== undefined) headers['idempotency-key'] = opts.idem;
-        if (process.env.TMP_VENUE_WORKAROUND && path === '/api/v1/venues') {
-            const http = await import('node:http');
-            return await new Promise((resolve, reject) => {
-                const r = http.request(this.url + path, { method, headers: { ...headers, connection: 'close' }, agent: false }, (res) => {
-                    const chunks = [];
-                    res.on('data', (c) => chunks.push(c));
-                    res.on('end', () => {
-                        const text = Buffer.concat(chunks).toString();
-                        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, body: text ? JSON.parse(text) : null });
-                    });
-                });
-                r.on('error', reject);
-                r.end(body);
-            });
-        }
         const t0 = performance.now();
         const timeoutMs = opts.timeoutMs || REQUEST_TIMEOUT_MS;
         let res, text;

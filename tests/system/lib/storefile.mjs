@@ -2,7 +2,9 @@
 // file, bypassing the server: the `log` of engine mutations (decoded here
 // from the record format of src/engine/record.c: op byte, 16-byte hold id,
 // LEB128 varints, zigzag for signed values, seat indices delta-coded), the
-// `sold` and `ga` constraint tables. Replaying the log in a trivially
+// `sold` and `ga` constraint tables, and the event's snapshot when the
+// store took one (src/engine/snapshot.c: version byte, blocked seats, then
+// every live hold). Replaying snapshot and log in a trivially
 // simple model proves from the file alone that no seat was ever held by
 // two live holds at once and no GA area went past its capacity.
 
@@ -73,19 +75,61 @@ export function decodeMutation(buf) {
     return m;
 }
 
+const HOLD_STATUS = { 1: 'held', 2: 'paying', 3: 'sold' };
+
+/** Decode a snapshot body (a Buffer): {blocked: [seat], holds: [{status,
+ * id, customer, created_ms, expires_at_ms, pay_deadline_ms, amount_cents,
+ * pay_failures, seats, ga}]}. Throws on a malformed snapshot. */
+export function decodeSnapshot(buf) {
+    const r = new Reader(buf);
+    const version = r.byte();
+    if (version !== 1) throw new Error(`snapshot version ${version}`);
+    const seats = () => {
+        const n = Number(r.uv());
+        const out = [];
+        let prev = 0;
+        for (let i = 0; i < n; i++) {
+            prev += Number(r.sv());
+            out.push(prev);
+        }
+        return out;
+    };
+    const blocked = seats();
+    const nholds = Number(r.uv());
+    const holds = [];
+    for (let i = 0; i < nholds; i++) {
+        const status = r.byte();
+        if (!HOLD_STATUS[status]) throw new Error(`snapshot hold status ${status}`);
+        const h = { status: HOLD_STATUS[status], id: Buffer.from(r.bytes(16)).toString('hex') };
+        h.customer = r.uv();
+        h.created_ms = Number(r.sv());
+        h.expires_at_ms = Number(r.sv());
+        h.pay_deadline_ms = Number(r.sv());
+        h.amount_cents = Number(r.sv());
+        h.pay_failures = Number(r.uv());
+        h.seats = seats();
+        h.ga = [];
+        const nga = Number(r.uv());
+        for (let j = 0; j < nga; j++) h.ga.push({ area: Number(r.uv()), quantity: Number(r.uv()) });
+        holds.push(h);
+    }
+    if (r.p !== buf.length) throw new Error(`snapshot: ${buf.length - r.p} trailing bytes`);
+    return { blocked, holds };
+}
+
 /** Everything the file holds about one event ("evt_…"). */
 export async function readEventFile(dbPath, eventId) {
     const ev = internalId(eventId).toString();
     const [log, snaps, ga, sold, events] = await Promise.all([
         sqliteQuery(dbPath, `SELECT seq, at_ms, hex(body) AS body FROM log WHERE event = ${ev} ORDER BY seq`),
-        sqliteQuery(dbPath, `SELECT seq FROM snapshots WHERE event = ${ev}`),
+        sqliteQuery(dbPath, `SELECT seq, at_ms, hex(body) AS body FROM snapshots WHERE event = ${ev}`),
         sqliteQuery(dbPath, `SELECT area, capacity, sold FROM ga WHERE event = ${ev} ORDER BY area`),
         sqliteQuery(dbPath, `SELECT seat FROM sold WHERE event = ${ev} ORDER BY seat`),
         sqliteQuery(dbPath, `SELECT CAST(venue AS TEXT) AS venue FROM events WHERE id = ${ev}`),
     ]);
     return {
         log: log.map((row) => ({ seq: row.seq, at_ms: row.at_ms, mut: decodeMutation(Buffer.from(row.body, 'hex')) })),
-        snapshots: snaps,
+        snapshot: snaps.length ? { seq: snaps[0].seq, at_ms: snaps[0].at_ms, ...decodeSnapshot(Buffer.from(snaps[0].body, 'hex')) } : null,
         ga,
         sold: sold.map((r) => r.seat),
         eventRows: events.length,
@@ -120,7 +164,30 @@ export function replay(file, { nseats, capacity, nowMs }) {
         for (const g of h.ga) gaHeld[g.area] -= g.quantity;
         holds.delete(id);
     };
-    let expectSeq = file.log.length ? file.log[0].seq : 1;
+    let expectSeq = 1;
+    if (file.snapshot) {
+        // The starting state: legal in itself, and the log goes on from it.
+        const snap = file.snapshot;
+        expectSeq = snap.seq + 1;
+        for (const s of snap.blocked) blocked.add(s);
+        for (const h of snap.holds) {
+            const where = `snapshot hold ${h.id}`;
+            if (h.status === 'sold') {
+                violations.push(`${where}: sold (no checkout in these tests)`);
+                continue;
+            }
+            for (const s of h.seats) {
+                if (owner.has(s)) violations.push(`${where}: seat ${s} already held by ${owner.get(s)}`);
+                if (blocked.has(s)) violations.push(`${where}: seat ${s} is blocked`);
+                owner.set(s, h.id);
+            }
+            for (const g of h.ga) gaHeld[g.area] += g.quantity;
+            holds.set(h.id, { id: h.id, seats: h.seats, ga: h.ga, expires_at_ms: h.expires_at_ms, at_ms: h.created_ms, seq: 0 });
+        }
+        gaHeld.forEach((n, i) => {
+            if (n > capacity[i]) violations.push(`snapshot: GA area ${i} past capacity (${n} > ${capacity[i]})`);
+        });
+    }
     for (const { seq, at_ms, mut } of file.log) {
         if (seq !== expectSeq) violations.push(`seq ${seq}: expected ${expectSeq} (a gap or a repeat)`);
         expectSeq = seq + 1;
