@@ -213,7 +213,9 @@ bo_http_async_t *bo_http_async_begin(bo_http_req_t *r);
  * answers with the bo_http_send_* functions. r is NULL when the client went
  * away meanwhile (fn then only frees arg), or when the server has stopped
  * (then fn runs on the calling thread). fn NULL just drops the handle (the
- * handler answered itself). Never blocks; frees a.
+ * handler answered itself). fn runs later, never inside this call while the
+ * server runs, even on the loop thread. If fn neither answers nor begins
+ * another async step, the client gets a 500. Never blocks; frees a.
  */
 typedef void (*bo_http_async_fn)(bo_http_req_t *r, void *arg);
 void bo_http_async_finish(bo_http_async_t *a, bo_http_async_fn fn, void *arg);

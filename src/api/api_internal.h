@@ -142,7 +142,7 @@ void bo__idem_end(bo_api_t *api, bo_idem_t *idem, int status, const char *body, 
  * once). When storing fails, a refusal (durable false: nothing was decided)
  * becomes 503 so that a retry runs again, while an answer that reports a
  * durable change (durable true: a create that committed) is sent anyway.
- * Any thread; idem is off afterwards.
+ * A 503 or 429 carries Retry-After: 1. Any thread; idem is off afterwards.
  */
 void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int status, char *body,
                     size_t len, const char *location, bool durable);

@@ -300,6 +300,16 @@ describe('events', () => {
         assertError(await hold(sched, { seats: [sched.seats[1]], customer: { email: email('c') } }), 422, 'NOT_ON_SALE', 'cancelled');
     });
 
+    it('an ended event (starts_at passed) refuses holds (422 NOT_ON_SALE) and reopening (409 INVALID_STATE)', async () => {
+        const past = await fresh({ starts_at: iso(Date.now() - DAY) });
+        assert.equal(past.event.status, 'ended');
+        assertError(await hold(past, { seats: [past.seats[0]], customer: { email: email('end') } }), 422, 'NOT_ON_SALE', 'hold');
+        const v0 = (await srv.get(`/api/v1/events/${past.event.id}`)).text;
+        const reopen = await srv.patch(`/api/v1/events/${past.event.id}`, { status: 'on_sale' }, { admin: true });
+        assertError(reopen, 409, 'INVALID_STATE', 'reopen');
+        assert.equal((await srv.get(`/api/v1/events/${past.event.id}`)).text, v0, 'unchanged');
+    });
+
     it('GET /api/v1/events searches by q, city, from/to and pages with a cursor to the end', async () => {
         const tag = 'zq' + Math.random().toString(36).slice(2, 8);
         const map = await venueGen(GEN);
