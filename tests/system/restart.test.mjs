@@ -33,7 +33,7 @@ async function loadAndCrash(ev, ledger, seed, killAfterMs, durationMs) {
     await srv.kill9();
     await run.done;
     const n = ledger.requests - before0;
-    console.log(`# round ${seed}: ${n} requests, killed after ${inFlightAt - before0}; ${ledger.networkErrors} network errors so far; ${JSON.stringify(ledger.statuses)}`);
+    console.log(`# round ${seed}: ${n} requests, killed after ${inFlightAt - before0}; so far ${ledger.networkErrors} network errors, ${ledger.inDoubtHolds.length} holds and ${ledger.inDoubtReleases.size} releases in doubt; ${JSON.stringify(ledger.statuses)}`);
     assert.ok(ledger.networkErrors > 0, 'the kill cut requests in flight');
     assert.deepEqual(ledger.unexpected.slice(0, 10), [], 'only 201, 409 SEATS_UNAVAILABLE / SOLD_OUT and 204 answers');
     assert.deepEqual(ledger.pollProblems.slice(0, 10), [], 'every availability answer consistent in itself');

@@ -111,7 +111,8 @@ export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 100
                         res = await call(agent, port, 'DELETE', `/api/v1/holds/${h.id}`);
                     } catch (e) {
                         ledger.networkErrors++;
-                        ledger.inDoubtReleases.add(h.id);
+                        if (e.code === 'ECONNREFUSED') h.relSentAt = null; // never reached a server: still live
+                        else ledger.inDoubtReleases.add(h.id);
                         if (stopOnNetworkError) return;
                         throw e;
                     }
@@ -145,7 +146,7 @@ export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 100
                     res = await call(agent, port, 'POST', `/api/v1/events/${ev.event.id}/holds`, body);
                 } catch (e) {
                     ledger.networkErrors++;
-                    ledger.inDoubtHolds.push({ body, sentAt });
+                    if (e.code !== 'ECONNREFUSED') ledger.inDoubtHolds.push({ body, sentAt, error: e.code || e.message });
                     if (stopOnNetworkError) return;
                     throw e;
                 }
