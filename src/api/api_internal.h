@@ -155,7 +155,6 @@ void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, in
 
 #define BO_EMAIL_MAX       254u /* bytes of an e-mail address */
 #define BO_EMAIL_MAX_LOCAL 64u  /* bytes before its '@' */
-#define BO_TIME_LEN        20u  /* "2026-12-05T19:30:00Z" */
 
 /* What is wrong with a request: the JSON path of the field at fault ("" when
  * none), a message (static), and more details (owned; NULL: none). */
@@ -185,8 +184,7 @@ int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_
  */
 bool bo__email_customer(const char *email, size_t len, uint64_t *customer);
 /* "2026-12-05T19:30:00Z": ms since the epoch, UTC, to the second below. */
-void bo__format_time(int64_t ms, char out[BO_TIME_LEN + 1]);
-/* Whole seconds left until expires_at as bo__format_time shows it; >= 0. */
+/* Whole seconds left until expires_at, rounded up; 0 once it passed. */
 int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms);
 /*
  * A hold as the API answers it: {"hold":{"id","event_id","status","seats",

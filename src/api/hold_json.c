@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
+#include "util/time.h"
 
 /* ---- e-mail addresses ---- */
 
@@ -324,23 +325,12 @@ static void jb_str(jbuf_t *b, const char *s)
     jb_put(b, "\"", 1);
 }
 
-void bo__format_time(int64_t ms, char out[BO_TIME_LEN + 1])
-{
-    struct tm tm;
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    if (!gmtime_r(&s, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-        s = 0;
-        gmtime_r(&s, &tm);
-    }
-    strftime(out, BO_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms)
 {
-    /* Whole seconds between the second shown in expires_at and now's:
-     * the hold's TTL at its creation, 0 in its last second. */
-    int64_t left = expires_at_ms / 1000 - now_ms / 1000;
-    return left > 0 ? left : 0;
+    /* Whole seconds, rounded up: a new hold shows its TTL, and 0 means the
+     * hold is gone. */
+    int64_t left = expires_at_ms - now_ms;
+    return left > 0 ? (left + 999) / 1000 : 0;
 }
 
 static const char *status_name(uint8_t status)
@@ -351,11 +341,11 @@ static const char *status_name(uint8_t status)
 char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t *v,
                       const char *currency, int64_t now_ms, size_t *len)
 {
-    char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_TIME_LEN + 1];
+    char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_RFC3339_SIZE];
     jbuf_t b = {0};
     bo_id_hold(id, event, &v->id);
     bo_id_event(evt, event);
-    bo__format_time(v->expires_at_ms, when);
+    bo_time_format(v->expires_at_ms, when); /* exact: milliseconds when not whole */
     jb_fmt(&b, "{\"hold\":{\"id\":\"%s\",\"event_id\":\"%s\",\"status\":\"%s\",\"seats\":[", id,
            evt, status_name(v->status));
     for (uint32_t i = 0; i < v->nseats; i++) {

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
+#include "util/time.h"
 
 static const char *const result_names[BO__HOLD_RESULTS] = {
     [BO__HOLD_CREATED] = "created",   [BO__HOLD_UNAVAILABLE] = "unavailable",
@@ -270,10 +271,10 @@ static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_i
 
 static json_t *not_on_sale_details(const bo_event_info_t *info)
 {
-    char when[BO_TIME_LEN + 1];
+    char when[BO_RFC3339_SIZE];
     json_t *d = json_pack("{ss}", "status", bo__event_status_name(info->status));
     if (d && info->status == BO_EVENT_SCHEDULED) {
-        bo__format_time(info->on_sale_at_ms, when);
+        bo_time_format(info->on_sale_at_ms, when);
         json_object_set_new(d, "on_sale_at", json_string(when));
     }
     return d;

@@ -59,7 +59,8 @@ static int answer(struct idem *e, int status, const char *body, size_t len)
     char *copy = malloc(len + 1);
     if (!copy)
         return BO_ENOMEM;
-    memcpy(copy, body, len);
+    if (len)
+        memcpy(copy, body, len);
     copy[len] = '\0';
     free(e->body);
     e->body = copy;
