@@ -90,10 +90,11 @@ test-tsan: deps
 	@BOXOFFICE_STRESS_SCALE=tsan TSAN_OPTIONS=halt_on_error=1 scripts/run-tests $(TSAN_TESTS)
 
 # System tests: node's test runner against a real `boxoffice serve` on an
-# ephemeral port with a temporary SQLite file (tests/system/).
+# ephemeral port with a temporary SQLite file (tests/system/); one file at a
+# time, since the load tests need the machine to themselves.
 .PHONY: test-system
 test-system: all
-	BOXOFFICE_BIN=$(BUILD)/boxoffice node --test tests/system/
+	BOXOFFICE_BIN=$(BUILD)/boxoffice node --test --test-concurrency=1 --test-timeout=180000 tests/system/
 
 # The long model run: >= 10,000,000 random operations.
 test-long: all $(BUILD)/tests/test_model

@@ -5,6 +5,7 @@
 // 304, and an SSE client that sees a hold within a second.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Server, newToken, seatOrder, sleep, venueGen } from './lib/server.mjs';
 import {
@@ -94,6 +95,35 @@ describe('routing', () => {
             for (const m of allow) assert.ok(got.includes(m), `${method} ${path}: Allow "${res.headers.get('allow')}" lacks ${m}`);
             assert.ok(!got.includes(method), `${method} ${path}: Allow lists ${method}`);
         }
+    });
+
+    it('keep-alive: after an answer that waited for a commit, the next request on the connection is answered at once', async () => {
+        // A regression test: answers finished on the committer thread once
+        // left the connection unread until something else woke its loop.
+        const ev = await fresh({ per_customer_limit: 0 });
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const call = (method, path, body) => new Promise((resolve, reject) => {
+            const data = body ? JSON.stringify(body) : null;
+            const req = http.request({ host: '127.0.0.1', port: srv.port, method, path, agent, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode));
+            });
+            req.setTimeout(5000, () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
+            req.on('error', reject);
+            req.end(data);
+        });
+        let waited = 0;
+        try {
+            for (let i = 0; i < 20; i++) {
+                assert.equal(await call('POST', `/api/v1/events/${ev.event.id}/holds`, { ga: { area: 'ga1', quantity: 1 }, customer: { email: 'ka@example.test' } }), 201);
+                const t0 = performance.now();
+                assert.equal(await call('GET', `/api/v1/events/${ev.event.id}`), 200);
+                waited += performance.now() - t0;
+            }
+        } finally {
+            agent.destroy();
+        }
+        assert.ok(waited < 1000, `20 GETs after holds took ${Math.round(waited)} ms in all`);
     });
 
     it('HEAD is answered like GET without a body', async () => {

@@ -269,7 +269,10 @@ async function waitExit(child, ms) {
  * JSON: select them as text (CAST(x AS TEXT)) and use BigInt.
  */
 export async function sqliteQuery(dbPath, query) {
-    const { stdout } = await execFileP('sqlite3', ['-json', '-bail', dbPath, query], {
+    // The server may hold the write lock for a moment (a commit, its
+    // recovery at start): wait for it rather than fail.
+    const args = ['-json', '-bail', '-cmd', '.timeout 10000', dbPath, query];
+    const { stdout } = await execFileP('sqlite3', args, {
         maxBuffer: 512 * 1024 * 1024,
     });
     const text = stdout.trim();
