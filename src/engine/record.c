@@ -8,7 +8,7 @@
 
 #include "boxoffice/error.h"
 #include "engine/record.h"
-#include "util/varint.h"
+#include "engine/codec.h"
 
 static int has_id(uint8_t op)
 {
@@ -46,59 +46,22 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
         p = bo_put_sv(p, m->expires_at_ms);
     if (m->op == BO_MUT_PAY_START)
         p = bo_put_sv(p, m->deadline_ms);
-    if (has_seats(m->op)) {
-        p = bo_put_uv(p, m->nseats);
-        int64_t prev = 0;
-        for (uint32_t i = 0; i < m->nseats; i++) {
-            p = bo_put_sv(p, (int64_t)m->seats[i] - prev);
-            prev = m->seats[i];
-        }
-    }
-    if (has_sale(m->op)) {
-        p = bo_put_uv(p, m->nga);
-        for (uint32_t i = 0; i < m->nga; i++) {
-            p = bo_put_uv(p, m->ga[i].area);
-            p = bo_put_uv(p, m->ga[i].quantity);
-        }
-    }
+    if (has_seats(m->op))
+        p = bo__put_seats(p, m->seats, m->nseats);
+    if (has_sale(m->op))
+        p = bo__put_ga(p, m->ga, m->nga);
     return (size_t)(p - buf);
 }
 
 static int decode_lists(bo_reader_t *r, bo_mut_t *m, uint32_t *seat_buf, uint32_t seat_cap,
                         bo_ga_line_t *ga_buf)
 {
-    if (has_seats(m->op)) {
-        uint64_t n = bo_get_uv(r);
-        if (n > seat_cap)
-            return BO_ECORRUPT;
-        int64_t prev = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            int64_t d = bo_get_sv(r);
-            if (d < -(int64_t)UINT32_MAX || d > (int64_t)UINT32_MAX)
-                return BO_ECORRUPT;
-            prev += d;
-            if (prev < 0 || prev > UINT32_MAX)
-                return BO_ECORRUPT;
-            seat_buf[i] = (uint32_t)prev;
-        }
+    int rc = 0;
+    if (has_seats(m->op) && (rc = bo__get_seats(r, seat_buf, seat_cap, &m->nseats)) == 0)
         m->seats = seat_buf;
-        m->nseats = (uint32_t)n;
-    }
-    if (has_sale(m->op)) {
-        uint64_t n = bo_get_uv(r);
-        if (n > BO_HOLD_MAX_GA)
-            return BO_ECORRUPT;
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t area = bo_get_uv(r), quantity = bo_get_uv(r);
-            if (area > UINT32_MAX || quantity > UINT32_MAX)
-                return BO_ECORRUPT;
-            ga_buf[i].area = (uint32_t)area;
-            ga_buf[i].quantity = (uint32_t)quantity;
-        }
+    if (rc == 0 && has_sale(m->op) && (rc = bo__get_ga(r, ga_buf, &m->nga)) == 0)
         m->ga = ga_buf;
-        m->nga = (uint32_t)n;
-    }
-    return 0;
+    return rc;
 }
 
 int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_buf,

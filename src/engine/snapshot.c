@@ -17,7 +17,7 @@
 
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
-#include "util/varint.h"
+#include "engine/codec.h"
 
 #define SNAPSHOT_VERSION 1
 
@@ -32,17 +32,6 @@ static size_t export_bound(const bo_inv_t *inv)
     return n;
 }
 
-static uint8_t *put_seats(uint8_t *p, const uint32_t *seats, uint32_t n)
-{
-    int64_t prev = 0;
-    p = bo_put_uv(p, n);
-    for (uint32_t i = 0; i < n; i++) {
-        p = bo_put_sv(p, (int64_t)seats[i] - prev);
-        prev = seats[i];
-    }
-    return p;
-}
-
 static uint8_t *put_hold(uint8_t *p, const struct hold *h)
 {
     *p++ = h->status;
@@ -54,13 +43,8 @@ static uint8_t *put_hold(uint8_t *p, const struct hold *h)
     p = bo_put_sv(p, h->pay_deadline_ms);
     p = bo_put_sv(p, h->amount_cents);
     p = bo_put_uv(p, h->pay_failures);
-    p = put_seats(p, h->seats, h->nseats);
-    p = bo_put_uv(p, h->nga);
-    for (uint32_t i = 0; i < h->nga; i++) {
-        p = bo_put_uv(p, h->ga[i].area);
-        p = bo_put_uv(p, h->ga[i].quantity);
-    }
-    return p;
+    p = bo__put_seats(p, h->seats, h->nseats);
+    return bo__put_ga(p, h->ga, h->nga);
 }
 
 int bo_inv_export(bo_inv_t *inv, int64_t now_ms, uint8_t **buf_out, size_t *len_out)
@@ -91,31 +75,12 @@ int bo_inv_export(bo_inv_t *inv, int64_t now_ms, uint8_t **buf_out, size_t *len_
 
 /* ---- import ------------------------------------------------------------------ */
 
-static int get_seats(bo_reader_t *r, uint32_t *seats, uint32_t max, uint32_t *n)
-{
-    uint64_t count = bo_get_uv(r);
-    if (count > max)
-        return BO_ECORRUPT;
-    int64_t prev = 0;
-    for (uint64_t i = 0; i < count && !r->bad; i++) {
-        int64_t d = bo_get_sv(r);
-        if (d < -(int64_t)UINT32_MAX || d > (int64_t)UINT32_MAX)
-            return BO_ECORRUPT;
-        prev += d;
-        if (prev < 0 || prev > UINT32_MAX)
-            return BO_ECORRUPT;
-        seats[i] = (uint32_t)prev;
-    }
-    *n = (uint32_t)count;
-    return r->bad ? BO_ECORRUPT : 0;
-}
-
 static int import_blocked(bo_inv_t *inv, bo_reader_t *r)
 {
     uint32_t n, *seats = malloc(((size_t)inv->layout->nseats + 1) * sizeof(uint32_t));
     if (!seats)
         return BO_ENOMEM;
-    int rc = get_seats(r, seats, inv->layout->nseats, &n);
+    int rc = bo__get_seats(r, seats, inv->layout->nseats, &n);
     if (rc == 0 && n)
         rc = bo_inv_block(inv, seats, n, INT64_MIN, NULL) ? BO_ECORRUPT : 0;
     free(seats);
@@ -134,20 +99,14 @@ static int read_hold(bo_reader_t *r, struct hold *h, uint32_t *seats, bo_ga_line
     h->pay_deadline_ms = bo_get_sv(r);
     h->amount_cents = bo_get_sv(r);
     uint64_t failures = bo_get_uv(r);
-    int rc = get_seats(r, seats, BO_HOLD_MAX_SEATS, &h->nseats);
-    uint64_t nga = bo_get_uv(r);
-    if (rc || nga > BO_HOLD_MAX_GA || failures >= BO_PAY_MAX_FAILURES || h->status < BO_HOLD_HELD ||
+    int rc = bo__get_seats(r, seats, BO_HOLD_MAX_SEATS, &h->nseats);
+    if (rc == 0)
+        rc = bo__get_ga(r, ga, &h->nga);
+    if (rc || failures >= BO_PAY_MAX_FAILURES || h->status < BO_HOLD_HELD ||
         h->status > BO_HOLD_SOLD)
         return BO_ECORRUPT;
     h->pay_failures = (uint8_t)failures;
-    h->nga = (uint32_t)nga;
-    for (uint32_t i = 0; i < h->nga; i++) {
-        uint64_t area = bo_get_uv(r), qty = bo_get_uv(r);
-        if (area > UINT32_MAX || qty > UINT32_MAX)
-            return BO_ECORRUPT;
-        ga[i] = (bo_ga_line_t){(uint32_t)area, (uint32_t)qty};
-    }
-    return r->bad ? BO_ECORRUPT : 0;
+    return 0;
 }
 
 /* Check a read hold against the inventory, then install it. */
