@@ -142,6 +142,7 @@ Test(live, failed_batch_rolls_back_dependent_decisions)
     bo_live_hold(live, EVT, &req, gate_done, &g);
     gate_wait_parked(&g); /* the committer is parked: what follows queues */
     cr_assert_eq(g.status, 0);
+    fx_state_free(&before);
     fx_capture(live, EVT, &before); /* includes the gate hold, committed */
 
     bo_live_wait_t *w1 = bo_live_wait_new(), *w2 = bo_live_wait_new(), *w3 = bo_live_wait_new();
