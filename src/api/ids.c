@@ -116,9 +116,22 @@ uint64_t bo_id_random(void)
     return v;
 }
 
+/* Hold ids are made on the hot path (one per hold): a per-thread ChaCha20
+ * keystream under a random key, one nonce per id, instead of a getrandom()
+ * system call each. */
 void bo_id_random_hold(bo_hold_id_t *hold)
 {
-    randombytes_buf(hold->b, sizeof(hold->b));
+    static _Thread_local uint8_t key[crypto_stream_chacha20_KEYBYTES];
+    static _Thread_local uint64_t counter;
+    static _Thread_local int seeded;
+    uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+    if (!seeded) {
+        randombytes_buf(key, sizeof(key));
+        seeded = 1;
+    }
+    memcpy(nonce, &counter, sizeof(nonce));
+    counter++;
+    crypto_stream_chacha20(hold->b, sizeof(hold->b), nonce, key);
 }
 
 uint64_t bo_id_from_key(const char *scope, const char *key)

@@ -3,6 +3,8 @@
  * malformed id names nothing.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/ids.h"
@@ -63,4 +65,29 @@ Test(ids, random_and_derived_ids)
     cr_assert_eq(bo_id_from_key("venue", "k1"), bo_id_from_key("venue", "k1"));
     cr_assert_neq(bo_id_from_key("venue", "k1"), bo_id_from_key("event", "k1"));
     cr_assert_neq(bo_id_from_key("venue", "k1"), bo_id_from_key("venue", "k2"));
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(bo_hold_id_t));
+}
+
+static void *make_ids(void *arg)
+{
+    bo_hold_id_t *ids = arg;
+    for (int i = 0; i < 5000; i++)
+        bo_id_random_hold(&ids[i]);
+    return NULL;
+}
+
+Test(ids, hold_ids_never_repeat_within_or_across_threads)
+{
+    static bo_hold_id_t ids[10000];
+    pthread_t t;
+    make_ids(ids);
+    pthread_create(&t, NULL, make_ids, ids + 5000); /* its own key */
+    pthread_join(t, NULL);
+    qsort(ids, 10000, sizeof(ids[0]), cmp_id);
+    for (int i = 1; i < 10000; i++)
+        cr_assert_neq(memcmp(&ids[i - 1], &ids[i], sizeof(ids[0])), 0, "repeat at %d", i);
 }
