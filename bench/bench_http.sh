@@ -9,6 +9,8 @@
 # route); latency percentiles from wrk over every request of the run.
 # Last line: http_holds_per_s=… http_hold_p99_ms=… http_ceiling_rps=…
 # hold_to_ceiling_ratio=…
+# Knobs: BOXOFFICE_BENCH_SECONDS (10), BOXOFFICE_BENCH_CONNECTIONS (256),
+# BOXOFFICE_BENCH_THREADS (the server's --threads; default one per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${BOXOFFICE_BENCH_SECONDS:-10}
@@ -23,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build/boxoffice serve --listen 127.0.0.1:0 --db "sqlite:$tmp/bench.db" \
+build/boxoffice serve --listen 127.0.0.1:0 --db "sqlite:$tmp/bench.db" ${BOXOFFICE_BENCH_THREADS:+--threads $BOXOFFICE_BENCH_THREADS} \
     --admin-token-file "$tmp/token" --access-log off 2>"$tmp/server.log" &
 server=$!
 for _ in $(seq 100); do
