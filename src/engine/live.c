@@ -33,12 +33,13 @@ struct op {
     uint8_t tail[];
 };
 
-void bo__live_finish(bo_live_done_fn done, void *arg, int status)
+int bo__live_finish(bo_live_done_fn done, void *arg, int status)
 {
     bo_live_result_t r;
     memset(&r, 0, sizeof(r));
     r.status = status;
     done(arg, &r);
+    return status;
 }
 
 /* An op with room for a record of up to nseats seats (body_cap bytes of
@@ -245,8 +246,7 @@ static int end(struct decision *d, int rc, const bo_mut_t *m)
 
 static int refuse(const bo_live_call_t *c, int rc)
 {
-    bo__live_finish(c->done, c->arg, rc);
-    return rc;
+    return bo__live_finish(c->done, c->arg, rc);
 }
 
 int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,

@@ -147,12 +147,6 @@ static void created(bo_rec_t *rec, int status)
     free(c);
 }
 
-static int refuse_create(bo_live_done_fn done, void *arg, int rc)
-{
-    bo__live_finish(done, arg, rc);
-    return rc;
-}
-
 /* Reserve id in map for obj (not yet visible); BO_EEXIST when taken. */
 static int reserve(bo_live_t *live, bo_u64map_t *map, uint64_t id, void *obj)
 {
@@ -237,7 +231,7 @@ int bo_live_add_venue_meta(bo_live_t *live, uint64_t id, const char *json, size_
         free(c->body);
     free(c);
     free_venue(v);
-    return refuse_create(done, arg, rc);
+    return bo__live_finish(done, arg, rc);
 }
 
 char *bo_live_venue_meta(bo_live_t *live, uint64_t id)
@@ -281,7 +275,7 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
     struct venue *v = bo_u64map_get(&live->venues, venue);
     pthread_rwlock_unlock(&live->mu);
     if (!v || !__atomic_load_n(&v->visible, __ATOMIC_ACQUIRE))
-        return refuse_create(done, arg, BO_ENOTFOUND);
+        return bo__live_finish(done, arg, BO_ENOTFOUND);
     struct event *ev = event_new(id, v, cfg, meta_json);
     struct create *c = calloc(1, sizeof(*c));
     int rc = ev && c ? 0 : BO_ENOMEM;
@@ -307,7 +301,7 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
     }
     free(c);
     free_event(ev);
-    return refuse_create(done, arg, rc);
+    return bo__live_finish(done, arg, rc);
 }
 
 /* ---- changing events and reading the catalog ------------------------------ */
@@ -346,10 +340,10 @@ int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
 {
     struct event *ev = bo__live_event(live, id);
     if (!ev)
-        return refuse_create(done, arg, BO_ENOTFOUND);
+        return bo__live_finish(done, arg, BO_ENOTFOUND);
     const bo_layout_t *l = ev->venue->layout;
     if (bo_inv_check_config(l, cfg))
-        return refuse_create(done, arg, BO_EINVAL);
+        return bo__live_finish(done, arg, BO_EINVAL);
     struct update *u = calloc(1, sizeof(*u));
     int rc = u ? 0 : BO_ENOMEM;
     if (rc == 0) {
@@ -381,7 +375,7 @@ int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
         free(u->ga_capacity);
     }
     free(u);
-    return refuse_create(done, arg, rc);
+    return bo__live_finish(done, arg, rc);
 }
 
 char *bo_live_event_meta(bo_live_t *live, uint64_t id, uint64_t *venue)

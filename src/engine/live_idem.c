@@ -201,6 +201,5 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
     }
     free(p);
     bo_live_idem_end(live, key, 0, NULL, 0);
-    bo__live_finish(done, arg, rc);
-    return rc;
+    return bo__live_finish(done, arg, rc);
 }
