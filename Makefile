@@ -3,7 +3,7 @@
 # packages, installed by scripts/install-deps when one is missing.
 
 CC       ?= cc
-PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl
+PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode
 TESTPKGS := criterion
 SANITIZE ?=
 
@@ -42,7 +42,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
         format-check clean help
 .DEFAULT_GOAL := all
 
-all: deps $(BUILD)/boxoffice
+all: deps $(BUILD)/boxoffice $(BUILD)/boxoffice-paysim
 
 deps:
 	@scripts/install-deps
@@ -56,6 +56,12 @@ $(BUILD)/libboxoffice.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/boxoffice: $(BUILD)/obj/src/main.o $(BUILD)/libboxoffice.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The payment gateway simulator (tools/paysim/), its own process.
+PAYSIM_SRC := $(sort $(wildcard tools/paysim/*.c))
+PAYSIM_OBJ := $(PAYSIM_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/boxoffice-paysim: $(PAYSIM_OBJ) $(BUILD)/libboxoffice.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Criterion suites link libcriterion; plain test programs (the threaded ones
@@ -76,7 +82,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 
 # Formatting, every unit suite, the threaded suites under ThreadSanitizer,
 # then the system tests over HTTP.
-test: format-check lint-openapi test-unit test-tsan test-system
+test: format-check lint-openapi test-unit test-tsan test-fuzz test-system
 	@echo "make test: all suites passed"
 
 test-unit: all $(TEST_BIN)
@@ -93,8 +99,41 @@ test-tsan: deps
 # ephemeral port with a temporary SQLite file (tests/system/); one file at a
 # time, since the load tests need the machine to themselves.
 .PHONY: test-system
-test-system: all
-	BOXOFFICE_BIN=$(BUILD)/boxoffice node --test --test-concurrency=1 --test-timeout=180000 tests/system/
+test-system: all node_modules/.package-lock.json
+	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node --test --test-concurrency=1 --test-timeout=180000 tests/system/
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) for every parser of outside
+# input, built with clang under ASan+UBSan in their own tree; each runs
+# FUZZ_SECONDS from its corpus (tests/fuzz/corpus/NAME/, kept in the repo;
+# new finds go to build/fuzz/new/NAME so the tree stays clean).
+FUZZ_SECONDS ?= 20
+FUZZ_CC      := clang
+FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIBOBJ  := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS   = $(filter-out -O2 -g $(SANFLAGS),$(CFLAGS)) $(FUZZ_FLAGS)
+
+build/fuzz/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/fuzz/libboxoffice.a: $(FUZZ_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libboxoffice.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: test-fuzz
+test-fuzz: deps $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	    mkdir -p tests/fuzz/corpus/$$n build/fuzz/new/$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -close_fd_mask=3 \
+	        build/fuzz/new/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
+	        || { tail -50 build/fuzz/$$n.log; exit 1; }; done
+	@echo "fuzz: $(words $(FUZZ_BIN)) harnesses passed"
 
 # The long model run: >= 10,000,000 random operations.
 test-long: all $(BUILD)/tests/test_model
@@ -117,7 +156,7 @@ bench-http: all
 # The demo: seeds a venue and events into ./boxoffice.db on first start and
 # reuses them after; the admin token is kept in ./boxoffice.admin-token.
 run: all
-	$(BUILD)/boxoffice serve --demo
+	BUILD=$(BUILD) scripts/run-demo
 
 FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
 format:

@@ -171,6 +171,8 @@ enum {
     O_TLS_KEY,
     O_ACCESS_LOG,
     O_MAX_BODY,
+    O_PAYMENT_TIMEOUT,
+    O_RECONCILE,
     O_COUNT
 };
 
@@ -203,6 +205,10 @@ static const struct serve_option {
                       "JSON-lines access log (-: stderr, off: none)"},
     [O_MAX_BODY] = {"max-body", "BOXOFFICE_MAX_BODY", "BYTES", "1048576",
                     "largest request body; bigger ones get 413"},
+    [O_PAYMENT_TIMEOUT] = {"payment-timeout-ms", "BOXOFFICE_PAYMENT_TIMEOUT_MS", "MS", "5000",
+                           "one gateway request's time limit (then retried twice)"},
+    [O_RECONCILE] = {"reconcile-ms", "BOXOFFICE_RECONCILE_MS", "MS", "500",
+                     "how often unfinished orders are checked with the gateway"},
 };
 
 static void serve_usage(FILE *f)
@@ -373,7 +379,16 @@ static int cmd_serve(int argc, char **argv)
                 bo_strerror(err));
         goto out;
     }
+    uint32_t pay_timeout_ms = 5000, reconcile_ms = 500;
+    if (parse_u32(val[O_PAYMENT_TIMEOUT], &pay_timeout_ms) || pay_timeout_ms < 10 ||
+        parse_u32(val[O_RECONCILE], &reconcile_ms) || reconcile_ms < 10) {
+        fprintf(stderr, "boxoffice serve: --payment-timeout-ms and --reconcile-ms take >= 10\n");
+        rc = 2;
+        goto out;
+    }
     bo_api_config_t acfg = {.admin_token = token,
+                            .payment_timeout_ms = pay_timeout_ms,
+                            .reconcile_ms = reconcile_ms,
                             .demo = demo,
                             .payment = val[O_PAYMENT],
                             .payment_secret_key_file = val[O_PAYMENT_KEY],

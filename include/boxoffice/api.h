@@ -21,7 +21,9 @@ typedef struct bo_api_config {
     const char *payment;                 /* "sim:URL" or "stripe:URL"; NULL: none configured */
     const char *payment_secret_key_file; /* the gateway's secret key (file path) */
     const char *payment_webhook_secret_file; /* the webhook signing secret (file path) */
-    size_t max_body_bytes; /* the server's body limit, for documentation and checks */
+    size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
+    uint32_t payment_timeout_ms; /* per gateway request; 0: 5000 */
+    uint32_t reconcile_ms;       /* period of the order reconciler; 0: 500 */
 } bo_api_config_t;
 
 /*

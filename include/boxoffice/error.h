@@ -36,7 +36,11 @@
     X(ENOTONSALE, -22, 422, "NOT_ON_SALE", "the event is not on sale")                             \
     X(ESEATMAP, -23, 400, "INVALID_SEATMAP", "the seat map is invalid")                            \
     X(ERATE, -24, 429, "RATE_LIMITED", "too many requests, slow down")                             \
-    X(EGONE, -25, 410, "GONE", "no longer available")
+    X(EGONE, -25, 410, "GONE", "no longer available")                                              \
+    X(EDECLINED, -26, 402, "PAYMENT_DECLINED", "the payment was declined")                         \
+    X(EGATEWAY, -27, 503, "GATEWAY_UNAVAILABLE",                                                   \
+      "the payment gateway did not answer, retry later")                                           \
+    X(ESIGNATURE, -28, 400, "INVALID_SIGNATURE", "the signature does not verify")
 
 enum bo_errno {
     BO_OK = 0,

@@ -123,6 +123,34 @@ int bo_live_release_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id
                          const bo_live_call_t *c);
 int bo_live_block_call(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
                        int unblock, const bo_live_call_t *c);
+int bo_live_pay_start_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                           int64_t deadline_ms, const bo_live_call_t *c);
+int bo_live_pay_failed_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                            const bo_live_call_t *c);
+int bo_live_confirm_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                         const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga,
+                         uint32_t nga, uint64_t customer, int64_t amount_cents,
+                         const bo_live_call_t *c);
+int bo_live_cancel_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                        const bo_live_call_t *c);
+
+/*
+ * Documents: small durable JSON objects beside the inventories (orders,
+ * check-ins, staff tokens, processed webhook events, keys, the outbox),
+ * each named by a collection and an id and replaced whole on every write.
+ * bo_live_put_docs makes n of them durable in one transaction (done as
+ * usual; docs and their strings are the caller's until done). A decided
+ * hook may instead attach docs to its record (rec->docs), so that they are
+ * durable together with the decision. BO_EBUSY when the queue is full.
+ */
+int bo_live_put_docs(bo_live_t *live, const bo_doc_t *docs, uint32_t n, bo_live_done_fn done,
+                     void *arg);
+/* Every document recovered at open, collection by collection in the order
+ * they were last written (fn returning nonzero stops). The documents are
+ * freed afterwards: call once, at start. */
+typedef int (*bo_live_doc_fn)(void *arg, const char *coll, const char *id, const char *body,
+                              size_t len);
+int bo_live_take_docs(bo_live_t *live, bo_live_doc_fn fn, void *arg);
 
 /*
  * Idempotency. A request carrying an Idempotency-Key (any string of 1..255

@@ -28,7 +28,20 @@ enum bo_rec_kind {
     BO_REC_MUT = 3,      /* one engine mutation: body = encoded mutation (engine/record.h) */
     BO_REC_SNAPSHOT = 4, /* full engine state of event as of seq: replaces older MUT records */
     BO_REC_IDEM = 5,     /* only the idempotency answer below (a refused request) */
+    BO_REC_DOCS = 6,     /* only the documents below (orders, check-ins, ...) */
 };
+
+/* A document: a small JSON object named by (coll, id), replaced whole when
+ * written again. The "outbox" collection is append-only: a document of it
+ * that exists already is kept as it was (a notification is queued once). */
+#define BO_DOC_COLL_MAX 32
+#define BO_DOC_ID_MAX   128
+typedef struct bo_doc {
+    const char *coll; /* NUL-terminated, 1..BO_DOC_COLL_MAX bytes */
+    const char *id;   /* NUL-terminated, 1..BO_DOC_ID_MAX bytes */
+    const char *body;
+    size_t len;
+} bo_doc_t;
 
 typedef struct bo_rec bo_rec_t;
 typedef void (*bo_rec_done_fn)(bo_rec_t *rec, int status);
@@ -63,6 +76,9 @@ struct bo_rec {
     int idem_status;          /* HTTP status */
     const char *idem_body;
     size_t idem_body_len;
+    /* Documents (any kind, optional), written in the same transaction. */
+    const bo_doc_t *docs;
+    uint32_t ndocs;
     /* Completion: called once, on the committer thread, in submission order,
      * with 0 once the record is durable or a negative BO_E* code when it is
      * not (then nothing of it was written). The submitter owns rec and
@@ -89,6 +105,9 @@ typedef struct bo_store_visitor {
     int (*idem)(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
                 size_t len, int64_t at_ms);
     int64_t idem_since_ms; /* older answers are deleted */
+    /* Every document, first (before venues), collection by collection in
+     * the order of their last write. */
+    int (*doc)(void *ctx, const char *coll, const char *id, const char *body, size_t len);
 } bo_store_visitor_t;
 
 #define BO_IDEM_KEY_MAX 255

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
+#include "api/order.h"
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 #include "boxoffice/store.h"
@@ -172,6 +173,8 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
 {
     api->demo = cfg->demo;
     api->max_body_bytes = cfg->max_body_bytes;
+    api->payment_timeout_ms = cfg->payment_timeout_ms ? cfg->payment_timeout_ms : 5000;
+    api->reconcile_ms = cfg->reconcile_ms ? cfg->reconcile_ms : 500;
     api->admin_token = strdup(cfg->admin_token);
     api->payment = cfg->payment ? strdup(cfg->payment) : NULL;
     api->payment_secret_key_file =
@@ -194,6 +197,8 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
     if (!api)
         return BO_ENOMEM;
     pthread_mutex_init(&api->ready_mu, NULL);
+    pthread_mutex_init(&api->staff_mu, NULL);
+    pthread_mutex_init(&api->webhooks_mu, NULL);
     api->srv = srv;
     api->live = live;
     if ((rc = copy_config(api, cfg)) || (rc = bo_server_at_free(srv, api_free, api))) {
@@ -210,7 +215,8 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo__api_venues_register(api)) || (rc = bo__api_events_register(api)) ||
         (rc = bo__api_block_register(api)) || (rc = bo__api_report_register(api)) ||
         (rc = bo__api_seatmap_register(api)) || (rc = bo__api_availability_register(api)) ||
-        (rc = bo__api_holds_register(api)))
+        (rc = bo__api_holds_register(api)) || (rc = bo__orders_register(api)) ||
+        (rc = bo__webhook_register(api)) || (rc = bo__checkin_register(api)))
         return rc;
     if ((rc = bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api)))
         return rc;

@@ -16,10 +16,15 @@
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 
-struct bo_catalog;  /* catalog.c */
-struct bo_streams;  /* availability.c */
-struct bo_seatmaps; /* seatmap.c */
-struct bo_imports;  /* venues.c */
+struct bo_catalog;    /* catalog.c */
+struct bo_streams;    /* availability.c */
+struct bo_seatmaps;   /* seatmap.c */
+struct bo_imports;    /* venues.c */
+struct bo_order_book; /* order_book.c */
+struct bo_payjobs;    /* payjobs.c */
+struct bo_reconciler; /* reconcile.c */
+struct bo_pay;        /* boxoffice/pay.h */
+struct bo_ticket_keys;
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -52,6 +57,20 @@ typedef struct bo_api {
     /* seatmap.c: rendered seat maps; venues.c: imports running now */
     struct bo_seatmaps *seatmaps;
     struct bo_imports *imports;
+    /* orders and payments (order.h) */
+    struct bo_order_book *orders;
+    struct bo_payjobs *payjobs;
+    struct bo_reconciler *reconciler;
+    struct bo_pay *pay;   /* NULL: no gateway configured (checkout answers 503) */
+    char pay_kind[8];     /* "sim" or "stripe" */
+    char *webhook_secret; /* NULL: webhooks refused */
+    uint32_t payment_timeout_ms, reconcile_ms;
+    struct bo_ticket_keys *ticket_keys;
+    char ticket_pk_b64[48];
+    pthread_mutex_t staff_mu; /* checkin.c: staff tokens */
+    struct bo_staff *staff;
+    pthread_mutex_t webhooks_mu; /* webhook.c: gateway events processed */
+    struct bo_u64map *webhooks_seen;
 } bo_api_t;
 
 /* ---- auth.c --------------------------------------------------------------- */
@@ -222,6 +241,7 @@ typedef struct bo_event_info {
     char name[BO_API_NAME_MAX + 1];
     char currency[4]; /* ISO 4217 */
     int64_t starts_at_ms, on_sale_at_ms, created_ms;
+    int64_t refund_deadline_ms; /* buyers may cancel paid orders until then; 0: 24 h before */
     bool cancelled;
     /* at the time of bo__catalog_event, from the fields above alone:
      * never BO_EVENT_SOLD_OUT (bo__event_status adds it) */
@@ -248,6 +268,9 @@ int bo__api_catalog_register(bo_api_t *api);
  * parsed: a read lock and a copy. Returns 0 or BO_ENOTFOUND. Any thread.
  */
 int bo__catalog_event(bo_api_t *api, uint64_t event, bo_event_info_t *out);
+/* Until when buyers may cancel a paid order of e: its refund_deadline, or
+ * 24 hours before it starts. */
+int64_t bo__refund_deadline_ms(const bo_event_info_t *e);
 /* The event's description (malloc'd: the caller frees it), or NULL. */
 char *bo__catalog_description(bo_api_t *api, uint64_t event);
 /* The venue's name, city and address into *out; 0 or BO_ENOTFOUND. */

@@ -124,9 +124,16 @@ char *bo__event_meta_json(const bo_event_info_t *e, const char *description)
                           description ? description : "", "starts_at", (json_int_t)e->starts_at_ms,
                           "on_sale_at", (json_int_t)e->on_sale_at_ms, "currency", e->currency,
                           "cancelled", e->cancelled, "created_at", (json_int_t)e->created_ms);
+    if (j && e->refund_deadline_ms)
+        json_object_set_new(j, "refund_deadline", json_integer(e->refund_deadline_ms));
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
+}
+
+int64_t bo__refund_deadline_ms(const bo_event_info_t *e)
+{
+    return e->refund_deadline_ms ? e->refund_deadline_ms : e->starts_at_ms - 24 * 3600 * 1000LL;
 }
 
 static const char *meta_str(json_t *meta, const char *key)
@@ -157,6 +164,7 @@ static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *me
     i->starts_at_ms = meta_int(meta, "starts_at");
     i->on_sale_at_ms = meta_int(meta, "on_sale_at");
     i->created_ms = meta_int(meta, "created_at");
+    i->refund_deadline_ms = meta_int(meta, "refund_deadline");
     i->cancelled = json_is_true(json_object_get(meta, "cancelled"));
     e->description = strdup(meta_str(meta, "description"));
     e->name_lc = malloc(strlen(i->name) + 1);

@@ -127,6 +127,11 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
             "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
             "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
             categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
+        if (out) {
+            char refund[BO_RFC3339_SIZE];
+            bo_time_format(bo__refund_deadline_ms(&e), refund);
+            json_object_set_new(out, "refund_deadline", json_string(refund));
+        }
         free(desc);
         if (!out)
             rc = BO_ENOMEM;
@@ -288,6 +293,10 @@ static int common_fields(json_t *body, bo_event_info_t *e, const char **descript
     if ((v = json_object_get(body, "on_sale_at")) &&
         get_time(v, "on_sale_at", &e->on_sale_at_ms, b))
         return BO_EINVAL;
+    if ((v = json_object_get(body, "refund_deadline")) && json_is_null(v))
+        e->refund_deadline_ms = 0;
+    else if (v && get_time(v, "refund_deadline", &e->refund_deadline_ms, b))
+        return BO_EINVAL;
     if ((v = json_object_get(body, "hold_ttl_s"))) {
         if (get_int(v, "hold_ttl_s", HOLD_TTL_MIN_S, HOLD_TTL_MAX_S, &n, b))
             return BO_EINVAL;
@@ -411,8 +420,8 @@ static int start_change(bo_api_t *api, bo_http_req_t *r, struct change *c)
 /* ---- POST /api/v1/events --------------------------------------------------------------- */
 
 static const char *const create_keys[] = {
-    "venue_id", "name",   "description", "starts_at",          "on_sale_at",
-    "currency", "prices", "hold_ttl_s",  "per_customer_limit", NULL};
+    "venue_id", "name",       "description",        "starts_at",       "on_sale_at", "currency",
+    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
 static int create_fields(json_t *body, bo_event_info_t *e, const char **desc, bo_inv_config_t *cfg,
@@ -476,8 +485,8 @@ static int on_create(void *arg, bo_http_req_t *r)
 /* ---- PATCH /api/v1/events/{id} ------------------------------------------------------------ */
 
 static const char *const patch_keys[] = {
-    "name",       "description",        "starts_at", "on_sale_at", "prices",
-    "hold_ttl_s", "per_customer_limit", "status",    NULL};
+    "name",       "description",        "starts_at", "on_sale_at",      "prices",
+    "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", NULL};
 
 static int read_config(void *arg, const bo_inv_t *inv, int64_t now_ms)
 {

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
+#include "api/order.h"
 #include "util/time.h"
 
 static const char *const result_names[BO__HOLD_RESULTS] = {
@@ -402,6 +403,8 @@ static int on_hold_delete(void *arg, bo_http_req_t *r)
     bo_hold_id_t id;
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &event, &id))
         return no_such_hold(r);
+    if (bo__orders_release_hold(api, r, event, &id))
+        return 0; /* in checkout: the order abandons it */
     release_call_t *c = calloc(1, sizeof(*c));
     if (!c)
         return BO_ENOMEM;

@@ -44,6 +44,16 @@ void bo_id_venue(char out[BO_ID_VENUE_LEN + 1], uint64_t venue)
     prefixed(out, "ven_", venue);
 }
 
+void bo_id_order(char out[BO_ID_ORDER_LEN + 1], uint64_t order)
+{
+    prefixed(out, "ord_", order);
+}
+
+void bo_id_ticket(char out[BO_ID_TICKET_LEN + 1], uint64_t ticket)
+{
+    prefixed(out, "tkt_", ticket);
+}
+
 void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t *hold)
 {
     prefixed(out, "hold_", event);
@@ -147,4 +157,14 @@ uint64_t bo_id_from_key(const char *scope, const char *key)
         v = v << 8 | out[i];
     v &= INT64_MAX;
     return v ? v : 1;
+}
+
+int bo_id_parse_order(const char *s, uint64_t *order)
+{
+    return parse_prefixed(s, "ord_", BO_ID_ORDER_LEN, order);
+}
+
+int bo_id_parse_ticket(const char *s, uint64_t *ticket)
+{
+    return parse_prefixed(s, "tkt_", BO_ID_TICKET_LEN, ticket);
 }

@@ -11,19 +11,25 @@
 
 #include "boxoffice/engine.h"
 
-#define BO_ID_EVENT_LEN 20 /* "evt_" + 16 */
-#define BO_ID_VENUE_LEN 20
-#define BO_ID_HOLD_LEN  53 /* "hold_" + 48 */
+#define BO_ID_EVENT_LEN  20 /* "evt_" + 16 */
+#define BO_ID_VENUE_LEN  20
+#define BO_ID_HOLD_LEN   53 /* "hold_" + 48 */
+#define BO_ID_ORDER_LEN  20 /* "ord_" + 16 */
+#define BO_ID_TICKET_LEN 20
 
 /* Write the id, NUL-terminated, into out (LEN + 1 bytes). */
 void bo_id_event(char out[BO_ID_EVENT_LEN + 1], uint64_t event);
 void bo_id_venue(char out[BO_ID_VENUE_LEN + 1], uint64_t venue);
 void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t *hold);
+void bo_id_order(char out[BO_ID_ORDER_LEN + 1], uint64_t order);
+void bo_id_ticket(char out[BO_ID_TICKET_LEN + 1], uint64_t ticket);
 /* Parse an id; 0, or BO_ENOTFOUND for anything malformed (an id that cannot
  * exist names nothing). */
 int bo_id_parse_event(const char *s, uint64_t *event);
 int bo_id_parse_venue(const char *s, uint64_t *venue);
 int bo_id_parse_hold(const char *s, uint64_t *event, bo_hold_id_t *hold);
+int bo_id_parse_order(const char *s, uint64_t *order);
+int bo_id_parse_ticket(const char *s, uint64_t *ticket);
 /* A fresh random nonzero 63-bit id (libsodium). */
 uint64_t bo_id_random(void);
 /* A fresh random hold id. */

@@ -344,12 +344,39 @@ int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_l
     return simple(live, event, BO_MUT_CANCEL, id, 0, &c);
 }
 
+int bo_live_pay_start_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                           int64_t deadline_ms, const bo_live_call_t *c)
+{
+    return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, c);
+}
+
+int bo_live_pay_failed_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                            const bo_live_call_t *c)
+{
+    return simple(live, event, BO_MUT_PAY_FAILED, id, 0, c);
+}
+
+int bo_live_cancel_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                        const bo_live_call_t *c)
+{
+    return simple(live, event, BO_MUT_CANCEL, id, 0, c);
+}
+
 int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
                     uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
                     int64_t amount_cents, bo_live_done_fn done, void *arg)
 {
+    bo_live_call_t c = {done, arg, NULL};
+    return bo_live_confirm_call(live, event, id, seats, nseats, ga, nga, customer, amount_cents,
+                                &c);
+}
+
+int bo_live_confirm_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                         const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga,
+                         uint32_t nga, uint64_t customer, int64_t amount_cents,
+                         const bo_live_call_t *c)
+{
     struct decision d;
-    bo_live_call_t call = {done, arg, NULL}, *c = &call;
     if (nseats > BO_HOLD_MAX_SEATS || nga > BO_HOLD_MAX_GA)
         return refuse(c, BO_EINVAL);
     int rc = begin(live, event, BO_HOLD_MAX_SEATS, c, &d);

@@ -498,13 +498,23 @@ static int load_rec(void *ctx, const bo_rec_t *rec)
     return 0;
 }
 
+static int load_doc(void *ctx, const char *coll, const char *id, const char *body, size_t len)
+{
+    struct loader *ld = ctx;
+    return bo__live_doc_load(ld->live, coll, id, body, len);
+}
+
 static int load(bo_live_t *live)
 {
     struct loader ld = {.live = live, .seats = malloc(BO_LAYOUT_MAX_SEATS * sizeof(uint32_t))};
     if (!ld.seats)
         return BO_ENOMEM;
-    bo_store_visitor_t v = {load_venue, load_event, load_rec, bo__live_idem_load,
-                            live->clock->now_ms(live->clock) - BO_IDEM_TTL_MS};
+    bo_store_visitor_t v = {load_venue,
+                            load_event,
+                            load_rec,
+                            bo__live_idem_load,
+                            live->clock->now_ms(live->clock) - BO_IDEM_TTL_MS,
+                            load_doc};
     int rc = bo_store_load(live->store, &v, &ld);
     free(ld.seats);
     for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
@@ -551,6 +561,7 @@ void bo_live_close(bo_live_t *live)
     bo_u64map_free(&live->events);
     bo_u64map_free(&live->venues);
     bo__live_idem_free(live);
+    bo__live_docs_free(live);
     pthread_mutex_destroy(&live->idem_mu);
     pthread_rwlock_destroy(&live->mu);
     free(live);

@@ -44,7 +44,13 @@ struct bo_live {
     uint64_t snapshot_every; /* records between two snapshots of an event */
     pthread_mutex_t idem_mu;
     struct idem *idem[BO_LIVE_IDEM_BUCKETS]; /* live_idem.c */
+    struct loaded_doc *docs, **docs_tail;    /* live_docs.c: recovered, not yet taken */
 };
+
+/* live_docs.c */
+int bo__live_doc_load(bo_live_t *live, const char *coll, const char *id, const char *body,
+                      size_t len);
+void bo__live_docs_free(bo_live_t *live);
 
 /* live_idem.c */
 int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status,

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BUSY_TIMEOUT_MS 5000
 #define CHECKPOINT_MS   100 /* how often the WAL is copied into the database */
@@ -61,6 +62,12 @@ static const char *const migrations[] = {
     "CREATE TABLE idem(key TEXT PRIMARY KEY, hash BLOB NOT NULL, status INTEGER NOT NULL,"
     " body BLOB NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE INDEX idem_at ON idem(at_ms);",
+    /* 3: documents (orders, check-ins, staff tokens, keys) and the outbox of
+     * notifications for a mailer, which sets sent_at_ms. */
+    "CREATE TABLE docs(coll TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL, PRIMARY KEY(coll, id));"
+    "CREATE TABLE outbox(id TEXT PRIMARY KEY, body TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " sent_at_ms INTEGER);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -79,6 +86,8 @@ enum stmt {
     S_LOG_COVER,
     S_SNAP_PUT,
     S_IDEM,
+    S_DOC,
+    S_OUTBOX,
     S_COUNT
 };
 
@@ -104,6 +113,11 @@ static const char *const stmt_sql[S_COUNT] = {
                    " log_upto = excluded.log_upto",
     /* A key answered twice is a bug upstream: the constraint refuses it. */
     [S_IDEM] = "INSERT INTO idem(key, hash, status, body, at_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+    /* A rewritten document moves to the end (a new rowid): load order is
+     * the order of last writes. */
+    [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms) VALUES(?1, ?2, ?3, ?4)",
+    [S_OUTBOX] = "INSERT INTO outbox(id, body, at_ms) VALUES(?2, ?3, ?4)"
+                 " ON CONFLICT(id) DO NOTHING",
 };
 
 struct sq {
@@ -315,6 +329,24 @@ static int put_idem(struct sq *b, const bo_rec_t *r)
     return run(st);
 }
 
+static int put_docs(struct sq *b, const bo_rec_t *r)
+{
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < r->ndocs; i++) {
+        const bo_doc_t *d = &r->docs[i];
+        if (!d->coll || !d->id)
+            return BO_ECORRUPT;
+        sqlite3_stmt *st = b->st[strcmp(d->coll, "outbox") == 0 ? S_OUTBOX : S_DOC];
+        sqlite3_bind_text(st, 1, d->coll, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, d->id, -1, SQLITE_STATIC);
+        /* JSON text, readable as such by a mailer or an operator */
+        sqlite3_bind_text(st, 3, d->body ? d->body : "", (int)d->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, r->at_ms);
+        rc = run(st);
+    }
+    return rc;
+}
+
 static int put_rec(struct sq *b, const bo_rec_t *r)
 {
     switch (r->kind) {
@@ -327,6 +359,7 @@ static int put_rec(struct sq *b, const bo_rec_t *r)
     case BO_REC_SNAPSHOT:
         return put_snapshot(b, r);
     case BO_REC_IDEM:
+    case BO_REC_DOCS:
         return 0;
     }
     return BO_ECORRUPT; /* an unknown kind is an engine bug too */
@@ -337,6 +370,8 @@ static int put(struct sq *b, const bo_rec_t *r)
     int rc = put_rec(b, r);
     if (rc == 0 && (r->idem_key || r->kind == BO_REC_IDEM))
         rc = r->idem_key && r->idem_hash ? put_idem(b, r) : BO_ECORRUPT;
+    if (rc == 0 && r->ndocs)
+        rc = put_docs(b, r);
     return rc;
 }
 
@@ -526,6 +561,24 @@ static int load_idem(struct sq *b, const bo_store_visitor_t *v, void *ctx)
     return rc;
 }
 
+static int load_docs(struct sq *b, const bo_store_visitor_t *v, void *ctx)
+{
+    struct cursor c = {0};
+    int rc;
+    if (!v->doc)
+        return 0;
+    rc = cur_open(b->db, &c, "SELECT coll, id, body FROM docs ORDER BY coll, rowid");
+    while (rc == 0 && c.rc == SQLITE_ROW) {
+        rc = v->doc(ctx, (const char *)sqlite3_column_text(c.st, 0),
+                    (const char *)sqlite3_column_text(c.st, 1), sqlite3_column_blob(c.st, 2),
+                    (size_t)sqlite3_column_bytes(c.st, 2));
+        if (rc == 0)
+            rc = cur_next(&c);
+    }
+    sqlite3_finalize(c.st);
+    return rc;
+}
+
 /* One write transaction (old answers are pruned), so every pass sees the
  * same database. */
 static int sq_load(void *backend, const bo_store_visitor_t *v, void *ctx)
@@ -535,8 +588,8 @@ static int sq_load(void *backend, const bo_store_visitor_t *v, void *ctx)
 
     if (exec(b->db, "BEGIN IMMEDIATE"))
         return BO_EIO;
-    if ((rc = load_idem(b, v, ctx)) == 0 && (rc = load_bodies(b, false, v, ctx)) == 0 &&
-        (rc = load_bodies(b, true, v, ctx)) == 0)
+    if ((rc = load_idem(b, v, ctx)) == 0 && (rc = load_docs(b, v, ctx)) == 0 &&
+        (rc = load_bodies(b, false, v, ctx)) == 0 && (rc = load_bodies(b, true, v, ctx)) == 0)
         rc = load_recs(b, v, ctx);
     exec(b->db, rc ? "ROLLBACK" : "COMMIT");
     return rc;

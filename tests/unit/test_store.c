@@ -312,7 +312,7 @@ static int see_rec(void *ctx, const bo_rec_t *r)
     return 0;
 }
 
-static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec, NULL, 0};
+static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec, NULL, 0, NULL};
 
 /* Reopen the file and load everything into *sn (zeroed first). */
 static int load_all(struct seen *sn)
@@ -418,16 +418,17 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
     cr_assert_eq(bo_store_load(s, &visitor, &sn), BO_ESTATE);
     bo_store_flush(s); /* nothing queued: returns at once */
     bo_store_close(s);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 2);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                         "('venues','events','ga','sold','log','snapshots','idem')"),
-                 7);
+                         "('venues','events','ga','sold','log','snapshots','idem','docs',"
+                         "'outbox')"),
+                 9);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                          "tbl_name = 'log'"),
                  0, "the log is append-only, without an index");
     /* Reopening runs no migration again and keeps WAL. */
     cr_assert_eq(load_all(&sn), 0);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 2);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
     cr_assert_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 }
 
@@ -1080,4 +1081,65 @@ Test(store, load_refuses_gaps_and_orphans_and_stops_on_request)
     sql_exec("INSERT INTO snapshots VALUES(0, 1, 0, x'00', 0)");
     cr_assert_eq(load_all(&sn), BO_ECORRUPT, "a snapshot of an unknown event");
     free(sn.recs);
+}
+
+/* ---- documents ------------------------------------------------------------ */
+
+struct seen_docs {
+    char lines[16][96];
+    size_t n;
+};
+
+static int see_doc(void *ctx, const char *coll, const char *id, const char *body, size_t len)
+{
+    struct seen_docs *sd = ctx;
+    cr_assert_lt(sd->n, 16);
+    snprintf(sd->lines[sd->n++], sizeof(sd->lines[0]), "%s/%s=%.*s", coll, id, (int)len, body);
+    return 0;
+}
+
+Test(store, documents_ride_with_records_and_come_back_in_write_order)
+{
+    struct trec t[3];
+    bo_doc_t first[] = {{"order", "ord_1", "{\"v\":1}", 7}, {"outbox", "ord_1:paid", "m1", 2}};
+    bo_doc_t second[] = {{"key", "k", "K", 1},
+                         {"order", "ord_1", "{\"v\":2}", 7},
+                         {"outbox", "ord_1:paid", "m2", 2}};
+    create_events(1, NULL, 0);
+    mk_mut(&t[0], 1, 1);
+    t[0].rec.docs = first;
+    t[0].rec.ndocs = 2;
+    mk_base(&t[1], BO_REC_DOCS, 0);
+    t[1].rec.docs = second;
+    t[1].rec.ndocs = 3;
+    one_batch(t, 2);
+    expect_status(t, 2, 0);
+
+    /* the order was rewritten (moving after the key), the outbox message
+     * of the same id was kept as first written */
+    cr_assert_eq(sql_int("SELECT count(*) FROM docs"), 2);
+    cr_assert_eq(sql_int("SELECT count(*) FROM outbox WHERE body = 'm1'"), 1);
+    cr_assert_eq(sql_int("SELECT count(*) FROM outbox"), 1);
+    struct seen_docs sd = {0};
+    bo_store_visitor_t v = {.doc = see_doc};
+    bo_store_t *s = open_store();
+    cr_assert_eq(bo_store_load(s, &v, &sd), 0);
+    bo_store_close(s);
+    cr_assert_eq(sd.n, 2);
+    cr_assert_str_eq(sd.lines[0], "key/k=K");
+    cr_assert_str_eq(sd.lines[1], "order/ord_1={\"v\":2}");
+}
+
+Test(store, a_failed_batch_writes_no_documents)
+{
+    struct trec t[2];
+    bo_doc_t d[] = {{"order", "ord_9", "{}", 2}};
+    create_events(1, NULL, 0);
+    mk_sell(&t[0], 1, 1, 5);
+    t[0].rec.docs = d;
+    t[0].rec.ndocs = 1;
+    mk_sell(&t[1], 1, 2, 5); /* the same seat again: the batch fails */
+    one_batch(t, 2);
+    cr_assert_neq(t[0].status, 0);
+    cr_assert_eq(sql_int("SELECT count(*) FROM docs"), 0);
 }

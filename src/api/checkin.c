@@ -1,0 +1,414 @@
+/*
+ * checkin.c - the gate (docs/openapi.yaml "Check-in"):
+ *   GET  /api/v1/events/{id}/ticket-key     the public key scanners verify codes with
+ *   POST /api/v1/events/{id}/staff-tokens   admin: a token for one event's gate staff
+ *   POST /api/v1/checkin                    staff: scan a code
+ * and the ticket signing keys (made on first start, kept with the data).
+ *
+ * A scan answers one of: ok (admitted, once), already_used (with the first
+ * scan's time), invalid (malformed or forged), wrong_event, voided (the
+ * order was refunded or cancelled). An admission is durable before it is
+ * answered (the order's document, rewritten with the ticket's time), and
+ * two scans of one ticket are serialised on its order's lock: exactly one
+ * of them is ok, whatever the timing.
+ *
+ * Workload: at the doors, a few scans per second per gate; each verifies
+ * one Ed25519 signature (~50 µs) and waits for one commit on a worker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/order.h"
+#include "boxoffice/u64map.h"
+#include "util/time.h"
+
+#define STAFF_TOKEN_BYTES 32
+#define STAFF_NAME_MAX    100
+#define CODE_INPUT_MAX    1024 /* bytes of a scanned code, before trimming */
+#define KEYS_DOC          "tickets-ed25519"
+
+/* Staff tokens: the hash of each token and the event it opens. */
+struct bo_staff {
+    uint8_t hash[32];
+    uint64_t event;
+    struct bo_staff *next;
+};
+
+static int staff_add(bo_api_t *api, const uint8_t hash[32], uint64_t event)
+{
+    struct bo_staff *s = calloc(1, sizeof(*s));
+    if (!s)
+        return BO_ENOMEM;
+    memcpy(s->hash, hash, 32);
+    s->event = event;
+    pthread_mutex_lock(&api->staff_mu);
+    s->next = api->staff;
+    api->staff = s;
+    pthread_mutex_unlock(&api->staff_mu);
+    return 0;
+}
+
+/* The event a staff token opens, or 0. Constant time in the token. */
+static uint64_t staff_event(bo_api_t *api, const char *token, size_t len)
+{
+    uint8_t h[32];
+    uint64_t event = 0;
+    crypto_hash_sha256(h, (const uint8_t *)token, len);
+    pthread_mutex_lock(&api->staff_mu);
+    for (struct bo_staff *s = api->staff; s; s = s->next)
+        if (sodium_memcmp(s->hash, h, 32) == 0)
+            event = s->event;
+    pthread_mutex_unlock(&api->staff_mu);
+    return event;
+}
+
+static void staff_free(void *arg)
+{
+    bo_api_t *api = arg;
+    while (api->staff) {
+        struct bo_staff *s = api->staff;
+        api->staff = s->next;
+        free(s);
+    }
+}
+
+/* ---- documents ---------------------------------------------------------------- */
+
+int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char *body, size_t len)
+{
+    if (strcmp(coll, "webhook") == 0)
+        return bo__webhook_remember(api, id);
+    if (strcmp(coll, "key") == 0 && strcmp(id, KEYS_DOC) == 0) {
+        if (!api->ticket_keys && !(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
+            return BO_ENOMEM;
+        return bo_ticket_keys_parse(body, len, api->ticket_keys) ? BO_ECORRUPT : 0;
+    }
+    if (strcmp(coll, "staff") == 0) {
+        uint8_t hash[32];
+        json_t *j = json_loadb(body, len, 0, NULL);
+        json_int_t event = json_integer_value(json_object_get(j, "event"));
+        json_decref(j);
+        if (sodium_hex2bin(hash, 32, id, strlen(id), NULL, NULL, NULL) || !event)
+            return BO_ECORRUPT;
+        return staff_add(api, hash, (uint64_t)event);
+    }
+    return 0; /* a collection of a later version: kept, unused */
+}
+
+int bo__checkin_keys(bo_api_t *api)
+{
+    char text[BO_TICKET_KEYS_TEXT_MAX];
+    int rc = 0;
+    if (!api->ticket_keys) {
+        bo_order_commit_t c = {0};
+        if (!(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
+            return BO_ENOMEM;
+        if ((rc = bo_ticket_keys_new(api->ticket_keys)) ||
+            (rc = bo_ticket_keys_format(api->ticket_keys, text, sizeof(text))))
+            return rc;
+        rc = bo__commit_doc(&c, "key", KEYS_DOC, strdup(text), strlen(text));
+        if (rc == 0)
+            rc = bo__commit_docs(api, &c);
+        bo__commit_clear(&c);
+        sodium_memzero(text, sizeof(text));
+        if (rc)
+            return rc;
+    }
+    if ((rc = bo_ticket_pk_b64(api->ticket_keys->pk, api->ticket_pk_b64,
+                               sizeof(api->ticket_pk_b64))))
+        return rc;
+    return bo_server_at_free(api->srv, staff_free, api);
+}
+
+/* ---- GET /api/v1/events/{id}/ticket-key ------------------------------------------- */
+
+static int on_ticket_key(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event;
+    bo_event_info_t info;
+    const char *id = bo_http_param(r, "id");
+    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
+    bo_http_set_header(r, "Cache-Control", "public, max-age=3600");
+    return bo_http_send_json(
+        r, 200,
+        json_pack("{sssssssss{ssssssssssss}}", "event_id", id, "algorithm", "Ed25519", "public_key",
+                  api->ticket_pk_b64, "encoding", "base64url", "code_format", "version", "BO1",
+                  "layout",
+                  "'BO1' + base64url(ticket u64 | event u64 | order u64 | seat u32 | ga_area u32 "
+                  "| signature 64), big-endian; the signature covers 'BO1' + the 32 claim bytes",
+                  "ids", "tkt_/evt_/ord_ + 16 hex digits of the u64", "seat",
+                  "layout seat index, 4294967295 for general admission", "ga_area",
+                  "GA area index (0 for seats)", "verify", "crypto_sign_verify_detached"));
+}
+
+/* ---- POST /api/v1/events/{id}/staff-tokens ----------------------------------------- */
+
+static int on_staff_token(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event;
+    bo_event_info_t info;
+    json_t *body = NULL;
+    size_t len;
+    char name[STAFF_NAME_MAX + 1] = "";
+    if (bo__api_admin(api, r))
+        return 0;
+    const char *id = bo_http_param(r, "id");
+    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
+    bo_http_body(r, &len);
+    if (len && bo__api_json_body(r, &body))
+        return 0;
+    json_t *v = json_object_get(body, "name");
+    if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > STAFF_NAME_MAX)) {
+        json_decref(body);
+        return bo_http_send_error(r, BO_EINVAL, "name must be a string of at most 100 bytes",
+                                  json_pack("{ss}", "field", "name"));
+    }
+    if (json_is_string(v))
+        snprintf(name, sizeof(name), "%s", json_string_value(v));
+    json_decref(body);
+
+    uint8_t raw[STAFF_TOKEN_BYTES], hash[32];
+    char token[4 + 2 * STAFF_TOKEN_BYTES + 1], hex[65], now[BO_RFC3339_SIZE];
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(token, "stf_", 4);
+    sodium_bin2hex(token + 4, sizeof(token) - 4, raw, sizeof(raw));
+    crypto_hash_sha256(hash, (const uint8_t *)token, strlen(token));
+    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+    bo_time_format(bo__api_now_ms(), now);
+    json_t *doc = json_pack("{sIssss}", "event", (json_int_t)event, "name", name, "created", now);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    /* a small synchronous commit: admin calls are rare */
+    bo_order_commit_t c = {0};
+    int rc = bo__commit_doc(&c, "staff", hex, text, text ? strlen(text) : 0);
+    if (rc == 0)
+        rc = bo__commit_docs(api, &c);
+    bo__commit_clear(&c);
+    if (rc == 0)
+        rc = staff_add(api, hash, event);
+    if (rc)
+        return bo_http_send_error(r, rc, NULL, NULL);
+    return bo_http_send_json(r, 201,
+                             json_pack("{sssssssss[s]}", "token", token, "event_id", id, "name",
+                                       name, "created_at", now, "scopes", "checkin"));
+}
+
+/* ---- POST /api/v1/checkin ------------------------------------------------------------- */
+
+typedef struct scan {
+    bo_api_t *api;
+    bo_http_async_t *a;
+    bo_idem_t idem;
+    uint64_t scope; /* the event this scanner admits to; 0: any (admin) */
+    char code[CODE_INPUT_MAX + 1];
+    size_t len;
+} scan_t;
+
+/* The answer of a scan: {"result", "ticket"?, ...} with, for refusals, the
+ * usual error object too. */
+static void scan_reply(scan_t *s, int status, const char *result, const char *code,
+                       const char *message, json_t *extra)
+{
+    json_t *j = extra ? extra : json_object();
+    json_object_set_new(j, "result", json_string(result));
+    if (code)
+        json_object_set_new(j, "error",
+                            json_pack("{sssss{ss}}", "code", code, "message", message, "details",
+                                      "result", result));
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!body) {
+        bo__idem_reply_error(s->api, &s->idem, s->a, BO_ENOMEM, NULL, NULL);
+        return;
+    }
+    bo__idem_reply(s->api, &s->idem, s->a, status, body, strlen(body), NULL, status == 200);
+}
+
+static json_t *ticket_info(bo_api_t *api, const bo_order_t *o, const bo_ticket_t *t)
+{
+    char tid[BO_ID_TICKET_LEN + 1], oid[BO_ID_ORDER_LEN + 1], eid[BO_ID_EVENT_LEN + 1];
+    bo_event_info_t info;
+    const bo_layout_t *l = NULL;
+    if (bo__catalog_event(api, o->event, &info) == 0)
+        l = bo_live_venue(api->live, info.venue);
+    bo_id_ticket(tid, t->id);
+    bo_id_order(oid, o->id);
+    bo_id_event(eid, o->event);
+    json_t *j =
+        json_pack("{ssssssss}", "id", tid, "order_id", oid, "event_id", eid, "name", o->name);
+    if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
+        const bo_seat_t *seat = &l->seats[t->seat];
+        json_object_set_new(j, "seat", json_string(bo_layout_str(l, seat->id)));
+        json_object_set_new(j, "section",
+                            json_string(bo_layout_str(l, l->sections[seat->section].name)));
+        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[seat->row].label)));
+        json_object_set_new(j, "number", json_string(bo_layout_str(l, seat->number)));
+    } else if (l && t->ga_area < l->nga) {
+        json_object_set_new(j, "seat", json_null());
+        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
+    }
+    return j;
+}
+
+/* Admit the ticket (order locked): durable before ok. */
+static void admit(scan_t *s, bo_order_t *o, bo_ticket_t *t)
+{
+    char when[BO_RFC3339_SIZE];
+    if (t->checked_in_ms) {
+        bo_time_format(t->checked_in_ms, when);
+        scan_reply(s, 409, "already_used", "ALREADY_USED", "this ticket was scanned already",
+                   json_pack("{ssssso}", "first_checked_in_at", when, "checked_in_at", when,
+                             "ticket", ticket_info(s->api, o, t)));
+        return;
+    }
+    bo_order_commit_t c = {0};
+    t->checked_in_ms = bo__api_now_ms();
+    o->updated_ms = t->checked_in_ms;
+    int rc = bo__commit_order(&c, o, NULL);
+    if (rc == 0)
+        rc = bo__commit_docs(s->api, &c);
+    bo__commit_clear(&c);
+    if (rc) {
+        t->checked_in_ms = 0;
+        bo__idem_reply_error(s->api, &s->idem, s->a, rc, NULL, NULL);
+        return;
+    }
+    bo_time_format(t->checked_in_ms, when);
+    scan_reply(s, 200, "ok", NULL, NULL,
+               json_pack("{ssso}", "checked_in_at", when, "ticket", ticket_info(s->api, o, t)));
+}
+
+static void scan_job(void *arg)
+{
+    scan_t *s = arg;
+    bo_ticket_claim_t c;
+    bo_ticket_t *t = NULL;
+    int rc = bo_ticket_verify(s->api->ticket_keys->pk, s->code, s->len, &c);
+    if (rc) {
+        scan_reply(s, 422, "invalid", "INVALID_TICKET",
+                   rc == BO_ESIGNATURE ? "the code's signature does not verify: forged or altered"
+                                       : "this is not a ticket code",
+                   json_pack("{ss}", "reason", rc == BO_ESIGNATURE ? "signature" : "malformed"));
+        goto out;
+    }
+    if (s->scope && c.event != s->scope) {
+        char evt[BO_ID_EVENT_LEN + 1];
+        bo_id_event(evt, c.event);
+        scan_reply(s, 409, "wrong_event", "WRONG_EVENT", "this ticket is for another event",
+                   json_pack("{ss}", "ticket_event_id", evt));
+        goto out;
+    }
+    bo_order_t *o = bo__order_by_ticket(s->api, c.ticket, &t);
+    if (!o) {
+        scan_reply(s, 422, "invalid", "INVALID_TICKET", "no ticket was issued with this code",
+                   json_pack("{ss}", "reason", "unknown"));
+        goto out;
+    }
+    pthread_mutex_lock(&o->mu);
+    if (o->id != c.order || t->seat != c.seat || t->ga_area != c.ga_area)
+        scan_reply(s, 422, "invalid", "INVALID_TICKET", "the code does not match its ticket",
+                   json_pack("{ss}", "reason", "mismatch"));
+    else if (o->status != BO_ORDER_PAID)
+        scan_reply(s, 410, "voided", "TICKET_VOIDED", "this ticket's order was cancelled",
+                   json_pack("{ssso}", "order_status", bo__order_status_name(o->status), "ticket",
+                             ticket_info(s->api, o, t)));
+    else
+        admit(s, o, t);
+    pthread_mutex_unlock(&o->mu);
+out:
+    free(s);
+}
+
+/* The scanner's scope from its bearer token: 0 for the admin token (any
+ * event), the event of a staff token; answers 401/403 and returns 1 when
+ * neither. */
+static int scanner_scope(bo_api_t *api, bo_http_req_t *r, uint64_t *scope)
+{
+    size_t len;
+    const char *auth = bo_http_header(r, "authorization", &len);
+    *scope = 0;
+    if (auth && len > 11 && strncasecmp(auth, "Bearer stf_", 11) == 0) {
+        if ((*scope = staff_event(api, auth + 7, len - 7)))
+            return 0;
+        bo_http_send_error(r, BO_EFORBIDDEN, "this staff token is not valid", NULL);
+        return 1;
+    }
+    return bo__api_admin(api, r) ? 1 : 0;
+}
+
+static int on_checkin(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    json_t *body, *v;
+    scan_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return BO_ENOMEM;
+    s->api = api;
+    if (scanner_scope(api, r, &s->scope) || bo__api_json_body(r, &body)) {
+        free(s);
+        return 0;
+    }
+    const char *code = json_string_value(v = json_object_get(body, "code"));
+    const char *evt = json_string_value(json_object_get(body, "event_id"));
+    uint64_t event = 0;
+    int bad = !code || json_string_length(v) > CODE_INPUT_MAX;
+    if (!bad && evt && (bo_id_parse_event(evt, &event) || (s->scope && event != s->scope)))
+        bad = 2;
+    if (!bad) {
+        /* pasted or scanned: surrounding whitespace is not part of a code */
+        size_t n = json_string_length(v);
+        while (n && (code[n - 1] == ' ' || code[n - 1] == '\n' || code[n - 1] == '\r' ||
+                     code[n - 1] == '\t'))
+            n--;
+        while (n && (*code == ' ' || *code == '\n' || *code == '\r' || *code == '\t'))
+            code++, n--;
+        memcpy(s->code, code, n);
+        s->len = n;
+        if (!s->scope)
+            s->scope = event;
+    }
+    json_decref(body);
+    if (bad) {
+        free(s);
+        return bo_http_send_error(r, BO_EINVAL,
+                                  bad == 2 ? "event_id must name the scanner's event"
+                                           : "code must be a string of at most 1024 bytes",
+                                  json_pack("{ss}", "field", bad == 2 ? "event_id" : "code"));
+    }
+    if (bo__idem_begin(api, r, &s->idem)) {
+        free(s);
+        return 0;
+    }
+    if (!(s->a = bo_http_async_begin(r))) {
+        bo__idem_end(api, &s->idem, 0, NULL, 0);
+        free(s);
+        return BO_ENOMEM;
+    }
+    int rc = bo__pay_job(api, scan_job, s);
+    if (rc) {
+        bo__idem_end(api, &s->idem, 0, NULL, 0);
+        bo_http_send_error(r, rc, NULL, NULL);
+        bo_http_async_finish(s->a, NULL, NULL);
+        free(s);
+    }
+    return 0;
+}
+
+int bo__checkin_register(bo_api_t *api)
+{
+    int rc;
+    bo_server_t *srv = api->srv;
+    if ((rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/ticket-key", on_ticket_key, api)) ||
+        (rc = bo_server_route(srv, "POST", "/api/v1/events/{id}/staff-tokens", on_staff_token,
+                              api)) ||
+        (rc = bo_server_route(srv, "POST", "/api/v1/checkin", on_checkin, api)))
+        return rc;
+    return 0;
+}

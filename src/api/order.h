@@ -1,0 +1,204 @@
+/*
+ * order.h - orders, tickets and the payment flow, shared by the files that
+ * serve them: order_book.c (the orders in memory and their durable JSON),
+ * payjobs.c (the worker threads that talk to the gateway), settle.c (what
+ * an intent's state means for an order), orders.c (checkout, confirm,
+ * cancel, read), webhook.c, checkin.c and reconcile.c.
+ *
+ * Workload: one order per paid hold, a few steps each (checkout, one to
+ * three payment attempts, maybe a refund), every step waiting on a gateway
+ * for tens of milliseconds: far rarer and slower than holds. So every step
+ * runs on a payment worker thread, holds its order's mutex for the whole
+ * step (gateway calls included: steps of one order never interleave) and
+ * waits for its commit; event loops never block on any of it.
+ *
+ * Durability: an order is a document (store.h) rewritten whole at each
+ * step; a step that changes seats commits the order in the same
+ * transaction as the engine's decision (paid: seats SOLD and tickets
+ * issued together; refunded: seats back on sale and tickets voided
+ * together). A crash between a gateway call and the commit that records
+ * its outcome is repaired by the reconciler, which asks the gateway again
+ * with the same idempotency keys.
+ */
+#ifndef BOXOFFICE_API_ORDER_H
+#define BOXOFFICE_API_ORDER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api_internal.h"
+#include "boxoffice/pay.h"
+#include "boxoffice/ticket.h"
+
+enum bo_order_status {
+    BO_ORDER_PENDING,              /* pending_payment: the hold is PAYING or HELD */
+    BO_ORDER_PAID,                 /* seats SOLD, tickets valid */
+    BO_ORDER_FAILED,               /* payment_failed: the third decline released the hold */
+    BO_ORDER_EXPIRED,              /* the hold or the payment deadline ran out unpaid */
+    BO_ORDER_CANCELED,             /* abandoned or cancelled before payment */
+    BO_ORDER_REFUND_PENDING,       /* seats released, money being returned */
+    BO_ORDER_REFUNDED,             /* cancelled after payment, refunded */
+    BO_ORDER_REFUNDED_UNAVAILABLE, /* paid too late for seats taken since: refunded */
+    BO_ORDER_NSTATUS
+};
+
+#define BO_ORDER_SECRET_LEN    32 /* hex digits: 128 bits */
+#define BO_ORDER_NAME_MAX      200
+#define BO_ORDER_MAX_TICKETS   (BO_HOLD_MAX_SEATS + BO_HOLD_MAX_GA * BO_HOLD_MAX_GA_QTY)
+#define BO_ORDER_PAY_WINDOW_MS (15 * 60 * 1000LL) /* a checkout's deadline */
+
+typedef struct bo_ticket {
+    uint64_t id;
+    uint32_t seat;    /* layout index, or BO_TICKET_GA */
+    uint32_t ga_area; /* when GA */
+    char code[BO_TICKET_CODE_MAX];
+    int64_t checked_in_ms; /* 0: not yet */
+} bo_ticket_t;
+
+typedef struct bo_order {
+    pthread_mutex_t mu; /* one step at a time (see above) */
+    uint64_t id, event;
+    bo_hold_id_t hold;
+    char secret[BO_ORDER_SECRET_LEN + 1];
+    int status; /* enum bo_order_status */
+    int64_t amount_cents;
+    char currency[4];
+    char email[BO_EMAIL_MAX + 1];
+    char name[BO_ORDER_NAME_MAX + 1];
+    uint64_t customer;
+    uint32_t seats[BO_HOLD_MAX_SEATS]; /* the hold's content at checkout */
+    uint32_t nseats;
+    bo_ga_line_t ga[BO_HOLD_MAX_GA];
+    uint32_t nga;
+    char intent_id[BO_PAY_ID_MAX]; /* "" until the gateway made it */
+    char client_secret[2 * BO_PAY_ID_MAX];
+    char last_failed_charge[BO_PAY_ID_MAX]; /* the last decline counted */
+    char last_error_code[64], last_error_decline[64], last_error_message[256];
+    uint32_t failures;
+    char refund_id[BO_PAY_ID_MAX];
+    char refund_reason[32]; /* requested_by_customer, admin, unavailable */
+    int64_t created_ms, updated_ms, paid_ms, deadline_ms, closed_ms;
+    bo_ticket_t *tickets;
+    uint32_t ntickets;
+    /* reconcile.c, in memory only */
+    int64_t recheck_ms; /* when to ask the gateway again */
+    int queued;         /* a reconciliation step is queued (atomic) */
+} bo_order_t;
+
+/* ---- order_book.c -------------------------------------------------------- */
+
+/* The orders of the server; created by bo__orders_register. */
+typedef struct bo_order_book bo_order_book_t;
+
+const char *bo__order_status_name(int status);
+/* Whether no payment step will change the order any more (paid is not
+ * final: it may be cancelled). */
+bool bo__order_final(int status);
+
+/* The order of id / of a hold / holding a ticket, or NULL. Orders live as
+ * long as the server: the pointer stays valid. Any thread. */
+bo_order_t *bo__order_find(bo_api_t *api, uint64_t id);
+bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold);
+bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t);
+bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id);
+/* Add a new order (its id set; created pending), or return the existing
+ * order of its hold in *existing (then o is not taken). 0, BO_EEXIST,
+ * BO_ENOMEM. */
+int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing);
+/* Index the order's intent / tickets once they are set (order locked). */
+int bo__order_index_intent(bo_api_t *api, bo_order_t *o);
+int bo__order_index_tickets(bo_api_t *api, bo_order_t *o);
+/* Call fn for every order (not locked), in no order; stops at nonzero. */
+int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
+
+/* The order's durable form (malloc'd JSON text, caller frees; NULL when
+ * out of memory) and back (0 or BO_ECORRUPT). */
+char *bo__order_doc(const bo_order_t *o, size_t *len);
+int bo__order_from_doc(const char *body, size_t len, bo_order_t *o);
+
+/* The API's answer {"order":{...},"payment":{...}} (malloc'd, caller
+ * frees), with the secret when with_secret. Order locked. */
+char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, size_t *len);
+
+/* ---- commits from worker threads ------------------------------------------ */
+
+/* Up to four documents to commit with a decision: the order, plus an
+ * outbox notification or a check-in. */
+typedef struct bo_order_commit {
+    bo_doc_t docs[4];
+    uint32_t ndocs;
+    char *bodies[4]; /* owned: freed by bo__commit_clear */
+    char ids[4][BO_DOC_ID_MAX + 1];
+    bo_live_result_t r; /* the decision's answer */
+} bo_order_commit_t;
+
+/* Queue the order's document (and an outbox message of kind, when kind is
+ * not NULL) into c. 0 or BO_ENOMEM. */
+int bo__commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outbox_kind);
+int bo__commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body, size_t len);
+void bo__commit_clear(bo_order_commit_t *c);
+/* Commit c's documents alone, waiting. 0 or BO_E*. */
+int bo__commit_docs(bo_api_t *api, bo_order_commit_t *c);
+/* The engine call op with c's documents in the same transaction, waiting
+ * for the commit: the decision's status (c->r filled). */
+enum bo_order_op { BO_OP_PAY_START, BO_OP_PAY_FAILED, BO_OP_CONFIRM, BO_OP_RELEASE, BO_OP_CANCEL };
+int bo__commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op, const bo_order_t *o,
+                    int64_t deadline_ms);
+
+/* ---- payjobs.c ----------------------------------------------------------- */
+
+/* Run fn(arg) on a payment worker thread. 0, or BO_EBUSY when the queue is
+ * full (fn is not called). */
+int bo__pay_job(bo_api_t *api, void (*fn)(void *arg), void *arg);
+
+/* ---- settle.c ------------------------------------------------------------ */
+
+/* Bring order o (locked) in line with its intent's state, as the gateway
+ * told it just now (never from a webhook's payload): paid (seats SOLD and
+ * tickets, or a late payment's refund), a decline counted once, a
+ * cancelled intent. Returns 0 or a BO_E* code of a failed commit. */
+int bo__settle(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi);
+/* Ask the gateway for o's intent and settle (o locked). 0, BO_EGATEWAY... */
+int bo__settle_fetch(bo_api_t *api, bo_order_t *o);
+/* Give up on an unpaid order (o locked): cancel its intent at the gateway
+ * (settling instead if it turns out paid), release its hold and mark it
+ * status (EXPIRED or CANCELED). 0 or a BO_E* code. */
+int bo__order_abandon(bo_api_t *api, bo_order_t *o, int status);
+/* Cancel a paid order (o locked): seats back on sale and tickets voided in
+ * one commit, then the refund. 0 or a BO_E* code. */
+int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason);
+/* Finish a pending refund (o locked, REFUND_PENDING). */
+int bo__order_refund_finish(bo_api_t *api, bo_order_t *o);
+
+/* ---- checkin.c ------------------------------------------------------------ */
+
+/* Documents of checkin.c recovered at start (ticket keys, staff tokens,
+ * processed webhook events). 0 or BO_E*. */
+int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char *body, size_t len);
+/* The ticket signing keys: loaded, or made and stored on first start. */
+int bo__checkin_keys(bo_api_t *api);
+
+/* ---- webhook.c ---------------------------------------------------------- */
+
+/* Whether the gateway event id was processed already / remember that it
+ * was (after its commit). */
+bool bo__webhook_seen(bo_api_t *api, const char *event_id);
+int bo__webhook_remember(bo_api_t *api, const char *event_id);
+
+/* ---- orders.c -------------------------------------------------------------- */
+
+/* DELETE of a hold in checkout (holds.c asks first): 1 when the order took
+ * the request (the checkout is abandoned, then 204), 0 when no pending
+ * order has the hold. */
+int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
+                            const bo_hold_id_t *hold);
+
+/* ---- registration --------------------------------------------------------- */
+
+int bo__orders_register(bo_api_t *api);  /* orders.c: the book, workers, routes */
+int bo__webhook_register(bo_api_t *api); /* webhook.c */
+int bo__checkin_register(bo_api_t *api); /* checkin.c */
+int bo__reconcile_start(bo_api_t *api);  /* reconcile.c */
+
+#endif

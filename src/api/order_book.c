@@ -1,0 +1,575 @@
+/*
+ * order_book.c - the orders in memory (order.h): lookups by order, hold,
+ * intent and ticket, the durable JSON of an order, its API answer, and the
+ * commits that carry orders (alone, or with an engine decision).
+ *
+ * Workload: lookups on every order request, scan and webhook; inserts once
+ * per checkout. One mutex guards the indexes (microseconds); each order's
+ * own mutex guards its fields.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "api/order.h"
+#include "boxoffice/u64map.h"
+#include "util/time.h"
+
+struct bo_order_book {
+    pthread_mutex_t mu;
+    bo_u64map_t by_id, by_hold, by_intent, by_ticket;
+};
+
+static const char *const status_names[BO_ORDER_NSTATUS] = {
+    [BO_ORDER_PENDING] = "pending_payment",
+    [BO_ORDER_PAID] = "paid",
+    [BO_ORDER_FAILED] = "payment_failed",
+    [BO_ORDER_EXPIRED] = "expired",
+    [BO_ORDER_CANCELED] = "canceled",
+    [BO_ORDER_REFUND_PENDING] = "refund_pending",
+    [BO_ORDER_REFUNDED] = "refunded",
+    [BO_ORDER_REFUNDED_UNAVAILABLE] = "refunded_unavailable",
+};
+
+const char *bo__order_status_name(int status)
+{
+    return status >= 0 && status < BO_ORDER_NSTATUS ? status_names[status] : "unknown";
+}
+
+bool bo__order_final(int status)
+{
+    return status != BO_ORDER_PENDING && status != BO_ORDER_PAID &&
+           status != BO_ORDER_REFUND_PENDING;
+}
+
+static int status_of(const char *name)
+{
+    for (int i = 0; name && i < BO_ORDER_NSTATUS; i++)
+        if (strcmp(name, status_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Nonzero 64-bit keys for the maps (0 is the maps' empty key). */
+static uint64_t key_of(const void *data, size_t len, uint64_t salt)
+{
+    uint8_t k[crypto_shorthash_KEYBYTES] = {0};
+    uint64_t h;
+    memcpy(k, &salt, sizeof(salt));
+    crypto_shorthash((unsigned char *)&h, data, len, k);
+    return h ? h : 1;
+}
+
+static uint64_t hold_key(uint64_t event, const bo_hold_id_t *hold)
+{
+    uint8_t b[8 + sizeof(hold->b)];
+    memcpy(b, &event, 8);
+    memcpy(b + 8, hold->b, sizeof(hold->b));
+    return key_of(b, sizeof(b), 1);
+}
+
+static bo_order_book_t *book(bo_api_t *api)
+{
+    return api->orders;
+}
+
+bo_order_book_t *bo__order_book_new(void)
+{
+    bo_order_book_t *b = calloc(1, sizeof(*b));
+    if (b)
+        pthread_mutex_init(&b->mu, NULL);
+    return b;
+}
+
+void bo__order_book_free(bo_order_book_t *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; b->by_id.keys && i <= b->by_id.mask; i++)
+        if (b->by_id.keys[i]) {
+            bo_order_t *o = b->by_id.vals[i];
+            pthread_mutex_destroy(&o->mu);
+            free(o->tickets);
+            free(o);
+        }
+    bo_u64map_free(&b->by_id);
+    bo_u64map_free(&b->by_hold);
+    bo_u64map_free(&b->by_intent);
+    bo_u64map_free(&b->by_ticket);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+static void *find(bo_api_t *api, bo_u64map_t *m, uint64_t key)
+{
+    pthread_mutex_lock(&book(api)->mu);
+    void *v = bo_u64map_get(m, key);
+    pthread_mutex_unlock(&book(api)->mu);
+    return v;
+}
+
+bo_order_t *bo__order_find(bo_api_t *api, uint64_t id)
+{
+    return id ? find(api, &book(api)->by_id, id) : NULL;
+}
+
+bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold)
+{
+    return find(api, &book(api)->by_hold, hold_key(event, hold));
+}
+
+bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
+{
+    if (!intent_id || !intent_id[0])
+        return NULL;
+    bo_order_t *o = find(api, &book(api)->by_intent, key_of(intent_id, strlen(intent_id), 2));
+    return o && strcmp(o->intent_id, intent_id) == 0 ? o : NULL;
+}
+
+bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
+{
+    bo_order_t *o = ticket ? find(api, &book(api)->by_ticket, ticket) : NULL;
+    for (uint32_t i = 0; o && i < o->ntickets; i++)
+        if (o->tickets[i].id == ticket) {
+            *t = &o->tickets[i];
+            return o;
+        }
+    return NULL;
+}
+
+int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing)
+{
+    bo_order_book_t *b = book(api);
+    uint64_t hk = hold_key(o->event, &o->hold);
+    int rc = 0;
+    pthread_mutex_lock(&b->mu);
+    if ((*existing = bo_u64map_get(&b->by_hold, hk)) || bo_u64map_get(&b->by_id, o->id))
+        rc = BO_EEXIST;
+    else if (bo_u64map_put(&b->by_id, o->id, o) || bo_u64map_put(&b->by_hold, hk, o))
+        rc = BO_ENOMEM;
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+int bo__order_index_intent(bo_api_t *api, bo_order_t *o)
+{
+    if (!o->intent_id[0])
+        return 0;
+    pthread_mutex_lock(&book(api)->mu);
+    int rc = bo_u64map_put(&book(api)->by_intent, key_of(o->intent_id, strlen(o->intent_id), 2), o);
+    pthread_mutex_unlock(&book(api)->mu);
+    return rc ? BO_ENOMEM : 0;
+}
+
+int bo__order_index_tickets(bo_api_t *api, bo_order_t *o)
+{
+    int rc = 0;
+    pthread_mutex_lock(&book(api)->mu);
+    for (uint32_t i = 0; rc == 0 && i < o->ntickets; i++)
+        rc = bo_u64map_put(&book(api)->by_ticket, o->tickets[i].id, o) ? BO_ENOMEM : 0;
+    pthread_mutex_unlock(&book(api)->mu);
+    return rc;
+}
+
+int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
+{
+    bo_order_book_t *b = book(api);
+    /* a copy of the list: fn may take order locks and call back in */
+    pthread_mutex_lock(&b->mu);
+    size_t n = 0, cap = b->by_id.keys ? b->by_id.mask + 1 : 0;
+    bo_order_t **all = cap ? malloc(cap * sizeof(*all)) : NULL;
+    for (size_t i = 0; all && i < cap; i++)
+        if (b->by_id.keys[i])
+            all[n++] = b->by_id.vals[i];
+    pthread_mutex_unlock(&b->mu);
+    if (cap && !all)
+        return BO_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = fn(arg, all[i]);
+    free(all);
+    return rc;
+}
+
+/* ---- the durable form ------------------------------------------------------- */
+
+static json_t *time_or_null(int64_t ms)
+{
+    char t[BO_RFC3339_SIZE];
+    if (!ms)
+        return json_null();
+    bo_time_format(ms, t);
+    return json_string(t);
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+    char hex[2 * 64 + 1];
+    sodium_bin2hex(hex, sizeof(hex), b, n);
+    return json_string(hex);
+}
+
+char *bo__order_doc(const bo_order_t *o, size_t *len)
+{
+    char oid[BO_ID_ORDER_LEN + 1], evt[BO_ID_EVENT_LEN + 1], cust[17];
+    bo_id_order(oid, o->id);
+    bo_id_event(evt, o->event);
+    snprintf(cust, sizeof(cust), "%016llx", (unsigned long long)o->customer);
+    json_t *seats = json_array(), *ga = json_array(), *tickets = json_array();
+    for (uint32_t i = 0; i < o->nseats; i++)
+        json_array_append_new(seats, json_integer(o->seats[i]));
+    for (uint32_t i = 0; i < o->nga; i++)
+        json_array_append_new(
+            ga, json_pack("[II]", (json_int_t)o->ga[i].area, (json_int_t)o->ga[i].quantity));
+    for (uint32_t i = 0; i < o->ntickets; i++) {
+        const bo_ticket_t *t = &o->tickets[i];
+        char tid[BO_ID_TICKET_LEN + 1];
+        bo_id_ticket(tid, t->id);
+        json_array_append_new(
+            tickets,
+            json_pack("{sssIsIsssI}", "id", tid, "seat",
+                      (json_int_t)(t->seat == BO_TICKET_GA ? -1 : (int64_t)t->seat), "ga",
+                      (json_int_t)t->ga_area, "code", t->code, "in", (json_int_t)t->checked_in_ms));
+    }
+    json_t *j = json_pack(
+        "{sssssosssssIsssssssssososssssssssssssIsssssIsIsIsIsIso}", "id", oid, "event", evt, "hold",
+        hex_json(o->hold.b, sizeof(o->hold.b)), "secret", o->secret, "status",
+        bo__order_status_name(o->status), "amount", (json_int_t)o->amount_cents, "currency",
+        o->currency, "email", o->email, "name", o->name, "customer", cust, "seats", seats, "ga", ga,
+        "intent", o->intent_id, "client_secret", o->client_secret, "failed_charge",
+        o->last_failed_charge, "err_code", o->last_error_code, "err_decline", o->last_error_decline,
+        "err_message", o->last_error_message, "failures", (json_int_t)o->failures, "refund",
+        o->refund_id, "refund_reason", o->refund_reason, "created", (json_int_t)o->created_ms,
+        "updated", (json_int_t)o->updated_ms, "paid", (json_int_t)o->paid_ms, "deadline",
+        (json_int_t)o->deadline_ms, "closed", (json_int_t)o->closed_ms, "tickets", tickets);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+static int get_str(json_t *j, const char *key, char *out, size_t cap)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    if (!s || strlen(s) >= cap)
+        return BO_ECORRUPT;
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+static int64_t get_i64(json_t *j, const char *key)
+{
+    return (int64_t)json_integer_value(json_object_get(j, key));
+}
+
+static int tickets_from(json_t *arr, bo_order_t *o)
+{
+    size_t i, n = json_array_size(arr);
+    json_t *t;
+    if (n > BO_ORDER_MAX_TICKETS)
+        return BO_ECORRUPT;
+    if (n && !(o->tickets = calloc(n, sizeof(*o->tickets))))
+        return BO_ENOMEM;
+    json_array_foreach(arr, i, t)
+    {
+        bo_ticket_t *k = &o->tickets[i];
+        int64_t seat = get_i64(t, "seat");
+        if (bo_id_parse_ticket(json_string_value(json_object_get(t, "id")), &k->id))
+            return BO_ECORRUPT;
+        k->seat = seat < 0 ? BO_TICKET_GA : (uint32_t)seat;
+        k->ga_area = (uint32_t)get_i64(t, "ga");
+        k->checked_in_ms = get_i64(t, "in");
+        if (get_str(t, "code", k->code, sizeof(k->code)))
+            return BO_ECORRUPT;
+    }
+    o->ntickets = (uint32_t)n;
+    return 0;
+}
+
+static int content_from(json_t *j, bo_order_t *o)
+{
+    json_t *seats = json_object_get(j, "seats"), *ga = json_object_get(j, "ga"), *v;
+    size_t i;
+    if (json_array_size(seats) > BO_HOLD_MAX_SEATS || json_array_size(ga) > BO_HOLD_MAX_GA)
+        return BO_ECORRUPT;
+    json_array_foreach(seats, i, v) o->seats[o->nseats++] = (uint32_t)json_integer_value(v);
+    json_array_foreach(ga, i, v)
+    {
+        o->ga[o->nga].area = (uint32_t)json_integer_value(json_array_get(v, 0));
+        o->ga[o->nga++].quantity = (uint32_t)json_integer_value(json_array_get(v, 1));
+    }
+    return 0;
+}
+
+int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    char hold_hex[2 * sizeof(o->hold.b) + 1], status[32];
+    int rc = j ? 0 : BO_ECORRUPT;
+    if (rc == 0 &&
+        (get_str(j, "hold", hold_hex, sizeof(hold_hex)) ||
+         get_str(j, "secret", o->secret, sizeof(o->secret)) ||
+         get_str(j, "status", status, sizeof(status)) ||
+         get_str(j, "currency", o->currency, sizeof(o->currency)) ||
+         get_str(j, "email", o->email, sizeof(o->email)) ||
+         get_str(j, "name", o->name, sizeof(o->name)) ||
+         get_str(j, "intent", o->intent_id, sizeof(o->intent_id)) ||
+         get_str(j, "client_secret", o->client_secret, sizeof(o->client_secret)) ||
+         get_str(j, "failed_charge", o->last_failed_charge, sizeof(o->last_failed_charge)) ||
+         get_str(j, "err_code", o->last_error_code, sizeof(o->last_error_code)) ||
+         get_str(j, "err_decline", o->last_error_decline, sizeof(o->last_error_decline)) ||
+         get_str(j, "err_message", o->last_error_message, sizeof(o->last_error_message)) ||
+         get_str(j, "refund", o->refund_id, sizeof(o->refund_id)) ||
+         get_str(j, "refund_reason", o->refund_reason, sizeof(o->refund_reason))))
+        rc = BO_ECORRUPT;
+    if (rc == 0 && (sodium_hex2bin(o->hold.b, sizeof(o->hold.b), hold_hex, strlen(hold_hex), NULL,
+                                   NULL, NULL) ||
+                    (o->status = status_of(status)) < 0))
+        rc = BO_ECORRUPT;
+    if (rc == 0) {
+        const char *cust = json_string_value(json_object_get(j, "customer"));
+        if (bo_id_parse_order(json_string_value(json_object_get(j, "id")), &o->id) ||
+            bo_id_parse_event(json_string_value(json_object_get(j, "event")), &o->event) || !cust)
+            rc = BO_ECORRUPT;
+        else
+            o->customer = strtoull(cust, NULL, 16);
+        o->amount_cents = get_i64(j, "amount");
+        o->failures = (uint32_t)get_i64(j, "failures");
+        o->created_ms = get_i64(j, "created");
+        o->updated_ms = get_i64(j, "updated");
+        o->paid_ms = get_i64(j, "paid");
+        o->deadline_ms = get_i64(j, "deadline");
+        o->closed_ms = get_i64(j, "closed");
+        if (rc == 0)
+            rc = content_from(j, o);
+    }
+    if (rc == 0)
+        rc = tickets_from(json_object_get(j, "tickets"), o);
+    json_decref(j);
+    return rc;
+}
+
+/* ---- the API's answer ---------------------------------------------------------- */
+
+static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_ticket_t *t,
+                           const char *order_id)
+{
+    char id[BO_ID_TICKET_LEN + 1], url[160];
+    bo_id_ticket(id, t->id);
+    snprintf(url, sizeof(url), "/api/v1/orders/%s/tickets/%s/qr.svg?secret=%s", order_id, id,
+             o->secret);
+    const char *state = o->status != BO_ORDER_PAID ? "void" : t->checked_in_ms ? "used" : "valid";
+    json_t *j = json_pack("{ssssssssso}", "id", id, "code", t->code, "qr_svg_url", url, "status",
+                          state, "checked_in_at", time_or_null(t->checked_in_ms));
+    if (t->seat != BO_TICKET_GA && l && t->seat < l->nseats) {
+        const bo_seat_t *s = &l->seats[t->seat];
+        json_object_set_new(j, "seat", json_string(bo_layout_str(l, s->id)));
+        json_object_set_new(j, "section",
+                            json_string(bo_layout_str(l, l->sections[s->section].name)));
+        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[s->row].label)));
+        json_object_set_new(j, "number", json_string(bo_layout_str(l, s->number)));
+    } else {
+        json_object_set_new(j, "seat", json_null());
+        if (l && t->ga_area < l->nga)
+            json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
+    }
+    return j;
+}
+
+static json_t *error_json(const bo_order_t *o)
+{
+    if (!o->last_error_code[0])
+        return json_null();
+    return json_pack(
+        "{sssssssI}", "code", o->last_error_code, "decline_code", o->last_error_decline, "message",
+        o->last_error_message, "attempts_left",
+        (json_int_t)(o->failures >= BO_PAY_MAX_FAILURES ? 0 : BO_PAY_MAX_FAILURES - o->failures));
+}
+
+char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, size_t *len)
+{
+    char id[BO_ID_ORDER_LEN + 1], hold[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1];
+    bo_event_info_t info;
+    const bo_layout_t *l = NULL;
+    if (bo__catalog_event(api, o->event, &info) == 0)
+        l = bo_live_venue(api->live, info.venue);
+    bo_id_order(id, o->id);
+    bo_id_hold(hold, o->event, &o->hold);
+    bo_id_event(evt, o->event);
+    json_t *seats = json_array(), *ga = json_array(), *tickets = json_array();
+    for (uint32_t i = 0; i < o->nseats; i++)
+        json_array_append_new(seats, l && o->seats[i] < l->nseats
+                                         ? json_string(bo_layout_str(l, l->seats[o->seats[i]].id))
+                                         : json_integer(o->seats[i]));
+    for (uint32_t i = 0; i < o->nga; i++)
+        json_array_append_new(ga,
+                              json_pack("{sosI}", "area",
+                                        l && o->ga[i].area < l->nga
+                                            ? json_string(bo_layout_str(l, l->ga[o->ga[i].area].id))
+                                            : json_integer(o->ga[i].area),
+                                        "quantity", (json_int_t)o->ga[i].quantity));
+    for (uint32_t i = 0; o->status == BO_ORDER_PAID || o->status == BO_ORDER_REFUNDED ||
+                         o->status == BO_ORDER_REFUND_PENDING;
+         i++) {
+        if (i >= o->ntickets)
+            break;
+        json_array_append_new(tickets, ticket_json(l, o, &o->tickets[i], id));
+    }
+    json_t *order =
+        json_pack("{sssssssssos{ssss}sosos{sIss}sosososososIso}", "id", id, "status",
+                  bo__order_status_name(o->status), "hold_id", hold, "event_id", evt, "event_name",
+                  json_string(l ? info.name : ""), "customer", "email", o->email, "name", o->name,
+                  "seats", seats, "ga", ga, "amount", "total_cents", (json_int_t)o->amount_cents,
+                  "currency", o->currency, "created_at", time_or_null(o->created_ms), "paid_at",
+                  time_or_null(o->paid_ms), "payment_deadline",
+                  o->status == BO_ORDER_PENDING ? time_or_null(o->deadline_ms) : json_null(),
+                  "closed_at", time_or_null(o->closed_ms), "last_payment_error", error_json(o),
+                  "payment_failures", (json_int_t)o->failures, "tickets", tickets);
+    if (order && with_secret)
+        json_object_set_new(order, "secret", json_string(o->secret));
+    if (order && o->refund_id[0])
+        json_object_set_new(order, "refund",
+                            json_pack("{ssss}", "id", o->refund_id, "reason", o->refund_reason));
+    json_t *pay =
+        json_pack("{sosossss}", "intent_id",
+                  o->intent_id[0] ? json_string(o->intent_id) : json_null(), "client_secret",
+                  with_secret && o->client_secret[0] ? json_string(o->client_secret) : json_null(),
+                  "gateway", api->pay_kind, "status", bo__order_status_name(o->status));
+    json_t *j = order && pay ? json_pack("{soso}", "order", order, "payment", pay) : NULL;
+    if (!j) {
+        json_decref(order);
+        json_decref(pay);
+    }
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+/* ---- commits ------------------------------------------------------------------ */
+
+int bo__commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body, size_t len)
+{
+    if (!body || c->ndocs >= 4) {
+        free(body);
+        return BO_ENOMEM;
+    }
+    uint32_t i = c->ndocs++;
+    snprintf(c->ids[i], sizeof(c->ids[i]), "%s", id);
+    c->bodies[i] = body;
+    c->docs[i] = (bo_doc_t){coll, c->ids[i], body, len};
+    return 0;
+}
+
+int bo__commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outbox_kind)
+{
+    char id[BO_ID_ORDER_LEN + 1];
+    size_t len = 0;
+    bo_id_order(id, o->id);
+    char *doc = bo__order_doc(o, &len);
+    int rc = bo__commit_doc(c, "order", id, doc, len);
+    if (rc || !outbox_kind)
+        return rc;
+    char evt[BO_ID_EVENT_LEN + 1], key[BO_DOC_ID_MAX + 1];
+    bo_id_event(evt, o->event);
+    json_t *msg = json_pack("{sssssssssssIss}", "kind", outbox_kind, "order_id", id, "event_id",
+                            evt, "email", o->email, "name", o->name, "amount_cents",
+                            (json_int_t)o->amount_cents, "currency", o->currency);
+    char *body = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    snprintf(key, sizeof(key), "%s:%s", id, outbox_kind);
+    return bo__commit_doc(c, "outbox", key, body, body ? strlen(body) : 0);
+}
+
+void bo__commit_clear(bo_order_commit_t *c)
+{
+    for (uint32_t i = 0; i < c->ndocs; i++)
+        free(c->bodies[i]);
+    c->ndocs = 0;
+}
+
+/* A worker waiting for its commit. */
+struct wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    bo_order_commit_t *c;
+};
+
+static void wait_done(void *arg, const bo_live_result_t *r)
+{
+    struct wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->c->r = *r;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void wait_decided(void *arg, const bo_live_result_t *r, bo_rec_t *rec)
+{
+    struct wait *w = arg;
+    rec->docs = w->c->docs;
+    rec->ndocs = w->c->ndocs;
+}
+
+static int wait_for(struct wait *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    return w->c->r.status;
+}
+
+static void wait_init(struct wait *w, bo_order_commit_t *c)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->done = false;
+    w->c = c;
+    memset(&c->r, 0, sizeof(c->r));
+}
+
+int bo__commit_docs(bo_api_t *api, bo_order_commit_t *c)
+{
+    struct wait w;
+    wait_init(&w, c);
+    bo_live_put_docs(api->live, c->docs, c->ndocs, wait_done, &w);
+    return wait_for(&w);
+}
+
+int bo__commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op, const bo_order_t *o,
+                    int64_t deadline_ms)
+{
+    struct wait w;
+    wait_init(&w, c);
+    bo_live_call_t call = {wait_done, &w, wait_decided};
+    bo_live_t *live = api->live;
+    switch (op) {
+    case BO_OP_PAY_START:
+        bo_live_pay_start_call(live, o->event, &o->hold, deadline_ms, &call);
+        break;
+    case BO_OP_PAY_FAILED:
+        bo_live_pay_failed_call(live, o->event, &o->hold, &call);
+        break;
+    case BO_OP_CONFIRM:
+        bo_live_confirm_call(live, o->event, &o->hold, o->seats, o->nseats, o->ga, o->nga,
+                             o->customer, o->amount_cents, &call);
+        break;
+    case BO_OP_RELEASE:
+        bo_live_release_call(live, o->event, &o->hold, &call);
+        break;
+    case BO_OP_CANCEL:
+        bo_live_cancel_call(live, o->event, &o->hold, &call);
+        break;
+    }
+    return wait_for(&w);
+}

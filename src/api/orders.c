@@ -1,0 +1,781 @@
+/*
+ * orders.c - checkout and orders (docs/openapi.yaml "Orders"):
+ *   POST /api/v1/holds/{hold_id}/checkout     hold -> order + payment intent
+ *   POST /api/v1/orders/{id}/confirm          ask the gateway, settle
+ *   GET  /api/v1/orders/{id}?secret=          the order and its tickets
+ *   POST /api/v1/orders/{id}/cancel           release or refund by policy
+ *   GET  /api/v1/orders/{id}/tickets/{ticket_id}/qr.svg?secret=
+ * and the wiring of the payment half: the gateway adapter, the worker
+ * threads, the ticket keys, the orders recovered from the store.
+ *
+ * Workload: see order.h. Handlers check what they can on the loop (ids,
+ * secrets, bodies), then hand the step to a payment worker, which answers
+ * through the request's async handle once the step is durable.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/order.h"
+#include "util/time.h"
+
+struct bo_order_book *bo__order_book_new(void);
+void bo__order_book_free(struct bo_order_book *b);
+struct bo_payjobs *bo__payjobs_start(void);
+void bo__payjobs_stop(struct bo_payjobs *p);
+void bo__reconcile_stop(bo_api_t *api);
+
+#define PAYMENT_METHOD_MAX 64
+
+/* One order request, from its handler to its answer on a worker. */
+typedef struct step {
+    bo_api_t *api;
+    bo_http_async_t *a;
+    bo_idem_t idem;
+    bo_order_t *order; /* confirm, cancel */
+    uint64_t event;    /* checkout */
+    bo_hold_id_t hold;
+    char email[BO_EMAIL_MAX + 1];
+    char name[BO_ORDER_NAME_MAX + 1];
+    char payment_method[PAYMENT_METHOD_MAX + 1];
+    bool admin;
+} step_t;
+
+/* ---- answers ------------------------------------------------------------------- */
+
+static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
+{
+    size_t len = 0;
+    char *body = bo__order_render(s->api, o, true, &len);
+    char loc[sizeof("/api/v1/orders/") + BO_ID_ORDER_LEN];
+    char id[BO_ID_ORDER_LEN + 1];
+    bo_id_order(id, o->id);
+    snprintf(loc, sizeof(loc), "/api/v1/orders/%s", id);
+    if (!body) {
+        bo__idem_reply_error(s->api, &s->idem, s->a, BO_ENOMEM, NULL, NULL);
+        return;
+    }
+    bo__idem_reply(s->api, &s->idem, s->a, status, body, len, status == 201 ? loc : NULL, durable);
+}
+
+static void reply_error(step_t *s, int err, const char *message, json_t *details)
+{
+    bo__idem_reply_error(s->api, &s->idem, s->a, err, message, details);
+}
+
+static json_t *order_ref(const bo_order_t *o)
+{
+    char id[BO_ID_ORDER_LEN + 1];
+    bo_id_order(id, o->id);
+    return json_pack("{ssss}", "order_id", id, "status", bo__order_status_name(o->status));
+}
+
+/* The async handle and the worker; on failure the request is answered. */
+static int start(step_t *s, bo_http_req_t *r, void (*fn)(void *))
+{
+    if (!(s->a = bo_http_async_begin(r))) {
+        bo__idem_end(s->api, &s->idem, 0, NULL, 0);
+        free(s);
+        return BO_ENOMEM;
+    }
+    int rc = bo__pay_job(s->api, fn, s);
+    if (rc) {
+        bo__idem_end(s->api, &s->idem, 0, NULL, 0);
+        bo_http_send_error(r, rc, "too many payment steps in progress, retry", NULL);
+        bo_http_async_finish(s->a, NULL, NULL);
+        free(s);
+    }
+    return 0;
+}
+
+/* ---- POST /api/v1/holds/{hold_id}/checkout ------------------------------------------ */
+
+typedef struct hold_copy {
+    bo_hold_view_t v;
+    uint32_t seats[BO_HOLD_MAX_SEATS];
+    bo_ga_line_t ga[BO_HOLD_MAX_GA];
+    const bo_hold_id_t *id;
+} hold_copy_t;
+
+static int read_hold(void *arg, const bo_inv_t *inv, int64_t now_ms)
+{
+    hold_copy_t *h = arg;
+    if (bo_inv_get_hold(inv, h->id, now_ms, &h->v) || h->v.status == BO_HOLD_NONE)
+        return BO_ENOTFOUND;
+    if (h->v.nseats > BO_HOLD_MAX_SEATS || h->v.nga > BO_HOLD_MAX_GA)
+        return BO_ECORRUPT;
+    memcpy(h->seats, h->v.seats, h->v.nseats * sizeof(uint32_t));
+    memcpy(h->ga, h->v.ga, h->v.nga * sizeof(bo_ga_line_t));
+    h->v.seats = h->seats;
+    h->v.ga = h->ga;
+    return 0;
+}
+
+static void secret_new(char out[BO_ORDER_SECRET_LEN + 1])
+{
+    uint8_t b[BO_ORDER_SECRET_LEN / 2];
+    randombytes_buf(b, sizeof(b));
+    sodium_bin2hex(out, BO_ORDER_SECRET_LEN + 1, b, sizeof(b));
+}
+
+/* A new order for the hold in s (HELD), or the hold's refusal. */
+static int order_new(step_t *s, bo_order_t **out)
+{
+    bo_event_info_t info;
+    hold_copy_t h = {.id = &s->hold};
+    char hold_id[BO_ID_HOLD_LEN + 1];
+    int rc = bo__catalog_event(s->api, s->event, &info);
+    if (rc == 0)
+        rc = bo_live_read(s->api->live, s->event, read_hold, &h);
+    if (rc)
+        return rc;
+    if (h.v.status != BO_HOLD_HELD)
+        return BO_ESTATE;
+    bo_order_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return BO_ENOMEM;
+    pthread_mutex_init(&o->mu, NULL);
+    bo_id_hold(hold_id, s->event, &s->hold);
+    o->id = bo_id_from_key("order", hold_id);
+    o->event = s->event;
+    o->hold = s->hold;
+    secret_new(o->secret);
+    o->status = BO_ORDER_PENDING;
+    o->amount_cents = h.v.amount_cents;
+    memcpy(o->currency, info.currency, sizeof(o->currency));
+    o->currency[3] = '\0';
+    snprintf(o->email, sizeof(o->email), "%s", s->email);
+    snprintf(o->name, sizeof(o->name), "%s", s->name);
+    o->customer = h.v.customer;
+    o->nseats = h.v.nseats;
+    memcpy(o->seats, h.seats, o->nseats * sizeof(uint32_t));
+    o->nga = h.v.nga;
+    memcpy(o->ga, h.ga, o->nga * sizeof(bo_ga_line_t));
+    o->created_ms = o->updated_ms = bo__api_now_ms();
+    o->deadline_ms = o->created_ms + BO_ORDER_PAY_WINDOW_MS;
+    *out = o;
+    return 0;
+}
+
+/* PAYING with the order's document, in one commit (order locked, new). */
+static int order_open(bo_api_t *api, bo_order_t *o)
+{
+    bo_order_commit_t c = {0};
+    int rc = bo__commit_order(&c, o, NULL);
+    if (rc == 0)
+        rc = bo__commit_with(api, &c, BO_OP_PAY_START, o, o->deadline_ms);
+    bo__commit_clear(&c);
+    return rc;
+}
+
+/* The intent of a pending order, made once (order locked). */
+static int ensure_intent(bo_api_t *api, bo_order_t *o)
+{
+    char id[BO_ID_ORDER_LEN + 1], desc[BO_API_NAME_MAX + 64];
+    bo_event_info_t info;
+    bo_pay_intent_t pi;
+    if (o->intent_id[0])
+        return 0;
+    bo_id_order(id, o->id);
+    snprintf(desc, sizeof(desc), "boxoffice %s", id);
+    if (bo__catalog_event(api, o->event, &info) == 0)
+        snprintf(desc, sizeof(desc), "%s (%s)", info.name, id);
+    int rc = bo_pay_create_intent(api->pay, id, o->amount_cents, o->currency, id, desc, &pi);
+    if (rc)
+        return rc == BO_EDECLINED ? BO_EGATEWAY : rc;
+    snprintf(o->intent_id, sizeof(o->intent_id), "%s", pi.id);
+    snprintf(o->client_secret, sizeof(o->client_secret), "%s", pi.client_secret);
+    bo_order_commit_t c = {0};
+    o->updated_ms = bo__api_now_ms();
+    rc = bo__commit_order(&c, o, NULL);
+    if (rc == 0)
+        rc = bo__commit_docs(api, &c);
+    bo__commit_clear(&c);
+    if (rc == 0)
+        rc = bo__order_index_intent(api, o);
+    if (rc)
+        o->intent_id[0] = o->client_secret[0] = '\0'; /* the same intent comes back next time */
+    return rc;
+}
+
+static void checkout_existing(step_t *s, bo_order_t *o)
+{
+    pthread_mutex_lock(&o->mu);
+    if (o->status != BO_ORDER_PENDING) {
+        reply_error(s, BO_ESTATE, "this hold was checked out already", order_ref(o));
+    } else {
+        int rc = ensure_intent(s->api, o);
+        if (rc)
+            reply_error(s, rc, NULL, order_ref(o));
+        else
+            reply_order(s, o, 200, true);
+    }
+    pthread_mutex_unlock(&o->mu);
+}
+
+static void checkout_job(void *arg)
+{
+    step_t *s = arg;
+    bo_api_t *api = s->api;
+    bo_order_t *o = bo__order_by_hold(api, s->event, &s->hold), *existing = NULL;
+    int rc;
+    if (o) {
+        checkout_existing(s, o);
+        goto out;
+    }
+    if ((rc = order_new(s, &o))) {
+        if (rc == BO_ENOTFOUND)
+            reply_error(s, BO_EEXPIRED, "the hold has expired or was released", NULL);
+        else if (rc == BO_ESTATE)
+            reply_error(s, BO_ESTATE, "the hold is not open for checkout", NULL);
+        else
+            reply_error(s, rc, NULL, NULL);
+        goto out;
+    }
+    if (bo__order_add(api, o, &existing)) {
+        pthread_mutex_destroy(&o->mu);
+        free(o);
+        if (existing)
+            checkout_existing(s, existing);
+        else
+            reply_error(s, BO_ENOMEM, NULL, NULL);
+        goto out;
+    }
+    pthread_mutex_lock(&o->mu);
+    if ((rc = order_open(api, o))) {
+        /* the hold went meanwhile (or the store failed): the order is closed */
+        o->status = rc == BO_ENOTFOUND || rc == BO_ESTATE ? BO_ORDER_EXPIRED : BO_ORDER_CANCELED;
+        o->closed_ms = bo__api_now_ms();
+        reply_error(s, rc == BO_ENOTFOUND ? BO_EEXPIRED : rc, NULL, NULL);
+    } else if ((rc = ensure_intent(api, o))) {
+        reply_error(s, rc, "the payment gateway did not answer: retry the checkout", order_ref(o));
+    } else {
+        reply_order(s, o, 201, true);
+    }
+    pthread_mutex_unlock(&o->mu);
+out:
+    free(s);
+}
+
+/* The optional {"customer":{"email","name"}}; 0 or BO_EINVAL once answered. */
+static int read_customer(bo_http_req_t *r, step_t *s)
+{
+    size_t len;
+    json_t *body, *c, *v;
+    bo_http_body(r, &len);
+    if (len == 0)
+        return 0;
+    if (bo__api_json_body(r, &body))
+        return BO_EINVAL;
+    const char *field = NULL, *msg = NULL;
+    c = json_object_get(body, "customer");
+    if (c && !json_is_object(c) && !json_is_null(c)) {
+        field = "customer", msg = "customer must be an object";
+    } else if (c && (v = json_object_get(c, "email")) && !json_is_null(v)) {
+        const char *e = json_string_value(v);
+        if (!e || !bo__email_customer(e, json_string_length(v), NULL))
+            field = "customer.email", msg = "customer.email must be an e-mail address";
+        else
+            snprintf(s->email, sizeof(s->email), "%s", e);
+    }
+    if (!field && c && (v = json_object_get(c, "name")) && !json_is_null(v)) {
+        const char *n = json_string_value(v);
+        if (!n || json_string_length(v) > BO_ORDER_NAME_MAX)
+            field = "customer.name", msg = "customer.name must be a string of at most 200 bytes";
+        else
+            snprintf(s->name, sizeof(s->name), "%s", n);
+    }
+    json_decref(body);
+    if (!field)
+        return 0;
+    bo_http_send_error(r, BO_EINVAL, msg, json_pack("{ss}", "field", field));
+    return BO_EINVAL;
+}
+
+static int no_gateway(bo_http_req_t *r)
+{
+    bo_http_set_header(r, "Retry-After", "60");
+    return bo_http_send_error(r, BO_EGATEWAY,
+                              "no payment gateway is configured (boxoffice serve --payment)", NULL);
+}
+
+static int on_checkout(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    step_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return BO_ENOMEM;
+    s->api = api;
+    if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &s->event, &s->hold)) {
+        free(s);
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such hold", NULL);
+    }
+    if (read_customer(r, s) || bo__idem_begin(api, r, &s->idem)) {
+        free(s);
+        return 0;
+    }
+    if (!api->pay) {
+        bo__idem_end(api, &s->idem, 0, NULL, 0);
+        free(s);
+        return no_gateway(r);
+    }
+    return start(s, r, checkout_job);
+}
+
+/* ---- the order's credentials --------------------------------------------------------- */
+
+/* The order of {id}: with a secret (query "secret", or body) that matches,
+ * or the admin token when admin_ok. Answers 404/401/403 itself and returns
+ * NULL; *admin says which credential was used. */
+static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *secret, bool need,
+                            bool *admin)
+{
+    uint64_t id;
+    size_t len = 0;
+    bo_order_t *o = NULL;
+    *admin = false;
+    if (bo_id_parse_order(bo_http_param(r, "id"), &id) || !(o = bo__order_find(api, id))) {
+        bo_http_send_error(r, BO_ENOTFOUND, "no such order", NULL);
+        return NULL;
+    }
+    if (!secret)
+        secret = bo_http_query(r, "secret", &len);
+    if (secret) {
+        if (strlen(secret) == BO_ORDER_SECRET_LEN &&
+            sodium_memcmp(secret, o->secret, BO_ORDER_SECRET_LEN) == 0)
+            return o;
+        bo_http_send_error(r, BO_EFORBIDDEN, "the order secret does not match", NULL);
+        return NULL;
+    }
+    if (bo_http_header(r, "authorization", NULL)) {
+        if (bo__api_admin(api, r))
+            return NULL; /* answered */
+        *admin = true;
+        return o;
+    }
+    if (!need)
+        return o;
+    bo_http_send_error(r, BO_EUNAUTHORIZED,
+                       "the order's secret (?secret=) or the admin token is required", NULL);
+    return NULL;
+}
+
+static int on_order_get(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    bool admin;
+    size_t len = 0;
+    bo_order_t *o = order_of(api, r, NULL, true, &admin);
+    if (!o)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    char *body = bo__order_render(api, o, true, &len);
+    pthread_mutex_unlock(&o->mu);
+    if (!body)
+        return BO_ENOMEM;
+    bo_http_set_header(r, "Cache-Control", "no-store");
+    return bo_http_send_buf(r, 200, "application/json", body, len);
+}
+
+/* ---- POST /api/v1/orders/{id}/confirm ------------------------------------------------- */
+
+static bool payment_method_ok(const char *pm)
+{
+    size_t n = strlen(pm);
+    if (n == 0 || n > PAYMENT_METHOD_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)pm[i]) && pm[i] != '_' && pm[i] != ' ' && pm[i] != '-')
+            return false;
+    return true;
+}
+
+/* A new payment attempt: the hold back to PAYING (after a decline it is
+ * HELD with its remaining time), then the gateway confirms the card. */
+static int pay_attempt(step_t *s, bo_order_t *o)
+{
+    char key[BO_ID_ORDER_LEN + 96], id[BO_ID_ORDER_LEN + 1];
+    uint8_t h[8];
+    bo_pay_intent_t pi;
+    bo_order_commit_t c = {0};
+    int64_t deadline = o->deadline_ms;
+    o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
+    int rc = bo__commit_order(&c, o, NULL);
+    if (rc == 0)
+        rc = bo__commit_with(s->api, &c, BO_OP_PAY_START, o, o->deadline_ms);
+    if (rc)
+        o->deadline_ms = deadline;
+    bo__commit_clear(&c);
+    if (rc && rc != BO_ESTATE) /* ESTATE: PAYING already */
+        return rc;
+    /* one key per attempt: a retry after a lost answer is the same attempt */
+    crypto_generichash(h, sizeof(h), (const uint8_t *)s->payment_method, strlen(s->payment_method),
+                       NULL, 0);
+    bo_id_order(id, o->id);
+    snprintf(key, sizeof(key), "%s:confirm:%u:%02x%02x%02x%02x%02x%02x%02x%02x", id, o->failures,
+             h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+    rc = bo_pay_confirm(s->api->pay, o->intent_id, s->payment_method, key, &pi);
+    return rc == BO_EDECLINED || rc == BO_ESTATE ? 0 : rc; /* the retrieve tells */
+}
+
+static void confirm_answer(step_t *s, bo_order_t *o, uint32_t failures_before)
+{
+    if (o->failures > failures_before &&
+        (o->status == BO_ORDER_PENDING || o->status == BO_ORDER_FAILED ||
+         o->status == BO_ORDER_EXPIRED)) {
+        json_t *d = json_pack(
+            "{sssssssIsb}", "status", bo__order_status_name(o->status), "decline_code",
+            o->last_error_decline[0] ? o->last_error_decline : o->last_error_code, "message",
+            o->last_error_message, "attempts_left",
+            (json_int_t)(o->status != BO_ORDER_PENDING || o->failures >= BO_PAY_MAX_FAILURES
+                             ? 0
+                             : BO_PAY_MAX_FAILURES - o->failures),
+            "hold_released", o->status != BO_ORDER_PENDING);
+        char id[BO_ID_ORDER_LEN + 1];
+        bo_id_order(id, o->id);
+        json_object_set_new(d, "order_id", json_string(id));
+        reply_error(s, BO_EDECLINED,
+                    o->last_error_message[0] ? o->last_error_message : "the card was declined", d);
+        return;
+    }
+    if (o->status == BO_ORDER_EXPIRED && !o->intent_id[0])
+        reply_error(s, BO_EEXPIRED, "the checkout expired", order_ref(o));
+    else
+        reply_order(s, o, 200, true);
+}
+
+static void confirm_job(void *arg)
+{
+    step_t *s = arg;
+    bo_order_t *o = s->order;
+    pthread_mutex_lock(&o->mu);
+    uint32_t failures = o->failures;
+    int rc = 0;
+    if (s->payment_method[0] && o->status != BO_ORDER_PENDING) {
+        if (o->status == BO_ORDER_PAID)
+            reply_order(s, o, 200, true);
+        else
+            reply_error(s, o->status == BO_ORDER_EXPIRED ? BO_EEXPIRED : BO_ESTATE,
+                        "this order takes no more payments", order_ref(o));
+        goto out;
+    }
+    if (s->payment_method[0] && !o->intent_id[0])
+        rc = ensure_intent(s->api, o);
+    if (rc == 0 && s->payment_method[0])
+        rc = pay_attempt(s, o);
+    if (rc == BO_ENOTFOUND) {
+        /* the hold is gone: unless money came, the checkout is over */
+        if ((rc = bo__settle_fetch(s->api, o)) == 0 && o->status == BO_ORDER_PENDING)
+            rc = bo__order_abandon(s->api, o, BO_ORDER_EXPIRED);
+        if (rc == 0 && o->status == BO_ORDER_EXPIRED) {
+            reply_error(s, BO_EEXPIRED, "the hold expired before the payment", order_ref(o));
+            goto out;
+        }
+    }
+    if (rc == 0)
+        rc = bo__settle_fetch(s->api, o);
+    if (rc)
+        reply_error(s, rc, NULL, order_ref(o));
+    else
+        confirm_answer(s, o, failures);
+out:
+    pthread_mutex_unlock(&o->mu);
+    free(s);
+}
+
+/* The optional JSON body of confirm and cancel: payment_method, secret. */
+static int read_step_body(bo_http_req_t *r, step_t *s, char secret[BO_ORDER_SECRET_LEN + 2])
+{
+    size_t len;
+    json_t *body, *v;
+    bo_http_body(r, &len);
+    if (len == 0)
+        return 0;
+    if (bo__api_json_body(r, &body))
+        return BO_EINVAL;
+    const char *field = NULL, *msg = NULL;
+    if ((v = json_object_get(body, "payment_method")) && !json_is_null(v)) {
+        const char *pm = json_string_value(v);
+        if (!pm || !payment_method_ok(pm))
+            field = "payment_method",
+            msg = "payment_method must be a payment method id or a card number";
+        else
+            snprintf(s->payment_method, sizeof(s->payment_method), "%s", pm);
+    }
+    if (!field && (v = json_object_get(body, "secret")) && !json_is_null(v)) {
+        const char *sec = json_string_value(v);
+        if (!sec || json_string_length(v) > BO_ORDER_SECRET_LEN)
+            field = "secret", msg = "secret must be the order's secret";
+        else
+            snprintf(secret, BO_ORDER_SECRET_LEN + 2, "%s", sec);
+    }
+    json_decref(body);
+    if (!field)
+        return 0;
+    bo_http_send_error(r, BO_EINVAL, msg, json_pack("{ss}", "field", field));
+    return BO_EINVAL;
+}
+
+/* Confirm and cancel: read, authorise, then the job. */
+static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn)(void *))
+{
+    char secret[BO_ORDER_SECRET_LEN + 2] = "";
+    step_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return BO_ENOMEM;
+    s->api = api;
+    if (read_step_body(r, s, secret) ||
+        !(s->order = order_of(api, r, secret[0] ? secret : NULL, need_auth, &s->admin)) ||
+        bo__idem_begin(api, r, &s->idem)) {
+        free(s);
+        return 0;
+    }
+    if (!api->pay) {
+        bo__idem_end(api, &s->idem, 0, NULL, 0);
+        free(s);
+        return no_gateway(r);
+    }
+    return start(s, r, fn);
+}
+
+static int on_confirm(void *arg, bo_http_req_t *r)
+{
+    return order_step(arg, r, false, confirm_job);
+}
+
+/* ---- POST /api/v1/orders/{id}/cancel ------------------------------------------------ */
+
+static int64_t buyer_deadline_ms(bo_api_t *api, uint64_t event)
+{
+    bo_event_info_t info;
+    return bo__catalog_event(api, event, &info) == 0 ? bo__refund_deadline_ms(&info) : 0;
+}
+
+static void cancel_job(void *arg)
+{
+    step_t *s = arg;
+    bo_order_t *o = s->order;
+    int rc = 0;
+    pthread_mutex_lock(&o->mu);
+    if (o->status == BO_ORDER_PENDING) {
+        rc = bo__order_abandon(s->api, o, BO_ORDER_CANCELED);
+        if (rc == 0 && o->status == BO_ORDER_PAID && !s->admin) {
+            reply_order(s, o, 200, true); /* it was paid meanwhile: now a paid order */
+            goto out;
+        }
+    }
+    if (rc == 0 && o->status == BO_ORDER_PAID) {
+        int64_t deadline = buyer_deadline_ms(s->api, o->event);
+        if (!s->admin && bo__api_now_ms() > deadline) {
+            char when[BO_RFC3339_SIZE];
+            bo_time_format(deadline, when);
+            reply_error(s, BO_ESTATE, "the buyer's cancellation deadline has passed",
+                        json_pack("{ssss}", "status", "paid", "refund_deadline", when));
+            goto out;
+        }
+        rc = bo__order_refund(s->api, o, s->admin ? "admin" : "requested_by_customer");
+        if (rc == BO_EGATEWAY && o->status == BO_ORDER_REFUND_PENDING)
+            rc = 0; /* seats released; the reconciler finishes the refund */
+    } else if (rc == 0 && o->status == BO_ORDER_REFUND_PENDING) {
+        rc = bo__order_refund_finish(s->api, o);
+        rc = rc == BO_EGATEWAY ? 0 : rc;
+    }
+    if (rc)
+        reply_error(s, rc, NULL, order_ref(o));
+    else
+        reply_order(s, o, 200, true);
+out:
+    pthread_mutex_unlock(&o->mu);
+    free(s);
+}
+
+static int on_cancel(void *arg, bo_http_req_t *r)
+{
+    return order_step(arg, r, true, cancel_job);
+}
+
+/* DELETE /api/v1/holds/{id} of a hold in checkout: the checkout is
+ * abandoned (its intent cancelled, the seats released) before answering. */
+static void abandon_job(void *arg)
+{
+    step_t *s = arg;
+    bo_order_t *o = s->order;
+    pthread_mutex_lock(&o->mu);
+    int rc = bo__order_abandon(s->api, o, BO_ORDER_CANCELED);
+    if (rc)
+        reply_error(s, rc, NULL, order_ref(o));
+    else if (o->status == BO_ORDER_PAID)
+        reply_error(s, BO_ESTATE, "the hold was paid meanwhile", order_ref(o));
+    else
+        bo__idem_reply(s->api, &s->idem, s->a, 204, NULL, 0, NULL, true);
+    pthread_mutex_unlock(&o->mu);
+    free(s);
+}
+
+int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
+                            const bo_hold_id_t *hold)
+{
+    bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold) : NULL;
+    if (!o || o->status != BO_ORDER_PENDING)
+        return 0;
+    step_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        bo_http_send_error(r, BO_ENOMEM, NULL, NULL);
+        return 1;
+    }
+    s->api = api;
+    s->order = o;
+    if (bo__idem_begin(api, r, &s->idem)) {
+        free(s);
+        return 1;
+    }
+    start(s, r, abandon_job);
+    return 1;
+}
+
+/* ---- GET /api/v1/orders/{id}/tickets/{ticket_id}/qr.svg ------------------------------- */
+
+static int on_qr(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    bool admin;
+    uint64_t tid;
+    bo_ticket_t *t = NULL;
+    bo_order_t *o = order_of(api, r, NULL, true, &admin);
+    if (!o)
+        return 0;
+    char code[BO_TICKET_CODE_MAX];
+    pthread_mutex_lock(&o->mu);
+    bool found = bo_id_parse_ticket(bo_http_param(r, "ticket_id"), &tid) == 0 &&
+                 bo__order_by_ticket(api, tid, &t) == o && o->status == BO_ORDER_PAID;
+    if (found)
+        memcpy(code, t->code, sizeof(code));
+    pthread_mutex_unlock(&o->mu);
+    if (!found)
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such ticket in this paid order", NULL);
+    char *svg;
+    size_t len;
+    int rc = bo_ticket_qr_svg(code, strlen(code), &svg, &len);
+    if (rc)
+        return rc;
+    bo_http_set_header(r, "Cache-Control", "private, max-age=86400");
+    return bo_http_send_buf(r, 200, "image/svg+xml", svg, len);
+}
+
+/* ---- wiring ---------------------------------------------------------------------- */
+
+/* A secret kept in a file (whitespace around it trimmed): malloc'd, or NULL. */
+static char *read_secret(const char *path)
+{
+    char buf[1024];
+    FILE *f = path ? fopen(path, "re") : NULL;
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = buf, *end = buf + n;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    while (end > p && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return *p ? strdup(p) : NULL;
+}
+
+static int gateway_open(bo_api_t *api)
+{
+    if (!api->payment)
+        return 0;
+    char *key = read_secret(api->payment_secret_key_file);
+    if (!key) {
+        fprintf(stderr, "boxoffice: --payment needs --payment-secret-key-file with the key\n");
+        return BO_EINVAL;
+    }
+    bo_pay_config_t cfg = {
+        .url = api->payment, .secret_key = key, .timeout_ms = api->payment_timeout_ms};
+    int rc = bo_pay_new(&cfg, &api->pay);
+    sodium_memzero(key, strlen(key));
+    free(key);
+    if (rc) {
+        fprintf(stderr, "boxoffice: bad --payment %s (sim:URL or stripe:URL)\n", api->payment);
+        return rc;
+    }
+    snprintf(api->pay_kind, sizeof(api->pay_kind), "%s",
+             strncmp(api->payment, "stripe:", 7) == 0 ? "stripe" : "sim");
+    api->webhook_secret = read_secret(api->payment_webhook_secret_file);
+    if (!api->webhook_secret)
+        fprintf(stderr, "boxoffice: no --payment-webhook-secret-file: webhooks are refused\n");
+    return 0;
+}
+
+/* Orders and check-ins recovered from the store. */
+static int load_doc(void *arg, const char *coll, const char *id, const char *body, size_t len)
+{
+    bo_api_t *api = arg;
+    bo_order_t *existing;
+    if (strcmp(coll, "order") != 0)
+        return bo__checkin_load(api, coll, id, body, len);
+    bo_order_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return BO_ENOMEM;
+    pthread_mutex_init(&o->mu, NULL);
+    int rc = bo__order_from_doc(body, len, o);
+    if (rc == 0 && (rc = bo__order_add(api, o, &existing)) == BO_EEXIST && existing) {
+        /* a later write of the same order is not possible: one row per id */
+        rc = BO_ECORRUPT;
+    }
+    if (rc == 0)
+        rc = bo__order_index_intent(api, o);
+    if (rc == 0 && o->status == BO_ORDER_PAID)
+        rc = bo__order_index_tickets(api, o);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "boxoffice: order %s does not load\n", id);
+    free(o->tickets);
+    free(o);
+    return rc;
+}
+
+static void orders_stop(void *arg)
+{
+    bo_api_t *api = arg;
+    bo__reconcile_stop(api);
+    bo__payjobs_stop(api->payjobs);
+    api->payjobs = NULL;
+}
+
+static void orders_free(void *arg)
+{
+    bo_api_t *api = arg;
+    orders_stop(api); /* when the server never ran */
+    bo__order_book_free(api->orders);
+    api->orders = NULL;
+    bo_pay_free(api->pay);
+    api->pay = NULL;
+    free(api->webhook_secret);
+    free(api->ticket_keys);
+}
+
+int bo__orders_register(bo_api_t *api)
+{
+    int rc;
+    snprintf(api->pay_kind, sizeof(api->pay_kind), "none");
+    if (!(api->orders = bo__order_book_new()) || !(api->payjobs = bo__payjobs_start()))
+        return BO_ENOMEM;
+    if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
+        (rc = bo_server_at_stop(api->srv, orders_stop, api)) || (rc = gateway_open(api)) ||
+        (rc = bo_live_take_docs(api->live, load_doc, api)) || (rc = bo__checkin_keys(api)))
+        return rc;
+    bo_server_t *srv = api->srv;
+    if ((rc = bo_server_route(srv, "POST", "/api/v1/holds/{hold_id}/checkout", on_checkout, api)) ||
+        (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}", on_order_get, api)) ||
+        (rc = bo_server_route(srv, "POST", "/api/v1/orders/{id}/confirm", on_confirm, api)) ||
+        (rc = bo_server_route(srv, "POST", "/api/v1/orders/{id}/cancel", on_cancel, api)) ||
+        (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}/tickets/{ticket_id}/qr.svg", on_qr,
+                              api)))
+        return rc;
+    return bo__reconcile_start(api);
+}

@@ -1,0 +1,308 @@
+/*
+ * settle.c - what the gateway's word means for an order (order.h): paid
+ * (seats SOLD and tickets issued in one commit, or, for money that came
+ * after its seats were taken by someone else, an automatic refund), a
+ * decline counted once, an abandoned or expired checkout released, a paid
+ * order cancelled and refunded.
+ *
+ * Every function here runs on a payment worker with the order locked, so
+ * the steps of one order never interleave, and learns the intent's state
+ * from the gateway itself (bo_pay_retrieve), never from a webhook's
+ * payload. Gateway calls carry idempotency keys derived from the order
+ * ("ord_…:refund"), so a step repeated after a crash or a lost answer
+ * never charges or refunds twice.
+ *
+ * Workload: a few steps per order; each waits for the gateway and one
+ * commit (milliseconds): worker threads, not event loops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/order.h"
+
+static void key_of(char *out, size_t cap, const bo_order_t *o, const char *what)
+{
+    char id[BO_ID_ORDER_LEN + 1];
+    bo_id_order(id, o->id);
+    snprintf(out, cap, "%s:%s", id, what);
+}
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* The tickets of a paid order: one per seat and per GA place. */
+static int make_tickets(bo_api_t *api, bo_order_t *o)
+{
+    uint32_t n = o->nseats;
+    for (uint32_t i = 0; i < o->nga; i++)
+        n += o->ga[i].quantity;
+    if (n > BO_ORDER_MAX_TICKETS)
+        return BO_EINVAL;
+    bo_ticket_t *t = calloc(n ? n : 1, sizeof(*t));
+    if (!t)
+        return BO_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < o->nseats; i++, k++)
+        t[k] = (bo_ticket_t){.id = bo_id_random(), .seat = o->seats[i]};
+    for (uint32_t i = 0; i < o->nga; i++)
+        for (uint32_t q = 0; q < o->ga[i].quantity; q++, k++)
+            t[k] =
+                (bo_ticket_t){.id = bo_id_random(), .seat = BO_TICKET_GA, .ga_area = o->ga[i].area};
+    for (uint32_t i = 0; i < n; i++) {
+        bo_ticket_claim_t c = {t[i].id, o->event, o->id, t[i].seat, t[i].ga_area};
+        if (bo_ticket_sign(api->ticket_keys, &c, t[i].code, sizeof(t[i].code)) < 0) {
+            free(t);
+            return BO_EINVAL;
+        }
+    }
+    o->tickets = t;
+    o->ntickets = n;
+    return 0;
+}
+
+static void drop_tickets(bo_order_t *o)
+{
+    free(o->tickets);
+    o->tickets = NULL;
+    o->ntickets = 0;
+}
+
+/* Commit the order's document alone (with an outbox message when kind). */
+static int save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
+{
+    bo_order_commit_t c = {0};
+    o->updated_ms = bo__api_now_ms();
+    int rc = bo__commit_order(&c, o, outbox_kind);
+    if (rc == 0)
+        rc = bo__commit_docs(api, &c);
+    bo__commit_clear(&c);
+    return rc;
+}
+
+/* The order as it is now, plus the engine call op, in one commit. */
+static int save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
+                     int64_t deadline_ms, bo_live_result_t *r)
+{
+    bo_order_commit_t c = {0};
+    o->updated_ms = bo__api_now_ms();
+    int rc = bo__commit_order(&c, o, outbox_kind);
+    if (rc == 0)
+        rc = bo__commit_with(api, &c, op, o, deadline_ms);
+    if (r)
+        *r = c.r;
+    bo__commit_clear(&c);
+    return rc;
+}
+
+/* The refund of a paid order, once its seats are released (REFUND_PENDING). */
+int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
+{
+    char key[64];
+    bo_pay_refund_t rf = {0};
+    if (o->status != BO_ORDER_REFUND_PENDING)
+        return 0;
+    if (!api->pay)
+        return BO_EGATEWAY;
+    key_of(key, sizeof(key), o, "refund");
+    int rc = bo_pay_refund(api->pay, o->intent_id, 0, key, &rf);
+    if (rc == BO_ESTATE) /* refunded already (a step before a crash did it) */
+        rc = 0;
+    if (rc)
+        return rc;
+    bool unavailable = strcmp(o->refund_reason, "unavailable") == 0;
+    o->status = unavailable ? BO_ORDER_REFUNDED_UNAVAILABLE : BO_ORDER_REFUNDED;
+    copy(o->refund_id, sizeof(o->refund_id), rf.id);
+    o->closed_ms = bo__api_now_ms();
+    rc = save(api, o, "order.refunded");
+    if (rc)
+        o->status = BO_ORDER_REFUND_PENDING;
+    return rc;
+}
+
+/* Money came for an order whose seats could not be sold: refund it. */
+static int refund_unavailable(bo_api_t *api, bo_order_t *o)
+{
+    int before = o->status;
+    o->status = BO_ORDER_REFUND_PENDING;
+    copy(o->refund_reason, sizeof(o->refund_reason), "unavailable");
+    int rc = save(api, o, NULL);
+    if (rc) {
+        o->status = before;
+        return rc;
+    }
+    return bo__order_refund_finish(api, o);
+}
+
+static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+{
+    if (o->status == BO_ORDER_PAID || o->status == BO_ORDER_REFUND_PENDING ||
+        o->status == BO_ORDER_REFUNDED || o->status == BO_ORDER_REFUNDED_UNAVAILABLE)
+        return 0; /* settled before: a repeated confirm or webhook */
+    if (pi->amount_received < o->amount_cents || strcasecmp(pi->currency, o->currency) != 0) {
+        fprintf(stderr, "boxoffice: intent %s paid %lld %s for an order of %lld %s: refunding\n",
+                pi->id, (long long)pi->amount_received, pi->currency, (long long)o->amount_cents,
+                o->currency);
+        return refund_unavailable(api, o);
+    }
+    int before = o->status, rc = make_tickets(api, o);
+    if (rc)
+        return rc;
+    o->status = BO_ORDER_PAID;
+    o->paid_ms = bo__api_now_ms();
+    o->closed_ms = 0;
+    rc = save_with(api, o, BO_OP_CONFIRM, "order.paid", 0, NULL);
+    if (rc == 0)
+        return bo__order_index_tickets(api, o);
+    drop_tickets(o);
+    o->status = before;
+    o->paid_ms = 0;
+    if (rc == BO_EUNAVAILABLE || rc == BO_EFULL || rc == BO_EINVAL || rc == BO_ENOTFOUND)
+        return refund_unavailable(api, o); /* the late payment lost its seats */
+    return rc;
+}
+
+/* A release or a deadline closes an unpaid order. */
+static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
+{
+    bo_live_result_t r;
+    o->status = status;
+    o->closed_ms = bo__api_now_ms();
+    int rc = save_with(api, o, BO_OP_RELEASE, NULL, 0, &r);
+    if (rc == BO_ENOTFOUND || rc == BO_ESTATE) /* the hold is gone already */
+        rc = save(api, o, NULL);
+    if (rc) {
+        o->status = BO_ORDER_PENDING;
+        o->closed_ms = 0;
+    }
+    return rc;
+}
+
+/* The fields a decline changes, to put back when its commit fails. */
+struct decline_undo {
+    char charge[BO_PAY_ID_MAX], code[64], decline[64], message[256];
+    uint32_t failures;
+    int status;
+    int64_t closed_ms;
+};
+
+static void decline_save(const bo_order_t *o, struct decline_undo *u)
+{
+    copy(u->charge, sizeof(u->charge), o->last_failed_charge);
+    copy(u->code, sizeof(u->code), o->last_error_code);
+    copy(u->decline, sizeof(u->decline), o->last_error_decline);
+    copy(u->message, sizeof(u->message), o->last_error_message);
+    u->failures = o->failures;
+    u->status = o->status;
+    u->closed_ms = o->closed_ms;
+}
+
+static void decline_undo(bo_order_t *o, const struct decline_undo *u)
+{
+    copy(o->last_failed_charge, sizeof(o->last_failed_charge), u->charge);
+    copy(o->last_error_code, sizeof(o->last_error_code), u->code);
+    copy(o->last_error_decline, sizeof(o->last_error_decline), u->decline);
+    copy(o->last_error_message, sizeof(o->last_error_message), u->message);
+    o->failures = u->failures;
+    o->status = u->status;
+    o->closed_ms = u->closed_ms;
+}
+
+static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+{
+    struct decline_undo undo;
+    if (o->status != BO_ORDER_PENDING)
+        return 0;
+    decline_save(o, &undo);
+    copy(o->last_failed_charge, sizeof(o->last_failed_charge), pi->last_error_charge);
+    copy(o->last_error_code, sizeof(o->last_error_code), pi->last_error_code);
+    copy(o->last_error_decline, sizeof(o->last_error_decline), pi->last_error_decline);
+    copy(o->last_error_message, sizeof(o->last_error_message), pi->last_error_message);
+    o->failures++;
+    bo_live_result_t r = {0};
+    int rc = save_with(api, o, BO_OP_PAY_FAILED, NULL, 0, &r);
+    if (rc == 0 && r.released) {
+        /* the third failure, or one after the hold's time: seats released */
+        o->status = o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED : BO_ORDER_EXPIRED;
+        o->closed_ms = bo__api_now_ms();
+        rc = save(api, o, NULL);
+    } else if (rc == BO_ESTATE) {
+        /* the hold was HELD (a decline seen after another one): count it */
+        rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(api, o, BO_ORDER_FAILED)
+                                                : save(api, o, NULL);
+    } else if (rc == BO_ENOTFOUND) {
+        o->status = BO_ORDER_EXPIRED;
+        o->closed_ms = bo__api_now_ms();
+        rc = save(api, o, NULL);
+    }
+    if (rc)
+        decline_undo(o, &undo);
+    return rc;
+}
+
+int bo__settle(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+{
+    if (strcmp(pi->status, "succeeded") == 0)
+        return settle_paid(api, o, pi);
+    if (strcmp(pi->status, "canceled") == 0)
+        return o->status == BO_ORDER_PENDING ? close_unpaid(api, o, BO_ORDER_CANCELED) : 0;
+    if (strcmp(pi->status, "requires_payment_method") == 0 && pi->last_error_charge[0] &&
+        strcmp(pi->last_error_charge, o->last_failed_charge) != 0)
+        return settle_declined(api, o, pi);
+    return 0; /* processing, requires_action, ...: nothing to do yet */
+}
+
+int bo__settle_fetch(bo_api_t *api, bo_order_t *o)
+{
+    bo_pay_intent_t pi;
+    if (!o->intent_id[0])
+        return 0;
+    if (!api->pay)
+        return BO_EGATEWAY;
+    int rc = bo_pay_retrieve(api->pay, o->intent_id, &pi);
+    return rc ? rc : bo__settle(api, o, &pi);
+}
+
+int bo__order_abandon(bo_api_t *api, bo_order_t *o, int status)
+{
+    char key[64];
+    bo_pay_intent_t pi;
+    if (o->status != BO_ORDER_PENDING)
+        return 0;
+    if (o->intent_id[0]) {
+        if (!api->pay)
+            return BO_EGATEWAY;
+        key_of(key, sizeof(key), o, "cancel");
+        int rc = bo_pay_cancel(api->pay, o->intent_id, key, &pi);
+        if (rc == BO_ESTATE) {
+            /* too late to cancel: it succeeded (settle) or is cancelled */
+            if ((rc = bo_pay_retrieve(api->pay, o->intent_id, &pi)) != 0)
+                return rc;
+            if (strcmp(pi.status, "succeeded") == 0)
+                return settle_paid(api, o, &pi);
+        } else if (rc && rc != BO_ENOTFOUND) {
+            return rc;
+        }
+    }
+    return close_unpaid(api, o, status);
+}
+
+int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason)
+{
+    if (o->status == BO_ORDER_REFUND_PENDING)
+        return bo__order_refund_finish(api, o);
+    if (o->status != BO_ORDER_PAID)
+        return BO_ESTATE;
+    o->status = BO_ORDER_REFUND_PENDING;
+    copy(o->refund_reason, sizeof(o->refund_reason), reason);
+    int rc = save_with(api, o, BO_OP_CANCEL, NULL, 0, NULL);
+    if (rc) {
+        o->status = BO_ORDER_PAID;
+        o->refund_reason[0] = '\0';
+        return rc;
+    }
+    return bo__order_refund_finish(api, o);
+}
