@@ -112,6 +112,12 @@ int bo__order_index_tickets(bo_api_t *api, bo_order_t *o);
 /* Call fn for every order (not locked), in no order; stops at nonzero. */
 int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
 
+/* Add the event's order figures to a report: "orders" (count by status),
+ * "checked_in" (tickets scanned) and "sales_over_time" ([{"at" (the hour,
+ * RFC 3339), "orders", "tickets", "revenue_cents"}], ascending, paid
+ * orders by the hour they were paid, refunded ones included). */
+void bo__order_sales(bo_api_t *api, uint64_t event, json_t *report);
+
 /* The order's durable form (malloc'd JSON text, caller frees; NULL when
  * out of memory) and back (0 or BO_ECORRUPT). */
 char *bo__order_doc(const bo_order_t *o, size_t *len);

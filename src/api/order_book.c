@@ -573,3 +573,81 @@ int bo__commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op, co
     }
     return wait_for(&w);
 }
+
+/* ---- reports ------------------------------------------------------------------ */
+
+#define HOUR_MS   (3600 * 1000LL)
+#define MAX_HOURS 24 * 366 /* buckets kept: a year of hourly sales */
+
+struct sales {
+    uint64_t event;
+    uint32_t by_status[BO_ORDER_NSTATUS];
+    uint64_t checked_in;
+    struct bucket {
+        int64_t hour_ms;
+        uint64_t orders, tickets;
+        int64_t revenue;
+    } * b;
+    size_t n, cap;
+};
+
+static struct bucket *bucket_of(struct sales *s, int64_t hour_ms)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->b[i].hour_ms == hour_ms)
+            return &s->b[i];
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        struct bucket *b = cap <= MAX_HOURS ? realloc(s->b, cap * sizeof(*b)) : NULL;
+        if (!b)
+            return NULL;
+        s->b = b;
+        s->cap = cap;
+    }
+    s->b[s->n] = (struct bucket){hour_ms, 0, 0, 0};
+    return &s->b[s->n++];
+}
+
+static int add_sales(void *arg, bo_order_t *o)
+{
+    struct sales *s = arg;
+    if (o->event != s->event)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    s->by_status[o->status]++;
+    for (uint32_t i = 0; i < o->ntickets; i++)
+        s->checked_in += o->tickets[i].checked_in_ms != 0;
+    struct bucket *b = o->paid_ms ? bucket_of(s, o->paid_ms - o->paid_ms % HOUR_MS) : NULL;
+    if (b) {
+        b->orders++;
+        b->tickets += o->ntickets;
+        b->revenue += o->amount_cents;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+static int by_hour(const void *a, const void *b)
+{
+    int64_t x = ((const struct bucket *)a)->hour_ms, y = ((const struct bucket *)b)->hour_ms;
+    return x < y ? -1 : x > y;
+}
+
+void bo__order_sales(bo_api_t *api, uint64_t event, json_t *report)
+{
+    struct sales s = {.event = event};
+    bo__order_each(api, add_sales, &s);
+    qsort(s.b, s.n, sizeof(*s.b), by_hour);
+    json_t *status = json_object(), *series = json_array();
+    for (int i = 0; i < BO_ORDER_NSTATUS; i++)
+        json_object_set_new(status, status_names[i], json_integer(s.by_status[i]));
+    for (size_t i = 0; i < s.n; i++)
+        json_array_append_new(series, json_pack("{sosIsIsI}", "at", time_or_null(s.b[i].hour_ms),
+                                                "orders", (json_int_t)s.b[i].orders, "tickets",
+                                                (json_int_t)s.b[i].tickets, "revenue_cents",
+                                                (json_int_t)s.b[i].revenue));
+    json_object_set_new(report, "orders", status);
+    json_object_set_new(report, "checked_in", json_integer((json_int_t)s.checked_in));
+    json_object_set_new(report, "sales_over_time", series);
+    free(s.b);
+}

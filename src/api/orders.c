@@ -665,6 +665,28 @@ static int on_qr(void *arg, bo_http_req_t *r)
     return bo_http_send_buf(r, 200, "image/svg+xml", svg, len);
 }
 
+/* ---- GET /api/v1/payments/config ----------------------------------------------------- */
+
+/* What a browser needs to pay: which gateway, and for the simulator its
+ * address (the card form confirms the intent there with the order's
+ * client secret) and the test cards to show as a hint. */
+static int on_payments_config(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    const char *colon = api->payment ? strchr(api->payment, ':') : NULL;
+    json_t *j = json_pack("{sssb}", "gateway", api->pay_kind, "enabled", api->pay != NULL);
+    if (api->pay && colon && strcmp(api->pay_kind, "sim") == 0) {
+        json_object_set_new(j, "gateway_url", json_string(colon + 1));
+        json_object_set_new(j, "test_cards",
+                            json_pack("[{ssss}{ssss}{ssss}]", "number", "4242424242424242",
+                                      "outcome", "succeeds", "number", "4000000000000002",
+                                      "outcome", "declined", "number", "4000000000009995",
+                                      "outcome", "insufficient funds"));
+    }
+    bo_http_set_header(r, "Cache-Control", "no-cache");
+    return bo_http_send_json(r, 200, j);
+}
+
 /* ---- wiring ---------------------------------------------------------------------- */
 
 /* A secret kept in a file (whitespace around it trimmed): malloc'd, or NULL. */
@@ -772,6 +794,7 @@ int bo__orders_register(bo_api_t *api)
     bo_server_t *srv = api->srv;
     if ((rc = bo_server_route(srv, "POST", "/api/v1/holds/{hold_id}/checkout", on_checkout, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}", on_order_get, api)) ||
+        (rc = bo_server_route(srv, "GET", "/api/v1/payments/config", on_payments_config, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/orders/{id}/confirm", on_confirm, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/orders/{id}/cancel", on_cancel, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}/tickets/{ticket_id}/qr.svg", on_qr,

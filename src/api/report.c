@@ -1,7 +1,8 @@
 /*
  * report.c - GET /api/v1/events/{id}/report (admin): seat counts by state,
  * GA areas with places held and sold, revenue and sales by category, live
- * holds.
+ * holds; from the orders: orders by status, tickets checked in, and sales
+ * over time (paid orders by hour).
  *
  * Revenue is what the sold holds were sold for (each hold keeps its amount,
  * fixed when it was made). A hold spanning several categories is one
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "api/order.h"
 
 struct report {
     const bo_layout_t *l;
@@ -124,6 +126,8 @@ static int on_report(void *arg, bo_http_req_t *r)
         rc = bo_live_read(api->live, event, read_report, rep);
     json_t *doc = rc == 0 ? report_json(rep, event, e.currency) : NULL;
     free(rep);
+    if (doc && api->orders)
+        bo__order_sales(api, event, doc);
     if (rc == BO_ENOTFOUND || rc == BO_EINVAL)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));

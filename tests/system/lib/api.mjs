@@ -12,7 +12,8 @@ export const ERROR_CODES = new Set([
     'INVALID_REQUEST', 'NOT_FOUND', 'SEATS_UNAVAILABLE', 'HOLD_EXPIRED', 'INVALID_STATE', 'LIMIT_EXCEEDED',
     'CAPACITY_EXHAUSTED', 'TOO_LARGE', 'STORE_UNAVAILABLE', 'BUSY', 'SOLD_OUT', 'ALREADY_EXISTS',
     'UNAUTHORIZED', 'FORBIDDEN', 'METHOD_NOT_ALLOWED', 'IDEMPOTENCY_MISMATCH', 'IDEMPOTENCY_IN_PROGRESS',
-    'NOT_ON_SALE', 'INVALID_SEATMAP', 'RATE_LIMITED', 'GONE',
+    'NOT_ON_SALE', 'INVALID_SEATMAP', 'RATE_LIMITED', 'GONE', 'PAYMENT_DECLINED', 'GATEWAY_UNAVAILABLE',
+    'INVALID_SIGNATURE', 'ALREADY_USED', 'INVALID_TICKET', 'WRONG_EVENT', 'TICKET_VOIDED',
 ]);
 
 /** Assert an error answer: exact status, exact code, DESIGN's shape. */
@@ -22,6 +23,7 @@ export function assertError(res, status, code, what = '') {
     assert.ok(res.body && typeof res.body === 'object', `error body is JSON: ${ctx}`);
     assert.ok(res.body.error && typeof res.body.error === 'object', `{"error":{…}}: ${ctx}`);
     assert.equal(res.body.error.code, code, ctx);
+    assert.ok(ERROR_CODES.has(code), `a documented error code: ${code}`);
     assert.equal(typeof res.body.error.message, 'string', ctx);
     assert.ok(res.body.error.message.length > 0, ctx);
     assert.ok(res.body.error.details && typeof res.body.error.details === 'object', `details object: ${ctx}`);
