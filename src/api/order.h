@@ -81,6 +81,7 @@ typedef struct bo_order {
     int64_t created_ms, updated_ms, paid_ms, deadline_ms, closed_ms;
     bo_ticket_t *tickets;
     uint32_t ntickets;
+    bool opened; /* its checkout committed (else a retry of it starts over) */
     /* reconcile.c, in memory only */
     int64_t recheck_ms; /* when to ask the gateway again */
     int queued;         /* a reconciliation step is queued (atomic) */

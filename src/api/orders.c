@@ -201,10 +201,39 @@ static int ensure_intent(bo_api_t *api, bo_order_t *o)
     return rc;
 }
 
+/* The checkout of a new order (locked): PAYING and the order in one
+ * commit, then its intent. Answers the request. */
+static void checkout_open(step_t *s, bo_order_t *o, int created_status)
+{
+    int rc = order_open(s->api, o);
+    if (rc) {
+        /* the hold went meanwhile (or the store failed): nothing is durable,
+         * and a retry of this checkout tries again */
+        o->status = BO_ORDER_EXPIRED;
+        o->closed_ms = bo__api_now_ms();
+        reply_error(s, rc == BO_ENOTFOUND || rc == BO_ESTATE ? BO_EEXPIRED : rc,
+                    rc == BO_ENOTFOUND || rc == BO_ESTATE ? "the hold has expired or was released"
+                                                          : NULL,
+                    NULL);
+        return;
+    }
+    o->opened = true;
+    if ((rc = ensure_intent(s->api, o)))
+        reply_error(s, rc, "the payment gateway did not answer: retry the checkout", order_ref(o));
+    else
+        reply_order(s, o, created_status, true);
+}
+
 static void checkout_existing(step_t *s, bo_order_t *o)
 {
     pthread_mutex_lock(&o->mu);
-    if (o->status != BO_ORDER_PENDING) {
+    if (!o->opened) {
+        /* an earlier checkout of this hold failed before its commit */
+        o->status = BO_ORDER_PENDING;
+        o->closed_ms = 0;
+        o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
+        checkout_open(s, o, 201);
+    } else if (o->status != BO_ORDER_PENDING) {
         reply_error(s, BO_ESTATE, "this hold was checked out already", order_ref(o));
     } else {
         int rc = ensure_intent(s->api, o);
@@ -245,16 +274,7 @@ static void checkout_job(void *arg)
         goto out;
     }
     pthread_mutex_lock(&o->mu);
-    if ((rc = order_open(api, o))) {
-        /* the hold went meanwhile (or the store failed): the order is closed */
-        o->status = rc == BO_ENOTFOUND || rc == BO_ESTATE ? BO_ORDER_EXPIRED : BO_ORDER_CANCELED;
-        o->closed_ms = bo__api_now_ms();
-        reply_error(s, rc == BO_ENOTFOUND ? BO_EEXPIRED : rc, NULL, NULL);
-    } else if ((rc = ensure_intent(api, o))) {
-        reply_error(s, rc, "the payment gateway did not answer: retry the checkout", order_ref(o));
-    } else {
-        reply_order(s, o, 201, true);
-    }
+    checkout_open(s, o, 201);
     pthread_mutex_unlock(&o->mu);
 out:
     free(s);
@@ -745,6 +765,7 @@ static int load_doc(void *arg, const char *coll, const char *id, const char *bod
         return BO_ENOMEM;
     pthread_mutex_init(&o->mu, NULL);
     int rc = bo__order_from_doc(body, len, o);
+    o->opened = true; /* it is durable */
     if (rc == 0 && (rc = bo__order_add(api, o, &existing)) == BO_EEXIST && existing) {
         /* a later write of the same order is not possible: one row per id */
         rc = BO_ECORRUPT;
