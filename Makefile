@@ -38,7 +38,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http run format \
+.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout run format \
         format-check clean help
 .DEFAULT_GOAL := all
 
@@ -139,7 +139,7 @@ test-fuzz: deps $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http
+bench: bench-engine bench-store bench-best bench-http bench-checkout
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -152,6 +152,12 @@ bench-best: all $(BUILD)/bench/bench_best
 
 bench-http: all
 	bench/bench_http.sh
+
+# Whole purchase flows (hold -> checkout -> confirm, paysim at zero
+# latency) per second and their p99, after a hold -> release baseline in
+# the same run (bench/checkout.mjs).
+bench-checkout: all
+	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/checkout.mjs
 
 # The demo: seeds a venue and events into ./boxoffice.db on first start and
 # reuses them after; the admin token is kept in ./boxoffice.admin-token.

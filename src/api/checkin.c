@@ -252,7 +252,9 @@ static json_t *ticket_info(bo_api_t *api, const bo_order_t *o, const bo_ticket_t
         json_object_set_new(j, "number", json_string(bo_layout_str(l, seat->number)));
     } else if (l && t->ga_area < l->nga) {
         json_object_set_new(j, "seat", json_null());
-        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
+        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
+        json_object_set_new(j, "ga_area_name",
+                            json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
     }
     return j;
 }
@@ -338,6 +340,12 @@ static int scanner_scope(bo_api_t *api, bo_http_req_t *r, uint64_t *scope)
         if ((*scope = staff_event(api, auth + 7, len - 7)))
             return 0;
         bo_http_send_error(r, BO_EFORBIDDEN, "this staff token is not valid", NULL);
+        return 1;
+    }
+    if (!auth) {
+        bo_http_set_header(r, "WWW-Authenticate", "Bearer");
+        bo_http_send_error(r, BO_EUNAUTHORIZED, "a staff token or the admin token is required",
+                           NULL);
         return 1;
     }
     return bo__api_admin(api, r) ? 1 : 0;

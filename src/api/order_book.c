@@ -356,13 +356,19 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
 /* ---- the API's answer ---------------------------------------------------------- */
 
 static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_ticket_t *t,
-                           const char *order_id)
+                           const char *order_id, bool with_secret)
 {
     char id[BO_ID_TICKET_LEN + 1], url[160];
     bo_id_ticket(id, t->id);
     snprintf(url, sizeof(url), "/api/v1/orders/%s/tickets/%s/qr.svg?secret=%s", order_id, id,
              o->secret);
     const char *state = o->status != BO_ORDER_PAID ? "void" : t->checked_in_ms ? "used" : "valid";
+    if (!with_secret) /* codes are entry capabilities: only for the order's owner */
+        return json_pack("{sssssoso}", "id", id, "status", state, "checked_in_at",
+                         time_or_null(t->checked_in_ms), "seat",
+                         t->seat != BO_TICKET_GA && l && t->seat < l->nseats
+                             ? json_string(bo_layout_str(l, l->seats[t->seat].id))
+                             : json_null());
     json_t *j = json_pack("{ssssssssso}", "id", id, "code", t->code, "qr_svg_url", url, "status",
                           state, "checked_in_at", time_or_null(t->checked_in_ms));
     if (t->seat != BO_TICKET_GA && l && t->seat < l->nseats) {
@@ -374,8 +380,11 @@ static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_t
         json_object_set_new(j, "number", json_string(bo_layout_str(l, s->number)));
     } else {
         json_object_set_new(j, "seat", json_null());
-        if (l && t->ga_area < l->nga)
+        if (l && t->ga_area < l->nga) {
             json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
+            json_object_set_new(j, "ga_area_name",
+                                json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
+        }
     }
     return j;
 }
@@ -417,7 +426,7 @@ char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, siz
          i++) {
         if (i >= o->ntickets)
             break;
-        json_array_append_new(tickets, ticket_json(l, o, &o->tickets[i], id));
+        json_array_append_new(tickets, ticket_json(l, o, &o->tickets[i], id, with_secret));
     }
     json_t *order =
         json_pack("{sssssssssos{ssss}sosos{sIss}sosososososIso}", "id", id, "status",

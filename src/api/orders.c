@@ -41,7 +41,10 @@ typedef struct step {
     char email[BO_EMAIL_MAX + 1];
     char name[BO_ORDER_NAME_MAX + 1];
     char payment_method[PAYMENT_METHOD_MAX + 1];
-    bool admin;
+    bool admin;              /* the admin token came with the request */
+    bool authed;             /* the order's secret or the admin token came with it */
+    bool declined;           /* confirm: the gateway declined this attempt */
+    bo_pay_intent_t attempt; /* its answer */
 } step_t;
 
 /* ---- answers ------------------------------------------------------------------- */
@@ -49,7 +52,7 @@ typedef struct step {
 static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
 {
     size_t len = 0;
-    char *body = bo__order_render(s->api, o, true, &len);
+    char *body = bo__order_render(s->api, o, s->authed, &len);
     char loc[sizeof("/api/v1/orders/") + BO_ID_ORDER_LEN];
     char id[BO_ID_ORDER_LEN + 1];
     bo_id_order(id, o->id);
@@ -171,14 +174,13 @@ static int order_open(bo_api_t *api, bo_order_t *o)
     return rc;
 }
 
-/* The intent of a pending order, made once (order locked). */
-static int ensure_intent(bo_api_t *api, bo_order_t *o)
+/* Ask the gateway for the order's intent (order locked), keyed by the
+ * order id: asking again after a lost answer gives the same intent. */
+static int create_intent(bo_api_t *api, bo_order_t *o)
 {
     char id[BO_ID_ORDER_LEN + 1], desc[BO_API_NAME_MAX + 64];
     bo_event_info_t info;
     bo_pay_intent_t pi;
-    if (o->intent_id[0])
-        return 0;
     bo_id_order(id, o->id);
     snprintf(desc, sizeof(desc), "boxoffice %s", id);
     if (bo__catalog_event(api, o->event, &info) == 0)
@@ -188,6 +190,18 @@ static int ensure_intent(bo_api_t *api, bo_order_t *o)
         return rc == BO_EDECLINED ? BO_EGATEWAY : rc;
     snprintf(o->intent_id, sizeof(o->intent_id), "%s", pi.id);
     snprintf(o->client_secret, sizeof(o->client_secret), "%s", pi.client_secret);
+    return 0;
+}
+
+/* The intent of a pending order that was opened without one (an order of
+ * an older version), made and saved once (order locked). */
+static int ensure_intent(bo_api_t *api, bo_order_t *o)
+{
+    if (o->intent_id[0])
+        return 0;
+    int rc = create_intent(api, o);
+    if (rc)
+        return rc;
     bo_order_commit_t c = {0};
     o->updated_ms = bo__api_now_ms();
     rc = bo__commit_order(&c, o, NULL);
@@ -201,12 +215,20 @@ static int ensure_intent(bo_api_t *api, bo_order_t *o)
     return rc;
 }
 
-/* The checkout of a new order (locked): PAYING and the order in one
- * commit, then its intent. Answers the request. */
+/* The checkout of a new order (locked): its intent from the gateway, then
+ * PAYING and the order (with the intent) in one commit. A crash between
+ * the two leaves an intent nobody can pay (its client secret was never
+ * given out); a retry finds it again by its idempotency key. Answers the
+ * request. */
 static void checkout_open(step_t *s, bo_order_t *o, int created_status)
 {
-    int rc = order_open(s->api, o);
+    int rc = o->intent_id[0] ? 0 : create_intent(s->api, o);
     if (rc) {
+        o->status = BO_ORDER_EXPIRED; /* not durable: a retry starts over */
+        reply_error(s, rc, "the payment gateway did not answer: retry the checkout", NULL);
+        return;
+    }
+    if ((rc = order_open(s->api, o))) {
         /* the hold went meanwhile (or the store failed): nothing is durable,
          * and a retry of this checkout tries again */
         o->status = BO_ORDER_EXPIRED;
@@ -218,8 +240,8 @@ static void checkout_open(step_t *s, bo_order_t *o, int created_status)
         return;
     }
     o->opened = true;
-    if ((rc = ensure_intent(s->api, o)))
-        reply_error(s, rc, "the payment gateway did not answer: retry the checkout", order_ref(o));
+    if (bo__order_index_intent(s->api, o))
+        reply_error(s, BO_ENOMEM, NULL, order_ref(o));
     else
         reply_order(s, o, created_status, true);
 }
@@ -317,7 +339,6 @@ static int read_customer(bo_http_req_t *r, step_t *s)
 
 static int no_gateway(bo_http_req_t *r)
 {
-    bo_http_set_header(r, "Retry-After", "60");
     return bo_http_send_error(r, BO_EGATEWAY,
                               "no payment gateway is configured (boxoffice serve --payment)", NULL);
 }
@@ -329,6 +350,7 @@ static int on_checkout(void *arg, bo_http_req_t *r)
     if (!s)
         return BO_ENOMEM;
     s->api = api;
+    s->authed = true; /* the hold id is the buyer's capability */
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &s->event, &s->hold)) {
         free(s);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such hold", NULL);
@@ -351,12 +373,12 @@ static int on_checkout(void *arg, bo_http_req_t *r)
  * or the admin token when admin_ok. Answers 404/401/403 itself and returns
  * NULL; *admin says which credential was used. */
 static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *secret, bool need,
-                            bool *admin)
+                            bool *admin, bool *authed)
 {
     uint64_t id;
     size_t len = 0;
     bo_order_t *o = NULL;
-    *admin = false;
+    *admin = *authed = false;
     if (bo_id_parse_order(bo_http_param(r, "id"), &id) || !(o = bo__order_find(api, id))) {
         bo_http_send_error(r, BO_ENOTFOUND, "no such order", NULL);
         return NULL;
@@ -365,15 +387,17 @@ static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *secret,
         secret = bo_http_query(r, "secret", &len);
     if (secret) {
         if (strlen(secret) == BO_ORDER_SECRET_LEN &&
-            sodium_memcmp(secret, o->secret, BO_ORDER_SECRET_LEN) == 0)
+            sodium_memcmp(secret, o->secret, BO_ORDER_SECRET_LEN) == 0) {
+            *authed = true;
             return o;
+        }
         bo_http_send_error(r, BO_EFORBIDDEN, "the order secret does not match", NULL);
         return NULL;
     }
     if (bo_http_header(r, "authorization", NULL)) {
         if (bo__api_admin(api, r))
             return NULL; /* answered */
-        *admin = true;
+        *admin = *authed = true;
         return o;
     }
     if (!need)
@@ -386,9 +410,9 @@ static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *secret,
 static int on_order_get(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
-    bool admin;
+    bool admin, authed;
     size_t len = 0;
-    bo_order_t *o = order_of(api, r, NULL, true, &admin);
+    bo_order_t *o = order_of(api, r, NULL, true, &admin, &authed);
     if (!o)
         return 0;
     pthread_mutex_lock(&o->mu);
@@ -402,15 +426,28 @@ static int on_order_get(void *arg, bo_http_req_t *r)
 
 /* ---- POST /api/v1/orders/{id}/confirm ------------------------------------------------- */
 
-static bool payment_method_ok(const char *pm)
+/* A payment method as the gateway takes it, normalised in place: a
+ * "pm_..." id, or a card number of 12..19 digits (spaces and dashes, as
+ * people type them, dropped). */
+static bool payment_method_ok(char *pm)
 {
-    size_t n = strlen(pm);
+    size_t n = strlen(pm), k = 0;
     if (n == 0 || n > PAYMENT_METHOD_MAX)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)pm[i]) && pm[i] != '_' && pm[i] != ' ' && pm[i] != '-')
+    if (strncmp(pm, "pm_", 3) == 0) {
+        for (size_t i = 3; i < n; i++)
+            if (!isalnum((unsigned char)pm[i]) && pm[i] != '_')
+                return false;
+        return n > 3;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (isdigit((unsigned char)pm[i]))
+            pm[k++] = pm[i];
+        else if (pm[i] != ' ' && pm[i] != '-')
             return false;
-    return true;
+    }
+    pm[k] = '\0';
+    return k >= 12 && k <= 19;
 }
 
 /* A new payment attempt: the hold back to PAYING (after a decline it is
@@ -419,7 +456,6 @@ static int pay_attempt(step_t *s, bo_order_t *o)
 {
     char key[BO_ID_ORDER_LEN + 96], id[BO_ID_ORDER_LEN + 1];
     uint8_t h[8];
-    bo_pay_intent_t pi;
     bo_order_commit_t c = {0};
     int64_t deadline = o->deadline_ms;
     o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
@@ -437,7 +473,9 @@ static int pay_attempt(step_t *s, bo_order_t *o)
     bo_id_order(id, o->id);
     snprintf(key, sizeof(key), "%s:confirm:%u:%02x%02x%02x%02x%02x%02x%02x%02x", id, o->failures,
              h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
-    rc = bo_pay_confirm(s->api->pay, o->intent_id, s->payment_method, key, &pi);
+    rc = bo_pay_confirm(s->api->pay, o->intent_id, s->payment_method, key, &s->attempt);
+    if (rc == BO_EDECLINED)
+        s->declined = true;
     return rc == BO_EDECLINED || rc == BO_ESTATE ? 0 : rc; /* the retrieve tells */
 }
 
@@ -459,6 +497,18 @@ static void confirm_answer(step_t *s, bo_order_t *o, uint32_t failures_before)
         json_object_set_new(d, "order_id", json_string(id));
         reply_error(s, BO_EDECLINED,
                     o->last_error_message[0] ? o->last_error_message : "the card was declined", d);
+        return;
+    }
+    if (s->declined && o->status == BO_ORDER_PENDING) {
+        /* refused before it became a payment attempt (a mistyped number):
+         * nothing counted, the buyer corrects it */
+        const bo_pay_intent_t *a = &s->attempt;
+        reply_error(s, BO_EDECLINED, a->last_error_message[0] ? a->last_error_message : NULL,
+                    json_pack("{sssssssI}", "status", bo__order_status_name(o->status),
+                              "decline_code",
+                              a->last_error_decline[0] ? a->last_error_decline : a->last_error_code,
+                              "message", a->last_error_message, "attempts_left",
+                              (json_int_t)(BO_PAY_MAX_FAILURES - o->failures)));
         return;
     }
     if (o->status == BO_ORDER_EXPIRED && !o->intent_id[0])
@@ -519,11 +569,12 @@ static int read_step_body(bo_http_req_t *r, step_t *s, char secret[BO_ORDER_SECR
     const char *field = NULL, *msg = NULL;
     if ((v = json_object_get(body, "payment_method")) && !json_is_null(v)) {
         const char *pm = json_string_value(v);
-        if (!pm || !payment_method_ok(pm))
-            field = "payment_method",
-            msg = "payment_method must be a payment method id or a card number";
-        else
+        if (pm && json_string_length(v) <= PAYMENT_METHOD_MAX)
             snprintf(s->payment_method, sizeof(s->payment_method), "%s", pm);
+        if (!pm || json_string_length(v) > PAYMENT_METHOD_MAX ||
+            !payment_method_ok(s->payment_method))
+            field = "payment_method",
+            msg = "payment_method must be a payment method id (pm_...) or a card number";
     }
     if (!field && (v = json_object_get(body, "secret")) && !json_is_null(v)) {
         const char *sec = json_string_value(v);
@@ -548,7 +599,8 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn
         return BO_ENOMEM;
     s->api = api;
     if (read_step_body(r, s, secret) ||
-        !(s->order = order_of(api, r, secret[0] ? secret : NULL, need_auth, &s->admin)) ||
+        !(s->order =
+              order_of(api, r, secret[0] ? secret : NULL, need_auth, &s->admin, &s->authed)) ||
         bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 0;
@@ -589,6 +641,14 @@ static void cancel_job(void *arg)
     }
     if (rc == 0 && o->status == BO_ORDER_PAID) {
         int64_t deadline = buyer_deadline_ms(s->api, o->event);
+        bool used = false;
+        for (uint32_t i = 0; i < o->ntickets; i++)
+            used |= o->tickets[i].checked_in_ms != 0;
+        if (!s->admin && used) {
+            reply_error(s, BO_ESTATE, "a ticket of this order was used at the gate",
+                        json_pack("{ss}", "status", "paid"));
+            goto out;
+        }
         if (!s->admin && bo__api_now_ms() > deadline) {
             char when[BO_RFC3339_SIZE];
             bo_time_format(deadline, when);
@@ -648,6 +708,7 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
     }
     s->api = api;
     s->order = o;
+    s->authed = true; /* the hold id is the buyer's capability */
     if (bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 1;
@@ -661,10 +722,10 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
 static int on_qr(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
-    bool admin;
+    bool admin, authed;
     uint64_t tid;
     bo_ticket_t *t = NULL;
-    bo_order_t *o = order_of(api, r, NULL, true, &admin);
+    bo_order_t *o = order_of(api, r, NULL, true, &admin, &authed);
     if (!o)
         return 0;
     char code[BO_TICKET_CODE_MAX];

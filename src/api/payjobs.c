@@ -12,7 +12,7 @@
 
 #include "api/order.h"
 
-#define PAY_WORKERS   16
+#define PAY_WORKERS   64 /* each mostly waits (gateway, commit) */
 #define PAY_QUEUE_MAX 8192
 
 struct job {

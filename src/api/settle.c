@@ -181,6 +181,18 @@ static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
     return rc;
 }
 
+/* After the seats of an unpaid order went: no later payment should take
+ * (a payment that got through anyway is a late payment: settle it). */
+static void cancel_intent(bo_api_t *api, bo_order_t *o)
+{
+    char key[64];
+    bo_pay_intent_t pi;
+    key_of(key, sizeof(key), o, "cancel");
+    if (bo_pay_cancel(api->pay, o->intent_id, key, &pi) == BO_ESTATE &&
+        bo_pay_retrieve(api->pay, o->intent_id, &pi) == 0 && strcmp(pi.status, "succeeded") == 0)
+        settle_paid(api, o, &pi);
+}
+
 /* The fields a decline changes, to put back when its commit fails. */
 struct decline_undo {
     char charge[BO_PAY_ID_MAX], code[64], decline[64], message[256];
@@ -228,7 +240,8 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
         /* the third failure, or one after the hold's time: seats released */
         o->status = o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED : BO_ORDER_EXPIRED;
         o->closed_ms = bo__api_now_ms();
-        rc = save(api, o, NULL);
+        if ((rc = save(api, o, NULL)) == 0)
+            cancel_intent(api, o);
     } else if (rc == BO_ESTATE) {
         /* the hold was HELD (a decline seen after another one): count it */
         rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(api, o, BO_ORDER_FAILED)

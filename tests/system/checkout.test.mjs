@@ -79,7 +79,7 @@ describe('checkout and confirm', () => {
         assert.equal(pi.body.metadata.order_id, order.id);
         assert.equal(pi.body.amount, order.amount.total_cents);
 
-        const paid = await confirm(srv, order.id, 'pm_card_visa');
+        const paid = await confirm(srv, order, 'pm_card_visa');
         assertStatus(paid, 200, 'confirm');
         const o = paid.body.order;
         assert.equal(o.status, 'paid');
@@ -91,6 +91,13 @@ describe('checkout and confirm', () => {
             assert.match(t.qr_svg_url, new RegExp(`^/api/v1/orders/${o.id}/tickets/${t.id}/qr\\.svg\\?secret=`));
         }
         assert.deepEqual(await seatStates(ev, seats), [STATE.sold, STATE.sold]);
+        // without the order's secret, confirm answers the state but no capability
+        const anon = await confirm(srv, order.id);
+        assertStatus(anon, 200, 'confirm without credentials');
+        assert.equal(anon.body.order.status, 'paid');
+        assert.equal(anon.body.order.secret, undefined);
+        assert.equal(anon.body.payment.client_secret, null);
+        assert.ok(anon.body.order.tickets.every((t) => t.code === undefined && t.qr_svg_url === undefined));
 
         // offline verification with the event's public key
         const key = await srv.get(`/api/v1/events/${ev.event.id}/ticket-key`);
@@ -145,13 +152,18 @@ describe('checkout and confirm', () => {
 
     it('a declined card keeps the hold; another card succeeds', async () => {
         const { order, hold: h } = await pendingOrder();
-        const d = await confirm(srv, order.id, '4000000000000002');
+        // a mistyped number is refused by the gateway before any attempt: nothing counted
+        const typo = await confirm(srv, order, '4242 4242 4242 4241');
+        assertError(typo, 402, 'PAYMENT_DECLINED', 'bad checksum');
+        assert.equal(typo.body.error.details.attempts_left, 3);
+        assertError(await confirm(srv, order, 'card-please'), 400, 'INVALID_REQUEST', 'not a payment method');
+        const d = await confirm(srv, order, '4000000000000002');
         assertError(d, 402, 'PAYMENT_DECLINED', 'declined card');
         assert.equal(d.body.error.details.decline_code, 'generic_decline');
         assert.equal(d.body.error.details.attempts_left, 2);
         assert.equal(d.body.error.details.hold_released, false);
         assert.deepEqual(await seatStates(ev, h.seats), [STATE.held, STATE.held]);
-        const ok = await confirm(srv, order.id, '4242424242424242');
+        const ok = await confirm(srv, order, '4242424242424242');
         assertStatus(ok, 200, 'second card');
         assert.equal(ok.body.order.status, 'paid');
         assert.equal(ok.body.order.payment_failures, 1);
@@ -159,7 +171,7 @@ describe('checkout and confirm', () => {
 
     it('insufficient funds is a decline with its reason', async () => {
         const { order } = await pendingOrder();
-        const d = await confirm(srv, order.id, '4000000000009995');
+        const d = await confirm(srv, order, '4000000000009995');
         assertError(d, 402, 'PAYMENT_DECLINED', 'insufficient funds');
         assert.equal(d.body.error.details.decline_code, 'insufficient_funds');
         const o = (await getOrder(srv, order)).body.order;
@@ -170,19 +182,19 @@ describe('checkout and confirm', () => {
     it('the third decline releases the seats at once', async () => {
         const { order, hold: h } = await pendingOrder();
         for (const [i, card] of ['pm_card_chargeDeclined', '4000000000009995', '4000000000000002'].entries()) {
-            const d = await confirm(srv, order.id, card);
+            const d = await confirm(srv, order, card);
             assertError(d, 402, 'PAYMENT_DECLINED', `decline ${i + 1}`);
             assert.equal(d.body.error.details.attempts_left, 2 - i);
         }
         const o = (await getOrder(srv, order)).body.order;
         assert.equal(o.status, 'payment_failed');
         assert.deepEqual(await seatStates(ev, h.seats), [STATE.available, STATE.available]);
-        assertError(await confirm(srv, order.id, 'pm_card_visa'), 409, 'INVALID_STATE', 'no more payments');
+        assertError(await confirm(srv, order, 'pm_card_visa'), 409, 'INVALID_STATE', 'no more payments');
     });
 
     it('GA tickets: one ticket per place', async () => {
         const { order } = await pendingOrder(ev, { ga: { area: 'ga1', quantity: 3 } });
-        const ok = await confirm(srv, order.id, 'pm_card_mastercard');
+        const ok = await confirm(srv, order, 'pm_card_mastercard');
         assertStatus(ok, 200, 'GA confirm');
         assert.equal(ok.body.order.tickets.length, 3);
         for (const t of ok.body.order.tickets) assert.equal(t.seat, null);
@@ -203,7 +215,7 @@ describe('gateway faults', () => {
             assert.ok(Date.now() - t0 < 5000, 'bounded retries');
             await slow.sim.config({ latency_ms: 0 });
             const c2 = await checkout(slow.srv, h.body.hold.id);
-            assertStatus(c2, 200, 'retried checkout');
+            assertStatus(c2, 201, 'retried checkout: the order is made now');
             assert.equal(c2.body.order.status, 'pending_payment');
             // every attempt used the order id as its idempotency key: one intent
             assert.equal((await slow.sim.stats()).intents.total, before0 + 1);
@@ -211,7 +223,7 @@ describe('gateway faults', () => {
             await slow.sim.config({ fail_after_rate: 0.5 });
             let ok = null;
             for (let i = 0; i < 10 && !ok; i++) {
-                const r = await confirm(slow.srv, c2.body.order.id, 'pm_card_visa');
+                const r = await confirm(slow.srv, c2.body.order, 'pm_card_visa');
                 if (r.status === 200) ok = r;
                 else assert.ok([503, 402].includes(r.status), r.text);
             }
@@ -232,7 +244,7 @@ describe('webhooks', () => {
         const g = await confirmAtGateway(sim, payment.intent_id, payment.client_secret, 'pm_card_visa');
         assert.equal(g.status, 200, JSON.stringify(g.body));
         const paid = await waitOrder(srv, order, (o) => o.status === 'paid');
-        const c = await confirm(srv, order.id);
+        const c = await confirm(srv, order);
         assertStatus(c, 200, 'confirm after the webhook');
         assert.deepEqual(c.body.order.tickets.map((t) => t.id).sort(), paid.tickets.map((t) => t.id).sort());
     });
@@ -242,8 +254,8 @@ describe('webhooks', () => {
         try {
             await sim.config({ webhook_url: rx.url });
             const { order } = await pendingOrder();
-            assertError(await confirm(srv, order.id, '4000000000000002'), 402, 'PAYMENT_DECLINED', 'decline');
-            const paid = await confirm(srv, order.id, 'pm_card_visa');
+            assertError(await confirm(srv, order, '4000000000000002'), 402, 'PAYMENT_DECLINED', 'decline');
+            const paid = await confirm(srv, order, 'pm_card_visa');
             assertStatus(paid, 200, 'paid by confirm');
             await rx.waitFor(2);
             const deliveries = rx.deliveries.filter((d) => JSON.parse(d.body).data.object.metadata?.order_id === order.id);
@@ -314,7 +326,7 @@ describe('cancel and refund', () => {
 
     it('a paid order cancelled: refunded, seats back on sale, buyer deadline enforced', async () => {
         const { order, hold: h } = await pendingOrder();
-        assertStatus(await confirm(srv, order.id, 'pm_card_visa'), 200, 'paid');
+        assertStatus(await confirm(srv, order, 'pm_card_visa'), 200, 'paid');
         const before0 = await sim.stats();
         const c = await srv.post(`/api/v1/orders/${order.id}/cancel`, {}, { admin: true });
         assertStatus(c, 200, 'admin cancel');
@@ -333,12 +345,12 @@ describe('cancel and refund', () => {
         // a buyer past the event's refund deadline is refused; an admin is not
         const late = await setupEvent(srv, GEN, { refund_deadline: '2020-01-01T00:00:00Z' });
         const p = await pendingOrder(late, { seats: late.seats.slice(0, 2) });
-        assertStatus(await confirm(srv, p.order.id, 'pm_card_visa'), 200, 'paid');
+        assertStatus(await confirm(srv, p.order, 'pm_card_visa'), 200, 'paid');
         const refused = await srv.post(`/api/v1/orders/${p.order.id}/cancel?secret=${p.order.secret}`, {});
         assertError(refused, 409, 'INVALID_STATE', 'past the deadline');
         assert.equal(refused.body.error.details.refund_deadline, '2020-01-01T00:00:00Z');
         const byBuyer = await pendingOrder(ev);
-        assertStatus(await confirm(srv, byBuyer.order.id, 'pm_card_visa'), 200, 'paid');
+        assertStatus(await confirm(srv, byBuyer.order, 'pm_card_visa'), 200, 'paid');
         const ok = await srv.post(`/api/v1/orders/${byBuyer.order.id}/cancel`, { secret: byBuyer.order.secret });
         assertStatus(ok, 200, 'buyer within the deadline');
         assert.equal(ok.body.order.status, 'refunded');
@@ -348,7 +360,7 @@ describe('cancel and refund', () => {
 describe('check-in', () => {
     it('ok once, already_used, invalid, wrong event, voided, and who may scan', async () => {
         const { order } = await pendingOrder();
-        const paid = (await confirm(srv, order.id, 'pm_card_visa')).body.order;
+        const paid = (await confirm(srv, order, 'pm_card_visa')).body.order;
         const [t1, t2] = paid.tickets;
         const staff = await srv.post(`/api/v1/events/${ev.event.id}/staff-tokens`, { name: 'Gate A' }, { admin: true });
         assertStatus(staff, 201, 'staff token');
@@ -369,6 +381,9 @@ describe('check-in', () => {
         // durable: the order shows it
         const o = (await getOrder(srv, order)).body.order;
         assert.equal(o.tickets.find((t) => t.id === t1.id).status, 'used');
+        // a buyer cannot get a refund for an order whose ticket was used
+        const cancel = await srv.post(`/api/v1/orders/${order.id}/cancel?secret=${order.secret}`, {});
+        assertError(cancel, 409, 'INVALID_STATE', 'refund after entry');
 
         const forged = t2.code.slice(0, 60) + (t2.code[60] === 'A' ? 'B' : 'A') + t2.code.slice(61);
         const inv = await scan(forged);
@@ -393,7 +408,7 @@ describe('check-in', () => {
 
         // voided after a refund
         const p2 = await pendingOrder();
-        const paid2 = (await confirm(srv, p2.order.id, 'pm_card_visa')).body.order;
+        const paid2 = (await confirm(srv, p2.order, 'pm_card_visa')).body.order;
         assertStatus(await srv.post(`/api/v1/orders/${p2.order.id}/cancel`, {}, { admin: true }), 200, 'refund');
         const v = await scan(paid2.tickets[0].code);
         assert.equal(v.status, 410, v.text);
@@ -403,7 +418,7 @@ describe('check-in', () => {
 
     it('simultaneous scans of one ticket: exactly one is ok', async () => {
         const { order } = await pendingOrder();
-        const paid = (await confirm(srv, order.id, 'pm_card_visa')).body.order;
+        const paid = (await confirm(srv, order, 'pm_card_visa')).body.order;
         const code = paid.tickets[0].code;
         const results = await Promise.all(Array.from({ length: 12 }, () => srv.post('/api/v1/checkin', { code }, { admin: true })));
         assert.equal(results.filter((r) => r.body.result === 'ok').length, 1);
@@ -424,7 +439,7 @@ describe('late payment', () => {
                 const c = await checkout(s, h.body.hold.id);
                 assertStatus(c, 201, 'checkout');
                 // a decline hands the hold back with its remaining time (30 s)
-                assertError(await confirm(s, c.body.order.id, '4000000000000002'), 402, 'PAYMENT_DECLINED', 'decline');
+                assertError(await confirm(s, c.body.order, '4000000000000002'), 402, 'PAYMENT_DECLINED', 'decline');
                 flows.push({ seats, order: c.body.order, payment: c.body.payment });
             }
             await sleep(31000);
@@ -466,7 +481,7 @@ describe('kill -9', () => {
                 assertStatus(c, 201, 'checkout');
                 flows.push(c.body);
             }
-            const paid = await confirm(s, flows[0].order.id, 'pm_card_visa');
+            const paid = await confirm(s, flows[0].order, 'pm_card_visa');
             assertStatus(paid, 200, 'paid before the crash');
             await s.kill9();
             // the buyer of flows[2] pays at the gateway while the server is down
@@ -482,7 +497,7 @@ describe('kill -9', () => {
             assert.equal(scan.body.result, 'ok', scan.text);
             // the pending checkout goes on
             assert.equal((await getOrder(s, flows[1].order)).body.order.status, 'pending_payment');
-            assertStatus(await confirm(s, flows[1].order.id, 'pm_card_visa'), 200, 'paid after the restart');
+            assertStatus(await confirm(s, flows[1].order, 'pm_card_visa'), 200, 'paid after the restart');
             // the reconciler found the money that came while the server was down
             const o2 = await waitOrder(s, flows[2].order, (o) => o.status === 'paid');
             assert.equal(o2.tickets.length, 2);
@@ -497,7 +512,7 @@ describe('kill -9', () => {
 describe('report', () => {
     it('orders by status and sales over time', async () => {
         const { order } = await pendingOrder();
-        assertStatus(await confirm(srv, order.id, 'pm_card_visa'), 200, 'paid');
+        assertStatus(await confirm(srv, order, 'pm_card_visa'), 200, 'paid');
         const r = await srv.get(`/api/v1/events/${ev.event.id}/report`, { admin: true });
         assertStatus(r, 200, 'report');
         assert.ok(r.body.orders.paid >= 1, JSON.stringify(r.body.orders));

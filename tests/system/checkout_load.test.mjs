@@ -58,17 +58,17 @@ async function flow(stats) {
     if (r < 0.5) {
         scenario = 'paid';
         want = 'paid';
-        const p = await confirm(srv, order.id, pick(GOOD));
+        const p = await confirm(srv, order, pick(GOOD));
         assert.equal(p.status, 200, `confirm: ${p.text}`);
     } else if (r < 0.65) {
         scenario = 'declined-then-paid';
         want = 'paid';
-        assert.equal((await confirm(srv, order.id, pick(BAD))).status, 402);
-        assert.equal((await confirm(srv, order.id, pick(GOOD))).status, 200);
+        assert.equal((await confirm(srv, order, pick(BAD))).status, 402);
+        assert.equal((await confirm(srv, order, pick(GOOD))).status, 200);
     } else if (r < 0.75) {
         scenario = 'three-declines';
         want = 'payment_failed';
-        for (let i = 0; i < 3; i++) assert.equal((await confirm(srv, order.id, pick(BAD))).status, 402);
+        for (let i = 0; i < 3; i++) assert.equal((await confirm(srv, order, pick(BAD))).status, 402);
     } else if (r < 0.8) {
         scenario = 'abandoned';
         want = 'canceled';
@@ -78,12 +78,12 @@ async function flow(stats) {
         want = 'paid';
         const g = await confirmAtGateway(sim, payment.intent_id, payment.client_secret, pick(['pm_card_visa', 'pm_card_mastercard']));
         assert.equal(g.status, 200, JSON.stringify(g.body));
-        const p = await confirm(srv, order.id); // races the webhook
+        const p = await confirm(srv, order); // races the webhook
         assert.equal(p.status, 200, `confirm after gateway: ${p.text}`);
     } else {
         scenario = 'refunded';
         want = 'refunded';
-        assert.equal((await confirm(srv, order.id, pick(GOOD))).status, 200);
+        assert.equal((await confirm(srv, order, pick(GOOD))).status, 200);
         const byAdmin = Math.random() < 0.5;
         const cancel = byAdmin
             ? await srv.post(`/api/v1/orders/${order.id}/cancel`, {}, { admin: true })

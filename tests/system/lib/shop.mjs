@@ -55,8 +55,13 @@ export function checkout(srv, holdId, customer = { email: email(), name: 'Test B
     return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, opts);
 }
 
-export function confirm(srv, orderId, paymentMethod, opts = {}) {
-    return srv.post(`/api/v1/orders/${orderId}/confirm`, paymentMethod ? { payment_method: paymentMethod } : {}, opts);
+/** POST confirm; order is {id, secret} (the secret goes in the body, so the
+ * answer carries the tickets' codes) or an id alone (no credentials). */
+export function confirm(srv, order, paymentMethod, opts = {}) {
+    const id = typeof order === 'string' ? order : order.id;
+    const body = paymentMethod ? { payment_method: paymentMethod } : {};
+    if (typeof order !== 'string') body.secret = order.secret;
+    return srv.post(`/api/v1/orders/${id}/confirm`, body, opts);
 }
 
 export function getOrder(srv, order) {
