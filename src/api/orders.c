@@ -13,6 +13,7 @@
  * through the request's async handle once the step is durable.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,6 +769,55 @@ static int on_payments_config(void *arg, bo_http_req_t *r)
     return bo_http_send_json(r, 200, j);
 }
 
+/* ---- metrics ---------------------------------------------------------------------- */
+
+static int count_status(void *arg, bo_order_t *o)
+{
+    uint64_t *by = arg;
+    int st = __atomic_load_n(&o->status, __ATOMIC_RELAXED);
+    if (st >= 0 && st < BO_ORDER_NSTATUS)
+        by[st]++;
+    return 0;
+}
+
+/* boxoffice_orders{status} and the gateway adapter's counters. */
+static void collect_orders(void *arg, bo_metrics_out_t *out)
+{
+    bo_api_t *api = arg;
+    uint64_t by[BO_ORDER_NSTATUS] = {0};
+    char labels[48];
+    bo__order_each(api, count_status, by);
+    bo_metrics_family(out, "boxoffice_orders", "gauge", "Orders by status.");
+    for (int i = 0; i < BO_ORDER_NSTATUS; i++) {
+        snprintf(labels, sizeof(labels), "status=\"%s\"", bo__order_status_name(i));
+        bo_metrics_sample(out, "boxoffice_orders", labels, (double)by[i]);
+    }
+    if (!api->pay)
+        return;
+    bo_pay_stats_t st;
+    bo_pay_stats(api->pay, &st);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"boxoffice_gateway_calls_total", "Payment gateway calls.",
+         offsetof(bo_pay_stats_t, calls)},
+        {"boxoffice_gateway_requests_total", "HTTP requests to the gateway (retries included).",
+         offsetof(bo_pay_stats_t, requests)},
+        {"boxoffice_gateway_retries_total", "Gateway requests that were retries.",
+         offsetof(bo_pay_stats_t, retries)},
+        {"boxoffice_gateway_declines_total", "Gateway calls answered with a card decline.",
+         offsetof(bo_pay_stats_t, declines)},
+        {"boxoffice_gateway_failures_total", "Gateway calls with no usable answer.",
+         offsetof(bo_pay_stats_t, failures)},
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        bo_metrics_family(out, counters[i].name, "counter", counters[i].help);
+        bo_metrics_sample(out, counters[i].name, NULL,
+                          (double)*(const uint64_t *)((const char *)&st + counters[i].off));
+    }
+}
+
 /* ---- wiring ---------------------------------------------------------------------- */
 
 /* A secret kept in a file (whitespace around it trimmed): malloc'd, or NULL. */
@@ -881,6 +931,8 @@ int bo__orders_register(bo_api_t *api)
         (rc = bo_server_route(srv, "POST", "/api/v1/orders/{id}/cancel", on_cancel, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}/tickets/{ticket_id}/qr.svg", on_qr,
                               api)))
+        return rc;
+    if ((rc = bo_metrics_add_collector(bo_server_metrics(srv), collect_orders, api)))
         return rc;
     return bo__reconcile_start(api);
 }

@@ -520,5 +520,10 @@ describe('report', () => {
         const b = r.body.sales_over_time[0];
         assert.match(b.at, /^\d{4}-\d\d-\d\dT\d\d:00:00(\.000)?Z$/);
         assert.ok(b.orders >= 1 && b.tickets >= b.orders && b.revenue_cents > 0, JSON.stringify(b));
+        const m = (await srv.get('/metrics')).text;
+        const paidGauge = /^boxoffice_orders\{status="paid"\} (\d+)/m.exec(m);
+        assert.ok(paidGauge && Number(paidGauge[1]) >= 1, 'orders gauge');
+        const calls = /^boxoffice_gateway_calls_total (\d+)/m.exec(m);
+        assert.ok(calls && Number(calls[1]) >= 2, 'gateway calls counted');
     });
 });
