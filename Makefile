@@ -91,9 +91,16 @@ test-unit: all $(TEST_BIN)
 # The threaded test programs (tests/unit/test_*stress*.c, plain main()s)
 # again, built with -fsanitize=thread.
 TSAN_TESTS := $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard tests/unit/test_*stress*.c))
-test-tsan: deps
-	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 $(TSAN_TESTS)
+# Then the server itself under ThreadSanitizer through the payment load
+# test (100 buyers scaled down to 40): payment workers, the reconciler,
+# the committer and the loops all at once; a race stops the server and
+# fails the test.
+test-tsan: deps node_modules/.package-lock.json all
+	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 $(TSAN_TESTS) build/san-thread/boxoffice
 	@BOXOFFICE_STRESS_SCALE=tsan TSAN_OPTIONS=halt_on_error=1 scripts/run-tests $(TSAN_TESTS)
+	TSAN_OPTIONS=halt_on_error=1 BOXOFFICE_CHECKOUT_LOAD_SECONDS=8 BOXOFFICE_CHECKOUT_LOAD_BUYERS=40 \
+	    BOXOFFICE_BIN=build/san-thread/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
+	    node --test --test-timeout=300000 tests/system/checkout_load.test.mjs
 
 # System tests: node's test runner against a real `boxoffice serve` on an
 # ephemeral port with a temporary SQLite file (tests/system/); one file at a

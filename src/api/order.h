@@ -89,6 +89,18 @@ typedef struct bo_order {
 
 /* ---- order_book.c -------------------------------------------------------- */
 
+/* Fields read without the order's lock (by the reconciler, metrics and
+ * the hold DELETE shortcut) are written with these atomic stores, under
+ * the lock as every write; lock-free readers use bo__order_status. */
+static inline void bo__order_set_status(bo_order_t *o, int status)
+{
+    __atomic_store_n(&o->status, status, __ATOMIC_RELEASE);
+}
+static inline int bo__order_status(const bo_order_t *o)
+{
+    return __atomic_load_n(&o->status, __ATOMIC_ACQUIRE);
+}
+
 /* The orders of the server; created by bo__orders_register. */
 typedef struct bo_order_book bo_order_book_t;
 

@@ -147,7 +147,7 @@ static int order_new(step_t *s, bo_order_t **out)
     o->event = s->event;
     o->hold = s->hold;
     secret_new(o->secret);
-    o->status = BO_ORDER_PENDING;
+    bo__order_set_status(o, BO_ORDER_PENDING);
     o->amount_cents = h.v.amount_cents;
     memcpy(o->currency, info.currency, sizeof(o->currency));
     o->currency[3] = '\0';
@@ -225,14 +225,14 @@ static void checkout_open(step_t *s, bo_order_t *o, int created_status)
 {
     int rc = o->intent_id[0] ? 0 : create_intent(s->api, o);
     if (rc) {
-        o->status = BO_ORDER_EXPIRED; /* not durable: a retry starts over */
+        bo__order_set_status(o, BO_ORDER_EXPIRED); /* not durable: a retry starts over */
         reply_error(s, rc, "the payment gateway did not answer: retry the checkout", NULL);
         return;
     }
     if ((rc = order_open(s->api, o))) {
         /* the hold went meanwhile (or the store failed): nothing is durable,
          * and a retry of this checkout tries again */
-        o->status = BO_ORDER_EXPIRED;
+        bo__order_set_status(o, BO_ORDER_EXPIRED);
         o->closed_ms = bo__api_now_ms();
         reply_error(s, rc == BO_ENOTFOUND || rc == BO_ESTATE ? BO_EEXPIRED : rc,
                     rc == BO_ENOTFOUND || rc == BO_ESTATE ? "the hold has expired or was released"
@@ -252,7 +252,7 @@ static void checkout_existing(step_t *s, bo_order_t *o)
     pthread_mutex_lock(&o->mu);
     if (!o->opened) {
         /* an earlier checkout of this hold failed before its commit */
-        o->status = BO_ORDER_PENDING;
+        bo__order_set_status(o, BO_ORDER_PENDING);
         o->closed_ms = 0;
         o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
         checkout_open(s, o, 201);
@@ -700,7 +700,7 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold)
 {
     bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold) : NULL;
-    if (!o || o->status != BO_ORDER_PENDING)
+    if (!o || bo__order_status(o) != BO_ORDER_PENDING)
         return 0;
     step_t *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -774,7 +774,7 @@ static int on_payments_config(void *arg, bo_http_req_t *r)
 static int count_status(void *arg, bo_order_t *o)
 {
     uint64_t *by = arg;
-    int st = __atomic_load_n(&o->status, __ATOMIC_RELAXED);
+    int st = bo__order_status(o);
     if (st >= 0 && st < BO_ORDER_NSTATUS)
         by[st]++;
     return 0;

@@ -88,14 +88,19 @@ static int scan_one(void *arg, bo_order_t *o)
 {
     bo_api_t *api = arg;
     int64_t now = bo__api_now_ms();
-    int status = __atomic_load_n(&o->status, __ATOMIC_ACQUIRE);
     bool due = false;
     if (__atomic_load_n(&o->queued, __ATOMIC_ACQUIRE))
         return 0;
-    if (status == BO_ORDER_PENDING)
-        due = now >= __atomic_load_n(&o->recheck_ms, __ATOMIC_RELAXED) || overdue(api, o, now);
-    else if (status == BO_ORDER_REFUND_PENDING)
-        due = now >= __atomic_load_n(&o->recheck_ms, __ATOMIC_RELAXED);
+    int status = bo__order_status(o);
+    if (status != BO_ORDER_PENDING && status != BO_ORDER_REFUND_PENDING)
+        return 0; /* the common case, without a lock */
+    if (pthread_mutex_trylock(&o->mu))
+        return 0; /* a step of this order is running: look again next time */
+    if (o->status == BO_ORDER_PENDING)
+        due = now >= o->recheck_ms || overdue(api, o, now);
+    else if (o->status == BO_ORDER_REFUND_PENDING)
+        due = now >= o->recheck_ms;
+    pthread_mutex_unlock(&o->mu);
     if (!due)
         return 0;
     step_t *s = malloc(sizeof(*s));

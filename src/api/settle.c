@@ -114,12 +114,12 @@ int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
     if (rc)
         return rc;
     bool unavailable = strcmp(o->refund_reason, "unavailable") == 0;
-    o->status = unavailable ? BO_ORDER_REFUNDED_UNAVAILABLE : BO_ORDER_REFUNDED;
+    bo__order_set_status(o, unavailable ? BO_ORDER_REFUNDED_UNAVAILABLE : BO_ORDER_REFUNDED);
     copy(o->refund_id, sizeof(o->refund_id), rf.id);
     o->closed_ms = bo__api_now_ms();
     rc = save(api, o, "order.refunded");
     if (rc)
-        o->status = BO_ORDER_REFUND_PENDING;
+        bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     return rc;
 }
 
@@ -127,11 +127,11 @@ int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
 static int refund_unavailable(bo_api_t *api, bo_order_t *o)
 {
     int before = o->status;
-    o->status = BO_ORDER_REFUND_PENDING;
+    bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), "unavailable");
     int rc = save(api, o, NULL);
     if (rc) {
-        o->status = before;
+        bo__order_set_status(o, before);
         return rc;
     }
     return bo__order_refund_finish(api, o);
@@ -151,14 +151,14 @@ static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
     int before = o->status, rc = make_tickets(api, o);
     if (rc)
         return rc;
-    o->status = BO_ORDER_PAID;
+    bo__order_set_status(o, BO_ORDER_PAID);
     o->paid_ms = bo__api_now_ms();
     o->closed_ms = 0;
     rc = save_with(api, o, BO_OP_CONFIRM, "order.paid", 0, NULL);
     if (rc == 0)
         return bo__order_index_tickets(api, o);
     drop_tickets(o);
-    o->status = before;
+    bo__order_set_status(o, before);
     o->paid_ms = 0;
     if (rc == BO_EUNAVAILABLE || rc == BO_EFULL || rc == BO_EINVAL || rc == BO_ENOTFOUND)
         return refund_unavailable(api, o); /* the late payment lost its seats */
@@ -169,13 +169,13 @@ static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
 static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
 {
     bo_live_result_t r;
-    o->status = status;
+    bo__order_set_status(o, status);
     o->closed_ms = bo__api_now_ms();
     int rc = save_with(api, o, BO_OP_RELEASE, NULL, 0, &r);
     if (rc == BO_ENOTFOUND || rc == BO_ESTATE) /* the hold is gone already */
         rc = save(api, o, NULL);
     if (rc) {
-        o->status = BO_ORDER_PENDING;
+        bo__order_set_status(o, BO_ORDER_PENDING);
         o->closed_ms = 0;
     }
     return rc;
@@ -219,7 +219,7 @@ static void decline_undo(bo_order_t *o, const struct decline_undo *u)
     copy(o->last_error_decline, sizeof(o->last_error_decline), u->decline);
     copy(o->last_error_message, sizeof(o->last_error_message), u->message);
     o->failures = u->failures;
-    o->status = u->status;
+    bo__order_set_status(o, u->status);
     o->closed_ms = u->closed_ms;
 }
 
@@ -238,7 +238,8 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
     int rc = save_with(api, o, BO_OP_PAY_FAILED, NULL, 0, &r);
     if (rc == 0 && r.released) {
         /* the third failure, or one after the hold's time: seats released */
-        o->status = o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED : BO_ORDER_EXPIRED;
+        bo__order_set_status(o, o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED
+                                                                   : BO_ORDER_EXPIRED);
         o->closed_ms = bo__api_now_ms();
         if ((rc = save(api, o, NULL)) == 0)
             cancel_intent(api, o);
@@ -247,7 +248,7 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
         rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(api, o, BO_ORDER_FAILED)
                                                 : save(api, o, NULL);
     } else if (rc == BO_ENOTFOUND) {
-        o->status = BO_ORDER_EXPIRED;
+        bo__order_set_status(o, BO_ORDER_EXPIRED);
         o->closed_ms = bo__api_now_ms();
         rc = save(api, o, NULL);
     }
@@ -309,11 +310,11 @@ int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason)
         return bo__order_refund_finish(api, o);
     if (o->status != BO_ORDER_PAID)
         return BO_ESTATE;
-    o->status = BO_ORDER_REFUND_PENDING;
+    bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), reason);
     int rc = save_with(api, o, BO_OP_CANCEL, NULL, 0, NULL);
     if (rc) {
-        o->status = BO_ORDER_PAID;
+        bo__order_set_status(o, BO_ORDER_PAID);
         o->refund_reason[0] = '\0';
         return rc;
     }
