@@ -82,7 +82,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 
 # Formatting, every unit suite, the threaded suites under ThreadSanitizer,
 # then the system tests over HTTP.
-test: format-check lint-openapi test-unit test-tsan test-fuzz test-system
+test: format-check lint-openapi test-unit test-tsan test-fuzz test-system test-browser
 	@echo "make test: all suites passed"
 
 test-unit: all $(TEST_BIN)
@@ -108,6 +108,13 @@ test-tsan: deps node_modules/.package-lock.json all
 .PHONY: test-system
 test-system: all node_modules/.package-lock.json
 	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node --test --test-concurrency=1 --test-timeout=180000 tests/system/
+
+# Browser tests: playwright-core (npm) drives Debian's Chromium, headless,
+# through the web UI (web/) of a real server and paysim (tests/browser/);
+# one file at a time. Screenshots go to test-results/.
+.PHONY: test-browser
+test-browser: all node_modules/.package-lock.json
+	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c) for every parser of outside
 # input, built with clang under ASan+UBSan in their own tree; each runs
@@ -146,7 +153,7 @@ test-fuzz: deps $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http bench-checkout
+bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -165,6 +172,13 @@ bench-http: all
 # the same run (bench/checkout.mjs).
 bench-checkout: all
 	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/checkout.mjs
+
+# The web UI's seat map of a 100,000-seat venue in headless Chromium: time
+# from navigation until it is drawn and a click selects a seat
+# (bench/bench_web.mjs); last line seatmap_100k_interactive_ms=...
+.PHONY: bench-web
+bench-web: all node_modules/.package-lock.json
+	BOXOFFICE_BIN=$(BUILD)/boxoffice node bench/bench_web.mjs
 
 # The demo: seeds a venue and events into ./boxoffice.db on first start and
 # reuses them after; the admin token is kept in ./boxoffice.admin-token.
@@ -197,8 +211,10 @@ help:
 	@echo "make run        build and serve the demo"
 	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan)"
 	@echo "make test-system  the HTTP system tests (node --test tests/system/)"
+	@echo "make test-browser the web UI in headless Chromium (tests/browser/)"
+	@echo "make test-fuzz  the libFuzzer harnesses, FUZZ_SECONDS each"
 	@echo "make test-long  the engine model test with 10,000,000 operations"
-	@echo "make bench      every benchmark"
+	@echo "make bench      every benchmark (engine, store, best, http, checkout, web)"
 	@echo "make format     clang-format every C file"
 	@echo "SANITIZE=address,undefined make test   run the suites under sanitizers"
 
