@@ -3,7 +3,7 @@
 # packages, installed by scripts/install-deps when one is missing.
 
 CC       ?= cc
-PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode
+PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib
 TESTPKGS := criterion
 SANITIZE ?=
 

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Server, newToken, seatOrder, sleep, venueGen } from './lib/server.mjs';
 import {
@@ -400,6 +401,32 @@ describe('seat map and availability', () => {
     let ev;
     before(async () => {
         ev = await fresh();
+    });
+
+    it('GET seatmap: gzip for clients that take it, the same map, its own ETag', async () => {
+        const get = (enc) =>
+            new Promise((res, rej) => {
+                const headers = enc ? { 'accept-encoding': enc } : {};
+                http.get(`${srv.url}/api/v1/events/${ev.event.id}/seatmap`, { headers }, (r) => {
+                    const chunks = [];
+                    r.on('data', (c) => chunks.push(c));
+                    r.on('end', () => res({ headers: r.headers, body: Buffer.concat(chunks) }));
+                }).on('error', rej);
+            });
+        const plain = await get(null);
+        const gz = await get('br, gzip;q=0.8');
+        const refused = await get('gzip;q=0, identity');
+        assert.equal(plain.headers['content-encoding'], undefined);
+        assert.equal(refused.headers['content-encoding'], undefined);
+        assert.equal(gz.headers['content-encoding'], 'gzip');
+        assert.match(gz.headers.vary, /Accept-Encoding/i);
+        assert.ok(gz.body.length < plain.body.length / 3, `${gz.body.length} vs ${plain.body.length}`);
+        assert.deepEqual(JSON.parse(zlib.gunzipSync(gz.body)), JSON.parse(plain.body));
+        assert.notEqual(gz.headers.etag, plain.headers.etag, 'another representation, another ETag');
+        const again = await srv.get(`/api/v1/events/${ev.event.id}/seatmap`, {
+            headers: { 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag },
+        });
+        assert.equal(again.status, 304);
     });
 
     it('GET seatmap: the layout in DESIGN shape, with ETag and Cache-Control; If-None-Match gives 304', async () => {
