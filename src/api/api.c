@@ -212,11 +212,12 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         return rc;
     /* the catalog first: the others read it; the demo before any answer */
     if ((rc = bo__api_catalog_register(api)) || (rc = bo__api_demo_register(api)) ||
-        (rc = bo__api_venues_register(api)) || (rc = bo__api_events_register(api)) ||
-        (rc = bo__api_block_register(api)) || (rc = bo__api_report_register(api)) ||
-        (rc = bo__api_seatmap_register(api)) || (rc = bo__api_availability_register(api)) ||
-        (rc = bo__api_holds_register(api)) || (rc = bo__orders_register(api)) ||
-        (rc = bo__webhook_register(api)) || (rc = bo__checkin_register(api)))
+        (rc = bo__api_venues_register(api)) || (rc = bo__api_venue_read_register(api)) ||
+        (rc = bo__api_events_register(api)) || (rc = bo__api_block_register(api)) ||
+        (rc = bo__api_report_register(api)) || (rc = bo__api_seatmap_register(api)) ||
+        (rc = bo__api_availability_register(api)) || (rc = bo__api_holds_register(api)) ||
+        (rc = bo__orders_register(api)) || (rc = bo__webhook_register(api)) ||
+        (rc = bo__checkin_register(api)))
         return rc;
     if ((rc = bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api)))
         return rc;

@@ -219,6 +219,8 @@ char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t
 /* Route POST /api/v1/events/{id}/holds, GET and DELETE
  * /api/v1/holds/{hold_id}, and count boxoffice_holds_total. 0 or BO_E*. */
 int bo__api_holds_register(bo_api_t *api);
+/* venue_read.c: GET /api/v1/venues and /api/v1/venues/{id}. */
+int bo__api_venue_read_register(bo_api_t *api);
 
 /* ---- catalog.c: events and venues as the API sees them ------------------- */
 

@@ -85,7 +85,7 @@ describe('routing', () => {
         const cases = [
             ['PUT', '/api/v1/events', ['GET', 'POST']],
             ['DELETE', '/api/v1/events/evt_0000000000000001', ['GET', 'PATCH']],
-            ['GET', '/api/v1/venues', ['POST']],
+            ['DELETE', '/api/v1/venues', ['GET', 'POST']],
             ['POST', '/healthz', ['GET']],
             ['PUT', '/api/v1/holds/hold_000000000000000100000000000000000000000000000000', ['GET', 'DELETE']],
         ];
@@ -179,6 +179,25 @@ describe('admin authentication on every admin endpoint', () => {
 });
 
 describe('venues', () => {
+    it('GET /api/v1/venues and /api/v1/venues/{id}: every venue with its categories and GA areas', async () => {
+        const { venue } = await createVenue(srv, await venueGen(GEN), { city: 'Nantes' });
+        const list = await srv.get('/api/v1/venues');
+        assertStatus(list, 200, 'list venues');
+        const v = list.body.venues.find((x) => x.id === venue.id);
+        assert.ok(v, 'the new venue is listed');
+        assert.equal(v.city, 'Nantes');
+        assert.equal(v.seats, NSEATS);
+        assert.equal(v.ga_capacity, GA_CAP);
+        assert.equal(v.capacity, NPLACES);
+        assert.deepEqual(v.ga_areas.map((a) => a.id), ['ga1']);
+        assert.ok(v.categories.length >= 1 && v.categories.every((c) => c.key && c.name && /^#[0-9a-f]{6}$/i.test(c.color)));
+        const one = await srv.get(`/api/v1/venues/${venue.id}`);
+        assertStatus(one, 200, 'get venue');
+        assert.deepEqual(one.body.venue, v);
+        assertError(await srv.get('/api/v1/venues/ven_0000000000000001'), 404, 'NOT_FOUND', 'unknown venue');
+        assertError(await srv.get('/api/v1/venues/nope'), 404, 'NOT_FOUND', 'malformed id');
+    });
+
     it('POST /api/v1/venues creates a venue: 201 with id, name, city and counts', async () => {
         const map = await venueGen(GEN);
         const res = await srv.post('/api/v1/venues', { ...map, city: 'Lyon' }, { admin: true });
