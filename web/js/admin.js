@@ -7,9 +7,9 @@
 //
 // Routes (hash): #events, #venue, #new-event[&venue=ven_…], #edit=evt_…, #dash=evt_…
 //
-// The API has no GET for venues, so venues created here are remembered in
-// localStorage with their categories, and venues of existing events are
-// learnt from the events list (their categories from an event's seat map).
+// Venues come from GET /api/v1/venues (with their categories and GA
+// areas); a venue created here is also remembered in localStorage so the
+// page can offer it at once even before that list is read again.
 
 import { h, $, fill, chrome, money, fmtDate, fmtDateShort, eventBadge, busy, toast, store, toLocalInput, fromLocalInput, minorDigits } from './ui.js';
 import { api, get, post, patch, ApiError, followAvailability } from './api.js';
@@ -52,18 +52,16 @@ function rememberVenue(v) {
     store.set('bo.venues', list.slice(0, 100));
 }
 
-/** Every venue we know of: remembered ones, then those of listed events. */
+/** Every venue: the server's list, then remembered ones it lacks. */
 async function allVenues() {
-    const byId = new Map(knownVenues().map((v) => [v.id, v]));
+    const byId = new Map();
     try {
-        const { events } = await get('/api/v1/events?limit=100');
-        for (const e of events) {
-            if (!byId.has(e.venue.id)) byId.set(e.venue.id, { id: e.venue.id, name: e.venue.name, city: e.venue.city, sampleEvent: e.id });
-            else if (!byId.get(e.venue.id).sampleEvent) byId.get(e.venue.id).sampleEvent = e.id;
-        }
+        const { venues } = await get('/api/v1/venues');
+        for (const v of venues) byId.set(v.id, v);
     } catch {
         /* remembered venues still work */
     }
+    for (const v of knownVenues()) if (!byId.has(v.id)) byId.set(v.id, v);
     return [...byId.values()];
 }
 
