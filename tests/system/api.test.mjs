@@ -422,6 +422,27 @@ describe('seat map and availability', () => {
         ev = await fresh();
     });
 
+    it('GET seatmap?format=columns: the same seats as flat arrays', async () => {
+        const objects = (await srv.get(`/api/v1/events/${ev.event.id}/seatmap`)).body;
+        const res = await srv.get(`/api/v1/events/${ev.event.id}/seatmap?format=columns`);
+        assertStatus(res, 200, 'columns');
+        const c = res.body;
+        assert.equal(c.format, 'columns');
+        assert.deepEqual(c.categories, objects.categories);
+        assert.deepEqual(c.ga_areas, objects.ga_areas);
+        const seats = objects.sections.flatMap((s) => s.rows.flatMap((r) => r.seats));
+        assert.deepEqual(c.sections.map((s) => s.rows.map((r) => [r.label, r.count])),
+            objects.sections.map((s) => s.rows.map((r) => [r.label, r.seats.length])));
+        assert.deepEqual(c.seats.id, seats.map((x) => x.id));
+        assert.deepEqual(c.seats.label, seats.map((x) => x.label));
+        assert.deepEqual(c.seats.x, seats.map((x) => x.x));
+        assert.deepEqual(c.seats.y, seats.map((x) => x.y));
+        assert.deepEqual(c.seats.category.map((k) => c.categories[k].key), seats.map((x) => x.category));
+        assert.deepEqual(c.seats.accessible, seats.flatMap((x, i) => (x.accessible ? [i] : [])));
+        assert.notEqual(res.headers.get('etag'), (await srv.get(`/api/v1/events/${ev.event.id}/seatmap`)).headers.get('etag'));
+        assertError(await srv.get(`/api/v1/events/${ev.event.id}/seatmap?format=xml`), 400, 'INVALID_REQUEST', 'unknown format');
+    });
+
     it('GET seatmap: gzip for clients that take it, the same map, its own ETag', async () => {
         const get = (enc) =>
             new Promise((res, rej) => {

@@ -68,7 +68,7 @@ async function allVenues() {
 async function categoriesOf(venue) {
     if (venue.categories) return venue.categories;
     if (venue.sampleEvent) {
-        const sm = await get(`/api/v1/events/${encodeURIComponent(venue.sampleEvent)}/seatmap`);
+        const sm = await get(`/api/v1/events/${encodeURIComponent(venue.sampleEvent)}/seatmap?format=columns`);
         return sm.categories.map((c) => ({ key: c.key, name: c.name, color: c.color }));
     }
     return [];

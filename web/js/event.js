@@ -162,7 +162,7 @@ async function seatmap() {
     const early = await window.boxofficeSeatmap;
     window.boxofficeSeatmap = null;
     if (early && early.ok) return early.json();
-    return get(`/api/v1/events/${encodeURIComponent(eventId)}/seatmap`);
+    return get(`/api/v1/events/${encodeURIComponent(eventId)}/seatmap?format=columns`);
 }
 
 function layout() {

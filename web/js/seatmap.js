@@ -151,8 +151,10 @@ export class SeatMap extends SeatMapInput {
         const cats = map.categories || [];
         this.cats = cats.map((c) => ({ ...c }));
         const catIndex = new Map(cats.map((c, i) => [c.key, i]));
+        const cols = map.format === 'columns' ? map.seats : null; // ?format=columns
         let n = 0;
-        for (const s of map.sections || []) for (const r of s.rows) n += r.seats.length;
+        if (cols) n = cols.id.length;
+        else for (const s of map.sections || []) for (const r of s.rows) n += r.seats.length;
         this.n = n;
         const xs = (this.xs = new Float64Array(n));
         const ys = (this.ys = new Float64Array(n));
@@ -171,6 +173,24 @@ export class SeatMap extends SeatMapInput {
             const sec = { id: s.id, name: s.name, rowStart: this.rows.length, start: i };
             for (const r of s.rows) {
                 const row = { section: this.sections.length, label: r.label, start: i };
+                if (cols) {
+                    for (const end = i + r.count; i < end; i++) {
+                        const x = cols.x[i], y = cols.y[i];
+                        xs[i] = x;
+                        ys[i] = y;
+                        if (x < minX) minX = x;
+                        if (x > maxX) maxX = x;
+                        if (y < minY) minY = y;
+                        if (y > maxY) maxY = y;
+                        this.cat[i] = cols.category[i];
+                        this.rowOf[i] = this.rows.length;
+                        this.ids[i] = cols.id[i];
+                        this.labels[i] = cols.label[i];
+                    }
+                    row.end = i;
+                    this.rows.push(row);
+                    continue;
+                }
                 for (const seat of r.seats) {
                     const x = +seat.x, y = +seat.y;
                     xs[i] = x;
@@ -197,6 +217,7 @@ export class SeatMap extends SeatMapInput {
             sec.end = i;
             this.sections.push(sec);
         }
+        if (cols) for (const k of cols.accessible) this.acc[k] = 1;
         if (!n) {
             const w = map.size?.width || 400, hgt = map.size?.height || 300;
             minX = 0; minY = 0; maxX = w; maxY = hgt;
