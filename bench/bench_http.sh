@@ -2,19 +2,25 @@
 # bench_http.sh - `make bench-http`: the HTTP hold path against this
 # server's own ceiling, in one run on loopback.
 #   1. ceiling: GET /healthz, 256 connections, wrk, DURATION seconds;
-#   2. holds: random 2-seat holds on one hot 20,000-seat event, each hold
-#      released again by a later request (bench/http/holds.lua), 256
-#      connections; every 201 is durable (group commit) before it is sent.
+#   2. holds: random 2-seat holds on one hot 20,000-seat event until it is
+#      full, then on a fresh one, and so on (bench/http/holds.lua: a round
+#      per event, every request a hold that should succeed), 256
+#      connections, DURATION seconds; every 201 is durable (group commit)
+#      before it is sent. The events are created before the phase, enough
+#      for holds at the ceiling's rate.
 # Holds/s come from the server's own request counter (201s on the holds
-# route); latency percentiles from wrk over every request of the run.
+# route); latency percentiles from wrk over every request of the phase
+# (every one a hold).
 # Last line: http_holds_per_s=… http_hold_p99_ms=… http_ceiling_rps=…
 # hold_to_ceiling_ratio=…
 # Knobs: BOXOFFICE_BENCH_SECONDS (10), BOXOFFICE_BENCH_CONNECTIONS (256),
-# BOXOFFICE_BENCH_THREADS (the server's --threads; default one per core).
+# BOXOFFICE_BENCH_THREADS (the server's --threads; default one per core),
+# BOXOFFICE_BENCH_WRK_THREADS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${BOXOFFICE_BENCH_SECONDS:-10}
 CONNS=${BOXOFFICE_BENCH_CONNECTIONS:-256}
+WRK_THREADS=${BOXOFFICE_BENCH_WRK_THREADS:-2}
 SECTIONS=20 ROWS=20 SEATS=50
 
 tmp=$(mktemp -d /tmp/boxoffice-bench-http-XXXXXX)
@@ -42,22 +48,34 @@ build/boxoffice venue-gen --sections $SECTIONS --rows $ROWS --seats $SEATS --ga 
 venue=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
     --data-binary @"$tmp/venue.json" "$url/api/v1/venues" | grep -o '"id":"ven_[0-9a-f]*"' | cut -d'"' -f4)
 starts=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
-event=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
-    --data "{\"venue_id\":\"$venue\",\"name\":\"Bench\",\"starts_at\":\"$starts\",\"currency\":\"EUR\",\"prices\":{\"P1\":9000,\"P2\":7000,\"P3\":5000,\"P4\":3000}}" \
-    "$url/api/v1/events" | grep -o '"id":"evt_[0-9a-f]*"' | head -1 | cut -d'"' -f4)
-[ -n "$event" ] || { echo "bench-http: could not create the event" >&2; exit 1; }
+new_event() {
+    curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
+        --data "{\"venue_id\":\"$venue\",\"name\":\"Bench\",\"starts_at\":\"$starts\",\"currency\":\"EUR\",\"prices\":{\"P1\":9000,\"P2\":7000,\"P3\":5000,\"P4\":3000}}" \
+        "$url/api/v1/events" | grep -o '"id":"evt_[0-9a-f]*"' | head -1 | cut -d'"' -f4
+}
 
-echo "bench-http: $url, $CONNS connections, ${DURATION} s per phase, event $event (20,000 seats)"
-ceiling=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" "$url/healthz" | awk '/Requests\/sec/ {print $2}')
+echo "bench-http: $url, $CONNS connections, ${DURATION} s per phase, events of 20,000 seats"
+ceiling=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" "$url/healthz" | awk '/Requests\/sec/ {print $2}')
 echo "ceiling: GET /healthz $ceiling requests/s"
+
+# One fresh event per round of 10,000 holds, for holds as fast as the ceiling.
+pairs=$((SECTIONS * ROWS * SEATS / 2))
+nevents=$(echo "$ceiling $DURATION $pairs" | awk '{printf "%d", $1 * $2 / $3 + 2}')
+events=""
+for _ in $(seq "$nevents"); do
+    event=$(new_event)
+    [ -n "$event" ] || { echo "bench-http: could not create an event" >&2; exit 1; }
+    events="$events $event"
+done
+echo "holds: $nevents fresh events ready"
 
 count_holds() {
     curl -sf "$url/metrics" | awk '/^boxoffice_http_requests_total/ && /holds"/ && /status="201"/ {s += $2} END {print s + 0}'
 }
 before=$(count_holds)
 t0=$(date +%s.%N)
-EVENT=$event SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS \
-    wrk -t2 -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
+EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
 t1=$(date +%s.%N)
 after=$(count_holds)
 cat "$tmp/wrk.txt" | sed -n '/Latency/p;/Requests\/sec/p;/^wrk:/p'

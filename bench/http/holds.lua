@@ -1,14 +1,28 @@
 -- holds.lua - wrk script for `make bench-http`: random 2-seat holds on one
--- hot event, each released again by a later request, so the event never
--- sells out and every successful request is a durable commit (the hold, or
--- its release). Seat ids are those of `boxoffice venue-gen`: S<section>-<row
--- label>-<n>. Set by bench_http.sh: EVENT, SECTIONS, ROWS, SEATS.
+-- hot event until it is full, then the same on a fresh one (a round per
+-- event). Every request is a hold that should succeed, and every success
+-- is a durable commit.
+--
+-- A round deals the event's 10,000 seat pairs (seats 2k-1 and 2k of every
+-- row) in a random order, shared out between wrk's threads (pair i goes to
+-- thread i mod WRK_THREADS), so the threads hold on the same event at the
+-- same time without taking each other's pairs; the event is full when the
+-- last pair is dealt. Each pair has its own buyer (per-customer limits do
+-- not interfere). Requests are formatted once per round, so wrk spends
+-- what it would on a static request. Seat ids are those of
+-- `boxoffice venue-gen`: S<section>-<row label>-<n>.
+--
+-- Set by bench_http.sh: EVENTS (fresh event ids, one per round, space
+-- separated), SECTIONS, ROWS, SEATS, WRK_THREADS.
 
-local event = os.getenv("EVENT")
+local events = {}
+for e in string.gmatch(os.getenv("EVENTS"), "%S+") do
+  events[#events + 1] = e
+end
 local sections = tonumber(os.getenv("SECTIONS"))
 local rows = tonumber(os.getenv("ROWS"))
 local seats = tonumber(os.getenv("SEATS"))
-local to_release = {}
+local threads = {}
 
 local function row_label(i)
   -- 1 -> A, 26 -> Z, 27 -> AA
@@ -22,43 +36,73 @@ local function row_label(i)
 end
 
 function setup(thread)
-  thread:set("id", tostring(thread))
+  thread:set("tid", #threads)
+  thread:set("nthreads", tonumber(os.getenv("WRK_THREADS")))
+  threads[#threads + 1] = thread
+end
+
+local bodies, reqs, pos
+-- globals, read by done() from each thread
+rounds, exhausted = 0, 0
+
+local function next_round()
+  rounds = rounds + 1
+  if rounds > #events then
+    exhausted = 1 -- no fresh event left: holds from here on are refused
+  end
+  for i = #bodies, 2, -1 do
+    local j = math.random(i)
+    bodies[i], bodies[j] = bodies[j], bodies[i]
+  end
+  local path = "/api/v1/events/" .. events[(rounds - 1) % #events + 1] .. "/holds"
+  for i = 1, #bodies do
+    reqs[i] = wrk.format("POST", path, nil, bodies[i])
+  end
+  pos = 0
 end
 
 function init(args)
   math.randomseed(os.time() + tonumber(string.sub(tostring({}), 8), 16))
   wrk.headers["Content-Type"] = "application/json"
+  bodies, reqs = {}, {}
+  local k = 0
+  for sec = 1, sections do
+    for row = 1, rows do
+      local label = row_label(row)
+      for n = 1, seats - 1, 2 do
+        if k % nthreads == tid then
+          bodies[#bodies + 1] = string.format(
+            '{"seats":["S%d-%s-%d","S%d-%s-%d"],"customer":{"email":"b%d-%d@example.com"}}',
+            sec, label, n, sec, label, n + 1, tid, #bodies + 1)
+        end
+        k = k + 1
+      end
+    end
+  end
+  next_round()
 end
 
 function request()
-  local hold = table.remove(to_release)
-  if hold then
-    return wrk.format("DELETE", "/api/v1/holds/" .. hold, nil, nil)
+  if pos == #reqs then
+    next_round()
   end
-  local sec = math.random(sections)
-  local row = row_label(math.random(rows))
-  local n = math.random(seats - 1)
-  local body = string.format(
-    '{"seats":["S%d-%s-%d","S%d-%s-%d"],"customer":{"email":"b%d@example.com"}}',
-    sec, row, n, sec, row, n + 1, math.random(1000000))
-  return wrk.format("POST", "/api/v1/events/" .. event .. "/holds", nil, body)
-end
-
-function response(status, headers, body)
-  if status == 201 then
-    local id = string.match(body, '"id":"(hold_[0-9a-f]+)"')
-    if id then
-      table.insert(to_release, id)
-    end
-  end
+  pos = pos + 1
+  return reqs[pos]
 end
 
 -- Holds made are counted by bench_http.sh from the server's /metrics (each
--- wrk thread has its own Lua state; done() sees only the totals).
+-- wrk thread has its own Lua state; done() sees only the totals and what
+-- the threads' globals say).
 function done(summary, latency, requests)
-  io.write(string.format("wrk: %d requests, %d non-2xx/3xx, %d errors\n",
+  local full, out = 0, 0
+  for _, t in ipairs(threads) do
+    full = full + t:get("rounds") - 1
+    out = out + t:get("exhausted")
+  end
+  io.write(string.format("wrk: %d requests, %d non-2xx/3xx, %d errors, %.1f events filled%s\n",
     summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    full / #threads, out > 0 and " (ran out of fresh events: the rest were refused)" or ""))
   io.write(string.format("latency_p50_us=%d latency_p99_us=%d\n",
     latency:percentile(50), latency:percentile(99)))
 end

@@ -338,16 +338,67 @@ static const char *status_name(uint8_t status)
     return status == BO_HOLD_PAYING ? "paying" : status == BO_HOLD_SOLD ? "sold" : "held";
 }
 
+/* A signed integer in decimal, without printf. */
+static void jb_i64(jbuf_t *b, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
+    jb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/*
+ * bo_time_format's text for ms, with its whole-second part formatted once
+ * per second and thread: gmtime_r and snprintf cost more than the rest of
+ * a hold's answer. Outside years 1970..9999 it simply calls it.
+ */
+static size_t format_time(int64_t ms, char out[BO_RFC3339_SIZE])
+{
+    static _Thread_local int64_t cached_s = -1;
+    static _Thread_local char prefix[BO_RFC3339_SIZE]; /* "YYYY-MM-DDTHH:MM:SS" */
+    static _Thread_local size_t prefix_len;
+    if (ms < 0 || ms > 253402300799999LL)
+        return bo_time_format(ms, out);
+    int64_t secs = ms / 1000;
+    int frac = (int)(ms % 1000);
+    if (secs != cached_s) {
+        prefix_len = bo_time_format(secs * 1000, prefix) - 1; /* without its 'Z' */
+        cached_s = secs;
+    }
+    size_t n = prefix_len;
+    memcpy(out, prefix, n);
+    if (frac) {
+        out[n++] = '.';
+        out[n++] = (char)('0' + frac / 100);
+        out[n++] = (char)('0' + frac / 10 % 10);
+        out[n++] = (char)('0' + frac % 10);
+    }
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return n;
+}
+
 char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t *v,
                       const char *currency, int64_t now_ms, size_t *len)
 {
     char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_RFC3339_SIZE];
-    jbuf_t b = {0};
+    /* room for a hold of a few seats at once: one allocation, no growth */
+    jbuf_t b = {.p = malloc(512), .cap = 512};
+    b.failed = !b.p;
     bo_id_hold(id, event, &v->id);
     bo_id_event(evt, event);
-    bo_time_format(v->expires_at_ms, when); /* exact: milliseconds when not whole */
-    jb_fmt(&b, "{\"hold\":{\"id\":\"%s\",\"event_id\":\"%s\",\"status\":\"%s\",\"seats\":[", id,
-           evt, status_name(v->status));
+    size_t when_len = format_time(v->expires_at_ms, when); /* exact: milliseconds when not whole */
+    jb_lit(&b, "{\"hold\":{\"id\":\"");
+    jb_lit(&b, id);
+    jb_lit(&b, "\",\"event_id\":\"");
+    jb_lit(&b, evt);
+    jb_lit(&b, "\",\"status\":\"");
+    jb_lit(&b, status_name(v->status));
+    jb_lit(&b, "\",\"seats\":[");
     for (uint32_t i = 0; i < v->nseats; i++) {
         if (i)
             jb_put(&b, ",", 1);
@@ -357,12 +408,18 @@ char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t
     for (uint32_t i = 0; i < v->nga; i++) {
         jb_lit(&b, i ? ",{\"area\":" : "{\"area\":");
         jb_str(&b, bo_layout_str(l, l->ga[v->ga[i].area].id));
-        jb_fmt(&b, ",\"quantity\":%u}", v->ga[i].quantity);
+        jb_lit(&b, ",\"quantity\":");
+        jb_i64(&b, v->ga[i].quantity);
+        jb_put(&b, "}", 1);
     }
     int64_t left = v->status == BO_HOLD_SOLD ? 0 : bo__time_left_s(v->expires_at_ms, now_ms);
-    jb_fmt(&b, "],\"expires_at\":\"%s\",\"time_left_s\":%lld,\"amount\":{\"total_cents\":%lld,",
-           when, (long long)left, (long long)v->amount_cents);
-    jb_lit(&b, "\"currency\":");
+    jb_lit(&b, "],\"expires_at\":\"");
+    jb_put(&b, when, when_len);
+    jb_lit(&b, "\",\"time_left_s\":");
+    jb_i64(&b, left);
+    jb_lit(&b, ",\"amount\":{\"total_cents\":");
+    jb_i64(&b, v->amount_cents);
+    jb_lit(&b, ",\"currency\":");
     jb_str(&b, currency);
     jb_lit(&b, "}}}");
     if (b.failed) {

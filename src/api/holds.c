@@ -151,9 +151,10 @@ static void hold_decided(void *arg, const bo_live_result_t *lr, bo_rec_t *rec)
 
 static void set_location(bo_http_req_t *r, hold_call_t *c)
 {
-    char id[BO_ID_HOLD_LEN + 1], loc[sizeof("/api/v1/holds/") + BO_ID_HOLD_LEN];
-    bo_id_hold(id, c->event, &c->req.id);
-    snprintf(loc, sizeof(loc), "/api/v1/holds/%s", id);
+    static const char prefix[] = "/api/v1/holds/";
+    char loc[sizeof(prefix) + BO_ID_HOLD_LEN];
+    memcpy(loc, prefix, sizeof(prefix) - 1);
+    bo_id_hold(loc + sizeof(prefix) - 1, c->event, &c->req.id);
     bo_http_set_header(r, "Location", loc);
 }
 
@@ -184,9 +185,15 @@ static void hold_done(void *arg, const bo_live_result_t *lr)
 {
     hold_call_t *c = arg;
     c->status = lr->status;
-    memcpy(&c->res, &lr->res, sizeof(c->res));
-    if (pthread_equal(pthread_self(), c->loop))
-        return; /* refused: the handler answers */
+    if (pthread_equal(pthread_self(), c->loop)) {
+        memcpy(&c->res, &lr->res, sizeof(c->res)); /* refused: the handler answers */
+        return;
+    }
+    /* committed (or failed): only what the answer shows */
+    c->res.expires_at_ms = lr->res.expires_at_ms;
+    c->res.amount_cents = lr->res.amount_cents;
+    c->res.nseats = lr->res.nseats;
+    memcpy(c->res.seats, lr->res.seats, lr->res.nseats * sizeof(uint32_t));
     if (lr->status == 0)
         bo__idem_end(c->api, &c->idem, 201, c->body, c->len);
     else
@@ -242,6 +249,133 @@ static int hold_refused(hold_call_t *c, bo_http_req_t *r)
     return rc;
 }
 
+/* ---- the common body, read without building a JSON tree ---- */
+
+/* A cursor over the body; fails for anything the fast reader leaves to
+ * the general one. */
+typedef struct scan {
+    const char *p, *end;
+} scan_t;
+
+static void skip_ws(scan_t *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static bool take(scan_t *s, char c)
+{
+    skip_ws(s);
+    if (s->p == s->end || *s->p != c)
+        return false;
+    s->p++;
+    return true;
+}
+
+/* A string of printable ASCII without escapes (so valid UTF-8 as it is):
+ * *str and *len point into the body. */
+static bool take_str(scan_t *s, const char **str, size_t *len)
+{
+    if (!take(s, '"'))
+        return false;
+    const char *q = s->p;
+    while (q < s->end && *q != '"') {
+        if (*q < 0x20 || *q > 0x7e || *q == '\\')
+            return false;
+        q++;
+    }
+    if (q == s->end)
+        return false;
+    *str = s->p;
+    *len = (size_t)(q - s->p);
+    s->p = q + 1;
+    return true;
+}
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+    return n == strlen(want) && !memcmp(k, want, n);
+}
+
+/* ["id", ...]: 1 to BO_HOLD_MAX_SEATS known, distinct seats. */
+static bool fast_seats(scan_t *s, hold_call_t *c)
+{
+    uint32_t n = 0;
+    if (!take(s, '['))
+        return false;
+    do {
+        const char *id;
+        size_t len;
+        if (n == BO_HOLD_MAX_SEATS || !take_str(s, &id, &len) || len == 0 || len > BO_LAYOUT_MAX_ID)
+            return false;
+        uint32_t seat = bo_layout_find_seat(c->layout, id, len);
+        if (seat == BO_NONE)
+            return false;
+        for (uint32_t i = 0; i < n; i++)
+            if (c->seats[i] == seat)
+                return false;
+        c->seats[n++] = seat;
+    } while (take(s, ','));
+    if (!take(s, ']'))
+        return false;
+    c->req.seats = c->seats;
+    c->req.nseats = n;
+    return true;
+}
+
+/* {"email":"..."} with a valid address. */
+static bool fast_customer(scan_t *s, hold_call_t *c)
+{
+    const char *k, *email;
+    size_t klen, len;
+    return take(s, '{') && take_str(s, &k, &klen) && key_is(k, klen, "email") && take(s, ':') &&
+           take_str(s, &email, &len) && take(s, '}') &&
+           bo__email_customer(email, len, &c->req.customer);
+}
+
+/*
+ * Nearly every hold reads {"seats":["S1-A-1",...],"customer":{"email":...}}
+ * (keys in either order, any JSON whitespace). That shape is read here
+ * straight into c->req, for about a fifth of the instructions of jansson's
+ * tree and the general reader (~4,000 against ~21,000). Anything else
+ * (other members, escapes, non-ASCII, numbers, null, another Content-Type)
+ * and every mistake goes the general way, which reads the same shapes to
+ * the same request and reports the errors: returns false then, with c->req
+ * holding scratch that the caller clears.
+ */
+static bool read_fast(bo_http_req_t *r, hold_call_t *c)
+{
+    size_t len, clen;
+    const char *body = bo_http_body(r, &len);
+    const char *ctype = bo_http_header(r, "content-type", &clen);
+    scan_t s = {body, body + len};
+    bool seats = false, customer = false;
+    if (ctype && !(clen == 16 && !strncasecmp(ctype, "application/json", 16)))
+        return false;
+    if (!take(&s, '{'))
+        return false;
+    do {
+        const char *k;
+        size_t klen;
+        if (!take_str(&s, &k, &klen) || !take(&s, ':'))
+            return false;
+        bool ok = false;
+        if (!seats && key_is(k, klen, "seats"))
+            ok = seats = fast_seats(&s, c);
+        else if (!customer && key_is(k, klen, "customer"))
+            ok = customer = fast_customer(&s, c);
+        if (!ok)
+            return false;
+    } while (take(&s, ','));
+    if (!take(&s, '}') || !seats || !customer)
+        return false;
+    skip_ws(&s);
+    if (s.p != s.end)
+        return false;
+    c->req.best_category = c->req.best_section = BO_NONE;
+    return true;
+}
+
 /* Check the event and read the body into c: 0, or BO_ENOTFOUND / BO_EINVAL
  * once answered (404, 400). */
 static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_info_t *info)
@@ -254,6 +388,9 @@ static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_i
         no_such_event(r, evt ? evt : "");
         return BO_ENOTFOUND;
     }
+    if (read_fast(r, c))
+        return 0;
+    memset(&c->req, 0, sizeof(c->req));
     if (bo__api_json_body(r, &body)) {
         count(api, BO__HOLD_INVALID);
         return BO_EINVAL;

@@ -260,7 +260,10 @@ int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
                       const bo_live_call_t *c)
 {
     struct decision d;
-    int rc = begin(live, event, BO_HOLD_MAX_SEATS, c, &d);
+    /* a hold holds the seats asked for, or best_quantity of them: its
+     * record needs room for no more (a few hundred bytes, not the worst) */
+    uint32_t nseats = req->nseats + req->best_quantity;
+    int rc = begin(live, event, nseats < BO_HOLD_MAX_SEATS ? nseats : BO_HOLD_MAX_SEATS, c, &d);
     if (rc)
         return refuse(c, rc);
     bo_hold_res_t *res = &d.op->r.res;

@@ -144,6 +144,17 @@ static int split_path(const char *path, segment_t *segs)
     }
 }
 
+/* Whether the NUL-terminated literal is the len bytes at p (which hold no
+ * NUL: they come from a C string). Segments are a few bytes: a plain loop
+ * beats a call to strlen and memcmp per segment of every route. */
+static bool literal_is(const char *literal, const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (literal[i] != p[i]) /* also stops at the literal's end */
+            return false;
+    return literal[len] == '\0';
+}
+
 /* 0 when route does not match the segments, else 1 + a score in which a
  * literal segment beats a parameter at the same place, leftmost first. */
 static uint32_t match(const bo__route_t *route, const segment_t *segs, int n)
@@ -155,8 +166,7 @@ static uint32_t match(const bo__route_t *route, const segment_t *segs, int n)
         bool param = (route->param_mask >> i) & 1;
         if (param && segs[i].len == 0)
             return 0;
-        if (!param && (strlen(route->segs[i]) != segs[i].len ||
-                       memcmp(route->segs[i], segs[i].p, segs[i].len) != 0))
+        if (!param && !literal_is(route->segs[i], segs[i].p, segs[i].len))
             return 0;
         score = score << 1 | (uint32_t)!param;
     }

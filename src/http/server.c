@@ -389,6 +389,9 @@ static int loops_start(bo_server_t *srv)
         if (pthread_create(&loop->tid, NULL, loop_main, loop) != 0)
             return BO_ENOMEM;
         loop->started = true;
+        char name[16]; /* "bo-http-N" in top -H and perf */
+        snprintf(name, sizeof(name), "bo-http-%u", i % BO_HTTP_MAX_THREADS);
+        pthread_setname_np(loop->tid, name);
     }
     return 0;
 }
