@@ -88,9 +88,11 @@ static void put_seat(bo_buf_t *b, const bo_layout_t *l, const bo_seat_t *s, bool
     bo_buf_puts(b, s->accessible ? ",\"accessible\":true}" : "}");
 }
 
-static void put_sections(bo_buf_t *b, const bo_layout_t *l)
+/* The sections and their rows: with their seats as objects, or (columns)
+ * with only their seat count. */
+static void put_sections(bo_buf_t *b, const bo_layout_t *l, bool columns)
 {
-    bo_buf_puts(b, ",\"sections\":[");
+    bo_buf_puts(b, columns ? ",\"format\":\"columns\",\"sections\":[" : ",\"sections\":[");
     for (uint32_t si = 0; si < l->nsections; si++) {
         const bo_section_t *sec = &l->sections[si];
         bo_buf_puts(b, si ? ",{\"id\":" : "{\"id\":");
@@ -102,6 +104,10 @@ static void put_sections(bo_buf_t *b, const bo_layout_t *l)
             const bo_row_t *row = &l->rows[sec->first_row + ri];
             bo_buf_puts(b, ri ? ",{\"label\":" : "{\"label\":");
             bo_buf_json_str(b, bo_layout_str(l, row->label));
+            if (columns) {
+                bo_buf_printf(b, ",\"count\":%u}", row->nseats);
+                continue;
+            }
             bo_buf_puts(b, ",\"seats\":[");
             for (uint32_t k = 0; k < row->nseats; k++)
                 put_seat(b, l, &l->seats[row->first_seat + k], k == 0);
@@ -117,24 +123,9 @@ static void put_sections(bo_buf_t *b, const bo_layout_t *l)
  * a few flat arrays several times faster than 100,000 small objects. */
 static void put_columns(bo_buf_t *b, const bo_layout_t *l)
 {
-    bo_buf_puts(b, ",\"format\":\"columns\",\"sections\":[");
-    for (uint32_t si = 0; si < l->nsections; si++) {
-        const bo_section_t *sec = &l->sections[si];
-        bo_buf_puts(b, si ? ",{\"id\":" : "{\"id\":");
-        bo_buf_json_str(b, bo_layout_str(l, sec->id));
-        bo_buf_puts(b, ",\"name\":");
-        bo_buf_json_str(b, bo_layout_str(l, sec->name));
-        bo_buf_puts(b, ",\"rows\":[");
-        for (uint32_t ri = 0; ri < sec->nrows; ri++) {
-            const bo_row_t *row = &l->rows[sec->first_row + ri];
-            bo_buf_puts(b, ri ? ",{\"label\":" : "{\"label\":");
-            bo_buf_json_str(b, bo_layout_str(l, row->label));
-            bo_buf_printf(b, ",\"count\":%u}", row->nseats);
-        }
-        bo_buf_puts(b, "]}");
-    }
+    put_sections(b, l, true);
     /* rows are contiguous runs of the seat array, sections in order */
-    bo_buf_puts(b, "],\"seats\":{\"id\":[");
+    bo_buf_puts(b, ",\"seats\":{\"id\":[");
     for (uint32_t i = 0; i < l->nseats; i++) {
         if (i)
             bo_buf_puts(b, ",");
@@ -216,7 +207,7 @@ static struct rendered *render(uint64_t venue, const bo_layout_t *l, const int64
     if (columns)
         put_columns(&b, l);
     else
-        put_sections(&b, l);
+        put_sections(&b, l, false);
     put_ga_and_categories(&b, l, prices);
     if (!(out->body = bo_buf_take(&b, &out->len))) {
         free(out);
