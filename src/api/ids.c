@@ -7,6 +7,7 @@
 
 #include "api/ids.h"
 #include "boxoffice/error.h"
+#include "util/hex.h"
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -60,20 +61,12 @@ void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t
     *put_hex(out + 21, hold->b, 16) = '\0';
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* n bytes from 2n lowercase hex digits. */
 static int get_hex(const char *s, uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_val(s[2 * i]), lo = hi < 0 ? -1 : hex_val(s[2 * i + 1]);
+        int hi = bo_hex_val((unsigned char)s[2 * i], 0),
+            lo = hi < 0 ? -1 : bo_hex_val((unsigned char)s[2 * i + 1], 0);
         if (lo < 0)
             return BO_ENOTFOUND;
         b[i] = (uint8_t)(hi << 4 | lo);

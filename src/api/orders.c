@@ -344,6 +344,16 @@ static int no_gateway(bo_http_req_t *r)
                               "no payment gateway is configured (boxoffice serve --payment)", NULL);
 }
 
+/* start(), when a gateway is configured (else 503, and the key ended). */
+static int start_paying(step_t *s, bo_http_req_t *r, void (*fn)(void *))
+{
+    if (s->api->pay)
+        return start(s, r, fn);
+    bo__idem_end(s->api, &s->idem, 0, NULL, 0);
+    free(s);
+    return no_gateway(r);
+}
+
 static int on_checkout(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
@@ -360,12 +370,7 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         free(s);
         return 0;
     }
-    if (!api->pay) {
-        bo__idem_end(api, &s->idem, 0, NULL, 0);
-        free(s);
-        return no_gateway(r);
-    }
-    return start(s, r, checkout_job);
+    return start_paying(s, r, checkout_job);
 }
 
 /* ---- the order's credentials --------------------------------------------------------- */
@@ -606,12 +611,7 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn
         free(s);
         return 0;
     }
-    if (!api->pay) {
-        bo__idem_end(api, &s->idem, 0, NULL, 0);
-        free(s);
-        return no_gateway(r);
-    }
-    return start(s, r, fn);
+    return start_paying(s, r, fn);
 }
 
 static int on_confirm(void *arg, bo_http_req_t *r)

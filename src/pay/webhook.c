@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
+#include "util/hex.h"
 #include "boxoffice/pay.h"
 #include "pay/pay_internal.h"
 
@@ -31,17 +32,6 @@ struct sig {
     uint8_t v1[MAX_V1][MAC_BYTES];
     unsigned n_v1;
 };
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int parse_t(struct sig *s, const char *v, size_t n)
 {
@@ -65,7 +55,8 @@ static int parse_v1(struct sig *s, const char *v, size_t n)
         return BO_EINVAL;
     uint8_t *mac = s->v1[s->n_v1];
     for (size_t i = 0; i < MAC_BYTES; i++) {
-        int hi = hex_val(v[2 * i]), lo = hex_val(v[2 * i + 1]);
+        int hi = bo_hex_val((unsigned char)v[2 * i], 1),
+            lo = bo_hex_val((unsigned char)v[2 * i + 1], 1);
         if (hi < 0 || lo < 0)
             return BO_EINVAL;
         mac[i] = (uint8_t)(hi << 4 | lo);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
+#include "util/hex.h"
 #include "boxoffice/ticket.h"
 
 #define PREFIX       "BO1"
@@ -165,17 +166,6 @@ int bo_ticket_keys_format(const bo_ticket_keys_t *k, char *out, size_t cap)
     return 0;
 }
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -194,7 +184,8 @@ int bo_ticket_keys_parse(const char *text, size_t len, bo_ticket_keys_t *k)
         return BO_EIO;
     const char *h = text + KEYS_TAG_LEN;
     for (size_t i = 0; i < sizeof k->sk; i++) {
-        int hi = hex_val((unsigned char)h[2 * i]), lo = hex_val((unsigned char)h[2 * i + 1]);
+        int hi = bo_hex_val((unsigned char)h[2 * i], 1),
+            lo = bo_hex_val((unsigned char)h[2 * i + 1], 1);
         if (hi < 0 || lo < 0)
             goto out;
         k->sk[i] = (uint8_t)(hi << 4 | lo);
