@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,25 +327,6 @@ static int serve_admin_token(const char **val, const bool *flagged, char **token
     return 0;
 }
 
-static bo_server_t *volatile serving;
-
-static void on_stop_signal(int sig)
-{
-    bo_server_t *srv = serving;
-    if (srv)
-        bo_server_stop(srv);
-}
-
-static void serve_signals(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static int cmd_serve(int argc, char **argv)
 {
     const char *val[O_COUNT];
@@ -398,12 +378,11 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "boxoffice serve: cannot start the API: %s\n", bo_strerror(err));
         goto out;
     }
-    serving = srv;
-    serve_signals();
+    bo_server_stop_on_signals(srv);
     fprintf(stderr, "listening on %s\n", bo_server_url(srv));
     if ((err = bo_server_run(srv)) == 0)
         rc = 0;
-    serving = NULL;
+    bo_server_stop_on_signals(NULL);
 out:
     bo_live_close(live); /* the last commits; their answers find no client */
     bo_server_free(srv); /* after: the API's state goes with it */

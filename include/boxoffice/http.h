@@ -119,6 +119,10 @@ int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *p
  * calling thread.
  */
 int bo_server_run(bo_server_t *srv);
+/* Make SIGTERM and SIGINT stop srv (as bo_server_stop does) and ignore
+ * SIGPIPE; srv NULL makes those signals do nothing again. One server per
+ * process at a time. */
+void bo_server_stop_on_signals(bo_server_t *srv);
 /* Ask bo_server_run to return. Any thread, and async-signal-safe (a flag
  * and a send(2) per loop): call it from a SIGTERM/SIGINT handler. */
 void bo_server_stop(bo_server_t *srv);

@@ -10,19 +10,17 @@
  * seconds; nothing here is on the booking path.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "api/api_internal.h"
 #include "api/order.h"
+#include "util/secret_file.h"
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 #include "boxoffice/store.h"
@@ -227,59 +225,22 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
 /* ---- the admin token file ---- */
 
 #define TOKEN_MIN_CHARS 16
-#define TOKEN_MAX_BYTES 4096
 
+/* A fresh token (32 random bytes in hex) into a new file at path. */
 static int create_token(const char *path, char **token)
 {
     unsigned char raw[32];
-    char hex[2 * sizeof(raw) + 2];
-    int rc = BO_EIO, fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errno == EEXIST ? BO_EEXIST : BO_EIO;
+    char hex[2 * sizeof(raw) + 1];
     if (sodium_init() < 0)
-        goto out;
+        return BO_EIO;
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
-    size_t len = strlen(hex);
-    hex[len] = '\n';
-    if (write(fd, hex, len + 1) != (ssize_t)(len + 1) || fsync(fd) != 0)
-        goto out;
-    hex[len] = '\0';
-    rc = (*token = strdup(hex)) ? 0 : BO_ENOMEM;
-out:
-    close(fd);
+    int rc = bo_secret_create(path, hex);
+    if (rc == 0 && !(*token = strdup(hex)))
+        rc = BO_ENOMEM;
     sodium_memzero(raw, sizeof(raw));
-    if (rc)
-        unlink(path);
+    sodium_memzero(hex, sizeof(hex));
     return rc;
-}
-
-static int read_token(const char *path, char **token)
-{
-    char buf[TOKEN_MAX_BYTES + 1];
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return BO_EIO;
-    ssize_t n = read(fd, buf, TOKEN_MAX_BYTES);
-    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-        fprintf(stderr, "boxoffice: warning: %s is readable by others (chmod 600 it)\n", path);
-    close(fd);
-    if (n < 0)
-        return BO_EIO;
-    buf[n] = '\0';
-    char *p = buf, *end = buf + n;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    *end = '\0';
-    for (char *c = p; c < end; c++)
-        if (*c <= ' ' || *c > '~')
-            return BO_EINVAL;
-    if (end - p < TOKEN_MIN_CHARS)
-        return BO_EINVAL;
-    return (*token = strdup(p)) ? 0 : BO_ENOMEM;
 }
 
 int bo_api_admin_token(const char *path, char **token, int *created)
@@ -289,7 +250,7 @@ int bo_api_admin_token(const char *path, char **token, int *created)
     *created = rc == 0;
     if (rc == BO_EEXIST) {
         op = "read";
-        rc = read_token(path, token);
+        rc = bo_secret_read(path, TOKEN_MIN_CHARS, "boxoffice", token);
     }
     if (rc == BO_EINVAL)
         fprintf(stderr, "boxoffice: %s must hold one token of at least %d printable characters\n",

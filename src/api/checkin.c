@@ -103,24 +103,17 @@ int bo__checkin_keys(bo_api_t *api)
     char text[BO_TICKET_KEYS_TEXT_MAX];
     int rc = 0;
     if (!api->ticket_keys) {
-        bo_order_commit_t c = {0};
         if (!(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
             return BO_ENOMEM;
         if ((rc = bo_ticket_keys_new(api->ticket_keys)) ||
             (rc = bo_ticket_keys_format(api->ticket_keys, text, sizeof(text))))
             return rc;
-        rc = bo__commit_doc(&c, "key", KEYS_DOC, strdup(text), strlen(text));
-        if (rc == 0)
-            rc = bo__commit_docs(api, &c);
-        bo__commit_clear(&c);
+        rc = bo__doc_save(api, "key", KEYS_DOC, strdup(text), strlen(text));
         sodium_memzero(text, sizeof(text));
         if (rc)
             return rc;
     }
-    if ((rc = bo_ticket_pk_b64(api->ticket_keys->pk, api->ticket_pk_b64,
-                               sizeof(api->ticket_pk_b64))))
-        return rc;
-    return bo_server_at_free(api->srv, staff_free, api);
+    return bo_ticket_pk_b64(api->ticket_keys->pk, api->ticket_pk_b64, sizeof(api->ticket_pk_b64));
 }
 
 /* ---- GET /api/v1/events/{id}/ticket-key ------------------------------------------- */
@@ -186,11 +179,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     /* a small synchronous commit: admin calls are rare */
-    bo_order_commit_t c = {0};
-    int rc = bo__commit_doc(&c, "staff", hex, text, text ? strlen(text) : 0);
-    if (rc == 0)
-        rc = bo__commit_docs(api, &c);
-    bo__commit_clear(&c);
+    int rc = bo__doc_save(api, "staff", hex, text, text ? strlen(text) : 0);
     if (rc == 0)
         rc = staff_add(api, hash, event);
     if (rc)
@@ -270,13 +259,8 @@ static void admit(scan_t *s, bo_order_t *o, bo_ticket_t *t)
                              "ticket", ticket_info(s->api, o, t)));
         return;
     }
-    bo_order_commit_t c = {0};
     t->checked_in_ms = bo__api_now_ms();
-    o->updated_ms = t->checked_in_ms;
-    int rc = bo__commit_order(&c, o, NULL);
-    if (rc == 0)
-        rc = bo__commit_docs(s->api, &c);
-    bo__commit_clear(&c);
+    int rc = bo__order_save(s->api, o, NULL);
     if (rc) {
         t->checked_in_ms = 0;
         bo__idem_reply_error(s->api, &s->idem, s->a, rc, NULL, NULL);
@@ -413,7 +397,8 @@ int bo__checkin_register(bo_api_t *api)
 {
     int rc;
     bo_server_t *srv = api->srv;
-    if ((rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/ticket-key", on_ticket_key, api)) ||
+    if ((rc = bo_server_at_free(srv, staff_free, api)) ||
+        (rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/ticket-key", on_ticket_key, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/events/{id}/staff-tokens", on_staff_token,
                               api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/checkin", on_checkin, api)))

@@ -140,30 +140,19 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o);
  * frees), with the secret when with_secret. Order locked. */
 char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, size_t *len);
 
-/* ---- commits from worker threads ------------------------------------------ */
+/* ---- saving (order_book.c; worker threads, order locked) ------------------ */
 
-/* Up to four documents to commit with a decision: the order, plus an
- * outbox notification or a check-in. */
-typedef struct bo_order_commit {
-    bo_doc_t docs[4];
-    uint32_t ndocs;
-    char *bodies[4]; /* owned: freed by bo__commit_clear */
-    char ids[4][BO_DOC_ID_MAX + 1];
-    bo_live_result_t r; /* the decision's answer */
-} bo_order_commit_t;
-
-/* Queue the order's document (and an outbox message of kind, when kind is
- * not NULL) into c. 0 or BO_ENOMEM. */
-int bo__commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outbox_kind);
-int bo__commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body, size_t len);
-void bo__commit_clear(bo_order_commit_t *c);
-/* Commit c's documents alone, waiting. 0 or BO_E*. */
-int bo__commit_docs(bo_api_t *api, bo_order_commit_t *c);
-/* The engine call op with c's documents in the same transaction, waiting
- * for the commit: the decision's status (c->r filled). */
 enum bo_order_op { BO_OP_PAY_START, BO_OP_PAY_FAILED, BO_OP_CONFIRM, BO_OP_RELEASE, BO_OP_CANCEL };
-int bo__commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op, const bo_order_t *o,
-                    int64_t deadline_ms);
+/* Commit the order's document (with an outbox message of outbox_kind when
+ * not NULL), waiting for it: 0 or a BO_E* code. */
+int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind);
+/* The same in one commit with the engine call op on the order's hold
+ * (deadline_ms for PAY_START): the decision's status; r (may be NULL)
+ * gets its answer. */
+int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
+                        int64_t deadline_ms, bo_live_result_t *r);
+/* Commit one document (body taken: freed here), waiting: 0 or BO_E*. */
+int bo__doc_save(bo_api_t *api, const char *coll, const char *id, char *body, size_t len);
 
 /* ---- payjobs.c ----------------------------------------------------------- */
 

@@ -462,7 +462,18 @@ char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, siz
 
 /* ---- commits ------------------------------------------------------------------ */
 
-int bo__commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body, size_t len)
+/* Up to four documents to commit with a decision: the order, plus an
+ * outbox notification. */
+typedef struct bo_order_commit {
+    bo_doc_t docs[4];
+    uint32_t ndocs;
+    char *bodies[4]; /* owned: freed by commit_clear */
+    char ids[4][BO_DOC_ID_MAX + 1];
+    bo_live_result_t r; /* the decision's answer */
+} bo_order_commit_t;
+
+static int commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body,
+                      size_t len)
 {
     if (!body || c->ndocs >= 4) {
         free(body);
@@ -475,13 +486,13 @@ int bo__commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char 
     return 0;
 }
 
-int bo__commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outbox_kind)
+static int commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outbox_kind)
 {
     char id[BO_ID_ORDER_LEN + 1];
     size_t len = 0;
     bo_id_order(id, o->id);
     char *doc = bo__order_doc(o, &len);
-    int rc = bo__commit_doc(c, "order", id, doc, len);
+    int rc = commit_doc(c, "order", id, doc, len);
     if (rc || !outbox_kind)
         return rc;
     char evt[BO_ID_EVENT_LEN + 1], key[BO_DOC_ID_MAX + 1];
@@ -492,10 +503,10 @@ int bo__commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *outb
     char *body = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
     json_decref(msg);
     snprintf(key, sizeof(key), "%s:%s", id, outbox_kind);
-    return bo__commit_doc(c, "outbox", key, body, body ? strlen(body) : 0);
+    return commit_doc(c, "outbox", key, body, body ? strlen(body) : 0);
 }
 
-void bo__commit_clear(bo_order_commit_t *c)
+static void commit_clear(bo_order_commit_t *c)
 {
     for (uint32_t i = 0; i < c->ndocs; i++)
         free(c->bodies[i]);
@@ -547,7 +558,7 @@ static void wait_init(struct wait *w, bo_order_commit_t *c)
     memset(&c->r, 0, sizeof(c->r));
 }
 
-int bo__commit_docs(bo_api_t *api, bo_order_commit_t *c)
+static int commit_docs(bo_api_t *api, bo_order_commit_t *c)
 {
     struct wait w;
     wait_init(&w, c);
@@ -555,8 +566,8 @@ int bo__commit_docs(bo_api_t *api, bo_order_commit_t *c)
     return wait_for(&w);
 }
 
-int bo__commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op, const bo_order_t *o,
-                    int64_t deadline_ms)
+static int commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op,
+                       const bo_order_t *o, int64_t deadline_ms)
 {
     struct wait w;
     wait_init(&w, c);
@@ -659,4 +670,41 @@ void bo__order_sales(bo_api_t *api, uint64_t event, json_t *report)
     json_object_set_new(report, "checked_in", json_integer((json_int_t)s.checked_in));
     json_object_set_new(report, "sales_over_time", series);
     free(s.b);
+}
+
+/* ---- saving (worker threads, order locked) --------------------------------------- */
+
+int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
+{
+    bo_order_commit_t c = {0};
+    o->updated_ms = bo__api_now_ms();
+    int rc = commit_order(&c, o, outbox_kind);
+    if (rc == 0)
+        rc = commit_docs(api, &c);
+    commit_clear(&c);
+    return rc;
+}
+
+int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
+                        int64_t deadline_ms, bo_live_result_t *r)
+{
+    bo_order_commit_t c = {0};
+    o->updated_ms = bo__api_now_ms();
+    int rc = commit_order(&c, o, outbox_kind);
+    if (rc == 0)
+        rc = commit_with(api, &c, op, o, deadline_ms);
+    if (r)
+        *r = c.r;
+    commit_clear(&c);
+    return rc;
+}
+
+int bo__doc_save(bo_api_t *api, const char *coll, const char *id, char *body, size_t len)
+{
+    bo_order_commit_t c = {0};
+    int rc = commit_doc(&c, coll, id, body, len);
+    if (rc == 0)
+        rc = commit_docs(api, &c);
+    commit_clear(&c);
+    return rc;
 }

@@ -13,6 +13,7 @@
  * through the request's async handle once the step is durable.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <sodium.h>
 
 #include "api/order.h"
+#include "util/secret_file.h"
 #include "util/time.h"
 
 struct bo_order_book *bo__order_book_new(void);
@@ -167,12 +169,7 @@ static int order_new(step_t *s, bo_order_t **out)
 /* PAYING with the order's document, in one commit (order locked, new). */
 static int order_open(bo_api_t *api, bo_order_t *o)
 {
-    bo_order_commit_t c = {0};
-    int rc = bo__commit_order(&c, o, NULL);
-    if (rc == 0)
-        rc = bo__commit_with(api, &c, BO_OP_PAY_START, o, o->deadline_ms);
-    bo__commit_clear(&c);
-    return rc;
+    return bo__order_save_with(api, o, BO_OP_PAY_START, NULL, o->deadline_ms, NULL);
 }
 
 /* Ask the gateway for the order's intent (order locked), keyed by the
@@ -203,13 +200,7 @@ static int ensure_intent(bo_api_t *api, bo_order_t *o)
     int rc = create_intent(api, o);
     if (rc)
         return rc;
-    bo_order_commit_t c = {0};
-    o->updated_ms = bo__api_now_ms();
-    rc = bo__commit_order(&c, o, NULL);
-    if (rc == 0)
-        rc = bo__commit_docs(api, &c);
-    bo__commit_clear(&c);
-    if (rc == 0)
+    if ((rc = bo__order_save(api, o, NULL)) == 0)
         rc = bo__order_index_intent(api, o);
     if (rc)
         o->intent_id[0] = o->client_secret[0] = '\0'; /* the same intent comes back next time */
@@ -462,15 +453,11 @@ static int pay_attempt(step_t *s, bo_order_t *o)
 {
     char key[BO_ID_ORDER_LEN + 96], id[BO_ID_ORDER_LEN + 1];
     uint8_t h[8];
-    bo_order_commit_t c = {0};
     int64_t deadline = o->deadline_ms;
     o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
-    int rc = bo__commit_order(&c, o, NULL);
-    if (rc == 0)
-        rc = bo__commit_with(s->api, &c, BO_OP_PAY_START, o, o->deadline_ms);
+    int rc = bo__order_save_with(s->api, o, BO_OP_PAY_START, NULL, o->deadline_ms, NULL);
     if (rc)
         o->deadline_ms = deadline;
-    bo__commit_clear(&c);
     if (rc && rc != BO_ESTATE) /* ESTATE: PAYING already */
         return rc;
     /* one key per attempt: a retry after a lost answer is the same attempt */
@@ -820,22 +807,15 @@ static void collect_orders(void *arg, bo_metrics_out_t *out)
 
 /* ---- wiring ---------------------------------------------------------------------- */
 
-/* A secret kept in a file (whitespace around it trimmed): malloc'd, or NULL. */
+/* A secret kept in a file: malloc'd, or NULL (with a message). */
 static char *read_secret(const char *path)
 {
-    char buf[1024];
-    FILE *f = path ? fopen(path, "re") : NULL;
-    if (!f)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = buf, *end = buf + n;
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    while (end > p && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return *p ? strdup(p) : NULL;
+    char *s = NULL;
+    int rc = path ? bo_secret_read(path, 1, "boxoffice", &s) : BO_EINVAL;
+    if (rc && path)
+        fprintf(stderr, "boxoffice: cannot read the secret in %s: %s\n", path,
+                rc == BO_EIO ? strerror(errno) : bo_strerror(rc));
+    return rc ? NULL : s;
 }
 
 static int gateway_open(bo_api_t *api)

@@ -71,33 +71,6 @@ static void drop_tickets(bo_order_t *o)
     o->ntickets = 0;
 }
 
-/* Commit the order's document alone (with an outbox message when kind). */
-static int save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
-{
-    bo_order_commit_t c = {0};
-    o->updated_ms = bo__api_now_ms();
-    int rc = bo__commit_order(&c, o, outbox_kind);
-    if (rc == 0)
-        rc = bo__commit_docs(api, &c);
-    bo__commit_clear(&c);
-    return rc;
-}
-
-/* The order as it is now, plus the engine call op, in one commit. */
-static int save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
-                     int64_t deadline_ms, bo_live_result_t *r)
-{
-    bo_order_commit_t c = {0};
-    o->updated_ms = bo__api_now_ms();
-    int rc = bo__commit_order(&c, o, outbox_kind);
-    if (rc == 0)
-        rc = bo__commit_with(api, &c, op, o, deadline_ms);
-    if (r)
-        *r = c.r;
-    bo__commit_clear(&c);
-    return rc;
-}
-
 /* The refund of a paid order, once its seats are released (REFUND_PENDING). */
 int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
 {
@@ -117,7 +90,7 @@ int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
     bo__order_set_status(o, unavailable ? BO_ORDER_REFUNDED_UNAVAILABLE : BO_ORDER_REFUNDED);
     copy(o->refund_id, sizeof(o->refund_id), rf.id);
     o->closed_ms = bo__api_now_ms();
-    rc = save(api, o, "order.refunded");
+    rc = bo__order_save(api, o, "order.refunded");
     if (rc)
         bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     return rc;
@@ -129,7 +102,7 @@ static int refund_unavailable(bo_api_t *api, bo_order_t *o)
     int before = o->status;
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), "unavailable");
-    int rc = save(api, o, NULL);
+    int rc = bo__order_save(api, o, NULL);
     if (rc) {
         bo__order_set_status(o, before);
         return rc;
@@ -154,7 +127,7 @@ static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
     bo__order_set_status(o, BO_ORDER_PAID);
     o->paid_ms = bo__api_now_ms();
     o->closed_ms = 0;
-    rc = save_with(api, o, BO_OP_CONFIRM, "order.paid", 0, NULL);
+    rc = bo__order_save_with(api, o, BO_OP_CONFIRM, "order.paid", 0, NULL);
     if (rc == 0)
         return bo__order_index_tickets(api, o);
     drop_tickets(o);
@@ -171,9 +144,9 @@ static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
     bo_live_result_t r;
     bo__order_set_status(o, status);
     o->closed_ms = bo__api_now_ms();
-    int rc = save_with(api, o, BO_OP_RELEASE, NULL, 0, &r);
+    int rc = bo__order_save_with(api, o, BO_OP_RELEASE, NULL, 0, &r);
     if (rc == BO_ENOTFOUND || rc == BO_ESTATE) /* the hold is gone already */
-        rc = save(api, o, NULL);
+        rc = bo__order_save(api, o, NULL);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_PENDING);
         o->closed_ms = 0;
@@ -235,22 +208,22 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
     copy(o->last_error_message, sizeof(o->last_error_message), pi->last_error_message);
     o->failures++;
     bo_live_result_t r = {0};
-    int rc = save_with(api, o, BO_OP_PAY_FAILED, NULL, 0, &r);
+    int rc = bo__order_save_with(api, o, BO_OP_PAY_FAILED, NULL, 0, &r);
     if (rc == 0 && r.released) {
         /* the third failure, or one after the hold's time: seats released */
         bo__order_set_status(o, o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED
                                                                    : BO_ORDER_EXPIRED);
         o->closed_ms = bo__api_now_ms();
-        if ((rc = save(api, o, NULL)) == 0)
+        if ((rc = bo__order_save(api, o, NULL)) == 0)
             cancel_intent(api, o);
     } else if (rc == BO_ESTATE) {
         /* the hold was HELD (a decline seen after another one): count it */
         rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(api, o, BO_ORDER_FAILED)
-                                                : save(api, o, NULL);
+                                                : bo__order_save(api, o, NULL);
     } else if (rc == BO_ENOTFOUND) {
         bo__order_set_status(o, BO_ORDER_EXPIRED);
         o->closed_ms = bo__api_now_ms();
-        rc = save(api, o, NULL);
+        rc = bo__order_save(api, o, NULL);
     }
     if (rc)
         decline_undo(o, &undo);
@@ -312,7 +285,7 @@ int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason)
         return BO_ESTATE;
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), reason);
-    int rc = save_with(api, o, BO_OP_CANCEL, NULL, 0, NULL);
+    int rc = bo__order_save_with(api, o, BO_OP_CANCEL, NULL, 0, NULL);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_PAID);
         o->refund_reason[0] = '\0';

@@ -84,13 +84,9 @@ static void answer(delivery_t *d, int status, const char *outcome)
 static int remember(bo_api_t *api, const bo_pay_event_t *ev)
 {
     char body[160];
-    bo_order_commit_t c = {0};
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"created\":%lld}", ev->type,
              (long long)ev->created);
-    int rc = bo__commit_doc(&c, "webhook", ev->id, strdup(body), strlen(body));
-    if (rc == 0)
-        rc = bo__commit_docs(api, &c);
-    bo__commit_clear(&c);
+    int rc = bo__doc_save(api, "webhook", ev->id, strdup(body), strlen(body));
     return rc ? rc : bo__webhook_remember(api, ev->id);
 }
 

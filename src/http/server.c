@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -428,4 +429,28 @@ void bo_server_stop(bo_server_t *srv)
         (void)n;
     }
     errno = saved;
+}
+
+/* ---- signals ---- */
+
+static bo_server_t *volatile signalled;
+
+static void on_process_signal(int sig)
+{
+    bo_server_t *srv = signalled;
+    if (srv)
+        bo_server_stop(srv);
+}
+
+void bo_server_stop_on_signals(bo_server_t *srv)
+{
+    struct sigaction sa = {0};
+    signalled = srv;
+    if (!srv)
+        return;
+    sa.sa_handler = on_process_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -9,21 +9,20 @@
  * are capabilities, so they must not be guessable.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/secret_file.h"
 
 #define SECRET_RANDOM    32u
 #define SECRET_MIN_CHARS 12
-#define SECRET_MAX_BYTES 4096
 
 static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -61,55 +60,15 @@ int64_t ps_unix_s(void)
 
 static int create_secret(const char *path, const char *prefix, char **secret)
 {
-    char buf[64 + SECRET_RANDOM + 2];
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errno == EEXIST ? 1 : -1;
-    ps_random_id(buf, sizeof(buf) - 1, prefix, SECRET_RANDOM);
-    size_t len = strlen(buf);
-    buf[len] = '\n';
-    int ok = write(fd, buf, len + 1) == (ssize_t)(len + 1) && fsync(fd) == 0;
-    close(fd);
-    buf[len] = '\0';
-    if (!ok || !(*secret = strdup(buf))) {
+    char buf[64 + SECRET_RANDOM + 1];
+    ps_random_id(buf, sizeof(buf), prefix, SECRET_RANDOM);
+    int rc = bo_secret_create(path, buf);
+    if (rc == 0 && !(*secret = strdup(buf))) {
         unlink(path);
-        sodium_memzero(buf, sizeof(buf));
-        return -1;
+        rc = BO_ENOMEM;
     }
     sodium_memzero(buf, sizeof(buf));
-    return 0;
-}
-
-/* The one printable word in path, surrounding white space ignored. */
-static int read_secret(const char *path, char **secret)
-{
-    char buf[SECRET_MAX_BYTES + 1];
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, SECRET_MAX_BYTES);
-    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-        fprintf(stderr, "paysim: warning: %s is readable by others (chmod 600 it)\n", path);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = '\0';
-    char *p = buf, *end = buf + n;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        end--;
-    *end = '\0';
-    int bad = end - p < SECRET_MIN_CHARS;
-    for (char *c = p; c < end; c++)
-        bad |= *c <= ' ' || *c > '~';
-    if (!bad)
-        *secret = strdup(p);
-    sodium_memzero(buf, sizeof(buf));
-    if (bad)
-        return -2;
-    return *secret ? 0 : -1;
+    return rc;
 }
 
 int ps_secret_file(const char *path, const char *prefix, char **secret, int *created)
@@ -117,11 +76,11 @@ int ps_secret_file(const char *path, const char *prefix, char **secret, int *cre
     const char *op = "create";
     int rc = create_secret(path, prefix, secret);
     *created = rc == 0;
-    if (rc == 1) {
+    if (rc == BO_EEXIST) {
         op = "read";
-        rc = read_secret(path, secret);
+        rc = bo_secret_read(path, SECRET_MIN_CHARS, "paysim", secret);
     }
-    if (rc == -2)
+    if (rc == BO_EINVAL)
         fprintf(stderr, "paysim: %s must hold one secret of at least %d printable characters\n",
                 path, SECRET_MIN_CHARS);
     else if (rc)

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,25 +189,6 @@ static int wire(paysim_t *ps, size_t max_intents)
     return ps_webhooks_start(ps);
 }
 
-static bo_server_t *volatile serving;
-
-static void on_stop_signal(int sig)
-{
-    bo_server_t *srv = serving;
-    if (srv)
-        bo_server_stop(srv);
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static void teardown(paysim_t *ps)
 {
     ps_delayer_stop(ps); /* before the server: its answers need the loops' memory */
@@ -226,7 +206,7 @@ static void teardown(paysim_t *ps)
 
 int main(int argc, char **argv)
 {
-    static paysim_t ps; /* static: zeroed, and reachable from the signal handler's server */
+    static paysim_t ps; /* static: zeroed */
     const char *val[O_COUNT];
     unsigned long threads, max_intents;
     int rc = parse(argc, argv, val);
@@ -264,13 +244,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "boxoffice-paysim: cannot start: %s\n", bo_strerror(err));
         goto out;
     }
-    serving = ps.srv;
-    install_signals();
+    bo_server_stop_on_signals(ps.srv);
     printf("paysim listening on %s\n", bo_server_url(ps.srv));
     fflush(stdout);
     if (bo_server_run(ps.srv) == 0)
         rc = 0;
-    serving = NULL;
+    bo_server_stop_on_signals(NULL);
 out:
     teardown(&ps);
     curl_global_cleanup();

@@ -9,13 +9,13 @@
 //   ...
 //   await hooks.close(); await sim.cleanup();
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killChild, startListening, stopChild } from './proc.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 // The binary under test: PAYSIM_BIN, else build/boxoffice-paysim.
@@ -24,17 +24,6 @@ export const PAYSIM_BIN = process.env.PAYSIM_BIN
     : join(ROOT, 'build/boxoffice-paysim');
 const START_TIMEOUT_MS = 20000;
 const STOP_TIMEOUT_MS = 10000;
-
-const live = new Set(); // paysim processes started here and not yet exited
-process.on('exit', () => {
-    for (const child of live) {
-        try {
-            process.kill(child.pid, 'SIGKILL');
-        } catch {
-            /* already gone */
-        }
-    }
-});
 
 const alnum = (n) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n).padEnd(n, 'x');
 
@@ -80,87 +69,33 @@ export class Paysim {
         ];
         if (this.opts.webhookUrl) args.push('--webhook-url', this.opts.webhookUrl);
         if (this.opts.args) args.push(...this.opts.args);
-        const child = spawn(PAYSIM_BIN, args, {
+        const { url } = await startListening(PAYSIM_BIN, args, {
             cwd: this.dir,
-            env: { ...process.env, ...(this.opts.env || {}) },
-            stdio: ['ignore', 'pipe', 'pipe'],
+            env: this.opts.env,
+            logPath: this.logPath,
+            pattern: /^paysim listening on (http:\/\/\S+)/,
+            what: 'paysim',
+            timeoutMs: START_TIMEOUT_MS,
+            tail: this.tail,
+            onSpawn: (child) => {
+                this.child = child;
+            },
         });
-        this.child = child;
-        live.add(child);
-        const log = createWriteStream(this.logPath, { flags: 'a' });
-        child.exited = new Promise((res) => {
-            child.on('exit', (code, signal) => {
-                live.delete(child);
-                res({ code, signal });
-            });
-        });
-        let out = '';
-        const url = await new Promise((res, rej) => {
-            const timer = setTimeout(() => rej(new Error(`paysim printed no "listening on" line within ${START_TIMEOUT_MS} ms\n${this.lastLines()}`)), START_TIMEOUT_MS);
-            const onData = (chunk) => {
-                log.write(chunk);
-                out += chunk.toString('utf8');
-                const lines = out.split('\n');
-                out = lines.pop();
-                for (const line of lines) {
-                    this.tail.push(line);
-                    if (this.tail.length > 100) this.tail.shift();
-                    const m = /^paysim listening on (http:\/\/\S+)/.exec(line);
-                    if (m) {
-                        clearTimeout(timer);
-                        res(m[1]);
-                    }
-                }
-            };
-            child.stdout.on('data', onData);
-            child.stderr.on('data', onData);
-            child.on('error', (e) => {
-                clearTimeout(timer);
-                rej(e);
-            });
-            child.exited.then(({ code, signal }) => {
-                clearTimeout(timer);
-                rej(new Error(`paysim exited (code ${code}, signal ${signal}) before listening\n${this.lastLines()}`));
-            });
-        });
-        child.exited.then(() => log.end());
-        this.url = url.replace(/\/+$/, '');
+        this.url = url;
         this.port = Number(new URL(this.url).port);
         if (!this.secretKey) this.secretKey = readFileSync(this.keyFile, 'utf8').trim();
         if (!this.webhookSecret) this.webhookSecret = readFileSync(this.webhookSecretFile, 'utf8').trim();
         return this;
     }
 
-    lastLines(n = 30) {
-        return `last lines of ${this.logPath}:\n` + this.tail.slice(-n).join('\n');
-    }
-
     /** SIGTERM by PID; resolves to {code, signal}; SIGKILL after 10 s. */
-    async stop() {
-        const child = this.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return child ? child.exited : null;
-        process.kill(child.pid, 'SIGTERM');
-        let timer;
-        const late = new Promise((res) => {
-            timer = setTimeout(() => res(null), STOP_TIMEOUT_MS);
-        });
-        const r = await Promise.race([child.exited, late]);
-        clearTimeout(timer);
-        if (r === null) {
-            process.kill(child.pid, 'SIGKILL');
-            await child.exited;
-            throw new Error(`paysim ${child.pid} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; killed`);
-        }
-        return r;
+    stop() {
+        return stopChild(this.child, STOP_TIMEOUT_MS, 'paysim');
     }
 
     /** Stop (SIGKILL if still running) and remove the temp directory. */
     async cleanup() {
-        const child = this.child;
-        if (child && child.exitCode === null && child.signalCode === null) {
-            process.kill(child.pid, 'SIGKILL');
-            await child.exited;
-        }
+        await killChild(this.child);
         if (!process.env.BOXOFFICE_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
     }
 

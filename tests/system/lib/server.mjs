@@ -7,13 +7,14 @@
 // Every process started here is remembered and killed by PID when the test
 // process exits, so a failed test never leaves a server behind.
 
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { killChild, startListening, stopChild } from './proc.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -24,24 +25,6 @@ export const BIN = process.env.BOXOFFICE_BIN ? resolve(process.env.BOXOFFICE_BIN
 const START_TIMEOUT_MS = 30000;
 const STOP_TIMEOUT_MS = 15000;
 const REQUEST_TIMEOUT_MS = 20000;
-
-const live = new Set(); // child processes started here and not yet exited
-function killAll() {
-    for (const child of live) {
-        try {
-            process.kill(child.pid, 'SIGKILL');
-        } catch {
-            /* already gone */
-        }
-    }
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.on(sig, () => {
-        killAll();
-        process.exit(130);
-    });
-}
 
 /** A fresh directory under the system temp dir (removed by cleanup()). */
 export function tempDir(tag = 'boxoffice-systest-') {
@@ -98,78 +81,34 @@ export class Server {
         // database rather than stderr, which this process would have to drain.
         args.push('--access-log', this.opts.accessLog || join(this.dir, 'access.log'));
         if (this.opts.args) args.push(...this.opts.args);
-        const child = spawn(BIN, args, {
-            cwd: this.dir,
-            env: { ...process.env, ...(this.opts.env || {}) },
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        this.child = child;
         this.starts++;
-        live.add(child);
-        const log = createWriteStream(this.logPath, { flags: 'a' });
-        log.write(`---- start ${this.starts}: ${BIN} ${args.join(' ')}\n`);
-        child.exited = new Promise((res) => {
-            child.on('exit', (code, signal) => {
-                live.delete(child);
-                res({ code, signal });
-            });
+        const { url } = await startListening(BIN, args, {
+            cwd: this.dir,
+            env: this.opts.env,
+            logPath: this.logPath,
+            header: `---- start ${this.starts}: ${BIN} ${args.join(' ')}`,
+            pattern: /listening on (https?:\/\/\S+)/,
+            what: 'server',
+            timeoutMs: START_TIMEOUT_MS,
+            tail: this.tail,
+            onSpawn: (child) => {
+                this.child = child;
+            },
         });
-        child.exited.then(() => log.end());
-        let out = '';
-        const url = await new Promise((res, rej) => {
-            const timer = setTimeout(() => {
-                rej(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms\n${this.lastLines()}`));
-            }, START_TIMEOUT_MS);
-            const onData = (chunk) => {
-                log.write(chunk);
-                out += chunk.toString('utf8');
-                const lines = out.split('\n');
-                out = lines.pop();
-                for (const line of lines) {
-                    this.tail.push(line);
-                    if (this.tail.length > 200) this.tail.shift();
-                    const m = /listening on (https?:\/\/\S+)/.exec(line);
-                    if (m) {
-                        clearTimeout(timer);
-                        res(m[1]);
-                    }
-                }
-            };
-            child.stderr.on('data', onData);
-            child.stdout.on('data', onData);
-            child.on('error', (e) => {
-                clearTimeout(timer);
-                rej(e);
-            });
-            child.exited.then(({ code, signal }) => {
-                clearTimeout(timer);
-                rej(new Error(`server exited (code ${code}, signal ${signal}) before listening\n${this.lastLines()}`));
-            });
-        });
-        this.url = url.replace(/\/+$/, '');
+        this.url = url;
         this.port = Number(new URL(this.url).port);
         if (!this.token) this.token = readToken(this.tokenFile);
         return this;
     }
 
-    lastLines(n = 30) {
-        return `last lines of ${this.logPath}:\n` + this.tail.slice(-n).join('\n');
-    }
-
     /** SIGTERM by PID; resolves to {code, signal} once it exited. */
-    async stop() {
-        const child = this.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return child ? await child.exited : null;
-        process.kill(child.pid, 'SIGTERM');
-        return await waitExit(child, STOP_TIMEOUT_MS);
+    stop() {
+        return stopChild(this.child, STOP_TIMEOUT_MS, 'server');
     }
 
     /** SIGKILL by PID (a crash); resolves once it is gone. */
-    async kill9() {
-        const child = this.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        process.kill(child.pid, 'SIGKILL');
-        await child.exited;
+    kill9() {
+        return killChild(this.child);
     }
 
     /** Start again on the same database, token and options (a new port). */
@@ -248,20 +187,6 @@ function readToken(file) {
     return readFileSync(file, 'utf8').trim();
 }
 
-async function waitExit(child, ms) {
-    let timer;
-    const timeout = new Promise((res) => {
-        timer = setTimeout(() => res(null), ms);
-    });
-    const r = await Promise.race([child.exited, timeout]);
-    clearTimeout(timer);
-    if (r === null) {
-        process.kill(child.pid, 'SIGKILL');
-        await child.exited;
-        throw new Error(`server ${child.pid} did not exit within ${ms} ms of SIGTERM; killed`);
-    }
-    return r;
-}
 
 /**
  * Run a query on a SQLite file with the sqlite3 command line (-json);
