@@ -42,7 +42,8 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define CHECKPOINT_MS   100  /* how often the WAL is copied into the database */
-#define WAL_CATCHUP     4096 /* WAL frames past which the committer checkpoints itself */
+#define WAL_CATCHUP     4096 /* WAL frames past which the WAL should start over */
+#define CATCHUP_TAIL    256  /* frames the committer copies itself, at most, to restart it */
 
 /* Migration i (from 0) brings PRAGMA user_version from i to i + 1. Append
  * only: a migration that shipped never changes. */
@@ -132,7 +133,9 @@ struct sq {
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
     bool ckpt_running, ckpt_stop;
-    int wal_frames; /* the WAL's size after the last commit (its hook) */
+    bool ckpt_hurry; /* the committer wants a pass now, not in CHECKPOINT_MS */
+    int ckpt_frames; /* WAL frames the last pass had copied (guarded by ckpt_mu) */
+    int wal_frames;  /* the WAL's size after the last commit (its hook) */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -377,6 +380,36 @@ static int put(struct sq *b, const bo_rec_t *r)
     return rc;
 }
 
+/*
+ * Under sustained load the WAL never starts over by itself: it does only
+ * when a checkpoint has copied every frame before the next commit begins,
+ * and the checkpointer's passes (its own thread) always trail commits 1-2 ms
+ * apart, so the file would grow without end (~8 MB/s). Past WAL_CATCHUP
+ * frames the committer, the only writer, copies the tail itself right after
+ * a pass (at most CATCHUP_TAIL frames, ~1 ms with the database's fsync) and
+ * its next commit restarts the WAL; until then it asks for a pass now. It
+ * never copies the whole WAL itself: that stalled every answer ~15 ms.
+ */
+static void catch_up(struct sq *b)
+{
+    int copied = 0;
+
+    if (b->ckpt_running) {
+        pthread_mutex_lock(&b->ckpt_mu);
+        copied = b->ckpt_frames;
+        if (b->wal_frames - copied > CATCHUP_TAIL && b->wal_frames < 4 * WAL_CATCHUP) {
+            b->ckpt_hurry = true;
+            pthread_cond_signal(&b->ckpt_cv);
+            copied = -1;
+        }
+        pthread_mutex_unlock(&b->ckpt_mu);
+    }
+    if (copied < 0)
+        return;
+    sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    b->wal_frames = 0;
+}
+
 static int sq_commit(void *backend, bo_rec_t *const *recs, size_t n)
 {
     struct sq *b = backend;
@@ -389,15 +422,8 @@ static int sq_commit(void *backend, bo_rec_t *const *recs, size_t n)
         rc = put(b, recs[i]);
     if (rc == 0)
         rc = run(b->st[S_COMMIT]) ? BO_EIO : 0;
-    /* Under sustained load the checkpointer's passive checkpoints never
-     * finish between commits 1-2 ms apart and the WAL grows without end
-     * (~5 MB/s): past WAL_CATCHUP frames the committer, the only writer,
-     * checkpoints on its own connection, and the next commit restarts the
-     * WAL from its beginning. */
-    if (rc == 0 && b->wal_frames > WAL_CATCHUP) {
-        sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        b->wal_frames = 0;
-    }
+    if (rc == 0 && b->wal_frames > WAL_CATCHUP)
+        catch_up(b);
 out:
     /* SQLite may have rolled back already (I/O errors, disk full). */
     if (rc && !sqlite3_get_autocommit(b->db))
@@ -624,12 +650,16 @@ static void *checkpointer(void *arg)
         ts.tv_nsec += CHECKPOINT_MS * 1000000L;
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&b->ckpt_cv, &b->ckpt_mu, &ts);
+        if (!b->ckpt_hurry)
+            pthread_cond_timedwait(&b->ckpt_cv, &b->ckpt_mu, &ts);
+        b->ckpt_hurry = false;
         if (b->ckpt_stop)
             break;
         pthread_mutex_unlock(&b->ckpt_mu);
-        sqlite3_wal_checkpoint_v2(b->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int copied = 0;
+        sqlite3_wal_checkpoint_v2(b->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied);
         pthread_mutex_lock(&b->ckpt_mu);
+        b->ckpt_frames = copied;
     }
     pthread_mutex_unlock(&b->ckpt_mu);
     return NULL;
@@ -647,7 +677,10 @@ static void checkpointer_start(struct sq *b, const char *path)
 {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
-    if (sqlite3_open_v2(path, &b->ckpt_db, flags, NULL) != SQLITE_OK) {
+    /* A connection finds the WAL only when it first reads: until then its
+     * checkpoints do nothing (SQLite 3.40 answers them "not in WAL mode"). */
+    if (sqlite3_open_v2(path, &b->ckpt_db, flags, NULL) != SQLITE_OK ||
+        exec(b->ckpt_db, "SELECT count(*) FROM sqlite_schema")) {
         sqlite3_close_v2(b->ckpt_db);
         b->ckpt_db = NULL;
         return;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "boxoffice/error.h"
@@ -991,6 +992,41 @@ Test(store, concurrent_submitters_share_commits)
         expect_run(&sn, &i, e, 0, 1, GC_PER);
     cr_assert_eq(sn.nrecs, i);
     free(sn.recs);
+}
+
+static long long file_size(const char *p)
+{
+    struct stat stbuf;
+
+    return stat(p, &stbuf) == 0 ? (long long)stbuf.st_size : -1;
+}
+
+/* The checkpointer copies committed pages into the database file on its own
+ * (every 100 ms), while the store stays open and idle: the committer never
+ * has to. Its connection must first find the WAL, or its checkpoints do
+ * nothing and the WAL only grows. */
+Test(store, the_checkpointer_copies_the_wal_into_the_database)
+{
+    enum { N = 3000 };
+    struct trec *t = calloc(N, sizeof(*t));
+    long long before, after = 0;
+    bo_store_t *s;
+
+    cr_assert_not_null(t);
+    create_events(1, NULL, 0); /* closed: checkpointed and truncated */
+    before = file_size(path);
+    s = open_store();
+    cr_assert_eq(bo_store_start(s), 0);
+    for (uint64_t seq = 1; seq <= N; seq++)
+        mk_mut(&t[seq - 1], 1, seq);
+    commit_all(s, t, N); /* ~150 KB of log rows */
+    for (int tries = 0; tries < 100 && after < before + 100 * 1024; tries++) {
+        usleep(20 * 1000);
+        after = file_size(path);
+    }
+    bo_store_close(s);
+    cr_assert_geq(after, before + 100 * 1024, "database %lld bytes, then %lld", before, after);
+    free(t);
 }
 
 static void submit_during_close(struct trec *t)
