@@ -11,6 +11,7 @@
  * the event's lock (live.h "decided"), where a jansson tree would cost
  * several times more.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +25,31 @@
 
 /* ---- e-mail addresses ---- */
 
+/* Bytes allowed in an address (RFC 5322 atext and dots in the local part;
+ * letters, digits and hyphens in domain labels; any non-ASCII byte in
+ * both: UTF-8 is checked elsewhere), one table lookup per byte. */
+enum { LOCAL = 1, DOMAIN = 2 };
+static unsigned char email_class[256];
+
+static void email_classes_init(void)
+{
+    for (int c = 0; c < 256; c++) {
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (alnum || c >= 0x80 || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c)))
+            email_class[c] |= LOCAL;
+        if (alnum || c >= 0x80 || c == '-')
+            email_class[c] |= DOMAIN;
+    }
+}
+
 static bool local_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80 || (c && strchr("!#$%&'*+/=?^_`{|}~.-", c));
+    return email_class[c] & LOCAL;
 }
 
 static bool domain_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80 || c == '-';
+    return email_class[c] & DOMAIN;
 }
 
 static bool local_ok(const char *s, size_t n)
@@ -66,6 +82,8 @@ static bool domain_ok(const char *s, size_t n)
 
 bool bo__email_customer(const char *email, size_t len, uint64_t *customer)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, email_classes_init);
     if (len == 0 || len > BO_EMAIL_MAX || memchr(email, '\0', len))
         return false;
     const char *at = memchr(email, '@', len);
