@@ -11,6 +11,10 @@
 # Holds/s come from the server's own request counter (201s on the holds
 # route); latency percentiles from wrk over every request of the phase
 # (every one a hold).
+# Before it, the store's commits/s and the disk's writes and cache flushes
+# per second during the holds phase: each group commit is one fsync'd WAL
+# write, whose cost on a virtual disk is what limits holds there
+# (docs/architecture.md, "The hold path's cost").
 # Last line: http_holds_per_s=… http_hold_p99_ms=… http_ceiling_rps=…
 # hold_to_ceiling_ratio=…
 # Knobs: BOXOFFICE_BENCH_SECONDS (10), BOXOFFICE_BENCH_CONNECTIONS (256),
@@ -72,16 +76,32 @@ echo "holds: $nevents fresh events ready"
 count_holds() {
     curl -sf "$url/metrics" | awk '/^boxoffice_http_requests_total/ && /holds"/ && /status="201"/ {s += $2} END {print s + 0}'
 }
+count_commits() {
+    curl -sf "$url/metrics" | awk '/^boxoffice_store_commits_total/ {print $2 + 0}'
+}
+# The database's disk, for what each commit costs it: writes and cache
+# flushes completed (/proc/diskstats columns 8 and 19; 0 where not counted).
+disk=$(basename "$(df --output=source "$tmp" | tail -1)")
+disk_io() {
+    awk -v d="$disk" '$3 == d {print $8, (NF >= 19 ? $19 : 0)}' /proc/diskstats
+}
 before=$(count_holds)
+commits0=$(count_commits)
+io0=$(disk_io)
 t0=$(date +%s.%N)
 EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
 t1=$(date +%s.%N)
 after=$(count_holds)
+commits1=$(count_commits)
+io1=$(disk_io)
 cat "$tmp/wrk.txt" | sed -n '/Latency/p;/Requests\/sec/p;/^wrk:/p'
 p99_us=$(awk -F'latency_p99_us=' '/latency_p99_us/ {print $2}' "$tmp/wrk.txt")
 holds_per_s=$(echo "$after $before $t0 $t1" | awk '{printf "%.0f", ($1 - $2) / ($4 - $3)}')
 p99_ms=$(echo "$p99_us" | awk '{printf "%.2f", $1 / 1000}')
 ratio=$(echo "$holds_per_s $ceiling" | awk '{printf "%.2f", $1 / $2}')
 echo "holds: $((after - before)) made (each durable before its answer), $holds_per_s holds/s"
+echo "$commits0 $commits1 $io0 $io1 $t0 $t1" | awk '{s = $8 - $7; if (s > 0 && NF == 8)
+    printf "store: %.0f commits/s; disk: %.0f writes/s, %.0f cache flushes/s\n",
+        ($2 - $1) / s, ($5 - $3) / s, ($6 - $4) / s}'
 echo "http_holds_per_s=$holds_per_s http_hold_p99_ms=$p99_ms http_ceiling_rps=${ceiling%.*} hold_to_ceiling_ratio=$ratio"

@@ -2,6 +2,8 @@
  * checkin.c - the gate (docs/openapi.yaml "Check-in"):
  *   GET  /api/v1/events/{id}/ticket-key     the public key scanners verify codes with
  *   POST /api/v1/events/{id}/staff-tokens   admin: a token for one event's gate staff
+ *   GET  /api/v1/events/{id}/staff-tokens   admin: the event's tokens (ids, names, times)
+ *   DELETE /api/v1/events/{id}/staff-tokens/{token_id}  admin: revoke one, for good
  *   POST /api/v1/checkin                    staff: scan a code
  * and the ticket signing keys (made on first start, kept with the data).
  *
@@ -30,20 +32,37 @@
 #define CODE_INPUT_MAX    1024 /* bytes of a scanned code, before trimming */
 #define KEYS_DOC          "tickets-ed25519"
 
-/* Staff tokens: the hash of each token and the event it opens. */
+/* Staff tokens: the hash of each token, the event it opens, its label and
+ * times (revoked[0] == '\0' while it is valid). A token's public id is
+ * "stt_" and the first 16 bytes of its hash in hex. */
 struct bo_staff {
     uint8_t hash[32];
     uint64_t event;
+    char name[STAFF_NAME_MAX + 1];
+    char created[BO_RFC3339_SIZE];
+    char revoked[BO_RFC3339_SIZE];
     struct bo_staff *next;
 };
 
-static int staff_add(bo_api_t *api, const uint8_t hash[32], uint64_t event)
+#define STAFF_ID_LEN (4 + 32)
+
+static void staff_id(const uint8_t hash[32], char out[STAFF_ID_LEN + 1])
+{
+    memcpy(out, "stt_", 4);
+    sodium_bin2hex(out + 4, 33, hash, 16);
+}
+
+static int staff_add(bo_api_t *api, const uint8_t hash[32], uint64_t event, const char *name,
+                     const char *created, const char *revoked)
 {
     struct bo_staff *s = calloc(1, sizeof(*s));
     if (!s)
         return BO_ENOMEM;
     memcpy(s->hash, hash, 32);
     s->event = event;
+    snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+    snprintf(s->created, sizeof(s->created), "%s", created ? created : "");
+    snprintf(s->revoked, sizeof(s->revoked), "%s", revoked ? revoked : "");
     pthread_mutex_lock(&api->staff_mu);
     s->next = api->staff;
     api->staff = s;
@@ -51,7 +70,8 @@ static int staff_add(bo_api_t *api, const uint8_t hash[32], uint64_t event)
     return 0;
 }
 
-/* The event a staff token opens, or 0. Constant time in the token. */
+/* The event a staff token opens, or 0 (unknown or revoked). Constant time
+ * in the token. */
 static uint64_t staff_event(bo_api_t *api, const char *token, size_t len)
 {
     uint8_t h[32];
@@ -59,10 +79,23 @@ static uint64_t staff_event(bo_api_t *api, const char *token, size_t len)
     crypto_hash_sha256(h, (const uint8_t *)token, len);
     pthread_mutex_lock(&api->staff_mu);
     for (struct bo_staff *s = api->staff; s; s = s->next)
-        if (sodium_memcmp(s->hash, h, 32) == 0)
+        if (sodium_memcmp(s->hash, h, 32) == 0 && !s->revoked[0])
             event = s->event;
     pthread_mutex_unlock(&api->staff_mu);
     return event;
+}
+
+/* The stored document of a token: {"event","name","created"[,"revoked"]}
+ * (malloc'd text, or NULL). */
+static char *staff_doc(uint64_t event, const char *name, const char *created, const char *revoked)
+{
+    json_t *doc =
+        json_pack("{sIssss}", "event", (json_int_t)event, "name", name, "created", created);
+    if (doc && revoked && revoked[0])
+        json_object_set_new(doc, "revoked", json_string(revoked));
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
 }
 
 static void staff_free(void *arg)
@@ -90,10 +123,14 @@ int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char
         uint8_t hash[32];
         json_t *j = json_loadb(body, len, 0, NULL);
         json_int_t event = json_integer_value(json_object_get(j, "event"));
+        int rc = BO_ECORRUPT;
+        if (!sodium_hex2bin(hash, 32, id, strlen(id), NULL, NULL, NULL) && event)
+            rc =
+                staff_add(api, hash, (uint64_t)event, json_string_value(json_object_get(j, "name")),
+                          json_string_value(json_object_get(j, "created")),
+                          json_string_value(json_object_get(j, "revoked")));
         json_decref(j);
-        if (sodium_hex2bin(hash, 32, id, strlen(id), NULL, NULL, NULL) || !event)
-            return BO_ECORRUPT;
-        return staff_add(api, hash, (uint64_t)event);
+        return rc;
     }
     return 0; /* a collection of a later version: kept, unused */
 }
@@ -175,18 +212,100 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     crypto_hash_sha256(hash, (const uint8_t *)token, strlen(token));
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     bo_time_format(bo__api_now_ms(), now);
-    json_t *doc = json_pack("{sIssss}", "event", (json_int_t)event, "name", name, "created", now);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
+    char *text = staff_doc(event, name, now, NULL);
     /* a small synchronous commit: admin calls are rare */
     int rc = bo__doc_save(api, "staff", hex, text, text ? strlen(text) : 0);
     if (rc == 0)
-        rc = staff_add(api, hash, event);
+        rc = staff_add(api, hash, event, name, now, NULL);
     if (rc)
         return bo_http_send_error(r, rc, NULL, NULL);
+    char tid[STAFF_ID_LEN + 1];
+    staff_id(hash, tid);
     return bo_http_send_json(r, 201,
-                             json_pack("{sssssssss[s]}", "token", token, "event_id", id, "name",
-                                       name, "created_at", now, "scopes", "checkin"));
+                             json_pack("{sssssssssss[s]}", "id", tid, "token", token, "event_id",
+                                       id, "name", name, "created_at", now, "scopes", "checkin"));
+}
+
+/* ---- GET /api/v1/events/{id}/staff-tokens --------------------------------------------- */
+
+/* The event of an admin call on its staff tokens (0 once answered). */
+static uint64_t staff_call_event(bo_api_t *api, bo_http_req_t *r)
+{
+    uint64_t event;
+    bo_event_info_t info;
+    if (bo__api_admin(api, r))
+        return 0;
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &info)) {
+        bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
+        return 0;
+    }
+    return event;
+}
+
+static int on_staff_list(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event = staff_call_event(api, r);
+    if (!event)
+        return 0;
+    json_t *list = json_array();
+    char tid[STAFF_ID_LEN + 1];
+    pthread_mutex_lock(&api->staff_mu);
+    for (struct bo_staff *s = api->staff; s && list; s = s->next) {
+        if (s->event != event)
+            continue;
+        staff_id(s->hash, tid);
+        json_t *t = json_pack("{ssssss}", "id", tid, "name", s->name, "created_at", s->created);
+        if (t && s->revoked[0])
+            json_object_set_new(t, "revoked_at", json_string(s->revoked));
+        json_array_append_new(list, t);
+    }
+    pthread_mutex_unlock(&api->staff_mu);
+    return bo_http_send_json(r, 200, json_pack("{so}", "staff_tokens", list));
+}
+
+/* ---- DELETE /api/v1/events/{id}/staff-tokens/{token_id} ------------------------------- */
+
+static int on_staff_revoke(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    uint64_t event = staff_call_event(api, r);
+    if (!event)
+        return 0;
+    const char *want = bo_http_param(r, "token_id");
+    char tid[STAFF_ID_LEN + 1], hex[65], now[BO_RFC3339_SIZE], name[STAFF_NAME_MAX + 1];
+    char created[BO_RFC3339_SIZE];
+    uint8_t hash[32];
+    int found = 0; /* 1: valid, 2: already revoked */
+    pthread_mutex_lock(&api->staff_mu);
+    for (struct bo_staff *s = api->staff; s && !found; s = s->next) {
+        staff_id(s->hash, tid);
+        if (s->event != event || !want || strcmp(tid, want) != 0)
+            continue;
+        found = s->revoked[0] ? 2 : 1;
+        memcpy(hash, s->hash, 32);
+        memcpy(name, s->name, sizeof(name));
+        memcpy(created, s->created, sizeof(created));
+    }
+    pthread_mutex_unlock(&api->staff_mu);
+    if (!found)
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such staff token", NULL);
+    if (found == 1) {
+        /* durable first (a small synchronous commit, like the token's own):
+         * a restart must not bring the token back */
+        bo_time_format(bo__api_now_ms(), now);
+        sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+        char *text = staff_doc(event, name, created, now);
+        int rc = bo__doc_save(api, "staff", hex, text, text ? strlen(text) : 0);
+        if (rc)
+            return bo_http_send_error(r, rc, NULL, NULL);
+        pthread_mutex_lock(&api->staff_mu);
+        for (struct bo_staff *s = api->staff; s; s = s->next)
+            if (!memcmp(s->hash, hash, 32) && !s->revoked[0])
+                memcpy(s->revoked, now, sizeof(now));
+        pthread_mutex_unlock(&api->staff_mu);
+    }
+    return bo_http_send_text(r, 204, NULL, "", 0);
 }
 
 /* ---- POST /api/v1/checkin ------------------------------------------------------------- */
@@ -401,6 +520,10 @@ int bo__checkin_register(bo_api_t *api)
         (rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/ticket-key", on_ticket_key, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/events/{id}/staff-tokens", on_staff_token,
                               api)) ||
+        (rc =
+             bo_server_route(srv, "GET", "/api/v1/events/{id}/staff-tokens", on_staff_list, api)) ||
+        (rc = bo_server_route(srv, "DELETE", "/api/v1/events/{id}/staff-tokens/{token_id}",
+                              on_staff_revoke, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/checkin", on_checkin, api)))
         return rc;
     return 0;

@@ -493,7 +493,7 @@ static int commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *o
     bo_id_order(id, o->id);
     char *doc = bo__order_doc(o, &len);
     int rc = commit_doc(c, "order", id, doc, len);
-    if (rc || !outbox_kind)
+    if (rc || !outbox_kind || !o->email[0]) /* no address: nothing to send */
         return rc;
     char evt[BO_ID_EVENT_LEN + 1], key[BO_DOC_ID_MAX + 1];
     bo_id_event(evt, o->event);

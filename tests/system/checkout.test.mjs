@@ -137,6 +137,19 @@ describe('checkout and confirm', () => {
         assert.equal(outbox.length, 1);
     });
 
+    it('a paid order without an e-mail address queues no notification', async () => {
+        const h = await hold(srv, ev.event.id, { seats: twoSeats() });
+        assertStatus(h, 201, 'hold');
+        const c = await checkout(srv, h.body.hold.id, { name: 'No Mail' });
+        assertStatus(c, 201, 'checkout');
+        const o = c.body.order;
+        const paid = await confirm(srv, o, 'pm_card_visa');
+        assertStatus(paid, 200, 'confirm');
+        assert.equal(paid.body.order.status, 'paid');
+        assert.equal(paid.body.order.tickets.length, 2);
+        assert.deepEqual(await srv.sql(`SELECT id FROM outbox WHERE id LIKE '${o.id}:%'`), []);
+    });
+
     it('checkout is idempotent per hold, and refuses a hold that is gone', async () => {
         const { hold: h, order } = await pendingOrder();
         const again = await checkout(srv, h.id);
@@ -423,6 +436,50 @@ describe('check-in', () => {
         const results = await Promise.all(Array.from({ length: 12 }, () => srv.post('/api/v1/checkin', { code }, { admin: true })));
         assert.equal(results.filter((r) => r.body.result === 'ok').length, 1);
         assert.equal(results.filter((r) => r.body.result === 'already_used').length, 11);
+    });
+
+    it('staff tokens are listed and revoked for good, across a restart too', async () => {
+        const own = await startShop();
+        try {
+            const s = own.srv;
+            const e = await setupEvent(s, GEN);
+            const h = await hold(s, e.event.id, { seats: e.seats.slice(0, 2) });
+            const c = await checkout(s, h.body.hold.id);
+            const paid = (await confirm(s, c.body.order, 'pm_card_visa')).body.order;
+            const path = `/api/v1/events/${e.event.id}/staff-tokens`;
+            const a = await s.post(path, { name: 'Gate A' }, { admin: true });
+            const b = await s.post(path, { name: 'Gate B' }, { admin: true });
+            assertStatus(a, 201, 'token A');
+            assertStatus(b, 201, 'token B');
+            assert.match(a.body.id, /^stt_[0-9a-f]{32}$/);
+            const list = await s.get(path, { admin: true });
+            assertStatus(list, 200, 'list');
+            assert.deepEqual(list.body.staff_tokens.map((t) => t.name).sort(), ['Gate A', 'Gate B']);
+            assert.ok(list.body.staff_tokens.every((t) => !('token' in t) && !('revoked_at' in t)), list.text);
+            assertError(await s.get(path), 401, 'UNAUTHORIZED', 'list without the admin token');
+            assertError(await s.del(`${path}/${a.body.id}`), 401, 'UNAUTHORIZED', 'revoke without the admin token');
+            assertError(await s.del(`${path}/${a.body.id}`, { admin: a.body.token }), 403, 'FORBIDDEN', 'revoke with a staff token');
+            assertError(await s.del(`${path}/stt_${'0'.repeat(32)}`, { admin: true }), 404, 'NOT_FOUND', 'unknown token id');
+            const other = await setupEvent(s, GEN);
+            assertError(await s.del(`/api/v1/events/${other.event.id}/staff-tokens/${a.body.id}`, { admin: true }), 404, 'NOT_FOUND', 'another event');
+
+            const scan = (code, token) => s.post('/api/v1/checkin', { code }, { admin: token });
+            assert.equal((await scan(paid.tickets[0].code, a.body.token)).body.result, 'ok');
+            assert.equal((await s.del(`${path}/${a.body.id}`, { admin: true })).status, 204);
+            assert.equal((await s.del(`${path}/${a.body.id}`, { admin: true })).status, 204, 'revoking again');
+            assertError(await scan(paid.tickets[1].code, a.body.token), 403, 'FORBIDDEN', 'revoked token');
+            const listed = (await s.get(path, { admin: true })).body.staff_tokens;
+            assert.match(listed.find((t) => t.id === a.body.id).revoked_at, /^\d{4}-\d\d-\d\dT/);
+            assert.ok(!('revoked_at' in listed.find((t) => t.id === b.body.id)));
+
+            await s.restart();
+            assertError(await scan(paid.tickets[1].code, a.body.token), 403, 'FORBIDDEN', 'revoked after a restart');
+            assert.equal((await scan(paid.tickets[1].code, b.body.token)).body.result, 'ok');
+            const after = (await s.get(path, { admin: true })).body.staff_tokens;
+            assert.deepEqual(after.map((t) => [t.name, 'revoked_at' in t]).sort(), [['Gate A', true], ['Gate B', false]]);
+        } finally {
+            await own.stop();
+        }
     });
 });
 
