@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
+#include "boxoffice/u64map.h"
 #include "api/order.h"
 #include "util/secret_file.h"
 #include "boxoffice/api.h"
@@ -160,6 +161,9 @@ static void api_free(void *arg)
 {
     bo_api_t *api = arg;
     pthread_mutex_destroy(&api->ready_mu);
+    if (api->changing)
+        bo_u64map_free(api->changing);
+    free(api->changing);
     free(api->admin_token);
     free(api->payment);
     free(api->payment_secret_key_file);
@@ -197,6 +201,7 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
     pthread_mutex_init(&api->ready_mu, NULL);
     pthread_mutex_init(&api->staff_mu, NULL);
     pthread_mutex_init(&api->webhooks_mu, NULL);
+    pthread_mutex_init(&api->changing_mu, NULL);
     api->srv = srv;
     api->live = live;
     if ((rc = copy_config(api, cfg)) || (rc = bo_server_at_free(srv, api_free, api))) {

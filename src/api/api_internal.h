@@ -71,6 +71,8 @@ typedef struct bo_api {
     struct bo_staff *staff;
     pthread_mutex_t webhooks_mu; /* webhook.c: gateway events processed */
     struct bo_u64map *webhooks_seen;
+    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
+    struct bo_u64map *changing;
 } bo_api_t;
 
 /* ---- auth.c --------------------------------------------------------------- */

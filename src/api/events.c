@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "boxoffice/u64map.h"
 #include "util/time.h"
 
 #define PRICE_MAX_CENTS    1000000000LL
@@ -327,13 +328,43 @@ struct change {
     bo_idem_t idem;
     uint64_t event, venue;
     char *meta;
-    int status; /* of the answer: 201 or 200 */
+    int status;   /* of the answer: 201 or 200 */
+    bool claimed; /* a PATCH that holds its event's claim (below) */
 };
+
+/*
+ * A PATCH writes the whole event (meta and configuration) as read before
+ * its commit, so two at once on one event could each undo the other's
+ * fields. One PATCH per event is in flight at a time: the next answers 409
+ * at once (retryable, not stored under an Idempotency-Key) until the first
+ * is committed. Admin changes are rare; lost ones are not acceptable.
+ */
+static bool claim(bo_api_t *api, uint64_t event)
+{
+    bool ok = false;
+    pthread_mutex_lock(&api->changing_mu);
+    if (!api->changing)
+        api->changing = calloc(1, sizeof(*api->changing));
+    if (api->changing && !bo_u64map_get(api->changing, event))
+        ok = bo_u64map_put(api->changing, event, (void *)1) == 0;
+    pthread_mutex_unlock(&api->changing_mu);
+    return ok;
+}
+
+static void unclaim(bo_api_t *api, uint64_t event)
+{
+    pthread_mutex_lock(&api->changing_mu);
+    bo_u64map_del(api->changing, event);
+    pthread_mutex_unlock(&api->changing_mu);
+}
 
 static void change_free(struct change *c)
 {
-    if (c)
+    if (c) {
+        if (c->claimed)
+            unclaim(c->api, c->event);
         free(c->meta);
+    }
     free(c);
 }
 
@@ -536,18 +567,34 @@ static int on_patch(void *arg, bo_http_req_t *r)
     int rc = bo__api_admin(api, r);
     if (rc)
         return rc;
-    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &e) ||
-        bo_live_read(api->live, event, read_config, &cfg))
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &e))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
-    if (bo__api_json_body(r, &body))
+    if (!claim(api, event)) {
+        bo_http_set_header(r, "Retry-After", "1");
+        return bo_http_send_error(r, BO_ESTATE, "another change of this event is being committed",
+                                  json_pack("{ss}", "retry", "now"));
+    }
+    /* read after the claim: no other PATCH can commit in between */
+    if (bo__catalog_event(api, event, &e) || bo_live_read(api->live, event, read_config, &cfg)) {
+        unclaim(api, event);
+        return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
+                                  json_pack("{ss}", "id", bo_http_param(r, "id")));
+    }
+    if (bo__api_json_body(r, &body)) {
+        unclaim(api, event);
         return 0;
+    }
     char *old_desc = bo__catalog_description(api, event);
     const char *desc = old_desc;
     rc = patch_fields(body, bo_live_venue(api->live, e.venue), &e, &desc, &cfg, &b);
     struct change *c = rc == 0 ? change_new(api, &e, desc, 200) : NULL;
     json_decref(body);
     free(old_desc);
+    if (c)
+        c->claimed = true; /* released when c is freed */
+    else
+        unclaim(api, event);
     if (rc == BO_EINVAL)
         return bo_http_send_error(r, BO_EINVAL, b.message,
                                   b.field[0] ? json_pack("{ss}", "field", b.field) : NULL);

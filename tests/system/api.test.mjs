@@ -335,6 +335,36 @@ describe('events', () => {
         assert.equal((await srv.get(path)).body.event.name, 'Renamed concert', 'refused PATCHes changed nothing');
     });
 
+    it('simultaneous PATCHes of one event never lose a field: each is applied, or refused 409 to retry', async () => {
+        const e = await fresh();
+        const path = `/api/v1/events/${e.event.id}`;
+        for (let round = 0; round < 20; round++) {
+            const name = `Name ${round}`;
+            const description = `Description ${round}`;
+            const ttl = 60 + round;
+            const [a, b, c] = await Promise.all([
+                srv.patch(path, { name }, { admin: true }),
+                srv.patch(path, { description }, { admin: true }),
+                srv.patch(path, { hold_ttl_s: ttl }, { admin: true }),
+            ]);
+            for (const r of [a, b, c]) {
+                if (r.status === 409) {
+                    assertError(r, 409, 'INVALID_STATE', 'a PATCH in flight');
+                    assert.equal(r.headers.get('retry-after'), '1');
+                } else {
+                    assertStatus(r, 200, 'PATCH');
+                }
+            }
+            const now = (await srv.get(path)).body.event;
+            if (a.status === 200) assert.equal(now.name, name, `round ${round}: the name was lost`);
+            if (b.status === 200) assert.equal(now.description, description, `round ${round}: the description was lost`);
+            if (c.status === 200) assert.equal(now.hold_ttl_s, ttl, `round ${round}: hold_ttl_s was lost`);
+        }
+        // whatever was refused is applied by a retry
+        assertStatus(await srv.patch(path, { name: 'Final' }, { admin: true }), 200, 'a lone PATCH');
+        assert.equal((await srv.get(path)).body.event.name, 'Final');
+    });
+
     it('scheduled (on_sale_at in the future) and cancelled events refuse holds with 422 NOT_ON_SALE', async () => {
         const sched = await fresh({ on_sale_at: iso(Date.now() + DAY) });
         assert.equal(sched.event.status, 'scheduled');
