@@ -15,7 +15,8 @@
  * of them is ok, whatever the timing.
  *
  * Workload: at the doors, a few scans per second per gate; each verifies
- * one Ed25519 signature (~50 µs) and waits for one commit on a worker.
+ * one Ed25519 signature (~50 µs) and waits for one commit on a worker, as
+ * do the rare staff-token changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,67 @@ static int on_ticket_key(void *arg, bo_http_req_t *r)
                   "GA area index (0 for seats)", "verify", "crypto_sign_verify_detached"));
 }
 
+/* ---- staff-token changes: committed on a worker ---------------------------------- */
+
+/* A new token's or a revocation's document, committed on a payment worker
+ * (an event loop never waits for a commit), then made live and answered. */
+typedef struct staff_job {
+    bo_api_t *api;
+    bo_http_async_t *a;
+    bo_idem_t idem; /* off: these calls take no key */
+    uint8_t hash[32];
+    uint64_t event;
+    char name[STAFF_NAME_MAX + 1];
+    char created[BO_RFC3339_SIZE];
+    char revoked[BO_RFC3339_SIZE]; /* "": a new token */
+    char *answer;                  /* a new token's 201 (taken by the reply) */
+} staff_job_t;
+
+static void staff_job_run(void *arg)
+{
+    staff_job_t *j = arg;
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), j->hash, sizeof(j->hash));
+    char *doc = staff_doc(j->event, j->name, j->created, j->revoked);
+    int rc = bo__doc_save(j->api, "staff", hex, doc, doc ? strlen(doc) : 0);
+    if (rc == 0 && !j->revoked[0]) {
+        rc = staff_add(j->api, j->hash, j->event, j->name, j->created, NULL);
+    } else if (rc == 0) {
+        pthread_mutex_lock(&j->api->staff_mu);
+        for (struct bo_staff *st = j->api->staff; st; st = st->next)
+            if (!memcmp(st->hash, j->hash, 32) && !st->revoked[0])
+                memcpy(st->revoked, j->revoked, sizeof(st->revoked));
+        pthread_mutex_unlock(&j->api->staff_mu);
+    }
+    if (rc) {
+        free(j->answer);
+        bo__idem_reply_error(j->api, &j->idem, j->a, rc, NULL, NULL);
+    } else if (j->answer) {
+        bo__idem_reply(j->api, &j->idem, j->a, 201, j->answer, strlen(j->answer), NULL, true);
+    } else {
+        bo__idem_reply(j->api, &j->idem, j->a, 204, NULL, 0, NULL, true);
+    }
+    free(j);
+}
+
+/* Hand j to a worker; answers through r now when that cannot start. */
+static int staff_job_start(bo_http_req_t *r, staff_job_t *j)
+{
+    if (!(j->a = bo_http_async_begin(r))) {
+        free(j->answer);
+        free(j);
+        return BO_ENOMEM;
+    }
+    int rc = bo__pay_job(j->api, staff_job_run, j);
+    if (rc) {
+        bo_http_send_error(r, rc, NULL, NULL);
+        bo_http_async_finish(j->a, NULL, NULL);
+        free(j->answer);
+        free(j);
+    }
+    return 0;
+}
+
 /* ---- POST /api/v1/events/{id}/staff-tokens ----------------------------------------- */
 
 static int on_staff_token(void *arg, bo_http_req_t *r)
@@ -204,26 +266,30 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
         snprintf(name, sizeof(name), "%s", json_string_value(v));
     json_decref(body);
 
-    uint8_t raw[STAFF_TOKEN_BYTES], hash[32];
-    char token[4 + 2 * STAFF_TOKEN_BYTES + 1], hex[65], now[BO_RFC3339_SIZE];
+    staff_job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return BO_ENOMEM;
+    uint8_t raw[STAFF_TOKEN_BYTES];
+    char token[4 + 2 * STAFF_TOKEN_BYTES + 1], tid[STAFF_ID_LEN + 1];
     randombytes_buf(raw, sizeof(raw));
     memcpy(token, "stf_", 4);
     sodium_bin2hex(token + 4, sizeof(token) - 4, raw, sizeof(raw));
-    crypto_hash_sha256(hash, (const uint8_t *)token, strlen(token));
-    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-    bo_time_format(bo__api_now_ms(), now);
-    char *text = staff_doc(event, name, now, NULL);
-    /* a small synchronous commit: admin calls are rare */
-    int rc = bo__doc_save(api, "staff", hex, text, text ? strlen(text) : 0);
-    if (rc == 0)
-        rc = staff_add(api, hash, event, name, now, NULL);
-    if (rc)
-        return bo_http_send_error(r, rc, NULL, NULL);
-    char tid[STAFF_ID_LEN + 1];
-    staff_id(hash, tid);
-    return bo_http_send_json(r, 201,
-                             json_pack("{sssssssssss[s]}", "id", tid, "token", token, "event_id",
-                                       id, "name", name, "created_at", now, "scopes", "checkin"));
+    sodium_memzero(raw, sizeof(raw));
+    *j = (staff_job_t){.api = api, .event = event};
+    crypto_hash_sha256(j->hash, (const uint8_t *)token, strlen(token));
+    staff_id(j->hash, tid);
+    memcpy(j->name, name, sizeof(name));
+    bo_time_format(bo__api_now_ms(), j->created);
+    json_t *ans = json_pack("{sssssssssss[s]}", "id", tid, "token", token, "event_id", id, "name",
+                            name, "created_at", j->created, "scopes", "checkin");
+    j->answer = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+    json_decref(ans);
+    sodium_memzero(token, sizeof(token));
+    if (!j->answer) {
+        free(j);
+        return BO_ENOMEM;
+    }
+    return staff_job_start(r, j);
 }
 
 /* ---- GET /api/v1/events/{id}/staff-tokens --------------------------------------------- */
@@ -273,9 +339,11 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
     if (!event)
         return 0;
     const char *want = bo_http_param(r, "token_id");
-    char tid[STAFF_ID_LEN + 1], hex[65], now[BO_RFC3339_SIZE], name[STAFF_NAME_MAX + 1];
-    char created[BO_RFC3339_SIZE];
-    uint8_t hash[32];
+    char tid[STAFF_ID_LEN + 1];
+    staff_job_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return BO_ENOMEM;
+    *j = (staff_job_t){.api = api, .event = event};
     int found = 0; /* 1: valid, 2: already revoked */
     pthread_mutex_lock(&api->staff_mu);
     for (struct bo_staff *s = api->staff; s && !found; s = s->next) {
@@ -283,29 +351,20 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
         if (s->event != event || !want || strcmp(tid, want) != 0)
             continue;
         found = s->revoked[0] ? 2 : 1;
-        memcpy(hash, s->hash, 32);
-        memcpy(name, s->name, sizeof(name));
-        memcpy(created, s->created, sizeof(created));
+        memcpy(j->hash, s->hash, 32);
+        memcpy(j->name, s->name, sizeof(j->name));
+        memcpy(j->created, s->created, sizeof(j->created));
     }
     pthread_mutex_unlock(&api->staff_mu);
-    if (!found)
-        return bo_http_send_error(r, BO_ENOTFOUND, "no such staff token", NULL);
-    if (found == 1) {
-        /* durable first (a small synchronous commit, like the token's own):
-         * a restart must not bring the token back */
-        bo_time_format(bo__api_now_ms(), now);
-        sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-        char *text = staff_doc(event, name, created, now);
-        int rc = bo__doc_save(api, "staff", hex, text, text ? strlen(text) : 0);
-        if (rc)
-            return bo_http_send_error(r, rc, NULL, NULL);
-        pthread_mutex_lock(&api->staff_mu);
-        for (struct bo_staff *s = api->staff; s; s = s->next)
-            if (!memcmp(s->hash, hash, 32) && !s->revoked[0])
-                memcpy(s->revoked, now, sizeof(now));
-        pthread_mutex_unlock(&api->staff_mu);
+    if (found != 1) {
+        free(j);
+        if (!found)
+            return bo_http_send_error(r, BO_ENOTFOUND, "no such staff token", NULL);
+        return bo_http_send_text(r, 204, NULL, "", 0);
     }
-    return bo_http_send_text(r, 204, NULL, "", 0);
+    /* durable before the answer: a restart must not bring the token back */
+    bo_time_format(bo__api_now_ms(), j->revoked);
+    return staff_job_start(r, j);
 }
 
 /* ---- POST /api/v1/checkin ------------------------------------------------------------- */
