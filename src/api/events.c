@@ -397,6 +397,10 @@ static void change_done(void *arg, const bo_live_result_t *res)
     else if (rc == 0)
         rc = bo__catalog_put_event(api, c->event, c->venue, c->meta);
     json_t *ev = rc == 0 ? bo__event_json(api, c->event, &rc) : NULL;
+    if (c->claimed) { /* before the answer: its client may PATCH again at once */
+        unclaim(api, c->event);
+        c->claimed = false;
+    }
     json_t *doc = ev ? json_pack("{so}", "event", ev) : NULL;
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);

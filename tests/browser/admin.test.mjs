@@ -1,7 +1,8 @@
 // admin.test.mjs - the organiser in a real browser: signs in with the admin
 // token, generates a venue with a preview and creates it, creates an event
 // there with a price per category, a hold time and a per-customer limit;
-// the event then appears in the public list and has a dashboard.
+// the event then appears in the public list and has a dashboard, where a
+// gate token is made, listed and revoked.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -80,6 +81,21 @@ describe('admin', () => {
             await page.locator('.kpi', { hasText: 'Revenue' }).waitFor();
             await page.waitForFunction(() => window.boxoffice?.seatmap?.n === 216);
             await shot(page, 'admin-dashboard', { fullPage: true });
+
+            // a gate token: shown once, listed, then revoked for good
+            await page.fill('#staff-name', 'North gate');
+            await page.click('#staff-token');
+            const gateToken = (await page.locator('#staff-token-value').textContent()).trim();
+            assert.match(gateToken, /^stf_[0-9a-f]{64}$/);
+            const row = page.locator('#staff-list tbody tr', { hasText: 'North gate' });
+            await row.locator('button.revoke').waitFor();
+            await row.locator('button.revoke').click();
+            await row.locator('text=revoked').waitFor();
+            const listed = (await srv.get(`/api/v1/events/${ev.id}/staff-tokens`, { admin: true })).body.staff_tokens;
+            assert.equal(listed.length, 1);
+            assert.match(listed[0].revoked_at, /^\d{4}-/);
+            const scan = await srv.post('/api/v1/checkin', { code: 'BO1x' }, { admin: gateToken });
+            assert.equal(scan.status, 403, 'the revoked token scans nothing');
 
             // and the public list shows it, found by name and by city
             await page.goto(`${srv.url}/?q=${tag}`);

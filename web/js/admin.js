@@ -505,7 +505,7 @@ async function dashboard(id) {
         h('section.card.stack', h('h3', 'Gate'), h('p.small.muted', 'A gate token lets staff check tickets in for this event only (on the Gate page).'),
             h('div.row', h('input#staff-name', { type: 'text', placeholder: 'Gate name (optional)', maxlength: 100, style: { maxWidth: '260px' } }),
                 h('button.btn#staff-token', { type: 'button', onclick: (e) => staffToken(e.currentTarget) }, 'Create a gate token')),
-            h('div#staff-result')));
+            h('div#staff-result'), h('div#staff-list')));
 
     const drawReport = () => {
         const cur = report.currency;
@@ -531,6 +531,7 @@ async function dashboard(id) {
                 h('td.num', money(cats.get(c.key)?.price_cents ?? 0, cur)), h('td.num', c.sold.toLocaleString()), h('td.num', money(c.revenue_cents, cur)))))));
     };
     drawReport();
+    loadStaff();
 
     const map = new SeatMap($('#dash-map'), {
         mode: 'state', label: `Seat states of ${ev.name}`, maxSelected: 100,
@@ -583,8 +584,33 @@ async function dashboard(id) {
             const res = await busy(button, () => adm(`/api/v1/events/${encodeURIComponent(id)}/staff-tokens`, { method: 'POST', json: name ? { name } : {} }));
             fill($('#staff-result'), h('div.alert.ok', h('strong', 'Gate token (shown once: copy it now)'), h('code.mono#staff-token-value', { style: { wordBreak: 'break-all' } }, res.token),
                 h('p.small', { style: { margin: '6px 0 0' } }, 'Open ', h('a', { href: '/gate.html', target: '_blank', rel: 'noopener' }, 'the Gate page'), ' on the scanning device and enter it.')));
+            loadStaff();
         } catch (err) {
             if (!refused(err)) fill($('#staff-result'), errorBox(err));
+        }
+    }
+
+    // The event's gate tokens (never the tokens themselves), each revocable for good.
+    async function loadStaff() {
+        try {
+            const { staff_tokens: list } = await adm(`/api/v1/events/${encodeURIComponent(id)}/staff-tokens`);
+            fill($('#staff-list'), list.length ? h('table.data', h('thead', h('tr', h('th', 'Gate token'), h('th', 'Created'), h('th', ''))),
+                h('tbody', list.map((t) => h('tr', { dataset: { token: t.id } }, h('td', t.name || h('span.muted', '(no name)')), h('td.small', fmtDateShort(t.created_at)),
+                    h('td.num', t.revoked_at ? h('span.small.muted', `revoked ${fmtDateShort(t.revoked_at)}`)
+                        : h('button.btn.small.revoke', { type: 'button', onclick: (e) => revokeStaff(t, e.currentTarget) }, 'Revoke'))))))
+                : h('p.small.muted', 'No gate tokens yet.'));
+        } catch (err) {
+            if (!refused(err)) fill($('#staff-list'), errorBox(err));
+        }
+    }
+
+    async function revokeStaff(t, button) {
+        try {
+            await busy(button, () => adm(`/api/v1/events/${encodeURIComponent(id)}/staff-tokens/${encodeURIComponent(t.id)}`, { method: 'DELETE' }));
+            toast(`Gate token ${t.name || t.id} revoked: it scans nothing from now on`, 'ok');
+            loadStaff();
+        } catch (err) {
+            if (!refused(err)) toast(err.message, 'bad');
         }
     }
 }
