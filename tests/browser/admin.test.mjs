@@ -6,19 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { launch, openPage, shot, startSite } from './lib/browser.mjs';
+import { describe, it } from 'node:test';
+import { openPage, shot, useSite } from './lib/browser.mjs';
 
-let shop, srv, browser;
-before(async () => {
-    shop = await startSite();
-    srv = shop.srv;
-    browser = await launch();
-});
-after(async () => {
-    await browser?.close();
-    if (shop) assert.deepEqual(await shop.stop(), { code: 0, signal: null }, 'graceful exit');
-});
+let srv, browser;
+useSite((site) => ({ srv, browser } = site));
 
 describe('admin', () => {
     it('creates a venue and an event that then appears in the list', async () => {

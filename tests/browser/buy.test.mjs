@@ -5,25 +5,19 @@
 // the order page with its tickets and QR codes, checked against the API.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { availability } from '../system/lib/api.mjs';
 import {
-    PHONE, clickSeat, email, expectTickets, launch, makeEvent, openEvent, openPage, payWith, seatState, shot, startSite,
+    PHONE, clickSeat, email, expectTickets, makeEvent, openEvent, openPage, payWith, seatState, shot, useSite,
 } from './lib/browser.mjs';
 
 const GEN = { sections: 2, rows: 5, seats: 10, ga: 1, ga_capacity: 40 };
 const STATE = { available: 0, held: 1, sold: 2, blocked: 3 };
 
-let shop, srv, browser, ev;
-before(async () => {
-    shop = await startSite();
-    srv = shop.srv;
+let srv, browser, ev;
+useSite(async (site) => {
+    ({ srv, browser } = site);
     ev = await makeEvent(srv, GEN, { name: 'Aurora Live' });
-    browser = await launch();
-});
-after(async () => {
-    await browser?.close();
-    if (shop) assert.deepEqual(await shop.stop(), { code: 0, signal: null }, 'graceful exit');
 });
 
 async function serverStates(ids) {

@@ -3,21 +3,13 @@
 // ALREADY USED with the first scan's time. The server agrees.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { assertStatus } from '../system/lib/api.mjs';
 import { checkout, confirm, getOrder, hold } from '../system/lib/shop.mjs';
-import { launch, makeEvent, openPage, shot, startSite } from './lib/browser.mjs';
+import { makeEvent, openPage, shot, useSite } from './lib/browser.mjs';
 
-let shop, srv, browser;
-before(async () => {
-    shop = await startSite();
-    srv = shop.srv;
-    browser = await launch();
-});
-after(async () => {
-    await browser?.close();
-    if (shop) assert.deepEqual(await shop.stop(), { code: 0, signal: null }, 'graceful exit');
-});
+let srv, browser;
+useSite((site) => ({ srv, browser } = site));
 
 describe('gate', () => {
     it('checks a ticket in, then refuses it as already used', async () => {

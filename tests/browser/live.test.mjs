@@ -7,21 +7,13 @@
 // BOXOFFICE_UPDATE_DOCS_IMG=1).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { availability, assertStatus } from '../system/lib/api.mjs';
 import { checkout, confirm, hold } from '../system/lib/shop.mjs';
-import { clickSeat, email, launch, makeEvent, openEvent, openPage, publish, shot, startSite } from './lib/browser.mjs';
+import { clickSeat, email, makeEvent, openEvent, openPage, publish, shot, useSite } from './lib/browser.mjs';
 
-let shop, srv, browser;
-before(async () => {
-    shop = await startSite();
-    srv = shop.srv;
-    browser = await launch();
-});
-after(async () => {
-    await browser?.close();
-    if (shop) assert.deepEqual(await shop.stop(), { code: 0, signal: null }, 'graceful exit');
-});
+let srv, browser;
+useSite((site) => ({ srv, browser } = site));
 
 /** Seats sold, held and blocked in section 3, so that a close-up shows every state. */
 async function busyEvening(ev) {

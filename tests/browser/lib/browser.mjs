@@ -10,6 +10,7 @@
 // to have happened.
 
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -30,6 +31,28 @@ export function startSite() {
 
 export function launch() {
     return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--disable-gpu', '--no-first-run'] });
+}
+
+/**
+ * The site and a browser for one test file: started before its tests
+ * (registering node:test hooks), then ready(site) is awaited (node 20 runs
+ * a file's root before() hooks side by side, so setup that needs the site
+ * goes there); stopped after the tests, the server by SIGTERM and required
+ * to exit cleanly. site is {shop, srv, browser}.
+ */
+export function useSite(ready = () => {}) {
+    const site = {};
+    before(async () => {
+        site.shop = await startSite();
+        site.srv = site.shop.srv;
+        site.browser = await launch();
+        await ready(site);
+    });
+    after(async () => {
+        await site.browser?.close();
+        if (site.shop) assert.deepEqual(await site.shop.stop(), { code: 0, signal: null }, 'graceful exit');
+    });
+    return site;
 }
 
 /**
