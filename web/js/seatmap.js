@@ -168,20 +168,14 @@ export class SeatMap extends SeatMapInput {
         this._index = null; // id -> seat, built on first use (after the first paint)
         let i = 0;
         let lastKey = null, lastCat = 0; // neighbours share their category
-        let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
         for (const s of map.sections || []) {
             const sec = { id: s.id, name: s.name, rowStart: this.rows.length, start: i };
             for (const r of s.rows) {
                 const row = { section: this.sections.length, label: r.label, start: i };
                 if (cols) {
                     for (const end = i + r.count; i < end; i++) {
-                        const x = cols.x[i], y = cols.y[i];
-                        xs[i] = x;
-                        ys[i] = y;
-                        if (x < minX) minX = x;
-                        if (x > maxX) maxX = x;
-                        if (y < minY) minY = y;
-                        if (y > maxY) maxY = y;
+                        xs[i] = cols.x[i];
+                        ys[i] = cols.y[i];
                         this.cat[i] = cols.category[i];
                         this.rowOf[i] = this.rows.length;
                         this.ids[i] = cols.id[i];
@@ -192,13 +186,8 @@ export class SeatMap extends SeatMapInput {
                     continue;
                 }
                 for (const seat of r.seats) {
-                    const x = +seat.x, y = +seat.y;
-                    xs[i] = x;
-                    ys[i] = y;
-                    if (x < minX) minX = x;
-                    if (x > maxX) maxX = x;
-                    if (y < minY) minY = y;
-                    if (y > maxY) maxY = y;
+                    xs[i] = +seat.x;
+                    ys[i] = +seat.y;
                     if (seat.category !== lastKey) {
                         lastKey = seat.category;
                         lastCat = catIndex.get(lastKey) ?? 0;
@@ -218,9 +207,17 @@ export class SeatMap extends SeatMapInput {
             this.sections.push(sec);
         }
         if (cols) for (const k of cols.accessible) this.acc[k] = 1;
-        if (!n) {
-            const w = map.size?.width || 400, hgt = map.size?.height || 300;
-            minX = 0; minY = 0; maxX = w; maxY = hgt;
+        let minX = 0, minY = 0, maxX = map.size?.width || 400, maxY = map.size?.height || 300;
+        if (n) {
+            minX = minY = Infinity;
+            maxX = maxY = -Infinity;
+            for (let k = 0; k < n; k++) {
+                const x = xs[k], y = ys[k];
+                if (x < minX) minX = x;
+                if (x > maxX) maxX = x;
+                if (y < minY) minY = y;
+                if (y > maxY) maxY = y;
+            }
         }
         this.focal = map.focal_point || null;
         this.pitch = this.estimatePitch(minX, minY, maxX, maxY);
