@@ -73,11 +73,10 @@ for _ in $(seq "$nevents"); do
 done
 echo "holds: $nevents fresh events ready"
 
-count_holds() {
-    curl -sf "$url/metrics" | awk '/^boxoffice_http_requests_total/ && /holds"/ && /status="201"/ {s += $2} END {print s + 0}'
-}
-count_commits() {
-    curl -sf "$url/metrics" | awk '/^boxoffice_store_commits_total/ {print $2 + 0}'
+# One scrape: "<holds answered 201> <store commits>".
+count_holds_commits() {
+    curl -sf "$url/metrics" | awk '/^boxoffice_http_requests_total/ && /holds"/ && /status="201"/ {s += $2}
+        /^boxoffice_store_commits_total/ {c = $2} END {print s + 0, c + 0}'
 }
 # The database's disk, for what each commit costs it: writes and cache
 # flushes completed (/proc/diskstats columns 8 and 19; 0 where not counted).
@@ -85,15 +84,13 @@ disk=$(basename "$(df --output=source "$tmp" | tail -1)")
 disk_io() {
     awk -v d="$disk" '$3 == d {print $8, (NF >= 19 ? $19 : 0)}' /proc/diskstats
 }
-before=$(count_holds)
-commits0=$(count_commits)
+read -r before commits0 < <(count_holds_commits)
 io0=$(disk_io)
 t0=$(date +%s.%N)
 EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
 t1=$(date +%s.%N)
-after=$(count_holds)
-commits1=$(count_commits)
+read -r after commits1 < <(count_holds_commits)
 io1=$(disk_io)
 cat "$tmp/wrk.txt" | sed -n '/Latency/p;/Requests\/sec/p;/^wrk:/p'
 p99_us=$(awk -F'latency_p99_us=' '/latency_p99_us/ {print $2}' "$tmp/wrk.txt")

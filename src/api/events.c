@@ -571,7 +571,7 @@ static int on_patch(void *arg, bo_http_req_t *r)
     int rc = bo__api_admin(api, r);
     if (rc)
         return rc;
-    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &e))
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
     if (!claim(api, event)) {
