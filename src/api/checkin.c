@@ -266,7 +266,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
         snprintf(name, sizeof(name), "%s", json_string_value(v));
     json_decref(body);
 
-    staff_job_t *j = calloc(1, sizeof(*j));
+    staff_job_t *j = malloc(sizeof(*j));
     if (!j)
         return BO_ENOMEM;
     uint8_t raw[STAFF_TOKEN_BYTES];
@@ -340,7 +340,7 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
         return 0;
     const char *want = bo_http_param(r, "token_id");
     char tid[STAFF_ID_LEN + 1];
-    staff_job_t *j = calloc(1, sizeof(*j));
+    staff_job_t *j = malloc(sizeof(*j));
     if (!j)
         return BO_ENOMEM;
     *j = (staff_job_t){.api = api, .event = event};

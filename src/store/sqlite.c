@@ -392,22 +392,21 @@ static int put(struct sq *b, const bo_rec_t *r)
  */
 static void catch_up(struct sq *b)
 {
-    int copied = 0;
+    bool wait = false; /* for a pass: the tail is still long */
 
     if (b->ckpt_running) {
         pthread_mutex_lock(&b->ckpt_mu);
-        copied = b->ckpt_frames;
-        if (b->wal_frames - copied > CATCHUP_TAIL && b->wal_frames < 4 * WAL_CATCHUP) {
+        wait = b->wal_frames - b->ckpt_frames > CATCHUP_TAIL && b->wal_frames < 4 * WAL_CATCHUP;
+        if (wait) {
             b->ckpt_hurry = true;
             pthread_cond_signal(&b->ckpt_cv);
-            copied = -1;
         }
         pthread_mutex_unlock(&b->ckpt_mu);
     }
-    if (copied < 0)
-        return;
-    sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    b->wal_frames = 0;
+    if (!wait) {
+        sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        b->wal_frames = 0;
+    }
 }
 
 static int sq_commit(void *backend, bo_rec_t *const *recs, size_t n)
