@@ -224,6 +224,16 @@ bo_http_async_t *bo_http_async_begin(bo_http_req_t *r);
 typedef void (*bo_http_async_fn)(bo_http_req_t *r, void *arg);
 void bo_http_async_finish(bo_http_async_t *a, bo_http_async_fn fn, void *arg);
 
+/*
+ * Hold back the answers this thread finishes (bo_http_async_finish) until
+ * bo_http_posts_flush, which hands each loop its share in one append with at
+ * most one wake-up: for a thread that finishes answers in bursts (the
+ * store's committer, a batch at a time), instead of a lock round and often
+ * a wake-up per answer. Pairs nest; the outermost flush delivers.
+ */
+void bo_http_posts_defer(void);
+void bo_http_posts_flush(void);
+
 /* ---- server-sent events -------------------------------------------------- */
 
 /* Called once on the loop thread when a stream ends: client gone, fell

@@ -126,6 +126,11 @@ typedef struct bo_store_ops {
     void (*close)(void *backend);
 } bo_store_ops_t;
 
+/* Buckets of the commit-time histogram: 125 us, 250 us, ... 1.024 s, then
+ * everything longer. */
+#define BO_STORE_COMMIT_US_FIRST 125
+#define BO_STORE_COMMIT_BUCKETS  15
+
 typedef struct bo_store_stats {
     uint64_t commits;         /* batches committed */
     uint64_t commit_failures; /* batches failed (injected failures included) */
@@ -133,7 +138,10 @@ typedef struct bo_store_stats {
     uint64_t max_batch;       /* largest batch taken, failed or not */
     uint64_t commit_us_total; /* sum of backend commit durations */
     uint64_t batch_hist[16];  /* batches (failed too) of size in [2^i, 2^(i+1)) */
-    uint64_t pending;         /* queued now, not yet taken by the committer */
+    /* commits (failed too) that took at most BO_STORE_COMMIT_US_FIRST << i
+     * microseconds, not cumulative; the last one counts every longer one */
+    uint64_t commit_us_hist[BO_STORE_COMMIT_BUCKETS];
+    uint64_t pending; /* queued now, not yet taken by the committer */
 } bo_store_stats_t;
 
 #define BO_STORE_MAX_PENDING 200000u /* records queued; past it submit says BO_EBUSY */
@@ -176,6 +184,14 @@ uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq);
  * after bo_store_start, and never from a done callback (it would wait for
  * itself). */
 void bo_store_flush(bo_store_t *s);
+/*
+ * Callbacks around the completion of each batch, on the committer thread:
+ * before runs before the batch's first done callback, after once its last
+ * one returned, so that the layer above can gather what the callbacks
+ * produce (answers for the event loops) and hand it over at once. Either
+ * may be NULL. Any time; they apply from the next batch on.
+ */
+void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)(void));
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
 /* Make each injected failure take delay_ms first, as a disk that times out

@@ -93,13 +93,16 @@ static void collect_store(void *arg, bo_metrics_out_t *o)
     bo_metrics_sample(o, "boxoffice_store_records_total", NULL, (double)st.records);
     bo_metrics_family(o, "boxoffice_store_pending", "gauge", "Records waiting for a commit.");
     bo_metrics_sample(o, "boxoffice_store_pending", NULL, (double)st.pending);
-    /* the store keeps the total time only: a histogram of one bucket,
-     * whose _sum / _count is the mean commit latency */
-    uint64_t batches = 0;
+    uint64_t batches = 0, cum = 0;
     for (unsigned i = 0; i < 16; i++)
         batches += st.batch_hist[i];
     bo_metrics_family(o, "boxoffice_store_commit_seconds", "histogram",
                       "Time of a store commit (one fsync'd transaction).");
+    for (unsigned i = 0; i + 1 < BO_STORE_COMMIT_BUCKETS; i++) {
+        cum += st.commit_us_hist[i];
+        snprintf(le, sizeof(le), "le=\"%g\"", (double)(BO_STORE_COMMIT_US_FIRST << i) / 1e6);
+        bo_metrics_sample(o, "boxoffice_store_commit_seconds_bucket", le, (double)cum);
+    }
     bo_metrics_sample(o, "boxoffice_store_commit_seconds_bucket", "le=\"+Inf\"",
                       (double)(st.commits + st.commit_failures));
     bo_metrics_sample(o, "boxoffice_store_commit_seconds_sum", NULL,
@@ -108,7 +111,7 @@ static void collect_store(void *arg, bo_metrics_out_t *o)
                       (double)(st.commits + st.commit_failures));
     bo_metrics_family(o, "boxoffice_store_commit_batch_size", "histogram",
                       "Records per store commit.");
-    uint64_t cum = 0;
+    cum = 0;
     for (unsigned i = 0; i < 16; i++) {
         cum += st.batch_hist[i];
         snprintf(le, sizeof(le), "le=\"%llu\"", (1ull << (i + 1)) - 1);
@@ -222,6 +225,8 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo__orders_register(api)) || (rc = bo__webhook_register(api)) ||
         (rc = bo__checkin_register(api)))
         return rc;
+    /* a commit's answers reach each loop at once */
+    bo_store_set_batch_hooks(bo_live_store(live), bo_http_posts_defer, bo_http_posts_flush);
     if ((rc = bo_metrics_add_collector(bo_server_metrics(srv), collect_store, api)))
         return rc;
     return bo_metrics_add_collector(bo_server_metrics(srv), collect_live, api);

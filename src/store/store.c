@@ -51,6 +51,7 @@ struct bo_store {
     bool sleeping;            /* the committer waits on wake */
     bool lingering;           /* the committer waits on wake for a fuller batch */
     bool started, closing;
+    void (*before)(void), (*after)(void); /* around a batch's done callbacks */
     pthread_t thread;
     bo_store_stats_t stats;              /* pending is filled in by get_stats */
     bo_rec_t *batch[BO_STORE_MAX_BATCH]; /* the committer's alone */
@@ -139,9 +140,15 @@ static bo_rec_t *detach(bo_store_t *s, size_t *n)
     return first;
 }
 
+/* The hooks around a batch's done callbacks, read with the batch. */
+struct hooks {
+    void (*before)(void), (*after)(void);
+};
+
 /* Commit one detached batch (unless fail) and complete its records in
  * order. Unlocked: the batch is the committer's alone. Returns the status. */
-static int run_batch(bo_store_t *s, bo_rec_t *first, size_t n, bool fail, uint64_t *us)
+static int run_batch(bo_store_t *s, bo_rec_t *first, size_t n, bool fail, struct hooks h,
+                     uint64_t *us)
 {
     size_t i = 0;
     int status = BO_EIO;
@@ -158,8 +165,12 @@ static int run_batch(bo_store_t *s, bo_rec_t *first, size_t n, bool fail, uint64
         *us = now_us() - t0;
     }
     /* done may free or resubmit the record: touch it no more afterwards. */
+    if (h.before)
+        h.before();
     for (i = 0; i < n; i++)
         s->batch[i]->done(s->batch[i], status);
+    if (h.after)
+        h.after();
     return status;
 }
 
@@ -180,6 +191,10 @@ static void account(bo_store_t *s, size_t n, int status, uint64_t us)
     while (bucket < 15 && (n >> (bucket + 1)) != 0)
         bucket++;
     s->stats.batch_hist[bucket]++;
+    for (bucket = 0; bucket < BO_STORE_COMMIT_BUCKETS - 1; bucket++)
+        if (us <= (uint64_t)BO_STORE_COMMIT_US_FIRST << bucket)
+            break;
+    s->stats.commit_us_hist[bucket]++;
     s->inflight_ticket = 0;
     if (s->flushers)
         pthread_cond_broadcast(&s->progress);
@@ -237,8 +252,9 @@ static void *committer(void *arg)
         first = detach(s, &n);
         fail = s->inject > 0;
         s->inject -= fail;
+        struct hooks h = {s->before, s->after};
         pthread_mutex_unlock(&s->mu);
-        status = run_batch(s, first, n, fail, &us);
+        status = run_batch(s, first, n, fail, h, &us);
         pthread_mutex_lock(&s->mu);
         account(s, n, status, us);
     }
@@ -355,6 +371,14 @@ void bo_store_flush(bo_store_t *s)
     while (!flushed(s, ticket))
         pthread_cond_wait(&s->progress, &s->mu);
     s->flushers--;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)(void))
+{
+    pthread_mutex_lock(&s->mu);
+    s->before = before;
+    s->after = after;
     pthread_mutex_unlock(&s->mu);
 }
 

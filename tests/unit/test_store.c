@@ -684,6 +684,63 @@ Test(store, injected_failures_write_nothing)
     free(sn.recs);
 }
 
+/* What the batch hooks and done callbacks saw, in order (committer only). */
+static char hook_trace[32];
+
+static void trace(char c)
+{
+    size_t n = strlen(hook_trace);
+    if (n + 1 < sizeof(hook_trace))
+        hook_trace[n] = c;
+}
+
+static void hook_before(void)
+{
+    trace('(');
+}
+
+static void hook_after(void)
+{
+    trace(')');
+}
+
+static void traced_done(struct trec *t)
+{
+    trace('d');
+}
+
+Test(store, batch_hooks_bracket_each_batch_of_done_callbacks)
+{
+    struct trec t[5];
+    bo_store_stats_t st;
+    uint64_t timed = 0;
+    bo_store_t *s;
+
+    create_events(1, NULL, 0);
+    s = open_store();
+    bo_store_set_batch_hooks(s, hook_before, hook_after);
+    for (int i = 0; i < 5; i++) {
+        mk_mut(&t[i], 1, (uint64_t)i + 1);
+        t[i].then = traced_done;
+    }
+    for (int i = 0; i < 3; i++) /* queued before the start: one batch */
+        submit_ok(s, &t[i]);
+    cr_assert_eq(bo_store_start(s), 0);
+    bo_store_flush(s);
+    for (int i = 3; i < 5; i++) { /* a batch each */
+        submit_ok(s, &t[i]);
+        bo_store_flush(s);
+    }
+    bo_store_get_stats(s, &st);
+    bo_store_close(s);
+    cr_assert_str_eq(hook_trace, "(ddd)(d)(d)");
+    expect_status(t, 5, 0);
+    for (int i = 0; i < BO_STORE_COMMIT_BUCKETS; i++)
+        timed += st.commit_us_hist[i];
+    cr_assert_eq(timed, st.commits); /* every commit in one bucket of the time histogram */
+    cr_assert_eq(st.commits, 3);
+}
+
 Test(store, cancel_takes_back_queued_records_of_one_event)
 {
     struct gate gate = GATE_INIT;
