@@ -318,6 +318,22 @@ int bo__api_block_register(bo_api_t *api);
 int bo__api_report_register(bo_api_t *api);
 /* seatmap.c: GET /api/v1/events/{id}/seatmap. */
 int bo__api_seatmap_register(bo_api_t *api);
+/* seatmap_render.c: a rendered seat map. */
+typedef struct bo__seatmap_body {
+    char *body; /* JSON text */
+    size_t len;
+    char *gz; /* the same, gzip-compressed (NULL when that failed) */
+    size_t gz_len;
+    char etag[40];    /* "\"sm-<16 hex>\"" ("smc-" for columns) */
+    char gz_etag[44]; /* "\"sm-<16 hex>-gz\"": another representation */
+} bo__seatmap_body_t;
+/* Render the seat map of venue (layout l) with the event's prices (one per
+ * category), as objects or (columns) as flat arrays, into *out (its
+ * buffers are the caller's: bo__seatmap_body_free). Returns 0 or
+ * BO_ENOMEM (nothing to free). */
+int bo__seatmap_render(uint64_t venue, const bo_layout_t *l, const int64_t *prices, bool columns,
+                       bo__seatmap_body_t *out);
+void bo__seatmap_body_free(bo__seatmap_body_t *b);
 /* availability.c: GET …/availability (and, through stream.c, …/stream). */
 int bo__api_availability_register(bo_api_t *api);
 /* One event's seat states (enum bo_seat_state, one byte per seat in layout

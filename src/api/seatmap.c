@@ -5,231 +5,132 @@
  * Cache-Control: public, max-age=60.
  *
  * Workload: every buyer fetches the seat map once per visit, thousands at
- * the start of an on-sale, and a 100,000-seat map is ~10 MB of JSON. So the
- * answer is rendered once per event (directly as text, no JSON tree) and
- * kept with its ETag; a request costs a price check (a few words copied
- * under the event's lock) and, unless If-None-Match says it has it, one
- * copy of the body, gzip-compressed once at render for the clients that
- * take it (a 100,000-seat map shrinks ~10x). A change of prices makes the
- * next request render again. The cache is bounded: past CACHE_MAX_BYTES it is emptied.
+ * the start of an on-sale, and a 100,000-seat map is ~10 MB of JSON that
+ * takes ~160 ms to render with its gzip copy (seatmap_render.c). So a map
+ * is rendered once per venue, prices and form, and kept with its ETag: the
+ * events of a venue with the same prices share it (a tour's nights), and a
+ * request costs a price check (a few words copied under the event's lock)
+ * and, unless If-None-Match says it has it, one copy of the body (gzip'd
+ * for the clients that take it, ~10x smaller). An event loop never
+ * renders: a missing map is rendered on this file's own thread, and the
+ * requests that ask for it meanwhile all wait for that one render (async
+ * answers), whatever loop they arrived on. A change of prices makes the
+ * next request render again. The cache is bounded: past CACHE_MAX_BYTES the
+ * finished maps are dropped (answers being copied keep theirs).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
-#include <zlib.h>
 
 #include "api/api_internal.h"
 #include "boxoffice/u64map.h"
-#include "util/strbuf.h"
 
 #define CACHE_MAX_BYTES (256u << 20)
 #define CACHE_CONTROL   "public, max-age=60"
 
-struct rendered {
-    char *body;
-    size_t len;
-    char *gz; /* the same, gzip-compressed (NULL when that failed) */
-    size_t gz_len;
-    char etag[40];    /* "\"sm-<16 hex>\"" ("smc-" for columns) */
-    char gz_etag[44]; /* "\"sm-<16 hex>-gz\"": another representation */
-    uint32_t ncat;
+/* A seat map, being rendered (requests wait on it) or ready (immutable). */
+struct map {
+    atomic_uint refs;       /* the cache's, the render queue's, each waiting answer's */
+    struct map *next;       /* in the render queue; under mu */
+    struct waiter *waiters; /* under mu, until ready */
+    bool ready;             /* under mu; once set, what follows is read without it */
+    bool failed;            /* out of memory while rendering */
+    bool cached;            /* under mu: the cache holds it under key */
+    uint64_t key;
+    uint64_t venue; /* what it is the map of */
+    const bo_layout_t *layout;
+    bool columns;
     int64_t prices[BO_LAYOUT_MAX_CATEGORIES];
+    bo__seatmap_body_t out;
+};
+
+/* A request waiting for a render. */
+struct waiter {
+    struct waiter *next;
+    bo_http_async_t *a;
+    struct map *m; /* a reference */
+    bool gz;
 };
 
 struct bo_seatmaps {
     pthread_mutex_t mu;
-    bo_u64map_t events; /* event -> struct rendered */
-    size_t bytes;
+    pthread_cond_t work;             /* the render thread waits here */
+    bo_u64map_t maps;                /* key -> struct map (a reference) */
+    size_t bytes;                    /* of the ready maps in the cache */
+    struct map *queue, **queue_tail; /* maps to render, oldest first */
+    bool stop, started;
+    pthread_t thread;
+    uint8_t hash_key[crypto_shorthash_KEYBYTES];
+    bo_metric_series_t *renders; /* boxoffice_seatmap_renders_total */
 };
 
-/* ---- rendering ---------------------------------------------------------------------------- */
-
-/* body gzip-compressed (malloc'd; the caller frees it), or NULL. Seat maps
- * compress ~10:1, which is most of a big map's time to load in a browser. */
-static char *gzip(const char *body, size_t len, size_t *out_len)
+static void map_unref(struct map *m)
 {
-    z_stream z = {0};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return NULL;
-    size_t cap = deflateBound(&z, len);
-    char *out = malloc(cap);
-    z.next_in = (Bytef *)body;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    if (!out || len > UINT32_MAX || deflate(&z, Z_FINISH) != Z_STREAM_END) {
-        free(out);
-        out = NULL;
-    } else {
-        *out_len = z.total_out;
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+        bo__seatmap_body_free(&m->out);
+        free(m);
     }
-    deflateEnd(&z);
-    return out;
 }
 
-static void put_num(bo_buf_t *b, double v)
+static void map_ref(struct map *m)
 {
-    bo_buf_printf(b, "%.7g", v);
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
 }
 
-static void put_seat(bo_buf_t *b, const bo_layout_t *l, const bo_seat_t *s, bool first)
+/* The cache key of (venue, form, prices): a keyed hash (the entry is
+ * compared in full on a hit), never 0. */
+static uint64_t key_of(const struct bo_seatmaps *c, uint64_t venue, bool columns,
+                       const int64_t *prices, uint32_t ncat)
 {
-    bo_buf_puts(b, first ? "{\"id\":" : ",{\"id\":");
-    bo_buf_json_str(b, bo_layout_str(l, s->id));
-    bo_buf_puts(b, ",\"label\":");
-    bo_buf_json_str(b, bo_layout_str(l, s->number));
-    bo_buf_puts(b, ",\"x\":");
-    put_num(b, s->x);
-    bo_buf_puts(b, ",\"y\":");
-    put_num(b, s->y);
-    bo_buf_puts(b, ",\"category\":");
-    bo_buf_json_str(b, bo_layout_str(l, l->categories[s->category].key));
-    bo_buf_puts(b, s->accessible ? ",\"accessible\":true}" : "}");
+    uint8_t in[8 + 1 + 8 * BO_LAYOUT_MAX_CATEGORIES], out[crypto_shorthash_BYTES];
+    size_t n = 0;
+    memcpy(in, &venue, 8);
+    in[8] = columns;
+    n = 9;
+    memcpy(in + n, prices, ncat * sizeof(int64_t));
+    n += ncat * sizeof(int64_t);
+    crypto_shorthash(out, in, n, c->hash_key);
+    uint64_t key;
+    memcpy(&key, out, sizeof(key));
+    return key ? key : 1;
 }
 
-/* The sections and their rows: with their seats as objects, or (columns)
- * with only their seat count. */
-static void put_sections(bo_buf_t *b, const bo_layout_t *l, bool columns)
+static bool map_is(const struct map *m, uint64_t venue, bool columns, const int64_t *prices,
+                   uint32_t ncat)
 {
-    bo_buf_puts(b, columns ? ",\"format\":\"columns\",\"sections\":[" : ",\"sections\":[");
-    for (uint32_t si = 0; si < l->nsections; si++) {
-        const bo_section_t *sec = &l->sections[si];
-        bo_buf_puts(b, si ? ",{\"id\":" : "{\"id\":");
-        bo_buf_json_str(b, bo_layout_str(l, sec->id));
-        bo_buf_puts(b, ",\"name\":");
-        bo_buf_json_str(b, bo_layout_str(l, sec->name));
-        bo_buf_puts(b, ",\"rows\":[");
-        for (uint32_t ri = 0; ri < sec->nrows; ri++) {
-            const bo_row_t *row = &l->rows[sec->first_row + ri];
-            bo_buf_puts(b, ri ? ",{\"label\":" : "{\"label\":");
-            bo_buf_json_str(b, bo_layout_str(l, row->label));
-            if (columns) {
-                bo_buf_printf(b, ",\"count\":%u}", row->nseats);
-                continue;
-            }
-            bo_buf_puts(b, ",\"seats\":[");
-            for (uint32_t k = 0; k < row->nseats; k++)
-                put_seat(b, l, &l->seats[row->first_seat + k], k == 0);
-            bo_buf_puts(b, "]}");
-        }
-        bo_buf_puts(b, "]}");
-    }
-    bo_buf_puts(b, "]");
+    return m->venue == venue && m->columns == columns &&
+           !memcmp(m->prices, prices, ncat * sizeof(int64_t));
 }
 
-/* ?format=columns: the same seats, one array per field in seat-map order
- * (sections' rows give only their label and seat count): a browser parses
- * a few flat arrays several times faster than 100,000 small objects. */
-static void put_columns(bo_buf_t *b, const bo_layout_t *l)
+/* Under mu: drop the cache's reference to m. */
+static void uncache(struct bo_seatmaps *c, struct map *m)
 {
-    put_sections(b, l, true);
-    /* rows are contiguous runs of the seat array, sections in order */
-    bo_buf_puts(b, ",\"seats\":{\"id\":[");
-    for (uint32_t i = 0; i < l->nseats; i++) {
-        if (i)
-            bo_buf_puts(b, ",");
-        bo_buf_json_str(b, bo_layout_str(l, l->seats[i].id));
-    }
-    bo_buf_puts(b, "],\"label\":[");
-    for (uint32_t i = 0; i < l->nseats; i++) {
-        if (i)
-            bo_buf_puts(b, ",");
-        bo_buf_json_str(b, bo_layout_str(l, l->seats[i].number));
-    }
-    bo_buf_puts(b, "],\"x\":[");
-    for (uint32_t i = 0; i < l->nseats; i++) {
-        if (i)
-            bo_buf_puts(b, ",");
-        put_num(b, l->seats[i].x);
-    }
-    bo_buf_puts(b, "],\"y\":[");
-    for (uint32_t i = 0; i < l->nseats; i++) {
-        if (i)
-            bo_buf_puts(b, ",");
-        put_num(b, l->seats[i].y);
-    }
-    bo_buf_puts(b, "],\"category\":[");
-    for (uint32_t i = 0; i < l->nseats; i++)
-        bo_buf_printf(b, i ? ",%u" : "%u", l->seats[i].category);
-    bo_buf_puts(b, "],\"accessible\":[");
-    for (uint32_t i = 0, n = 0; i < l->nseats; i++)
-        if (l->seats[i].accessible)
-            bo_buf_printf(b, n++ ? ",%u" : "%u", i);
-    bo_buf_puts(b, "]}");
+    if (!m->cached)
+        return;
+    bo_u64map_del(&c->maps, m->key);
+    m->cached = false;
+    if (m->ready && !m->failed)
+        c->bytes -= m->out.len + m->out.gz_len;
+    map_unref(m);
 }
 
-static void put_ga_and_categories(bo_buf_t *b, const bo_layout_t *l, const int64_t *prices)
+/* Under mu: drop every ready map (those being rendered stay). */
+static void drop_ready(struct bo_seatmaps *c)
 {
-    bo_buf_puts(b, ",\"ga_areas\":[");
-    for (uint32_t a = 0; a < l->nga; a++) {
-        bo_buf_puts(b, a ? ",{\"id\":" : "{\"id\":");
-        bo_buf_json_str(b, bo_layout_str(l, l->ga[a].id));
-        bo_buf_puts(b, ",\"name\":");
-        bo_buf_json_str(b, bo_layout_str(l, l->ga[a].name));
-        bo_buf_printf(b, ",\"capacity\":%u,\"category\":", l->ga[a].capacity);
-        bo_buf_json_str(b, bo_layout_str(l, l->categories[l->ga[a].category].key));
-        bo_buf_puts(b, "}");
+    size_t n = 0;
+    struct map **ready = malloc((c->maps.n + 1) * sizeof(*ready));
+    if (!ready)
+        return;
+    for (size_t i = 0; c->maps.keys && i <= c->maps.mask; i++) {
+        struct map *m = c->maps.keys[i] ? c->maps.vals[i] : NULL;
+        if (m && m->ready)
+            ready[n++] = m;
     }
-    bo_buf_puts(b, "],\"categories\":[");
-    for (uint32_t c = 0; c < l->ncategories; c++) {
-        const bo_category_t *k = &l->categories[c];
-        bo_buf_puts(b, c ? ",{\"key\":" : "{\"key\":");
-        bo_buf_json_str(b, bo_layout_str(l, k->key));
-        bo_buf_puts(b, ",\"name\":");
-        bo_buf_json_str(b, bo_layout_str(l, k->name));
-        bo_buf_puts(b, ",\"color\":");
-        bo_buf_json_str(b, bo_layout_str(l, k->color));
-        bo_buf_printf(b, ",\"price_cents\":%lld}", (long long)prices[c]);
-    }
-    bo_buf_puts(b, "]}");
-}
-
-/* The seat map of an event at l with these prices; NULL when out of memory. */
-static struct rendered *render(uint64_t venue, const bo_layout_t *l, const int64_t *prices,
-                               bool columns)
-{
-    char vid[BO_ID_VENUE_LEN + 1];
-    uint8_t hash[8];
-    char hex[2 * sizeof(hash) + 1];
-    bo_buf_t b;
-    struct rendered *out = calloc(1, sizeof(*out));
-    if (!out)
-        return NULL;
-    bo_buf_init(&b, 256 + (size_t)l->nseats * 96);
-    bo_id_venue(vid, venue);
-    bo_buf_printf(&b, "{\"venue_id\":\"%s\",\"name\":", vid);
-    bo_buf_json_str(&b, bo_layout_str(l, l->name));
-    if (l->width > 0 && l->height > 0)
-        bo_buf_printf(&b, ",\"size\":{\"width\":%.10g,\"height\":%.10g}", l->width, l->height);
-    if (l->has_focal)
-        bo_buf_printf(&b, ",\"focal_point\":{\"x\":%.10g,\"y\":%.10g}", l->focal_x, l->focal_y);
-    if (columns)
-        put_columns(&b, l);
-    else
-        put_sections(&b, l, false);
-    put_ga_and_categories(&b, l, prices);
-    if (!(out->body = bo_buf_take(&b, &out->len))) {
-        free(out);
-        return NULL;
-    }
-    crypto_generichash(hash, sizeof(hash), (const uint8_t *)out->body, out->len, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-    snprintf(out->etag, sizeof(out->etag), "\"sm%s-%s\"", columns ? "c" : "", hex);
-    snprintf(out->gz_etag, sizeof(out->gz_etag), "\"sm%s-%s-gz\"", columns ? "c" : "", hex);
-    out->gz = gzip(out->body, out->len, &out->gz_len);
-    out->ncat = l->ncategories;
-    memcpy(out->prices, prices, l->ncategories * sizeof(int64_t));
-    return out;
-}
-
-static void rendered_free(struct rendered *m)
-{
-    if (m) {
-        free(m->body);
-        free(m->gz);
-    }
-    free(m);
+    for (size_t i = 0; i < n; i++)
+        uncache(c, ready[i]);
+    free(ready);
 }
 
 /* Whether the client takes gzip: "gzip" among Accept-Encoding's codings,
@@ -256,42 +157,135 @@ static bool accepts_gzip(bo_http_req_t *r)
     return false;
 }
 
-/* ---- the cache ---------------------------------------------------------------------------- */
+/* ---- answers ------------------------------------------------------------------------------ */
 
-static void cache_clear(struct bo_seatmaps *c)
+/* Answer r from the ready map m: 304 when If-None-Match has it, else a
+ * copy of its body (gzip'd when the client takes it). */
+static int answer(bo_http_req_t *r, const struct map *m, bool gz)
 {
-    for (size_t i = 0; c->events.keys && i <= c->events.mask; i++)
-        if (c->events.keys[i])
-            rendered_free(c->events.vals[i]);
-    bo_u64map_free(&c->events);
-    c->bytes = 0;
+    if (m->failed)
+        return bo_http_send_error(r, BO_ENOMEM, NULL, NULL);
+    gz = gz && m->out.gz;
+    bo_http_set_header(r, "Cache-Control", CACHE_CONTROL);
+    bo_http_set_header(r, "Vary", "Accept-Encoding");
+    if (bo_http_not_modified(r, gz ? m->out.gz_etag : m->out.etag) == 1)
+        return 0;
+    size_t len = gz ? m->out.gz_len : m->out.len;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return bo_http_send_error(r, BO_ENOMEM, NULL, NULL);
+    memcpy(copy, gz ? m->out.gz : m->out.body, len);
+    if (gz)
+        bo_http_set_header(r, "Content-Encoding", "gzip");
+    return bo_http_send_buf(r, 200, "application/json", copy, len);
+}
+
+/* On the request's loop once its map is rendered (r NULL: nobody left). */
+static void answer_waiter(bo_http_req_t *r, void *arg)
+{
+    struct waiter *w = arg;
+    if (r)
+        answer(r, w->m, w->gz);
+    map_unref(w->m);
+    free(w);
+}
+
+/* ---- the render thread -------------------------------------------------------------------- */
+
+/* Render m (queued), publish it and answer its waiters. */
+static void render_one(struct bo_seatmaps *c, struct map *m)
+{
+    bool ok = bo__seatmap_render(m->venue, m->layout, m->prices, m->columns, &m->out) == 0;
+    size_t bytes = m->out.len + m->out.gz_len;
+    pthread_mutex_lock(&c->mu);
+    if (ok && m->cached && c->bytes + bytes > CACHE_MAX_BYTES)
+        drop_ready(c); /* m is not ready yet: it stays */
+    m->failed = !ok;
+    m->ready = true;
+    struct waiter *w = m->waiters;
+    m->waiters = NULL;
+    if (!ok)
+        uncache(c, m); /* the next request tries again */
+    else if (m->cached)
+        c->bytes += bytes;
+    pthread_mutex_unlock(&c->mu);
+    bo_metric_add(c->renders, 1);
+    while (w) {
+        struct waiter *next = w->next;
+        bo_http_async_finish(w->a, answer_waiter, w);
+        w = next;
+    }
+    map_unref(m); /* the queue's */
+}
+
+static void *renderer(void *arg)
+{
+    struct bo_seatmaps *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        struct map *m = c->queue;
+        if (!m) {
+            pthread_cond_wait(&c->work, &c->mu);
+            continue;
+        }
+        if (!(c->queue = m->next))
+            c->queue_tail = &c->queue;
+        pthread_mutex_unlock(&c->mu);
+        render_one(c, m);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* When the server stops (its loops are gone, before the live layer whose
+ * layouts the renders read): finish the render under way, answer whoever
+ * waits for the others (nobody is left to read it). */
+static void seatmaps_stop(void *arg)
+{
+    struct bo_seatmaps *c = arg;
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->mu);
+    if (c->started)
+        pthread_join(c->thread, NULL);
+    c->started = false;
+    pthread_mutex_lock(&c->mu);
+    struct map *m = c->queue;
+    c->queue = NULL;
+    c->queue_tail = &c->queue;
+    pthread_mutex_unlock(&c->mu);
+    while (m) {
+        struct map *next = m->next;
+        pthread_mutex_lock(&c->mu);
+        m->failed = m->ready = true;
+        uncache(c, m);
+        struct waiter *w = m->waiters;
+        m->waiters = NULL;
+        pthread_mutex_unlock(&c->mu);
+        while (w) {
+            struct waiter *wn = w->next;
+            bo_http_async_finish(w->a, answer_waiter, w);
+            w = wn;
+        }
+        map_unref(m);
+        m = next;
+    }
 }
 
 static void seatmaps_free(void *arg)
 {
     struct bo_seatmaps *c = arg;
-    cache_clear(c);
+    seatmaps_stop(c); /* when the server never ran */
+    drop_ready(c);    /* all are, once stopped */
+    bo_u64map_free(&c->maps);
+    pthread_cond_destroy(&c->work);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-/* Under c->mu: m becomes the event's map (the cache owns it). */
-static void cache_put(struct bo_seatmaps *c, uint64_t event, struct rendered *m)
-{
-    struct rendered *old = bo_u64map_get(&c->events, event);
-    if (old) {
-        c->bytes -= old->len + old->gz_len;
-        bo_u64map_del(&c->events, event);
-        rendered_free(old);
-    }
-    if (c->bytes + m->len + m->gz_len > CACHE_MAX_BYTES)
-        cache_clear(c);
-    if (bo_u64map_put(&c->events, event, m) != 0) {
-        rendered_free(m);
-        return;
-    }
-    c->bytes += m->len + m->gz_len;
-}
+/* ---- the request -------------------------------------------------------------------------- */
 
 static int read_prices(void *arg, const bo_inv_t *inv, int64_t now_ms)
 {
@@ -300,23 +294,45 @@ static int read_prices(void *arg, const bo_inv_t *inv, int64_t now_ms)
     return 0;
 }
 
-/* A copy of m's body (malloc'd; gzip'd when gz) into *len when the client
- * lacks it; NULL with *not_modified set when If-None-Match has it (304
- * answered). */
-static char *answer_copy(bo_http_req_t *r, const struct rendered *m, bool gz, size_t *len,
-                         int *not_modified)
+/* Under mu: a new map of (venue, form, prices), cached and queued for the
+ * render thread (two references), or NULL when out of memory. */
+static struct map *start_render(struct bo_seatmaps *c, uint64_t key, uint64_t venue,
+                                const bo_layout_t *l, bool columns, const int64_t *prices)
 {
-    gz = gz && m->gz;
-    *not_modified = bo_http_not_modified(r, gz ? m->gz_etag : m->etag) == 1;
-    if (*not_modified)
+    struct map *m = calloc(1, sizeof(*m));
+    if (!m)
         return NULL;
-    *len = gz ? m->gz_len : m->len;
-    char *copy = malloc(*len + 1);
-    if (copy)
-        memcpy(copy, gz ? m->gz : m->body, *len);
-    if (copy && gz)
-        bo_http_set_header(r, "Content-Encoding", "gzip");
-    return copy;
+    atomic_init(&m->refs, 2);
+    m->key = key;
+    m->venue = venue;
+    m->layout = l;
+    m->columns = columns;
+    memcpy(m->prices, prices, l->ncategories * sizeof(int64_t));
+    if (bo_u64map_put(&c->maps, key, m) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->cached = true;
+    *c->queue_tail = m;
+    c->queue_tail = &m->next;
+    pthread_cond_signal(&c->work);
+    return m;
+}
+
+/* Under mu: make r wait for m's render. Returns 0 or BO_ENOMEM. */
+static int wait_for(bo_http_req_t *r, struct map *m, bool gz)
+{
+    struct waiter *w = malloc(sizeof(*w));
+    if (!w || !(w->a = bo_http_async_begin(r))) {
+        free(w);
+        return BO_ENOMEM;
+    }
+    map_ref(m);
+    w->m = m;
+    w->gz = gz;
+    w->next = m->waiters;
+    m->waiters = w;
+    return 0;
 }
 
 static int on_seatmap(void *arg, bo_http_req_t *r)
@@ -332,54 +348,63 @@ static int on_seatmap(void *arg, bo_http_req_t *r)
         bo_live_read(api->live, event, read_prices, prices))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
-    bo_http_set_header(r, "Cache-Control", CACHE_CONTROL);
-    bo_http_set_header(r, "Vary", "Accept-Encoding");
-    int not_modified = 0;
-    size_t len = 0;
-    char *body = NULL;
-    bool gz = accepts_gzip(r);
     size_t flen;
     const char *format = bo_http_query(r, "format", &flen);
     bool columns = format && flen == 7 && !memcmp(format, "columns", 7);
     if (format && !columns && !(flen == 7 && !memcmp(format, "objects", 7)))
         return bo_http_send_error(r, BO_EINVAL, "format is objects (the default) or columns",
                                   json_pack("{ss}", "field", "format"));
-    /* event ids are 63-bit: the top bit keys the columns form */
-    uint64_t key = columns ? event | 1ull << 63 : event;
+    bool gz = accepts_gzip(r);
+    uint64_t key = key_of(c, e.venue, columns, prices, l->ncategories);
+    int rc = 0;
     pthread_mutex_lock(&c->mu);
-    struct rendered *m = bo_u64map_get(&c->events, key);
-    bool fresh = m && !memcmp(m->prices, prices, l->ncategories * sizeof(int64_t));
-    if (fresh)
-        body = answer_copy(r, m, gz, &len, &not_modified);
-    pthread_mutex_unlock(&c->mu);
-    if (not_modified)
-        return 0;
-    if (!fresh) {
-        if (!(m = render(e.venue, l, prices, columns)))
-            return BO_ENOMEM;
-        body = answer_copy(r, m, gz, &len, &not_modified);
-        pthread_mutex_lock(&c->mu);
-        cache_put(c, key, m);
-        pthread_mutex_unlock(&c->mu);
-        if (not_modified)
-            return 0;
+    struct map *m = bo_u64map_get(&c->maps, key);
+    if (m && !map_is(m, e.venue, columns, prices, l->ncategories)) {
+        uncache(c, m); /* another map under the same hash: this one replaces it */
+        m = NULL;
     }
-    if (!body)
-        return BO_ENOMEM;
-    return bo_http_send_buf(r, 200, "application/json", body, len);
+    if (m && m->ready) {
+        map_ref(m);
+        pthread_mutex_unlock(&c->mu);
+        rc = answer(r, m, gz);
+        map_unref(m);
+        return rc;
+    }
+    if (c->stop)
+        rc = BO_EBUSY;
+    else if (!m && !(m = start_render(c, key, e.venue, l, columns, prices)))
+        rc = BO_ENOMEM;
+    else
+        rc = wait_for(r, m, gz);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 int bo__api_seatmap_register(bo_api_t *api)
 {
     struct bo_seatmaps *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (!c || sodium_init() < 0) {
+        free(c);
         return BO_ENOMEM;
+    }
     pthread_mutex_init(&c->mu, NULL);
-    int rc = bo_server_at_free(api->srv, seatmaps_free, c);
-    if (rc) {
+    pthread_cond_init(&c->work, NULL);
+    c->queue_tail = &c->queue;
+    crypto_shorthash_keygen(c->hash_key);
+    bo_metric_t *f =
+        bo_metrics_counter(bo_server_metrics(api->srv), "boxoffice_seatmap_renders_total",
+                           "Seat maps rendered (once per venue, prices and form).");
+    int rc = (f && (c->renders = bo_metric_series(f, NULL))) ? 0 : BO_ENOMEM;
+    if (rc || (rc = bo_server_at_free(api->srv, seatmaps_free, c))) {
         seatmaps_free(c);
         return rc;
     }
     api->seatmaps = c;
+    if ((rc = bo_server_at_stop(api->srv, seatmaps_stop, c)))
+        return rc;
+    if (pthread_create(&c->thread, NULL, renderer, c) != 0)
+        return BO_ENOMEM;
+    pthread_setname_np(c->thread, "bo-seatmap");
+    c->started = true;
     return bo_server_route(api->srv, "GET", "/api/v1/events/{id}/seatmap", on_seatmap, api);
 }
