@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_http.sh - `make bench-http`: the HTTP hold path against this
-# server's own ceiling, in one run on loopback.
+# server's own ceiling, in one run on loopback, in paired rounds:
 #   1. ceiling: GET /healthz, 256 connections, wrk, DURATION seconds;
 #   2. holds: random 2-seat holds on one hot 20,000-seat event until it is
 #      full, then on a fresh one, and so on (bench/http/holds.lua: a round
@@ -8,21 +8,26 @@
 #      connections, DURATION seconds; every 201 is durable (group commit)
 #      before it is sent. The events are created before the phase, enough
 #      for holds at the ceiling's rate.
+# ROUNDS such pairs, one after the other: the host's speed drifts by tens of
+# percent within a minute (other tenants), so each round's ratio compares
+# two phases a few seconds apart, and the summary takes medians.
 # Holds/s come from the server's own request counter (201s on the holds
 # route); latency percentiles from wrk over every request of the phase
 # (every one a hold).
-# Before it, the store's commits/s and the disk's writes and cache flushes
-# per second during the holds phase: each group commit is one fsync'd WAL
-# write, whose cost on a virtual disk is what limits holds there
+# Each round also prints the store's commits/s and the disk's writes and
+# cache flushes per second during its holds phase: each group commit is one
+# fsync'd WAL write, whose cost on a virtual disk is what limits holds there
 # (docs/architecture.md, "The hold path's cost").
 # Last line: http_holds_per_s=… http_hold_p99_ms=… http_ceiling_rps=…
-# hold_to_ceiling_ratio=…
-# Knobs: BOXOFFICE_BENCH_SECONDS (10), BOXOFFICE_BENCH_CONNECTIONS (256),
-# BOXOFFICE_BENCH_THREADS (the server's --threads; default one per core),
-# BOXOFFICE_BENCH_WRK_THREADS (2).
+# hold_to_ceiling_ratio=…: the medians over the rounds of holds/s, the
+# ceiling and the ratio, and the worst round's hold p99.
+# Knobs: BOXOFFICE_BENCH_ROUNDS (3), BOXOFFICE_BENCH_SECONDS (per phase, 6),
+# BOXOFFICE_BENCH_CONNECTIONS (256), BOXOFFICE_BENCH_THREADS (the server's
+# --threads; default one per core), BOXOFFICE_BENCH_WRK_THREADS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${BOXOFFICE_BENCH_SECONDS:-10}
+ROUNDS=${BOXOFFICE_BENCH_ROUNDS:-3}
+DURATION=${BOXOFFICE_BENCH_SECONDS:-6}
 CONNS=${BOXOFFICE_BENCH_CONNECTIONS:-256}
 WRK_THREADS=${BOXOFFICE_BENCH_WRK_THREADS:-2}
 SECTIONS=20 ROWS=20 SEATS=50
@@ -58,20 +63,7 @@ new_event() {
         "$url/api/v1/events" | grep -o '"id":"evt_[0-9a-f]*"' | head -1 | cut -d'"' -f4
 }
 
-echo "bench-http: $url, $CONNS connections, ${DURATION} s per phase, events of 20,000 seats"
-ceiling=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" "$url/healthz" | awk '/Requests\/sec/ {print $2}')
-echo "ceiling: GET /healthz $ceiling requests/s"
-
-# One fresh event per round of 10,000 holds, for holds as fast as the ceiling.
-pairs=$((SECTIONS * ROWS * SEATS / 2))
-nevents=$(echo "$ceiling $DURATION $pairs" | awk '{printf "%d", $1 * $2 / $3 + 2}')
-events=""
-for _ in $(seq "$nevents"); do
-    event=$(new_event)
-    [ -n "$event" ] || { echo "bench-http: could not create an event" >&2; exit 1; }
-    events="$events $event"
-done
-echo "holds: $nevents fresh events ready"
+echo "bench-http: $url, $CONNS connections, $ROUNDS rounds of ${DURATION} s + ${DURATION} s, events of 20,000 seats"
 
 # One scrape: "<holds answered 201> <store commits>".
 count_holds_commits() {
@@ -84,21 +76,44 @@ disk=$(basename "$(df --output=source "$tmp" | tail -1)")
 disk_io() {
     awk -v d="$disk" '$3 == d {print $8, (NF >= 19 ? $19 : 0)}' /proc/diskstats
 }
-read -r before commits0 < <(count_holds_commits)
-io0=$(disk_io)
-t0=$(date +%s.%N)
-EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
-    wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
-t1=$(date +%s.%N)
-read -r after commits1 < <(count_holds_commits)
-io1=$(disk_io)
-cat "$tmp/wrk.txt" | sed -n '/Latency/p;/Requests\/sec/p;/^wrk:/p'
-p99_us=$(awk -F'latency_p99_us=' '/latency_p99_us/ {print $2}' "$tmp/wrk.txt")
-holds_per_s=$(echo "$after $before $t0 $t1" | awk '{printf "%.0f", ($1 - $2) / ($4 - $3)}')
-p99_ms=$(echo "$p99_us" | awk '{printf "%.2f", $1 / 1000}')
-ratio=$(echo "$holds_per_s $ceiling" | awk '{printf "%.2f", $1 / $2}')
-echo "holds: $((after - before)) made (each durable before its answer), $holds_per_s holds/s"
-echo "$commits0 $commits1 $io0 $io1 $t0 $t1" | awk '{s = $8 - $7; if (s > 0 && NF == 8)
-    printf "store: %.0f commits/s; disk: %.0f writes/s, %.0f cache flushes/s\n",
-        ($2 - $1) / s, ($5 - $3) / s, ($6 - $4) / s}'
-echo "http_holds_per_s=$holds_per_s http_hold_p99_ms=$p99_ms http_ceiling_rps=${ceiling%.*} hold_to_ceiling_ratio=$ratio"
+pairs=$((SECTIONS * ROWS * SEATS / 2))
+
+: > "$tmp/rounds"
+for round in $(seq "$ROUNDS"); do
+    ceiling=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" "$url/healthz" | awk '/Requests\/sec/ {print $2}')
+    # One fresh event per 10,000 holds, for holds as fast as the ceiling.
+    nevents=$(echo "$ceiling $DURATION $pairs" | awk '{printf "%d", $1 * $2 / $3 + 2}')
+    events=""
+    for _ in $(seq "$nevents"); do
+        event=$(new_event)
+        [ -n "$event" ] || { echo "bench-http: could not create an event" >&2; exit 1; }
+        events="$events $event"
+    done
+    read -r before commits0 < <(count_holds_commits)
+    io0=$(disk_io)
+    t0=$(date +%s.%N)
+    EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
+        wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/http/holds.lua "$url" > "$tmp/wrk.txt"
+    t1=$(date +%s.%N)
+    read -r after commits1 < <(count_holds_commits)
+    io1=$(disk_io)
+    p99_us=$(awk -F'latency_p99_us=' '/latency_p99_us/ {print $2}' "$tmp/wrk.txt")
+    # holds/s p99_ms ceiling ratio commits/s writes/s flushes/s, then what wrk says
+    echo "$after $before $t0 $t1 $p99_us $ceiling $commits0 $commits1 $io0 $io1" | awk '{
+        s = $4 - $3; h = ($1 - $2) / s
+        printf "%.0f %.2f %.0f %.3f %.0f %.0f %.0f\n", h, $5 / 1000, $6, h / $6,
+            ($8 - $7) / s, (NF == 12 ? ($11 - $9) / s : 0), (NF == 12 ? ($12 - $10) / s : 0)}' >> "$tmp/rounds"
+    tail -1 "$tmp/rounds" | awk -v r="$round" -v n="$((after - before))" '{
+        printf "round %d: ceiling %d requests/s; holds %d made, %d/s, p99 %.2f ms; ratio %.2f; store %d commits/s; disk %d writes/s, %d cache flushes/s\n",
+            r, $3, n, $1, $2, $4, $5, $6, $7}'
+    grep '^wrk:' "$tmp/wrk.txt" | sed 's/^/         /'
+done
+
+# Medians over the rounds (the middle one; the lower middle for an even
+# count), the worst p99.
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+holds_per_s=$(cut -d' ' -f1 "$tmp/rounds" | median)
+p99_ms=$(cut -d' ' -f2 "$tmp/rounds" | sort -n | tail -1)
+ceiling=$(cut -d' ' -f3 "$tmp/rounds" | median)
+ratio=$(cut -d' ' -f4 "$tmp/rounds" | median | awk '{printf "%.2f", $1}')
+echo "http_holds_per_s=$holds_per_s http_hold_p99_ms=$p99_ms http_ceiling_rps=$ceiling hold_to_ceiling_ratio=$ratio"
