@@ -125,6 +125,20 @@ static void print_ssl_error(const char *what, const char *file)
     ERR_clear_error();
 }
 
+/* What ALPN offers: h2o's HTTP/2 identifiers (h2 first), then http/1.1,
+ * which h2o's list leaves out (a client offering only http/1.1 then got no
+ * ALPN answer at all). Terminated by an empty entry; built once, at start. */
+static const h2o_iovec_t *alpn_protocols(void)
+{
+    static h2o_iovec_t list[8];
+    size_t n = 0;
+    for (const h2o_iovec_t *p = h2o_http2_alpn_protocols; p->len && n < 6; p++)
+        list[n++] = *p;
+    list[n++] = h2o_iovec_init(H2O_STRLIT("http/1.1"));
+    list[n] = h2o_iovec_init(NULL, 0);
+    return list;
+}
+
 /* An HTTPS context offering h2 and http/1.1 by ALPN, TLS 1.2 at least. */
 int bo__tls_new(const char *cert, const char *key, SSL_CTX **out)
 {
@@ -149,7 +163,7 @@ int bo__tls_new(const char *cert, const char *key, SSL_CTX **out)
         print_ssl_error("the TLS key does not match the certificate", cert);
         goto out;
     }
-    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    h2o_ssl_register_alpn_protocols(ctx, alpn_protocols());
     *out = ctx;
     ctx = NULL;
     rc = 0;
