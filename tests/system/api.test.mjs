@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Server, newToken, seatOrder, sleep, venueGen } from './lib/server.mjs';
@@ -48,6 +49,40 @@ after(async () => {
 /** A fresh event (its own venue) for tests that change state. */
 const fresh = (eventExtra, gen = GEN) => setupEvent(srv, gen, eventExtra);
 const hold = (ev, body, opts) => srv.post(`/api/v1/events/${ev.event.id}/holds`, body, opts);
+
+describe('cleartext HTTP/2 (h2c, prior knowledge)', () => {
+    it('a hold and its release as streams of one HTTP/2 connection', async () => {
+        const ev = await fresh();
+        const session = http2.connect(srv.url);
+        const req = (method, path, json) =>
+            new Promise((resolve, reject) => {
+                const s = session.request({ ':method': method, ':path': path, ...(json ? { 'content-type': 'application/json' } : {}) });
+                let status, text = '';
+                s.setEncoding('utf8');
+                s.on('response', (h) => (status = h[':status']));
+                s.on('data', (d) => (text += d));
+                s.on('end', () => resolve({ status, body: text ? JSON.parse(text) : null }));
+                s.on('error', reject);
+                s.end(json ? JSON.stringify(json) : undefined);
+            });
+        try {
+            const [a, b] = await Promise.all([
+                req('POST', `/api/v1/events/${ev.event.id}/holds`, { seats: [ev.seats[0], ev.seats[1]], customer: { email: email('h2c') } }),
+                req('POST', `/api/v1/events/${ev.event.id}/holds`, { seats: [ev.seats[1], ev.seats[2]], customer: { email: email('h2c') } }),
+            ]);
+            const won = [a, b].filter((r) => r.status === 201);
+            const lost = [a, b].filter((r) => r.status !== 201);
+            assert.equal(won.length, 1, 'one of two overlapping holds');
+            assert.equal(lost[0].status, 409);
+            assert.equal(lost[0].body.error.code, 'SEATS_UNAVAILABLE');
+            assert.deepEqual(lost[0].body.error.details.seats, [ev.seats[1]]);
+            assert.equal((await req('GET', `/api/v1/holds/${won[0].body.hold.id}`)).body.hold.status, 'held');
+            assert.equal((await req('DELETE', `/api/v1/holds/${won[0].body.hold.id}`)).status, 204);
+        } finally {
+            session.close();
+        }
+    });
+});
 
 describe('operations endpoints', () => {
     it('GET /healthz and /readyz answer 200 JSON', async () => {
