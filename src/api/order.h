@@ -83,19 +83,19 @@ typedef struct bo_order {
     uint32_t ntickets;
     bool opened; /* its checkout committed (else a retry of it starts over) */
     /* reconcile.c, in memory only */
-    int64_t recheck_ms; /* when to ask the gateway again */
-    int queued;         /* a reconciliation step is queued (atomic) */
+    int64_t recheck_ms;         /* when to ask the gateway again */
+    int queued;                 /* a reconciliation step is queued (atomic) */
+    struct bo_order_book *book; /* set once added: it counts the order's status */
 } bo_order_t;
 
 /* ---- order_book.c -------------------------------------------------------- */
 
-/* Fields read without the order's lock (by the reconciler, metrics and
- * the hold DELETE shortcut) are written with these atomic stores, under
- * the lock as every write; lock-free readers use bo__order_status. */
-static inline void bo__order_set_status(bo_order_t *o, int status)
-{
-    __atomic_store_n(&o->status, status, __ATOMIC_RELEASE);
-}
+/* The status, read without the order's lock (by the reconciler, metrics
+ * and the hold DELETE shortcut), is written with bo__order_set_status, under
+ * the lock as every write: an atomic store, and for an added order the
+ * book's counts by status and its set of unsettled orders (pending payment
+ * or refund) follow. Lock-free readers use bo__order_status. */
+void bo__order_set_status(bo_order_t *o, int status);
 static inline int bo__order_status(const bo_order_t *o)
 {
     return __atomic_load_n(&o->status, __ATOMIC_ACQUIRE);
@@ -103,6 +103,9 @@ static inline int bo__order_status(const bo_order_t *o)
 
 /* The orders of the server; created by bo__orders_register. */
 typedef struct bo_order_book bo_order_book_t;
+/* An empty book (NULL when out of memory); freeing it frees its orders. */
+bo_order_book_t *bo__order_book_new(void);
+void bo__order_book_free(bo_order_book_t *b);
 
 const char *bo__order_status_name(int status);
 /* Whether no payment step will change the order any more (paid is not
@@ -124,6 +127,12 @@ int bo__order_index_intent(bo_api_t *api, bo_order_t *o);
 int bo__order_index_tickets(bo_api_t *api, bo_order_t *o);
 /* Call fn for every order (not locked), in no order; stops at nonzero. */
 int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
+/* The same for the orders whose payment or refund is not settled
+ * (pending_payment, refund_pending) when the call begins: the reconciler's
+ * work, a few at a time however many orders were ever made. */
+int bo__order_each_unsettled(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
+/* How many orders have each status (enum bo_order_status), now. */
+void bo__order_counts(bo_api_t *api, uint64_t by_status[BO_ORDER_NSTATUS]);
 
 /* Add the event's order figures to a report: "orders" (count by status),
  * "checked_in" (tickets scanned) and "sales_over_time" ([{"at" (the hour,

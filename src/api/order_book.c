@@ -4,8 +4,12 @@
  * commits that carry orders (alone, or with an engine decision).
  *
  * Workload: lookups on every order request, scan and webhook; inserts once
- * per checkout. One mutex guards the indexes (microseconds); each order's
- * own mutex guards its fields.
+ * per checkout; a status change a few times per order. Orders stay for the
+ * server's life (millions after a few on-sales), so what runs periodically
+ * (the reconciler, /metrics) reads the few unsettled orders and counters
+ * kept up to date at each status change, never every order. One mutex
+ * guards the indexes and counters (microseconds); each order's own mutex
+ * guards its fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,8 @@
 struct bo_order_book {
     pthread_mutex_t mu;
     bo_u64map_t by_id, by_hold, by_intent, by_ticket;
+    bo_u64map_t unsettled; /* id -> order: pending payment or refund */
+    uint64_t by_status[BO_ORDER_NSTATUS];
 };
 
 static const char *const status_names[BO_ORDER_NSTATUS] = {
@@ -99,6 +105,7 @@ void bo__order_book_free(bo_order_book_t *b)
     bo_u64map_free(&b->by_hold);
     bo_u64map_free(&b->by_intent);
     bo_u64map_free(&b->by_ticket);
+    bo_u64map_free(&b->unsettled);
     pthread_mutex_destroy(&b->mu);
     free(b);
 }
@@ -140,18 +147,58 @@ bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
     return NULL;
 }
 
+static bool unsettled(int status)
+{
+    return status == BO_ORDER_PENDING || status == BO_ORDER_REFUND_PENDING;
+}
+
 int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing)
 {
     bo_order_book_t *b = book(api);
     uint64_t hk = hold_key(o->event, &o->hold);
-    int rc = 0;
+    int rc = 0, status = bo__order_status(o);
     pthread_mutex_lock(&b->mu);
-    if ((*existing = bo_u64map_get(&b->by_hold, hk)) || bo_u64map_get(&b->by_id, o->id))
+    if ((*existing = bo_u64map_get(&b->by_hold, hk)) || bo_u64map_get(&b->by_id, o->id)) {
         rc = BO_EEXIST;
-    else if (bo_u64map_put(&b->by_id, o->id, o) || bo_u64map_put(&b->by_hold, hk, o))
+    } else if (bo_u64map_put(&b->by_id, o->id, o) || bo_u64map_put(&b->by_hold, hk, o) ||
+               (unsettled(status) && bo_u64map_put(&b->unsettled, o->id, o))) {
+        bo_u64map_del(&b->by_id, o->id);
+        bo_u64map_del(&b->by_hold, hk);
         rc = BO_ENOMEM;
+    } else {
+        o->book = b;
+        if (status >= 0 && status < BO_ORDER_NSTATUS)
+            b->by_status[status]++;
+    }
     pthread_mutex_unlock(&b->mu);
     return rc;
+}
+
+void bo__order_set_status(bo_order_t *o, int status)
+{
+    int was = __atomic_exchange_n(&o->status, status, __ATOMIC_ACQ_REL);
+    bo_order_book_t *b = o->book;
+    if (!b || was == status)
+        return;
+    pthread_mutex_lock(&b->mu);
+    if (was >= 0 && was < BO_ORDER_NSTATUS)
+        b->by_status[was]--;
+    if (status >= 0 && status < BO_ORDER_NSTATUS)
+        b->by_status[status]++;
+    if (unsettled(status) && !unsettled(was) && bo_u64map_put(&b->unsettled, o->id, o))
+        fprintf(stderr, "boxoffice: out of memory: order %llu is not reconciled\n",
+                (unsigned long long)o->id);
+    else if (!unsettled(status) && unsettled(was))
+        bo_u64map_del(&b->unsettled, o->id);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void bo__order_counts(bo_api_t *api, uint64_t by_status[BO_ORDER_NSTATUS])
+{
+    bo_order_book_t *b = book(api);
+    pthread_mutex_lock(&b->mu);
+    memcpy(by_status, b->by_status, sizeof(b->by_status));
+    pthread_mutex_unlock(&b->mu);
 }
 
 int bo__order_index_intent(bo_api_t *api, bo_order_t *o)
@@ -174,16 +221,17 @@ int bo__order_index_tickets(bo_api_t *api, bo_order_t *o)
     return rc;
 }
 
-int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
+/* fn for every order of m (a map of the book's), from a copy taken under
+ * the book's lock: fn may take order locks and call back in. */
+static int each_of(bo_order_book_t *b, const bo_u64map_t *m, int (*fn)(void *arg, bo_order_t *o),
+                   void *arg)
 {
-    bo_order_book_t *b = book(api);
-    /* a copy of the list: fn may take order locks and call back in */
     pthread_mutex_lock(&b->mu);
-    size_t n = 0, cap = b->by_id.keys ? b->by_id.mask + 1 : 0;
+    size_t n = 0, cap = m->keys ? m->n : 0;
     bo_order_t **all = cap ? malloc(cap * sizeof(*all)) : NULL;
-    for (size_t i = 0; all && i < cap; i++)
-        if (b->by_id.keys[i])
-            all[n++] = b->by_id.vals[i];
+    for (size_t i = 0; all && i <= m->mask && n < cap; i++)
+        if (m->keys[i])
+            all[n++] = m->vals[i];
     pthread_mutex_unlock(&b->mu);
     if (cap && !all)
         return BO_ENOMEM;
@@ -192,6 +240,16 @@ int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg
         rc = fn(arg, all[i]);
     free(all);
     return rc;
+}
+
+int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
+{
+    return each_of(book(api), &book(api)->by_id, fn, arg);
+}
+
+int bo__order_each_unsettled(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
+{
+    return each_of(book(api), &book(api)->unsettled, fn, arg);
 }
 
 /* ---- the durable form ------------------------------------------------------- */

@@ -25,8 +25,6 @@
 #include "util/secret_file.h"
 #include "util/time.h"
 
-struct bo_order_book *bo__order_book_new(void);
-void bo__order_book_free(struct bo_order_book *b);
 struct bo_payjobs *bo__payjobs_start(void);
 void bo__payjobs_stop(struct bo_payjobs *p);
 void bo__reconcile_stop(bo_api_t *api);
@@ -758,22 +756,13 @@ static int on_payments_config(void *arg, bo_http_req_t *r)
 
 /* ---- metrics ---------------------------------------------------------------------- */
 
-static int count_status(void *arg, bo_order_t *o)
-{
-    uint64_t *by = arg;
-    int st = bo__order_status(o);
-    if (st >= 0 && st < BO_ORDER_NSTATUS)
-        by[st]++;
-    return 0;
-}
-
 /* boxoffice_orders{status} and the gateway adapter's counters. */
 static void collect_orders(void *arg, bo_metrics_out_t *out)
 {
     bo_api_t *api = arg;
     uint64_t by[BO_ORDER_NSTATUS] = {0};
     char labels[48];
-    bo__order_each(api, count_status, by);
+    bo__order_counts(api, by);
     bo_metrics_family(out, "boxoffice_orders", "gauge", "Orders by status.");
     for (int i = 0; i < BO_ORDER_NSTATUS; i++) {
         snprintf(labels, sizeof(labels), "status=\"%s\"", bo__order_status_name(i));

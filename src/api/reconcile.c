@@ -122,7 +122,7 @@ static void *reconciler(void *arg)
     pthread_mutex_lock(&rec->mu);
     while (!rec->stop) {
         pthread_mutex_unlock(&rec->mu);
-        bo__order_each(rec->api, scan_one, rec->api);
+        bo__order_each_unsettled(rec->api, scan_one, rec->api);
         pthread_mutex_lock(&rec->mu);
         if (rec->stop)
             break;
