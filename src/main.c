@@ -181,7 +181,7 @@ static const struct serve_option {
     [O_LISTEN] = {"listen", "BOXOFFICE_LISTEN", "HOST:PORT", "127.0.0.1:8080",
                   "address to listen on ([IPv6]:PORT too; port 0 picks a free one)"},
     [O_DB] = {"db", "BOXOFFICE_DB", "URL", "sqlite:./boxoffice.db",
-              "the store: sqlite:PATH or postgresql://..."},
+              "the store: sqlite:PATH (a PostgreSQL store is not built yet)"},
     [O_THREADS] = {"threads", "BOXOFFICE_THREADS", "N", NULL,
                    "event-loop threads (default: one per core)"},
     [O_DEMO] = {"demo", "BOXOFFICE_DEMO", NULL, NULL,
@@ -355,8 +355,12 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     rc = 1;
     if ((err = bo_live_open(val[O_DB], NULL, &live))) {
+        bool pg =
+            !strncmp(val[O_DB], "postgresql://", 13) || !strncmp(val[O_DB], "postgres://", 11);
         fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", val[O_DB],
-                bo_strerror(err));
+                pg                 ? "this build has no PostgreSQL store yet (use --db sqlite:PATH)"
+                : err == BO_EINVAL ? "--db takes sqlite:PATH"
+                                   : bo_strerror(err));
         goto out;
     }
     uint32_t pay_timeout_ms = 5000, reconcile_ms = 500;
