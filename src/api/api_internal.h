@@ -318,6 +318,10 @@ int bo__api_block_register(bo_api_t *api);
 int bo__api_report_register(bo_api_t *api);
 /* seatmap.c: GET /api/v1/events/{id}/seatmap. */
 int bo__api_seatmap_register(bo_api_t *api);
+/* Start rendering event's seat map (both forms) unless it is cached: after
+ * the event's creation or a change of its prices. Any thread; returns at
+ * once. */
+void bo__seatmap_warm(bo_api_t *api, uint64_t event);
 /* seatmap_render.c: a rendered seat map. */
 typedef struct bo__seatmap_body {
     char *body; /* JSON text */

@@ -394,8 +394,8 @@ static void change_done(void *arg, const bo_live_result_t *res)
     int rc = res->status;
     if (rc == BO_EEXIST && c->idem.on && c->status == 201)
         rc = 0; /* made by an earlier try with this key: answer with it */
-    else if (rc == 0)
-        rc = bo__catalog_put_event(api, c->event, c->venue, c->meta);
+    else if (rc == 0 && (rc = bo__catalog_put_event(api, c->event, c->venue, c->meta)) == 0)
+        bo__seatmap_warm(api, c->event); /* new prices, or a new event */
     json_t *ev = rc == 0 ? bo__event_json(api, c->event, &rc) : NULL;
     if (c->claimed) { /* before the answer: its client may PATCH again at once */
         unclaim(api, c->event);

@@ -14,9 +14,10 @@
  * for the clients that take it, ~10x smaller). An event loop never
  * renders: a missing map is rendered on this file's own thread, and the
  * requests that ask for it meanwhile all wait for that one render (async
- * answers), whatever loop they arrived on. A change of prices makes the
- * next request render again. The cache is bounded: past CACHE_MAX_BYTES the
- * finished maps are dropped (answers being copied keep theirs).
+ * answers), whatever loop they arrived on. An event's creation and a
+ * change of its prices start the renders of both forms at once
+ * (bo__seatmap_warm), so its first buyers find them ready. The cache is bounded: past
+ * CACHE_MAX_BYTES the finished maps are dropped (answers being copied keep theirs).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -335,17 +336,59 @@ static int wait_for(bo_http_req_t *r, struct map *m, bool gz)
     return 0;
 }
 
+/* What an event's seat map is made of: its venue's layout and its prices.
+ * Returns 0 or BO_ENOTFOUND. */
+static int map_inputs(bo_api_t *api, uint64_t event, uint64_t *venue, const bo_layout_t **l,
+                      int64_t prices[BO_LAYOUT_MAX_CATEGORIES])
+{
+    bo_event_info_t e;
+    if (bo__catalog_event(api, event, &e) || !(*l = bo_live_venue(api->live, e.venue)) ||
+        bo_live_read(api->live, event, read_prices, prices))
+        return BO_ENOTFOUND;
+    *venue = e.venue;
+    return 0;
+}
+
+/* Under mu: the cached map of (venue, form, prices), ready or being
+ * rendered; else a render of it is started (NULL when out of memory or
+ * stopping). */
+static struct map *find_or_start(struct bo_seatmaps *c, uint64_t venue, const bo_layout_t *l,
+                                 bool columns, const int64_t *prices)
+{
+    uint64_t key = key_of(c, venue, columns, prices, l->ncategories);
+    struct map *m = bo_u64map_get(&c->maps, key);
+    if (m && !map_is(m, venue, columns, prices, l->ncategories)) {
+        uncache(c, m); /* another map under the same hash: this one replaces it */
+        m = NULL;
+    }
+    if (!m && !c->stop)
+        m = start_render(c, key, venue, l, columns, prices);
+    return m;
+}
+
+void bo__seatmap_warm(bo_api_t *api, uint64_t event)
+{
+    struct bo_seatmaps *c = api->seatmaps;
+    uint64_t venue;
+    const bo_layout_t *l;
+    int64_t prices[BO_LAYOUT_MAX_CATEGORIES];
+    if (!c || map_inputs(api, event, &venue, &l, prices))
+        return;
+    pthread_mutex_lock(&c->mu);
+    find_or_start(c, venue, l, false, prices);
+    find_or_start(c, venue, l, true, prices);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static int on_seatmap(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
     struct bo_seatmaps *c = api->seatmaps;
-    uint64_t event;
-    bo_event_info_t e;
+    uint64_t event, venue;
     int64_t prices[BO_LAYOUT_MAX_CATEGORIES];
     const bo_layout_t *l = NULL;
-    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &e) ||
-        !(l = bo_live_venue(api->live, e.venue)) ||
-        bo_live_read(api->live, event, read_prices, prices))
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) ||
+        map_inputs(api, event, &venue, &l, prices))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
     size_t flen;
@@ -355,14 +398,9 @@ static int on_seatmap(void *arg, bo_http_req_t *r)
         return bo_http_send_error(r, BO_EINVAL, "format is objects (the default) or columns",
                                   json_pack("{ss}", "field", "format"));
     bool gz = accepts_gzip(r);
-    uint64_t key = key_of(c, e.venue, columns, prices, l->ncategories);
-    int rc = 0;
+    int rc;
     pthread_mutex_lock(&c->mu);
-    struct map *m = bo_u64map_get(&c->maps, key);
-    if (m && !map_is(m, e.venue, columns, prices, l->ncategories)) {
-        uncache(c, m); /* another map under the same hash: this one replaces it */
-        m = NULL;
-    }
+    struct map *m = find_or_start(c, venue, l, columns, prices);
     if (m && m->ready) {
         map_ref(m);
         pthread_mutex_unlock(&c->mu);
@@ -370,12 +408,7 @@ static int on_seatmap(void *arg, bo_http_req_t *r)
         map_unref(m);
         return rc;
     }
-    if (c->stop)
-        rc = BO_EBUSY;
-    else if (!m && !(m = start_render(c, key, e.venue, l, columns, prices)))
-        rc = BO_ENOMEM;
-    else
-        rc = wait_for(r, m, gz);
+    rc = m ? wait_for(r, m, gz) : c->stop ? BO_EBUSY : BO_ENOMEM;
     pthread_mutex_unlock(&c->mu);
     return rc;
 }

@@ -567,52 +567,68 @@ describe('seat map and availability', () => {
         assertError(await srv.get('/api/v1/events/evt_0000000000000abc/seatmap'), 404, 'NOT_FOUND');
     });
 
-    it('GET seatmap: one render per venue and prices, off the loops; concurrent first requests share it', async () => {
-        const renders = async () => {
-            const m = (await srv.get('/metrics')).text.match(/^boxoffice_seatmap_renders_total (\d+)$/m);
-            assert.ok(m, 'boxoffice_seatmap_renders_total in /metrics');
-            return Number(m[1]);
-        };
-        const big = await fresh({}, { sections: 8, rows: 25, seats: 50, ga: 1, ga_capacity: 100 }); // 10,000 seats
-        const path = (id, q = '') => `/api/v1/events/${id}/seatmap${q}`;
-        const r0 = await renders();
-        // 24 first requests at once, over their own connections (both loops)
-        const first = await Promise.all(
-            Array.from({ length: 24 }, () => srv.get(path(big.event.id), { headers: { connection: 'close' } })),
-        );
-        for (const res of first) assertStatus(res, 200, 'first requests');
-        const etag = first[0].headers.get('etag');
-        for (const res of first) {
-            assert.equal(res.headers.get('etag'), etag);
-            assert.deepEqual(res.body, first[0].body);
-            assert.match(res.headers.get('cache-control') || '', /max-age=\d+/);
+    it('GET seatmap: rendered once per venue, prices and form, off the loops, from the event\'s creation on', async () => {
+        // its own server: renders start when events are made, so counting
+        // them needs a server where no other test makes any
+        const own = await Server.start({ threads: 2 });
+        try {
+            const renders = async () => {
+                const m = (await own.get('/metrics')).text.match(/^boxoffice_seatmap_renders_total (\d+)$/m);
+                assert.ok(m, 'boxoffice_seatmap_renders_total in /metrics');
+                return Number(m[1]);
+            };
+            // renders started by a change finish on their own: wait for n
+            const rendered = async (n) => {
+                for (let t = 0; t < 100 && (await renders()) < n; t++) await sleep(100);
+                assert.equal(await renders(), n);
+            };
+            const path = (id, q = '') => `/api/v1/events/${id}/seatmap${q}`;
+            assert.equal(await renders(), 0);
+            const big = await setupEvent(own, { sections: 8, rows: 25, seats: 50, ga: 1, ga_capacity: 100 }); // 10,000 seats
+            await rendered(2); // both forms, from the creation, before anyone asks
+            // 24 first requests at once, over their own connections (both loops)
+            const first = await Promise.all(
+                Array.from({ length: 24 }, () => own.get(path(big.event.id), { headers: { connection: 'close' } })),
+            );
+            for (const res of first) assertStatus(res, 200, 'first requests');
+            const etag = first[0].headers.get('etag');
+            for (const res of first) {
+                assert.equal(res.headers.get('etag'), etag);
+                assert.deepEqual(res.body, first[0].body);
+                assert.match(res.headers.get('cache-control') || '', /max-age=\d+/);
+            }
+            assert.equal(seatOrder(first[0].body).length, 10000);
+            for (let i = 0; i < 3; i++) assertStatus(await own.get(path(big.event.id, '?format=columns')), 200, 'columns');
+            assert.equal(await renders(), 2, 'each form rendered once, however many asked');
+            // another event at the venue with the same prices: the same maps, no render
+            const twin = await own.post('/api/v1/events', {
+                venue_id: big.venue.id, name: 'Second night', currency: 'EUR', prices: big.prices,
+                starts_at: new Date(Date.now() + 31 * DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
+            }, { admin: true });
+            assertStatus(twin, 201, 'second event');
+            const shared = await own.get(path(twin.body.event.id));
+            assertStatus(shared, 200, 'second event map');
+            assert.equal(shared.headers.get('etag'), etag);
+            assertStatus(await own.get(path(twin.body.event.id, '?format=columns')), 200, 'second event columns');
+            assert.equal(await renders(), 2, 'shared, not rendered again');
+            // its prices change: its own maps, the first event's stay
+            const key = big.map.categories[0].key;
+            assertStatus(await own.patch(`/api/v1/events/${twin.body.event.id}`, { prices: { [key]: 12345 } }, { admin: true }), 200, 'PATCH prices');
+            await rendered(4); // from the change itself
+            const repriced = await own.get(path(twin.body.event.id));
+            assertStatus(repriced, 200, 'repriced map');
+            assert.notEqual(repriced.headers.get('etag'), etag);
+            assert.equal(repriced.body.categories.find((c) => c.key === key).price_cents, 12345);
+            assertStatus(await own.get(path(twin.body.event.id, '?format=columns')), 200, 'repriced columns');
+            assert.equal(await renders(), 4);
+            const still = await own.get(path(big.event.id));
+            assert.equal(still.headers.get('etag'), etag);
+            assert.equal(still.body.categories.find((c) => c.key === key).price_cents, big.prices[key]);
+            assert.equal(await renders(), 4);
+        } finally {
+            await own.stop();
+            await own.cleanup();
         }
-        assert.equal(seatOrder(first[0].body).length, 10000);
-        assert.equal(await renders(), r0 + 1, 'one render for all of them');
-        // another event at the venue with the same prices: the same map, no render
-        const twin = await srv.post('/api/v1/events', {
-            venue_id: big.venue.id, name: 'Second night', currency: 'EUR', prices: big.prices,
-            starts_at: new Date(Date.now() + 31 * DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
-        }, { admin: true });
-        assertStatus(twin, 201, 'second event');
-        const shared = await srv.get(path(twin.body.event.id));
-        assertStatus(shared, 200, 'second event map');
-        assert.equal(shared.headers.get('etag'), etag);
-        assert.equal(await renders(), r0 + 1, 'shared, not rendered again');
-        // its prices change: its own map, the first event's stays
-        const key = big.map.categories[0].key;
-        assertStatus(await srv.patch(`/api/v1/events/${twin.body.event.id}`, { prices: { [key]: 12345 } }, { admin: true }), 200, 'PATCH prices');
-        const repriced = await srv.get(path(twin.body.event.id));
-        assertStatus(repriced, 200, 'repriced map');
-        assert.notEqual(repriced.headers.get('etag'), etag);
-        assert.equal(repriced.body.categories.find((c) => c.key === key).price_cents, 12345);
-        assert.equal(await renders(), r0 + 2);
-        const still = await srv.get(path(big.event.id));
-        assert.equal(still.headers.get('etag'), etag);
-        assert.equal(still.body.categories.find((c) => c.key === key).price_cents, big.prices[key]);
-        // the other form is another render, once
-        for (let i = 0; i < 3; i++) assertStatus(await srv.get(path(big.event.id, '?format=columns')), 200, 'columns');
-        assert.equal(await renders(), r0 + 3);
     });
 
     it('GET availability: one state byte per seat (base64), counts, GA; ETag "v<version>" and 304; changes bump it', async () => {
