@@ -715,7 +715,8 @@ void bo__order_sales(bo_api_t *api, uint64_t event, json_t *report)
 {
     struct sales s = {.event = event};
     bo__order_each(api, add_sales, &s);
-    qsort(s.b, s.n, sizeof(*s.b), by_hour);
+    if (s.n) /* qsort takes no NULL, even for nothing */
+        qsort(s.b, s.n, sizeof(*s.b), by_hour);
     json_t *status = json_object(), *series = json_array();
     for (int i = 0; i < BO_ORDER_NSTATUS; i++)
         json_object_set_new(status, status_names[i], json_integer(s.by_status[i]));
