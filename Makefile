@@ -82,7 +82,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 
 # Formatting, every unit suite, the threaded suites under ThreadSanitizer,
 # then the system tests over HTTP.
-test: format-check lint-openapi test-unit test-tsan test-fuzz test-system test-browser
+test: format-check lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
 	@echo "make test: all suites passed"
 
 test-unit: all $(TEST_BIN)
@@ -101,6 +101,19 @@ test-tsan: deps node_modules/.package-lock.json all
 	TSAN_OPTIONS=halt_on_error=1 BOXOFFICE_CHECKOUT_LOAD_SECONDS=8 BOXOFFICE_CHECKOUT_LOAD_BUYERS=40 \
 	    BOXOFFICE_BIN=build/san-thread/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
 	    node --test --test-timeout=300000 tests/system/checkout_load.test.mjs
+
+# The unit suites and the server again under AddressSanitizer and UBSan
+# (their own tree, build/san-address-undefined): the server through the
+# system tests of the API, the bad input, the payment half, HTTPS and the
+# command line. A report stops the server (-fno-sanitize-recover, ASan
+# aborts) and fails them; a leak at exit fails their graceful-exit checks.
+ASAN_SYSTEM := $(addprefix tests/system/,api.test.mjs badinput.test.mjs checkout.test.mjs tls.test.mjs cli.test.mjs)
+.PHONY: test-asan
+test-asan: deps node_modules/.package-lock.json all
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined test-unit
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    BOXOFFICE_BIN=build/san-address-undefined/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
+	    node --test --test-concurrency=1 --test-timeout=300000 $(ASAN_SYSTEM)
 
 # System tests: node's test runner against a real `boxoffice serve` on an
 # ephemeral port with a temporary SQLite file (tests/system/); one file at a
@@ -209,7 +222,7 @@ clean:
 help:
 	@echo "make            build build/boxoffice"
 	@echo "make run        build and serve the demo"
-	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan)"
+	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan, asan)"
 	@echo "make test-system  the HTTP system tests (node --test tests/system/)"
 	@echo "make test-browser the web UI in headless Chromium (tests/browser/)"
 	@echo "make test-fuzz  the libFuzzer harnesses, FUZZ_SECONDS each"
