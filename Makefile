@@ -93,14 +93,16 @@ test-unit: all $(TEST_BIN)
 TSAN_TESTS := $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard tests/unit/test_*stress*.c))
 # Then the server itself under ThreadSanitizer through the payment load
 # test (100 buyers scaled down to 40): payment workers, the reconciler,
-# the committer and the loops all at once; a race stops the server and
-# fails the test.
+# the committer and the loops all at once; and through the API's system
+# tests (the seat map's render thread, SSE, HTTP/2 streams); a race stops
+# the server and fails the test.
 test-tsan: deps node_modules/.package-lock.json all
 	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 $(TSAN_TESTS) build/san-thread/boxoffice
 	@BOXOFFICE_STRESS_SCALE=tsan TSAN_OPTIONS=halt_on_error=1 scripts/run-tests $(TSAN_TESTS)
 	TSAN_OPTIONS=halt_on_error=1 BOXOFFICE_CHECKOUT_LOAD_SECONDS=8 BOXOFFICE_CHECKOUT_LOAD_BUYERS=40 \
 	    BOXOFFICE_BIN=build/san-thread/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
-	    node --test --test-timeout=300000 tests/system/checkout_load.test.mjs
+	    node --test --test-concurrency=1 --test-timeout=300000 tests/system/checkout_load.test.mjs \
+	    tests/system/api.test.mjs
 
 # The unit suites and the server again under AddressSanitizer and UBSan
 # (their own tree, build/san-address-undefined): the server through the
