@@ -38,6 +38,8 @@
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -793,6 +795,18 @@ static int prepare_all(struct sq *b)
     return rc;
 }
 
+/* A new database holds secrets (the ticket signing key, order secrets) and
+ * buyers' names and addresses: create it readable by its owner alone
+ * (SQLite would make it 0644 under the usual umask), before SQLite opens
+ * it; its -wal and -shm files take the database's mode. An existing file
+ * keeps the mode its operator gave it. */
+static void create_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd); /* an empty file is an empty database */
+}
+
 int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend)
 {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -802,6 +816,8 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
     if (!b)
         goto out;
     rc = BO_EIO;
+    if (strcmp(path, ":memory:") != 0)
+        create_private(path);
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto out;
     if ((rc = configure(b->db)) || (rc = migrate(b->db)) || (rc = prepare_all(b)))

@@ -407,6 +407,40 @@ Test(store, open_rejects_unknown_urls)
     bo_store_close(NULL);
 }
 
+static unsigned mode_of(const char *suffix)
+{
+    char p[160];
+    struct stat st;
+
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    cr_assert_eq(stat(p, &st), 0, "%s exists", p);
+    return st.st_mode & 0777;
+}
+
+Test(store, a_new_database_and_its_wal_are_readable_by_their_owner_only)
+{
+    struct trec t;
+    bo_store_t *s;
+    mode_t old = umask(022); /* the usual one, whatever the test runner's */
+
+    create_events(1, NULL, 0);
+    s = open_store();
+    cr_assert_eq(bo_store_start(s), 0);
+    mk_mut(&t, 1, 1);
+    submit_ok(s, &t);
+    bo_store_flush(s);
+    cr_assert_eq(t.status, 0);
+    cr_assert_eq(mode_of(""), 0600, "database mode %o", mode_of(""));
+    cr_assert_eq(mode_of("-wal"), 0600, "WAL mode %o", mode_of("-wal"));
+    bo_store_close(s);
+    /* an existing database keeps the mode its operator gave it */
+    cr_assert_eq(chmod(path, 0640), 0);
+    s = open_store();
+    bo_store_close(s);
+    cr_assert_eq(mode_of(""), 0640);
+    umask(old);
+}
+
 Test(store, empty_database_loads_nothing_and_has_the_schema)
 {
     struct seen sn = {0};
