@@ -1,6 +1,6 @@
 // cli.test.mjs - the command lines of DESIGN.md's "Binaries" table: every
 // option listed by --help with its BOXOFFICE_ variable, a server configured
-// by variables alone (its admin token file created, mode 0600), a flag
+// by variables alone (its admin token file and database created mode 0600), a flag
 // winning over its variable, and bad values refused before anything starts,
 // each with a message that names the problem.
 
@@ -76,6 +76,7 @@ describe('command line', () => {
         });
         try {
             assert.ok(existsSync(join(dir, 'env.db')), 'the database where BOXOFFICE_DB says');
+            assert.equal(statSync(join(dir, 'env.db')).mode & 0o777, 0o600, 'a new database is private');
             assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
             const token = readFileSync(tokenFile, 'utf8').trim();
             assert.match(token, /^[0-9a-f]{64}$/);
