@@ -86,12 +86,10 @@ static uint64_t key_of(const struct bo_seatmaps *c, uint64_t venue, bool columns
                        const int64_t *prices, uint32_t ncat)
 {
     uint8_t in[8 + 1 + 8 * BO_LAYOUT_MAX_CATEGORIES], out[crypto_shorthash_BYTES];
-    size_t n = 0;
+    size_t n = 9 + ncat * sizeof(int64_t);
     memcpy(in, &venue, 8);
     in[8] = columns;
-    n = 9;
-    memcpy(in + n, prices, ncat * sizeof(int64_t));
-    n += ncat * sizeof(int64_t);
+    memcpy(in + 9, prices, ncat * sizeof(int64_t));
     crypto_shorthash(out, in, n, c->hash_key);
     uint64_t key;
     memcpy(&key, out, sizeof(key));
@@ -193,11 +191,12 @@ static void answer_waiter(bo_http_req_t *r, void *arg)
 
 /* ---- the render thread -------------------------------------------------------------------- */
 
-/* Render m (queued), publish it and answer its waiters. */
-static void render_one(struct bo_seatmaps *c, struct map *m)
+/* m, taken off the queue, is rendered (ok) or will not be: mark it ready,
+ * keep it cached only when ok, answer its waiters and drop the queue's
+ * reference. */
+static void publish(struct bo_seatmaps *c, struct map *m, bool ok)
 {
-    bool ok = bo__seatmap_render(m->venue, m->layout, m->prices, m->columns, &m->out) == 0;
-    size_t bytes = m->out.len + m->out.gz_len;
+    size_t bytes = ok ? m->out.len + m->out.gz_len : 0;
     pthread_mutex_lock(&c->mu);
     if (ok && m->cached && c->bytes + bytes > CACHE_MAX_BYTES)
         drop_ready(c); /* m is not ready yet: it stays */
@@ -210,13 +209,18 @@ static void render_one(struct bo_seatmaps *c, struct map *m)
     else if (m->cached)
         c->bytes += bytes;
     pthread_mutex_unlock(&c->mu);
-    bo_metric_add(c->renders, 1);
     while (w) {
         struct waiter *next = w->next;
         bo_http_async_finish(w->a, answer_waiter, w);
         w = next;
     }
-    map_unref(m); /* the queue's */
+    map_unref(m);
+}
+
+static void render_one(struct bo_seatmaps *c, struct map *m)
+{
+    publish(c, m, bo__seatmap_render(m->venue, m->layout, m->prices, m->columns, &m->out) == 0);
+    bo_metric_add(c->renders, 1);
 }
 
 static void *renderer(void *arg)
@@ -259,18 +263,7 @@ static void seatmaps_stop(void *arg)
     pthread_mutex_unlock(&c->mu);
     while (m) {
         struct map *next = m->next;
-        pthread_mutex_lock(&c->mu);
-        m->failed = m->ready = true;
-        uncache(c, m);
-        struct waiter *w = m->waiters;
-        m->waiters = NULL;
-        pthread_mutex_unlock(&c->mu);
-        while (w) {
-            struct waiter *wn = w->next;
-            bo_http_async_finish(w->a, answer_waiter, w);
-            w = wn;
-        }
-        map_unref(m);
+        publish(c, m, false); /* never rendered */
         m = next;
     }
 }

@@ -13,9 +13,9 @@
  * (bo_http_posts_defer) and appends each loop's share at once. The loop is
  * kicked through h2o's inter-thread queue (one message, one pipe write)
  * only when no kick is in flight, so a commit costs at most one lock round
- * and one wake-up per loop (posted one by one, a loop draining while the
- * committer posts took ~40 pipe writes and futex calls per commit); the posts run in
- * h2o's callback for that message, inside the event loop, where h2o expects
+ * and one wake-up per loop (posted one by one, with a loop draining while
+ * the committer posted, a commit took ~40 pipe writes and futex calls); the
+ * posts run in h2o's callback for that message, inside the event loop, where h2o expects
  * sends to happen (a send made between two iterations would wait for the
  * next unrelated event). While an HTTP/1 answer waits, its connection stays
  * polled for reading (keep_polling): no epoll_ctl per request.
@@ -44,6 +44,15 @@ static int append(bo__loop_t *loop, bo__post_t *head, bo__post_t **tail)
     }
     pthread_mutex_unlock(&loop->post_mu);
     return 0;
+}
+
+static void run_posts(bo__post_t *p, int alive)
+{
+    while (p) {
+        bo__post_t *next = p->next;
+        p->run(p, alive);
+        p = next;
+    }
 }
 
 /* Posts held back on this thread (bo_http_posts_defer), a list per loop. A
@@ -95,13 +104,8 @@ void bo_http_posts_flush(void)
         return;
     for (unsigned i = 0; i < deferred.nloops; i++) {
         bo__post_t *p = deferred.q[i].head;
-        if (append(deferred.q[i].loop, p, deferred.q[i].tail) == 0)
-            continue;
-        while (p) { /* the loop stopped: as bo__loop_post's callers do */
-            bo__post_t *next = p->next;
-            p->run(p, 0);
-            p = next;
-        }
+        if (append(deferred.q[i].loop, p, deferred.q[i].tail) != 0)
+            run_posts(p, 0); /* the loop stopped: as bo__loop_post's callers do */
     }
     deferred.nloops = 0;
 }
@@ -118,15 +122,6 @@ static bo__post_t *take_posts(bo__loop_t *loop, bool close)
         loop->closed = true;
     pthread_mutex_unlock(&loop->post_mu);
     return head;
-}
-
-static void run_posts(bo__post_t *p, int alive)
-{
-    while (p) {
-        bo__post_t *next = p->next;
-        p->run(p, alive);
-        p = next;
-    }
 }
 
 /* h2o delivers the kick on the loop thread, inside the event loop. Posts

@@ -34,6 +34,11 @@
 #define COMMIT_PERIOD_US 2000 /* under load, at most one commit begins per period */
 #define LINGER_FULL      1024 /* records: a batch this big commits at once */
 
+/* The hooks around a batch's done callbacks (bo_store_set_batch_hooks). */
+struct hooks {
+    void (*before)(void), (*after)(void);
+};
+
 struct bo_store {
     const bo_store_ops_t *ops;
     void *backend;           /* owned: ops->close frees it */
@@ -51,7 +56,7 @@ struct bo_store {
     bool sleeping;            /* the committer waits on wake */
     bool lingering;           /* the committer waits on wake for a fuller batch */
     bool started, closing;
-    void (*before)(void), (*after)(void); /* around a batch's done callbacks */
+    struct hooks hooks; /* read with each batch */
     pthread_t thread;
     bo_store_stats_t stats;              /* pending is filled in by get_stats */
     bo_rec_t *batch[BO_STORE_MAX_BATCH]; /* the committer's alone */
@@ -139,11 +144,6 @@ static bo_rec_t *detach(bo_store_t *s, size_t *n)
     s->inflight_ticket = first->ticket;
     return first;
 }
-
-/* The hooks around a batch's done callbacks, read with the batch. */
-struct hooks {
-    void (*before)(void), (*after)(void);
-};
 
 /* Commit one detached batch (unless fail) and complete its records in
  * order. Unlocked: the batch is the committer's alone. Returns the status. */
@@ -252,7 +252,7 @@ static void *committer(void *arg)
         first = detach(s, &n);
         fail = s->inject > 0;
         s->inject -= fail;
-        struct hooks h = {s->before, s->after};
+        struct hooks h = s->hooks;
         pthread_mutex_unlock(&s->mu);
         status = run_batch(s, first, n, fail, h, &us);
         pthread_mutex_lock(&s->mu);
@@ -377,8 +377,7 @@ void bo_store_flush(bo_store_t *s)
 void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)(void))
 {
     pthread_mutex_lock(&s->mu);
-    s->before = before;
-    s->after = after;
+    s->hooks = (struct hooks){before, after};
     pthread_mutex_unlock(&s->mu);
 }
 

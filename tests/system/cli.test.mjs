@@ -115,7 +115,7 @@ describe('command line', () => {
             [['--db', 'mysql:x'], 1, /--db takes sqlite:PATH/],
             [['--db', 'postgresql://localhost/boxoffice'], 1, /no PostgreSQL store/],
             [['--db', `sqlite:${join(dir, 'no-such-dir', 'x.db')}`], 1, /cannot open the store/],
-            [['--tls-cert', join(dir, 'missing.pem')], 1, /--tls-key|TLS/],
+            [['--tls-cert', join(dir, 'missing.pem')], 1, /--tls-cert and --tls-key go together/],
         ];
         for (const [args, code, message] of cases) {
             const res = await run(BIN, [...base, '--db', `sqlite:${join(dir, 'bad.db')}`, ...args]);
