@@ -33,7 +33,8 @@ typedef struct bo_metrics bo_metrics_t;
 
 #define BO_HTTP_DEFAULT_LISTEN     "127.0.0.1:8080"
 #define BO_HTTP_DEFAULT_MAX_BODY   (1u << 20)  /* bytes; past it 413 */
-#define BO_HTTP_READ_MAX_BODY      (16u << 20) /* bodies up to this are read, then refused cleanly */
+#define BO_HTTP_MAX_HEADERS        64u         /* request header fields; past it 431 */
+#define BO_HTTP_MAX_HEADER_BYTES   (32u << 10) /* bytes of names and values; past it 431 */
 #define BO_HTTP_DEFAULT_KEEPALIVE  10000u      /* ms an idle connection is kept */
 #define BO_HTTP_DEFAULT_SHUTDOWN   10000u      /* ms in-flight requests get at stop */
 #define BO_HTTP_MAX_THREADS        256u
@@ -106,10 +107,49 @@ typedef int (*bo_handler_fn)(void *arg, bo_http_req_t *r);
 int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
                     void *arg);
 /* The same with the route's own body limit: max_body_bytes (0: the
- * server's max_body_bytes), larger or smaller than the server's (a venue
- * import takes up to 64 MiB). Bodies past it get 413 TOO_LARGE. */
+ * server's max_body_bytes), larger or smaller than the server's. Bodies
+ * past it get 413 TOO_LARGE. A limit above the server's raises the bound
+ * of what the server reads from anyone, before any handler runs: a route
+ * whose big bodies only some callers may send uses bo_server_route_guarded. */
 int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *pattern,
                              bo_handler_fn fn, void *arg, size_t max_body_bytes);
+
+/*
+ * Decide from a request's Authorization header alone (value, len bytes;
+ * NULL when absent) whether its caller may send this route's big bodies:
+ * 0 yes, BO_EUNAUTHORIZED (no or malformed credentials) or BO_EFORBIDDEN
+ * (wrong ones). Runs on the loop thread, before any byte of the body is
+ * read; must not block.
+ */
+typedef int (*bo_http_guard_fn)(void *arg, const char *authorization, size_t len);
+
+/*
+ * A route whose bodies may be up to max_body_bytes, larger than the
+ * server's max_body_bytes, but only for callers guard(arg, …) accepts: the
+ * server never reads more than its own max_body_bytes of a request before
+ * a handler runs, so a bigger body is first refused by the HTTP layer,
+ * which then asks guard. Refused: 401 UNAUTHORIZED (with WWW-Authenticate:
+ * Bearer) or 403 FORBIDDEN, and the connection is closed, the body unread.
+ * Accepted (HTTP/1.1 with a Content-Length of at most max_body_bytes): the
+ * body is read (100 Continue sent if asked), fn runs as usual, and the
+ * connection is closed after its answer. Over HTTP/2 (h2o 2.2.5 buffers a
+ * stream's body whole and has no hook before it) such bodies are refused
+ * with RST_STREAM (REFUSED_STREAM) once past the server's limit; smaller
+ * ones reach fn. Returns as bo_server_route.
+ */
+int bo_server_route_guarded(bo_server_t *srv, const char *method, const char *pattern,
+                            bo_handler_fn fn, void *arg, size_t max_body_bytes,
+                            bo_http_guard_fn guard);
+
+/*
+ * Let the HTML pages of the web root connect (fetch, EventSource) to the
+ * origin of url ("http://127.0.0.1:8081/v1" gives "http://127.0.0.1:8081")
+ * besides their own: added to the connect-src of their
+ * Content-Security-Policy. Before bo_server_run. Returns 0, BO_EINVAL (not
+ * an http(s) URL of plain host characters), BO_ESTATE (running) or
+ * BO_ENOMEM.
+ */
+int bo_server_csp_connect(bo_server_t *srv, const char *origin);
 
 /*
  * Run the event-loop threads until bo_server_stop, then stop accepting, let
@@ -146,7 +186,11 @@ const char *bo_http_param(bo_http_req_t *r, const char *name);
 /*
  * The first query parameter name, percent-decoded ('+' is a space),
  * NUL-terminated, request memory, *len (may be NULL) its length; "" for
- * "?name" or "?name="; NULL when absent or badly encoded.
+ * "?name" or "?name="; NULL when absent. A handler never sees a badly
+ * encoded query: before it runs, the router answers 400 INVALID_REQUEST
+ * (details.parameter) when any parameter's name or value has a bad
+ * %-escape, or a NUL or invalid UTF-8 once decoded; route parameters
+ * ({id}) are held to the same.
  */
 const char *bo_http_query(bo_http_req_t *r, const char *name, size_t *len);
 /* The first request header name (any case), NUL-terminated copy in request
@@ -166,6 +210,10 @@ int bo_http_json_body(bo_http_req_t *r, json_t **out, unsigned max_depth);
 /* size bytes from the request's pool, freed with the request; NULL on
  * failure. */
 void *bo_http_alloc(bo_http_req_t *r, size_t size);
+/* Close the connection after this answer (HTTP/1.1: Connection: close;
+ * HTTP/2 streams are independent: no-op): for refusals of callers that
+ * should not keep a connection (a failed admin check). */
+void bo_http_close_after(bo_http_req_t *r);
 
 /* ---- answers ------------------------------------------------------------ */
 /* Every send function answers at most once per request (later calls return

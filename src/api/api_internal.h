@@ -87,6 +87,9 @@ typedef struct bo_api {
  * BO_EUNAUTHORIZED or BO_EFORBIDDEN, which the handler may return as is.
  */
 int bo__api_admin(bo_api_t *api, bo_http_req_t *r);
+/* The same check as a guard of big bodies (bo_http_guard_fn; arg: the
+ * bo_api_t): 0, BO_EUNAUTHORIZED or BO_EFORBIDDEN, nothing answered. */
+int bo__api_admin_guard(void *arg, const char *authorization, size_t len);
 
 /* ---- idem.c: the common entry of mutating calls ---------------------------- */
 

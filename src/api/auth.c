@@ -3,6 +3,10 @@
  * endpoint calls bo__api_admin first, so a caller without the token learns
  * nothing about events or bodies.
  *
+ * bo__api_admin_guard is the same check as a guard of the HTTP layer
+ * (bo_server_route_guarded): run on the headers alone, before a big body
+ * (a venue import) is read.
+ *
  * Workload: admin calls only (a few per minute; a venue import now and
  * then), so two BLAKE2b hashes per check cost nothing. Hashing both tokens
  * to a fixed 32 bytes before the constant-time comparison is what keeps
@@ -46,20 +50,38 @@ static const char *bearer_token(const char *value, size_t len, size_t *token_len
     return end > p ? p : NULL;
 }
 
-int bo__api_admin(bo_api_t *api, bo_http_req_t *r)
+/* 0 when value ("Bearer <token>", len bytes, NULL: absent) carries the
+ * admin token, else BO_EUNAUTHORIZED or BO_EFORBIDDEN. */
+static int check(const bo_api_t *api, const char *value, size_t len)
 {
-    size_t len, token_len;
-    const char *value = bo_http_header(r, "authorization", &len);
+    size_t token_len;
     const char *token = value ? bearer_token(value, len, &token_len) : NULL;
     if (!token)
-        return unauthorized(r);
+        return BO_EUNAUTHORIZED;
     uint8_t got[TOKEN_HASH_BYTES], want[TOKEN_HASH_BYTES];
     token_hash(token, token_len, got);
     token_hash(api->admin_token, strlen(api->admin_token), want);
     int same = sodium_memcmp(got, want, TOKEN_HASH_BYTES) == 0;
     sodium_memzero(want, sizeof(want));
-    if (same)
+    return same ? 0 : BO_EFORBIDDEN;
+}
+
+int bo__api_admin(bo_api_t *api, bo_http_req_t *r)
+{
+    size_t len = 0;
+    const char *value = bo_http_header(r, "authorization", &len);
+    int rc = check(api, value, len);
+    if (rc == 0)
         return 0;
+    /* a stranger at an admin door keeps no connection */
+    bo_http_close_after(r);
+    if (rc == BO_EUNAUTHORIZED)
+        return unauthorized(r);
     bo_http_send_error(r, BO_EFORBIDDEN, "the bearer token is not valid", NULL);
     return BO_EFORBIDDEN;
+}
+
+int bo__api_admin_guard(void *arg, const char *authorization, size_t len)
+{
+    return check(arg, authorization, len);
 }

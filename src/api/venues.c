@@ -320,6 +320,8 @@ int bo__api_venues_register(bo_api_t *api)
     api->imports = all;
     if ((rc = bo_server_at_stop(api->srv, imports_wait, all)) != 0)
         return rc;
-    return bo_server_route_max_body(api->srv, "POST", "/api/v1/venues", on_venue, api,
-                                    BO_LAYOUT_MAX_BYTES);
+    /* up to 64 MiB, but only from the admin: checked on the headers,
+     * before the body is read (anyone else gets the server's limit) */
+    return bo_server_route_guarded(api->srv, "POST", "/api/v1/venues", on_venue, api,
+                                   BO_LAYOUT_MAX_BYTES, bo__api_admin_guard);
 }

@@ -61,7 +61,8 @@ typedef struct bo__route {
     unsigned nsegs;
     bo_handler_fn fn;
     void *arg;
-    size_t max_body; /* bytes; 0: the server's */
+    size_t max_body;        /* bytes; 0: the server's */
+    bo_http_guard_fn guard; /* NULL, or who may send bodies past the server's limit */
 } bo__route_t;
 
 /* ---- a loop thread (server.c) ---- */
@@ -91,8 +92,10 @@ typedef struct bo__loop {
     h2o_timeout_t sse_timeout;
     h2o_timeout_t log_timeout;
     h2o_timeout_entry_t log_flush;
-    void *log_chunk; /* access_log.c: the access-log chunk being filled */
-    time_t log_sec;  /* access_log.c: log_date formats this second */
+    h2o_linklist_t late_bodies; /* guard.c: guarded bodies being read */
+    h2o_timeout_t late_timeout; /* guard.c: keepalive_ms without progress */
+    void *log_chunk;            /* access_log.c: the access-log chunk being filled */
+    time_t log_sec;             /* access_log.c: log_date formats this second */
     char log_date[24];
     bo__route_stats_t *stats; /* nroutes + BO__ROUTE_EXTRA */
 } bo__loop_t;
@@ -113,6 +116,7 @@ struct bo_server {
     h2o_globalconf_t conf;
     h2o_hostconf_t *host;
     h2o_pathconf_t *pathconf; /* "/": every request goes to the router */
+    char *csp_connect;        /* static.c: more connect-src origins, or NULL */
     bo__static_t *web;
     bo__access_log_t *log;
     bo_metrics_t *metrics;
@@ -148,7 +152,8 @@ struct bo_http_req {
     const char *params[BO_HTTP_MAX_PARAMS];
     bool head;
     bool answered;
-    bool deferred; /* async or SSE begun: the handler's return answers nothing */
+    struct bo__late_body *late; /* guard.c: the answer goes through it */
+    bool deferred;              /* async or SSE begun: the handler's return answers nothing */
 };
 
 /* The env key under which a dispatched request stores its bo_http_req_t. */
@@ -156,6 +161,26 @@ struct bo_http_req {
 bo_http_req_t *bo__req_of(h2o_req_t *req);
 
 /* ---- shared helpers ---- */
+
+/* head.c: what h2o (2.2.5) keeps to itself of an HTTP/1 request head.
+ * h2o takes Content-Length and Transfer-Encoding out of req->headers and
+ * frames the body by the last Transfer-Encoding, else the first
+ * Content-Length; the head stays at the start of the socket's input until
+ * the answer is written. */
+typedef struct bo__http1_head {
+    size_t len;            /* bytes of request line and headers */
+    size_t content_length; /* the first one's value; SIZE_MAX: none or not a number */
+    unsigned n_content_length, n_transfer_encoding;
+    bool lengths_differ;  /* two Content-Length values that are not the same number */
+    bool expect_continue; /* Expect: 100-continue */
+} bo__http1_head_t;
+/* Parse the head at the start of req's HTTP/1 socket input. Returns 0, or
+ * -1 (HTTP/2, no socket, or no complete head there). */
+int bo__http1_head(h2o_req_t *req, bo__http1_head_t *out);
+/* NULL when the framing is unambiguous, else why it is not: both
+ * Content-Length and Transfer-Encoding, two Transfer-Encodings, or
+ * Content-Lengths that differ (request smuggling behind a proxy). */
+const char *bo__http1_framing_problem(const bo__http1_head_t *h);
 
 /* listen.c */
 int bo__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, uint16_t *port);
@@ -166,6 +191,28 @@ char *bo__format_url(const struct sockaddr_storage *ss, int tls);
 /* router.c */
 int bo__router_install(bo_server_t *srv);
 void bo__router_free(bo_server_t *srv);
+/* The route index of method + path (raw, with or without a query), or -1. */
+int bo__router_find(bo_server_t *srv, const char *method, size_t mlen, const char *path,
+                    size_t plen);
+/* Run route idx's handler for req, whose body is now in req->entity and
+ * whose answer goes through late (guard.c). */
+void bo__router_dispatch_late(bo_server_t *srv, h2o_req_t *req, int idx,
+                              struct bo__late_body *late);
+
+/* guard.c: h2o refused req (413) at its head, before reading its body
+ * (or, chunked, once past its limit): when its route is guarded, ask the
+ * guard. Returns 0 when this does nothing (an ordinary 413 follows),
+ * BO_EUNAUTHORIZED or BO_EFORBIDDEN (the guard refused: the router
+ * answers that), 2 (accepted, but a chunked body, past the server's limit,
+ * that h2o has begun: 413 asking for a Content-Length), or 1 once it took
+ * the answer over (*slot: its ostream; the rest of the chain follows it):
+ * the body is read by guard.c, then the handler runs. */
+int bo__guard_take(bo_server_t *srv, h2o_req_t *req, h2o_ostream_t **slot);
+/* The answer of a request whose body guard.c read: status and headers in
+ * req->res, body (final). */
+void bo__guard_send(struct bo__late_body *late, h2o_req_t *req, h2o_iovec_t body);
+void bo__guard_loop_init(bo__loop_t *loop);
+void bo__guard_loop_dispose(bo__loop_t *loop);
 
 /* request.c: decode %XX (and '+' as a space when plus) into out (len + 1
  * bytes), NUL-terminated; -1 on a bad escape or a decoded NUL. */

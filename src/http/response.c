@@ -99,9 +99,20 @@ int bo__send(bo_http_req_t *r, int status, const char *ctype, h2o_iovec_t body)
     req->res.content_length = bodiless ? SIZE_MAX : body.len;
     if (bodiless || r->head)
         body.len = 0;
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          NULL, H2O_STRLIT("nosniff"));
+    if (r->late) { /* guard.c read the body: its ostream carries the answer */
+        bo__guard_send(r->late, req, body);
+        return 0;
+    }
     h2o_start_response(req, &generator);
     h2o_send(req, &body, body.len ? 1 : 0, H2O_SEND_STATE_FINAL);
     return 0;
+}
+
+void bo_http_close_after(bo_http_req_t *r)
+{
+    r->req->http1_is_persistent = 0;
 }
 
 int bo_http_set_header(bo_http_req_t *r, const char *name, const char *value)

@@ -16,6 +16,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/text.h"
 
 typedef struct router_handler {
     h2o_handler_t super;
@@ -75,14 +76,8 @@ static void route_clear(bo__route_t *route)
     free(route->pattern);
 }
 
-int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
-                    void *arg)
-{
-    return bo_server_route_max_body(srv, method, pattern, fn, arg, 0);
-}
-
-int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *pattern,
-                             bo_handler_fn fn, void *arg, size_t max_body_bytes)
+static int add_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
+                     void *arg, size_t max_body_bytes, bo_http_guard_fn guard)
 {
     if (srv->ran)
         return BO_ESTATE;
@@ -103,16 +98,39 @@ int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *p
     route->fn = fn;
     route->arg = arg;
     route->max_body = max_body_bytes;
+    route->guard = guard;
     int rc = (route->pattern = strdup(pattern)) ? parse_pattern(route) : BO_ENOMEM;
     if (rc) {
         route_clear(route);
         return rc;
     }
     srv->nroutes++;
-    /* h2o reads bodies up to its own limit before the router sees them */
-    if (max_body_bytes > srv->conf.max_request_entity_size)
+    /* h2o reads bodies up to its own limit, from anyone, before the router
+     * sees them: only unguarded routes raise it (guard.c reads the rest) */
+    if (!guard && max_body_bytes > srv->conf.max_request_entity_size)
         srv->conf.max_request_entity_size = max_body_bytes;
     return 0;
+}
+
+int bo_server_route(bo_server_t *srv, const char *method, const char *pattern, bo_handler_fn fn,
+                    void *arg)
+{
+    return add_route(srv, method, pattern, fn, arg, 0, NULL);
+}
+
+int bo_server_route_max_body(bo_server_t *srv, const char *method, const char *pattern,
+                             bo_handler_fn fn, void *arg, size_t max_body_bytes)
+{
+    return add_route(srv, method, pattern, fn, arg, max_body_bytes, NULL);
+}
+
+int bo_server_route_guarded(bo_server_t *srv, const char *method, const char *pattern,
+                            bo_handler_fn fn, void *arg, size_t max_body_bytes,
+                            bo_http_guard_fn guard)
+{
+    if (!guard)
+        return BO_EINVAL;
+    return add_route(srv, method, pattern, fn, arg, max_body_bytes, guard);
 }
 
 void bo__router_free(bo_server_t *srv)
@@ -180,8 +198,8 @@ static int method_is(const bo__route_t *route, const char *method, bool head)
 
 /* The best route for method + path, or -1; *allow gets the methods of the
  * routes matching the path with another method. */
-static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs, int n, char *allow,
-                      size_t cap)
+static int find_route(bo_server_t *srv, const char *method, bool head, const segment_t *segs, int n,
+                      char *allow, size_t cap)
 {
     int best = -1;
     uint32_t best_score = 0;
@@ -192,8 +210,8 @@ static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs,
         if (!score)
             continue;
         const char *m = srv->routes[i].method;
-        if (method_is(&srv->routes[i], r->method, r->head)) {
-            if (score > best_score || (score == best_score && !strcmp(m, r->method))) {
+        if (method_is(&srv->routes[i], method, head)) {
+            if (score > best_score || (score == best_score && !strcmp(m, method))) {
                 best = (int)i;
                 best_score = score;
             }
@@ -207,6 +225,16 @@ static int find_route(bo_server_t *srv, bo_http_req_t *r, const segment_t *segs,
 
 /* ---- dispatch ---- */
 
+/* What a request parameter's name should read as in an error's details:
+ * the decoded name, else nothing. */
+static json_t *param_details(const char *key, const char *name, size_t len)
+{
+    json_t *d = json_object();
+    if (name && bo_utf8_valid(name, len))
+        json_object_set_new(d, key, json_stringn(name, len));
+    return d;
+}
+
 static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment_t *segs)
 {
     unsigned k = 0;
@@ -215,9 +243,42 @@ static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment
             continue;
         char *v = h2o_mem_alloc_pool(&r->req->pool, segs[i].len + 1);
         size_t len;
-        if (bo__pct_decode(segs[i].p, segs[i].len, v, &len, 0))
+        if (bo__pct_decode(segs[i].p, segs[i].len, v, &len, 0) || !bo_utf8_valid(v, len)) {
+            json_t *d = param_details("parameter", route->segs[i], strlen(route->segs[i]));
+            bo_http_send_error(r, BO_EINVAL,
+                               "a path parameter has a bad %-escape, a NUL or invalid UTF-8", d);
             return BO_EINVAL;
+        }
         r->params[k++] = v;
+    }
+    return 0;
+}
+
+/* Every query parameter's name and value decode to UTF-8 without NUL;
+ * else answers 400 naming the parameter and returns BO_EINVAL. */
+static int check_query(bo_http_req_t *r)
+{
+    h2o_req_t *req = r->req;
+    if (req->query_at == SIZE_MAX)
+        return 0;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    char *buf = h2o_mem_alloc_pool(&req->pool, (size_t)(end - p) + 1);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pend = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pend - p)), *kend = eq ? eq : pend;
+        size_t klen, vlen;
+        int bad_key =
+            bo__pct_decode(p, (size_t)(kend - p), buf, &klen, 1) || !bo_utf8_valid(buf, klen);
+        if (bad_key ||
+            (eq && (bo__pct_decode(eq + 1, (size_t)(pend - eq - 1), buf + klen + 1, &vlen, 1) ||
+                    !bo_utf8_valid(buf + klen + 1, vlen)))) {
+            bo_http_send_error(
+                r, BO_EINVAL,
+                "a query parameter has a bad %-escape, a NUL or invalid UTF-8 once decoded",
+                param_details("parameter", bad_key ? NULL : buf, klen));
+            return BO_EINVAL;
+        }
+        p = pend + 1;
     }
     return 0;
 }
@@ -226,10 +287,8 @@ static void run_handler(bo_server_t *srv, bo_http_req_t *r, int idx, const segme
 {
     const bo__route_t *route = &srv->routes[idx];
     r->route = idx;
-    if (bind_params(r, route, segs)) {
-        bo_http_send_error(r, BO_EINVAL, "bad percent-encoding in the path", NULL);
+    if (check_query(r) || bind_params(r, route, segs))
         return;
-    }
     int rc = route->fn(route->arg, r);
     if (rc < 0 && !r->answered)
         bo_http_send_error(r, rc, NULL, NULL);
@@ -271,6 +330,38 @@ static bo_http_req_t *req_new(h2o_req_t *req)
     return r;
 }
 
+/* Headers past BO_HTTP_MAX_HEADERS fields or BO_HTTP_MAX_HEADER_BYTES
+ * bytes answer 431, an ambiguously framed HTTP/1 body 400; both close the
+ * connection (what follows on it cannot be trusted to be a request).
+ * Returns 1 once answered. */
+static int refuse_head(bo_server_t *srv, bo_http_req_t *r, int idx)
+{
+    h2o_req_t *req = r->req;
+    size_t bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+    r->route = idx >= 0 ? idx : (int)(srv->nroutes + BO__ROUTE_UNMATCHED);
+    if (req->headers.size > BO_HTTP_MAX_HEADERS || bytes > BO_HTTP_MAX_HEADER_BYTES) {
+        bo_http_close_after(r);
+        bo_http_send_error_status(r, 431, "HEADERS_TOO_LARGE", "the request headers are too large",
+                                  json_pack("{sIsI}", "max_fields", (json_int_t)BO_HTTP_MAX_HEADERS,
+                                            "max_bytes", (json_int_t)BO_HTTP_MAX_HEADER_BYTES));
+        return 1;
+    }
+    bo__http1_head_t head;
+    const char *problem = NULL;
+    if (req->entity.base && req->version < 0x200 && bo__http1_head(req, &head) == 0)
+        problem = bo__http1_framing_problem(&head);
+    if (problem) {
+        bo_http_close_after(r);
+        bo_http_send_error(r, BO_EINVAL, "the request's body framing is ambiguous",
+                           json_pack("{ss}", "reason", problem));
+        return 1;
+    }
+    r->route = -1;
+    return 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     bo_server_t *srv = ((router_handler_t *)self)->srv;
@@ -278,9 +369,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     segment_t segs[BO_HTTP_MAX_SEGMENTS];
     char allow[128];
     int n = split_path(r->path, segs);
-    int idx = n < 0 ? -1 : find_route(srv, r, segs, n, allow, sizeof(allow));
+    int idx = n < 0 ? -1 : find_route(srv, r->method, r->head, segs, n, allow, sizeof(allow));
     if (n < 0)
         allow[0] = '\0';
+    if (refuse_head(srv, r, idx))
+        return 0;
     size_t limit =
         idx >= 0 && srv->routes[idx].max_body ? srv->routes[idx].max_body : srv->max_body;
     if (req->entity.base && req->entity.len > limit) {
@@ -342,17 +435,56 @@ static const char *status_code_name(int status)
     }
 }
 
+typedef struct router_filter {
+    h2o_filter_t super;
+    bo_server_t *srv;
+} router_filter_t;
+
+/* The body limit h2o's 413 stands for: the route's, else the server's. */
+static size_t limit_of(bo_server_t *srv, h2o_req_t *req)
+{
+    int idx = bo__router_find(srv, req->input.method.base, req->input.method.len,
+                              req->input.path.base, req->input.path.len);
+    size_t route = idx >= 0 ? srv->routes[idx].max_body : 0;
+    return route ? route : srv->max_body;
+}
+
 /* Errors h2o answers before the router ran (413 for a body past h2o's
- * limit, 400 for broken requests) get the API's JSON error body. */
+ * limit, 400 for broken requests) get the API's JSON error body; a 413 of
+ * a guarded route goes to its guard first (guard.c), which may take the
+ * answer over or turn it into 401 / 403. */
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
+    bo_server_t *srv = ((router_filter_t *)self)->srv;
     if (req->res.status >= 400 && !bo__req_of(req)) {
-        char buf[256];
-        int status = req->res.status;
+        char buf[320];
+        int status = req->res.status, guard = status == 413 ? bo__guard_take(srv, req, slot) : 0;
+        if (guard == 1) {
+            h2o_setup_next_ostream(req, &(*slot)->next);
+            return;
+        }
+        const char *code = status_code_name(status), *message = bo__reason(status);
+        char details[64] = "{}";
+        if (guard == 2) {
+            snprintf(details, sizeof(details), "{\"limit_bytes\":%zu}",
+                     srv->conf.max_request_entity_size);
+            message = "a body this large must be sent with a Content-Length, over HTTP/1.1";
+        } else if (guard) { /* BO_EUNAUTHORIZED or BO_EFORBIDDEN: the body stays unread */
+            status = bo_err_http_status(guard);
+            code = bo_err_code(guard);
+            message = guard == BO_EUNAUTHORIZED ? "this operation needs the admin bearer token"
+                                                : "the bearer token is not valid";
+            req->res.status = status;
+            req->res.reason = bo__reason(status);
+            if (guard == BO_EUNAUTHORIZED)
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                               H2O_STRLIT("Bearer realm=\"boxoffice\""));
+        } else if (status == 413) { /* the route's limit, or the server's */
+            snprintf(details, sizeof(details), "{\"limit_bytes\":%zu}", limit_of(srv, req));
+        }
         int n = snprintf(buf, sizeof(buf),
-                         "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
-                         "\"details\":{}}}",
-                         status_code_name(status), bo__reason(status));
+                         "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"details\":%s}}", code,
+                         message, details);
         error_rewrite_t *rw = (error_rewrite_t *)h2o_add_ostream(req, sizeof(*rw), slot);
         rw->super.do_send = rewrite_send;
         rw->body = h2o_strdup(&req->pool, buf, (size_t)n);
@@ -360,9 +492,40 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         req->res.content_length = (size_t)n;
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
                        H2O_STRLIT("application/json"), 1);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
+                              0, NULL, H2O_STRLIT("nosniff"));
         slot = &rw->super.next;
     }
     h2o_setup_next_ostream(req, slot);
+}
+
+int bo__router_find(bo_server_t *srv, const char *method, size_t mlen, const char *path,
+                    size_t plen)
+{
+    char m[16], allow[128];
+    segment_t segs[BO_HTTP_MAX_SEGMENTS];
+    const char *q = memchr(path, '?', plen);
+    if (mlen >= sizeof(m))
+        return -1;
+    memcpy(m, method, mlen);
+    m[mlen] = '\0';
+    char *p = strndup(path, q ? (size_t)(q - path) : plen);
+    int n = p ? split_path(p, segs) : -1;
+    int idx = n < 0 ? -1 : find_route(srv, m, false, segs, n, allow, sizeof(allow));
+    free(p);
+    return idx;
+}
+
+void bo__router_dispatch_late(bo_server_t *srv, h2o_req_t *req, int idx, struct bo__late_body *late)
+{
+    bo_http_req_t *r = req_new(req);
+    segment_t segs[BO_HTTP_MAX_SEGMENTS];
+    r->late = late;
+    int n = split_path(r->path, segs);
+    assert(n >= 0 && (unsigned)n == srv->routes[idx].nsegs);
+    if (refuse_head(srv, r, idx))
+        return;
+    run_handler(srv, r, idx, segs);
 }
 
 int bo__router_install(bo_server_t *srv)
@@ -371,8 +534,11 @@ int bo__router_install(bo_server_t *srv)
     router_handler_t *h = (router_handler_t *)h2o_create_handler(srv->pathconf, sizeof(*h));
     h->super.on_req = on_req;
     h->srv = srv;
-    h2o_create_filter(srv->pathconf, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
-    h2o_create_filter(&srv->host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream =
-        on_setup_ostream;
+    h2o_pathconf_t *paths[] = {srv->pathconf, &srv->host->fallback_path};
+    for (size_t i = 0; i < 2; i++) {
+        router_filter_t *f = (router_filter_t *)h2o_create_filter(paths[i], sizeof(*f));
+        f->super.on_setup_ostream = on_setup_ostream;
+        f->srv = srv;
+    }
     return bo__access_log_install(srv);
 }

@@ -131,6 +131,7 @@ static void loop_setup(bo__loop_t *loop)
     loop->stop_sock->data = loop;
     h2o_socket_read_start(loop->stop_sock, on_stop_signal);
     bo__sse_loop_init(loop);
+    bo__guard_loop_init(loop);
     bo__access_log_loop_init(loop);
 }
 
@@ -149,6 +150,7 @@ static void loop_teardown(bo__loop_t *loop, bool idle)
         h2o_timeout_unlink(&loop->log_flush);
     h2o_timeout_dispose(loop->ctx.loop, &loop->log_timeout);
     h2o_timeout_dispose(loop->ctx.loop, &loop->sse_timeout);
+    bo__guard_loop_dispose(loop);
     h2o_socket_read_stop(loop->stop_sock);
     h2o_socket_close(loop->stop_sock); /* closes stop_fds[0] */
     loop->stop_fds[0] = -1;
@@ -215,12 +217,11 @@ static int h2o_setup(bo_server_t *srv)
 {
     h2o_config_init(&srv->conf);
     srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("boxoffice"));
-    /* Bodies up to BO_HTTP_READ_MAX_BODY are read whole and refused with a
-     * JSON 413 on a connection kept open; past it h2o refuses them itself
-     * before reading (the router rewrites its answer to JSON, but clients
-     * still sending may only see the connection close). */
-    srv->conf.max_request_entity_size =
-        srv->max_body > BO_HTTP_READ_MAX_BODY ? srv->max_body : BO_HTTP_READ_MAX_BODY;
+    /* What h2o reads of a body, from anyone, before a handler runs: the
+     * server's limit, raised only by unguarded routes that take more
+     * (router.c); past it h2o refuses at the head, before reading the
+     * body, and closes the connection (guard.c reads guarded big bodies). */
+    srv->conf.max_request_entity_size = srv->max_body;
     srv->conf.http1.req_timeout = srv->keepalive_ms;
     srv->conf.http2.idle_timeout = srv->keepalive_ms;
     srv->conf.http2.graceful_shutdown_timeout = srv->shutdown_ms;
@@ -332,6 +333,7 @@ void bo_server_free(bo_server_t *srv)
     SSL_CTX_free(srv->ssl);
     free(srv->listen);
     free(srv->url);
+    free(srv->csp_connect);
     free(srv);
 }
 

@@ -9,6 +9,15 @@
  * Workload: a page load fetches a handful of small files; the API is where
  * the traffic is. A file is read whole into memory (at most 16 MiB) and
  * sent in one write.
+ *
+ * Every HTML page goes out with a Content-Security-Policy that allows
+ * scripts, styles, images and connections from this origin only (plus the
+ * payment simulator's origin, bo_server_csp_connect: the checkout page
+ * confirms cards with it directly), no plugins, no <base>, forms posting
+ * here only and no framing (frame-ancestors 'none', X-Frame-Options DENY,
+ * against clickjacking), and Referrer-Policy no-referrer: order pages
+ * carry the order's secret in their URL, which must not leak to another
+ * site through Referer. The pages have no inline script or style.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -163,6 +172,54 @@ out:
     return rc;
 }
 
+#define CSP_FMT                                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'%s%s; object-src 'none'; base-uri 'none'; form-action 'self'; "             \
+    "frame-ancestors 'none'"
+
+static void html_headers(bo_http_req_t *r)
+{
+    const char *more = r->loop->srv->csp_connect;
+    size_t cap = sizeof(CSP_FMT) + (more ? strlen(more) : 0);
+    char *csp = bo_http_alloc(r, cap);
+    snprintf(csp, cap, CSP_FMT, more ? " " : "", more ? more : "");
+    bo_http_set_header(r, "content-security-policy", csp);
+    bo_http_set_header(r, "x-frame-options", "DENY");
+}
+
+/* "scheme://host[:port]" of an http(s) URL: 0 and the origin's length, or
+ * BO_EINVAL. */
+static int origin_len(const char *url, size_t *len)
+{
+    size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
+    size_t n = skip + strcspn(url + skip, "/?#");
+    if (!skip || n == skip)
+        return BO_EINVAL;
+    for (size_t i = skip; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]_", url[i]))
+            return BO_EINVAL;
+    *len = n;
+    return 0;
+}
+
+int bo_server_csp_connect(bo_server_t *srv, const char *url)
+{
+    size_t n, old = srv->csp_connect ? strlen(srv->csp_connect) : 0;
+    if (srv->ran)
+        return BO_ESTATE;
+    if (!url || origin_len(url, &n))
+        return BO_EINVAL;
+    char *grown = realloc(srv->csp_connect, old + n + 2);
+    if (!grown)
+        return BO_ENOMEM;
+    if (old)
+        grown[old++] = ' ';
+    memcpy(grown + old, url, n);
+    grown[old + n] = '\0';
+    srv->csp_connect = grown;
+    return 0;
+}
+
 int bo__static_serve(bo__static_t *s, bo_http_req_t *r)
 {
     char rel[PATH_MAX], etag[64];
@@ -181,7 +238,9 @@ int bo__static_serve(bo__static_t *s, bo_http_req_t *r)
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
                  (unsigned long long)st.st_mtim.tv_nsec);
     bo_http_set_header(r, "cache-control", "no-cache");
-    bo_http_set_header(r, "x-content-type-options", "nosniff");
+    bo_http_set_header(r, "referrer-policy", "no-referrer");
+    if (!strncmp(content_type(path), "text/html", 9))
+        html_headers(r);
     if (bo_http_not_modified(r, etag))
         goto out;
     bo_http_send_buf(r, 200, content_type(path), data, (size_t)st.st_size);
