@@ -27,6 +27,7 @@
 #include "api/order.h"
 #include "boxoffice/u64map.h"
 #include "util/time.h"
+#include "util/text.h"
 
 #define STAFF_TOKEN_BYTES 32
 #define STAFF_NAME_MAX    100
@@ -257,9 +258,13 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (len && bo__api_json_body(r, &body))
         return 0;
     json_t *v = json_object_get(body, "name");
-    if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > STAFF_NAME_MAX)) {
+    if (v && !json_is_null(v) &&
+        (!json_is_string(v) || json_string_length(v) > STAFF_NAME_MAX ||
+         !bo_text_ok(json_string_value(v), json_string_length(v), 0))) {
         json_decref(body);
-        return bo_http_send_error(r, BO_EINVAL, "name must be a string of at most 100 bytes",
+        return bo_http_send_error(r, BO_EINVAL,
+                                  "name must be a string of at most 100 bytes without control "
+                                  "characters",
                                   json_pack("{ss}", "field", "name"));
     }
     if (json_is_string(v))

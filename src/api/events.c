@@ -17,6 +17,7 @@
 #include "api/api_internal.h"
 #include "boxoffice/u64map.h"
 #include "util/time.h"
+#include "util/text.h"
 
 #define PRICE_MAX_CENTS    1000000000LL
 #define HOLD_TTL_MIN_S     30
@@ -172,19 +173,12 @@ static int fail(struct bad *b, const char *field, const char *fmt, const char *a
     return BO_EINVAL;
 }
 
-static bool has_control(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return true;
-    return false;
-}
-
 /* A name: 1..BO_API_NAME_MAX bytes, no control characters. */
 static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
 {
     size_t n = json_string_length(v);
-    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX || has_control(json_string_value(v), n))
+    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX ||
+        !bo_text_ok(json_string_value(v), n, 0))
         return fail(b, "name", "name must be a string of 1 to 200 bytes without control characters",
                     NULL);
     memcpy(out, json_string_value(v), n + 1);
@@ -194,8 +188,11 @@ static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
 static int get_description(json_t *v, const char **out, struct bad *b)
 {
     if (!json_is_string(v) || json_string_length(v) > BO_API_DESCRIPTION_MAX ||
-        strlen(json_string_value(v)) != json_string_length(v))
-        return fail(b, "description", "description must be a string of at most 4096 bytes", NULL);
+        !bo_text_ok(json_string_value(v), json_string_length(v), BO_TEXT_MULTILINE))
+        return fail(b, "description",
+                    "description must be a string of at most 4096 bytes without control "
+                    "characters other than line feeds and tabs",
+                    NULL);
     *out = json_string_value(v);
     return 0;
 }

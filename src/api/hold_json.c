@@ -22,6 +22,7 @@
 
 #include "api/api_internal.h"
 #include "util/time.h"
+#include "util/text.h"
 
 /* ---- e-mail addresses ---- */
 
@@ -50,6 +51,17 @@ static bool local_char(unsigned char c)
 static bool domain_char(unsigned char c)
 {
     return email_class[c] & DOMAIN;
+}
+
+/* The bytes past ASCII must be UTF-8 that text may hold (util/text.h: no
+ * C1 controls, U+2028/2029 or bidi overrides); ASCII was checked by class.
+ * Most addresses are ASCII: one pass, no decoding. */
+static bool non_ascii_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return bo_text_ok(s, n, 0);
+    return true;
 }
 
 static bool local_ok(const char *s, size_t n)
@@ -89,7 +101,7 @@ bool bo__email_customer(const char *email, size_t len, uint64_t *customer)
     const char *at = memchr(email, '@', len);
     if (!at || memchr(at + 1, '@', len - (size_t)(at - email) - 1) ||
         !local_ok(email, (size_t)(at - email)) ||
-        !domain_ok(at + 1, len - (size_t)(at - email) - 1))
+        !domain_ok(at + 1, len - (size_t)(at - email) - 1) || !non_ascii_ok(email, len))
         return false;
     if (customer) {
         char lower[BO_EMAIL_MAX];

@@ -24,6 +24,7 @@
 #include "api/order.h"
 #include "util/secret_file.h"
 #include "util/time.h"
+#include "util/text.h"
 
 struct bo_payjobs *bo__payjobs_start(void);
 void bo__payjobs_stop(struct bo_payjobs *p);
@@ -315,8 +316,10 @@ static int read_customer(bo_http_req_t *r, step_t *s)
     }
     if (!field && c && (v = json_object_get(c, "name")) && !json_is_null(v)) {
         const char *n = json_string_value(v);
-        if (!n || json_string_length(v) > BO_ORDER_NAME_MAX)
-            field = "customer.name", msg = "customer.name must be a string of at most 200 bytes";
+        if (!n || json_string_length(v) > BO_ORDER_NAME_MAX ||
+            !bo_text_ok(n, json_string_length(v), 0))
+            field = "customer.name", msg = "customer.name must be a string of at most 200 bytes "
+                                           "without control characters";
         else
             snprintf(s->name, sizeof(s->name), "%s", n);
     }

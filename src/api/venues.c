@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "api/api_internal.h"
+#include "util/text.h"
 
 #define MAX_IMPORTS 2 /* imports parsing at once: each may hold ~1 GB of JSON tree */
 
@@ -115,14 +116,6 @@ static void imported(void *arg, const bo_live_result_t *res)
 
 /* ---- the import, on its own thread ---------------------------------------------------------- */
 
-static bool has_control(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return true;
-    return false;
-}
-
 static void add_problem(bo_problems_t *p, const char *text)
 {
     char **grown = realloc(p->items, (p->n + 1) * sizeof(char *));
@@ -142,7 +135,7 @@ static void meta_text(json_t *root, const char *key, size_t min, json_t *meta, b
         return;
     size_t n = json_string_length(v);
     if (!json_is_string(v) || n < min || n > BO_API_NAME_MAX ||
-        has_control(json_string_value(v), n)) {
+        !bo_text_ok(json_string_value(v), n, 0)) {
         snprintf(text, sizeof(text),
                  "%s: must be a string of %zu to %u bytes without control "
                  "characters",

@@ -16,7 +16,8 @@
  *   (JSON_REJECT_DUPLICATES): an ambiguous map is refused, never guessed.
  * - Seat ids, section ids, category keys and GA area ids are separate
  *   namespaces: a GA area may share its id with a seat or a section.
- * - No string may contain a control character (C0, DEL or C1), escaped or
+ * - No string may contain a control character (C0, DEL or C1, U+2028/2029,
+ *   bidi overrides: util/text.h), escaped or
  *   not; jansson already refuses invalid UTF-8 and \u0000.
  * - Row labels and seat numbers need not be unique: only ids must be.
  * - "sections" is required but may be empty when there are GA areas.
@@ -39,6 +40,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
+#include "util/text.h"
 
 #define PATH_DEPTH 16
 
@@ -247,17 +249,11 @@ static const char *type_name(const json_t *v)
     return t < sizeof names / sizeof names[0] ? names[t] : "null";
 }
 
-/* C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F). */
+/* Characters no name may hold (util/text.h: C0, DEL, C1, U+2028/2029,
+ * bidi overrides). */
 static int has_control(const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
-        if (u[i] < 0x20 || u[i] == 0x7f)
-            return 1;
-        if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
-            return 1;
-    }
-    return 0;
+    return !bo_text_ok(s, n, 0);
 }
 
 /* obj.key, a required non-empty string of at most max bytes without control

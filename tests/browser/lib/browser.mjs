@@ -63,6 +63,12 @@ export function useSite(ready = () => {}) {
 export async function openPage(browser, opts = {}) {
     const { allow = [], ...ctxOpts } = opts;
     const ctx = await browser.newContext({ ...DESKTOP, ...ctxOpts });
+    // A Content-Security-Policy violation is a console error like any other
+    // (Chromium also logs its own "Refused to …" line).
+    await ctx.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) =>
+            console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
+    });
     const page = await ctx.newPage();
     page.setDefaultTimeout(15000);
     const errors = [];
