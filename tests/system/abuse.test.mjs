@@ -1,0 +1,266 @@
+// abuse.test.mjs - the attacks of issue 11 against a real server, each
+// asserting the fixed outcome exactly.
+//
+// "requests from strangers": bodies nobody asked for (an anonymous 64 MiB
+// venue import, 40 of them at once, slowly, over HTTP/1.1 and HTTP/2),
+// request smuggling (Content-Length with Transfer-Encoding, conflicting
+// lengths), oversized headers, NUL and invalid UTF-8 in query and path
+// parameters, control characters in names, e-mails and texts, and the
+// security headers of HTML pages.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { ROOT, venueGen } from './lib/server.mjs';
+import { assertError, assertStatus, setupEvent } from './lib/api.mjs';
+import { startShop, email } from './lib/shop.mjs';
+import { exchange, h2Upload, rssKiB, slowUpload } from './lib/stranger.mjs';
+
+describe('requests from strangers', () => {
+    const GEN = { sections: 2, rows: 3, seats: 6, ga: 1, ga_capacity: 20 };
+    const MiB = 1024 * 1024;
+    const LIMIT = MiB; // the server's --max-body (default): all a stranger's body may be
+    let shop, srv, ev;
+    const head = (method, path, headers = {}) =>
+        `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+        '\r\n';
+    const venueCount = async () => (await srv.get('/api/v1/venues', { admin: true })).body.venues.length;
+
+    before(async () => {
+        shop = await startShop({ server: { webRoot: join(ROOT, 'web') } });
+        srv = shop.srv;
+        ev = await setupEvent(srv, GEN);
+    });
+    after(async () => {
+        if (shop) assert.deepEqual(await shop.stop(), { code: 0, signal: null }, 'graceful exit');
+    });
+
+    it('40 slow anonymous 64 MiB venue uploads: 401 at their head, connection closed, memory flat', async () => {
+        const venues = await venueCount();
+        const rss0 = rssKiB(srv.pid);
+        const t0 = performance.now();
+        const uploads = await Promise.all(
+            Array.from({ length: 40 }, () =>
+                slowUpload(srv.port, head('POST', '/api/v1/venues', { 'Content-Type': 'application/json', 'Content-Length': 64 * MiB }), {
+                    trickleBytes: 4096,
+                    intervalMs: 50,
+                }),
+            ),
+        );
+        const rss1 = rssKiB(srv.pid);
+        for (const u of uploads) {
+            assert.equal(u.responses.length, 1, u.raw.slice(0, 200));
+            const [r] = u.responses;
+            assert.equal(r.status, 401);
+            assert.equal(r.json.error.code, 'UNAUTHORIZED');
+            assert.equal(r.headers.connection, 'close');
+            assert.equal(r.headers['www-authenticate'], 'Bearer realm="boxoffice"');
+            assert.equal(u.closed, true, 'the server closed the connection');
+            assert.ok(u.sentBodyBytes < 64 * MiB / 100, `answered long before the body (sent ${u.sentBodyBytes} bytes)`);
+        }
+        const growthKiB = rss1 - rss0;
+        console.log(
+            `# 40 anonymous 64 MiB uploads: all 401 in ${(performance.now() - t0).toFixed(0)} ms ` +
+                `(slowest ${Math.max(...uploads.map((u) => u.ms)).toFixed(0)} ms, at most ` +
+                `${Math.max(...uploads.map((u) => u.sentBodyBytes))} body bytes sent); RSS ${rss0} -> ${rss1} KiB (+${growthKiB} KiB; ` +
+                `their bodies would take ${40 * 64} MiB)`,
+        );
+        assert.ok(growthKiB < 64 * 1024, `RSS grew by ${growthKiB} KiB, far below 40 x 64 MiB`);
+        assert.equal(await venueCount(), venues, 'no venue was created');
+    });
+
+    it('a wrong token gets 403 at the head of a big body, connection closed', async () => {
+        const r = await exchange(
+            srv.port,
+            head('POST', '/api/v1/venues', { Authorization: 'Bearer not-the-token-at-all', 'Content-Length': 64 * MiB }),
+        );
+        assert.equal(r.responses.length, 1);
+        assert.equal(r.responses[0].status, 403);
+        assert.equal(r.responses[0].json.error.code, 'FORBIDDEN');
+        assert.equal(r.closed, true);
+    });
+
+    it('an anonymous chunked upload is cut at the server limit: 401, closed', async () => {
+        const chunk = `${(64 * 1024).toString(16)}\r\n${' '.repeat(64 * 1024)}\r\n`;
+        const u = await exchange(srv.port, (sock) => {
+            sock.write(head('POST', '/api/v1/venues', { 'Transfer-Encoding': 'chunked' }));
+            let sent = 0;
+            const pump = () => {
+                while (!sock.destroyed && sent < 4 * LIMIT) {
+                    sent += 64 * 1024;
+                    if (!sock.write(chunk)) return sock.once('drain', pump);
+                }
+            };
+            pump();
+        });
+        assert.equal(u.responses.length, 1);
+        assert.equal(u.responses[0].status, 401);
+        assert.equal(u.closed, true);
+    });
+
+    it('an anonymous small body to an admin route: 401 and the connection closed', async () => {
+        const body = JSON.stringify({ name: 'x' });
+        const r = await exchange(
+            srv.port,
+            head('POST', '/api/v1/events', { 'Content-Type': 'application/json', 'Content-Length': body.length }) + body + head('GET', '/healthz'),
+        );
+        assert.equal(r.responses.length, 1, 'the pipelined request was not served');
+        assert.equal(r.responses[0].status, 401);
+        assert.equal(r.closed, true);
+    });
+
+    it('the admin imports a venue past the server limit over HTTP/1.1, with and without Expect: 100-continue', async () => {
+        const map = await venueGen({ sections: 20, rows: 30, seats: 40 });
+        for (const expect of [false, true]) {
+            const body = Buffer.from(JSON.stringify({ ...map, name: `Big ${expect}` }));
+            assert.ok(body.length > LIMIT, `${body.length} bytes, past the server's limit`);
+            const h = { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json', 'Content-Length': body.length };
+            if (expect) h.Expect = '100-continue';
+            const r = await exchange(
+                srv.port,
+                (sock) => {
+                    sock.write(head('POST', '/api/v1/venues', h));
+                    if (!expect) sock.write(body);
+                    else sock.once('data', () => sock.write(body)); /* after the 100 */
+                },
+                20000,
+            );
+            const statuses = r.responses.map((x) => x.status);
+            assert.deepEqual(statuses, expect ? [100, 201] : [201], r.raw.slice(0, 300));
+            const created = r.responses.at(-1);
+            assert.equal(created.json.venue.seats, 24000);
+            assert.equal(created.headers.connection, 'close');
+        }
+    });
+
+    it('HTTP/2: an anonymous 64 MiB upload is reset past the server limit; a small one gets 401', async () => {
+        const rss0 = rssKiB(srv.pid);
+        const big = await h2Upload(srv.url, '/api/v1/venues', { contentLength: 64 * MiB, totalBytes: 64 * MiB });
+        const rss1 = rssKiB(srv.pid);
+        console.log(`# h2 anonymous upload: reset code ${big.rstCode} after ${big.sentBytes} bytes written; RSS ${rss0} -> ${rss1} KiB`);
+        assert.equal(big.status, 0, 'no answer: the stream was reset');
+        assert.equal(big.rstCode, 7, 'RST_STREAM REFUSED_STREAM');
+        assert.ok(big.sentBytes < 64 * MiB, `the client could not send it all (${big.sentBytes})`);
+        assert.ok(rss1 - rss0 < 64 * 1024, `RSS grew by ${rss1 - rss0} KiB`);
+        const small = await h2Upload(srv.url, '/api/v1/venues', { contentLength: 64 * 1024, totalBytes: 64 * 1024 });
+        assert.equal(small.status, 401);
+        assert.equal(JSON.parse(small.body).error.code, 'UNAUTHORIZED');
+    });
+
+    // Request smuggling: each gets exactly one answer, 400 with Connection:
+    // close, and the bytes after it are never served as a request.
+    const hold = () => `/api/v1/events/${ev.event.id}/holds`;
+    const body = () => JSON.stringify({ seats: [ev.seats[0]], customer: { email: email('smuggler') } });
+    const smuggled = () => head('POST', '/api/v1/venues', { Authorization: `Bearer ${srv.token}`, 'Content-Length': 2 }) + '{}';
+    const SMUGGLING = [
+        ['Content-Length with Transfer-Encoding', (b) => head('POST', hold(), { 'Content-Length': b.length, 'Transfer-Encoding': 'chunked' }) + `${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`, 'INVALID_REQUEST'],
+        ['Transfer-Encoding then Content-Length', (b) => head('POST', hold(), { 'Transfer-Encoding': 'chunked', 'Content-Length': 3 }) + `${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`, 'INVALID_REQUEST'],
+        ['two different Content-Lengths', (b) => `POST ${hold()} HTTP/1.1\r\nHost: x\r\nContent-Length: ${b.length}\r\nContent-Length: ${b.length + 40}\r\n\r\n${b}`, 'INVALID_REQUEST'],
+        ['Content-Length: 5, 6', (b) => head('POST', hold(), { 'Content-Length': '5, 6' }) + b, 'INVALID_REQUEST'],
+        ['a non-numeric Content-Length', (b) => head('POST', hold(), { 'Content-Length': 'abc' }) + b, 'INVALID_REQUEST'],
+        ['a negative Content-Length', (b) => head('POST', hold(), { 'Content-Length': '-1' }) + b, 'INVALID_REQUEST'],
+        ['two Transfer-Encodings', (b) => `POST ${hold()} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`, 'INVALID_REQUEST'],
+    ];
+    for (const [name, build, code] of SMUGGLING) {
+        it(`smuggling, ${name}: one 400, closed, the smuggled request never runs`, async () => {
+            const venues = await venueCount();
+            const r = await exchange(srv.port, build(body()) + smuggled());
+            assert.equal(r.responses.length, 1, r.raw.slice(0, 400));
+            assert.equal(r.responses[0].status, 400);
+            assert.equal(r.responses[0].json.error.code, code);
+            assert.equal(r.responses[0].headers.connection, 'close');
+            assert.equal(r.closed, true);
+            assert.equal(await venueCount(), venues, 'nothing smuggled through');
+        });
+    }
+
+    it('two equal Content-Lengths are one length (RFC 9112): served, kept alive', async () => {
+        const b = JSON.stringify({ q: 1 });
+        const r = await exchange(srv.port, `POST /api/v1/events/evt_0000000000000000/holds HTTP/1.1\r\nHost: x\r\nContent-Length: ${b.length}\r\nContent-Length: ${b.length}\r\n\r\n${b}` + head('GET', '/healthz'), 1500);
+        assert.deepEqual(r.responses.map((x) => x.status), [404, 200]);
+    });
+
+    it('too many header fields or bytes: 431 HEADERS_TOO_LARGE, closed', async () => {
+        const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`X-H${i}`, 'v']));
+        for (const headers of [many, { 'X-Big': 'a'.repeat(40 * 1024) }]) {
+            const r = await exchange(srv.port, head('GET', '/healthz', headers) + head('GET', '/healthz'));
+            assert.equal(r.responses.length, 1);
+            assert.equal(r.responses[0].status, 431);
+            assert.equal(r.responses[0].json.error.code, 'HEADERS_TOO_LARGE');
+            assert.deepEqual(r.responses[0].json.error.details, { max_fields: 64, max_bytes: 32768 });
+            assert.equal(r.closed, true);
+        }
+    });
+
+    it("past h2o's own bounds (100 fields, ~400 KiB of head) h2o answers a plain 400 and closes", async () => {
+        const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`X-H${i}`, 'v']));
+        for (const headers of [many, { 'X-Big': 'a'.repeat(500 * 1024) }]) {
+            const r = await exchange(srv.port, head('GET', '/healthz', headers));
+            assert.deepEqual(r.responses.map((x) => x.status), [400]);
+            assert.equal(r.closed, true);
+        }
+    });
+
+    it('NUL or invalid UTF-8 in a query parameter: 400 naming it (no more silently dropped)', async () => {
+        for (const [query, name] of [['q=zzz%00', 'q'], ['city=%ff', 'city'], ['limit=1&q=%C3%28', 'q'], ['q=%zz', 'q']]) {
+            const res = await srv.get(`/api/v1/events?${query}`);
+            assertError(res, 400, 'INVALID_REQUEST', query);
+            assert.deepEqual(res.body.error.details, { parameter: name }, query);
+        }
+        const ok = await srv.get('/api/v1/events?q=zzz');
+        assertStatus(ok, 200);
+        assert.deepEqual(ok.body.events, [], 'a real search for zzz finds nothing');
+        const path = await srv.get(`/api/v1/events/${ev.event.id}%00`);
+        assertError(path, 400, 'INVALID_REQUEST');
+        assert.deepEqual(path.body.error.details, { parameter: 'id' });
+        assertError(await srv.get('/api/v1/holds/%ff%fe'), 400, 'INVALID_REQUEST');
+    });
+
+    it('control characters in names, e-mails and texts: 400 with the field, nothing stored', async () => {
+        const h = await srv.post(hold(), { seats: [ev.seats[1]], customer: { email: email() } });
+        assertStatus(h, 201);
+        for (const name of ['Eve\r\nBcc: all@example.test', 'Eve\u001b[2J', 'Eve\u0085', 'Eve\u2028x', 'Eve\u202egnp.exe']) {
+            const res = await srv.post(`/api/v1/holds/${h.body.hold.id}/checkout`, { customer: { email: email(), name } });
+            assertError(res, 400, 'INVALID_REQUEST', JSON.stringify(name));
+            assert.equal(res.body.error.details.field, 'customer.name');
+        }
+        for (const addr of ['eve\u2028@example.test', 'eve@exa\u202emple.test', 'eve\u0085@example.test']) {
+            const res = await srv.post(hold(), { seats: [ev.seats[2]], customer: { email: addr } });
+            assertError(res, 400, 'INVALID_REQUEST', JSON.stringify(addr));
+            assert.equal(res.body.error.details.field, 'customer.email');
+        }
+        const patch = (b) => srv.patch(`/api/v1/events/${ev.event.id}`, b, { admin: true });
+        for (const [b, field] of [[{ name: 'Gala\r\nX' }, 'name'], [{ name: 'Gala\u2029' }, 'name'], [{ description: 'one\r\ntwo' }, 'description'], [{ description: 'x\u202e' }, 'description']]) {
+            const res = await patch(b);
+            assertError(res, 400, 'INVALID_REQUEST', JSON.stringify(b));
+            assert.equal(res.body.error.details.field, field);
+        }
+        assertStatus(await patch({ description: 'Doors at 7.\nBar\topen.' }), 200, 'LF and TAB in a description');
+        const venue = await srv.post('/api/v1/venues', { ...(await venueGen(GEN)), name: 'Hall\u202e' }, { admin: true });
+        assertError(venue, 400, 'INVALID_SEATMAP');
+        const staff = await srv.post(`/api/v1/events/${ev.event.id}/staff-tokens`, { name: 'Gate\r\n2' }, { admin: true });
+        assertError(staff, 400, 'INVALID_REQUEST');
+        assert.equal((await srv.get(`/api/v1/events/${ev.event.id}`)).body.event.name, ev.event.name);
+    });
+
+    it('HTML pages carry CSP, X-Frame-Options, Referrer-Policy and nosniff; JSON nosniff', async () => {
+        for (const page of ['/', '/event.html', '/order.html', '/checkout.html', '/admin.html', '/gate.html']) {
+            const res = await srv.get(page);
+            assertStatus(res, 200, page);
+            const csp = res.headers.get('content-security-policy');
+            for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'"])
+                assert.ok(csp.includes(d), `${page}: ${d} in ${csp}`);
+            assert.match(csp, new RegExp(`connect-src 'self' ${shop.sim.url.replace(/[.]/g, '\\.')}(;|$)`), 'the payment simulator');
+            assert.equal(res.headers.get('x-frame-options'), 'DENY');
+            assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+            assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+            assert.doesNotMatch(res.text, /<script>|<style|\son[a-z]+=|style="/i, `${page} has no inline script or style`);
+        }
+        const js = await srv.get('/js/api.js');
+        assert.equal(js.headers.get('content-security-policy'), null, 'only HTML pages need it');
+        assert.equal(js.headers.get('x-content-type-options'), 'nosniff');
+        const api = await srv.get('/api/v1/events');
+        assert.equal(api.headers.get('x-content-type-options'), 'nosniff');
+    });
+});
