@@ -19,8 +19,12 @@
  * list (found by socket on each read; the list has at most a few
  * entries); without progress for keepalive_ms it ends with 408.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
@@ -214,6 +218,68 @@ int bo__guard_take(bo_server_t *srv, h2o_req_t *req, h2o_ostream_t **slot)
     late->timeout.cb = on_first;
     h2o_timeout_link(late->loop->ctx.loop, &late->loop->ctx.zero_timeout, &late->timeout);
     return 1;
+}
+
+/* ---- lingering close ---- */
+
+/* A refused body is left unread; closing a socket with unread input makes
+ * the kernel send RST, which can destroy the answer before the client
+ * read it. So the answer is followed by a FIN of our own (shutdown on a
+ * duplicate of the socket's fd, which also keeps the connection alive
+ * when h2o closes its fd), and what the client still sends is read and
+ * dropped for up to LINGER_MS or LINGER_MAX_BYTES, then the duplicate is
+ * closed. */
+#define LINGER_MS        1000
+#define LINGER_MAX_BYTES (8u << 20)
+
+typedef struct linger_conn {
+    h2o_socket_t *sock;
+    h2o_timeout_entry_t timeout;
+    size_t dropped;
+} linger_t;
+
+static void linger_end(linger_t *l)
+{
+    if (h2o_timeout_is_linked(&l->timeout))
+        h2o_timeout_unlink(&l->timeout);
+    h2o_socket_close(l->sock);
+    free(l);
+}
+
+static void linger_on_read(h2o_socket_t *sock, const char *err)
+{
+    linger_t *l = sock->data;
+    l->dropped += sock->input->size;
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    if (err || l->dropped > LINGER_MAX_BYTES)
+        linger_end(l);
+}
+
+static void linger_on_timeout(h2o_timeout_entry_t *entry)
+{
+    linger_end(H2O_STRUCT_FROM_MEMBER(linger_t, timeout, entry));
+}
+
+void bo__guard_linger(h2o_req_t *req)
+{
+    h2o_conn_t *conn = req->conn;
+    h2o_socket_t *sock = req->version < 0x200 && conn->callbacks->get_socket
+                             ? conn->callbacks->get_socket(conn)
+                             : NULL;
+    int fd = sock ? dup(h2o_socket_get_fd(sock)) : -1;
+    linger_t *l = fd >= 0 ? calloc(1, sizeof(*l)) : NULL;
+    if (!l) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    shutdown(fd, SHUT_WR); /* after the answer, already written to the kernel */
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    l->sock = h2o_evloop_socket_create(conn->ctx->loop, fd, 0);
+    l->sock->data = l;
+    l->timeout.cb = linger_on_timeout;
+    h2o_timeout_link(conn->ctx->loop, &conn->ctx->one_sec_timeout, &l->timeout);
+    h2o_socket_read_start(l->sock, linger_on_read);
 }
 
 void bo__guard_loop_init(bo__loop_t *loop)

@@ -211,6 +211,11 @@ int bo__guard_take(bo_server_t *srv, h2o_req_t *req, h2o_ostream_t **slot);
 /* The answer of a request whose body guard.c read: status and headers in
  * req->res, body (final). */
 void bo__guard_send(struct bo__late_body *late, h2o_req_t *req, h2o_iovec_t body);
+/* After req's final error answer was handed to h2o on a connection that
+ * closes with its body unread: FIN after the answer and drop what the
+ * client still sends for a while, so that it reads the answer rather than
+ * a reset. */
+void bo__guard_linger(h2o_req_t *req);
 void bo__guard_loop_init(bo__loop_t *loop);
 void bo__guard_loop_dispose(bo__loop_t *loop);
 

@@ -401,6 +401,7 @@ typedef struct error_rewrite {
     h2o_ostream_t super;
     h2o_iovec_t body;
     bool sent;
+    bool linger; /* the body was left unread: close gently (guard.c) */
 } error_rewrite_t;
 
 static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n,
@@ -409,7 +410,10 @@ static void rewrite_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
     error_rewrite_t *rw = (error_rewrite_t *)self;
     if (!rw->sent && (n > 0 || !h2o_send_state_is_in_progress(state))) {
         rw->sent = true; /* h2o's text body is replaced by ours, whole */
+        bool linger = rw->linger && !h2o_send_state_is_in_progress(state);
         h2o_ostream_send_next(self, req, &rw->body, 1, state);
+        if (linger)
+            bo__guard_linger(req);
     } else {
         h2o_ostream_send_next(self, req, NULL, 0, state);
     }
@@ -489,6 +493,7 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         rw->super.do_send = rewrite_send;
         rw->body = h2o_strdup(&req->pool, buf, (size_t)n);
         rw->sent = false;
+        rw->linger = status == 413 || guard != 0; /* a body h2o did not read */
         req->res.content_length = (size_t)n;
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
                        H2O_STRLIT("application/json"), 1);
