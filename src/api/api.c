@@ -216,14 +216,16 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo_server_route(srv, "GET", "/readyz", on_readyz, api)) ||
         (rc = bo_server_route(srv, "GET", "/metrics", on_metrics, api)))
         return rc;
-    /* the catalog first: the others read it; the demo before any answer */
+    /* the catalog first: the others read it; the demo before any answer;
+     * webhooks and check-in before the orders, whose loading fills their
+     * state (a store refused there frees it with them) */
     if ((rc = bo__api_catalog_register(api)) || (rc = bo__api_demo_register(api)) ||
         (rc = bo__api_venues_register(api)) || (rc = bo__api_venue_read_register(api)) ||
         (rc = bo__api_events_register(api)) || (rc = bo__api_block_register(api)) ||
         (rc = bo__api_report_register(api)) || (rc = bo__api_seatmap_register(api)) ||
         (rc = bo__api_availability_register(api)) || (rc = bo__api_holds_register(api)) ||
-        (rc = bo__orders_register(api)) || (rc = bo__webhook_register(api)) ||
-        (rc = bo__checkin_register(api)))
+        (rc = bo__webhook_register(api)) || (rc = bo__checkin_register(api)) ||
+        (rc = bo__orders_register(api)))
         return rc;
     /* a commit's answers reach each loop at once */
     bo_store_set_batch_hooks(bo_live_store(live), bo_http_posts_defer, bo_http_posts_flush);

@@ -155,10 +155,10 @@ int bo__checkin_keys(bo_api_t *api)
         /* The key goes with the first start, before any order: it was lost.
          * A new one would void every ticket sold (they would not verify). */
         fprintf(stderr,
-                "boxoffice: the store holds %llu orders but no ticket signing key (document "
+                "boxoffice: the store holds %llu order%s but no ticket signing key (document "
                 "key/%s): refusing to start with a new key, which would turn away every ticket "
                 "sold at the gate; restore the key or the database from a backup\n",
-                (unsigned long long)norders, KEYS_DOC);
+                (unsigned long long)norders, norders == 1 ? "" : "s", KEYS_DOC);
         return BO_ECORRUPT;
     }
     if (!api->ticket_keys) {
