@@ -1,236 +1,49 @@
 # boxoffice - GNU Makefile. `make` builds build/boxoffice; `make test` runs
-# every suite; `make help` lists the targets. Dependencies are Debian
-# packages, installed by scripts/install-deps when one is missing.
+# every suite; `make help` lists the targets.
+#
+# Two stages, so that a fresh machine's first `make` (or `make test`) passes:
+# this file reads nothing from any package. It runs scripts/install-deps
+# (Debian packages, installed only when one is missing: a few dpkg-query
+# calls when all are there), then every goal in ONE sub-make of mk/build.mk,
+# the real build, which reads the packages' flags (pkg-config) only then.
+# Variables given on the command line (SANITIZE=..., FUZZ_SECONDS=...) and
+# -j reach the sub-make through MAKEFLAGS. `make help` and `make clean` need
+# no package and run here.
 
-CC       ?= cc
-PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib
-TESTPKGS := criterion
-SANITIZE ?=
+GOALS   := $(or $(MAKECMDGOALS),all)
+LOCAL   := help clean deps
+FORWARD := $(filter-out $(LOCAL),$(GOALS))
 
-# Each sanitizer build gets its own tree so objects never mix.
-ifeq ($(SANITIZE),)
-BUILD    ?= build
-SANFLAGS :=
-else
-BUILD    ?= build/san-$(subst $(comma),-,$(SANITIZE))
-SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
-endif
-comma := ,
-
-OPT      ?= -O2
-CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-            -Iinclude -Isrc -pthread -MMD -MP $(SANFLAGS)
-CFLAGS   += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
-LDFLAGS  += $(SANFLAGS)
-TESTLIBS := $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
-
-LIB_SRC   := $(sort $(shell find src -name '*.c' ! -name main.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
-TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_HELP := $(sort $(wildcard tests/unit/helpers/*.c))
-TEST_HOBJ := $(TEST_HELP:%.c=$(BUILD)/obj/%.o)
-BENCH_SRC := $(sort $(wildcard bench/*.c))
-BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-
-# Keep intermediate objects (test and bench objects, helpers): no rebuilds.
-.SECONDARY:
-
-.PHONY: all deps test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout run format \
-        format-check clean help
 .DEFAULT_GOAL := all
+.PHONY: $(GOALS) deps build-goals
 
-all: deps $(BUILD)/boxoffice $(BUILD)/boxoffice-paysim
+ifneq ($(FORWARD),)
+$(FORWARD): build-goals
+	@:
+
+# After clean when both are asked for: `make clean all` rebuilds.
+build-goals: deps $(filter clean,$(GOALS))
+	@$(MAKE) --no-print-directory -f mk/build.mk $(FORWARD)
+endif
 
 deps:
 	@scripts/install-deps
-
-$(BUILD)/obj/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
-
-$(BUILD)/libboxoffice.a: $(LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/boxoffice: $(BUILD)/obj/src/main.o $(BUILD)/libboxoffice.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-# The payment gateway simulator (tools/paysim/), its own process.
-PAYSIM_SRC := $(sort $(wildcard tools/paysim/*.c))
-PAYSIM_OBJ := $(PAYSIM_SRC:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/boxoffice-paysim: $(PAYSIM_OBJ) $(BUILD)/libboxoffice.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-# Criterion suites link libcriterion; plain test programs (the threaded ones
-# run under ThreadSanitizer, which Criterion cannot start under: its issue
-# #274) have their own main() and do not.
-$(BUILD)/libtesthelpers.a: $(TEST_HOBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libtesthelpers.a $(BUILD)/libboxoffice.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
-	    $(if $(shell grep -l 'criterion/criterion.h' tests/unit/$*.c),$(TESTLIBS))
-
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-# Formatting, every unit suite, the threaded suites under ThreadSanitizer,
-# then the system tests over HTTP.
-test: format-check lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
-	@echo "make test: all suites passed"
-
-test-unit: all $(TEST_BIN)
-	@scripts/run-tests $(TEST_BIN)
-
-# The threaded test programs (tests/unit/test_*stress*.c, plain main()s)
-# again, built with -fsanitize=thread.
-TSAN_TESTS := $(patsubst tests/unit/%.c,build/san-thread/tests/%,$(wildcard tests/unit/test_*stress*.c))
-# Then the server itself under ThreadSanitizer through the payment load
-# test (100 buyers scaled down to 40): payment workers, the reconciler,
-# the committer and the loops all at once; and through the API's system
-# tests (the seat map's render thread, SSE, HTTP/2 streams); a race stops
-# the server and fails the test.
-test-tsan: deps node_modules/.package-lock.json all
-	@$(MAKE) --no-print-directory SANITIZE=thread OPT=-O1 $(TSAN_TESTS) build/san-thread/boxoffice
-	@BOXOFFICE_STRESS_SCALE=tsan TSAN_OPTIONS=halt_on_error=1 scripts/run-tests $(TSAN_TESTS)
-	TSAN_OPTIONS=halt_on_error=1 BOXOFFICE_CHECKOUT_LOAD_SECONDS=8 BOXOFFICE_CHECKOUT_LOAD_BUYERS=40 \
-	    BOXOFFICE_BIN=build/san-thread/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
-	    node --test --test-concurrency=1 --test-timeout=300000 tests/system/checkout_load.test.mjs \
-	    tests/system/api.test.mjs
-
-# The unit suites and the server again under AddressSanitizer and UBSan
-# (their own tree, build/san-address-undefined): the server through the
-# system tests of the API, the bad input, the payment half, HTTPS and the
-# command line. A report stops the server (-fno-sanitize-recover, ASan
-# aborts) and fails them; a leak at exit fails their graceful-exit checks.
-ASAN_SYSTEM := $(addprefix tests/system/,api.test.mjs badinput.test.mjs checkout.test.mjs tls.test.mjs cli.test.mjs)
-.PHONY: test-asan
-test-asan: deps node_modules/.package-lock.json all
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined test-unit
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    BOXOFFICE_BIN=build/san-address-undefined/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim \
-	    node --test --test-concurrency=1 --test-timeout=300000 $(ASAN_SYSTEM)
-
-# System tests: node's test runner against a real `boxoffice serve` on an
-# ephemeral port with a temporary SQLite file (tests/system/); one file at a
-# time, since the load tests need the machine to themselves.
-.PHONY: test-system
-test-system: all node_modules/.package-lock.json
-	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node --test --test-concurrency=1 --test-timeout=180000 tests/system/
-
-# Browser tests: playwright-core (npm) drives Debian's Chromium, headless,
-# through the web UI (web/) of a real server and paysim (tests/browser/);
-# one file at a time. Screenshots go to test-results/.
-.PHONY: test-browser
-test-browser: all node_modules/.package-lock.json
-	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
-
-# libFuzzer harnesses (tests/fuzz/fuzz_*.c) for every parser of outside
-# input, built with clang under ASan+UBSan in their own tree; each runs
-# FUZZ_SECONDS from its corpus (tests/fuzz/corpus/NAME/, kept in the repo;
-# new finds go to build/fuzz/new/NAME so the tree stays clean).
-FUZZ_SECONDS ?= 20
-FUZZ_CC      := clang
-FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIBOBJ  := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_CFLAGS   = $(filter-out -O2 -g $(SANFLAGS),$(CFLAGS)) $(FUZZ_FLAGS)
-
-build/fuzz/obj/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
-
-build/fuzz/libboxoffice.a: $(FUZZ_LIBOBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libboxoffice.a
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
-
-.PHONY: test-fuzz
-test-fuzz: deps $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-	    mkdir -p tests/fuzz/corpus/$$n build/fuzz/new/$$n; \
-	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -close_fd_mask=3 \
-	        build/fuzz/new/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
-	        || { tail -50 build/fuzz/$$n.log; exit 1; }; done
-	@echo "fuzz: $(words $(FUZZ_BIN)) harnesses passed"
-
-# The long model run: >= 10,000,000 random operations.
-test-long: all $(BUILD)/tests/test_model
-	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
-
-bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web
-
-bench-engine: all $(BUILD)/bench/bench_engine
-	$(BUILD)/bench/bench_engine
-
-bench-store: all $(BUILD)/bench/bench_store
-	$(BUILD)/bench/bench_store
-
-bench-best: all $(BUILD)/bench/bench_best
-	$(BUILD)/bench/bench_best
-
-bench-http: all
-	bench/bench_http.sh
-
-# Whole purchase flows (hold -> checkout -> confirm, paysim at zero
-# latency) per second and their p99, after a hold -> release baseline in
-# the same run (bench/checkout.mjs).
-bench-checkout: all
-	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/checkout.mjs
-
-# The web UI's seat map of a 100,000-seat venue in headless Chromium: time
-# from navigation until it is drawn and a click selects a seat
-# (bench/bench_web.mjs); last line seatmap_100k_interactive_ms=...
-.PHONY: bench-web
-bench-web: all node_modules/.package-lock.json
-	BOXOFFICE_BIN=$(BUILD)/boxoffice node bench/bench_web.mjs
-
-# The demo: seeds a venue and events into ./boxoffice.db on first start and
-# reuses them after; the admin token is kept in ./boxoffice.admin-token.
-run: all
-	BUILD=$(BUILD) scripts/run-demo
-
-FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
-format:
-	clang-format -i $(FORMAT_FILES)
-
-format-check:
-	@clang-format --dry-run -Werror $(FORMAT_FILES)
-
-# The API reference docs/openapi.yaml, linted by Redocly CLI (npm, pinned in
-# package-lock.json; config redocly.yaml). `npm ci` runs only when
-# node_modules is missing or older than package-lock.json.
-.PHONY: lint-openapi
-lint-openapi: node_modules/.package-lock.json
-	@npm run --silent lint:openapi
-
-node_modules/.package-lock.json: package-lock.json | deps
-	npm ci --no-audit --no-fund
-	@touch $@
 
 clean:
 	rm -rf build
 
 help:
-	@echo "make            build build/boxoffice"
-	@echo "make run        build and serve the demo"
-	@echo "make test       every test suite (unit, model, stress, crash, fault, tsan, asan)"
+	@echo "make              build build/boxoffice and build/boxoffice-paysim"
+	@echo "make run          build and serve the demo"
+	@echo "make test         every test suite (build, unit, model, stress, crash, fault, tsan, asan, fuzz, system, browser)"
+	@echo "make test-unit    the unit suites"
+	@echo "make test-build   a fresh machine's first make (tests/build/fresh_machine.sh)"
 	@echo "make test-system  the HTTP system tests (node --test tests/system/)"
 	@echo "make test-browser the web UI in headless Chromium (tests/browser/)"
-	@echo "make test-fuzz  the libFuzzer harnesses, FUZZ_SECONDS each"
-	@echo "make test-long  the engine model test with 10,000,000 operations"
-	@echo "make bench      every benchmark (engine, store, best, http, checkout, web)"
-	@echo "make format     clang-format every C file"
-	@echo "SANITIZE=address,undefined make test   run the suites under sanitizers"
-
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+	@echo "make test-tsan    the threaded suites and the server under ThreadSanitizer"
+	@echo "make test-asan    the unit suites and the server under AddressSanitizer and UBSan"
+	@echo "make test-fuzz    the libFuzzer harnesses, FUZZ_SECONDS each"
+	@echo "make test-long    the engine model test with 10,000,000 operations"
+	@echo "make bench        every benchmark (engine, store, best, http, checkout, web)"
+	@echo "make format       clang-format every C file"
+	@echo "make SANITIZE=address,undefined test   run the suites under sanitizers"

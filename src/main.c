@@ -19,6 +19,7 @@
 #include "boxoffice/http.h"
 #include "boxoffice/layout.h"
 #include "boxoffice/live.h"
+#include "boxoffice/store.h"
 
 static void usage(FILE *f)
 {
@@ -319,11 +320,36 @@ static int serve_admin_token(const char **val, const bool *flagged, char **token
     int created = 0;
     const char *env = getenv("BOXOFFICE_ADMIN_TOKEN");
     if (!flagged[O_ADMIN_TOKEN_FILE] && env && *env)
-        return (*token = strdup(env)) ? 0 : 2;
+        return bo_api_admin_token_text(env, "BOXOFFICE_ADMIN_TOKEN", token) ? 2 : 0;
     if (bo_api_admin_token(val[O_ADMIN_TOKEN_FILE], token, &created))
         return 2;
     if (created)
         fprintf(stderr, "admin token (saved in %s): %s\n", val[O_ADMIN_TOKEN_FILE], *token);
+    return 0;
+}
+
+/* The store at url, checked, opened and loaded: 0, or 2 after saying why
+ * (a file that is not a store this build may write, or does not load). */
+static int serve_store(const char *url, bo_live_t **live)
+{
+    char why[256];
+    int err;
+    bool pg = !strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11);
+    if (pg || (err = bo_store_check(url, why, sizeof(why))) == BO_EINVAL) {
+        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", url,
+                pg ? "this build has no PostgreSQL store yet (use --db sqlite:PATH)"
+                   : "--db takes sqlite:PATH");
+        return 2;
+    }
+    if (err) {
+        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", url, why);
+        return 2;
+    }
+    if ((err = bo_live_open(url, NULL, live))) {
+        fprintf(stderr, "boxoffice serve: cannot load the store %s: %s%s\n", url, bo_strerror(err),
+                err == BO_ECORRUPT || err == BO_EIO ? " (is the file damaged?)" : "");
+        return 2;
+    }
     return 0;
 }
 
@@ -351,18 +377,9 @@ static int cmd_serve(int argc, char **argv)
             fprintf(stderr, "boxoffice serve: cannot start: %s\n", bo_strerror(err));
         goto out;
     }
-    if ((rc = serve_admin_token(val, flagged, &token)))
+    if ((rc = serve_admin_token(val, flagged, &token)) || (rc = serve_store(val[O_DB], &live)))
         goto out;
     rc = 1;
-    if ((err = bo_live_open(val[O_DB], NULL, &live))) {
-        bool pg =
-            !strncmp(val[O_DB], "postgresql://", 13) || !strncmp(val[O_DB], "postgres://", 11);
-        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", val[O_DB],
-                pg                 ? "this build has no PostgreSQL store yet (use --db sqlite:PATH)"
-                : err == BO_EINVAL ? "--db takes sqlite:PATH"
-                                   : bo_strerror(err));
-        goto out;
-    }
     uint32_t pay_timeout_ms = 5000, reconcile_ms = 500;
     if (parse_u32(val[O_PAYMENT_TIMEOUT], &pay_timeout_ms) || pay_timeout_ms < 10 ||
         parse_u32(val[O_RECONCILE], &reconcile_ms) || reconcile_ms < 10) {
@@ -379,7 +396,9 @@ static int cmd_serve(int argc, char **argv)
                             .payment_webhook_secret_file = val[O_PAYMENT_WEBHOOK],
                             .max_body_bytes = scfg.max_body_bytes};
     if ((err = bo_api_register(srv, live, &acfg))) {
+        /* stored data it refuses (a missing ticket key) said why: exit 2 */
         fprintf(stderr, "boxoffice serve: cannot start the API: %s\n", bo_strerror(err));
+        rc = err == BO_ECORRUPT ? 2 : 1;
         goto out;
     }
     bo_server_stop_on_signals(srv);

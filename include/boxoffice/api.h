@@ -34,13 +34,23 @@ typedef struct bo_api_config {
  */
 int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cfg);
 
+/* An admin token's least length (BOXOFFICE_ADMIN_TOKEN or its file). */
+#define BO_API_ADMIN_TOKEN_MIN_CHARS 16
+
 /*
  * The admin token kept in path: read it (surrounding whitespace trimmed; at
- * least 16 printable characters), or, when path does not exist, create it
+ * least BO_API_ADMIN_TOKEN_MIN_CHARS printable characters), or, when path does not exist, create it
  * (mode 0600) with a fresh token: 32 random bytes (libsodium) in hex.
  * Returns 0, *token (malloc'd: the caller frees it) and *created (1 when
  * made now), or BO_EINVAL / BO_EIO with a message on stderr.
  */
 int bo_api_admin_token(const char *path, char **token, int *created);
+/*
+ * The admin token given as text by what (a variable's name): the file's
+ * rule, at least 16 printable characters and no blank. Returns 0 and
+ * *token (malloc'd: the caller frees it), or BO_EINVAL / BO_ENOMEM with a
+ * message on stderr.
+ */
+int bo_api_admin_token_text(const char *text, const char *what, char **token);
 
 #endif

@@ -152,9 +152,21 @@ typedef struct bo_store_stats {
  * pending migrations). Does not start the committer: call bo_store_load
  * (recovery) first, then bo_store_start. Returns 0 and *out (caller owns,
  * bo_store_close), BO_EINVAL for an unknown URL, BO_EIO when the database
- * cannot be opened.
+ * cannot be opened or written, BO_ECORRUPT when it is not a boxoffice store
+ * (bo_store_check says why).
  */
 int bo_store_open(const char *url, bo_store_t **out);
+/*
+ * Check, changing no data, that url names a store this build may open and
+ * write, or nothing yet (bo_store_open creates it). Returns 0, or with one
+ * line saying why in why (cap bytes; the URL is not repeated): BO_EINVAL
+ * for an unknown URL, BO_ECORRUPT for a file that is not a boxoffice store
+ * (empty, not SQLite, truncated, another program's database, a newer
+ * boxoffice's) and BO_EIO for one that cannot be written (read-only, a
+ * directory, no directory to create it in). bo_store_open runs it first
+ * and refuses the same files with the same codes.
+ */
+int bo_store_check(const char *url, char *why, size_t cap);
 /*
  * Replay the database through v (see bo_store_visitor_t), before
  * bo_store_start. Returns 0, a visitor's nonzero value, BO_ECORRUPT when an
@@ -206,7 +218,12 @@ void bo_store_close(bo_store_t *s);
 
 /* Backends. Open the database at path (creating it and running pending
  * migrations). Returns 0 with *ops and *backend (the caller owns it: pass it
- * to ops->close), BO_EIO or BO_ENOMEM. */
+ * to ops->close), BO_EIO, BO_ECORRUPT (a file bo_store_check refuses) or
+ * BO_ENOMEM. */
 int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend);
+/* bo_store_check for sqlite:PATH: bo__sqlite_check_file (sqlite_check.c)
+ * with the schema version this build's migrations reach (sqlite.c). */
+int bo__sqlite_check(const char *path, char *why, size_t cap);
+int bo__sqlite_check_file(const char *path, int newest_version, char *why, size_t cap);
 
 #endif

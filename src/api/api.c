@@ -216,14 +216,16 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo_server_route(srv, "GET", "/readyz", on_readyz, api)) ||
         (rc = bo_server_route(srv, "GET", "/metrics", on_metrics, api)))
         return rc;
-    /* the catalog first: the others read it; the demo before any answer */
+    /* the catalog first: the others read it; the demo before any answer;
+     * webhooks and check-in before the orders, whose loading fills their
+     * state (a store refused there frees it with them) */
     if ((rc = bo__api_catalog_register(api)) || (rc = bo__api_demo_register(api)) ||
         (rc = bo__api_venues_register(api)) || (rc = bo__api_venue_read_register(api)) ||
         (rc = bo__api_events_register(api)) || (rc = bo__api_block_register(api)) ||
         (rc = bo__api_report_register(api)) || (rc = bo__api_seatmap_register(api)) ||
         (rc = bo__api_availability_register(api)) || (rc = bo__api_holds_register(api)) ||
-        (rc = bo__orders_register(api)) || (rc = bo__webhook_register(api)) ||
-        (rc = bo__checkin_register(api)))
+        (rc = bo__webhook_register(api)) || (rc = bo__checkin_register(api)) ||
+        (rc = bo__orders_register(api)))
         return rc;
     /* the checkout page confirms cards with the simulator itself */
     if (api->payment && !strncmp(api->payment, "sim:", 4) &&
@@ -237,8 +239,6 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
 }
 
 /* ---- the admin token file ---- */
-
-#define TOKEN_MIN_CHARS 16
 
 /* A fresh token (32 random bytes in hex) into a new file at path. */
 static int create_token(const char *path, char **token)
@@ -264,13 +264,29 @@ int bo_api_admin_token(const char *path, char **token, int *created)
     *created = rc == 0;
     if (rc == BO_EEXIST) {
         op = "read";
-        rc = bo_secret_read(path, TOKEN_MIN_CHARS, "boxoffice", token);
+        rc = bo_secret_read(path, BO_API_ADMIN_TOKEN_MIN_CHARS, "boxoffice", token);
     }
     if (rc == BO_EINVAL)
         fprintf(stderr, "boxoffice: %s must hold one token of at least %d printable characters\n",
-                path, TOKEN_MIN_CHARS);
+                path, BO_API_ADMIN_TOKEN_MIN_CHARS);
     else if (rc)
         fprintf(stderr, "boxoffice: cannot %s the admin token file %s: %s\n", op, path,
                 strerror(errno));
     return rc;
+}
+
+int bo_api_admin_token_text(const char *text, const char *what, char **token)
+{
+    size_t n = strlen(text);
+    bool printable = true;
+    for (size_t i = 0; i < n; i++)
+        printable = printable && text[i] > ' ' && text[i] <= '~';
+    if (n < BO_API_ADMIN_TOKEN_MIN_CHARS || !printable) {
+        fprintf(stderr,
+                "boxoffice: %s must hold one token of at least %d printable characters (no "
+                "blanks); it has %zu characters%s\n",
+                what, BO_API_ADMIN_TOKEN_MIN_CHARS, n, printable ? "" : ", not all printable");
+        return BO_EINVAL;
+    }
+    return (*token = strdup(text)) ? 0 : BO_ENOMEM;
 }

@@ -137,10 +137,31 @@ int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char
     return 0; /* a collection of a later version: kept, unused */
 }
 
+/* How many orders the store holds (loaded before the keys). */
+static uint64_t orders_held(bo_api_t *api)
+{
+    uint64_t by[BO_ORDER_NSTATUS] = {0}, n = 0;
+    bo__order_counts(api, by);
+    for (int i = 0; i < BO_ORDER_NSTATUS; i++)
+        n += by[i];
+    return n;
+}
+
 int bo__checkin_keys(bo_api_t *api)
 {
     char text[BO_TICKET_KEYS_TEXT_MAX];
     int rc = 0;
+    uint64_t norders;
+    if (!api->ticket_keys && (norders = orders_held(api)) > 0) {
+        /* The key goes with the first start, before any order: it was lost.
+         * A new one would void every ticket sold (they would not verify). */
+        fprintf(stderr,
+                "boxoffice: the store holds %llu order%s but no ticket signing key (document "
+                "key/%s): refusing to start with a new key, which would turn away every ticket "
+                "sold at the gate; restore the key or the database from a backup\n",
+                (unsigned long long)norders, norders == 1 ? "" : "s", KEYS_DOC);
+        return BO_ECORRUPT;
+    }
     if (!api->ticket_keys) {
         if (!(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
             return BO_ENOMEM;

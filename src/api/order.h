@@ -193,7 +193,9 @@ int bo__order_refund_finish(bo_api_t *api, bo_order_t *o);
 /* Documents of checkin.c recovered at start (ticket keys, staff tokens,
  * processed webhook events). 0 or BO_E*. */
 int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char *body, size_t len);
-/* The ticket signing keys: loaded, or made and stored on first start. */
+/* The ticket signing keys: loaded, or made and stored on a store's first
+ * start (no order yet). Missing while orders exist: BO_ECORRUPT, after
+ * saying so on stderr (a new key would void every ticket sold). */
 int bo__checkin_keys(bo_api_t *api);
 
 /* ---- webhook.c ---------------------------------------------------------- */

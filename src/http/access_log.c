@@ -2,8 +2,11 @@
  * access_log.c - what happens once a request is done: its route's
  * statistics (status, latency) are counted, and one JSON line is written to
  * the access log: {"time","method","path","route","status","bytes",
- * "latency_us","remote","proto"}. The path is logged without its query,
- * which may carry secrets (order secrets are query parameters).
+ * "latency_us","remote","proto"}. "path" is the request target, query
+ * included, with its capabilities redacted (redact.c: hold ids become a
+ * tag, secret=, token= and the like "[redacted]"). The file is created
+ * 0600, and an existing one wider than that is narrowed to 0600 (with a
+ * warning): it holds clients' addresses and order ids.
  *
  * Workload: every request, ~10^5/s across the loops. A loop appends lines
  * to its own 32 KiB chunk and hands the chunk to a writer thread when full
@@ -17,12 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "http/redact.h"
 
 #define CHUNK_BYTES     (32u << 10)
 #define MAX_QUEUED      (8u << 20)
@@ -48,12 +55,30 @@ struct bo__access_log {
     size_t queued;         /* under mu */
     bool stop;             /* under mu */
     _Atomic uint64_t dropped;
+    unsigned char tag_key[BO_REDACT_KEY_BYTES]; /* hold ids' tags: random per process */
 };
 
 typedef struct logger {
     h2o_logger_t super;
     bo_server_t *srv;
 } logger_t;
+
+/* A regular log file readable or writable by others than its owner is
+ * narrowed to 0600 (the umask does not apply to an existing file); a pipe
+ * or a device (/dev/stdout) is left alone. Returns 0 or -1 (errno). */
+static int narrow_mode(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0077) == 0)
+        return 0;
+    if (fchmod(fd, st.st_mode & 0700) != 0)
+        return -1;
+    fprintf(stderr, "boxoffice: the access log %s was mode %04o: now %04o\n", path,
+            (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
+    return 0;
+}
 
 int bo__access_log_new(const char *path, bo__access_log_t **out)
 {
@@ -67,14 +92,19 @@ int bo__access_log_new(const char *path, bo__access_log_t **out)
     if (path && !strcmp(path, "off")) {
         log->fd = -1;
     } else if (path && strcmp(path, "-")) {
-        log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         log->own_fd = true;
-        if (log->fd < 0) {
+        if (log->fd < 0 || narrow_mode(log->fd, path)) {
             fprintf(stderr, "boxoffice: cannot open the access log %s: %m\n", path);
             bo__access_log_free(log);
             return BO_EINVAL;
         }
     }
+    if (sodium_init() < 0) {
+        bo__access_log_free(log);
+        return BO_EIO;
+    }
+    randombytes_buf(log->tag_key, sizeof(log->tag_key));
     *out = log;
     return 0;
 }
@@ -263,11 +293,13 @@ static void write_line(bo__loop_t *loop, h2o_req_t *req, int status, const char 
     if (sl)
         h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host);
     format_time(loop, ts, sizeof(ts), &req->timestamps.request_begin_at);
-    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    char target[MAX_LOGGED_PATH];
+    size_t tlen = bo__redact_target(req->path.base, req->path.len, target, sizeof(target),
+                                    loop->srv->log->tag_key);
     p += snprintf(p, (size_t)(end - p), "{\"time\":\"%s\",\"method\":\"", ts);
     p = put_escaped(p, end - 200, req->method.base, req->method.len < 16 ? req->method.len : 16);
     p += snprintf(p, (size_t)(end - p), "\",\"path\":\"");
-    p = put_escaped(p, end - 200, req->path.base, plen < MAX_LOGGED_PATH ? plen : MAX_LOGGED_PATH);
+    p = put_escaped(p, end - 200, target, tlen);
     p += snprintf(p, (size_t)(end - p),
                   "\",\"route\":%s%s%s,\"status\":%d,\"bytes\":%zu,\"latency_us\":%lld,"
                   "\"remote\":\"%s\",\"proto\":\"HTTP/%s\"}\n",

@@ -807,14 +807,22 @@ static void create_private(const char *path)
         close(fd); /* an empty file is an empty database */
 }
 
+int bo__sqlite_check(const char *path, char *why, size_t cap)
+{
+    return bo__sqlite_check_file(path, NMIGRATIONS, why, cap);
+}
+
 int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend)
 {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     struct sq *b = calloc(1, sizeof(*b));
+    char why[256];
     int rc = BO_ENOMEM;
 
     if (!b)
         goto out;
+    if ((rc = bo__sqlite_check(path, why, sizeof(why))))
+        goto out; /* bo_store_check says why */
     rc = BO_EIO;
     if (strcmp(path, ":memory:") != 0)
         create_private(path);

@@ -25,6 +25,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,21 +69,40 @@ static const struct {
     const char *prefix;
     size_t skip;
     int (*open)(const char *rest, const bo_store_ops_t **ops, void **backend);
+    int (*check)(const char *rest, char *why, size_t cap);
 } backends[] = {
-    {"sqlite:", 7, bo__sqlite_open},
+    {"sqlite:", 7, bo__sqlite_open, bo__sqlite_check},
 };
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+/* The backend of url, or NBACKENDS for none. */
+static size_t backend_of(const char *url)
+{
+    size_t i;
+    for (i = 0; url && i < NBACKENDS; i++)
+        if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)) == 0)
+            break;
+    return i < NBACKENDS && url[backends[i].skip] != '\0' ? i : NBACKENDS;
+}
+
+int bo_store_check(const char *url, char *why, size_t cap)
+{
+    size_t i = backend_of(url);
+    if (i == NBACKENDS) {
+        snprintf(why, cap, "not a store URL");
+        return BO_EINVAL;
+    }
+    return backends[i].check(url + backends[i].skip, why, cap);
+}
 
 int bo_store_open(const char *url, bo_store_t **out)
 {
     bo_store_t *s = NULL;
     int rc = BO_EINVAL;
-    size_t i, nbackends = sizeof(backends) / sizeof(backends[0]);
+    size_t i = backend_of(url);
 
     *out = NULL;
-    for (i = 0; url && i < nbackends; i++)
-        if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)) == 0)
-            break;
-    if (!url || i == nbackends || url[backends[i].skip] == '\0')
+    if (i == NBACKENDS)
         goto out;
     rc = BO_ENOMEM;
     s = calloc(1, sizeof(*s));

@@ -381,11 +381,13 @@ static long long sql_int(const char *sql)
     return v;
 }
 
+/* sql on the file at path (created when missing). */
 static void sql_exec(const char *sql)
 {
     sqlite3 *db;
 
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                 SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
 }
@@ -402,7 +404,7 @@ Test(store, open_rejects_unknown_urls)
     cr_assert_eq(bo_store_open("sqlite:", &s), BO_EINVAL);
     cr_assert_eq(bo_store_open("sqlite", &s), BO_EINVAL);
     cr_assert_eq(bo_store_open("SQLITE:/tmp/x.db", &s), BO_EINVAL);
-    cr_assert_eq(bo_store_open("sqlite:/nonexistent-dir/x/store.db", &s), BO_EIO);
+    cr_assert_eq(bo_store_open("sqlite:/nonexistent-dir/x/store.db", &s), BO_EIO); /* below */
     cr_assert_null(s);
     bo_store_close(NULL);
 }
@@ -439,6 +441,115 @@ Test(store, a_new_database_and_its_wal_are_readable_by_their_owner_only)
     bo_store_close(s);
     cr_assert_eq(mode_of(""), 0640);
     umask(old);
+}
+
+/* bo_store_check and bo_store_open both refuse the file at path with code,
+ * the reason naming the problem (want: a part of it). */
+static void expect_store_refused(int code, const char *want)
+{
+    char why[256];
+    bo_store_t *s = (bo_store_t *)1;
+
+    cr_assert_eq(bo_store_check(url, why, sizeof(why)), code, "check: want %d (%s), got: %s", code,
+                 want, why);
+    cr_assert(strstr(why, want), "reason: want '%s' in '%s'", want, why);
+    cr_assert_eq(bo_store_open(url, &s), code, "open refuses it too");
+    cr_assert_null(s);
+}
+
+static void write_file(const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static long long db_size(void)
+{
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return (long long)st.st_size;
+}
+
+Test(store, check_accepts_nothing_yet_and_a_store)
+{
+    char why[256] = "x";
+
+    cr_assert_eq(bo_store_check(url, why, sizeof(why)), 0, "nothing there: %s", why);
+    cr_assert_str_empty(why);
+    create_events(2, NULL, 0);
+    cr_assert_eq(bo_store_check(url, why, sizeof(why)), 0, "a store: %s", why);
+    cr_assert_eq(bo_store_check("sqlite::memory:", why, sizeof(why)), 0);
+    cr_assert_eq(bo_store_check("mysql:x", why, sizeof(why)), BO_EINVAL);
+    /* an SQLite file with nothing in it yet becomes a store */
+    unlink(path);
+    sql_exec("VACUUM");
+    cr_assert_gt(db_size(), 0);
+    cr_assert_eq(bo_store_check(url, why, sizeof(why)), 0, "a blank SQLite file: %s", why);
+    bo_store_close(open_store());
+    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
+}
+
+Test(store, an_empty_file_is_not_taken_for_a_new_store)
+{
+    write_file("", 0);
+    expect_store_refused(BO_ECORRUPT, "it is empty (0 bytes), not a boxoffice store");
+    cr_assert_eq(db_size(), 0, "left as it was");
+}
+
+Test(store, a_file_that_is_not_sqlite_is_refused)
+{
+    static const char text[] = "name,email\nAda,ada@example.com\n";
+    write_file(text, sizeof(text) - 1);
+    expect_store_refused(BO_ECORRUPT, "it is not an SQLite database, so not a boxoffice store");
+    cr_assert_eq(db_size(), (long long)sizeof(text) - 1, "left as it was");
+}
+
+Test(store, another_programs_database_is_refused)
+{
+    sql_exec("CREATE TABLE contacts(name TEXT, email TEXT)");
+    expect_store_refused(BO_ECORRUPT, "it is an SQLite database but not a boxoffice store");
+    cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema"), 1, "no table was added");
+    unlink(path);
+    sql_exec("PRAGMA user_version = 3"); /* boxoffice's version, but none of its tables */
+    expect_store_refused(BO_ECORRUPT, "it is not a boxoffice store (schema version 3 but no table "
+                                      "'venues')");
+    unlink(path);
+    sql_exec("PRAGMA user_version = 99");
+    expect_store_refused(BO_ECORRUPT,
+                         "it was written by a newer boxoffice (schema version 99; this "
+                         "one knows up to 3)");
+}
+
+Test(store, a_truncated_store_is_refused)
+{
+    char want[128];
+
+    create_events(8, NULL, 0);
+    long long size = db_size();
+    cr_assert_eq(truncate(path, size / 2), 0);
+    snprintf(want, sizeof(want), "it is truncated: %lld bytes where its header says %lld", size / 2,
+             size);
+    expect_store_refused(BO_ECORRUPT, want);
+    cr_assert_eq(truncate(path, 50), 0); /* not even a whole header */
+    expect_store_refused(BO_ECORRUPT, "it is not an SQLite database");
+}
+
+Test(store, a_read_only_store_or_a_directory_is_refused)
+{
+    create_events(1, NULL, 0);
+    /* root could write it: the mode is the operator's word */
+    cr_assert_eq(chmod(path, 0400), 0);
+    expect_store_refused(BO_EIO, "it is read-only (mode 0400)");
+    cr_assert_eq(chmod(path, 0600), 0);
+    bo_store_close(open_store());
+    unlink(path);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    expect_store_refused(BO_EIO, "it is a directory, not a database file");
+    rmdir(path);
+    snprintf(url, sizeof(url), "sqlite:%s/no-such-dir/store.db", dir);
+    expect_store_refused(BO_EIO, "it does not exist and its directory");
 }
 
 Test(store, empty_database_loads_nothing_and_has_the_schema)

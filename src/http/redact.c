@@ -1,0 +1,163 @@
+/*
+ * redact.c - the request target as the access log shows it (redact.h).
+ * A hold id is the capability to cancel a hold (and, with it, an order's
+ * seats); an order's secret (?secret=) reads and pays an order. A log file
+ * is read by more people than the API's clients, so neither is written in
+ * clear, while a hold's lines stay linkable by their tag.
+ *
+ * Workload: every logged request, on its loop thread. Most targets are a
+ * short path with no query and no segment that starts with "hold_" or
+ * holds a '%': one pass that copies them, no decoding, no hashing.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "http/redact.h"
+#include "util/hex.h"
+
+#define HOLD_PREFIX     "hold_"
+#define HOLD_PREFIX_N   5
+#define EVENT_HEX       16
+#define DECODED_MAX     256 /* a hold id is 53 bytes; longer parts are cut */
+#define REDACTED        "[redacted]"
+#define REDACTED_N      (sizeof(REDACTED) - 1)
+#define REPLACEMENT_MAX (HOLD_PREFIX_N + EVENT_HEX + 1 + BO_REDACT_TAG_HEX)
+
+_Static_assert(crypto_shorthash_KEYBYTES == BO_REDACT_KEY_BYTES, "tag key size");
+_Static_assert(BO_REDACT_TAG_HEX <= 2 * crypto_shorthash_BYTES, "tag length");
+
+typedef struct sink {
+    char *p;
+    size_t len, cap;
+    bool full; /* a part did not fit: nothing more is written */
+} sink_t;
+
+/* All of s or, when it does not fit, as much as fits (cut = true) or
+ * nothing (cut = false: a replacement is never written in part). */
+static void put(sink_t *k, const char *s, size_t n, bool cut)
+{
+    if (k->full)
+        return;
+    if (n > k->cap - k->len) {
+        k->full = true;
+        if (!cut)
+            return;
+        n = k->cap - k->len;
+    }
+    memcpy(k->p + k->len, s, n);
+    k->len += n;
+}
+
+/* Percent-decode s[0..n) into d (DECODED_MAX bytes at most); a '%' not
+ * followed by two hex digits stays as it is. Returns the decoded length. */
+static size_t decode(const char *s, size_t n, char *d)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n && j < DECODED_MAX; i++) {
+        int hi = s[i] == '%' && i + 2 < n ? bo_hex_val((unsigned char)s[i + 1], 1) : -1;
+        int lo = hi < 0 ? -1 : bo_hex_val((unsigned char)s[i + 2], 1);
+        if (lo >= 0) {
+            d[j++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            d[j++] = s[i];
+        }
+    }
+    return j;
+}
+
+/* A part worth decoding: it may be a hold id. */
+static bool may_be_hold(const char *s, size_t n)
+{
+    return n > HOLD_PREFIX_N &&
+           (!strncasecmp(s, HOLD_PREFIX, HOLD_PREFIX_N) || memchr(s, '%', n) != NULL);
+}
+
+/* s[0..n) or, when it is a hold id, its replacement. */
+static void put_part(sink_t *k, const char *s, size_t n, const unsigned char *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    char d[DECODED_MAX], r[REPLACEMENT_MAX];
+    size_t dn;
+    if (!may_be_hold(s, n) || (dn = decode(s, n, d)) <= HOLD_PREFIX_N ||
+        strncasecmp(d, HOLD_PREFIX, HOLD_PREFIX_N) != 0) {
+        put(k, s, n, true);
+        return;
+    }
+    size_t rn = HOLD_PREFIX_N, ev = 0;
+    memcpy(r, HOLD_PREFIX, HOLD_PREFIX_N);
+    while (ev < EVENT_HEX && HOLD_PREFIX_N + ev < dn &&
+           bo_hex_val((unsigned char)d[HOLD_PREFIX_N + ev], 1) >= 0)
+        ev++;
+    if (ev == EVENT_HEX) { /* the event part, public like the event's id */
+        memcpy(r + rn, d + HOLD_PREFIX_N, EVENT_HEX);
+        rn += EVENT_HEX;
+    }
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, (const unsigned char *)d, dn, key);
+    r[rn++] = '~';
+    for (size_t i = 0; i < BO_REDACT_TAG_HEX; i++)
+        r[rn++] = hex[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+    put(k, r, rn, false);
+}
+
+/* Does a query parameter's name (raw) name a secret? */
+static bool secret_name(const char *s, size_t n)
+{
+    static const char *const words[] = {"secret", "token", "key", "pass", "auth", "sig"};
+    char d[DECODED_MAX + 1];
+    size_t dn = decode(s, n, d);
+    d[dn] = '\0';
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcasestr(d, words[i]))
+            return true;
+    return false;
+}
+
+/* One name[=value] of the query. */
+static void put_param(sink_t *k, const char *s, size_t n, const unsigned char *key)
+{
+    const char *eq = memchr(s, '=', n);
+    if (!eq) {
+        put_part(k, s, n, key);
+        return;
+    }
+    size_t nn = (size_t)(eq - s);
+    put(k, s, nn + 1, true);
+    if (secret_name(s, nn))
+        put(k, REDACTED, REDACTED_N, false);
+    else
+        put_part(k, eq + 1, n - nn - 1, key);
+}
+
+size_t bo__redact_target(const char *in, size_t n, char *out, size_t cap,
+                         const unsigned char key[BO_REDACT_KEY_BYTES])
+{
+    sink_t k = {.p = out, .cap = cap};
+    const char *end = in + n, *q = memchr(in, '?', n);
+    const char *path_end = q ? q : end;
+    for (const char *s = in; s < path_end && !k.full;) {
+        const char *slash = memchr(s, '/', (size_t)(path_end - s));
+        const char *e = slash ? slash : path_end;
+        put_part(&k, s, (size_t)(e - s), key);
+        if (slash)
+            put(&k, "/", 1, true);
+        s = slash ? slash + 1 : path_end;
+    }
+    if (!q)
+        return k.len;
+    put(&k, "?", 1, true);
+    for (const char *s = q + 1; s < end && !k.full;) {
+        const char *amp = memchr(s, '&', (size_t)(end - s));
+        const char *e = amp ? amp : end;
+        put_param(&k, s, (size_t)(e - s), key);
+        if (amp)
+            put(&k, "&", 1, true);
+        s = amp ? amp + 1 : end;
+    }
+    return k.len;
+}
