@@ -10,6 +10,10 @@
 # -j reach the sub-make through MAKEFLAGS. `make help` and `make clean` need
 # no package and run here.
 
+# Node.js 20 from the npm registry, where scripts/install-deps put it because
+# the system's is older (Debian 12 ships 18): first on every recipe's PATH.
+export PATH := $(CURDIR)/.deps/node/bin:$(PATH)
+
 GOALS   := $(or $(MAKECMDGOALS),all)
 LOCAL   := help clean deps
 FORWARD := $(filter-out $(LOCAL),$(GOALS))
