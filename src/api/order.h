@@ -13,17 +13,22 @@
  * (gateway calls included: steps of one order never interleave) and waits
  * for its commit; event loops never block on any of it.
  *
- * One step per order at a time: a step takes the order's step flag
- * (bo__order_step_try) before it is queued, on the event loop, and gives it
- * back when it ends; a second step meanwhile is answered at once (409
- * ORDER_BUSY with Retry-After: 1; a webhook 503, which the gateway delivers
- * again; the reconciler looks again on its next scan). So however many
- * requests one order gets, at most one worker holds or waits for its mutex
- * for a gateway call. Check-in takes the mutex without the flag (two scans
- * of a ticket are serialised; a scan never refuses for a busy order) but on
- * its own pool, and waits behind at most that one step. Readers (GET, QR)
- * on an event loop never wait on a step: a step publishes the order as it
- * was when it began (bo__order_lock), and readers serve that.
+ * One step per order at a time: a buyer's step (checkout, confirm, cancel,
+ * a hold abandoned) takes the order's step flag (bo__order_step_try) on the
+ * event loop before it is queued, and gives it back when it ends; a second
+ * buyer step meanwhile is answered at once: 409 ORDER_BUSY with
+ * Retry-After: 1. Background steps (a webhook, the reconciler) take a
+ * flag of their own (bo__order_background_try), and only while no buyer
+ * step runs: otherwise a webhook answers 503 (the gateway delivers it
+ * again) and the reconciler looks again on its next scan. So however many
+ * requests one order gets, at most two workers meet on its mutex: a buyer
+ * step may wait behind one background step (one gateway call), never
+ * behind another buyer step, and a background step never waits for a
+ * buyer. Check-in takes the mutex without a flag (two scans of a ticket
+ * are serialised; a scan never refuses for a busy order) but on its own
+ * pool, and waits behind at most those steps. Readers (GET, QR) on an
+ * event loop never wait on a step: a step publishes the order as it was
+ * when it began (bo__order_lock), and readers serve that.
  *
  * Durability: an order is a document (store.h) rewritten whole at each
  * step; a step that changes seats commits the order in the same
@@ -71,7 +76,8 @@ typedef struct bo_ticket {
 
 typedef struct bo_order {
     pthread_mutex_t mu;       /* held by the running step (see above) */
-    int step;                 /* 1 while a step is queued or running (atomic: bo__order_step_try) */
+    int step;                 /* 1 while a buyer's step is queued or running (atomic) */
+    int background;           /* 1 while a webhook's or the reconciler's step is (atomic) */
     pthread_mutex_t shown_mu; /* guards shown */
     char *shown;              /* the order's answer when its running step began, or NULL */
     size_t shown_len;
@@ -120,10 +126,10 @@ static inline int bo__order_status(const bo_order_t *o)
 /* A zeroed order's locks (every new or loaded order, before any use). */
 void bo__order_init(bo_order_t *o);
 
-/* Take the order's step flag: true when no other step holds it (the
- * caller then runs its step and ends it with bo__order_step_done), false
- * when one does (answer ORDER_BUSY, or look again later). Any thread,
- * never waits. */
+/* Take the order's step flag for a buyer's step: true when no other buyer
+ * step holds it (the caller then runs its step and ends it with
+ * bo__order_step_done), false when one does (answer ORDER_BUSY). Any
+ * thread, never waits. */
 static inline bool bo__order_step_try(bo_order_t *o)
 {
     int free_ = 0;
@@ -131,12 +137,26 @@ static inline bool bo__order_step_try(bo_order_t *o)
                                        __ATOMIC_ACQUIRE);
 }
 void bo__order_step_done(bo_order_t *o);
+/* The same for a background step (webhook, reconciler): false while any
+ * step of the order runs, buyers' included. */
+static inline bool bo__order_background_try(bo_order_t *o)
+{
+    int free_ = 0;
+    if (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE))
+        return false;
+    return __atomic_compare_exchange_n(&o->background, &free_, 1, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+void bo__order_background_done(bo_order_t *o);
 
 /* Lock o for a step that may wait on the gateway or a commit, and publish
  * its answer as it is now for readers meanwhile (bo__order_read); unlock
  * drops it. Worker threads only. */
 void bo__order_lock(bo_api_t *api, bo_order_t *o);
 void bo__order_unlock(bo_order_t *o);
+/* Drop the published answer early (o locked), as a step answers: readers
+ * then wait the microseconds until its unlock and see its outcome. */
+void bo__order_unpublish(bo_order_t *o);
 /* The order's API answer with its secret and tickets (malloc'd JSON text,
  * caller frees; NULL when out of memory), for an event loop: rendered now
  * when no step holds the order, else as the running step found it. Waits
@@ -225,10 +245,10 @@ int bo__job(bo_api_t *api, enum bo_pool which, void (*fn)(void *arg), void *arg)
 
 /* A table of token buckets keyed by short strings (client addresses): each
  * key may take burst tokens at once, refilled at burst per period_ms.
- * Bounded memory (BO_RATE_SLOTS buckets): keys are hashed with a random key,
- * and a key whose slot is taken by another key's busy bucket shares it
- * (stricter for both, never looser). */
-#define BO_RATE_SLOTS 8192u
+ * Bounded memory: BO_RATE_SLOTS buckets, in sets of BO_RATE_WAYS chosen by
+ * a keyed hash; a new key takes its set's most idle bucket (ratelimit.c). */
+#define BO_RATE_SLOTS 16384u
+#define BO_RATE_WAYS  4u
 typedef struct bo_rate bo_rate_t;
 /* NULL when out of memory; burst and period_ms > 0. */
 bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms);

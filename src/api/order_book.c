@@ -788,6 +788,13 @@ void bo__order_step_done(bo_order_t *o)
     (void)was;
 }
 
+void bo__order_background_done(bo_order_t *o)
+{
+    int was = __atomic_exchange_n(&o->background, 0, __ATOMIC_RELEASE);
+    assert(was == 1);
+    (void)was;
+}
+
 static void publish(bo_order_t *o, char *text, size_t len)
 {
     pthread_mutex_lock(&o->shown_mu);
@@ -803,7 +810,13 @@ void bo__order_lock(bo_api_t *api, bo_order_t *o)
     size_t len = 0;
     pthread_mutex_lock(&o->mu);
     /* out of memory: no copy, and readers wait for the step instead */
-    publish(o, bo__order_render(api, o, true, &len), len);
+    char *text = bo__order_render(api, o, true, &len);
+    publish(o, text, len);
+}
+
+void bo__order_unpublish(bo_order_t *o)
+{
+    publish(o, NULL, 0);
 }
 
 void bo__order_unlock(bo_order_t *o)

@@ -57,10 +57,24 @@ typedef struct step {
 
 /* ---- answers ------------------------------------------------------------------- */
 
+/* As a step answers (its order locked; nothing slow left before its
+ * unlock): the order's flag is given back first, so that the client's next
+ * step, sent as soon as it reads this answer, finds the order free; and
+ * readers see the outcome, not the state before the step. */
+static void step_release(step_t *s)
+{
+    if (!s->flagged)
+        return;
+    bo__order_unpublish(s->order);
+    bo__order_step_done(s->order);
+    s->flagged = false;
+}
+
 static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
 {
     size_t len = 0;
     char *body = bo__order_render(s->api, o, true, &len);
+    step_release(s);
     char loc[sizeof("/api/v1/orders/") + BO_ID_ORDER_LEN];
     char id[BO_ID_ORDER_LEN + 1];
     bo_id_order(id, o->id);
@@ -74,6 +88,7 @@ static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
 
 static void reply_error(step_t *s, int err, const char *message, json_t *details)
 {
+    step_release(s);
     bo__idem_reply_error(s->api, &s->idem, s->a, err, message, details);
 }
 
@@ -773,8 +788,10 @@ static void abandon_job(void *arg)
         reply_error(s, rc, NULL, order_ref(o));
     else if (o->status == BO_ORDER_PAID)
         reply_error(s, BO_ESTATE, "the hold was paid meanwhile", order_ref(o));
-    else
+    else {
+        step_release(s);
         bo__idem_reply(s->api, &s->idem, s->a, 204, NULL, 0, NULL, true);
+    }
     bo__order_unlock(o);
     step_end(s);
 }

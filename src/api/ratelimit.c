@@ -5,12 +5,14 @@
  *
  * Workload: one take per card attempt, a few per second at most, from any
  * loop thread: one mutex over a fixed table is plenty. Memory is bounded
- * whatever the number of addresses: BO_RATE_SLOTS buckets, direct-mapped by
- * a keyed hash (an attacker cannot aim at another address's slot). A key
- * finding its slot held by another key takes it over once that bucket is
- * full again (idle for a period); before that the two share it, which is
- * stricter for both and never lets a key past its own limit.
+ * whatever the number of addresses: BO_RATE_SLOTS buckets in sets of
+ * BO_RATE_WAYS, a key's set chosen by a keyed hash (an attacker cannot aim
+ * at another address's set). A new key takes the bucket of its set that
+ * has the most tokens (a free one, else the most idle): a key that is
+ * spending its tokens is the last to be forgotten, so churning addresses
+ * cannot reset it, and honest buyers never share a bucket.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,10 +76,20 @@ int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms
     h |= 1; /* never 0: 0 marks a free slot */
     int64_t full = (int64_t)rl->burst * MILLI, wait_ms = 0;
     pthread_mutex_lock(&rl->mu);
-    struct slot *s = &rl->slots[h % BO_RATE_SLOTS];
-    int64_t tokens = s->key ? refill(rl, s, now_ms) : full;
-    if (s->key != h && tokens == full) /* free, or its owner is idle: ours now */
-        s->key = h;
+    struct slot *set = &rl->slots[(h % (BO_RATE_SLOTS / BO_RATE_WAYS)) * BO_RATE_WAYS], *s = NULL;
+    for (unsigned i = 0; i < BO_RATE_WAYS && !s; i++)
+        if (set[i].key == h)
+            s = &set[i];
+    if (!s) { /* a new key: the set's free or most idle bucket, full */
+        int64_t most = -1;
+        for (unsigned i = 0; i < BO_RATE_WAYS; i++) {
+            int64_t t = set[i].key ? refill(rl, &set[i], now_ms) : full + 1; /* free first */
+            if (t > most)
+                s = &set[i], most = t;
+        }
+        *s = (struct slot){h, full, now_ms};
+    }
+    int64_t tokens = refill(rl, s, now_ms);
     if (tokens >= MILLI) {
         tokens -= MILLI;
     } else { /* the time the missing part takes to come back, rounded up */
@@ -86,6 +98,7 @@ int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms
     }
     s->tokens_m = tokens;
     s->last_ms = now_ms > s->last_ms ? now_ms : s->last_ms;
+    assert(tokens >= 0 && tokens <= full);
     pthread_mutex_unlock(&rl->mu);
     return wait_ms;
 }

@@ -82,7 +82,7 @@ static void step_job(void *arg)
     }
     o->recheck_ms = now + RECHECK_MS;
     bo__order_unlock(o);
-    bo__order_step_done(o);
+    bo__order_background_done(o);
     (void)rc; /* a failure is tried again at the next recheck */
     free(s);
 }
@@ -95,10 +95,10 @@ static int scan_one(void *arg, bo_order_t *o)
     int status = bo__order_status(o);
     if (status != BO_ORDER_PENDING && status != BO_ORDER_REFUND_PENDING)
         return 0; /* the common case, without a lock */
-    if (!bo__order_step_try(o))
+    if (!bo__order_background_try(o))
         return 0; /* a step of this order is running: look again next time */
     if (pthread_mutex_trylock(&o->mu)) {
-        bo__order_step_done(o); /* a scan at the gate holds it: next time */
+        bo__order_background_done(o); /* a scan at the gate holds it: next time */
         return 0;
     }
     if (o->status == BO_ORDER_PENDING)
@@ -108,12 +108,12 @@ static int scan_one(void *arg, bo_order_t *o)
     pthread_mutex_unlock(&o->mu);
     step_t *s = due ? malloc(sizeof(*s)) : NULL;
     if (!s) {
-        bo__order_step_done(o);
+        bo__order_background_done(o);
         return 0;
     }
     *s = (step_t){api, o};
     if (bo__job(api, BO_POOL_HOOK, step_job, s)) {
-        bo__order_step_done(o);
+        bo__order_background_done(o);
         free(s);
         return 1; /* the queue is full: the next scan goes on */
     }

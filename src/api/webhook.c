@@ -122,7 +122,7 @@ static void deliver_job(void *arg)
             outcome = bo__order_status_name(o->status);
         }
         bo__order_unlock(o);
-        bo__order_step_done(o);
+        bo__order_background_done(o);
     }
     if (rc == 0)
         rc = remember(api, &d->ev);
@@ -162,7 +162,7 @@ static int on_webhook(void *arg, bo_http_req_t *r)
         free(d);
         return bo_http_send_json(r, 200, j);
     }
-    if ((d->order = order_of(api, &d->ev)) && !bo__order_step_try(d->order)) {
+    if ((d->order = order_of(api, &d->ev)) && !bo__order_background_try(d->order)) {
         free(d);
         return bo_http_send_error(r, BO_EBUSY,
                                   "a step of this order is in progress: deliver the event again",
@@ -170,7 +170,7 @@ static int on_webhook(void *arg, bo_http_req_t *r)
     }
     if (!(d->a = bo_http_async_begin(r))) {
         if (d->order)
-            bo__order_step_done(d->order);
+            bo__order_background_done(d->order);
         free(d);
         return BO_ENOMEM;
     }
@@ -178,7 +178,7 @@ static int on_webhook(void *arg, bo_http_req_t *r)
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(d->a, NULL, NULL);
         if (d->order)
-            bo__order_step_done(d->order);
+            bo__order_background_done(d->order);
         free(d);
     }
     return 0;

@@ -34,8 +34,10 @@ static bool parse_addr(const char *s, size_t len, uint8_t out[16])
             return false;
         len = (size_t)(end - s - 1);
         s++;
-    } else if (len && memchr(s, '.', len) && memchr(s, ':', len)) { /* v4:port */
-        len = (size_t)((const char *)memchr(s, ':', len) - s);
+    } else if (len) { /* v4:port has one colon, IPv6 two or more */
+        const char *colon = memchr(s, ':', len);
+        if (colon && !memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)))
+            len = (size_t)(colon - s);
     }
     if (len == 0 || len >= sizeof(buf))
         return false;
