@@ -12,10 +12,10 @@
  * mostly waiting (tens of ms for a gateway, ~1 ms for a commit); a few
  * scans per second per gate. A fixed set of threads per pool and a bounded
  * queue: past it a job is refused (the request answers 503 with
- * Retry-After and the client retries). No job waits on another step of its
- * order: a second step of an order is refused before it is queued
- * (bo__order_step_try), so a worker is never parked on an order's lock
- * behind another worker's gateway call.
+ * Retry-After and the client retries). A second step of an order is
+ * refused before it is queued (order.h "one step per order at a time"), so
+ * one order's requests cannot fill a pool with workers parked on its lock:
+ * at most one buyer step waits there, behind at most one background step.
  */
 #include <assert.h>
 #include <stdio.h>
