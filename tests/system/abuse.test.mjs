@@ -168,6 +168,18 @@ describe('orders and payments', () => {
             const withSecret = oa.loop(LOOPS, () => s.post(`/api/v1/orders/${victim.id}/confirm`, { secret: victim.secret }), attackOver);
             const anonymous = oa.loop(ANON_LOOPS, () => s.post(`/api/v1/orders/${victim.id}/confirm`, {}), attackOver);
             await new Promise((r) => setTimeout(r, 1000)); // the attack is running
+            // a keyed confirm refused as busy: the key is not spent on the refusal
+            let busyKey = null;
+            for (let i = 0; i < 50 && !busyKey; i++) {
+                const key = `busy-${i}-${Math.random()}`;
+                const res = await s.post(`/api/v1/orders/${victim.id}/confirm`, { secret: victim.secret }, { idem: key });
+                if (res.status === 409) {
+                    oa.assertError(res, 409, 'ORDER_BUSY', 'a keyed confirm while another runs');
+                    assert.equal(res.headers.get('retry-after'), '1');
+                    busyKey = key;
+                }
+            }
+            assert.ok(busyKey, 'a keyed confirm met the running step');
             // meanwhile another buyer's whole checkout, and a check-in at the gate
             const buyer = oa.timed(async () => {
                 const { order } = await oa.pendingOrder(s, e.event.id, e.seats.slice(4, 6));
@@ -198,6 +210,14 @@ describe('orders and payments', () => {
             const v = await oa.ownerView(s, victim);
             assert.equal(v.status, 'pending_payment');
             assert.equal(v.payment_failures, 0);
+            // the busy key runs now, and its answer is then replayed once stored
+            const first = await s.post(`/api/v1/orders/${victim.id}/confirm`, { secret: victim.secret }, { idem: busyKey });
+            oa.assertStatus(first, 200, 'the key refused as busy runs later');
+            assert.equal(first.headers.get('idempotent-replayed'), null);
+            const replay = await s.post(`/api/v1/orders/${victim.id}/confirm`, { secret: victim.secret }, { idem: busyKey });
+            oa.assertStatus(replay, 200, 'replayed');
+            assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+            assert.equal(replay.text, first.text);
             console.log(`stall attack, gateway 150 ms, ${LOOPS} looping confirms with the secret + ${ANON_LOOPS} without, ${(attackMs / 1000).toFixed(1)} s:`);
             console.log(`  with the secret: ${own.total} answers, ${own.status[200] || 0} x 200 (one step at a time), ${own.code.ORDER_BUSY} x 409 ORDER_BUSY; without: ${anon.total} x 404`);
             console.log(`  check-in ${gateMs.toFixed(0)} ms (again: ${againMs.toFixed(0)} ms); the other buyer's hold+checkout+confirm ${buyerMs.toFixed(0)} ms`);
