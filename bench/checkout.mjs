@@ -96,14 +96,14 @@ class Conn {
         }
     }
 
-    async request(method, path, body) {
+    async request(method, path, body, extra = '') {
         if (!this.sock) {
             this.buf = '';
             await this.connect();
         }
         const head = body === undefined
             ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`
-            : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+            : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
         return new Promise((resolve, reject) => {
             const t0 = performance.now();
             const timer = setTimeout(() => {
@@ -310,7 +310,14 @@ const email = (buyer) => `b${buyer}-${++customerSeq}@example.test`;
 
 const HOLD_ID = /"id":"(hold_[0-9a-f]+)"/;
 const ORDER_ID = /"id":"(ord_[0-9a-f]+)"/;
-const CONFIRM_BODY = JSON.stringify({ payment_method: 'pm_card_visa' });
+const ORDER_SECRET = /"secret":"([0-9a-f]{32})"/;
+// every flow is a buyer of its own: its own client address (card attempts
+// are limited per address; the server trusts X-Forwarded-For from loopback)
+let flowSeq = 0;
+const buyerAddress = () => {
+    const n = ++flowSeq;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
 
 /** One flow's steps: [name, expected status, fn(conn, ctx) -> answer]. */
 const FLOWS = {
@@ -322,7 +329,8 @@ const FLOWS = {
         ['hold', 201, (c, x) => c.request('POST', x.path, `{"seats":${x.seats},"customer":{"email":"${email(x.buyer)}"}}`)],
         ['checkout', 201, (c, x) => c.request('POST', `/api/v1/holds/${x.hold}/checkout`,
             `{"customer":{"email":"${email(x.buyer)}","name":"Bench Buyer"}}`)],
-        ['confirm', 200, (c, x) => c.request('POST', `/api/v1/orders/${x.order}/confirm`, CONFIRM_BODY)],
+        ['confirm', 200, (c, x) => c.request('POST', `/api/v1/orders/${x.order}/confirm`,
+            `{"payment_method":"pm_card_visa","secret":"${x.secret}"}`, `X-Forwarded-For: ${buyerAddress()}\r\n`)],
     ],
 };
 
@@ -333,9 +341,10 @@ function carry(step, res, x) {
         if (!m) throw new Error(`hold answer without an id: ${res.body.slice(0, 200)}`);
         x.hold = m[1];
     } else if (step === 'checkout') {
-        const m = ORDER_ID.exec(res.body);
-        if (!m) throw new Error(`checkout answer without an order id: ${res.body.slice(0, 200)}`);
+        const m = ORDER_ID.exec(res.body), k = ORDER_SECRET.exec(res.body);
+        if (!m || !k) throw new Error(`checkout answer without an order id and secret: ${res.body.slice(0, 200)}`);
         x.order = m[1];
+        x.secret = k[1];
     }
 }
 

@@ -173,6 +173,7 @@ enum {
     O_MAX_BODY,
     O_PAYMENT_TIMEOUT,
     O_RECONCILE,
+    O_CARD_ATTEMPTS,
     O_COUNT
 };
 
@@ -209,6 +210,8 @@ static const struct serve_option {
                            "one gateway request's time limit (then retried twice)"},
     [O_RECONCILE] = {"reconcile-ms", "BOXOFFICE_RECONCILE_MS", "MS", "500",
                      "how often unfinished orders are checked with the gateway"},
+    [O_CARD_ATTEMPTS] = {"card-attempts-per-minute", "BOXOFFICE_CARD_ATTEMPTS_PER_MINUTE", "N",
+                         "10", "card payments one client address may try per minute (0: no limit)"},
 };
 
 static void serve_usage(FILE *f)
@@ -380,16 +383,23 @@ static int cmd_serve(int argc, char **argv)
     if ((rc = serve_admin_token(val, flagged, &token)) || (rc = serve_store(val[O_DB], &live)))
         goto out;
     rc = 1;
-    uint32_t pay_timeout_ms = 5000, reconcile_ms = 500;
+    uint32_t pay_timeout_ms = 5000, reconcile_ms = 500, card_attempts = 10;
     if (parse_u32(val[O_PAYMENT_TIMEOUT], &pay_timeout_ms) || pay_timeout_ms < 10 ||
         parse_u32(val[O_RECONCILE], &reconcile_ms) || reconcile_ms < 10) {
         fprintf(stderr, "boxoffice serve: --payment-timeout-ms and --reconcile-ms take >= 10\n");
         rc = 2;
         goto out;
     }
+    if (parse_u32(val[O_CARD_ATTEMPTS], &card_attempts)) {
+        fprintf(stderr,
+                "boxoffice serve: --card-attempts-per-minute takes a number (0: no limit)\n");
+        rc = 2;
+        goto out;
+    }
     bo_api_config_t acfg = {.admin_token = token,
                             .payment_timeout_ms = pay_timeout_ms,
                             .reconcile_ms = reconcile_ms,
+                            .card_attempts_per_min = card_attempts,
                             .demo = demo,
                             .payment = val[O_PAYMENT],
                             .payment_secret_key_file = val[O_PAYMENT_KEY],

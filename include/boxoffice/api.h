@@ -24,6 +24,10 @@ typedef struct bo_api_config {
     size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
     uint32_t payment_timeout_ms; /* per gateway request; 0: 5000 */
     uint32_t reconcile_ms;       /* period of the order reconciler; 0: 500 */
+    /* card attempts (confirms with a card) per minute per client address
+     * (http.h bo_http_client_addr); 0: no limit. `serve` passes 10. */
+    uint32_t card_attempts_per_min;
+    const bo_http_trusted_t *trusted_proxies; /* copied; NULL: loopback */
 } bo_api_config_t;
 
 /*

@@ -40,7 +40,9 @@
     X(EDECLINED, -26, 402, "PAYMENT_DECLINED", "the payment was declined")                         \
     X(EGATEWAY, -27, 503, "GATEWAY_UNAVAILABLE",                                                   \
       "the payment gateway did not answer, retry later")                                           \
-    X(ESIGNATURE, -28, 400, "INVALID_SIGNATURE", "the signature does not verify")
+    X(ESIGNATURE, -28, 400, "INVALID_SIGNATURE", "the signature does not verify")                  \
+    X(EORDERBUSY, -29, 409, "ORDER_BUSY",                                                          \
+      "another step of this order is in progress, retry in a moment")
 
 enum bo_errno {
     BO_OK = 0,

@@ -215,6 +215,46 @@ void *bo_http_alloc(bo_http_req_t *r, size_t size);
  * should not keep a connection (a failed admin check). */
 void bo_http_close_after(bo_http_req_t *r);
 
+/* ---- the client's address (client.c) -------------------------------------- */
+
+/*
+ * Who sent a request, for per-client limits: the peer's address, or, when
+ * the peer is a trusted proxy, the right-most X-Forwarded-For address that
+ * is not itself a trusted proxy (every X-Forwarded-For header, in order, as
+ * one list; entries that a trusted proxy could not have written end the
+ * walk). Addresses are numeric IPv4 or IPv6, printed canonically (IPv4 in
+ * IPv6 as IPv4).
+ */
+#define BO_HTTP_ADDR_MAX    46u /* INET6_ADDRSTRLEN, with its NUL */
+#define BO_HTTP_MAX_TRUSTED 64u /* networks in a trusted set */
+
+typedef struct bo_http_net {
+    uint8_t addr[16]; /* IPv6; IPv4 as ::ffff:a.b.c.d */
+    uint8_t bits;     /* prefix length over those 128 bits */
+} bo_http_net_t;
+
+/* A set of trusted proxies' networks. */
+typedef struct bo_http_trusted {
+    bo_http_net_t nets[BO_HTTP_MAX_TRUSTED];
+    unsigned n;
+} bo_http_trusted_t;
+
+/* The default set: loopback (127.0.0.0/8 and ::1). */
+void bo_http_trusted_default(bo_http_trusted_t *t);
+/* Add "ADDR" or "ADDR/BITS" (IPv4 or IPv6): 0, BO_EINVAL (not a network),
+ * BO_ETOOLARGE (the set is full). */
+int bo_http_trusted_add(bo_http_trusted_t *t, const char *cidr);
+/* Whether the numeric address addr (len bytes) is in the set (false for
+ * anything that is not an address). */
+int bo_http_trusted_has(const bo_http_trusted_t *t, const char *addr, size_t len);
+/* The client of a request from peer that carried X-Forwarded-For xff
+ * (xff_len bytes, the headers' values joined by commas; NULL: none), into
+ * out. Pure: for tests and for bo_http_client_addr. */
+void bo_http_client_addr_of(const bo_http_trusted_t *t, const char *peer, const char *xff,
+                            size_t xff_len, char out[BO_HTTP_ADDR_MAX]);
+/* The client of r (t NULL: the default set), in request memory. */
+const char *bo_http_client_addr(bo_http_req_t *r, const bo_http_trusted_t *t);
+
 /* ---- answers ------------------------------------------------------------ */
 /* Every send function answers at most once per request (later calls return
  * BO_ESTATE and free what they were given), leaves the body out for HEAD,

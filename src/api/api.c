@@ -180,6 +180,11 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
     api->max_body_bytes = cfg->max_body_bytes;
     api->payment_timeout_ms = cfg->payment_timeout_ms ? cfg->payment_timeout_ms : 5000;
     api->reconcile_ms = cfg->reconcile_ms ? cfg->reconcile_ms : 500;
+    api->card_attempts_per_min = cfg->card_attempts_per_min;
+    if (cfg->trusted_proxies)
+        api->trusted_proxies = *cfg->trusted_proxies;
+    else
+        bo_http_trusted_default(&api->trusted_proxies);
     api->admin_token = strdup(cfg->admin_token);
     api->payment = cfg->payment ? strdup(cfg->payment) : NULL;
     api->payment_secret_key_file =

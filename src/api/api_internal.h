@@ -21,7 +21,8 @@ struct bo_streams;    /* availability.c */
 struct bo_seatmaps;   /* seatmap.c */
 struct bo_imports;    /* venues.c */
 struct bo_order_book; /* order_book.c */
-struct bo_payjobs;    /* payjobs.c */
+struct bo_jobs;       /* jobs.c */
+struct bo_rate;       /* ratelimit.c */
 struct bo_reconciler; /* reconcile.c */
 struct bo_pay;        /* boxoffice/pay.h */
 struct bo_ticket_keys;
@@ -59,7 +60,10 @@ typedef struct bo_api {
     struct bo_imports *imports;
     /* orders and payments (order.h) */
     struct bo_order_book *orders;
-    struct bo_payjobs *payjobs;
+    struct bo_jobs *jobs;          /* the worker pools */
+    struct bo_rate *card_attempts; /* per client address; NULL: no limit */
+    uint32_t card_attempts_per_min;
+    bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
     struct bo_reconciler *reconciler;
     struct bo_pay *pay;   /* NULL: no gateway configured (checkout answers 503) */
     char pay_kind[8];     /* "sim" or "stripe" */
@@ -90,6 +94,12 @@ int bo__api_admin(bo_api_t *api, bo_http_req_t *r);
 /* The same check as a guard of big bodies (bo_http_guard_fn; arg: the
  * bo_api_t): 0, BO_EUNAUTHORIZED or BO_EFORBIDDEN, nothing answered. */
 int bo__api_admin_guard(void *arg, const char *authorization, size_t len);
+/* The token of r's "Authorization: Bearer <token>" (request memory) and
+ * its length, or NULL (no header, another scheme, no token). */
+const char *bo__api_bearer(bo_http_req_t *r, size_t *len);
+/* Whether token (len bytes) is the admin token, compared as bo__api_admin
+ * does; answers nothing. */
+bool bo__api_is_admin(bo_api_t *api, const char *token, size_t len);
 
 /* ---- idem.c: the common entry of mutating calls ---------------------------- */
 
@@ -174,6 +184,9 @@ void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int stat
  * (error.h; message NULL: the table's), details stolen (NULL: {}). */
 void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int bo_err,
                           const char *message, json_t *details);
+/* 409 ORDER_BUSY with Retry-After: 1 through a (finished), the key ended
+ * without an answer (a retry runs again). Any thread. */
+void bo__idem_reply_busy(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a);
 
 /* ---- hold_json.c: the JSON of holds ---------------------------------------- */
 

@@ -11,6 +11,7 @@
  * then), so two BLAKE2b hashes per check cost nothing. Hashing both tokens
  * to a fixed 32 bytes before the constant-time comparison is what keeps
  * the admin token's length from leaking through the comparison's time.
+ * Order routes (orders.c) take the same bearer as an order's secret too.
  */
 #include <string.h>
 #include <strings.h>
@@ -50,20 +51,32 @@ static const char *bearer_token(const char *value, size_t len, size_t *token_len
     return end > p ? p : NULL;
 }
 
+const char *bo__api_bearer(bo_http_req_t *r, size_t *len)
+{
+    size_t vlen;
+    const char *value = bo_http_header(r, "authorization", &vlen);
+    return value ? bearer_token(value, vlen, len) : NULL;
+}
+
+bool bo__api_is_admin(bo_api_t *api, const char *token, size_t len)
+{
+    uint8_t got[TOKEN_HASH_BYTES], want[TOKEN_HASH_BYTES];
+    token_hash(token, len, got);
+    token_hash(api->admin_token, strlen(api->admin_token), want);
+    bool same = sodium_memcmp(got, want, TOKEN_HASH_BYTES) == 0;
+    sodium_memzero(want, sizeof(want));
+    return same;
+}
+
 /* 0 when value ("Bearer <token>", len bytes, NULL: absent) carries the
  * admin token, else BO_EUNAUTHORIZED or BO_EFORBIDDEN. */
-static int check(const bo_api_t *api, const char *value, size_t len)
+static int check(bo_api_t *api, const char *value, size_t len)
 {
     size_t token_len;
     const char *token = value ? bearer_token(value, len, &token_len) : NULL;
     if (!token)
         return BO_EUNAUTHORIZED;
-    uint8_t got[TOKEN_HASH_BYTES], want[TOKEN_HASH_BYTES];
-    token_hash(token, token_len, got);
-    token_hash(api->admin_token, strlen(api->admin_token), want);
-    int same = sodium_memcmp(got, want, TOKEN_HASH_BYTES) == 0;
-    sodium_memzero(want, sizeof(want));
-    return same ? 0 : BO_EFORBIDDEN;
+    return bo__api_is_admin(api, token, token_len) ? 0 : BO_EFORBIDDEN;
 }
 
 int bo__api_admin(bo_api_t *api, bo_http_req_t *r)

@@ -15,8 +15,11 @@
  * of them is ok, whatever the timing.
  *
  * Workload: at the doors, a few scans per second per gate; each verifies
- * one Ed25519 signature (~50 µs) and waits for one commit on a worker, as
- * do the rare staff-token changes.
+ * one Ed25519 signature (~50 µs) and waits for one commit on a worker of
+ * the gate's own pool (jobs.c), as do the rare staff-token changes: the
+ * doors never queue behind buyers' payment steps. A scan takes its
+ * order's lock without the step flag (order.h): it never refuses, and waits
+ * at most for that order's one running step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,7 +253,7 @@ static int staff_job_start(bo_http_req_t *r, staff_job_t *j)
         free(j);
         return BO_ENOMEM;
     }
-    int rc = bo__pay_job(j->api, staff_job_run, j);
+    int rc = bo__job(j->api, BO_POOL_GATE, staff_job_run, j);
     if (rc) {
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(j->a, NULL, NULL);
@@ -501,7 +504,7 @@ static void scan_job(void *arg)
                    json_pack("{ss}", "reason", "unknown"));
         goto out;
     }
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(s->api, o);
     if (o->id != c.order || t->seat != c.seat || t->ga_area != c.ga_area)
         scan_reply(s, 422, "invalid", "INVALID_TICKET", "the code does not match its ticket",
                    json_pack("{ss}", "reason", "mismatch"));
@@ -511,7 +514,7 @@ static void scan_job(void *arg)
                              ticket_info(s->api, o, t)));
     else
         admit(s, o, t);
-    pthread_mutex_unlock(&o->mu);
+    bo__order_unlock(o);
 out:
     free(s);
 }
@@ -587,7 +590,7 @@ static int on_checkin(void *arg, bo_http_req_t *r)
         free(s);
         return BO_ENOMEM;
     }
-    int rc = bo__pay_job(api, scan_job, s);
+    int rc = bo__job(api, BO_POOL_GATE, scan_job, s);
     if (rc) {
         bo__idem_end(api, &s->idem, 0, NULL, 0);
         bo_http_send_error(r, rc, NULL, NULL);

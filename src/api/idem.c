@@ -242,3 +242,18 @@ void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, in
     }
     bo__idem_reply(api, idem, a, status, text, len, NULL, false);
 }
+
+/* Loop thread: another step of the order is running. */
+static void send_busy(bo_http_req_t *r, void *arg)
+{
+    if (!r)
+        return;
+    bo_http_set_header(r, "Retry-After", "1");
+    bo_http_send_error(r, BO_EORDERBUSY, NULL, NULL);
+}
+
+void bo__idem_reply_busy(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a)
+{
+    bo__idem_end(api, idem, 0, NULL, 0);
+    bo_http_async_finish(a, send_busy, NULL);
+}

@@ -1,16 +1,34 @@
 /*
  * order.h - orders, tickets and the payment flow, shared by the files that
  * serve them: order_book.c (the orders in memory and their durable JSON),
- * payjobs.c (the worker threads that talk to the gateway), settle.c (what
- * an intent's state means for an order), orders.c (checkout, confirm,
- * cancel, read), webhook.c, checkin.c and reconcile.c.
+ * jobs.c (the worker pools), settle.c (what an intent's state means for an
+ * order), orders.c (checkout, confirm, cancel, read; who may act on an
+ * order), ratelimit.c (card attempts per client address), webhook.c,
+ * checkin.c and reconcile.c.
  *
  * Workload: one order per paid hold, a few steps each (checkout, one to
  * three payment attempts, maybe a refund), every step waiting on a gateway
  * for tens of milliseconds: far rarer and slower than holds. So every step
- * runs on a payment worker thread, holds its order's mutex for the whole
- * step (gateway calls included: steps of one order never interleave) and
- * waits for its commit; event loops never block on any of it.
+ * runs on a worker thread, holds its order's mutex for the whole step
+ * (gateway calls included: steps of one order never interleave) and waits
+ * for its commit; event loops never block on any of it.
+ *
+ * One step per order at a time: a buyer's step (checkout, confirm, cancel,
+ * a hold abandoned) takes the order's step flag (bo__order_step_try) on the
+ * event loop before it is queued, and gives it back when it ends; a second
+ * buyer step meanwhile is answered at once: 409 ORDER_BUSY with
+ * Retry-After: 1. Background steps (a webhook, the reconciler) take a
+ * flag of their own (bo__order_background_try), and only while no buyer
+ * step runs: otherwise a webhook answers 503 (the gateway delivers it
+ * again) and the reconciler looks again on its next scan. So however many
+ * requests one order gets, at most two workers meet on its mutex: a buyer
+ * step may wait behind one background step (one gateway call), never
+ * behind another buyer step, and a background step never waits for a
+ * buyer. Check-in takes the mutex without a flag (two scans of a ticket
+ * are serialised; a scan never refuses for a busy order) but on its own
+ * pool, and waits behind at most those steps. Readers (GET, QR) on an
+ * event loop never wait on a step: a step publishes the order as it was
+ * when it began (bo__order_lock), and readers serve that.
  *
  * Durability: an order is a document (store.h) rewritten whole at each
  * step; a step that changes seats commits the order in the same
@@ -57,7 +75,12 @@ typedef struct bo_ticket {
 } bo_ticket_t;
 
 typedef struct bo_order {
-    pthread_mutex_t mu; /* one step at a time (see above) */
+    pthread_mutex_t mu;       /* held by the running step (see above) */
+    int step;                 /* 1 while a buyer's step is queued or running (atomic) */
+    int background;           /* 1 while a webhook's or the reconciler's step is (atomic) */
+    pthread_mutex_t shown_mu; /* guards shown */
+    char *shown;              /* the order's answer when its running step began, or NULL */
+    size_t shown_len;
     uint64_t id, event;
     bo_hold_id_t hold;
     char secret[BO_ORDER_SECRET_LEN + 1];
@@ -84,7 +107,6 @@ typedef struct bo_order {
     bool opened; /* its checkout committed (else a retry of it starts over) */
     /* reconcile.c, in memory only */
     int64_t recheck_ms;         /* when to ask the gateway again */
-    int queued;                 /* a reconciliation step is queued (atomic) */
     struct bo_order_book *book; /* set once added: it counts the order's status */
 } bo_order_t;
 
@@ -100,6 +122,46 @@ static inline int bo__order_status(const bo_order_t *o)
 {
     return __atomic_load_n(&o->status, __ATOMIC_ACQUIRE);
 }
+
+/* A zeroed order's locks (every new or loaded order, before any use). */
+void bo__order_init(bo_order_t *o);
+
+/* Take the order's step flag for a buyer's step: true when no other buyer
+ * step holds it (the caller then runs its step and ends it with
+ * bo__order_step_done), false when one does (answer ORDER_BUSY). Any
+ * thread, never waits. */
+static inline bool bo__order_step_try(bo_order_t *o)
+{
+    int free_ = 0;
+    return __atomic_compare_exchange_n(&o->step, &free_, 1, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+void bo__order_step_done(bo_order_t *o);
+/* The same for a background step (webhook, reconciler): false while any
+ * step of the order runs, buyers' included. */
+static inline bool bo__order_background_try(bo_order_t *o)
+{
+    int free_ = 0;
+    if (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE))
+        return false;
+    return __atomic_compare_exchange_n(&o->background, &free_, 1, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+void bo__order_background_done(bo_order_t *o);
+
+/* Lock o for a step that may wait on the gateway or a commit, and publish
+ * its answer as it is now for readers meanwhile (bo__order_read); unlock
+ * drops it. Worker threads only. */
+void bo__order_lock(bo_api_t *api, bo_order_t *o);
+void bo__order_unlock(bo_order_t *o);
+/* Drop the published answer early (o locked), as a step answers: readers
+ * then wait the microseconds until its unlock and see its outcome. */
+void bo__order_unpublish(bo_order_t *o);
+/* The order's API answer with its secret and tickets (malloc'd JSON text,
+ * caller frees; NULL when out of memory), for an event loop: rendered now
+ * when no step holds the order, else as the running step found it. Waits
+ * only on short holders (another reader, a step's first microseconds). */
+char *bo__order_read(bo_api_t *api, bo_order_t *o, size_t *len);
 
 /* The orders of the server; created by bo__orders_register. */
 typedef struct bo_order_book bo_order_book_t;
@@ -163,11 +225,37 @@ int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const
 /* Commit one document (body taken: freed here), waiting: 0 or BO_E*. */
 int bo__doc_save(bo_api_t *api, const char *coll, const char *id, char *body, size_t len);
 
-/* ---- payjobs.c ----------------------------------------------------------- */
+/* ---- jobs.c: the worker pools ------------------------------------------- */
 
-/* Run fn(arg) on a payment worker thread. 0, or BO_EBUSY when the queue is
- * full (fn is not called). */
-int bo__pay_job(bo_api_t *api, void (*fn)(void *arg), void *arg);
+enum bo_pool {
+    BO_POOL_PAY,  /* buyers' order steps */
+    BO_POOL_GATE, /* check-in scans, staff tokens */
+    BO_POOL_HOOK, /* webhooks, reconciliation */
+    BO_POOL_COUNT
+};
+/* The pools' threads (NULL when out of memory); stop finishes the queued
+ * jobs, then joins and frees them. */
+struct bo_jobs *bo__jobs_start(void);
+void bo__jobs_stop(struct bo_jobs *jobs);
+/* Run fn(arg) on a worker of pool which. 0, or BO_EBUSY when that pool's
+ * queue is full or stopping (fn is not called). Any thread. */
+int bo__job(bo_api_t *api, enum bo_pool which, void (*fn)(void *arg), void *arg);
+
+/* ---- ratelimit.c: token buckets by key ------------------------------------- */
+
+/* A table of token buckets keyed by short strings (client addresses): each
+ * key may take burst tokens at once, refilled at burst per period_ms.
+ * Bounded memory: BO_RATE_SLOTS buckets, in sets of BO_RATE_WAYS chosen by
+ * a keyed hash; a new key takes its set's most idle bucket (ratelimit.c). */
+#define BO_RATE_SLOTS 16384u
+#define BO_RATE_WAYS  4u
+typedef struct bo_rate bo_rate_t;
+/* NULL when out of memory; burst and period_ms > 0. */
+bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms);
+void bo__rate_free(bo_rate_t *rl);
+/* Take one token for key at now_ms: 0, or how many ms until one is there
+ * (nothing taken). Any thread. */
+int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
 
 /* ---- settle.c ------------------------------------------------------------ */
 
@@ -215,7 +303,7 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
 
 /* ---- registration --------------------------------------------------------- */
 
-int bo__orders_register(bo_api_t *api);  /* orders.c: the book, workers, routes */
+int bo__orders_register(bo_api_t *api);  /* orders.c: the book, pools, routes */
 int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
 int bo__reconcile_start(bo_api_t *api);  /* reconcile.c */

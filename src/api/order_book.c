@@ -9,8 +9,11 @@
  * (the reconciler, /metrics) reads the few unsettled orders and counters
  * kept up to date at each status change, never every order. One mutex
  * guards the indexes and counters (microseconds); each order's own mutex
- * guards its fields.
+ * guards its fields, and its step flag lets one step at a time near them
+ * (order.h).
  */
+#include <assert.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,8 @@ void bo__order_book_free(bo_order_book_t *b)
         if (b->by_id.keys[i]) {
             bo_order_t *o = b->by_id.vals[i];
             pthread_mutex_destroy(&o->mu);
+            pthread_mutex_destroy(&o->shown_mu);
+            free(o->shown);
             free(o->tickets);
             free(o);
         }
@@ -766,4 +771,88 @@ int bo__doc_save(bo_api_t *api, const char *coll, const char *id, char *body, si
         rc = commit_docs(api, &c);
     commit_clear(&c);
     return rc;
+}
+
+/* ---- one step at a time, readers never wait for it ------------------------ */
+
+void bo__order_init(bo_order_t *o)
+{
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_mutex_init(&o->shown_mu, NULL);
+}
+
+void bo__order_step_done(bo_order_t *o)
+{
+    int was = __atomic_exchange_n(&o->step, 0, __ATOMIC_RELEASE);
+    assert(was == 1); /* only the step that took the flag gives it back */
+    (void)was;
+}
+
+void bo__order_background_done(bo_order_t *o)
+{
+    int was = __atomic_exchange_n(&o->background, 0, __ATOMIC_RELEASE);
+    assert(was == 1);
+    (void)was;
+}
+
+static void publish(bo_order_t *o, char *text, size_t len)
+{
+    pthread_mutex_lock(&o->shown_mu);
+    char *old = o->shown;
+    o->shown = text;
+    o->shown_len = text ? len : 0;
+    pthread_mutex_unlock(&o->shown_mu);
+    free(old);
+}
+
+void bo__order_lock(bo_api_t *api, bo_order_t *o)
+{
+    size_t len = 0;
+    pthread_mutex_lock(&o->mu);
+    /* out of memory: no copy, and readers wait for the step instead */
+    char *text = bo__order_render(api, o, true, &len);
+    publish(o, text, len);
+}
+
+void bo__order_unpublish(bo_order_t *o)
+{
+    publish(o, NULL, 0);
+}
+
+void bo__order_unlock(bo_order_t *o)
+{
+    publish(o, NULL, 0);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* A copy of the published answer, or NULL when none. */
+static char *shown_copy(bo_order_t *o, size_t *len)
+{
+    char *copy = NULL;
+    pthread_mutex_lock(&o->shown_mu);
+    if (o->shown && (copy = malloc(o->shown_len + 1))) {
+        memcpy(copy, o->shown, o->shown_len + 1);
+        *len = o->shown_len;
+    }
+    pthread_mutex_unlock(&o->shown_mu);
+    return copy;
+}
+
+#define READ_SPINS 200 /* yields before a reader waits on the lock */
+
+char *bo__order_read(bo_api_t *api, bo_order_t *o, size_t *len)
+{
+    char *text;
+    for (int i = 0; i < READ_SPINS; i++) {
+        if (pthread_mutex_trylock(&o->mu) == 0)
+            goto render;
+        if ((text = shown_copy(o, len)))
+            return text;
+        sched_yield(); /* a step between its lock and its publish, or a scan */
+    }
+    pthread_mutex_lock(&o->mu);
+render:
+    text = bo__order_render(api, o, true, len);
+    pthread_mutex_unlock(&o->mu);
+    return text;
 }

@@ -8,9 +8,17 @@
  * and the wiring of the payment half: the gateway adapter, the worker
  * threads, the ticket keys, the orders recovered from the store.
  *
+ * Who may act on an order: whoever shows its secret (?secret=, the JSON
+ * body's "secret", X-Order-Secret, or Authorization: Bearer) or the admin
+ * token (Bearer). Anyone else gets the very answer an unknown order gets
+ * (404 NOT_FOUND "no such order"), so an order id, which every ticket code
+ * carries, tells a stranger nothing and lets them do nothing. Staff
+ * (gate) tokens open no order: they are for check-in only.
+ *
  * Workload: see order.h. Handlers check what they can on the loop (ids,
- * secrets, bodies), then hand the step to a payment worker, which answers
- * through the request's async handle once the step is durable.
+ * credentials, bodies, the order's step flag, the client's card attempts),
+ * then hand the step to a payment worker, which answers through the
+ * request's async handle once the step is durable.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,35 +34,48 @@
 #include "util/time.h"
 #include "util/text.h"
 
-struct bo_payjobs *bo__payjobs_start(void);
-void bo__payjobs_stop(struct bo_payjobs *p);
 void bo__reconcile_stop(bo_api_t *api);
 
-#define PAYMENT_METHOD_MAX 64
+#define PAYMENT_METHOD_MAX      64
+#define CARD_ATTEMPTS_PERIOD_MS 60000 /* --card-attempts-per-minute */
 
 /* One order request, from its handler to its answer on a worker. */
 typedef struct step {
     bo_api_t *api;
     bo_http_async_t *a;
     bo_idem_t idem;
-    bo_order_t *order; /* confirm, cancel */
+    bo_order_t *order; /* confirm, cancel; checkout: the hold's order when it had one */
+    bool flagged;      /* the step holds order's step flag (bo__order_step_try) */
     uint64_t event;    /* checkout */
     bo_hold_id_t hold;
     char email[BO_EMAIL_MAX + 1];
     char name[BO_ORDER_NAME_MAX + 1];
     char payment_method[PAYMENT_METHOD_MAX + 1];
     bool admin;              /* the admin token came with the request */
-    bool authed;             /* the order's secret or the admin token came with it */
     bool declined;           /* confirm: the gateway declined this attempt */
     bo_pay_intent_t attempt; /* its answer */
 } step_t;
 
 /* ---- answers ------------------------------------------------------------------- */
 
+/* As a step answers (its order locked; nothing slow left before its
+ * unlock): the order's flag is given back first, so that the client's next
+ * step, sent as soon as it reads this answer, finds the order free; and
+ * readers see the outcome, not the state before the step. */
+static void step_release(step_t *s)
+{
+    if (!s->flagged)
+        return;
+    bo__order_unpublish(s->order);
+    bo__order_step_done(s->order);
+    s->flagged = false;
+}
+
 static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
 {
     size_t len = 0;
-    char *body = bo__order_render(s->api, o, s->authed, &len);
+    char *body = bo__order_render(s->api, o, true, &len);
+    step_release(s);
     char loc[sizeof("/api/v1/orders/") + BO_ID_ORDER_LEN];
     char id[BO_ID_ORDER_LEN + 1];
     bo_id_order(id, o->id);
@@ -68,6 +89,7 @@ static void reply_order(step_t *s, bo_order_t *o, int status, bool durable)
 
 static void reply_error(step_t *s, int err, const char *message, json_t *details)
 {
+    step_release(s);
     bo__idem_reply_error(s->api, &s->idem, s->a, err, message, details);
 }
 
@@ -78,20 +100,57 @@ static json_t *order_ref(const bo_order_t *o)
     return json_pack("{ssss}", "order_id", id, "status", bo__order_status_name(o->status));
 }
 
+/* The end of a step that did not run: its key and its order's flag. */
+static void step_drop(step_t *s)
+{
+    bo__idem_end(s->api, &s->idem, 0, NULL, 0);
+    if (s->flagged)
+        bo__order_step_done(s->order);
+    free(s);
+}
+
+/* The end of a step that ran (its answer given): the flag, then s. */
+static void step_end(step_t *s)
+{
+    if (s->flagged)
+        bo__order_step_done(s->order);
+    free(s);
+}
+
+/* 409 ORDER_BUSY with Retry-After: another step of the order runs (the
+ * key, if any, is ended without an answer: a retry runs). */
+static int busy(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
+{
+    bo__idem_end(api, idem, 0, NULL, 0);
+    bo_http_set_header(r, "Retry-After", "1");
+    return bo_http_send_error(r, BO_EORDERBUSY, NULL, NULL);
+}
+
+/* Take s->order's step flag for s; else answer 409 ORDER_BUSY, free s and
+ * return BO_EORDERBUSY. */
+static int step_flag(step_t *s, bo_http_req_t *r)
+{
+    if (bo__order_step_try(s->order)) {
+        s->flagged = true;
+        return 0;
+    }
+    busy(s->api, r, &s->idem);
+    free(s);
+    return BO_EORDERBUSY;
+}
+
 /* The async handle and the worker; on failure the request is answered. */
 static int start(step_t *s, bo_http_req_t *r, void (*fn)(void *))
 {
     if (!(s->a = bo_http_async_begin(r))) {
-        bo__idem_end(s->api, &s->idem, 0, NULL, 0);
-        free(s);
+        step_drop(s);
         return BO_ENOMEM;
     }
-    int rc = bo__pay_job(s->api, fn, s);
+    int rc = bo__job(s->api, BO_POOL_PAY, fn, s);
     if (rc) {
-        bo__idem_end(s->api, &s->idem, 0, NULL, 0);
         bo_http_send_error(r, rc, "too many payment steps in progress, retry", NULL);
         bo_http_async_finish(s->a, NULL, NULL);
-        free(s);
+        step_drop(s);
     }
     return 0;
 }
@@ -142,7 +201,8 @@ static int order_new(step_t *s, bo_order_t **out)
     bo_order_t *o = calloc(1, sizeof(*o));
     if (!o)
         return BO_ENOMEM;
-    pthread_mutex_init(&o->mu, NULL);
+    bo__order_init(o);
+    o->step = 1; /* this checkout's step, from before the order is seen */
     bo_id_hold(hold_id, s->event, &s->hold);
     o->id = bo_id_from_key("order", hold_id);
     o->event = s->event;
@@ -237,9 +297,10 @@ static void checkout_open(step_t *s, bo_order_t *o, int created_status)
         reply_order(s, o, created_status, true);
 }
 
+/* A checkout of a hold whose order exists (s holds its flag). */
 static void checkout_existing(step_t *s, bo_order_t *o)
 {
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(s->api, o);
     if (!o->opened) {
         /* an earlier checkout of this hold failed before its commit */
         bo__order_set_status(o, BO_ORDER_PENDING);
@@ -255,17 +316,17 @@ static void checkout_existing(step_t *s, bo_order_t *o)
         else
             reply_order(s, o, 200, true);
     }
-    pthread_mutex_unlock(&o->mu);
+    bo__order_unlock(o);
 }
 
 static void checkout_job(void *arg)
 {
     step_t *s = arg;
     bo_api_t *api = s->api;
-    bo_order_t *o = bo__order_by_hold(api, s->event, &s->hold), *existing = NULL;
+    bo_order_t *o = NULL, *existing = NULL;
     int rc;
-    if (o) {
-        checkout_existing(s, o);
+    if (s->order) { /* found on the loop, its flag taken there */
+        checkout_existing(s, s->order);
         goto out;
     }
     if ((rc = order_new(s, &o))) {
@@ -279,18 +340,26 @@ static void checkout_job(void *arg)
     }
     if (bo__order_add(api, o, &existing)) {
         pthread_mutex_destroy(&o->mu);
+        pthread_mutex_destroy(&o->shown_mu);
         free(o);
-        if (existing)
-            checkout_existing(s, existing);
-        else
+        if (!existing) {
             reply_error(s, BO_ENOMEM, NULL, NULL);
+        } else if (bo__order_step_try(existing)) { /* made meanwhile by another checkout */
+            s->order = existing;
+            s->flagged = true;
+            checkout_existing(s, existing);
+        } else {
+            bo__idem_reply_busy(api, &s->idem, s->a);
+        }
         goto out;
     }
-    pthread_mutex_lock(&o->mu);
+    s->order = o;
+    s->flagged = true; /* taken by order_new */
+    bo__order_lock(api, o);
     checkout_open(s, o, 201);
-    pthread_mutex_unlock(&o->mu);
+    bo__order_unlock(o);
 out:
-    free(s);
+    step_end(s);
 }
 
 /* The optional {"customer":{"email","name"}}; 0 or BO_EINVAL once answered. */
@@ -341,8 +410,7 @@ static int start_paying(step_t *s, bo_http_req_t *r, void (*fn)(void *))
 {
     if (s->api->pay)
         return start(s, r, fn);
-    bo__idem_end(s->api, &s->idem, 0, NULL, 0);
-    free(s);
+    step_drop(s);
     return no_gateway(r);
 }
 
@@ -352,8 +420,7 @@ static int on_checkout(void *arg, bo_http_req_t *r)
     step_t *s = calloc(1, sizeof(*s));
     if (!s)
         return BO_ENOMEM;
-    s->api = api;
-    s->authed = true; /* the hold id is the buyer's capability */
+    s->api = api; /* the hold id is the buyer's capability */
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &s->event, &s->hold)) {
         free(s);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such hold", NULL);
@@ -362,60 +429,80 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         free(s);
         return 0;
     }
+    /* a checkout again (a retry, a lost answer): one step at a time */
+    if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold)) && step_flag(s, r))
+        return 0;
     return start_paying(s, r, checkout_job);
 }
 
-/* ---- the order's credentials --------------------------------------------------------- */
+/* ---- who may act on an order ---------------------------------------------------------- */
 
-/* The order of {id}: with a secret (query "secret", or body) that matches,
- * or the admin token when admin_ok. Answers 404/401/403 itself and returns
- * NULL; *admin says which credential was used. */
-static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *secret, bool need,
-                            bool *admin, bool *authed)
+/* Whether candidate (len bytes) is o's secret: one constant-time
+ * comparison of BO_ORDER_SECRET_LEN bytes whatever o (NULL: an unknown
+ * order, compared with a dummy) and whatever the candidate's length, so
+ * that neither an order's existence nor its secret leaks through timing. */
+static bool secret_is(const bo_order_t *o, const char *candidate, size_t len)
+{
+    static const char dummy[BO_ORDER_SECRET_LEN + 1] = "00000000000000000000000000000000";
+    char got[BO_ORDER_SECRET_LEN] = {0};
+    memcpy(got, candidate, len < sizeof(got) ? len : sizeof(got));
+    bool same = sodium_memcmp(got, o ? o->secret : dummy, BO_ORDER_SECRET_LEN) == 0;
+    return o && same && len == BO_ORDER_SECRET_LEN;
+}
+
+/* Whether r carries o's secret (?secret=, body_secret from the JSON body
+ * when not NULL, X-Order-Secret, Authorization: Bearer) or the admin token
+ * (Bearer: then *admin). Every form given is checked, whatever o. */
+static bool order_creds(bo_api_t *api, bo_http_req_t *r, const bo_order_t *o,
+                        const char *body_secret, bool *admin)
+{
+    size_t len = 0;
+    const char *v;
+    bool ok = false;
+    *admin = false;
+    if ((v = bo_http_query(r, "secret", &len)))
+        ok |= secret_is(o, v, len);
+    if (body_secret)
+        ok |= secret_is(o, body_secret, strlen(body_secret));
+    if ((v = bo_http_header(r, "x-order-secret", &len)))
+        ok |= secret_is(o, v, len);
+    if ((v = bo__api_bearer(r, &len))) {
+        ok |= secret_is(o, v, len);
+        *admin = bo__api_is_admin(api, v, len);
+    }
+    return ok || *admin;
+}
+
+/* The answer to a request for an unknown order, and to one without the
+ * order's credentials: the same bytes, so that ids cannot be probed. */
+static int no_such_order(bo_http_req_t *r)
+{
+    return bo_http_send_error(r, BO_ENOTFOUND, "no such order", NULL);
+}
+
+/* The order of {id} when r has the right to it (order_creds); else
+ * answers 404 and returns NULL. */
+static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *body_secret, bool *admin)
 {
     uint64_t id;
-    size_t len = 0;
     bo_order_t *o = NULL;
-    *admin = *authed = false;
-    if (bo_id_parse_order(bo_http_param(r, "id"), &id) || !(o = bo__order_find(api, id))) {
-        bo_http_send_error(r, BO_ENOTFOUND, "no such order", NULL);
-        return NULL;
-    }
-    if (!secret)
-        secret = bo_http_query(r, "secret", &len);
-    if (secret) {
-        if (strlen(secret) == BO_ORDER_SECRET_LEN &&
-            sodium_memcmp(secret, o->secret, BO_ORDER_SECRET_LEN) == 0) {
-            *authed = true;
-            return o;
-        }
-        bo_http_send_error(r, BO_EFORBIDDEN, "the order secret does not match", NULL);
-        return NULL;
-    }
-    if (bo_http_header(r, "authorization", NULL)) {
-        if (bo__api_admin(api, r))
-            return NULL; /* answered */
-        *admin = *authed = true;
+    if (bo_id_parse_order(bo_http_param(r, "id"), &id) == 0)
+        o = bo__order_find(api, id);
+    if (order_creds(api, r, o, body_secret, admin) && o)
         return o;
-    }
-    if (!need)
-        return o;
-    bo_http_send_error(r, BO_EUNAUTHORIZED,
-                       "the order's secret (?secret=) or the admin token is required", NULL);
+    no_such_order(r);
     return NULL;
 }
 
 static int on_order_get(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
-    bool admin, authed;
+    bool admin;
     size_t len = 0;
-    bo_order_t *o = order_of(api, r, NULL, true, &admin, &authed);
+    bo_order_t *o = order_of(api, r, NULL, &admin);
     if (!o)
         return 0;
-    pthread_mutex_lock(&o->mu);
-    char *body = bo__order_render(api, o, true, &len);
-    pthread_mutex_unlock(&o->mu);
+    char *body = bo__order_read(api, o, &len); /* never waits on a running step */
     if (!body)
         return BO_ENOMEM;
     bo_http_set_header(r, "Cache-Control", "no-store");
@@ -515,7 +602,7 @@ static void confirm_job(void *arg)
 {
     step_t *s = arg;
     bo_order_t *o = s->order;
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(s->api, o);
     uint32_t failures = o->failures;
     int rc = 0;
     if (s->payment_method[0] && o->status != BO_ORDER_PENDING) {
@@ -546,8 +633,8 @@ static void confirm_job(void *arg)
     else
         confirm_answer(s, o, failures);
 out:
-    pthread_mutex_unlock(&o->mu);
-    free(s);
+    bo__order_unlock(o);
+    step_end(s);
 }
 
 /* The optional JSON body of confirm and cancel: payment_method, secret. */
@@ -584,8 +671,29 @@ static int read_step_body(bo_http_req_t *r, step_t *s, char secret[BO_ORDER_SECR
     return BO_EINVAL;
 }
 
-/* Confirm and cancel: read, authorise, then the job. */
-static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn)(void *))
+/* A card attempt of r's client: 0, or 429 RATE_LIMITED answered with
+ * Retry-After (BO_ERATE; nothing taken). */
+static int card_attempt(bo_api_t *api, bo_http_req_t *r)
+{
+    if (!api->card_attempts)
+        return 0;
+    const char *client = bo_http_client_addr(r, &api->trusted_proxies);
+    int64_t wait_ms = bo__rate_take(api->card_attempts, client, strlen(client), bo__api_now_ms());
+    if (wait_ms == 0)
+        return 0;
+    char after[24];
+    snprintf(after, sizeof(after), "%lld", (long long)((wait_ms + 999) / 1000));
+    bo_http_set_header(r, "Retry-After", after);
+    bo_http_send_error(r, BO_ERATE, "too many card attempts from this address: retry later",
+                       json_pack("{sIsI}", "limit_per_minute",
+                                 (json_int_t)api->card_attempts_per_min, "retry_after_s",
+                                 (json_int_t)((wait_ms + 999) / 1000)));
+    return BO_ERATE;
+}
+
+/* Confirm and cancel: read, authorise, one step at a time, a card attempt
+ * counted, then the job. */
+static int order_step(bo_api_t *api, bo_http_req_t *r, void (*fn)(void *))
 {
     char secret[BO_ORDER_SECRET_LEN + 2] = "";
     step_t *s = calloc(1, sizeof(*s));
@@ -593,10 +701,15 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn
         return BO_ENOMEM;
     s->api = api;
     if (read_step_body(r, s, secret) ||
-        !(s->order =
-              order_of(api, r, secret[0] ? secret : NULL, need_auth, &s->admin, &s->authed)) ||
+        !(s->order = order_of(api, r, secret[0] ? secret : NULL, &s->admin)) ||
         bo__idem_begin(api, r, &s->idem)) {
         free(s);
+        return 0;
+    }
+    if (step_flag(s, r))
+        return 0;
+    if (s->payment_method[0] && api->pay && card_attempt(api, r)) {
+        step_drop(s);
         return 0;
     }
     return start_paying(s, r, fn);
@@ -604,7 +717,7 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, bool need_auth, void (*fn
 
 static int on_confirm(void *arg, bo_http_req_t *r)
 {
-    return order_step(arg, r, false, confirm_job);
+    return order_step(arg, r, confirm_job);
 }
 
 /* ---- POST /api/v1/orders/{id}/cancel ------------------------------------------------ */
@@ -620,7 +733,7 @@ static void cancel_job(void *arg)
     step_t *s = arg;
     bo_order_t *o = s->order;
     int rc = 0;
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(s->api, o);
     if (o->status == BO_ORDER_PENDING) {
         rc = bo__order_abandon(s->api, o, BO_ORDER_CANCELED);
         if (rc == 0 && o->status == BO_ORDER_PAID && !s->admin) {
@@ -657,13 +770,13 @@ static void cancel_job(void *arg)
     else
         reply_order(s, o, 200, true);
 out:
-    pthread_mutex_unlock(&o->mu);
-    free(s);
+    bo__order_unlock(o);
+    step_end(s);
 }
 
 static int on_cancel(void *arg, bo_http_req_t *r)
 {
-    return order_step(arg, r, true, cancel_job);
+    return order_step(arg, r, cancel_job);
 }
 
 /* DELETE /api/v1/holds/{id} of a hold in checkout: the checkout is
@@ -672,24 +785,37 @@ static void abandon_job(void *arg)
 {
     step_t *s = arg;
     bo_order_t *o = s->order;
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(s->api, o);
     int rc = bo__order_abandon(s->api, o, BO_ORDER_CANCELED);
     if (rc)
         reply_error(s, rc, NULL, order_ref(o));
     else if (o->status == BO_ORDER_PAID)
         reply_error(s, BO_ESTATE, "the hold was paid meanwhile", order_ref(o));
-    else
+    else {
+        step_release(s);
         bo__idem_reply(s->api, &s->idem, s->a, 204, NULL, 0, NULL, true);
-    pthread_mutex_unlock(&o->mu);
-    free(s);
+    }
+    bo__order_unlock(o);
+    step_end(s);
 }
 
+/* A hold checked out belongs to its order: the hold id alone (a capability
+ * that may have leaked, with the page it was on) no longer ends a paying
+ * buyer's checkout; the order's secret or the admin token does. */
 int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold)
 {
+    bool admin;
     bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold) : NULL;
     if (!o || bo__order_status(o) != BO_ORDER_PENDING)
         return 0;
+    if (!order_creds(api, r, o, NULL, &admin)) {
+        bo_http_send_error(r, BO_ESTATE,
+                           "this hold was checked out: cancel its order (POST "
+                           "/api/v1/orders/{id}/cancel) with the order's secret",
+                           json_pack("{ss}", "status", "checked_out"));
+        return 1;
+    }
     step_t *s = calloc(1, sizeof(*s));
     if (!s) {
         bo_http_send_error(r, BO_ENOMEM, NULL, NULL);
@@ -697,12 +823,12 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
     }
     s->api = api;
     s->order = o;
-    s->authed = true; /* the hold id is the buyer's capability */
     if (bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 1;
     }
-    start(s, r, abandon_job);
+    if (step_flag(s, r) == 0)
+        start(s, r, abandon_job);
     return 1;
 }
 
@@ -711,24 +837,21 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
 static int on_qr(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
-    bool admin, authed;
+    bool admin;
     uint64_t tid;
     bo_ticket_t *t = NULL;
-    bo_order_t *o = order_of(api, r, NULL, true, &admin, &authed);
+    bo_order_t *o = order_of(api, r, NULL, &admin);
     if (!o)
         return 0;
-    char code[BO_TICKET_CODE_MAX];
-    pthread_mutex_lock(&o->mu);
+    /* no lock: a ticket's code never changes once it is indexed, and the
+     * status is read atomically (a running step may hold the order) */
     bool found = bo_id_parse_ticket(bo_http_param(r, "ticket_id"), &tid) == 0 &&
-                 bo__order_by_ticket(api, tid, &t) == o && o->status == BO_ORDER_PAID;
-    if (found)
-        memcpy(code, t->code, sizeof(code));
-    pthread_mutex_unlock(&o->mu);
+                 bo__order_by_ticket(api, tid, &t) == o && bo__order_status(o) == BO_ORDER_PAID;
     if (!found)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such ticket in this paid order", NULL);
     char *svg;
     size_t len;
-    int rc = bo_ticket_qr_svg(code, strlen(code), &svg, &len);
+    int rc = bo_ticket_qr_svg(t->code, strlen(t->code), &svg, &len);
     if (rc)
         return rc;
     bo_http_set_header(r, "Cache-Control", "private, max-age=86400");
@@ -846,7 +969,7 @@ static int load_doc(void *arg, const char *coll, const char *id, const char *bod
     bo_order_t *o = calloc(1, sizeof(*o));
     if (!o)
         return BO_ENOMEM;
-    pthread_mutex_init(&o->mu, NULL);
+    bo__order_init(o);
     int rc = bo__order_from_doc(body, len, o);
     o->opened = true; /* it is durable */
     if (rc == 0 && (rc = bo__order_add(api, o, &existing)) == BO_EEXIST && existing) {
@@ -869,8 +992,8 @@ static void orders_stop(void *arg)
 {
     bo_api_t *api = arg;
     bo__reconcile_stop(api);
-    bo__payjobs_stop(api->payjobs);
-    api->payjobs = NULL;
+    bo__jobs_stop(api->jobs);
+    api->jobs = NULL;
 }
 
 static void orders_free(void *arg)
@@ -879,6 +1002,8 @@ static void orders_free(void *arg)
     orders_stop(api); /* when the server never ran */
     bo__order_book_free(api->orders);
     api->orders = NULL;
+    bo__rate_free(api->card_attempts);
+    api->card_attempts = NULL;
     bo_pay_free(api->pay);
     api->pay = NULL;
     free(api->webhook_secret);
@@ -889,7 +1014,10 @@ int bo__orders_register(bo_api_t *api)
 {
     int rc;
     snprintf(api->pay_kind, sizeof(api->pay_kind), "none");
-    if (!(api->orders = bo__order_book_new()) || !(api->payjobs = bo__payjobs_start()))
+    if (!(api->orders = bo__order_book_new()) || !(api->jobs = bo__jobs_start()))
+        return BO_ENOMEM;
+    if (api->card_attempts_per_min &&
+        !(api->card_attempts = bo__rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
         return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) || (rc = gateway_open(api)) ||

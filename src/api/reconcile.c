@@ -14,7 +14,9 @@
  * gateway call and its commit is repaired.
  *
  * Workload: a scan of the orders every --reconcile-ms (500 ms); only pending ones cost an
- * engine read; the work itself runs on the payment workers.
+ * engine read; the work itself runs on the hook workers (jobs.c), never
+ * behind buyers' steps. An order that has a step running is skipped (its
+ * step flag is taken: order.h) and looked at again on the next scan.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -70,7 +72,7 @@ static void step_job(void *arg)
     bo_order_t *o = s->o;
     int64_t now = bo__api_now_ms();
     int rc = 0;
-    pthread_mutex_lock(&o->mu);
+    bo__order_lock(api, o);
     if (o->status == BO_ORDER_PENDING) {
         rc = bo__settle_fetch(api, o);
         if (rc == 0 && o->status == BO_ORDER_PENDING && overdue(api, o, now))
@@ -79,8 +81,9 @@ static void step_job(void *arg)
         rc = bo__order_refund_finish(api, o);
     }
     o->recheck_ms = now + RECHECK_MS;
-    pthread_mutex_unlock(&o->mu);
-    __atomic_store_n(&o->queued, 0, __ATOMIC_RELEASE);
+    bo__order_unlock(o);
+    bo__order_background_done(o);
+    (void)rc; /* a failure is tried again at the next recheck */
     free(s);
 }
 
@@ -89,27 +92,28 @@ static int scan_one(void *arg, bo_order_t *o)
     bo_api_t *api = arg;
     int64_t now = bo__api_now_ms();
     bool due = false;
-    if (__atomic_load_n(&o->queued, __ATOMIC_ACQUIRE))
-        return 0;
     int status = bo__order_status(o);
     if (status != BO_ORDER_PENDING && status != BO_ORDER_REFUND_PENDING)
         return 0; /* the common case, without a lock */
-    if (pthread_mutex_trylock(&o->mu))
+    if (!bo__order_background_try(o))
         return 0; /* a step of this order is running: look again next time */
+    if (pthread_mutex_trylock(&o->mu)) {
+        bo__order_background_done(o); /* a scan at the gate holds it: next time */
+        return 0;
+    }
     if (o->status == BO_ORDER_PENDING)
         due = now >= o->recheck_ms || overdue(api, o, now);
     else if (o->status == BO_ORDER_REFUND_PENDING)
         due = now >= o->recheck_ms;
     pthread_mutex_unlock(&o->mu);
-    if (!due)
+    step_t *s = due ? malloc(sizeof(*s)) : NULL;
+    if (!s) {
+        bo__order_background_done(o);
         return 0;
-    step_t *s = malloc(sizeof(*s));
-    if (!s)
-        return 0;
+    }
     *s = (step_t){api, o};
-    __atomic_store_n(&o->queued, 1, __ATOMIC_RELEASE);
-    if (bo__pay_job(api, step_job, s)) {
-        __atomic_store_n(&o->queued, 0, __ATOMIC_RELEASE);
+    if (bo__job(api, BO_POOL_HOOK, step_job, s)) {
+        bo__order_background_done(o);
         free(s);
         return 1; /* the queue is full: the next scan goes on */
     }

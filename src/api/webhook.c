@@ -11,9 +11,13 @@
  * processed; a duplicate, or one arriving out of order, settles nothing
  * twice anyway, since settling follows the gateway's current state and
  * each order step is idempotent. The answer (200) is sent only once the
- * outcome is durable, so a gateway whose delivery failed retries.
+ * outcome is durable, so a gateway whose delivery failed retries. An event
+ * for an order that has a step running is not waited for: it answers 503
+ * BUSY with Retry-After at once and the gateway delivers it again (order.h
+ * "one step per order at a time").
  *
- * Workload: one or two webhooks per order.
+ * Workload: one or two webhooks per order, on their own worker pool
+ * (jobs.c "hook"), so they never queue behind buyers' payment steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +68,7 @@ typedef struct delivery {
     bo_api_t *api;
     bo_http_async_t *a;
     bo_pay_event_t ev;
+    bo_order_t *order; /* its step flag taken; NULL: no order of ours */
 } delivery_t;
 
 static void answer(delivery_t *d, int status, const char *outcome)
@@ -90,32 +95,34 @@ static int remember(bo_api_t *api, const bo_pay_event_t *ev)
     return rc ? rc : bo__webhook_remember(api, ev->id);
 }
 
+/* The order the event names (its intent's, checked under its lock). */
 static bo_order_t *order_of(bo_api_t *api, const bo_pay_event_t *ev)
 {
     uint64_t id;
     bo_order_t *o = NULL;
     if (ev->order_id[0] && bo_id_parse_order(ev->order_id, &id) == 0)
         o = bo__order_find(api, id);
-    if (!o)
-        o = bo__order_by_intent(api, ev->intent_id);
-    /* the order must be the intent's: ids in a payload are not trusted */
-    return o && strcmp(o->intent_id, ev->intent_id) == 0 ? o : NULL;
+    return o ? o : bo__order_by_intent(api, ev->intent_id);
 }
 
 static void deliver_job(void *arg)
 {
     delivery_t *d = arg;
     bo_api_t *api = d->api;
-    bo_order_t *o = order_of(api, &d->ev);
+    bo_order_t *o = d->order;
     const char *outcome = "ignored";
     int rc = 0;
     if (o) {
-        pthread_mutex_lock(&o->mu);
-        rc = bo__settle_fetch(api, o);
-        if (rc == 0 && o->status == BO_ORDER_REFUND_PENDING)
-            rc = bo__order_refund_finish(api, o);
-        outcome = bo__order_status_name(o->status);
-        pthread_mutex_unlock(&o->mu);
+        bo__order_lock(api, o);
+        /* the order must be the intent's: ids in a payload are not trusted */
+        if (strcmp(o->intent_id, d->ev.intent_id) == 0) {
+            rc = bo__settle_fetch(api, o);
+            if (rc == 0 && o->status == BO_ORDER_REFUND_PENDING)
+                rc = bo__order_refund_finish(api, o);
+            outcome = bo__order_status_name(o->status);
+        }
+        bo__order_unlock(o);
+        bo__order_background_done(o);
     }
     if (rc == 0)
         rc = remember(api, &d->ev);
@@ -155,13 +162,23 @@ static int on_webhook(void *arg, bo_http_req_t *r)
         free(d);
         return bo_http_send_json(r, 200, j);
     }
+    if ((d->order = order_of(api, &d->ev)) && !bo__order_background_try(d->order)) {
+        free(d);
+        return bo_http_send_error(r, BO_EBUSY,
+                                  "a step of this order is in progress: deliver the event again",
+                                  NULL); /* 503 with Retry-After */
+    }
     if (!(d->a = bo_http_async_begin(r))) {
+        if (d->order)
+            bo__order_background_done(d->order);
         free(d);
         return BO_ENOMEM;
     }
-    if ((rc = bo__pay_job(api, deliver_job, d))) {
+    if ((rc = bo__job(api, BO_POOL_HOOK, deliver_job, d))) {
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(d->a, NULL, NULL);
+        if (d->order)
+            bo__order_background_done(d->order);
         free(d);
     }
     return 0;

@@ -18,7 +18,7 @@ describe('gate', () => {
         assertStatus(h, 201, 'hold');
         const c = await checkout(srv, h.body.hold.id, { email: 'gate@example.test', name: 'Grace Hopper' });
         assertStatus(c, 201, 'checkout');
-        const paid = await confirm(srv, c.body.order.id, 'pm_card_visa');
+        const paid = await confirm(srv, c.body.order, 'pm_card_visa');
         assertStatus(paid, 200, 'pay');
         assert.equal(paid.body.order.status, 'paid');
         const order = (await getOrder(srv, c.body.order)).body.order; // with the secret: the codes

@@ -23,7 +23,7 @@ async function busyEvening(ev) {
         assertStatus(h, 201, 'hold');
         const c = await checkout(srv, h.body.hold.id);
         assertStatus(c, 201, 'checkout');
-        assertStatus(await confirm(srv, c.body.order.id, 'pm_card_visa'), 200, 'pay');
+        assertStatus(await confirm(srv, c.body.order, 'pm_card_visa'), 200, 'pay');
     }
     assertStatus(await hold(srv, ev.event.id, { seats: row('D', 24, 31) }), 201, 'hold');
     assertStatus(await hold(srv, ev.event.id, { seats: row('E', 41, 46) }), 201, 'hold');

@@ -91,13 +91,8 @@ describe('checkout and confirm', () => {
             assert.match(t.qr_svg_url, new RegExp(`^/api/v1/orders/${o.id}/tickets/${t.id}/qr\\.svg\\?secret=`));
         }
         assert.deepEqual(await seatStates(ev, seats), [STATE.sold, STATE.sold]);
-        // without the order's secret, confirm answers the state but no capability
-        const anon = await confirm(srv, order.id);
-        assertStatus(anon, 200, 'confirm without credentials');
-        assert.equal(anon.body.order.status, 'paid');
-        assert.equal(anon.body.order.secret, undefined);
-        assert.equal(anon.body.payment.client_secret, null);
-        assert.ok(anon.body.order.tickets.every((t) => t.code === undefined && t.qr_svg_url === undefined));
+        // without the order's secret, confirm answers as for an unknown order
+        assertError(await confirm(srv, order.id), 404, 'NOT_FOUND', 'confirm without credentials');
 
         // offline verification with the event's public key
         const key = await srv.get(`/api/v1/events/${ev.event.id}/ticket-key`);
@@ -120,10 +115,10 @@ describe('checkout and confirm', () => {
         assert.match(qr.headers.get('content-type'), /^image\/svg\+xml/);
         assert.ok(qr.text.startsWith('<svg') || qr.text.startsWith('<?xml'), qr.text.slice(0, 60));
 
-        // reading the order: secret or admin, nothing else
+        // reading the order: secret or admin, nothing else (tests/system/abuse.test.mjs has more)
         assertStatus(await getOrder(srv, o), 200, 'get order');
-        assertError(await srv.get(`/api/v1/orders/${o.id}`), 401, 'UNAUTHORIZED', 'no secret');
-        assertError(await srv.get(`/api/v1/orders/${o.id}?secret=${'0'.repeat(32)}`), 403, 'FORBIDDEN', 'wrong secret');
+        assertError(await srv.get(`/api/v1/orders/${o.id}`), 404, 'NOT_FOUND', 'no secret');
+        assertError(await srv.get(`/api/v1/orders/${o.id}?secret=${'0'.repeat(32)}`), 404, 'NOT_FOUND', 'wrong secret');
         assertStatus(await srv.get(`/api/v1/orders/${o.id}`, { admin: true }), 200, 'admin reads');
         assertError(await srv.get('/api/v1/orders/ord_0123456789abcdef?secret=x'), 404, 'NOT_FOUND', 'unknown order');
 
@@ -320,7 +315,7 @@ describe('webhooks', () => {
 describe('cancel and refund', () => {
     it('cancel before paying releases the seats and cancels the intent', async () => {
         const { order, payment, hold: h } = await pendingOrder();
-        assertError(await srv.post(`/api/v1/orders/${order.id}/cancel`, {}), 401, 'UNAUTHORIZED', 'no credentials');
+        assertError(await srv.post(`/api/v1/orders/${order.id}/cancel`, {}), 404, 'NOT_FOUND', 'no credentials');
         const c = await srv.post(`/api/v1/orders/${order.id}/cancel?secret=${order.secret}`, {});
         assertStatus(c, 200, 'cancel');
         assert.equal(c.body.order.status, 'canceled');
@@ -329,9 +324,11 @@ describe('cancel and refund', () => {
         assert.equal(pi.body.status, 'canceled');
     });
 
-    it('DELETE of a hold in checkout abandons it: intent cancelled, seats free', async () => {
+    it('DELETE of a hold in checkout, with the order\'s secret, abandons it: intent cancelled, seats free', async () => {
         const { order, payment, hold: h } = await pendingOrder();
-        assertStatus(await srv.del(`/api/v1/holds/${h.id}`), 204, 'abandon');
+        assertError(await srv.del(`/api/v1/holds/${h.id}`), 409, 'INVALID_STATE', 'the hold id alone');
+        assert.equal((await getOrder(srv, order)).body.order.status, 'pending_payment');
+        assertStatus(await srv.del(`/api/v1/holds/${h.id}`, { headers: { 'x-order-secret': order.secret } }), 204, 'abandon');
         assert.equal((await getOrder(srv, order)).body.order.status, 'canceled');
         assert.deepEqual(await seatStates(ev, h.seats), [STATE.available, STATE.available]);
         assert.equal((await sim.req('GET', `/v1/payment_intents/${payment.intent_id}`)).body.status, 'canceled');

@@ -31,7 +31,7 @@ static bo_order_t *add(uint64_t id, int status)
 {
     bo_order_t *o = calloc(1, sizeof(*o)), *existing = NULL;
     cr_assert_not_null(o);
-    pthread_mutex_init(&o->mu, NULL);
+    bo__order_init(o);
     o->id = id;
     o->event = 7;
     memcpy(o->hold.b, &id, sizeof(id));

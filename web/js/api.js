@@ -1,8 +1,10 @@
 // api.js - the boxoffice HTTP API from the browser: JSON in and out, the
 // error shape {"error":{"code","message","details"}} turned into ApiError,
 // Idempotency-Key on mutations (kept across one retry after a network
-// failure or a 503, so a lost answer never holds twice), admin and staff
-// bearer tokens, and the compact availability decoded.
+// failure or a 503, so a lost answer never holds twice), a step refused
+// with 409 ORDER_BUSY (another step of the order was running: nothing was
+// done) tried again, admin and staff bearer tokens, and the compact
+// availability decoded.
 
 export class ApiError extends Error {
     constructor(status, code, message, details = {}) {
@@ -25,16 +27,20 @@ export function uuid() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const BUSY_RETRIES = 5;
+
 /**
  * One API call. opts: method, json (a body sent as JSON), token (a bearer
- * token), idem (true: a fresh Idempotency-Key), signal.
+ * token), headers (more request headers), idem (true: a fresh
+ * Idempotency-Key), signal.
  * Resolves to {status, body, headers}; throws ApiError for 4xx/5xx and
  * network failures. GETs and keyed mutations are retried once after a
- * network failure or a 503.
+ * network failure or a 503; any call answered 409 ORDER_BUSY is retried
+ * after its Retry-After, a few times.
  */
 export async function api(path, opts = {}) {
     const method = opts.method || (opts.json !== undefined ? 'POST' : 'GET');
-    const headers = { accept: 'application/json' };
+    const headers = { ...(opts.headers || {}), accept: 'application/json' };
     let body;
     if (opts.json !== undefined) {
         headers['content-type'] = 'application/json';
@@ -43,7 +49,7 @@ export async function api(path, opts = {}) {
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.idem) headers['idempotency-key'] = typeof opts.idem === 'string' ? opts.idem : uuid();
     const retryable = method === 'GET' || !!opts.idem;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, busy = 0; ; attempt++) {
         let res;
         try {
             res = await fetch(path, { method, headers, body, signal: opts.signal, cache: 'no-store' });
@@ -61,6 +67,12 @@ export async function api(path, opts = {}) {
             continue;
         }
         const text = res.status === 204 ? '' : await res.text();
+        if (res.status === 409 && busy < BUSY_RETRIES && text.includes('"ORDER_BUSY"')) {
+            busy++;
+            attempt--;
+            await sleep(Math.min(5, Number(res.headers.get('retry-after')) || 1) * 1000);
+            continue;
+        }
         let parsed = null;
         if (text) {
             try {

@@ -378,7 +378,9 @@ function done(order) {
 
 async function cancel(button) {
     try {
-        await busy(button, () => del(`/api/v1/holds/${encodeURIComponent(holdId)}`, { idem: true }));
+        // once checked out, the hold belongs to its order: its secret releases it
+        const headers = entry.order?.secret ? { 'x-order-secret': entry.order.secret } : {};
+        await busy(button, () => del(`/api/v1/holds/${encodeURIComponent(holdId)}`, { idem: true, headers }));
     } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 404) {
             showError('The seats could not be released', err.message);

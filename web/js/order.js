@@ -68,8 +68,8 @@ async function show() {
     try {
         order = (await get(`/api/v1/orders/${encodeURIComponent(orderId)}?secret=${encodeURIComponent(secret || '')}`)).order;
     } catch (err) {
-        const why = err instanceof ApiError && (err.status === 403 || err.status === 401) ? 'This link is not valid: its secret does not match the order.'
-            : err instanceof ApiError && err.status === 404 ? 'No order has this number.' : err.message;
+        // a wrong secret answers as an unknown order does: 404
+        const why = err instanceof ApiError && err.status === 404 ? 'No order has this number, or this link\'s secret does not match it.' : err.message;
         fill(app, h('div.empty', h('h1', 'Order not found'), h('p', why), h('a.btn', { href: '/' }, 'Find an event')));
         app.removeAttribute('aria-busy');
         return;

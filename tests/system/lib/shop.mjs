@@ -55,13 +55,24 @@ export function checkout(srv, holdId, customer = { email: email(), name: 'Test B
     return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, opts);
 }
 
-/** POST confirm; order is {id, secret} (the secret goes in the body, so the
- * answer carries the tickets' codes) or an id alone (no credentials). */
+let buyerSeq = 0;
+/** A client address of its own for a simulated buyer (X-Forwarded-For from
+ * loopback, which the server trusts as a proxy): card attempts are limited
+ * per client address. */
+export function buyerAddress() {
+    const n = ++buyerSeq;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** POST confirm; order is {id, secret} (the secret goes in the body) or an
+ * id alone (no credentials: 404). Each call comes from a buyer address of
+ * its own unless opts.headers says otherwise. */
 export function confirm(srv, order, paymentMethod, opts = {}) {
     const id = typeof order === 'string' ? order : order.id;
     const body = paymentMethod ? { payment_method: paymentMethod } : {};
     if (typeof order !== 'string') body.secret = order.secret;
-    return srv.post(`/api/v1/orders/${id}/confirm`, body, opts);
+    const headers = { 'x-forwarded-for': buyerAddress(), ...(opts.headers || {}) };
+    return srv.post(`/api/v1/orders/${id}/confirm`, body, { ...opts, headers });
 }
 
 export function getOrder(srv, order) {
