@@ -173,6 +173,7 @@ enum {
     O_MAX_BODY,
     O_PAYMENT_TIMEOUT,
     O_RECONCILE,
+    O_RECONCILE_BUDGET,
     O_CARD_ATTEMPTS,
     O_COUNT
 };
@@ -210,6 +211,8 @@ static const struct serve_option {
                            "one gateway request's time limit (then retried twice)"},
     [O_RECONCILE] = {"reconcile-ms", "BOXOFFICE_RECONCILE_MS", "MS", "500",
                      "how often unfinished orders are checked with the gateway"},
+    [O_RECONCILE_BUDGET] = {"reconcile-budget-per-s", "BOXOFFICE_RECONCILE_BUDGET_PER_S", "N", "20",
+                            "gateway requests a second the reconciler may send (1..10000)"},
     [O_CARD_ATTEMPTS] = {"card-attempts-per-minute", "BOXOFFICE_CARD_ATTEMPTS_PER_MINUTE", "N",
                          "10", "card payments one client address may try per minute (0: no limit)"},
 };
@@ -384,9 +387,16 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     rc = 1;
     uint32_t pay_timeout_ms = 5000, reconcile_ms = 500, card_attempts = 10;
+    uint32_t reconcile_budget = BO_RECONCILE_BUDGET_PER_S;
     if (parse_u32(val[O_PAYMENT_TIMEOUT], &pay_timeout_ms) || pay_timeout_ms < 10 ||
         parse_u32(val[O_RECONCILE], &reconcile_ms) || reconcile_ms < 10) {
         fprintf(stderr, "boxoffice serve: --payment-timeout-ms and --reconcile-ms take >= 10\n");
+        rc = 2;
+        goto out;
+    }
+    if (parse_u32(val[O_RECONCILE_BUDGET], &reconcile_budget) || reconcile_budget < 1 ||
+        reconcile_budget > 10000) {
+        fprintf(stderr, "boxoffice serve: --reconcile-budget-per-s takes 1 to 10000\n");
         rc = 2;
         goto out;
     }
@@ -399,6 +409,7 @@ static int cmd_serve(int argc, char **argv)
     bo_api_config_t acfg = {.admin_token = token,
                             .payment_timeout_ms = pay_timeout_ms,
                             .reconcile_ms = reconcile_ms,
+                            .reconcile_budget_per_s = reconcile_budget,
                             .card_attempts_per_min = card_attempts,
                             .demo = demo,
                             .payment = val[O_PAYMENT],

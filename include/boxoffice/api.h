@@ -15,6 +15,8 @@
 
 /* What `boxoffice serve` hands the API layer. Strings are copied by
  * bo_api_register. */
+#define BO_RECONCILE_BUDGET_PER_S 20 /* well under the ~100/s a gateway allows */
+
 typedef struct bo_api_config {
     const char *admin_token;             /* bearer token of the admin endpoints (required) */
     int demo;                            /* seed a demo venue and events when the store is empty */
@@ -24,6 +26,9 @@ typedef struct bo_api_config {
     size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
     uint32_t payment_timeout_ms; /* per gateway request; 0: 5000 */
     uint32_t reconcile_ms;       /* period of the order reconciler; 0: 500 */
+    /* gateway requests a second the reconciler may send (a second's worth
+     * may come at once); 0: BO_RECONCILE_BUDGET_PER_S */
+    uint32_t reconcile_budget_per_s;
     /* card attempts (confirms with a card) per minute per client address
      * (http.h bo_http_client_addr); 0: no limit. `serve` passes 10. */
     uint32_t card_attempts_per_min;

@@ -113,6 +113,10 @@ typedef struct bo_pay_stats {
     uint64_t failures; /* calls that ended in BO_EGATEWAY */
 } bo_pay_stats_t;
 void bo_pay_stats(bo_pay_t *p, bo_pay_stats_t *out);
+/* HTTP requests (retries included) the calling thread has sent to any
+ * gateway since it started: the difference around a piece of work is what
+ * that work cost at the gateway (the reconciler's budget counts so). */
+uint64_t bo_pay_thread_requests(void);
 
 /* ---- webhooks (src/pay/webhook.c): pure functions, no I/O ---------------- */
 

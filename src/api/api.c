@@ -180,6 +180,8 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
     api->max_body_bytes = cfg->max_body_bytes;
     api->payment_timeout_ms = cfg->payment_timeout_ms ? cfg->payment_timeout_ms : 5000;
     api->reconcile_ms = cfg->reconcile_ms ? cfg->reconcile_ms : 500;
+    api->reconcile_budget_per_s =
+        cfg->reconcile_budget_per_s ? cfg->reconcile_budget_per_s : BO_RECONCILE_BUDGET_PER_S;
     api->card_attempts_per_min = cfg->card_attempts_per_min;
     if (cfg->trusted_proxies)
         api->trusted_proxies = *cfg->trusted_proxies;

@@ -68,7 +68,7 @@ typedef struct bo_api {
     struct bo_pay *pay;   /* NULL: no gateway configured (checkout answers 503) */
     char pay_kind[8];     /* "sim" or "stripe" */
     char *webhook_secret; /* NULL: webhooks refused */
-    uint32_t payment_timeout_ms, reconcile_ms;
+    uint32_t payment_timeout_ms, reconcile_ms, reconcile_budget_per_s;
     struct bo_ticket_keys *ticket_keys;
     char ticket_pk_b64[48];
     pthread_mutex_t staff_mu; /* checkin.c: staff tokens */

@@ -104,9 +104,13 @@ typedef struct bo_order {
     int64_t created_ms, updated_ms, paid_ms, deadline_ms, closed_ms;
     bo_ticket_t *tickets;
     uint32_t ntickets;
-    bool opened; /* its checkout committed (else a retry of it starts over) */
-    /* reconcile.c, in memory only */
+    bool opened;      /* its checkout committed (else a retry of it starts over) */
+    uint32_t changes; /* commits of the order since it was loaded (order_book.c) */
+    /* reconcile.c, in memory only, order locked */
     int64_t recheck_ms;         /* when to ask the gateway again */
+    uint32_t looks;             /* the reconciler's steps since the order last changed */
+    uint32_t looked_changes;    /* changes when the reconciler last saw it */
+    bool looked_overdue;        /* the reconciler's last step found it overdue */
     struct bo_order_book *book; /* set once added: it counts the order's status */
 } bo_order_t;
 
@@ -257,6 +261,33 @@ void bo__rate_free(bo_rate_t *rl);
  * (nothing taken). Any thread. */
 int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
 
+/* ---- budget.c: the reconciler's gateway budget and schedule --------------- */
+
+/* A token bucket of per_s tokens a second holding at most burst, which a
+ * charge may leave in debt (budget.c). Any thread. */
+typedef struct bo_budget {
+    pthread_mutex_t mu;
+    uint32_t per_s, burst;
+    int64_t tokens_m; /* thousandths of a token at last_ms; < 0: in debt */
+    int64_t last_ms;
+} bo_budget_t;
+/* A full bucket at now_ms; per_s and burst > 0. */
+void bo__budget_init(bo_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now_ms);
+void bo__budget_destroy(bo_budget_t *b);
+/* Take one token at now_ms: true, or false when there is not a whole one
+ * (nothing taken). */
+bool bo__budget_take(bo_budget_t *b, int64_t now_ms);
+/* Take n more tokens at now_ms, whatever is left (requests already made). */
+void bo__budget_charge(bo_budget_t *b, uint32_t n, int64_t now_ms);
+/* The thousandths of a token there at now_ms (< 0: debt). */
+int64_t bo__budget_tokens_m(bo_budget_t *b, int64_t now_ms);
+
+#define BO_RECHECK_BASE_MS 1000            /* the first look after a change */
+#define BO_RECHECK_MAX_MS  (5 * 60 * 1000) /* the longest wait between looks */
+/* How long after its looks-th look (0: the change itself) an unchanged
+ * order is looked at again: 1 s, 2 s, 4 s ... BO_RECHECK_MAX_MS. */
+int64_t bo__backoff_ms(uint32_t looks);
+
 /* ---- settle.c ------------------------------------------------------------ */
 
 /* Bring order o (locked) in line with its intent's state, as the gateway
@@ -307,5 +338,9 @@ int bo__orders_register(bo_api_t *api);  /* orders.c: the book, pools, routes */
 int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
 int bo__reconcile_start(bo_api_t *api);  /* reconcile.c */
+/* Stop the reconciler's thread (its steps queued may still run); free it
+ * once the worker pools stopped. */
+void bo__reconcile_stop(bo_api_t *api);
+void bo__reconcile_free(bo_api_t *api);
 
 #endif

@@ -745,6 +745,8 @@ int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
         rc = commit_docs(api, &c);
+    if (rc == 0)
+        o->changes++; /* the reconciler starts its schedule over */
     commit_clear(&c);
     return rc;
 }
@@ -757,6 +759,8 @@ int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
         rc = commit_with(api, &c, op, o, deadline_ms);
+    if (rc == 0)
+        o->changes++;
     if (r)
         *r = c.r;
     commit_clear(&c);

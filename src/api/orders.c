@@ -1,6 +1,6 @@
 /*
  * orders.c - checkout and orders (docs/openapi.yaml "Orders"):
- *   POST /api/v1/holds/{hold_id}/checkout     hold -> order + payment intent
+ *   POST /api/v1/holds/{hold_id}/checkout     hold -> order (+ payment intent if asked)
  *   POST /api/v1/orders/{id}/confirm          ask the gateway, settle
  *   GET  /api/v1/orders/{id}?secret=          the order and its tickets
  *   POST /api/v1/orders/{id}/cancel           release or refund by policy
@@ -14,6 +14,14 @@
  * (404 NOT_FOUND "no such order"), so an order id, which every ticket code
  * carries, tells a stranger nothing and lets them do nothing. Staff
  * (gate) tokens open no order: they are for check-in only.
+ *
+ * The gateway's intent is made at the order's first payment attempt: a
+ * confirm with a card, or a checkout that asks for it ("create_intent",
+ * for a browser that confirms at the gateway with the client secret).
+ * Either takes a card attempt of the client address, so anonymous clients
+ * cannot make gateway calls faster than that limit allows: a checkout that
+ * is abandoned before paying never reaches the gateway, then or later (the
+ * reconciler asks nothing about an order without an intent).
  *
  * Workload: see order.h. Handlers check what they can on the loop (ids,
  * credentials, bodies, the order's step flag, the client's card attempts),
@@ -34,8 +42,6 @@
 #include "util/time.h"
 #include "util/text.h"
 
-void bo__reconcile_stop(bo_api_t *api);
-
 #define PAYMENT_METHOD_MAX      64
 #define CARD_ATTEMPTS_PERIOD_MS 60000 /* --card-attempts-per-minute */
 
@@ -52,9 +58,12 @@ typedef struct step {
     char name[BO_ORDER_NAME_MAX + 1];
     char payment_method[PAYMENT_METHOD_MAX + 1];
     bool admin;              /* the admin token came with the request */
+    bool create_intent;      /* checkout: make the gateway intent now */
     bool declined;           /* confirm: the gateway declined this attempt */
     bo_pay_intent_t attempt; /* its answer */
 } step_t;
+
+static int card_attempt(bo_api_t *api, bo_http_req_t *r);
 
 /* ---- answers ------------------------------------------------------------------- */
 
@@ -250,8 +259,9 @@ static int create_intent(bo_api_t *api, bo_order_t *o)
     return 0;
 }
 
-/* The intent of a pending order that was opened without one (an order of
- * an older version), made and saved once (order locked). */
+/* The intent of a pending order that has none yet (its first payment
+ * attempt, or a checkout again that asks for it), made and saved once
+ * (order locked). */
 static int ensure_intent(bo_api_t *api, bo_order_t *o)
 {
     if (o->intent_id[0])
@@ -266,14 +276,15 @@ static int ensure_intent(bo_api_t *api, bo_order_t *o)
     return rc;
 }
 
-/* The checkout of a new order (locked): its intent from the gateway, then
- * PAYING and the order (with the intent) in one commit. A crash between
- * the two leaves an intent nobody can pay (its client secret was never
- * given out); a retry finds it again by its idempotency key. Answers the
- * request. */
+/* The checkout of a new order (locked): when asked, its intent from the
+ * gateway first; then PAYING and the order (with the intent, if any) in one
+ * commit. A crash between the two leaves an intent nobody can pay (its
+ * client secret was never given out); a retry finds it again by its
+ * idempotency key. Without create_intent no gateway call is made: the first
+ * payment attempt makes the intent (confirm_job). Answers the request. */
 static void checkout_open(step_t *s, bo_order_t *o, int created_status)
 {
-    int rc = o->intent_id[0] ? 0 : create_intent(s->api, o);
+    int rc = o->intent_id[0] || !s->create_intent ? 0 : create_intent(s->api, o);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_EXPIRED); /* not durable: a retry starts over */
         reply_error(s, rc, "the payment gateway did not answer: retry the checkout", NULL);
@@ -310,7 +321,7 @@ static void checkout_existing(step_t *s, bo_order_t *o)
     } else if (o->status != BO_ORDER_PENDING) {
         reply_error(s, BO_ESTATE, "this hold was checked out already", order_ref(o));
     } else {
-        int rc = ensure_intent(s->api, o);
+        int rc = s->create_intent ? ensure_intent(s->api, o) : 0;
         if (rc)
             reply_error(s, rc, NULL, order_ref(o));
         else
@@ -362,7 +373,8 @@ out:
     step_end(s);
 }
 
-/* The optional {"customer":{"email","name"}}; 0 or BO_EINVAL once answered. */
+/* The optional {"customer":{"email","name"},"create_intent":bool}; 0 or
+ * BO_EINVAL once answered. */
 static int read_customer(bo_http_req_t *r, step_t *s)
 {
     size_t len;
@@ -382,6 +394,12 @@ static int read_customer(bo_http_req_t *r, step_t *s)
             field = "customer.email", msg = "customer.email must be an e-mail address";
         else
             snprintf(s->email, sizeof(s->email), "%s", e);
+    }
+    if (!field && (v = json_object_get(body, "create_intent")) && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            field = "create_intent", msg = "create_intent must be true or false";
+        else
+            s->create_intent = json_is_true(v);
     }
     if (!field && c && (v = json_object_get(c, "name")) && !json_is_null(v)) {
         const char *n = json_string_value(v);
@@ -432,6 +450,11 @@ static int on_checkout(void *arg, bo_http_req_t *r)
     /* a checkout again (a retry, a lost answer): one step at a time */
     if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold)) && step_flag(s, r))
         return 0;
+    /* an intent asked for is a payment attempt: counted per client address */
+    if (s->create_intent && api->pay && card_attempt(api, r)) {
+        step_drop(s);
+        return 0;
+    }
     return start_paying(s, r, checkout_job);
 }
 
@@ -994,6 +1017,7 @@ static void orders_stop(void *arg)
     bo__reconcile_stop(api);
     bo__jobs_stop(api->jobs);
     api->jobs = NULL;
+    bo__reconcile_free(api); /* after its steps ran */
 }
 
 static void orders_free(void *arg)

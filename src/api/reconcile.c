@@ -6,25 +6,55 @@
  *    to a crash) or whose payment deadline passed: if the money came, it
  *    is settled (a late payment), else its intent is cancelled and its
  *    seats released;
- *  - a pending order with an intent, every RECHECK_MS: its state is asked
- *    again, so a lost webhook delays an order, never loses it;
+ *  - a pending order with an intent: its state is asked again on a
+ *    schedule, so a lost webhook delays an order, never loses it;
  *  - a refund that the gateway did not take yet: asked again, with the
- *    same idempotency key, every RECHECK_MS.
+ *    same idempotency key.
  * It runs at start too, which is how the state left by a crash between a
  * gateway call and its commit is repaired.
  *
- * Workload: a scan of the orders every --reconcile-ms (500 ms); only pending ones cost an
- * engine read; the work itself runs on the hook workers (jobs.c), never
- * behind buyers' steps. An order that has a step running is skipped (its
- * step flag is taken: order.h) and looked at again on the next scan.
+ * What it may cost at the gateway is bounded whatever the number of
+ * orders (budget.c): every request its steps send comes out of one token
+ * bucket (--reconcile-budget-per-s, 20 by default, against the ~100 a
+ * second a gateway such as Stripe allows); an order is looked at 1 s after
+ * it changed, then after 2 s, 4 s ... up to 5 minutes while nothing
+ * changes; and the orders due are taken most urgent first (deadline
+ * passed, then a payment under way, then refunds, then the rest), the
+ * oldest first within each kind, so a backlog delays the least urgent. An
+ * order without an intent costs nothing: it is looked at only once its
+ * deadline passed, and that step releases its seats without a gateway
+ * call (buyers' steps, which make the intents, are limited per client
+ * address instead: orders.c).
+ *
+ * Workload: a scan of the unsettled orders every --reconcile-ms (500 ms),
+ * each pending one costing an engine read; the work itself runs on the
+ * hook workers (jobs.c), never behind buyers' steps. An order that has a
+ * step running is skipped (its step flag is taken: order.h) and looked at
+ * again on the next scan.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "api/order.h"
 
-#define RECHECK_MS 10000
-#define GRACE_MS   2000 /* past a payment deadline before giving up */
+#define GRACE_MS 2000 /* past a payment deadline before giving up */
+
+/* How urgent a due order is: the smaller, the sooner. */
+enum urgency {
+    URG_OVERDUE, /* deadline passed or hold gone: seats blocked, money maybe came */
+    URG_PAYING,  /* the hold is paying: an attempt whose outcome is unknown */
+    URG_REFUND,  /* money to give back */
+    URG_WAITING, /* after a decline: nothing happens until the buyer acts */
+};
+
+typedef struct due {
+    bo_order_t *o;
+    int urgency;      /* enum urgency */
+    int64_t since_ms; /* the older, the sooner within an urgency */
+    bool overdue;
+    bool costs; /* its step asks the gateway: it needs a token */
+} due_t;
 
 struct bo_reconciler {
     bo_api_t *api;
@@ -32,6 +62,10 @@ struct bo_reconciler {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop, started;
+    bo_budget_t budget;
+    due_t *due; /* the scan's orders due (the reconciler's thread only) */
+    size_t ndue, cap;
+    uint64_t calls, exhausted, backlog; /* for /metrics (atomic) */
 };
 
 typedef struct hold_state {
@@ -55,69 +89,175 @@ static int hold_status(bo_api_t *api, const bo_order_t *o)
 }
 
 /* Whether a pending order needs its checkout ended now. */
-static bool overdue(bo_api_t *api, const bo_order_t *o, int64_t now)
+static bool overdue(int hold, const bo_order_t *o, int64_t now)
 {
-    return hold_status(api, o) == BO_HOLD_NONE || now > o->deadline_ms + GRACE_MS;
+    return hold == BO_HOLD_NONE || now > o->deadline_ms + GRACE_MS;
 }
 
+/* ---- a step -------------------------------------------------------------------- */
+
 typedef struct step {
-    bo_api_t *api;
+    struct bo_reconciler *rec;
     bo_order_t *o;
+    bool overdue;  /* as the scan found it */
+    bool reserved; /* a token was taken for its first request */
 } step_t;
+
+/* After a step that changed nothing (o locked): the next look, later. */
+static void look_later(bo_order_t *o, bool was_overdue)
+{
+    if (o->looks < 31)
+        o->looks++;
+    o->recheck_ms = bo__api_now_ms() + bo__backoff_ms(o->looks);
+    o->looked_overdue = was_overdue;
+}
 
 static void step_job(void *arg)
 {
     step_t *s = arg;
-    bo_api_t *api = s->api;
+    struct bo_reconciler *rec = s->rec;
+    bo_api_t *api = rec->api;
     bo_order_t *o = s->o;
-    int64_t now = bo__api_now_ms();
+    uint64_t before = bo_pay_thread_requests();
     int rc = 0;
     bo__order_lock(api, o);
+    uint32_t changes = o->changes;
     if (o->status == BO_ORDER_PENDING) {
-        rc = bo__settle_fetch(api, o);
-        if (rc == 0 && o->status == BO_ORDER_PENDING && overdue(api, o, now))
+        rc = bo__settle_fetch(api, o); /* nothing to ask without an intent */
+        if (rc == 0 && o->status == BO_ORDER_PENDING &&
+            overdue(hold_status(api, o), o, bo__api_now_ms()))
             rc = bo__order_abandon(api, o, BO_ORDER_EXPIRED);
     } else if (o->status == BO_ORDER_REFUND_PENDING) {
         rc = bo__order_refund_finish(api, o);
     }
-    o->recheck_ms = now + RECHECK_MS;
+    if (o->changes == changes) /* else the next scan starts its schedule over */
+        look_later(o, s->overdue);
     bo__order_unlock(o);
     bo__order_background_done(o);
-    (void)rc; /* a failure is tried again at the next recheck */
+    (void)rc; /* a failure is tried again at the next look */
+    uint64_t used = bo_pay_thread_requests() - before;
+    __atomic_add_fetch(&rec->calls, used, __ATOMIC_RELAXED);
+    if (used > s->reserved) /* a cancel after a retrieve, retries: paid now */
+        bo__budget_charge(&rec->budget, (uint32_t)(used - s->reserved), bo__api_now_ms());
     free(s);
 }
 
-static int scan_one(void *arg, bo_order_t *o)
+/* ---- the scan -------------------------------------------------------------------- */
+
+/* Whether o (locked) is due now; fills d. A change since the last look
+ * starts the schedule over: the first look BO_RECHECK_BASE_MS after it. */
+static bool judge(bo_api_t *api, bo_order_t *o, int64_t now, due_t *d)
 {
-    bo_api_t *api = arg;
-    int64_t now = bo__api_now_ms();
-    bool due = false;
-    int status = bo__order_status(o);
-    if (status != BO_ORDER_PENDING && status != BO_ORDER_REFUND_PENDING)
-        return 0; /* the common case, without a lock */
-    if (!bo__order_background_try(o))
-        return 0; /* a step of this order is running: look again next time */
-    if (pthread_mutex_trylock(&o->mu)) {
-        bo__order_background_done(o); /* a scan at the gate holds it: next time */
-        return 0;
+    if (o->changes != o->looked_changes) {
+        o->looked_changes = o->changes;
+        o->looks = 0;
+        o->looked_overdue = false;
+        o->recheck_ms = o->updated_ms + bo__backoff_ms(0);
     }
-    if (o->status == BO_ORDER_PENDING)
-        due = now >= o->recheck_ms || overdue(api, o, now);
-    else if (o->status == BO_ORDER_REFUND_PENDING)
-        due = now >= o->recheck_ms;
-    pthread_mutex_unlock(&o->mu);
-    step_t *s = due ? malloc(sizeof(*s)) : NULL;
-    if (!s) {
-        bo__order_background_done(o);
-        return 0;
+    bool scheduled = now >= o->recheck_ms;
+    *d = (due_t){.o = o, .since_ms = o->recheck_ms};
+    if (o->status == BO_ORDER_REFUND_PENDING) {
+        d->urgency = URG_REFUND;
+        d->costs = true;
+        return scheduled;
     }
-    *s = (step_t){api, o};
-    if (bo__job(api, BO_POOL_HOOK, step_job, s)) {
-        bo__order_background_done(o);
-        free(s);
-        return 1; /* the queue is full: the next scan goes on */
+    int hold = hold_status(api, o);
+    d->costs = o->intent_id[0] != '\0';
+    if (overdue(hold, o, now)) {
+        d->urgency = URG_OVERDUE;
+        d->overdue = true;
+        d->since_ms = o->deadline_ms;
+        return !o->looked_overdue || scheduled; /* at once when it became so */
     }
+    d->urgency = hold == BO_HOLD_PAYING ? URG_PAYING : URG_WAITING;
+    return d->costs && scheduled; /* without an intent there is nothing to ask */
+}
+
+static int push(struct bo_reconciler *rec, const due_t *d)
+{
+    if (rec->ndue == rec->cap) {
+        size_t cap = rec->cap ? 2 * rec->cap : 256;
+        due_t *a = realloc(rec->due, cap * sizeof(*a));
+        if (!a)
+            return BO_ENOMEM;
+        rec->due = a;
+        rec->cap = cap;
+    }
+    rec->due[rec->ndue++] = *d;
     return 0;
+}
+
+static int gather(void *arg, bo_order_t *o)
+{
+    struct bo_reconciler *rec = arg;
+    int status = bo__order_status(o);
+    due_t d;
+    if (status != BO_ORDER_PENDING && status != BO_ORDER_REFUND_PENDING)
+        return 0; /* settled since the walk began, without a lock */
+    if (pthread_mutex_trylock(&o->mu))
+        return 0; /* a step or a scan at the gate holds it: next time */
+    bool due = (o->status == BO_ORDER_PENDING || o->status == BO_ORDER_REFUND_PENDING) &&
+               judge(rec->api, o, bo__api_now_ms(), &d);
+    pthread_mutex_unlock(&o->mu);
+    return due ? push(rec, &d) : 0; /* out of memory: this scan does what it has */
+}
+
+static int by_urgency(const void *a, const void *b)
+{
+    const due_t *x = a, *y = b;
+    if (x->urgency != y->urgency)
+        return x->urgency < y->urgency ? -1 : 1;
+    return x->since_ms < y->since_ms ? -1 : x->since_ms > y->since_ms;
+}
+
+/* Queue the step of d, its order's background flag taken: 0, or BO_EBUSY
+ * when the hook queue is full (the flag given back). */
+static int queue(struct bo_reconciler *rec, const due_t *d, bool reserved)
+{
+    step_t *s = malloc(sizeof(*s));
+    if (!s) {
+        bo__order_background_done(d->o);
+        return BO_ENOMEM;
+    }
+    *s = (step_t){rec, d->o, d->overdue, reserved};
+    int rc = bo__job(rec->api, BO_POOL_HOOK, step_job, s);
+    if (rc) {
+        bo__order_background_done(d->o);
+        free(s);
+    }
+    return rc;
+}
+
+/* The orders due, most urgent first, while the budget lasts: those that
+ * cost a gateway request take a token, the others go whatever is left. */
+static void dispatch(struct bo_reconciler *rec)
+{
+    uint64_t backlog = 0;
+    bool short_of_tokens = false, queue_full = false;
+    qsort(rec->due, rec->ndue, sizeof(*rec->due), by_urgency);
+    for (size_t i = 0; i < rec->ndue; i++) {
+        const due_t *d = &rec->due[i];
+        if (queue_full) {
+            backlog++;
+            continue;
+        }
+        if (!bo__order_background_try(d->o))
+            continue; /* a step of this order is running: look again next time */
+        if (d->costs && !bo__budget_take(&rec->budget, bo__api_now_ms())) {
+            bo__order_background_done(d->o);
+            short_of_tokens = true;
+            backlog++;
+            continue;
+        }
+        if (queue(rec, d, d->costs) != 0) {
+            queue_full = true; /* its token is lost: the budget errs on the safe side */
+            backlog++;
+        }
+    }
+    rec->ndue = 0;
+    __atomic_store_n(&rec->backlog, backlog, __ATOMIC_RELAXED);
+    if (short_of_tokens)
+        __atomic_add_fetch(&rec->exhausted, 1, __ATOMIC_RELAXED);
 }
 
 static void *reconciler(void *arg)
@@ -126,7 +266,8 @@ static void *reconciler(void *arg)
     pthread_mutex_lock(&rec->mu);
     while (!rec->stop) {
         pthread_mutex_unlock(&rec->mu);
-        bo__order_each_unsettled(rec->api, scan_one, rec->api);
+        bo__order_each_unsettled(rec->api, gather, rec);
+        dispatch(rec);
         pthread_mutex_lock(&rec->mu);
         if (rec->stop)
             break;
@@ -141,6 +282,40 @@ static void *reconciler(void *arg)
     return NULL;
 }
 
+/* ---- metrics and wiring ------------------------------------------------------------- */
+
+static void collect(void *arg, bo_metrics_out_t *out)
+{
+    bo_api_t *api = arg;
+    struct bo_reconciler *rec = api->reconciler;
+    if (!rec || !rec->started)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } m[] = {
+        {"boxoffice_reconcile_gateway_calls_total", "counter",
+         "HTTP requests the reconciler sent to the payment gateway (retries included).",
+         offsetof(struct bo_reconciler, calls)},
+        {"boxoffice_reconcile_budget_exhausted_total", "counter",
+         "Reconciler scans that found more orders due than its gateway budget allowed.",
+         offsetof(struct bo_reconciler, exhausted)},
+        {"boxoffice_reconcile_backlog", "gauge",
+         "Orders due for a gateway request that the last reconciler scan left for later.",
+         offsetof(struct bo_reconciler, backlog)},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        uint64_t *v = (uint64_t *)((char *)rec + m[i].off);
+        bo_metrics_family(out, m[i].name, m[i].type, m[i].help);
+        bo_metrics_sample(out, m[i].name, NULL, (double)__atomic_load_n(v, __ATOMIC_RELAXED));
+    }
+    bo_metrics_family(out, "boxoffice_reconcile_budget_per_s", "gauge",
+                      "Gateway requests a second the reconciler may send "
+                      "(--reconcile-budget-per-s).");
+    bo_metrics_sample(out, "boxoffice_reconcile_budget_per_s", NULL,
+                      (double)api->reconcile_budget_per_s);
+}
+
 int bo__reconcile_start(bo_api_t *api)
 {
     struct bo_reconciler *rec = calloc(1, sizeof(*rec));
@@ -149,9 +324,15 @@ int bo__reconcile_start(bo_api_t *api)
     rec->api = api;
     pthread_mutex_init(&rec->mu, NULL);
     pthread_cond_init(&rec->cv, NULL);
+    /* a second's worth at once, at most */
+    bo__budget_init(&rec->budget, api->reconcile_budget_per_s, api->reconcile_budget_per_s,
+                    bo__api_now_ms());
     api->reconciler = rec;
     if (!api->pay)
         return 0; /* nothing to reconcile with */
+    int rc = bo_metrics_add_collector(bo_server_metrics(api->srv), collect, api);
+    if (rc)
+        return rc;
     if (pthread_create(&rec->thread, NULL, reconciler, rec))
         return BO_ENOMEM;
     rec->started = true;
@@ -169,8 +350,19 @@ void bo__reconcile_stop(bo_api_t *api)
     pthread_mutex_unlock(&rec->mu);
     if (rec->started)
         pthread_join(rec->thread, NULL);
+    rec->started = false;
+}
+
+void bo__reconcile_free(bo_api_t *api)
+{
+    struct bo_reconciler *rec = api->reconciler;
+    if (!rec)
+        return;
+    bo__reconcile_stop(api);
     pthread_mutex_destroy(&rec->mu);
     pthread_cond_destroy(&rec->cv);
+    bo__budget_destroy(&rec->budget);
+    free(rec->due);
     free(rec);
     api->reconciler = NULL;
 }

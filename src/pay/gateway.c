@@ -170,6 +170,13 @@ static void count(_Atomic uint64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+static _Thread_local uint64_t thread_requests; /* bo_pay_thread_requests */
+
+uint64_t bo_pay_thread_requests(void)
+{
+    return thread_requests;
+}
+
 /* ---- one exchange, with retries ----------------------------------------- */
 
 static CURL *take_handle(bo_pay_t *p)
@@ -321,6 +328,7 @@ static int exchange(bo_pay_t *p, const struct req *r, long *status, json_t **jso
         errbuf[0] = '\0';
         *status = 0;
         count(&p->requests);
+        thread_requests++;
         cc = curl_easy_perform(h);
         if (cc == CURLE_OK)
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);

@@ -41,11 +41,12 @@ function twoSeats(e = ev) {
     return s;
 }
 
-/** hold -> checkout; resolves to {hold, order, payment}. */
+/** hold -> checkout asking for the intent (as the browser does); resolves
+ * to {hold, order, payment}. */
 async function pendingOrder(e = ev, body = { seats: twoSeats(e) }) {
     const h = await hold(srv, e.event.id, body);
     assertStatus(h, 201, 'hold');
-    const c = await checkout(srv, h.body.hold.id);
+    const c = await checkout(srv, h.body.hold.id, undefined, { intent: true });
     assertStatus(c, 201, 'checkout');
     return { hold: h.body.hold, order: c.body.order, payment: c.body.payment };
 }
@@ -60,15 +61,26 @@ describe('checkout and confirm', () => {
         const seats = twoSeats();
         const h = await hold(srv, ev.event.id, { seats });
         assertStatus(h, 201, 'hold');
+        const calls0 = (await sim.stats()).calls.total;
         const c = await checkout(srv, h.body.hold.id, { email: 'ann@example.test', name: 'Ann' });
         assertStatus(c, 201, 'checkout');
-        const { order, payment } = c.body;
+        const { order } = c.body;
         assert.match(order.id, ORDER_ID);
         assert.equal(order.status, 'pending_payment');
         assert.equal(order.hold_id, h.body.hold.id);
         assert.match(order.secret, /^[0-9a-f]{32}$/);
         assert.deepEqual(order.amount, h.body.hold.amount);
         assert.deepEqual(order.tickets, []);
+        // no payment attempt yet: no intent, and the gateway was not called
+        assert.equal(c.body.payment.intent_id, null);
+        assert.equal(c.body.payment.client_secret, null);
+        assert.equal((await sim.stats()).calls.total, calls0);
+        // a checkout again asking for the intent (a browser about to confirm
+        // it) makes it: the same order, with the intent and its client secret
+        const again = await checkout(srv, h.body.hold.id, undefined, { intent: true });
+        assertStatus(again, 200, 'checkout again with create_intent');
+        assert.equal(again.body.order.id, order.id);
+        const { payment } = again.body;
         assert.match(payment.intent_id, /^pi_/);
         assert.ok(payment.client_secret.startsWith(`${payment.intent_id}_secret_`));
         assert.equal(c.headers.get('location'), `/api/v1/orders/${order.id}`);
@@ -218,11 +230,11 @@ describe('gateway faults', () => {
             const before0 = (await slow.sim.stats()).intents.total;
             await slow.sim.config({ latency_ms: 700 });
             const t0 = Date.now();
-            const c = await checkout(slow.srv, h.body.hold.id);
+            const c = await checkout(slow.srv, h.body.hold.id, undefined, { intent: true });
             assertError(c, 503, 'GATEWAY_UNAVAILABLE', 'slow gateway');
             assert.ok(Date.now() - t0 < 5000, 'bounded retries');
             await slow.sim.config({ latency_ms: 0 });
-            const c2 = await checkout(slow.srv, h.body.hold.id);
+            const c2 = await checkout(slow.srv, h.body.hold.id, undefined, { intent: true });
             assertStatus(c2, 201, 'retried checkout: the order is made now');
             assert.equal(c2.body.order.status, 'pending_payment');
             // every attempt used the order id as its idempotency key: one intent
@@ -490,7 +502,7 @@ describe('late payment', () => {
             const flows = [];
             for (const seats of [e.seats.slice(0, 2), e.seats.slice(2, 4)]) {
                 const h = await hold(s, e.event.id, { seats });
-                const c = await checkout(s, h.body.hold.id);
+                const c = await checkout(s, h.body.hold.id, undefined, { intent: true });
                 assertStatus(c, 201, 'checkout');
                 // a decline hands the hold back with its remaining time (30 s)
                 assertError(await confirm(s, c.body.order, '4000000000000002'), 402, 'PAYMENT_DECLINED', 'decline');
@@ -531,7 +543,7 @@ describe('kill -9', () => {
             const flows = [];
             for (let i = 0; i < 3; i++) {
                 const h = await hold(s, e.event.id, { seats: e.seats.slice(2 * i, 2 * i + 2) });
-                const c = await checkout(s, h.body.hold.id);
+                const c = await checkout(s, h.body.hold.id, undefined, { intent: true });
                 assertStatus(c, 201, 'checkout');
                 flows.push(c.body);
             }

@@ -4,7 +4,10 @@
 // boxoffice server), then POST /orders/{id}/confirm so the server asks the
 // gateway and settles (the order's secret in the body, so the answer
 // carries the tickets): tickets on success, a clear message on a decline
-// (the hold keeps its time; the third decline releases it).
+// (the hold keeps its time; the third decline releases it). The checkout
+// is sent when the buyer pays, asking for the intent ("create_intent")
+// only when the card is confirmed here: the server makes gateway intents
+// for payment attempts, never for checkouts left unpaid.
 //
 // URL: /checkout.html#event=<evt_…>&hold=<hold_…>
 
@@ -246,9 +249,10 @@ async function pay() {
     }
 }
 
-async function startCheckout(form) {
+async function startCheckout(form, inBrowser) {
     try {
-        const res = await post(`/api/v1/holds/${encodeURIComponent(holdId)}/checkout`, { customer: { email: form.email, name: form.name } }, { idem: true });
+        const body = { customer: { email: form.email, name: form.name }, create_intent: inBrowser };
+        const res = await post(`/api/v1/holds/${encodeURIComponent(holdId)}/checkout`, body, { idem: true });
         entry.order = { id: res.order.id, secret: res.order.secret };
         updateHold(eventId, { order: entry.order });
         return res;
@@ -294,9 +298,10 @@ async function confirmAtGateway(payment, form) {
 }
 
 async function payOnce(form) {
+    const sim = Boolean(config.gateway === 'sim' && config.gateway_url);
     let checkout;
     try {
-        checkout = await startCheckout(form);
+        checkout = await startCheckout(form, sim);
     } catch (err) {
         showError('The checkout could not start', err.message);
         return;
@@ -305,7 +310,6 @@ async function payOnce(form) {
     if (checkout.order.status === 'paid') return done(checkout.order);
 
     let cardError = null;
-    const sim = config.gateway === 'sim' && config.gateway_url;
     try {
         if (sim) cardError = await confirmAtGateway(checkout.payment, form);
     } catch (err) {

@@ -12,11 +12,12 @@ export { assertError, assertStatus, buyerAddress, checkout, confirm, email, hold
 export const DECLINE = '4000000000000002';
 export const VISA = '4242424242424242';
 
-/** hold (2 seats) -> checkout; resolves to {hold, order, payment}. */
+/** hold (2 seats) -> checkout asking for the intent (as a browser does);
+ * resolves to {hold, order, payment}. */
 export async function pendingOrder(srv, eventId, seats) {
     const h = await hold(srv, eventId, { seats });
     assertStatus(h, 201, 'hold');
-    const c = await checkout(srv, h.body.hold.id);
+    const c = await checkout(srv, h.body.hold.id, undefined, { intent: true });
     assertStatus(c, 201, 'checkout');
     return { hold: h.body.hold, order: c.body.order, payment: c.body.payment };
 }

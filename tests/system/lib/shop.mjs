@@ -51,8 +51,16 @@ export function hold(srv, eventId, body) {
     return srv.post(`/api/v1/events/${eventId}/holds`, { customer: { email: email() }, ...body });
 }
 
+/** POST checkout. opts.intent: ask for the gateway intent now
+ * ("create_intent", as a browser that confirms at the gateway does), from a
+ * buyer address of its own (it is a card attempt) unless opts.headers says
+ * otherwise; without it the order has no intent until its first payment
+ * attempt. Other opts go to the request. */
 export function checkout(srv, holdId, customer = { email: email(), name: 'Test Buyer' }, opts = {}) {
-    return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, opts);
+    const { intent, ...rest } = opts;
+    if (!intent) return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, rest);
+    const headers = { 'x-forwarded-for': buyerAddress(), ...(rest.headers || {}) };
+    return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer, create_intent: true }, { ...rest, headers });
 }
 
 let buyerSeq = 0;
