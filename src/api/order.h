@@ -4,7 +4,7 @@
  * jobs.c (the worker pools), settle.c (what an intent's state means for an
  * order), orders.c (checkout, confirm, cancel, read; who may act on an
  * order), ratelimit.c (card attempts per client address), webhook.c,
- * checkin.c and reconcile.c.
+ * checkin.c, reconcile.c and budget.c (the reconciler's gateway budget).
  *
  * Workload: one order per paid hold, a few steps each (checkout, one to
  * three payment attempts, maybe a refund), every step waiting on a gateway
