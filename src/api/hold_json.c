@@ -2,7 +2,9 @@
  * hold_json.c - the JSON of holds (api_internal.h "hold_json.c"): a hold
  * request read into the engine's bo_hold_req_t against the event's layout,
  * every mistake reported with the JSON path of the field at fault; the
- * buyer's e-mail address checked and hashed; a hold written as the API's
+ * common body read by a fast reader without a JSON tree (the same request
+ * as the general reader's: tests/fuzz/fuzz_hold_body.c); the buyer's
+ * e-mail address checked and hashed; a hold written as the API's
  * {"hold":{...}} answer.
  *
  * Workload: every POST of a hold (~10^5/s during an on-sale, mostly 1-8
