@@ -169,6 +169,9 @@ build/fuzz/libboxoffice.a: $(FUZZ_LIBOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# paysim's form decoder is paysim's own, outside the library
+build/fuzz/fuzz_paysim_form: build/fuzz/obj/tools/paysim/form.o
+
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libboxoffice.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

@@ -212,6 +212,19 @@ int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_
                           uint32_t seats[BO_HOLD_MAX_SEATS], bo_ga_line_t ga[BO_HOLD_MAX_GA],
                           bo_hold_bad_t *b);
 /*
+ * The fast reader of the common hold body: {"seats":["S1-A-1",...],
+ * "customer":{"email":"..."}} (keys in either order, any JSON whitespace,
+ * strings of printable ASCII without escapes), read straight into req for
+ * about a fifth of the instructions of jansson's tree and the general
+ * reader. Returns true with req read exactly as bo__hold_request_read
+ * reads the same bytes as a JSON object (tests/fuzz/fuzz_hold_body.c
+ * checks it), or false for anything else: other members, escapes,
+ * non-ASCII, numbers, null, every mistake, which the general reader then
+ * reads or reports. req then holds scratch.
+ */
+bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_hold_req_t *req,
+                        uint32_t seats[BO_HOLD_MAX_SEATS]);
+/*
  * Whether email is an acceptable buyer address: at most 254 bytes, one '@',
  * a local part of 1..64 bytes (letters, digits, !#$%&'*+/=?^_`{|}~.- and
  * UTF-8; no leading, trailing or double dot) and a domain of two or more

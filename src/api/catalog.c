@@ -353,12 +353,26 @@ void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+/* Whether s[0..len) is all URL-safe base64. libsodium's decoder compares
+ * bytes as signed chars: a byte past 0x7f can read as a letter, so a
+ * cursor would have more spellings than the one the server wrote. */
+static bool base64url(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event)
 {
     uint8_t raw[CURSOR_RAW], check[4];
     size_t n = 0;
     const char *end = NULL;
-    if (!s || len != BO_CURSOR_LEN ||
+    if (!s || len != BO_CURSOR_LEN || !base64url(s, len) ||
         sodium_base642bin(raw, sizeof(raw), s, len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         n != sizeof(raw) || end != s + len || raw[0] != CURSOR_VERSION)

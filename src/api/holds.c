@@ -251,129 +251,17 @@ static int hold_refused(hold_call_t *c, bo_http_req_t *r)
 
 /* ---- the common body, read without building a JSON tree ---- */
 
-/* A cursor over the body; fails for anything the fast reader leaves to
- * the general one. */
-typedef struct scan {
-    const char *p, *end;
-} scan_t;
-
-static void skip_ws(scan_t *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
-}
-
-static bool take(scan_t *s, char c)
-{
-    skip_ws(s);
-    if (s->p == s->end || *s->p != c)
-        return false;
-    s->p++;
-    return true;
-}
-
-/* A string of printable ASCII without escapes (so valid UTF-8 as it is):
- * *str and *len point into the body. */
-static bool take_str(scan_t *s, const char **str, size_t *len)
-{
-    if (!take(s, '"'))
-        return false;
-    const char *q = s->p;
-    while (q < s->end && *q != '"') {
-        if (*q < 0x20 || *q > 0x7e || *q == '\\')
-            return false;
-        q++;
-    }
-    if (q == s->end)
-        return false;
-    *str = s->p;
-    *len = (size_t)(q - s->p);
-    s->p = q + 1;
-    return true;
-}
-
-static bool key_is(const char *k, size_t n, const char *want)
-{
-    return n == strlen(want) && !memcmp(k, want, n);
-}
-
-/* ["id", ...]: 1 to BO_HOLD_MAX_SEATS known, distinct seats. */
-static bool fast_seats(scan_t *s, hold_call_t *c)
-{
-    uint32_t n = 0;
-    if (!take(s, '['))
-        return false;
-    do {
-        const char *id;
-        size_t len;
-        if (n == BO_HOLD_MAX_SEATS || !take_str(s, &id, &len) || len == 0 || len > BO_LAYOUT_MAX_ID)
-            return false;
-        uint32_t seat = bo_layout_find_seat(c->layout, id, len);
-        if (seat == BO_NONE)
-            return false;
-        for (uint32_t i = 0; i < n; i++)
-            if (c->seats[i] == seat)
-                return false;
-        c->seats[n++] = seat;
-    } while (take(s, ','));
-    if (!take(s, ']'))
-        return false;
-    c->req.seats = c->seats;
-    c->req.nseats = n;
-    return true;
-}
-
-/* {"email":"..."} with a valid address. */
-static bool fast_customer(scan_t *s, hold_call_t *c)
-{
-    const char *k, *email;
-    size_t klen, len;
-    return take(s, '{') && take_str(s, &k, &klen) && key_is(k, klen, "email") && take(s, ':') &&
-           take_str(s, &email, &len) && take(s, '}') &&
-           bo__email_customer(email, len, &c->req.customer);
-}
-
-/*
- * Nearly every hold reads {"seats":["S1-A-1",...],"customer":{"email":...}}
- * (keys in either order, any JSON whitespace). That shape is read here
- * straight into c->req, for about a fifth of the instructions of jansson's
- * tree and the general reader (~4,000 against ~21,000). Anything else
- * (other members, escapes, non-ASCII, numbers, null, another Content-Type)
- * and every mistake goes the general way, which reads the same shapes to
- * the same request and reports the errors: returns false then, with c->req
- * holding scratch that the caller clears.
- */
+/* The fast reader (hold_json.c) for a JSON body (no Content-Type, or
+ * exactly application/json); false leaves it to the general one, with
+ * c->req holding scratch that the caller clears. */
 static bool read_fast(bo_http_req_t *r, hold_call_t *c)
 {
     size_t len, clen;
     const char *body = bo_http_body(r, &len);
     const char *ctype = bo_http_header(r, "content-type", &clen);
-    scan_t s = {body, body + len};
-    bool seats = false, customer = false;
     if (ctype && !(clen == 16 && !strncasecmp(ctype, "application/json", 16)))
         return false;
-    if (!take(&s, '{'))
-        return false;
-    do {
-        const char *k;
-        size_t klen;
-        if (!take_str(&s, &k, &klen) || !take(&s, ':'))
-            return false;
-        bool ok = false;
-        if (!seats && key_is(k, klen, "seats"))
-            ok = seats = fast_seats(&s, c);
-        else if (!customer && key_is(k, klen, "customer"))
-            ok = customer = fast_customer(&s, c);
-        if (!ok)
-            return false;
-    } while (take(&s, ','));
-    if (!take(&s, '}') || !seats || !customer)
-        return false;
-    skip_ws(&s);
-    if (s.p != s.end)
-        return false;
-    c->req.best_category = c->req.best_section = BO_NONE;
-    return true;
+    return bo__hold_read_fast(body, len, c->layout, &c->req, c->seats);
 }
 
 /* Check the event and read the body into c: 0, or BO_ENOTFOUND / BO_EINVAL

@@ -223,6 +223,22 @@ void bo__guard_loop_dispose(bo__loop_t *loop);
  * bytes), NUL-terminated; -1 on a bad escape or a decoded NUL. */
 int bo__pct_decode(const char *in, size_t len, char *out, size_t *outlen, int plus);
 
+/* router.c: whether every name and value of the query string p..end
+ * (after its '?') decodes (%XX, '+' as a space) to UTF-8 without NUL: 0,
+ * or BO_EINVAL with *bad_name (in buf, end - p + 1 bytes of scratch) and
+ * *bad_len naming the parameter whose value is bad (NULL when its name is
+ * bad: nothing readable to name). */
+int bo__query_check(const char *p, const char *end, char *buf, const char **bad_name,
+                    size_t *bad_len);
+
+/* request.c: body[0..len) as a JSON object nested at most max_depth deep
+ * (0: BO_HTTP_DEFAULT_JSON_DEPTH), duplicate keys refused: 0 and *out (the
+ * caller's), or which refusal (err filled for BO__JSON_INVALID). What
+ * bo_http_json_body reads, without a request (tests/fuzz). */
+enum { BO__JSON_EMPTY = 1, BO__JSON_DEEP, BO__JSON_INVALID, BO__JSON_NOT_OBJECT };
+int bo__json_object_read(const char *body, size_t len, unsigned max_depth, json_t **out,
+                         json_error_t *err);
+
 /* response.c */
 const char *bo__reason(int status);
 /* Answer with body (which must outlive the request: pool or static). */

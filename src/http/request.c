@@ -182,28 +182,47 @@ static int json_refuse(bo_http_req_t *r, const char *msg, json_t *details)
     return BO_EINVAL;
 }
 
+int bo__json_object_read(const char *body, size_t len, unsigned max_depth, json_t **out,
+                         json_error_t *err)
+{
+    *out = NULL;
+    if (max_depth == 0)
+        max_depth = BO_HTTP_DEFAULT_JSON_DEPTH;
+    if (len == 0)
+        return BO__JSON_EMPTY;
+    if (json_depth(body, len, max_depth) > max_depth)
+        return BO__JSON_DEEP;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, err);
+    if (!j)
+        return BO__JSON_INVALID;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return BO__JSON_NOT_OBJECT;
+    }
+    *out = j;
+    return 0;
+}
+
 int bo_http_json_body(bo_http_req_t *r, json_t **out, unsigned max_depth)
 {
     size_t len;
     const char *body = bo_http_body(r, &len);
     json_error_t err;
-    *out = NULL;
-    if (max_depth == 0)
-        max_depth = BO_HTTP_DEFAULT_JSON_DEPTH;
-    if (len == 0)
+    switch (bo__json_object_read(body, len, max_depth, out, &err)) {
+    case 0:
+        return 0;
+    case BO__JSON_EMPTY:
         return json_refuse(r, "the request body is empty; a JSON object is expected", NULL);
-    if (json_depth(body, len, max_depth) > max_depth)
-        return json_refuse(r, "the JSON body is nested too deeply",
-                           json_pack("{sI}", "max_depth", (json_int_t)max_depth));
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-    if (!j)
+    case BO__JSON_DEEP:
+        return json_refuse(
+            r, "the JSON body is nested too deeply",
+            json_pack("{sI}", "max_depth",
+                      (json_int_t)(max_depth ? max_depth : BO_HTTP_DEFAULT_JSON_DEPTH)));
+    case BO__JSON_INVALID:
         return json_refuse(r, "the request body is not valid JSON",
                            json_pack("{sssisisi}", "reason", err.text, "line", err.line, "column",
                                      err.column, "position", err.position));
-    if (!json_is_object(j)) {
-        json_decref(j);
+    default:
         return json_refuse(r, "the JSON body must be an object", NULL);
     }
-    *out = j;
-    return 0;
 }

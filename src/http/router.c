@@ -254,6 +254,28 @@ static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment
     return 0;
 }
 
+int bo__query_check(const char *p, const char *end, char *buf, const char **bad_name,
+                    size_t *bad_len)
+{
+    *bad_name = NULL;
+    *bad_len = 0;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pend = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pend - p)), *kend = eq ? eq : pend;
+        size_t klen, vlen;
+        if (bo__pct_decode(p, (size_t)(kend - p), buf, &klen, 1) || !bo_utf8_valid(buf, klen))
+            return BO_EINVAL;
+        if (eq && (bo__pct_decode(eq + 1, (size_t)(pend - eq - 1), buf + klen + 1, &vlen, 1) ||
+                   !bo_utf8_valid(buf + klen + 1, vlen))) {
+            *bad_name = buf;
+            *bad_len = klen;
+            return BO_EINVAL;
+        }
+        p = pend + 1;
+    }
+    return 0;
+}
+
 /* Every query parameter's name and value decode to UTF-8 without NUL;
  * else answers 400 naming the parameter and returns BO_EINVAL. */
 static int check_query(bo_http_req_t *r)
@@ -263,24 +285,14 @@ static int check_query(bo_http_req_t *r)
         return 0;
     const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
     char *buf = h2o_mem_alloc_pool(&req->pool, (size_t)(end - p) + 1);
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pend = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pend - p)), *kend = eq ? eq : pend;
-        size_t klen, vlen;
-        int bad_key =
-            bo__pct_decode(p, (size_t)(kend - p), buf, &klen, 1) || !bo_utf8_valid(buf, klen);
-        if (bad_key ||
-            (eq && (bo__pct_decode(eq + 1, (size_t)(pend - eq - 1), buf + klen + 1, &vlen, 1) ||
-                    !bo_utf8_valid(buf + klen + 1, vlen)))) {
-            bo_http_send_error(
-                r, BO_EINVAL,
-                "a query parameter has a bad %-escape, a NUL or invalid UTF-8 once decoded",
-                param_details("parameter", bad_key ? NULL : buf, klen));
-            return BO_EINVAL;
-        }
-        p = pend + 1;
-    }
-    return 0;
+    const char *name;
+    size_t len;
+    if (bo__query_check(p, end, buf, &name, &len) == 0)
+        return 0;
+    bo_http_send_error(r, BO_EINVAL,
+                       "a query parameter has a bad %-escape, a NUL or invalid UTF-8 once decoded",
+                       param_details("parameter", name, len));
+    return BO_EINVAL;
 }
 
 static void run_handler(bo_server_t *srv, bo_http_req_t *r, int idx, const segment_t *segs)

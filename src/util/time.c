@@ -92,7 +92,10 @@ int bo_time_parse(const char *s, size_t len, int64_t *ms)
         parse_fraction(s, len, &p, &frac_ms) || parse_offset(s, len, p, &offset_s))
         return BO_EINVAL;
     int64_t t = (int64_t)timegm(&tm) + sec - offset_s;
-    *ms = t * 1000 + frac_ms;
+    t = t * 1000 + frac_ms;
+    if (t < MIN_MS || t > MAX_MS) /* an offset or a leap second past year 1 or 9999 */
+        return BO_EINVAL;
+    *ms = t;
     return 0;
 }
 

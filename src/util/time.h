@@ -21,7 +21,10 @@
  * hh:mm:ss, an optional fraction of 1 to 9 digits (truncated to
  * milliseconds), then 'Z' (or 'z') or an offset +hh:mm / -hh:mm. Dates must
  * exist (2026-02-29 does not); a leap second (:60) counts as the next
- * second. Returns 0 and *ms (milliseconds since the Unix epoch, UTC), or
+ * second. The instant must lie in years 1..9999 in UTC (what
+ * bo_time_format writes), after the offset and leap second: 0001-01-01
+ * with a positive offset, 9999-12-31T23:59:60Z or with a negative offset
+ * past the year's end are refused. Returns 0 and *ms (milliseconds since the Unix epoch, UTC), or
  * BO_EINVAL for anything else; nothing is read past len.
  */
 int bo_time_parse(const char *s, size_t len, int64_t *ms);

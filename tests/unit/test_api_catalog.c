@@ -61,6 +61,29 @@ Test(cursor, refuses_what_the_server_did_not_make)
     cr_assert_eq(bo__cursor_decode(c, BO_CURSOR_LEN - 1, &t, &id), BO_EINVAL);
 }
 
+/* Found by tests/fuzz/fuzz_ids.c: libSodium's base64 decoder compares
+ * signed chars, so a byte past 0x7f in place of a character could decode
+ * as one, and a cursor had other spellings than the server's. */
+Test(cursor, refuses_bytes_outside_the_alphabet)
+{
+    char c[BO_CURSOR_LEN + 1], bad[BO_CURSOR_LEN + 1];
+    int64_t t;
+    uint64_t id;
+    const char *found = "AQAAAZrv_h7AAAAAAAAAACr2rDCS"; /* the fuzzer's, with its byte */
+    cr_assert_eq(bo__cursor_decode(found, BO_CURSOR_LEN, &t, &id), 0);
+    memcpy(bad, found, sizeof(bad));
+    bad[8] = (char)0xeb;
+    cr_assert_eq(bo__cursor_decode(bad, BO_CURSOR_LEN, &t, &id), BO_EINVAL);
+    bo__cursor_encode(1796499000000LL, 99, c);
+    for (size_t pos = 0; pos < BO_CURSOR_LEN; pos++)
+        for (int b = 0x80; b <= 0xff; b++) {
+            memcpy(bad, c, sizeof(c));
+            bad[pos] = (char)b;
+            cr_assert_eq(bo__cursor_decode(bad, BO_CURSOR_LEN, &t, &id), BO_EINVAL, "0x%02x at %zu",
+                         b, pos);
+        }
+}
+
 Test(status, follows_the_times_and_the_flags)
 {
     bo_event_info_t e = {.starts_at_ms = 10000, .on_sale_at_ms = 5000};

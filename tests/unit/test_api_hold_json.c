@@ -200,6 +200,51 @@ Test(request, seats_refusals)
     refused(longid, "seats[0]");
 }
 
+/* jansson allocations not yet freed, counted while a test installs these */
+static long live_allocs;
+
+static void *counting_malloc(size_t n)
+{
+    live_allocs++;
+    return malloc(n);
+}
+
+static void counting_free(void *p)
+{
+    if (p)
+        live_allocs--;
+    free(p);
+}
+
+/* Found by tests/fuzz/fuzz_hold_body.c: an unknown seat id followed by a
+ * malformed one (not a string, empty, over 64 bytes) returned the
+ * malformed one's refusal and leaked the list of unknown ids. */
+Test(request, a_malformed_id_after_an_unknown_one_keeps_nothing)
+{
+    const char *bodies[] = {
+        "{\"seats\":[\"Z9\",2]" CUST, "{\"seats\":[\"Z9\",\"\"]" CUST,
+        "{\"seats\":[\"Z9\",\"S1-A-1\",\"S1-A-1\",null]" CUST,
+        "{\"seats\":[\"S1-A-1\",\"Z9\",\"Z8\","
+        "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"]" CUST};
+    const char *fields[] = {"seats[1]", "seats[1]", "seats[3]", "seats[3]"};
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        bo_hold_req_t req = {0};
+        uint32_t seats[BO_HOLD_MAX_SEATS];
+        bo_ga_line_t ga[BO_HOLD_MAX_GA];
+        bo_hold_bad_t bad;
+        json_t *j = json_loads(bodies[i], JSON_REJECT_DUPLICATES, NULL);
+        cr_assert_not_null(j);
+        int rc = bo__hold_request_read(j, layout, &req, seats, ga, &bad);
+        json_decref(j);
+        cr_assert_eq(rc, BO_EINVAL, "%s", bodies[i]);
+        cr_assert_str_eq(bad.field, fields[i], "%s", bodies[i]);
+        cr_assert_null(bad.details, "%s", bodies[i]);
+        cr_assert_eq(live_allocs, 0, "%s: %ld jansson allocations left", bodies[i], live_allocs);
+    }
+    json_set_alloc_funcs(malloc, free);
+}
+
 Test(request, duplicate_seats_are_listed)
 {
     parsed_t *p = parse("{\"seats\":[\"S1-A-1\",\"S1-A-2\",\"S1-A-1\"]" CUST);

@@ -128,3 +128,23 @@ Test(time, round_trips)
         cr_assert_eq(back, ms, "%s", buf);
     }
 }
+
+/* Found by tests/fuzz/fuzz_ids.c: an offset or a leap second could carry a
+ * time past year 1 or 9999, which bo_time_format clamps, so the parsed
+ * instant did not read back. Those are refused; the bounds themselves and
+ * offsets that stay inside parse. */
+Test(time, refuses_instants_outside_years_1_to_9999)
+{
+    const char *bad[] = {"0001-01-01T00:00:00+01:00", "0001-01-01T00:59:59.999+01:00",
+                         "9999-12-31T23:59:60Z", "9999-12-31T23:59:59-00:01",
+                         "9999-12-31T23:00:00-23:59"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t ms = 42;
+        cr_assert_eq(bo_time_parse(bad[i], strlen(bad[i]), &ms), BO_EINVAL, "%s", bad[i]);
+        cr_assert_eq(ms, 42, "%s: untouched", bad[i]);
+    }
+    cr_assert_eq(parse_ok("0001-01-01T01:00:00+01:00"), -62135596800000LL);
+    cr_assert_eq(parse_ok("0001-01-01T00:00:00-01:00"), -62135596800000LL + 3600000);
+    cr_assert_eq(parse_ok("9999-12-31T23:59:59.999Z"), 253402300799999LL);
+    cr_assert_eq(parse_ok("9999-12-31T23:59:59.999+23:59"), 253402300799999LL - 86340000);
+}
