@@ -109,10 +109,10 @@ typedef struct bo_store_visitor {
     int (*idem)(void *ctx, const char *key, const uint8_t *hash, int status, const char *body,
                 size_t len, int64_t at_ms);
     int64_t idem_since_ms; /* older answers are deleted */
-    uint32_t idem_max;     /* only the newest idem_max are delivered; 0: all */
     /* Every document, first (before venues), collection by collection in
      * the order of their last write. */
     int (*doc)(void *ctx, const char *coll, const char *id, const char *body, size_t len);
+    uint32_t idem_max; /* only the newest idem_max answers are delivered; 0: all */
 } bo_store_visitor_t;
 
 #define BO_IDEM_KEY_MAX 255

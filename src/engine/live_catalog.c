@@ -514,8 +514,8 @@ static int load(bo_live_t *live)
                             load_rec,
                             bo__live_idem_load,
                             bo__live_idem_expired_before(live),
-                            live->idem_lim.keys_max,
-                            load_doc};
+                            load_doc,
+                            live->idem_lim.keys_max};
     int rc = bo_store_load(live->store, &v, &ld);
     free(ld.seats);
     for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
