@@ -73,9 +73,9 @@ typedef struct bo_api {
     char ticket_pk_b64[48];
     pthread_mutex_t staff_mu; /* checkin.c: staff tokens */
     struct bo_staff *staff;
-    pthread_mutex_t webhooks_mu; /* webhook.c: gateway events processed */
-    struct bo_u64map *webhooks_seen;
-    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
+    pthread_mutex_t webhooks_mu;            /* webhook.c: gateway events processed */
+    struct bo_webhooks_seen *webhooks_seen; /* the last SEEN_MAX ids */
+    pthread_mutex_t changing_mu;            /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
 } bo_api_t;
 
