@@ -121,7 +121,7 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     memcpy(idem->key, key, klen + 1);
     bo_idem_answer_t ans = {0};
     int64_t retry_ms = 0;
-    const char *client = bo_http_client_addr(r, &api->trusted_proxies);
+    const char *client = bo_http_client_net(r, &api->trusted_proxies);
     int rc = bo_live_idem_begin(api->live, idem->key, idem->hash, client, &ans, &retry_ms);
     if (rc == 0) {
         idem->on = true;

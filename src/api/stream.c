@@ -189,7 +189,7 @@ static void *publisher(void *arg)
  * has STREAMS_PER_CLIENT open already (nothing counted). */
 static uint32_t client_take(bo_api_t *api, struct bo_streams *st, bo_http_req_t *r)
 {
-    const char *addr = bo_http_client_addr(r, &api->trusted_proxies);
+    const char *addr = bo_http_client_net(r, &api->trusted_proxies);
     uint64_t h;
     crypto_shorthash((uint8_t *)&h, (const uint8_t *)addr, strlen(addr), st->sip);
     uint32_t slot = (uint32_t)(h % CLIENT_SLOTS);
