@@ -254,6 +254,14 @@ void bo_http_client_addr_of(const bo_http_trusted_t *t, const char *peer, const 
                             size_t xff_len, char out[BO_HTTP_ADDR_MAX]);
 /* The client of r (t NULL: the default set), in request memory. */
 const char *bo_http_client_addr(bo_http_req_t *r, const bo_http_trusted_t *t);
+/* The client's network, the key of per-client caps (idempotency keys,
+ * streams): an IPv4 address whole, an IPv6 one cut to its /64
+ * ("2001:db8:1:2::/64"), since one subscriber gets a whole /64 and could
+ * otherwise take a new address per request. _of: from an address as
+ * bo_http_client_addr gives it (pure, for tests); the other in request
+ * memory. */
+void bo_http_client_net_of(const char *addr, char out[BO_HTTP_ADDR_MAX]);
+const char *bo_http_client_net(bo_http_req_t *r, const bo_http_trusted_t *t);
 
 /* ---- answers ------------------------------------------------------------ */
 /* Every send function answers at most once per request (later calls return

@@ -154,12 +154,16 @@ int bo_live_take_docs(bo_live_t *live, bo_live_doc_fn fn, void *arg);
 
 /*
  * Idempotency. A request carrying an Idempotency-Key (any string of 1..255
- * bytes) with hash (32 bytes naming the request: method, path, body) first
- * reserves its key: 0 means new (the caller goes on, and ends the key with
- * the durable answer, or with body NULL when it left none); 1 means already
+ * bytes) with hash (32 bytes naming the request: method, path, body) from
+ * client (its address, for the per-client cap; NULL: none) first reserves
+ * its key: 0 means new (the caller goes on, and ends the key with the
+ * durable answer, or with body NULL when it left none); 1 means already
  * answered, *ans being a copy (caller frees ans->body); BO_EIDEMMISMATCH for
  * another request under that key; BO_EIDEMBUSY while the first is in
- * progress. Answers are kept BO_IDEM_TTL_MS.
+ * progress; BO_ERATE when client holds too many keys (*retry_ms: when to
+ * try again; retry_ms may be NULL); BO_ENOMEM. Answers are kept
+ * BO_IDEM_TTL_MS, refusals (>= 400) BO_IDEM_REFUSAL_TTL_MS and in memory
+ * only; the caps and their outcomes: engine/idem_table.h.
  */
 #define BO_IDEM_TTL_MS (24 * 3600 * 1000LL)
 typedef struct bo_idem_answer {
@@ -167,11 +171,12 @@ typedef struct bo_idem_answer {
     char *body;
     size_t len;
 } bo_idem_answer_t;
-int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32],
-                       bo_idem_answer_t *ans);
+int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32], const char *client,
+                       bo_idem_answer_t *ans, int64_t *retry_ms);
 void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *body, size_t len);
-/* Make an answer durable on its own (a refusal, which has no decision to
- * ride with), then end the key; done is called as usual. */
+/* Make an answer durable on its own (a success with no decision record to
+ * ride with), then end the key; done is called as usual. A refusal (status
+ * >= 400) only ends the key (kept in memory) and calls done with 0 at once. */
 int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], int status,
                      const char *body, size_t len, bo_live_done_fn done, void *arg);
 

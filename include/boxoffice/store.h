@@ -76,6 +76,10 @@ struct bo_rec {
     int idem_status;          /* HTTP status */
     const char *idem_body;
     size_t idem_body_len;
+    /* With idem_key: stored answers older than this (at_ms) have expired;
+     * the transaction deletes a few of them (BO_STORE_IDEM_EXPIRE_STEP, so
+     * expiry keeps pace with new answers). 0: none. */
+    int64_t idem_expired_before_ms;
     /* Documents (any kind, optional), written in the same transaction. */
     const bo_doc_t *docs;
     uint32_t ndocs;
@@ -108,9 +112,13 @@ typedef struct bo_store_visitor {
     /* Every document, first (before venues), collection by collection in
      * the order of their last write. */
     int (*doc)(void *ctx, const char *coll, const char *id, const char *body, size_t len);
+    uint32_t idem_max; /* only the newest idem_max answers are delivered; 0: all */
 } bo_store_visitor_t;
 
 #define BO_IDEM_KEY_MAX 255
+/* Expired answers deleted by a transaction that stores one (see
+ * idem_expired_before_ms): more than the one it adds. */
+#define BO_STORE_IDEM_EXPIRE_STEP 4
 
 typedef struct bo_store bo_store_t;
 

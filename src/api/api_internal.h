@@ -73,9 +73,9 @@ typedef struct bo_api {
     char ticket_pk_b64[48];
     pthread_mutex_t staff_mu; /* checkin.c: staff tokens */
     struct bo_staff *staff;
-    pthread_mutex_t webhooks_mu; /* webhook.c: gateway events processed */
-    struct bo_u64map *webhooks_seen;
-    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
+    pthread_mutex_t webhooks_mu;            /* webhook.c: gateway events processed */
+    struct bo_webhooks_seen *webhooks_seen; /* the last SEEN_MAX ids */
+    pthread_mutex_t changing_mu;            /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
 } bo_api_t;
 
@@ -128,9 +128,9 @@ int bo__api_json_body(bo_http_req_t *r, json_t **out);
  *     then durable with the decision); in `done`, bo__idem_end with it
  *     when the commit succeeded, with body NULL when it failed;
  *   - any other answer (a refusal such as 409 or 404 decided from the
- *     state, or a 201 of a create whose commit succeeded):
- *     bo__idem_reply, which stores it (bo_live_idem_put) and answers once
- *     it is durable;
+ *     state, kept in memory a while; or a 201 of a create whose commit
+ *     succeeded, stored): bo__idem_reply, which keeps it (bo_live_idem_put)
+ *     and answers once it is kept;
  *   - giving up without an answer worth storing (5xx, 429, out of memory):
  *     bo__idem_end with body NULL (bo__idem_reply does it for 5xx/429).
  * Creates derive their id from the key (bo_id_from_key(scope, idem.key)) so
@@ -149,7 +149,9 @@ typedef struct bo_idem {
  * new: idem->on = true, returns 0 (go on, and end it as described above);
  * else answers r and returns 1: the stored answer again, status and body
  * verbatim (with Idempotent-Replayed: true), 422 IDEMPOTENCY_MISMATCH,
- * 409 IDEMPOTENCY_IN_PROGRESS, or 503 when out of memory.
+ * 409 IDEMPOTENCY_IN_PROGRESS, 429 RATE_LIMITED with Retry-After when the
+ * client's network holds BO_IDEM_PER_CLIENT_MAX keys (engine/
+ * idem_table.h), or 503 when out of memory.
  */
 int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem);
 /* The request hash of bo__idem_begin (exposed for tests). */
@@ -170,12 +172,14 @@ void bo__idem_end(bo_api_t *api, bo_idem_t *idem, int status, const char *body, 
  * Answer a request through a, its async handle (bo_http_async_begin; this
  * finishes it), with status and body (JSON text, malloc'd: taken; NULL with
  * len 0 for none, as 204 has), adding a Location header when location is
- * not NULL (copied). With a key that began, the answer is first stored
- * durably (bo_live_idem_put) and sent after that commit; 5xx and 429 are
- * never stored (the key is ended without an answer and the answer sent at
- * once). When storing fails, a refusal (durable false: nothing was decided)
- * becomes 503 so that a retry runs again, while an answer that reports a
- * durable change (durable true: a create that committed) is sent anyway.
+ * not NULL (copied). With a key that began, a success (< 400) is first
+ * stored durably (bo_live_idem_put) and sent after that commit; a refusal
+ * (4xx) is kept in memory only (live.h "Idempotency") and sent at once;
+ * 5xx and 429 are never kept (the key is ended without an answer and the
+ * answer sent at once). When storing fails, an answer with durable false
+ * (nothing was decided) becomes 503 so that a retry runs again, while one
+ * that reports a durable change (durable true: a create that committed) is
+ * sent anyway.
  * A 503 or 429 carries Retry-After: 1. Any thread; idem is off afterwards.
  */
 void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int status, char *body,

@@ -36,6 +36,9 @@
 #define STAFF_NAME_MAX    100
 #define CODE_INPUT_MAX    1024 /* bytes of a scanned code, before trimming */
 #define KEYS_DOC          "tickets-ed25519"
+/* Staff tokens per event, revoked ones included (they stay listed):
+ * docs/architecture.md "Bounds". Gates are a few dozen at most. */
+#define STAFF_TOKENS_PER_EVENT 200u
 
 /* Staff tokens: the hash of each token, the event it opens, its label and
  * times (revoked[0] == '\0' while it is valid). A token's public id is
@@ -88,6 +91,17 @@ static uint64_t staff_event(bo_api_t *api, const char *token, size_t len)
             event = s->event;
     pthread_mutex_unlock(&api->staff_mu);
     return event;
+}
+
+/* Tokens of event, revoked ones included. */
+static uint32_t staff_count(bo_api_t *api, uint64_t event)
+{
+    uint32_t n = 0;
+    pthread_mutex_lock(&api->staff_mu);
+    for (struct bo_staff *s = api->staff; s; s = s->next)
+        n += s->event == event;
+    pthread_mutex_unlock(&api->staff_mu);
+    return n;
 }
 
 /* The stored document of a token: {"event","name","created"[,"revoked"]}
@@ -294,6 +308,12 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (json_is_string(v))
         snprintf(name, sizeof(name), "%s", json_string_value(v));
     json_decref(body);
+    if (staff_count(api, event) >= STAFF_TOKENS_PER_EVENT)
+        return bo_http_send_error(r, BO_ELIMIT,
+                                  "this event has as many staff tokens as it may have (revoked "
+                                  "ones count)",
+                                  json_pack("{sssI}", "field", "staff_tokens", "limit",
+                                            (json_int_t)STAFF_TOKENS_PER_EVENT));
 
     staff_job_t *j = malloc(sizeof(*j));
     if (!j)

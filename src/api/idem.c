@@ -5,9 +5,12 @@
  * under the key gets 422, a retry while the first runs 409.
  *
  * Answers are durable before they are sent: an answer to a decision rides
- * in the decision's own record (bo__idem_attach), any other answer is
+ * in the decision's own record (bo__idem_attach), any other success is
  * stored on its own (bo__idem_reply: bo_live_idem_put) and sent after its
- * commit. 5xx and 429 are never stored, so a retry after one runs again.
+ * commit. Refusals (4xx) decided nothing: they are kept in memory a short
+ * while (BO_IDEM_REFUSAL_TTL_MS), never on disk. 5xx and 429 are never
+ * kept, so a retry after one runs again. A client address holding
+ * BO_IDEM_PER_CLIENT_MAX keys gets 429 for a new one (docs/api.md).
  *
  * Workload: every request with the header (retried checkouts, admin
  * calls, careful clients): one SHA-256 of a small body and one hash-table
@@ -88,6 +91,18 @@ static void replay(bo_http_req_t *r, const bo_idem_answer_t *ans)
         bo_http_send_text(r, ans->status, "application/json", ans->body, ans->len);
 }
 
+/* The client holds BO_IDEM_PER_CLIENT_MAX keys: 429, nothing run or kept. */
+static void too_many_keys(bo_http_req_t *r, int64_t retry_ms)
+{
+    char after[24];
+    int64_t s = (retry_ms + 999) / 1000;
+    snprintf(after, sizeof(after), "%lld", (long long)(s > 0 ? s : 1));
+    bo_http_set_header(r, "Retry-After", after);
+    bo_http_send_error(r, BO_ERATE, "too many Idempotency-Keys from this address: retry later",
+                       json_pack("{sssI}", "field", "Idempotency-Key", "retry_after_s",
+                                 (json_int_t)(s > 0 ? s : 1)));
+}
+
 int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
 {
     size_t klen, blen;
@@ -105,7 +120,9 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     bo__idem_hash(bo_http_method(r), bo_http_path(r), body, blen, idem->hash);
     memcpy(idem->key, key, klen + 1);
     bo_idem_answer_t ans = {0};
-    int rc = bo_live_idem_begin(api->live, idem->key, idem->hash, &ans);
+    int64_t retry_ms = 0;
+    const char *client = bo_http_client_net(r, &api->trusted_proxies);
+    int rc = bo_live_idem_begin(api->live, idem->key, idem->hash, client, &ans, &retry_ms);
     if (rc == 0) {
         idem->on = true;
         return 0;
@@ -113,6 +130,8 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     if (rc == 1) {
         replay(r, &ans);
         free(ans.body);
+    } else if (rc == BO_ERATE) {
+        too_many_keys(r, retry_ms);
     } else if (rc == BO_EIDEMMISMATCH || rc == BO_EIDEMBUSY) {
         bo_http_send_error(r, rc, NULL, NULL);
     } else {

@@ -25,11 +25,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "api/api_internal.h"
 #include "util/strbuf.h"
 
 #define PUBLISH_MS      100
 #define MAX_SUBSCRIBERS 20000u /* streams open at once; past it 503 BUSY */
+/* Streams one client address may hold open (http.h bo_http_client_addr),
+ * past it 429 RATE_LIMITED, so that one address cannot take every stream.
+ * Counted in CLIENT_SLOTS counters chosen by a keyed hash of the address:
+ * no memory per address, and nobody can aim at another address's counter
+ * (honest addresses share one rarely: 20,000 streams over 65,536 slots). */
+#define STREAMS_PER_CLIENT 32u
+#define CLIENT_SLOTS       65536u
+#define CLIENT_RETRY_S     "10"
 
 static const char *const state_names[4] = {"available", "held", "sold", "blocked"};
 
@@ -43,6 +53,7 @@ struct sub {
     bo_http_sse_t *sse;
     struct topic *topic;
     struct bo_streams *streams;
+    uint32_t slot; /* its client's counter */
     enum sub_state state;
     bool closed; /* on_close ran while PENDING */
 };
@@ -67,6 +78,8 @@ struct bo_streams {
     pthread_cond_t cv;
     struct topic *topics; /* under mu to add */
     uint32_t nsubs;       /* atomic */
+    uint8_t sip[crypto_shorthash_KEYBYTES];
+    uint32_t per_client[CLIENT_SLOTS]; /* atomic: streams of the addresses of each slot */
     pthread_t thread;
     bool started, stop; /* under mu */
 };
@@ -172,6 +185,26 @@ static void *publisher(void *arg)
 
 /* ---- subscribers ------------------------------------------------------------------------ */
 
+/* Count a stream of r's client: its slot, or CLIENT_SLOTS when the client
+ * has STREAMS_PER_CLIENT open already (nothing counted). */
+static uint32_t client_take(bo_api_t *api, struct bo_streams *st, bo_http_req_t *r)
+{
+    const char *addr = bo_http_client_net(r, &api->trusted_proxies);
+    uint64_t h;
+    crypto_shorthash((uint8_t *)&h, (const uint8_t *)addr, strlen(addr), st->sip);
+    uint32_t slot = (uint32_t)(h % CLIENT_SLOTS);
+    if (__atomic_fetch_add(&st->per_client[slot], 1, __ATOMIC_RELAXED) < STREAMS_PER_CLIENT)
+        return slot;
+    __atomic_sub_fetch(&st->per_client[slot], 1, __ATOMIC_RELAXED);
+    return CLIENT_SLOTS;
+}
+
+static void sub_free(struct sub *s)
+{
+    __atomic_sub_fetch(&s->streams->per_client[s->slot], 1, __ATOMIC_RELAXED);
+    free(s);
+}
+
 /* The topic of event (created when new), or NULL when out of memory. */
 static struct topic *topic_of(struct bo_streams *st, uint64_t event, const bo_layout_t *l)
 {
@@ -221,7 +254,7 @@ static void on_close(void *arg, bo_http_sse_t *sse)
         __atomic_sub_fetch(&s->streams->nsubs, 1, __ATOMIC_RELAXED);
     }
     bo_http_sse_release(sse);
-    free(s);
+    sub_free(s);
 }
 
 /* Under t->mu, the first subscriber: a fresh baseline. */
@@ -277,18 +310,26 @@ static int on_stream(void *arg, bo_http_req_t *r)
         return 0;
     if (__atomic_load_n(&st->nsubs, __ATOMIC_RELAXED) >= MAX_SUBSCRIBERS)
         return bo_http_send_error(r, BO_EBUSY, "too many open streams, retry later", NULL);
+    uint32_t slot = client_take(api, st, r);
+    if (slot == CLIENT_SLOTS) {
+        bo_http_set_header(r, "Retry-After", CLIENT_RETRY_S);
+        return bo_http_send_error(r, BO_ERATE, "too many open streams from this address",
+                                  json_pack("{sI}", "limit", (json_int_t)STREAMS_PER_CLIENT));
+    }
     struct topic *t = topic_of(st, event, l);
     struct sub *s = t ? calloc(1, sizeof(*s)) : NULL;
-    if (!s)
+    if (!s) {
+        __atomic_sub_fetch(&st->per_client[slot], 1, __ATOMIC_RELAXED);
         return BO_ENOMEM;
-    *s = (struct sub){.topic = t, .streams = st, .state = SUB_PENDING};
+    }
+    *s = (struct sub){.topic = t, .streams = st, .slot = slot, .state = SUB_PENDING};
     if (!(s->sse = bo_http_sse_begin(r, on_close, s))) { /* answered, on_close never runs */
-        free(s);
+        sub_free(s);
         return 0;
     }
     if (s->closed) { /* the client went at once */
         bo_http_sse_release(s->sse);
-        free(s);
+        sub_free(s);
         return 0;
     }
     if (subscribe(api, t, s) != 0) { /* end the stream; on_close frees s */
@@ -325,7 +366,7 @@ static void streams_free(void *arg)
             struct sub *s = t->subs;
             t->subs = s->next;
             bo_http_sse_release(s->sse);
-            free(s);
+            sub_free(s);
         }
         bo__avail_snap_free(&t->last);
         bo__avail_snap_free(&t->scratch);
@@ -344,6 +385,7 @@ int bo__api_stream_register(bo_api_t *api)
     if (!st)
         return BO_ENOMEM;
     st->api = api;
+    crypto_shorthash_keygen(st->sip);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -19,6 +19,7 @@
  * Workload: one or two webhooks per order, on their own worker pool
  * (jobs.c "hook"), so they never queue behind buyers' payment steps.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,31 @@
 #include "api/order.h"
 #include "boxoffice/u64map.h"
 
+/* Event ids remembered, at most (docs/architecture.md "Bounds"): past it
+ * the oldest is forgotten, and a redelivery of that event is processed
+ * again, which is harmless (settling follows the gateway's state). The
+ * gateway retries an event for days, one delivery an hour at most at the
+ * end: 65,536 ids cover days of traffic of a box office. 512 KB + map. */
+#define SEEN_MAX 65536u
+
+struct bo_webhooks_seen {
+    bo_u64map_t ids;
+    uint64_t ring[SEEN_MAX]; /* in the order remembered */
+    uint32_t next, n;
+    uint32_t max; /* SEEN_MAX, or less: the test knob BOXOFFICE_WEBHOOK_IDS_MAX */
+};
+
+static uint32_t seen_max(void)
+{
+    const char *v = getenv("BOXOFFICE_WEBHOOK_IDS_MAX");
+    char *end;
+    unsigned long n = v ? strtoul(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 && n < SEEN_MAX ? (uint32_t)n : SEEN_MAX;
+}
+
 static uint64_t id_key(const char *id)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: ids are the gateway's, not secret */
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: ids are the gateway's, signed */
     for (const char *p = id; *p; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ull;
     return h ? h : 1;
@@ -38,7 +61,7 @@ static uint64_t id_key(const char *id)
 bool bo__webhook_seen(bo_api_t *api, const char *event_id)
 {
     pthread_mutex_lock(&api->webhooks_mu);
-    bool seen = api->webhooks_seen && bo_u64map_get(api->webhooks_seen, id_key(event_id));
+    bool seen = api->webhooks_seen && bo_u64map_get(&api->webhooks_seen->ids, id_key(event_id));
     pthread_mutex_unlock(&api->webhooks_mu);
     return seen;
 }
@@ -46,11 +69,27 @@ bool bo__webhook_seen(bo_api_t *api, const char *event_id)
 int bo__webhook_remember(bo_api_t *api, const char *event_id)
 {
     int rc = 0;
+    uint64_t key = id_key(event_id);
     pthread_mutex_lock(&api->webhooks_mu);
-    if (!api->webhooks_seen && !(api->webhooks_seen = calloc(1, sizeof(bo_u64map_t))))
+    struct bo_webhooks_seen *s = api->webhooks_seen;
+    if (!s && (s = api->webhooks_seen = calloc(1, sizeof(*s))))
+        s->max = seen_max();
+    if (!s)
         rc = BO_ENOMEM;
-    if (rc == 0 && bo_u64map_put(api->webhooks_seen, id_key(event_id), (void *)1))
-        rc = BO_ENOMEM;
+    if (rc == 0 && !bo_u64map_get(&s->ids, key)) {
+        if (s->n == s->max) /* the oldest goes */
+            bo_u64map_del(&s->ids, s->ring[s->next]);
+        if (bo_u64map_put(&s->ids, key, (void *)1)) {
+            rc = BO_ENOMEM;
+            if (s->n == s->max) /* its slot is empty now */
+                s->n--;
+        } else {
+            s->ring[s->next] = key;
+            s->next = (s->next + 1) % s->max;
+            s->n += s->n < s->max;
+        }
+    }
+    assert(!s || s->ids.n == s->n);
     pthread_mutex_unlock(&api->webhooks_mu);
     return rc;
 }
@@ -59,7 +98,7 @@ static void seen_free(void *arg)
 {
     bo_api_t *api = arg;
     if (api->webhooks_seen)
-        bo_u64map_free(api->webhooks_seen);
+        bo_u64map_free(&api->webhooks_seen->ids);
     free(api->webhooks_seen);
     api->webhooks_seen = NULL;
 }

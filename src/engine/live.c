@@ -233,6 +233,8 @@ static int end(struct decision *d, int rc, const bo_mut_t *m)
 {
     if (rc == 0 && d->call->decided)
         d->call->decided(d->call->arg, &d->op->r, &d->op->rec);
+    if (rc == 0 && d->op->rec.idem_key)
+        d->op->rec.idem_expired_before_ms = bo__live_idem_expired_before(d->live);
     if (rc == 0)
         rc = submit(d->live, d->ev, d->op, m, d->now_ms, d->jbefore);
     pthread_mutex_unlock(&d->ev->mu);

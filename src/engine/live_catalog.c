@@ -513,8 +513,9 @@ static int load(bo_live_t *live)
                             load_event,
                             load_rec,
                             bo__live_idem_load,
-                            live->clock->now_ms(live->clock) - BO_IDEM_TTL_MS,
-                            load_doc};
+                            bo__live_idem_expired_before(live),
+                            load_doc,
+                            live->idem_lim.keys_max};
     int rc = bo_store_load(live->store, &v, &ld);
     free(ld.seats);
     for (size_t i = 0; live->events.keys && i <= live->events.mask; i++)
@@ -531,9 +532,10 @@ int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out)
         return BO_ENOMEM;
     live->clock = clock ? clock : bo_clock_system();
     live->snapshot_every = BO_LIVE_SNAPSHOT_EVERY;
-    pthread_mutex_init(&live->idem_mu, NULL);
     pthread_rwlock_init(&live->mu, NULL);
-    int rc = bo_store_open(db_url, &live->store);
+    int rc = bo__live_idem_init(live);
+    if (rc == 0)
+        rc = bo_store_open(db_url, &live->store);
     if (rc == 0)
         rc = load(live);
     if (rc == 0)
@@ -562,7 +564,6 @@ void bo_live_close(bo_live_t *live)
     bo_u64map_free(&live->venues);
     bo__live_idem_free(live);
     bo__live_docs_free(live);
-    pthread_mutex_destroy(&live->idem_mu);
     pthread_rwlock_destroy(&live->mu);
     free(live);
 }

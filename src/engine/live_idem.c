@@ -4,11 +4,19 @@
  * and the same request gets the stored answer, with another request 422,
  * while the first is still in progress 409.
  *
- * Answers are durable: stored in the same transaction as the decision they
- * answer (bo_rec_t.idem_*), or on their own for refusals; loaded at start
- * (those of the last BO_IDEM_TTL_MS). In memory: a hash table of keys under
- * one mutex; each entry is in progress (reserved by bo_live_idem_begin) or
- * answered.
+ * Answers to decisions are durable: stored in the same transaction as the
+ * decision they answer (bo_rec_t.idem_*), or on their own for a success
+ * that has no decision record (bo_live_idem_put); loaded at start (those
+ * of the last ttl, the newest keys_max). Each record that stores an answer
+ * also deletes a few stored ones past the ttl, so the table on disk keeps
+ * pace with expiry while running. Refusals (>= 400) decided nothing: they
+ * are kept in memory only, BO_IDEM_REFUSAL_TTL_MS, and a retry after that
+ * (or after a restart) is decided again. In memory: idem_table.c, bounded
+ * by its caps (docs/architecture.md "Bounds").
+ *
+ * Test knobs, read at open (README "Test knobs"): BOXOFFICE_IDEM_TTL_S
+ * (the ttl; refusals keep the lesser of theirs and it) and
+ * BOXOFFICE_IDEM_KEYS_MAX (the total cap).
  *
  * Workload: only requests with the header, typically retried checkout and
  * admin calls; lookups and inserts are O(1).
@@ -19,104 +27,44 @@
 #include "boxoffice/error.h"
 #include "engine/live_internal.h"
 
-struct idem {
-    struct idem *next; /* hash chain */
-    char *key;
-    uint8_t hash[32];
-    int status; /* 0 while in progress */
-    char *body;
-    size_t len;
-};
-
-static uint32_t key_hash(const char *key)
+/* A positive number from the environment variable name, or def. */
+static int64_t env_i64(const char *name, int64_t def, int64_t max)
 {
-    uint32_t h = 2166136261u;
-    for (; *key; key++)
-        h = (h ^ (uint8_t)*key) * 16777619u;
-    return h;
+    const char *v = getenv(name);
+    char *end;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 && n <= max ? (int64_t)n : def;
 }
 
-static struct idem **find(bo_live_t *live, const char *key)
+int bo__live_idem_init(bo_live_t *live)
 {
-    struct idem **p = &live->idem[key_hash(key) % BO_LIVE_IDEM_BUCKETS];
-    while (*p && strcmp((*p)->key, key) != 0)
-        p = &(*p)->next;
-    return p;
+    bo_idem_limits_t *lim = &live->idem_lim;
+    bo_idem_limits_default(lim);
+    lim->ttl_ms = env_i64("BOXOFFICE_IDEM_TTL_S", lim->ttl_ms / 1000, 365 * 86400) * 1000;
+    if (lim->refusal_ttl_ms > lim->ttl_ms)
+        lim->refusal_ttl_ms = lim->ttl_ms;
+    lim->keys_max = (uint32_t)env_i64("BOXOFFICE_IDEM_KEYS_MAX", lim->keys_max, UINT32_MAX);
+    live->idem = bo_idem_table_new(lim);
+    return live->idem ? 0 : BO_ENOMEM;
 }
 
-static void entry_free(struct idem *e)
+int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32], const char *client,
+                       bo_idem_answer_t *ans, int64_t *retry_ms)
 {
-    if (e) {
-        free(e->key);
-        free(e->body);
-    }
-    free(e);
-}
-
-/* Set an entry's answer (copied); 0 or BO_ENOMEM. */
-static int answer(struct idem *e, int status, const char *body, size_t len)
-{
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return BO_ENOMEM;
-    if (len)
-        memcpy(copy, body, len);
-    copy[len] = '\0';
-    free(e->body);
-    e->body = copy;
-    e->len = len;
-    e->status = status;
-    return 0;
-}
-
-static struct idem *entry_new(const char *key, const uint8_t hash[32])
-{
-    struct idem *e = calloc(1, sizeof(*e));
-    if (e && !(e->key = strdup(key))) {
-        free(e);
-        e = NULL;
-    }
-    if (e)
-        memcpy(e->hash, hash, 32);
-    return e;
-}
-
-int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32],
-                       bo_idem_answer_t *ans)
-{
-    int rc = 0;
-    if (!key || !*key || strlen(key) > BO_IDEM_KEY_MAX)
-        return BO_EINVAL;
-    pthread_mutex_lock(&live->idem_mu);
-    struct idem **p = find(live, key);
-    if (!*p) {
-        *p = entry_new(key, hash);
-        rc = *p ? 0 : BO_ENOMEM;
-    } else if (memcmp((*p)->hash, hash, 32) != 0) {
-        rc = BO_EIDEMMISMATCH;
-    } else if ((*p)->status == 0) {
-        rc = BO_EIDEMBUSY;
-    } else {
-        ans->status = (*p)->status;
-        ans->len = (*p)->len;
-        ans->body = malloc((*p)->len + 1);
-        rc = ans->body ? 1 : BO_ENOMEM;
-        if (ans->body)
-            memcpy(ans->body, (*p)->body, (*p)->len + 1);
-    }
-    pthread_mutex_unlock(&live->idem_mu);
-    return rc;
+    int64_t unused;
+    return bo_idem_table_begin(live->idem, key, hash, client, live->clock->now_ms(live->clock), ans,
+                               retry_ms ? retry_ms : &unused);
 }
 
 void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *body, size_t len)
 {
-    pthread_mutex_lock(&live->idem_mu);
-    struct idem **p = find(live, key), *e = *p;
-    if (e && (!body || answer(e, status, body, len) != 0)) {
-        *p = e->next; /* no answer: the key is free again */
-        entry_free(e);
-    }
-    pthread_mutex_unlock(&live->idem_mu);
+    bo_idem_table_end(live->idem, key, status, body, len, live->clock->now_ms(live->clock));
+}
+
+int64_t bo__live_idem_expired_before(bo_live_t *live)
+{
+    /* expired: now - at_ms >= ttl, as in idem_table.c */
+    return live->clock->now_ms(live->clock) - live->idem_lim.ttl_ms + 1;
 }
 
 /* A stored answer, at load. */
@@ -124,26 +72,14 @@ int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int stat
                        const char *body, size_t len, int64_t at_ms)
 {
     bo_live_t *live = *(bo_live_t **)ctx; /* the loader starts with its live */
-    struct idem **p = find(live, key);
-    if (*p)
-        return BO_ECORRUPT;
-    struct idem *e = entry_new(key, hash);
-    if (!e || answer(e, status, body, len)) {
-        entry_free(e);
-        return BO_ENOMEM;
-    }
-    *p = e;
-    return 0;
+    return bo_idem_table_load(live->idem, key, hash, status, body, len, at_ms,
+                              live->clock->now_ms(live->clock));
 }
 
 void bo__live_idem_free(bo_live_t *live)
 {
-    for (size_t b = 0; b < BO_LIVE_IDEM_BUCKETS; b++)
-        while (live->idem[b]) {
-            struct idem *e = live->idem[b];
-            live->idem[b] = e->next;
-            entry_free(e);
-        }
+    bo_idem_table_free(live->idem);
+    live->idem = NULL;
 }
 
 /* ---- an answer on its own -------------------------------------------------- */
@@ -173,6 +109,10 @@ static void put_done(bo_rec_t *rec, int status)
 int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], int status,
                      const char *body, size_t len, bo_live_done_fn done, void *arg)
 {
+    if (status >= 400) { /* a refusal: in memory only */
+        bo_live_idem_end(live, key, status, body, len);
+        return bo__live_finish(done, arg, 0);
+    }
     struct put *p = calloc(1, sizeof(*p));
     int rc = p ? 0 : BO_ENOMEM;
     if (rc == 0 && (!(p->key = strdup(key)) || !(p->body = malloc(len + 1))))
@@ -190,6 +130,7 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
                             .idem_status = status,
                             .idem_body = p->body,
                             .idem_body_len = len,
+                            .idem_expired_before_ms = bo__live_idem_expired_before(live),
                             .done = put_done};
         rc = bo_store_submit(live->store, &p->rec);
         if (rc == 0)

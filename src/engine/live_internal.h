@@ -10,9 +10,7 @@
 #include "boxoffice/live.h"
 #include "boxoffice/u64map.h"
 
-#define BO_LIVE_IDEM_BUCKETS 4096
-
-struct idem;
+#include "engine/idem_table.h"
 
 struct venue {
     uint64_t id;
@@ -41,10 +39,10 @@ struct bo_live {
     bo_clock_t *clock;
     pthread_rwlock_t mu; /* the two registries */
     bo_u64map_t venues, events;
-    uint64_t snapshot_every; /* records between two snapshots of an event */
-    pthread_mutex_t idem_mu;
-    struct idem *idem[BO_LIVE_IDEM_BUCKETS]; /* live_idem.c */
-    struct loaded_doc *docs, **docs_tail;    /* live_docs.c: recovered, not yet taken */
+    uint64_t snapshot_every;              /* records between two snapshots of an event */
+    bo_idem_table_t *idem;                /* live_idem.c */
+    bo_idem_limits_t idem_lim;            /* its limits */
+    struct loaded_doc *docs, **docs_tail; /* live_docs.c: recovered, not yet taken */
 };
 
 /* live_docs.c */
@@ -52,7 +50,11 @@ int bo__live_doc_load(bo_live_t *live, const char *coll, const char *id, const c
                       size_t len);
 void bo__live_docs_free(bo_live_t *live);
 
-/* live_idem.c */
+/* live_idem.c: the table with its limits (defaults and test knobs): 0 or
+ * BO_ENOMEM; the load callback; the time before which stored answers have
+ * expired (for bo_rec_t.idem_expired_before_ms). */
+int bo__live_idem_init(bo_live_t *live);
+int64_t bo__live_idem_expired_before(bo_live_t *live);
 int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int status,
                        const char *body, size_t len, int64_t at_ms);
 void bo__live_idem_free(bo_live_t *live);

@@ -167,3 +167,29 @@ const char *bo_http_client_addr(bo_http_req_t *r, const bo_http_trusted_t *t)
     bo_http_client_addr_of(t, peer, xff, n, out);
     return out;
 }
+
+void bo_http_client_net_of(const char *addr, char out[BO_HTTP_ADDR_MAX])
+{
+    uint8_t a[16];
+    struct in6_addr v6;
+    if (!strchr(addr, ':') || inet_pton(AF_INET6, addr, &v6) != 1) {
+        snprintf(out, BO_HTTP_ADDR_MAX, "%s", addr);
+        return;
+    }
+    memcpy(a, &v6, 16);
+    memset(a + 8, 0, 8); /* one subscriber's network: its /64 */
+    format_addr(a, out);
+    size_t len = strlen(out);
+    if (len + 3 < BO_HTTP_ADDR_MAX)
+        memcpy(out + len, "/64", 4);
+}
+
+const char *bo_http_client_net(bo_http_req_t *r, const bo_http_trusted_t *t)
+{
+    const char *addr = bo_http_client_addr(r, t);
+    char *out = bo_http_alloc(r, BO_HTTP_ADDR_MAX);
+    if (!out)
+        return addr;
+    bo_http_client_net_of(addr, out);
+    return out;
+}

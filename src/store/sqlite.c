@@ -90,6 +90,7 @@ enum stmt {
     S_LOG_COVER,
     S_SNAP_PUT,
     S_IDEM,
+    S_IDEM_EXPIRE,
     S_DOC,
     S_OUTBOX,
     S_COUNT
@@ -117,6 +118,9 @@ static const char *const stmt_sql[S_COUNT] = {
                    " log_upto = excluded.log_upto",
     /* A key answered twice is a bug upstream: the constraint refuses it. */
     [S_IDEM] = "INSERT INTO idem(key, hash, status, body, at_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+    /* The oldest few expired answers (index idem_at): expiry while running. */
+    [S_IDEM_EXPIRE] = "DELETE FROM idem WHERE rowid IN (SELECT rowid FROM idem WHERE at_ms < ?1"
+                      " ORDER BY at_ms LIMIT ?2)",
     /* A rewritten document moves to the end (a new rowid): load order is
      * the order of last writes. */
     [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms) VALUES(?1, ?2, ?3, ?4)",
@@ -333,7 +337,14 @@ static int put_idem(struct sq *b, const bo_rec_t *r)
     sqlite3_bind_int(st, 3, r->idem_status);
     bind_body(st, 4, r->idem_body, r->idem_body_len);
     sqlite3_bind_int64(st, 5, r->at_ms);
-    return run(st);
+    int rc = run(st);
+    if (rc == 0 && r->idem_expired_before_ms > 0) {
+        st = b->st[S_IDEM_EXPIRE];
+        sqlite3_bind_int64(st, 1, r->idem_expired_before_ms);
+        sqlite3_bind_int(st, 2, BO_STORE_IDEM_EXPIRE_STEP);
+        rc = run(st);
+    }
+    return rc;
 }
 
 static int put_docs(struct sq *b, const bo_rec_t *r)
@@ -571,11 +582,12 @@ static int load_bodies(struct sq *b, bool events, const bo_store_visitor_t *v, v
     return rc;
 }
 
-/* Forget answers older than since_ms, then deliver the rest. */
+/* Forget answers older than since_ms, then deliver the newest idem_max of
+ * the rest, oldest first. */
 static int load_idem(struct sq *b, const bo_store_visitor_t *v, void *ctx)
 {
     struct cursor c = {0};
-    char sql[96];
+    char sql[192];
     int rc;
 
     snprintf(sql, sizeof(sql), "DELETE FROM idem WHERE at_ms < %lld", (long long)v->idem_since_ms);
@@ -583,7 +595,11 @@ static int load_idem(struct sq *b, const bo_store_visitor_t *v, void *ctx)
         return BO_EIO;
     if (!v->idem)
         return 0;
-    rc = cur_open(b->db, &c, "SELECT key, hash, status, body, at_ms FROM idem");
+    snprintf(sql, sizeof(sql),
+             "SELECT key, hash, status, body, at_ms FROM (SELECT * FROM idem"
+             " ORDER BY at_ms DESC LIMIT %lld) ORDER BY at_ms",
+             v->idem_max ? (long long)v->idem_max : -1LL);
+    rc = cur_open(b->db, &c, sql);
     while (rc == 0 && c.rc == SQLITE_ROW) {
         const uint8_t *hash = sqlite3_column_blob(c.st, 1);
         if (sqlite3_column_bytes(c.st, 1) != 32)

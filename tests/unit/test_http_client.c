@@ -117,3 +117,18 @@ Test(client, a_full_set_refuses_more)
     }
     cr_assert_eq(bo_http_trusted_add(&t, "192.0.2.1"), BO_ETOOLARGE);
 }
+
+Test(client, the_network_of_a_client_is_its_ipv4_address_or_its_ipv6_slash_64)
+{
+    char out[BO_HTTP_ADDR_MAX];
+    bo_http_client_net_of("203.0.113.9", out);
+    cr_assert_str_eq(out, "203.0.113.9");
+    bo_http_client_net_of("2001:db8:1:2:3:4:5:6", out);
+    cr_assert_str_eq(out, "2001:db8:1:2::/64");
+    bo_http_client_net_of("2001:db8:1:2::ffff", out);
+    cr_assert_str_eq(out, "2001:db8:1:2::/64", "one /64, one client");
+    bo_http_client_net_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", out);
+    cr_assert_str_eq(out, "ffff:ffff:ffff:ffff::/64");
+    bo_http_client_net_of("unknown", out);
+    cr_assert_str_eq(out, "unknown");
+}

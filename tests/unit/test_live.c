@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "boxoffice/error.h"
 #include "helpers/live_fixture.h"
 
@@ -306,9 +308,9 @@ static void attach_answer(void *arg, const bo_live_result_t *r, bo_rec_t *rec)
 Test(live, idempotent_answer_rides_with_its_decision)
 {
     bo_idem_answer_t ans;
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 0);
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), BO_EIDEMBUSY);
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, &ans), BO_EIDEMMISMATCH);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, NULL, &ans, NULL), 0);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, NULL, &ans, NULL), BO_EIDEMBUSY);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, NULL, &ans, NULL), BO_EIDEMMISMATCH);
     struct idem_ctx c = {.w = bo_live_wait_new()};
     memcpy(c.hash, HASH_A, 32);
     uint32_t seats[] = {12, 13};
@@ -322,34 +324,83 @@ Test(live, idempotent_answer_rides_with_its_decision)
     cr_assert_eq(bo_live_wait(c.w, NULL), 0);
     bo_live_wait_free(c.w);
     bo_live_idem_end(live, "key-1", 201, c.body, strlen(c.body));
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 1);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, NULL, &ans, NULL), 1);
     cr_assert_str_eq(ans.body, "{\"seats\":2}");
     free(ans.body);
     reopen();
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, &ans), 1, "durable");
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_A, NULL, &ans, NULL), 1, "durable");
     cr_assert_eq(ans.status, 201);
     cr_assert_str_eq(ans.body, "{\"seats\":2}");
     free(ans.body);
-    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, &ans), BO_EIDEMMISMATCH);
+    cr_assert_eq(bo_live_idem_begin(live, "key-1", HASH_B, NULL, &ans, NULL), BO_EIDEMMISMATCH);
 }
 
-Test(live, refusals_store_their_answer_alone_and_aborts_free_the_key)
+Test(live, refusals_are_kept_in_memory_only_and_aborts_free_the_key)
 {
     bo_idem_answer_t ans;
-    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, &ans), 0);
+    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, NULL, &ans, NULL), 0);
     bo_live_wait_t *w = bo_live_wait_new();
     bo_live_idem_put(live, "k-refused", HASH_A, 409, "{\"error\":1}", 11, bo_live_wait_done, w);
     cr_assert_eq(bo_live_wait(w, NULL), 0);
     bo_live_wait_free(w);
-    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, &ans), 0);
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, NULL, &ans, NULL), 0);
     bo_live_idem_end(live, "k-abort", 0, NULL, 0);
-    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_B, &ans), 0, "an abort frees the key");
-    reopen();
-    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, &ans), 1);
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_B, NULL, &ans, NULL), 0,
+                 "an abort frees the key");
+    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, NULL, &ans, NULL), 1);
     cr_assert_eq(ans.status, 409);
     cr_assert_str_eq(ans.body, "{\"error\":1}");
     free(ans.body);
-    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, &ans), 0, "never stored");
+    reopen();
+    cr_assert_eq(bo_live_idem_begin(live, "k-refused", HASH_A, NULL, &ans, NULL), 0,
+                 "a refusal is not on disk: decided again after a restart");
+    cr_assert_eq(bo_live_idem_begin(live, "k-abort", HASH_A, NULL, &ans, NULL), 0, "never stored");
+}
+
+/* Stored answers on disk. */
+static int idem_rows(void)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM idem", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void put_answer(const char *key)
+{
+    bo_idem_answer_t ans;
+    cr_assert_eq(bo_live_idem_begin(live, key, HASH_A, "10.0.0.1", &ans, NULL), 0);
+    bo_live_wait_t *w = bo_live_wait_new();
+    bo_live_idem_put(live, key, HASH_A, 201, "{}", 2, bo_live_wait_done, w);
+    cr_assert_eq(bo_live_wait(w, NULL), 0);
+    bo_live_wait_free(w);
+}
+
+Test(live, stored_answers_expire_on_disk_while_running)
+{
+    char key[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "old-%d", i);
+        put_answer(key);
+    }
+    cr_assert_eq(idem_rows(), 6);
+    bo_manual_clock_advance(&clk, BO_IDEM_TTL_MS);
+    put_answer("new-0");
+    cr_assert_eq(idem_rows(), 3, "each stored answer deletes up to 4 expired ones");
+    put_answer("new-1");
+    cr_assert_eq(idem_rows(), 2);
+    bo_idem_answer_t ans;
+    cr_assert_eq(bo_live_idem_begin(live, "old-0", HASH_B, NULL, &ans, NULL), 0,
+                 "expired in memory too: the key is free");
+    reopen();
+    cr_assert_eq(bo_live_idem_begin(live, "new-1", HASH_A, NULL, &ans, NULL), 1);
+    free(ans.body);
 }
 
 static int read_ttl(void *arg, const bo_inv_t *inv, int64_t now_ms)

@@ -313,7 +313,7 @@ static int see_rec(void *ctx, const bo_rec_t *r)
     return 0;
 }
 
-static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec, NULL, 0, NULL};
+static const bo_store_visitor_t visitor = {see_venue, see_event, see_rec, NULL, 0, NULL, 0};
 
 /* Reopen the file and load everything into *sn (zeroed first). */
 static int load_all(struct seen *sn)
