@@ -30,6 +30,8 @@ struct bo_order_book {
     bo_u64map_t by_id, by_hold, by_intent, by_ticket;
     bo_u64map_t unsettled; /* id -> order: pending payment or refund */
     uint64_t by_status[BO_ORDER_NSTATUS];
+    uint64_t in_memory; /* orders in by_id */
+    bool evict;         /* settled orders leave memory at their last unpin */
 };
 
 static const char *const status_names[BO_ORDER_NSTATUS] = {
@@ -115,12 +117,16 @@ void bo__order_book_free(bo_order_book_t *b)
     free(b);
 }
 
-static void *find(bo_api_t *api, bo_u64map_t *m, uint64_t key)
+/* The order under key in m, pinned (book locked): a pinned order is never
+ * evicted (bo__order_put). */
+static bo_order_t *find(bo_api_t *api, bo_u64map_t *m, uint64_t key)
 {
     pthread_mutex_lock(&book(api)->mu);
-    void *v = bo_u64map_get(m, key);
+    bo_order_t *o = bo_u64map_get(m, key);
+    if (o)
+        o->refs++;
     pthread_mutex_unlock(&book(api)->mu);
-    return v;
+    return o;
 }
 
 bo_order_t *bo__order_find(bo_api_t *api, uint64_t id)
@@ -138,7 +144,11 @@ bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
     if (!intent_id || !intent_id[0])
         return NULL;
     bo_order_t *o = find(api, &book(api)->by_intent, key_of(intent_id, strlen(intent_id), 2));
-    return o && strcmp(o->intent_id, intent_id) == 0 ? o : NULL;
+    if (o && strcmp(o->intent_id, intent_id) != 0) {
+        bo__order_put(api, o);
+        o = NULL;
+    }
+    return o;
 }
 
 bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
@@ -149,7 +159,67 @@ bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
             *t = &o->tickets[i];
             return o;
         }
+    if (o)
+        bo__order_put(api, o);
     return NULL;
+}
+
+void bo__order_pin(bo_api_t *api, bo_order_t *o)
+{
+    pthread_mutex_lock(&book(api)->mu);
+    assert(o->refs > 0); /* the caller holds a pin */
+    o->refs++;
+    pthread_mutex_unlock(&book(api)->mu);
+}
+
+/* Whether o (book locked, no pin) may leave memory: settled, no step
+ * running, and the book evicts (order_book.c's EVICT). */
+static bool evictable(const bo_order_book_t *b, const bo_order_t *o)
+{
+    int st = bo__order_status(o);
+    return b->evict && o->refs == 0 && st != BO_ORDER_PENDING && st != BO_ORDER_REFUND_PENDING &&
+           !__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&o->background, __ATOMIC_ACQUIRE);
+}
+
+/* Take o out of every index (book locked). */
+static void unindex(bo_order_book_t *b, bo_order_t *o)
+{
+    bo_u64map_del(&b->by_id, o->id);
+    if (bo_u64map_get(&b->by_hold, hold_key(o->event, &o->hold)) == o)
+        bo_u64map_del(&b->by_hold, hold_key(o->event, &o->hold));
+    uint64_t ik = o->intent_id[0] ? key_of(o->intent_id, strlen(o->intent_id), 2) : 0;
+    if (ik && bo_u64map_get(&b->by_intent, ik) == o)
+        bo_u64map_del(&b->by_intent, ik);
+    for (uint32_t i = 0; i < o->ntickets; i++)
+        if (bo_u64map_get(&b->by_ticket, o->tickets[i].id) == o)
+            bo_u64map_del(&b->by_ticket, o->tickets[i].id);
+    b->in_memory--;
+}
+
+static void order_free(bo_order_t *o)
+{
+    pthread_mutex_destroy(&o->mu);
+    pthread_mutex_destroy(&o->shown_mu);
+    free(o->shown);
+    free(o->tickets);
+    free(o);
+}
+
+void bo__order_put(bo_api_t *api, bo_order_t *o)
+{
+    bo_order_book_t *b = book(api);
+    bool gone = false;
+    pthread_mutex_lock(&b->mu);
+    assert(o->refs > 0);
+    o->refs--;
+    if (o->book && evictable(b, o)) {
+        unindex(b, o);
+        gone = true;
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (gone)
+        order_free(o);
 }
 
 static bool unsettled(int status)
@@ -164,6 +234,8 @@ int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing)
     int rc = 0, status = bo__order_status(o);
     pthread_mutex_lock(&b->mu);
     if ((*existing = bo_u64map_get(&b->by_hold, hk)) || bo_u64map_get(&b->by_id, o->id)) {
+        if (*existing)
+            (*existing)->refs++;
         rc = BO_EEXIST;
     } else if (bo_u64map_put(&b->by_id, o->id, o) || bo_u64map_put(&b->by_hold, hk, o) ||
                (unsettled(status) && bo_u64map_put(&b->unsettled, o->id, o))) {
@@ -172,6 +244,8 @@ int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing)
         rc = BO_ENOMEM;
     } else {
         o->book = b;
+        o->refs = 1; /* the caller's */
+        b->in_memory++;
         if (status >= 0 && status < BO_ORDER_NSTATUS)
             b->by_status[status]++;
     }
@@ -228,33 +302,38 @@ int bo__order_index_tickets(bo_api_t *api, bo_order_t *o)
 
 /* fn for every order of m (a map of the book's), from a copy taken under
  * the book's lock: fn may take order locks and call back in. */
-static int each_of(bo_order_book_t *b, const bo_u64map_t *m, int (*fn)(void *arg, bo_order_t *o),
-                   void *arg)
+static int each_of(bo_api_t *api, bo_order_book_t *b, const bo_u64map_t *m,
+                   int (*fn)(void *arg, bo_order_t *o), void *arg)
 {
     pthread_mutex_lock(&b->mu);
     size_t n = 0, cap = m->keys ? m->n : 0;
     bo_order_t **all = cap ? malloc(cap * sizeof(*all)) : NULL;
     for (size_t i = 0; all && i <= m->mask && n < cap; i++)
-        if (m->keys[i])
-            all[n++] = m->vals[i];
+        if (m->keys[i]) {
+            all[n] = m->vals[i];
+            all[n++]->refs++; /* pinned while fn may use it */
+        }
     pthread_mutex_unlock(&b->mu);
     if (cap && !all)
         return BO_ENOMEM;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = fn(arg, all[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = fn(arg, all[i]);
+        bo__order_put(api, all[i]);
+    }
     free(all);
     return rc;
 }
 
 int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
 {
-    return each_of(book(api), &book(api)->by_id, fn, arg);
+    return each_of(api, book(api), &book(api)->by_id, fn, arg);
 }
 
 int bo__order_each_unsettled(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg)
 {
-    return each_of(book(api), &book(api)->unsettled, fn, arg);
+    return each_of(api, book(api), &book(api)->unsettled, fn, arg);
 }
 
 /* ---- the durable form ------------------------------------------------------- */
