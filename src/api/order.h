@@ -184,7 +184,9 @@ bool bo__order_final(int status);
  * bo__order_put; a settled order no one pins may leave memory then (it is
  * in the store). Any thread. */
 bo_order_t *bo__order_find(bo_api_t *api, uint64_t id);
-bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold);
+/* by_hold: stored false looks in memory only, where every unsettled order
+ * is (no read of the store on a hold's release). */
+bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold, bool stored);
 bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t);
 bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id);
 /* One more pin of an order the caller has pinned already (handed on to
@@ -205,6 +207,15 @@ int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg
  * (pending_payment, refund_pending) when the call begins: the reconciler's
  * work, a few at a time however many orders were ever made. */
 int bo__order_each_unsettled(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
+/* Let settled orders leave memory at their last unpin, read back from
+ * store on demand (when it reads back: bo_store_can_read). At start,
+ * before the orders are loaded. */
+void bo__order_book_evict(bo_api_t *api, bo_store_t *store);
+/* The counts by status from the store (every order, in memory or not),
+ * once the unsettled orders are loaded. 0 or BO_E*. */
+int bo__order_counts_load(bo_api_t *api);
+/* Orders in memory now. */
+uint64_t bo__order_in_memory(bo_api_t *api);
 /* How many orders have each status (enum bo_order_status), now. */
 void bo__order_counts(bo_api_t *api, uint64_t by_status[BO_ORDER_NSTATUS]);
 

@@ -25,13 +25,17 @@
 #include "boxoffice/u64map.h"
 #include "util/time.h"
 
+#define LOAD_ATTEMPTS 8 /* reads of an order that evictions made stale, at most */
+
 struct bo_order_book {
     pthread_mutex_t mu;
     bo_u64map_t by_id, by_hold, by_intent, by_ticket;
     bo_u64map_t unsettled; /* id -> order: pending payment or refund */
     uint64_t by_status[BO_ORDER_NSTATUS];
     uint64_t in_memory; /* orders in by_id */
+    uint64_t evictions; /* orders that left memory, ever (loads check it) */
     bool evict;         /* settled orders leave memory at their last unpin */
+    bo_store_t *store;  /* where they are read back from (when evict) */
 };
 
 static const char *const status_names[BO_ORDER_NSTATUS] = {
@@ -129,14 +133,75 @@ static bo_order_t *find(bo_api_t *api, bo_u64map_t *m, uint64_t key)
     return o;
 }
 
-bo_order_t *bo__order_find(bo_api_t *api, uint64_t id)
+static int index_order(bo_order_book_t *b, bo_order_t *o);
+static void order_free(bo_order_t *o);
+
+/* A settled order read back from the store by id (coll "order") or by one
+ * of its keys (coll NULL), added to memory, pinned; NULL when there is no
+ * such order (or it does not load). An eviction while it was read may
+ * have stored a newer version than the one read: then it is read again. */
+static bo_order_t *load(bo_api_t *api, const char *coll, const char *key)
 {
-    return id ? find(api, &book(api)->by_id, id) : NULL;
+    bo_order_book_t *b = book(api);
+    for (int attempt = 0; b->evict && attempt < LOAD_ATTEMPTS; attempt++) {
+        char *body = NULL;
+        size_t len = 0;
+        pthread_mutex_lock(&b->mu);
+        uint64_t gen = b->evictions;
+        pthread_mutex_unlock(&b->mu);
+        if (bo_store_doc_get(b->store, coll, key, &body, &len))
+            return NULL;
+        bo_order_t *o = calloc(1, sizeof(*o));
+        int rc = o ? 0 : BO_ENOMEM;
+        if (rc == 0) {
+            bo__order_init(o);
+            rc = bo__order_from_doc(body, len, o);
+            o->opened = true;
+        }
+        free(body);
+        if (rc) {
+            if (o)
+                order_free(o);
+            return NULL;
+        }
+        pthread_mutex_lock(&b->mu);
+        bo_order_t *in = bo_u64map_get(&b->by_id, o->id);
+        bool stale = !in && gen != b->evictions;
+        if (in)
+            in->refs++;
+        else if (!stale && (rc = index_order(b, o)) == 0)
+            o->refs = 1;
+        pthread_mutex_unlock(&b->mu);
+        if (in || (!stale && rc == 0)) {
+            if (in)
+                order_free(o);
+            return in ? in : o;
+        }
+        order_free(o);
+        if (rc)
+            return NULL;
+    }
+    return NULL;
 }
 
-bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold)
+bo_order_t *bo__order_find(bo_api_t *api, uint64_t id)
 {
-    return find(api, &book(api)->by_hold, hold_key(event, hold));
+    char oid[BO_ID_ORDER_LEN + 1];
+    bo_order_t *o = id ? find(api, &book(api)->by_id, id) : NULL;
+    if (o || !id)
+        return o;
+    bo_id_order(oid, id);
+    return load(api, "order", oid);
+}
+
+bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold, bool stored)
+{
+    char hid[BO_ID_HOLD_LEN + 1];
+    bo_order_t *o = find(api, &book(api)->by_hold, hold_key(event, hold));
+    if (o || !stored)
+        return o;
+    bo_id_hold(hid, event, hold);
+    return load(api, NULL, hid);
 }
 
 bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
@@ -144,6 +209,8 @@ bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
     if (!intent_id || !intent_id[0])
         return NULL;
     bo_order_t *o = find(api, &book(api)->by_intent, key_of(intent_id, strlen(intent_id), 2));
+    if (!o && strlen(intent_id) < BO_PAY_ID_MAX)
+        o = load(api, NULL, intent_id);
     if (o && strcmp(o->intent_id, intent_id) != 0) {
         bo__order_put(api, o);
         o = NULL;
@@ -153,7 +220,12 @@ bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
 
 bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
 {
+    char tid[BO_ID_TICKET_LEN + 1];
     bo_order_t *o = ticket ? find(api, &book(api)->by_ticket, ticket) : NULL;
+    if (!o && ticket) {
+        bo_id_ticket(tid, ticket);
+        o = load(api, NULL, tid);
+    }
     for (uint32_t i = 0; o && i < o->ntickets; i++)
         if (o->tickets[i].id == ticket) {
             *t = &o->tickets[i];
@@ -195,6 +267,69 @@ static void unindex(bo_order_book_t *b, bo_order_t *o)
         if (bo_u64map_get(&b->by_ticket, o->tickets[i].id) == o)
             bo_u64map_del(&b->by_ticket, o->tickets[i].id);
     b->in_memory--;
+    b->evictions++;
+}
+
+/* Put a loaded order in every index (book locked; its status is counted
+ * already: the counts cover the orders on disk). 0 or BO_ENOMEM. */
+static int index_order(bo_order_book_t *b, bo_order_t *o)
+{
+    uint64_t ik = o->intent_id[0] ? key_of(o->intent_id, strlen(o->intent_id), 2) : 0;
+    int rc = bo_u64map_put(&b->by_id, o->id, o) ||
+             bo_u64map_put(&b->by_hold, hold_key(o->event, &o->hold), o) ||
+             (ik && bo_u64map_put(&b->by_intent, ik, o));
+    for (uint32_t i = 0; rc == 0 && o->status == BO_ORDER_PAID && i < o->ntickets; i++)
+        rc = bo_u64map_put(&b->by_ticket, o->tickets[i].id, o);
+    if (rc) {
+        b->in_memory++; /* unindex counts it out */
+        b->evictions--;
+        unindex(b, o);
+        return BO_ENOMEM;
+    }
+    o->book = b;
+    b->in_memory++;
+    return 0;
+}
+
+void bo__order_book_evict(bo_api_t *api, bo_store_t *store)
+{
+    bo_order_book_t *b = book(api);
+    pthread_mutex_lock(&b->mu);
+    b->store = store;
+    b->evict = store && bo_store_can_read(store);
+    pthread_mutex_unlock(&b->mu);
+}
+
+uint64_t bo__order_in_memory(bo_api_t *api)
+{
+    pthread_mutex_lock(&book(api)->mu);
+    uint64_t n = book(api)->in_memory;
+    pthread_mutex_unlock(&book(api)->mu);
+    return n;
+}
+
+static int count_tag(void *arg, const char *tag, uint64_t count)
+{
+    uint64_t *by = arg;
+    int st = status_of(tag);
+    if (st >= 0)
+        by[st] += count;
+    return 0;
+}
+
+int bo__order_counts_load(bo_api_t *api)
+{
+    bo_order_book_t *b = book(api);
+    uint64_t by[BO_ORDER_NSTATUS] = {0};
+    if (!b->evict)
+        return 0; /* every order is in memory, counted */
+    int rc = bo_store_doc_tags(b->store, "order", NULL, count_tag, by);
+    if (rc == 0) {
+        pthread_mutex_lock(&b->mu);
+        memcpy(b->by_status, by, sizeof(by));
+        pthread_mutex_unlock(&b->mu);
+    }
+    return rc;
 }
 
 static void order_free(bo_order_t *o)
@@ -611,6 +746,9 @@ typedef struct bo_order_commit {
     uint32_t ndocs;
     char *bodies[4]; /* owned: freed by commit_clear */
     char ids[4][BO_DOC_ID_MAX + 1];
+    char group[BO_ID_EVENT_LEN + 1]; /* the order's event */
+    char (*keys)[BO_DOC_ID_MAX + 1]; /* its intent and tickets (malloc'd) */
+    const char **keyv;
     bo_live_result_t r; /* the decision's answer */
 } bo_order_commit_t;
 
@@ -624,7 +762,30 @@ static int commit_doc(bo_order_commit_t *c, const char *coll, const char *id, ch
     uint32_t i = c->ndocs++;
     snprintf(c->ids[i], sizeof(c->ids[i]), "%s", id);
     c->bodies[i] = body;
-    c->docs[i] = (bo_doc_t){coll, c->ids[i], body, len};
+    c->docs[i] = (bo_doc_t){.coll = coll, .id = c->ids[i], .body = body, .len = len};
+    return 0;
+}
+
+/* What finds the order's document again: settled or not, its event and
+ * status (counted by bo_store_doc_tags), its intent's and tickets' ids. */
+static int order_doc_keys(bo_order_commit_t *c, bo_doc_t *d, const bo_order_t *o)
+{
+    uint32_t n = 0, max = 2 + o->ntickets;
+    if (!(c->keys = malloc(max * sizeof(*c->keys))) || !(c->keyv = malloc(max * sizeof(char *))))
+        return BO_ENOMEM;
+    bo_id_hold(c->keys[n++], o->event, &o->hold);
+    if (o->intent_id[0])
+        snprintf(c->keys[n++], sizeof(c->keys[0]), "%s", o->intent_id);
+    for (uint32_t i = 0; i < o->ntickets; i++)
+        bo_id_ticket(c->keys[n++], o->tickets[i].id);
+    for (uint32_t i = 0; i < n; i++)
+        c->keyv[i] = c->keys[i];
+    bo_id_event(c->group, o->event);
+    d->settled = !unsettled(o->status);
+    d->group = c->group;
+    d->tag = bo__order_status_name(o->status);
+    d->keys = c->keyv;
+    d->nkeys = n;
     return 0;
 }
 
@@ -635,6 +796,8 @@ static int commit_order(bo_order_commit_t *c, const bo_order_t *o, const char *o
     bo_id_order(id, o->id);
     char *doc = bo__order_doc(o, &len);
     int rc = commit_doc(c, "order", id, doc, len);
+    if (rc == 0)
+        rc = order_doc_keys(c, &c->docs[c->ndocs - 1], o);
     if (rc || !outbox_kind || !o->email[0]) /* no address: nothing to send */
         return rc;
     char evt[BO_ID_EVENT_LEN + 1], key[BO_DOC_ID_MAX + 1];
@@ -653,6 +816,10 @@ static void commit_clear(bo_order_commit_t *c)
     for (uint32_t i = 0; i < c->ndocs; i++)
         free(c->bodies[i]);
     c->ndocs = 0;
+    free(c->keys);
+    free(c->keyv);
+    c->keys = NULL;
+    c->keyv = NULL;
 }
 
 /* A worker waiting for its commit. */
@@ -770,12 +937,9 @@ static struct bucket *bucket_of(struct sales *s, int64_t hour_ms)
     return &s->b[s->n++];
 }
 
-static int add_sales(void *arg, bo_order_t *o)
+/* o's figures (locked, or a copy of its own). */
+static void count_sales(struct sales *s, const bo_order_t *o)
 {
-    struct sales *s = arg;
-    if (o->event != s->event)
-        return 0;
-    pthread_mutex_lock(&o->mu);
     s->by_status[o->status]++;
     for (uint32_t i = 0; i < o->ntickets; i++)
         s->checked_in += o->tickets[i].checked_in_ms != 0;
@@ -785,7 +949,32 @@ static int add_sales(void *arg, bo_order_t *o)
         b->tickets += o->ntickets;
         b->revenue += o->amount_cents;
     }
+}
+
+static int add_sales(void *arg, bo_order_t *o)
+{
+    struct sales *s = arg;
+    if (o->event != s->event)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    count_sales(s, o);
     pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+/* An order's document as stored (every order of the event, in memory or
+ * not: each step's outcome is committed before the step ends). */
+static int add_stored_sales(void *arg, const char *body, size_t len)
+{
+    struct sales *s = arg;
+    bo_order_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return BO_ENOMEM;
+    if (bo__order_from_doc(body, len, o) == 0 && o->event == s->event && o->status >= 0 &&
+        o->status < BO_ORDER_NSTATUS)
+        count_sales(s, o);
+    free(o->tickets);
+    free(o);
     return 0;
 }
 
@@ -798,7 +987,12 @@ static int by_hour(const void *a, const void *b)
 void bo__order_sales(bo_api_t *api, uint64_t event, json_t *report)
 {
     struct sales s = {.event = event};
-    bo__order_each(api, add_sales, &s);
+    char evt[BO_ID_EVENT_LEN + 1];
+    bo_id_event(evt, event);
+    if (book(api)->evict)
+        bo_store_doc_each(book(api)->store, "order", evt, add_stored_sales, &s);
+    else
+        bo__order_each(api, add_sales, &s);
     if (s.n) /* qsort takes no NULL, even for nothing */
         qsort(s.b, s.n, sizeof(*s.b), by_hour);
     json_t *status = json_object(), *series = json_array();

@@ -454,7 +454,8 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         return 0;
     }
     /* a checkout again (a retry, a lost answer): one step at a time */
-    if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold)) && step_flag(s, r))
+    if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold, true)) &&
+        step_flag(s, r))
         return 0;
     /* an intent asked for is a payment attempt: counted per client address */
     if (s->create_intent && api->pay && card_attempt(api, r)) {
@@ -840,7 +841,7 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold)
 {
     bool admin;
-    bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold) : NULL;
+    bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold, false) : NULL;
     if (o && bo__order_status(o) != BO_ORDER_PENDING) {
         bo__order_put(api, o);
         o = NULL;
@@ -943,6 +944,9 @@ static void collect_orders(void *arg, bo_metrics_out_t *out)
         snprintf(labels, sizeof(labels), "status=\"%s\"", bo__order_status_name(i));
         bo_metrics_sample(out, "boxoffice_orders", labels, (double)by[i]);
     }
+    bo_metrics_family(out, "boxoffice_orders_in_memory", "gauge",
+                      "Orders in memory: the unsettled ones and those in use.");
+    bo_metrics_sample(out, "boxoffice_orders_in_memory", NULL, (double)bo__order_in_memory(api));
     if (!api->pay)
         return;
     bo_pay_stats_t st;
@@ -1068,12 +1072,14 @@ int bo__orders_register(bo_api_t *api)
     snprintf(api->pay_kind, sizeof(api->pay_kind), "none");
     if (!(api->orders = bo__order_book_new()) || !(api->jobs = bo__jobs_start()))
         return BO_ENOMEM;
+    bo__order_book_evict(api, bo_live_store(api->live)); /* settled orders stay on disk */
     if (api->card_attempts_per_min &&
         !(api->card_attempts = bo__rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
         return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) || (rc = gateway_open(api)) ||
-        (rc = bo_live_take_docs(api->live, load_doc, api)) || (rc = bo__checkin_keys(api)))
+        (rc = bo_live_take_docs(api->live, load_doc, api)) || (rc = bo__order_counts_load(api)) ||
+        (rc = bo__checkin_keys(api)))
         return rc;
     bo_server_t *srv = api->srv;
     if ((rc = bo_server_route(srv, "POST", "/api/v1/holds/{hold_id}/checkout", on_checkout, api)) ||
