@@ -14,7 +14,8 @@
 //      (BOXOFFICE_IDEM_KEYS_MAX, else the built-in 1,000,000);
 //   c. M paid orders of 2 tickets each loaded at start: one real order is
 //      bought (hold -> checkout -> confirm with pm_card_visa through a real
-//      paysim), the server stopped, and its stored document copied M - 1
+//      paysim), the server stopped, and its stored document (every column,
+//      and its rows in doc_keys where the schema has them) copied M - 1
 //      times by sqlite3 with fresh ids (order, hold, secret, intent,
 //      tickets: same lengths; the ticket codes keep the template's bytes,
 //      so only the template's codes verify), then the server started again:
@@ -220,18 +221,24 @@ async function paidAtStart() {
         if (!exit || exit.code !== 0) throw new Error(`the server exited with ${JSON.stringify(exit)}`);
 
         // The template, as the server wrote it, and its copies.
-        const [row] = await shop.srv.sql(`SELECT id, body, at_ms FROM docs WHERE coll = 'order'`);
+        const [row] = await shop.srv.sql(`SELECT id, body FROM docs WHERE coll = 'order'`);
         const doc = JSON.parse(row.body);
         if (doc.tickets.length !== 2) throw new Error(`the template has ${doc.tickets.length} tickets`);
         const swaps = [[doc.id.slice(4), 1], [doc.hold, 2], [doc.secret, 3], [doc.intent.slice(-16), 4],
             ...doc.tickets.map((t, i) => [t.id.slice(4), 5 + i])];
-        let body = lit(row.body), id = lit(row.id);
-        for (const [h, tag] of swaps) body = `replace(${body}, ${lit(h)}, ${fresh(h, tag)})`;
-        id = `replace(${id}, ${lit(swaps[0][0])}, ${fresh(swaps[0][0], 1)})`;
+        const swapped = (text) => swaps.reduce((e, [h, tag]) => `replace(${e}, ${lit(h)}, ${fresh(h, tag)})`, text);
+        // every column of the template row (a newer schema's too), and the
+        // rows of any other table that names the order by id (its keys)
+        const cols = (await shop.srv.sql(`SELECT name FROM pragma_table_info('docs')`)).map((c) => c.name);
+        const pick = cols.map((c) => (c === 'id' || c === 'body' ? swapped(`t.${c}`) : `t.${c}`));
         const g0 = performance.now();
-        await shop.srv.sql(`WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ${PAID - 1}) ` +
-            `INSERT INTO docs(coll, id, body, at_ms) SELECT 'order', ${id}, ${body}, ${row.at_ms} FROM c; ` +
-            `SELECT count(*) AS n FROM docs WHERE coll = 'order'`);
+        let sql = `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ${PAID - 1}) ` +
+            `INSERT INTO docs(${cols.join(', ')}) SELECT ${pick.join(', ')} FROM c, docs t WHERE t.coll = 'order' AND t.id = ${lit(row.id)};`;
+        const keyed = await shop.srv.sql(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'doc_keys'`);
+        if (keyed.length)
+            sql += `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ${PAID - 1}) ` +
+                `INSERT INTO doc_keys(key, coll, id) SELECT ${swapped('k.key')}, k.coll, ${swapped('k.id')} FROM c, doc_keys k WHERE k.id = ${lit(row.id)};`;
+        await shop.srv.sql(sql);
         const [{ n }] = await shop.srv.sql(`SELECT count(*) AS n FROM docs WHERE coll = 'order'`);
         const [{ bytes }] = await shop.srv.sql(`SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()`);
         console.log(`c. ${n} paid orders of 2 tickets in the store (${((performance.now() - g0) / 1000).toFixed(1)} s to write; ` +

@@ -4,13 +4,16 @@
  * commits that carry orders (alone, or with an engine decision).
  *
  * Workload: lookups on every order request, scan and webhook; inserts once
- * per checkout; a status change a few times per order. Orders stay for the
- * server's life (millions after a few on-sales), so what runs periodically
- * (the reconciler, /metrics) reads the few unsettled orders and counters
- * kept up to date at each status change, never every order. One mutex
- * guards the indexes and counters (microseconds); each order's own mutex
- * guards its fields, and its step flag lets one step at a time near them
- * (order.h).
+ * per checkout; a status change a few times per order. Orders made are
+ * millions after a few on-sales, but memory holds only the unsettled ones
+ * and those pinned by a user (bo__order_put): a settled order leaves at
+ * its last unpin and is read back from the store when asked for by id,
+ * hold, intent or ticket (load). What runs periodically (the reconciler,
+ * /metrics) reads the few unsettled orders and counters kept up to date at
+ * each status change (from the store at start), never every order. One
+ * mutex guards the indexes, pins and counters (microseconds); each order's
+ * own mutex guards its fields, and its step flag lets one step at a time
+ * near them (order.h).
  */
 #include <assert.h>
 #include <sched.h>
