@@ -468,7 +468,7 @@ describe('orders in memory', () => {
             assert.equal(rep.body.orders.canceled, CANCELED);
             assert.equal(rep.body.checked_in, 1);
             const sold = rep.body.sales_over_time.reduce((a, b) => ({ orders: a.orders + b.orders, tickets: a.tickets + b.tickets, revenue: a.revenue + b.revenue_cents }), { orders: 0, tickets: 0, revenue: 0 });
-            assert.deepEqual(sold, { orders: PAID, tickets: 2 * PAID, revenue: paid.reduce((a, m) => a + m.order.amount_cents, 0) });
+            assert.deepEqual(sold, { orders: PAID, tickets: 2 * PAID, revenue: paid.reduce((a, m) => a + m.order.amount.total_cents, 0) });
 
             // a few unsettled orders, then a restart
             const pending = [];
