@@ -777,14 +777,15 @@ static void sq_close(void *backend)
     if (!b)
         return;
     checkpointer_stop(b);
+    /* the reader first: the last connection to close removes the WAL */
+    sqlite3_finalize(b->rd_get);
+    sqlite3_finalize(b->rd_key);
+    sqlite3_close_v2(b->rd_db);
     if (b->db) /* leave a small file behind: copy the WAL and truncate it */
         sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(b->st[i]);
     sqlite3_close_v2(b->db);
-    sqlite3_finalize(b->rd_get);
-    sqlite3_finalize(b->rd_key);
-    sqlite3_close_v2(b->rd_db);
     pthread_mutex_destroy(&b->rd_mu);
     free(b);
 }
