@@ -243,7 +243,8 @@ static void dispatch(struct bo_reconciler *rec)
 {
     uint64_t backlog = 0;
     bool short_of_tokens = false, queue_full = false;
-    qsort(rec->due, rec->ndue, sizeof(*rec->due), by_urgency);
+    if (rec->ndue) /* qsort takes no NULL, even for nothing */
+        qsort(rec->due, rec->ndue, sizeof(*rec->due), by_urgency);
     for (size_t i = 0; i < rec->ndue; i++) {
         const due_t *d = &rec->due[i];
         if (queue_full) {
