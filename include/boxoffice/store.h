@@ -49,6 +49,7 @@ typedef struct bo_doc {
      * bytes, unique across documents) find the document again. */
     bool settled;
     const char *group, *tag;
+    const char *figures; /* a short text bo_store_doc_each hands back */
     const char *const *keys;
     uint32_t nkeys;
 } bo_doc_t;
@@ -150,14 +151,15 @@ typedef struct bo_store_ops {
  * answers BO_ESTATE). get: the body (malloc'd, NUL-
  * terminated, caller frees) of (coll, id), or with coll NULL of the
  * document holding key; BO_ENOTFOUND. tags: fn(arg, tag, count) for each
- * tag of coll's documents of group (NULL: all groups). each: fn(arg, body,
- * len) for each document of coll in group. */
+ * tag of coll's documents of group (NULL: all groups). each: fn(arg, tag,
+ * figures) for each document of coll in group that has both (their
+ * bodies are not read). */
 typedef struct bo_store_reader {
     int (*get)(void *backend, const char *coll, const char *id, char **body, size_t *len);
     int (*tags)(void *backend, const char *coll, const char *group,
                 int (*fn)(void *arg, const char *tag, uint64_t count), void *arg);
     int (*each)(void *backend, const char *coll, const char *group,
-                int (*fn)(void *arg, const char *body, size_t len), void *arg);
+                int (*fn)(void *arg, const char *tag, const char *figures), void *arg);
 } bo_store_reader_t;
 
 /* Buckets of the commit-time histogram: 125 us, 250 us, ... 1.024 s, then
@@ -255,7 +257,7 @@ int bo_store_doc_get(bo_store_t *s, const char *coll, const char *id, char **bod
 int bo_store_doc_tags(bo_store_t *s, const char *coll, const char *group,
                       int (*fn)(void *arg, const char *tag, uint64_t count), void *arg);
 int bo_store_doc_each(bo_store_t *s, const char *coll, const char *group,
-                      int (*fn)(void *arg, const char *body, size_t len), void *arg);
+                      int (*fn)(void *arg, const char *tag, const char *figures), void *arg);
 /* Commit what is queued (completing each record), stop the committer, close
  * the database and free s. Submissions from then on (done callbacks
  * included) get BO_EIO. NULL is a no-op. */

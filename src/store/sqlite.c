@@ -78,9 +78,13 @@ static const char *const migrations[] = {
     "ALTER TABLE docs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE docs ADD COLUMN grp TEXT;"
     "ALTER TABLE docs ADD COLUMN tag TEXT;"
+    "ALTER TABLE docs ADD COLUMN figures TEXT;"
     "CREATE TABLE doc_keys(key TEXT PRIMARY KEY, coll TEXT NOT NULL, id TEXT NOT NULL)"
     " WITHOUT ROWID;"
-    "UPDATE docs SET grp = json_extract(body, '$.event'), tag = json_extract(body, '$.status')"
+    "UPDATE docs SET grp = json_extract(body, '$.event'), tag = json_extract(body, '$.status'),"
+    " figures = printf('%lld %lld %lld %lld', ifnull(json_extract(body, '$.paid'), 0),"
+    " json_array_length(body, '$.tickets'), ifnull(json_extract(body, '$.amount'), 0),"
+    " (SELECT count(*) FROM json_each(body, '$.tickets') WHERE json_extract(value, '$.in') > 0))"
     " WHERE coll = 'order';"
     "UPDATE docs SET settled = 1 WHERE coll = 'order'"
     " AND tag NOT IN ('pending_payment', 'refund_pending');"
@@ -88,8 +92,11 @@ static const char *const migrations[] = {
     " 'order', d.id FROM docs d, json_each(d.body, '$.tickets') t WHERE d.coll = 'order';"
     "INSERT OR REPLACE INTO doc_keys(key, coll, id) SELECT json_extract(body, '$.intent'),"
     " 'order', id FROM docs WHERE coll = 'order' AND json_extract(body, '$.intent') <> '';"
+    "INSERT OR REPLACE INTO doc_keys(key, coll, id) SELECT 'hold_' ||"
+    " substr(json_extract(body, '$.event'), 5) || json_extract(body, '$.hold'), 'order', id"
+    " FROM docs WHERE coll = 'order';"
     "CREATE INDEX docs_unsettled ON docs(coll) WHERE settled = 0;"
-    "CREATE INDEX docs_tags ON docs(coll, grp, tag);",
+    "CREATE INDEX docs_tags ON docs(coll, grp, tag, figures);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -142,8 +149,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       " ORDER BY at_ms LIMIT ?2)",
     /* A rewritten document moves to the end (a new rowid): load order is
      * the order of last writes. */
-    [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms, settled, grp, tag)"
-              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms, settled, grp, tag, figures)"
+              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_DOC_KEY] = "REPLACE INTO doc_keys(key, coll, id) VALUES(?1, ?2, ?3)",
     [S_OUTBOX] = "INSERT INTO outbox(id, body, at_ms) VALUES(?2, ?3, ?4)"
                  " ON CONFLICT(id) DO NOTHING",
@@ -392,6 +399,8 @@ static int put_docs(struct sq *b, const bo_rec_t *r)
                 sqlite3_bind_text(st, 6, d->group, -1, SQLITE_STATIC);
             if (d->tag)
                 sqlite3_bind_text(st, 7, d->tag, -1, SQLITE_STATIC);
+            if (d->figures)
+                sqlite3_bind_text(st, 8, d->figures, -1, SQLITE_STATIC);
         }
         rc = run(st);
         for (uint32_t k = 0; rc == 0 && k < d->nkeys; k++) {
@@ -861,15 +870,19 @@ static int sq_tags(void *backend, const char *coll, const char *group,
 }
 
 static int sq_each(void *backend, const char *coll, const char *group,
-                   int (*fn)(void *arg, const char *body, size_t len), void *arg)
+                   int (*fn)(void *arg, const char *tag, const char *figures), void *arg)
 {
     struct sq *b = backend;
     sqlite3_stmt *st = NULL;
     int rc, step = SQLITE_DONE;
     pthread_mutex_lock(&b->rd_mu);
-    rc = rd_query(b, "SELECT body FROM docs WHERE coll = ?1 AND grp = ?2", coll, group, &st);
+    /* index docs_tags covers it: no body is read */
+    rc =
+        rd_query(b, "SELECT tag, figures FROM docs WHERE coll = ?1 AND grp = ?2", coll, group, &st);
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        rc = fn(arg, (const char *)sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_type(st, 1) != SQLITE_NULL)
+            rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1));
     if (rc == 0 && step != SQLITE_DONE)
         rc = BO_EIO;
     sqlite3_finalize(st);

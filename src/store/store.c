@@ -464,7 +464,7 @@ int bo_store_doc_tags(bo_store_t *s, const char *coll, const char *group,
 }
 
 int bo_store_doc_each(bo_store_t *s, const char *coll, const char *group,
-                      int (*fn)(void *arg, const char *body, size_t len), void *arg)
+                      int (*fn)(void *arg, const char *tag, const char *figures), void *arg)
 {
     return s->ops->reader ? s->ops->reader->each(s->backend, coll, group, fn, arg) : BO_ESTATE;
 }

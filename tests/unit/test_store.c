@@ -1391,9 +1391,11 @@ static int count_tags(void *arg, const char *tag, uint64_t count)
     return 0;
 }
 
-static int each_body(void *arg, const char *body, size_t len)
+static int each_figures(void *arg, const char *tag, const char *figures)
 {
-    (*(size_t *)arg) += len;
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s%s:%s", n ? " " : "", tag, figures);
     return 0;
 }
 
@@ -1408,6 +1410,7 @@ Test(store, settled_documents_stay_on_disk_and_are_read_back_by_id_or_key)
                      .settled = true,
                      .group = "evt_1",
                      .tag = "paid",
+                     .figures = "7 2 900 1",
                      .keys = keys1,
                      .nkeys = 3},
                     {.coll = "order",
@@ -1416,6 +1419,7 @@ Test(store, settled_documents_stay_on_disk_and_are_read_back_by_id_or_key)
                      .len = 7,
                      .group = "evt_1",
                      .tag = "pending_payment",
+                     .figures = "0 0 500 0",
                      .keys = keys2,
                      .nkeys = 1},
                     {.coll = "order",
@@ -1464,8 +1468,12 @@ Test(store, settled_documents_stay_on_disk_and_are_read_back_by_id_or_key)
     tags[0] = '\0';
     cr_assert_eq(bo_store_doc_tags(s, "order", "evt_2", count_tags, tags), 0);
     cr_assert_str_eq(tags, "paid=1");
-    size_t bytes = 0;
-    cr_assert_eq(bo_store_doc_each(s, "order", "evt_1", each_body, &bytes), 0);
-    cr_assert_eq(bytes, 17);
+    /* a group's figures (ord_3 has none: not handed back) */
+    char figs[128] = "";
+    cr_assert_eq(bo_store_doc_each(s, "order", "evt_1", each_figures, figs), 0);
+    cr_assert_str_eq(figs, "paid:7 2 900 1 pending_payment:0 0 500 0");
+    figs[0] = '\0';
+    cr_assert_eq(bo_store_doc_each(s, "order", "evt_2", each_figures, figs), 0);
+    cr_assert_str_eq(figs, "");
     bo_store_close(s);
 }
