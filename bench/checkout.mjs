@@ -15,7 +15,7 @@
 // each window come from /proc/<pid>/stat and process.cpuUsage(), machine
 // busy % from /proc/stat (other users of the machine included).
 //
-// The client: one keep-alive HTTP/1.1 connection per buyer over net.Socket,
+// The client: one keep-alive HTTP/1.1 connection per buyer (bench/conn.mjs),
 // answers framed by Content-Length, ids taken by a regular expression. On
 // 2 cores every client cycle is taken from the server, so it has to be
 // cheap: ~18 us of CPU a request, where node:http costs ~58 us and fetch
@@ -34,8 +34,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { cpus } from 'node:os';
+import { Conn } from './conn.mjs';
 import { startShop } from '../tests/system/lib/shop.mjs';
 import { seatOrder, venueGen } from '../tests/system/lib/server.mjs';
 
@@ -53,115 +53,7 @@ const THREADS = process.env.BOXOFFICE_BENCH_THREADS ? Math.floor(num('BOXOFFICE_
 const GEN = { sections: Math.floor(num('BOXOFFICE_BENCH_SECTIONS', 40)), rows: 20, seats: 50, ga: 0, categories: 4 };
 const PHASES = (process.env.BOXOFFICE_BENCH_PHASES || 'baseline,checkout').split(',');
 const WEBHOOKS = process.env.BOXOFFICE_BENCH_WEBHOOKS === '1';
-const REQUEST_TIMEOUT_MS = 30000;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/* ---- a minimal keep-alive HTTP/1.1 client ------------------------------- */
-
-/** One connection; one request at a time. request() resolves to
- * {status, body (latin1 string), ms} or rejects on a network error. */
-class Conn {
-    constructor(host, port) {
-        this.host = host;
-        this.port = port;
-        this.sock = null;
-        this.buf = '';
-        this.pending = null;
-    }
-
-    connect() {
-        return new Promise((resolve, reject) => {
-            const s = net.connect(this.port, this.host);
-            s.setNoDelay(true);
-            s.setEncoding('latin1');
-            s.once('connect', () => {
-                s.off('error', reject);
-                s.on('error', (e) => this.fail(e));
-                s.on('close', () => this.fail(new Error('connection closed by the server')));
-                s.on('data', (d) => this.feed(d));
-                this.sock = s;
-                resolve();
-            });
-            s.once('error', reject);
-        });
-    }
-
-    fail(err) {
-        this.sock = null;
-        const p = this.pending;
-        this.pending = null;
-        if (p) {
-            clearTimeout(p.timer);
-            p.reject(err);
-        }
-    }
-
-    async request(method, path, body, extra = '') {
-        if (!this.sock) {
-            this.buf = '';
-            await this.connect();
-        }
-        const head = body === undefined
-            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`
-            : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-        return new Promise((resolve, reject) => {
-            const t0 = performance.now();
-            const timer = setTimeout(() => {
-                const s = this.sock;
-                this.fail(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`));
-                if (s) s.destroy();
-            }, REQUEST_TIMEOUT_MS);
-            this.pending = { resolve, reject, timer, t0 };
-            this.sock.write(head, 'latin1');
-        });
-    }
-
-    feed(data) {
-        this.buf += data;
-        const p = this.pending;
-        if (!p) return;
-        const end = this.buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = this.buf.slice(0, end);
-        const status = Number(head.slice(9, 12));
-        let m = /\r\ncontent-length: *(\d+)/i.exec(head);
-        let body;
-        if (m) {
-            const len = Number(m[1]);
-            if (this.buf.length < end + 4 + len) return;
-            body = this.buf.slice(end + 4, end + 4 + len);
-            this.buf = this.buf.slice(end + 4 + len);
-        } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-            const last = this.buf.indexOf('\r\n0\r\n\r\n', end + 2);
-            if (last < 0) return;
-            body = '';
-            for (let i = end + 4; ;) {
-                const eol = this.buf.indexOf('\r\n', i);
-                const n = parseInt(this.buf.slice(i, eol), 16);
-                if (!n) break;
-                body += this.buf.slice(eol + 2, eol + 2 + n);
-                i = eol + 2 + n + 2;
-            }
-            this.buf = this.buf.slice(last + 7);
-        } else {
-            body = ''; // 204, or an answer without a body
-            this.buf = this.buf.slice(end + 4);
-        }
-        this.pending = null;
-        clearTimeout(p.timer);
-        if (/\r\nconnection: *close/i.test(head)) {
-            const s = this.sock;
-            this.sock = null;
-            s.destroy();
-        }
-        p.resolve({ status, body, ms: performance.now() - p.t0 });
-    }
-
-    close() {
-        if (this.sock) this.sock.destroy();
-        this.sock = null;
-    }
-}
 
 /* ---- events and seats ------------------------------------------------------ */
 

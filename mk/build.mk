@@ -52,7 +52,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout run format \
+.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory run format \
         format-check test-build
 .DEFAULT_GOAL := all
 
@@ -189,7 +189,7 @@ test-fuzz: $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web
+bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -208,6 +208,13 @@ bench-http: all
 # the same run (bench/checkout.mjs).
 bench-checkout: all
 	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/checkout.mjs
+
+# Memory that traffic and a long life cost (issue 12): RSS per abandoned
+# checkout, RSS after a flood of refused holds with distinct
+# Idempotency-Keys, start-up time and RSS with 1,000,000 paid orders in the
+# store (bench/bench_memory.mjs); last line rss_per_abandoned_order_b=...
+bench-memory: all
+	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/bench_memory.mjs
 
 # The web UI's seat map of a 100,000-seat venue in headless Chromium: time
 # from navigation until it is drawn and a click selects a seat

@@ -19,6 +19,7 @@
 #ifndef BOXOFFICE_STORE_H
 #define BOXOFFICE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,16 @@ typedef struct bo_doc {
     const char *id;   /* NUL-terminated, 1..BO_DOC_ID_MAX bytes */
     const char *body;
     size_t len;
+    /* Optional, for documents read back by key (orders): settled ones are
+     * not handed back at start (bo_store_visitor_t.doc) but read on demand
+     * (bo_store_doc_get); group and tag (NULL: none) are what
+     * bo_store_doc_tags counts by; keys[0..nkeys) (each <= BO_DOC_ID_MAX
+     * bytes, unique across documents) find the document again. */
+    bool settled;
+    const char *group, *tag;
+    const char *figures; /* a short text bo_store_doc_each hands back */
+    const char *const *keys;
+    uint32_t nkeys;
 } bo_doc_t;
 
 typedef struct bo_rec bo_rec_t;
@@ -132,7 +143,24 @@ typedef struct bo_store_ops {
     int (*commit)(void *backend, bo_rec_t *const *recs, size_t n);
     int (*load)(void *backend, const bo_store_visitor_t *v, void *ctx);
     void (*close)(void *backend);
+    const struct bo_store_reader *reader; /* NULL: documents are not read back */
 } bo_store_ops_t;
+
+/* Reads of documents by any thread, on a connection of their own (a
+ * backend that cannot leaves bo_store_ops_t.reader NULL: bo_store_doc_get
+ * answers BO_ESTATE). get: the body (malloc'd, NUL-
+ * terminated, caller frees) of (coll, id), or with coll NULL of the
+ * document holding key; BO_ENOTFOUND. tags: fn(arg, tag, count) for each
+ * tag of coll's documents of group (NULL: all groups). each: fn(arg, tag,
+ * figures) for each document of coll in group that has both (their
+ * bodies are not read). */
+typedef struct bo_store_reader {
+    int (*get)(void *backend, const char *coll, const char *id, char **body, size_t *len);
+    int (*tags)(void *backend, const char *coll, const char *group,
+                int (*fn)(void *arg, const char *tag, uint64_t count), void *arg);
+    int (*each)(void *backend, const char *coll, const char *group,
+                int (*fn)(void *arg, const char *tag, const char *figures), void *arg);
+} bo_store_reader_t;
 
 /* Buckets of the commit-time histogram: 125 us, 250 us, ... 1.024 s, then
  * everything longer. */
@@ -219,6 +247,17 @@ void bo_store_inject_failures(bo_store_t *s, uint32_t n);
 void bo_store_inject_delay(bo_store_t *s, uint32_t delay_ms);
 /* Copy the counters since open into *st. */
 void bo_store_get_stats(bo_store_t *s, bo_store_stats_t *st);
+
+/* Documents read back (bo_store_reader_t), any thread, on the store's read
+ * connection: what is committed now. can_read: whether the store reads
+ * back at all. get with coll NULL: by one of its keys. 0, BO_ENOTFOUND,
+ * BO_ESTATE (no reads), BO_EIO, BO_ENOMEM. */
+bool bo_store_can_read(bo_store_t *s);
+int bo_store_doc_get(bo_store_t *s, const char *coll, const char *id, char **body, size_t *len);
+int bo_store_doc_tags(bo_store_t *s, const char *coll, const char *group,
+                      int (*fn)(void *arg, const char *tag, uint64_t count), void *arg);
+int bo_store_doc_each(bo_store_t *s, const char *coll, const char *group,
+                      int (*fn)(void *arg, const char *tag, const char *figures), void *arg);
 /* Commit what is queued (completing each record), stop the committer, close
  * the database and free s. Submissions from then on (done callbacks
  * included) get BO_EIO. NULL is a no-op. */

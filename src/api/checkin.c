@@ -535,6 +535,7 @@ static void scan_job(void *arg)
     else
         admit(s, o, t);
     bo__order_unlock(o);
+    bo__order_put(s->api, o);
 out:
     free(s);
 }

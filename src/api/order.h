@@ -112,6 +112,7 @@ typedef struct bo_order {
     uint32_t looked_changes;    /* changes when the reconciler last saw it */
     bool looked_overdue;        /* the reconciler's last step found it overdue */
     struct bo_order_book *book; /* set once added: it counts the order's status */
+    uint32_t refs;              /* pins (book's lock): a pinned order stays in memory */
 } bo_order_t;
 
 /* ---- order_book.c -------------------------------------------------------- */
@@ -178,25 +179,43 @@ const char *bo__order_status_name(int status);
  * final: it may be cancelled). */
 bool bo__order_final(int status);
 
-/* The order of id / of a hold / holding a ticket, or NULL. Orders live as
- * long as the server: the pointer stays valid. Any thread. */
+/* The order of id / of a hold / holding a ticket, or NULL, pinned: the
+ * pointer (and *t) stays valid until the caller gives its pin back with
+ * bo__order_put; a settled order no one pins may leave memory then (it is
+ * in the store). Any thread. */
 bo_order_t *bo__order_find(bo_api_t *api, uint64_t id);
-bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold);
+/* by_hold: stored false looks in memory only, where every unsettled order
+ * is (no read of the store on a hold's release). */
+bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold, bool stored);
 bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t);
 bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id);
-/* Add a new order (its id set; created pending), or return the existing
- * order of its hold in *existing (then o is not taken). 0, BO_EEXIST,
- * BO_ENOMEM. */
+/* One more pin of an order the caller has pinned already (handed on to
+ * another holder), and the end of one pin. Any thread. */
+void bo__order_pin(bo_api_t *api, bo_order_t *o);
+void bo__order_put(bo_api_t *api, bo_order_t *o);
+/* Add a new order (its id set; created pending), pinned for the caller,
+ * or return the existing order of its hold, pinned, in *existing (then o
+ * is not taken). 0, BO_EEXIST, BO_ENOMEM. */
 int bo__order_add(bo_api_t *api, bo_order_t *o, bo_order_t **existing);
 /* Index the order's intent / tickets once they are set (order locked). */
 int bo__order_index_intent(bo_api_t *api, bo_order_t *o);
 int bo__order_index_tickets(bo_api_t *api, bo_order_t *o);
-/* Call fn for every order (not locked), in no order; stops at nonzero. */
+/* Call fn for every order in memory (not locked, pinned during the call),
+ * in no order; stops at nonzero. */
 int bo__order_each(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
 /* The same for the orders whose payment or refund is not settled
  * (pending_payment, refund_pending) when the call begins: the reconciler's
  * work, a few at a time however many orders were ever made. */
 int bo__order_each_unsettled(bo_api_t *api, int (*fn)(void *arg, bo_order_t *o), void *arg);
+/* Let settled orders leave memory at their last unpin, read back from
+ * store on demand (when it reads back: bo_store_can_read). At start,
+ * before the orders are loaded. */
+void bo__order_book_evict(bo_api_t *api, bo_store_t *store);
+/* The counts by status from the store (every order, in memory or not),
+ * once the unsettled orders are loaded. 0 or BO_E*. */
+int bo__order_counts_load(bo_api_t *api);
+/* Orders in memory now. */
+uint64_t bo__order_in_memory(bo_api_t *api);
 /* How many orders have each status (enum bo_order_status), now. */
 void bo__order_counts(bo_api_t *api, uint64_t by_status[BO_ORDER_NSTATUS]);
 

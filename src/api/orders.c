@@ -115,6 +115,8 @@ static void step_drop(step_t *s)
     bo__idem_end(s->api, &s->idem, 0, NULL, 0);
     if (s->flagged)
         bo__order_step_done(s->order);
+    if (s->order)
+        bo__order_put(s->api, s->order);
     free(s);
 }
 
@@ -123,6 +125,8 @@ static void step_end(step_t *s)
 {
     if (s->flagged)
         bo__order_step_done(s->order);
+    if (s->order)
+        bo__order_put(s->api, s->order);
     free(s);
 }
 
@@ -144,6 +148,7 @@ static int step_flag(step_t *s, bo_http_req_t *r)
         return 0;
     }
     busy(s->api, r, &s->idem);
+    bo__order_put(s->api, s->order);
     free(s);
     return BO_EORDERBUSY;
 }
@@ -360,6 +365,7 @@ static void checkout_job(void *arg)
             s->flagged = true;
             checkout_existing(s, existing);
         } else {
+            bo__order_put(api, existing);
             bo__idem_reply_busy(api, &s->idem, s->a);
         }
         goto out;
@@ -448,7 +454,8 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         return 0;
     }
     /* a checkout again (a retry, a lost answer): one step at a time */
-    if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold)) && step_flag(s, r))
+    if (api->pay && (s->order = bo__order_by_hold(api, s->event, &s->hold, true)) &&
+        step_flag(s, r))
         return 0;
     /* an intent asked for is a payment attempt: counted per client address */
     if (s->create_intent && api->pay && card_attempt(api, r)) {
@@ -513,6 +520,8 @@ static bo_order_t *order_of(bo_api_t *api, bo_http_req_t *r, const char *body_se
         o = bo__order_find(api, id);
     if (order_creds(api, r, o, body_secret, admin) && o)
         return o;
+    if (o)
+        bo__order_put(api, o);
     no_such_order(r);
     return NULL;
 }
@@ -526,6 +535,7 @@ static int on_order_get(void *arg, bo_http_req_t *r)
     if (!o)
         return 0;
     char *body = bo__order_read(api, o, &len); /* never waits on a running step */
+    bo__order_put(api, o);
     if (!body)
         return BO_ENOMEM;
     bo_http_set_header(r, "Cache-Control", "no-store");
@@ -726,6 +736,8 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, void (*fn)(void *))
     if (read_step_body(r, s, secret) ||
         !(s->order = order_of(api, r, secret[0] ? secret : NULL, &s->admin)) ||
         bo__idem_begin(api, r, &s->idem)) {
+        if (s->order)
+            bo__order_put(api, s->order);
         free(s);
         return 0;
     }
@@ -829,10 +841,15 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold)
 {
     bool admin;
-    bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold) : NULL;
-    if (!o || bo__order_status(o) != BO_ORDER_PENDING)
+    bo_order_t *o = api->orders ? bo__order_by_hold(api, event, hold, false) : NULL;
+    if (o && bo__order_status(o) != BO_ORDER_PENDING) {
+        bo__order_put(api, o);
+        o = NULL;
+    }
+    if (!o)
         return 0;
     if (!order_creds(api, r, o, NULL, &admin)) {
+        bo__order_put(api, o);
         bo_http_send_error(r, BO_ESTATE,
                            "this hold was checked out: cancel its order (POST "
                            "/api/v1/orders/{id}/cancel) with the order's secret",
@@ -841,12 +858,14 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
     }
     step_t *s = calloc(1, sizeof(*s));
     if (!s) {
+        bo__order_put(api, o);
         bo_http_send_error(r, BO_ENOMEM, NULL, NULL);
         return 1;
     }
     s->api = api;
     s->order = o;
     if (bo__idem_begin(api, r, &s->idem)) {
+        bo__order_put(api, o);
         free(s);
         return 1;
     }
@@ -868,13 +887,21 @@ static int on_qr(void *arg, bo_http_req_t *r)
         return 0;
     /* no lock: a ticket's code never changes once it is indexed, and the
      * status is read atomically (a running step may hold the order) */
-    bool found = bo_id_parse_ticket(bo_http_param(r, "ticket_id"), &tid) == 0 &&
-                 bo__order_by_ticket(api, tid, &t) == o && bo__order_status(o) == BO_ORDER_PAID;
+    bo_order_t *of = bo_id_parse_ticket(bo_http_param(r, "ticket_id"), &tid) == 0
+                         ? bo__order_by_ticket(api, tid, &t)
+                         : NULL;
+    bool found = of == o && bo__order_status(o) == BO_ORDER_PAID;
+    char code[BO_TICKET_CODE_MAX];
+    if (found)
+        snprintf(code, sizeof(code), "%s", t->code);
+    if (of)
+        bo__order_put(api, of);
+    bo__order_put(api, o);
     if (!found)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such ticket in this paid order", NULL);
     char *svg;
     size_t len;
-    int rc = bo_ticket_qr_svg(t->code, strlen(t->code), &svg, &len);
+    int rc = bo_ticket_qr_svg(code, strlen(code), &svg, &len);
     if (rc)
         return rc;
     bo_http_set_header(r, "Cache-Control", "private, max-age=86400");
@@ -917,6 +944,9 @@ static void collect_orders(void *arg, bo_metrics_out_t *out)
         snprintf(labels, sizeof(labels), "status=\"%s\"", bo__order_status_name(i));
         bo_metrics_sample(out, "boxoffice_orders", labels, (double)by[i]);
     }
+    bo_metrics_family(out, "boxoffice_orders_in_memory", "gauge",
+                      "Orders in memory: the unsettled ones and those in use.");
+    bo_metrics_sample(out, "boxoffice_orders_in_memory", NULL, (double)bo__order_in_memory(api));
     if (!api->pay)
         return;
     bo_pay_stats_t st;
@@ -1003,8 +1033,10 @@ static int load_doc(void *arg, const char *coll, const char *id, const char *bod
         rc = bo__order_index_intent(api, o);
     if (rc == 0 && o->status == BO_ORDER_PAID)
         rc = bo__order_index_tickets(api, o);
-    if (rc == 0)
+    if (rc == 0) {
+        bo__order_put(api, o); /* a settled order may leave memory now */
         return 0;
+    }
     fprintf(stderr, "boxoffice: order %s does not load\n", id);
     free(o->tickets);
     free(o);
@@ -1040,12 +1072,14 @@ int bo__orders_register(bo_api_t *api)
     snprintf(api->pay_kind, sizeof(api->pay_kind), "none");
     if (!(api->orders = bo__order_book_new()) || !(api->jobs = bo__jobs_start()))
         return BO_ENOMEM;
+    bo__order_book_evict(api, bo_live_store(api->live)); /* settled orders stay on disk */
     if (api->card_attempts_per_min &&
         !(api->card_attempts = bo__rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
         return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) || (rc = gateway_open(api)) ||
-        (rc = bo_live_take_docs(api->live, load_doc, api)) || (rc = bo__checkin_keys(api)))
+        (rc = bo_live_take_docs(api->live, load_doc, api)) || (rc = bo__order_counts_load(api)) ||
+        (rc = bo__checkin_keys(api)))
         return rc;
     bo_server_t *srv = api->srv;
     if ((rc = bo_server_route(srv, "POST", "/api/v1/holds/{hold_id}/checkout", on_checkout, api)) ||

@@ -134,6 +134,7 @@ static void step_job(void *arg)
         look_later(o, s->overdue);
     bo__order_unlock(o);
     bo__order_background_done(o);
+    bo__order_put(api, o);
     (void)rc; /* a failure is tried again at the next look */
     uint64_t used = bo_pay_thread_requests() - before;
     __atomic_add_fetch(&rec->calls, used, __ATOMIC_RELAXED);
@@ -199,7 +200,13 @@ static int gather(void *arg, bo_order_t *o)
     bool due = (o->status == BO_ORDER_PENDING || o->status == BO_ORDER_REFUND_PENDING) &&
                judge(rec->api, o, bo__api_now_ms(), &d);
     pthread_mutex_unlock(&o->mu);
-    return due ? push(rec, &d) : 0; /* out of memory: this scan does what it has */
+    if (!due)
+        return 0;
+    bo__order_pin(rec->api, o); /* until its step ends, or dispatch passes it */
+    if (push(rec, &d) == 0)
+        return 0;
+    bo__order_put(rec->api, o);
+    return 0; /* out of memory: this scan does what it has */
 }
 
 static int by_urgency(const void *a, const void *b)
@@ -217,12 +224,14 @@ static int queue(struct bo_reconciler *rec, const due_t *d, bool reserved)
     step_t *s = malloc(sizeof(*s));
     if (!s) {
         bo__order_background_done(d->o);
+        bo__order_put(rec->api, d->o);
         return BO_ENOMEM;
     }
     *s = (step_t){rec, d->o, d->overdue, reserved};
-    int rc = bo__job(rec->api, BO_POOL_HOOK, step_job, s);
+    int rc = bo__job(rec->api, BO_POOL_HOOK, step_job, s); /* its pin goes with it */
     if (rc) {
         bo__order_background_done(d->o);
+        bo__order_put(rec->api, d->o);
         free(s);
     }
     return rc;
@@ -234,18 +243,22 @@ static void dispatch(struct bo_reconciler *rec)
 {
     uint64_t backlog = 0;
     bool short_of_tokens = false, queue_full = false;
-    if (rec->ndue > 1) /* due is NULL while nothing was ever due */
+    if (rec->ndue) /* qsort takes no NULL, even for nothing */
         qsort(rec->due, rec->ndue, sizeof(*rec->due), by_urgency);
     for (size_t i = 0; i < rec->ndue; i++) {
         const due_t *d = &rec->due[i];
         if (queue_full) {
+            bo__order_put(rec->api, d->o);
             backlog++;
             continue;
         }
-        if (!bo__order_background_try(d->o))
+        if (!bo__order_background_try(d->o)) {
+            bo__order_put(rec->api, d->o);
             continue; /* a step of this order is running: look again next time */
+        }
         if (d->costs && !bo__budget_take(&rec->budget, bo__api_now_ms())) {
             bo__order_background_done(d->o);
+            bo__order_put(rec->api, d->o);
             short_of_tokens = true;
             backlog++;
             continue;

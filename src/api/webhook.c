@@ -141,7 +141,7 @@ static bo_order_t *order_of(bo_api_t *api, const bo_pay_event_t *ev)
     bo_order_t *o = NULL;
     if (ev->order_id[0] && bo_id_parse_order(ev->order_id, &id) == 0)
         o = bo__order_find(api, id);
-    return o ? o : bo__order_by_intent(api, ev->intent_id);
+    return o ? o : bo__order_by_intent(api, ev->intent_id); /* pinned */
 }
 
 static void deliver_job(void *arg)
@@ -162,6 +162,7 @@ static void deliver_job(void *arg)
         }
         bo__order_unlock(o);
         bo__order_background_done(o);
+        bo__order_put(api, o);
     }
     if (rc == 0)
         rc = remember(api, &d->ev);
@@ -202,22 +203,27 @@ static int on_webhook(void *arg, bo_http_req_t *r)
         return bo_http_send_json(r, 200, j);
     }
     if ((d->order = order_of(api, &d->ev)) && !bo__order_background_try(d->order)) {
+        bo__order_put(api, d->order);
         free(d);
         return bo_http_send_error(r, BO_EBUSY,
                                   "a step of this order is in progress: deliver the event again",
                                   NULL); /* 503 with Retry-After */
     }
     if (!(d->a = bo_http_async_begin(r))) {
-        if (d->order)
+        if (d->order) {
             bo__order_background_done(d->order);
+            bo__order_put(api, d->order);
+        }
         free(d);
         return BO_ENOMEM;
     }
     if ((rc = bo__job(api, BO_POOL_HOOK, deliver_job, d))) {
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(d->a, NULL, NULL);
-        if (d->order)
+        if (d->order) {
             bo__order_background_done(d->order);
+            bo__order_put(api, d->order);
+        }
         free(d);
     }
     return 0;

@@ -72,6 +72,31 @@ static const char *const migrations[] = {
     " at_ms INTEGER NOT NULL, PRIMARY KEY(coll, id));"
     "CREATE TABLE outbox(id TEXT PRIMARY KEY, body TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     " sent_at_ms INTEGER);",
+    /* 4: settled documents (orders) stay on disk, read back by id or key;
+     * group and tag (an order's event and status) counted without reading
+     * bodies. Orders of earlier versions are sorted out here once. */
+    "ALTER TABLE docs ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE docs ADD COLUMN grp TEXT;"
+    "ALTER TABLE docs ADD COLUMN tag TEXT;"
+    "ALTER TABLE docs ADD COLUMN figures TEXT;"
+    "CREATE TABLE doc_keys(key TEXT PRIMARY KEY, coll TEXT NOT NULL, id TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    "UPDATE docs SET grp = json_extract(body, '$.event'), tag = json_extract(body, '$.status'),"
+    " figures = printf('%lld %lld %lld %lld', ifnull(json_extract(body, '$.paid'), 0),"
+    " json_array_length(body, '$.tickets'), ifnull(json_extract(body, '$.amount'), 0),"
+    " (SELECT count(*) FROM json_each(body, '$.tickets') WHERE json_extract(value, '$.in') > 0))"
+    " WHERE coll = 'order';"
+    "UPDATE docs SET settled = 1 WHERE coll = 'order'"
+    " AND tag NOT IN ('pending_payment', 'refund_pending');"
+    "INSERT OR REPLACE INTO doc_keys(key, coll, id) SELECT json_extract(t.value, '$.id'),"
+    " 'order', d.id FROM docs d, json_each(d.body, '$.tickets') t WHERE d.coll = 'order';"
+    "INSERT OR REPLACE INTO doc_keys(key, coll, id) SELECT json_extract(body, '$.intent'),"
+    " 'order', id FROM docs WHERE coll = 'order' AND json_extract(body, '$.intent') <> '';"
+    "INSERT OR REPLACE INTO doc_keys(key, coll, id) SELECT 'hold_' ||"
+    " substr(json_extract(body, '$.event'), 5) || json_extract(body, '$.hold'), 'order', id"
+    " FROM docs WHERE coll = 'order';"
+    "CREATE INDEX docs_unsettled ON docs(coll) WHERE settled = 0;"
+    "CREATE INDEX docs_tags ON docs(coll, grp, tag, figures);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -92,6 +117,7 @@ enum stmt {
     S_IDEM,
     S_IDEM_EXPIRE,
     S_DOC,
+    S_DOC_KEY,
     S_OUTBOX,
     S_COUNT
 };
@@ -123,7 +149,9 @@ static const char *const stmt_sql[S_COUNT] = {
                       " ORDER BY at_ms LIMIT ?2)",
     /* A rewritten document moves to the end (a new rowid): load order is
      * the order of last writes. */
-    [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms) VALUES(?1, ?2, ?3, ?4)",
+    [S_DOC] = "REPLACE INTO docs(coll, id, body, at_ms, settled, grp, tag, figures)"
+              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_DOC_KEY] = "REPLACE INTO doc_keys(key, coll, id) VALUES(?1, ?2, ?3)",
     [S_OUTBOX] = "INSERT INTO outbox(id, body, at_ms) VALUES(?2, ?3, ?4)"
                  " ON CONFLICT(id) DO NOTHING",
 };
@@ -142,6 +170,11 @@ struct sq {
     bool ckpt_hurry; /* the committer wants a pass now, not in CHECKPOINT_MS */
     int ckpt_frames; /* WAL frames the last pass had copied (guarded by ckpt_mu) */
     int wal_frames;  /* the WAL's size after the last commit (its hook) */
+    /* Reads of documents by any thread (bo_store_reader_t): a read-only
+     * connection of their own, one reader at a time (point lookups). */
+    sqlite3 *rd_db; /* NULL for an in-memory database */
+    pthread_mutex_t rd_mu;
+    sqlite3_stmt *rd_get, *rd_key;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -360,7 +393,23 @@ static int put_docs(struct sq *b, const bo_rec_t *r)
         /* JSON text, readable as such by a mailer or an operator */
         sqlite3_bind_text(st, 3, d->body ? d->body : "", (int)d->len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, r->at_ms);
+        if (st == b->st[S_DOC]) {
+            sqlite3_bind_int(st, 5, d->settled);
+            if (d->group)
+                sqlite3_bind_text(st, 6, d->group, -1, SQLITE_STATIC);
+            if (d->tag)
+                sqlite3_bind_text(st, 7, d->tag, -1, SQLITE_STATIC);
+            if (d->figures)
+                sqlite3_bind_text(st, 8, d->figures, -1, SQLITE_STATIC);
+        }
         rc = run(st);
+        for (uint32_t k = 0; rc == 0 && k < d->nkeys; k++) {
+            sqlite3_stmt *ks = b->st[S_DOC_KEY];
+            sqlite3_bind_text(ks, 1, d->keys[k], -1, SQLITE_STATIC);
+            sqlite3_bind_text(ks, 2, d->coll, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ks, 3, d->id, -1, SQLITE_STATIC);
+            rc = run(ks);
+        }
     }
     return rc;
 }
@@ -621,7 +670,9 @@ static int load_docs(struct sq *b, const bo_store_visitor_t *v, void *ctx)
     int rc;
     if (!v->doc)
         return 0;
-    rc = cur_open(b->db, &c, "SELECT coll, id, body FROM docs ORDER BY coll, rowid");
+    /* settled documents are read on demand (bo_store_doc_get) */
+    rc = cur_open(b->db, &c,
+                  "SELECT coll, id, body FROM docs WHERE settled = 0 ORDER BY coll, rowid");
     while (rc == 0 && c.rc == SQLITE_ROW) {
         rc = v->doc(ctx, (const char *)sqlite3_column_text(c.st, 0),
                     (const char *)sqlite3_column_text(c.st, 1), sqlite3_column_blob(c.st, 2),
@@ -735,20 +786,135 @@ static void sq_close(void *backend)
     if (!b)
         return;
     checkpointer_stop(b);
+    /* the reader first: the last connection to close removes the WAL */
+    sqlite3_finalize(b->rd_get);
+    sqlite3_finalize(b->rd_key);
+    sqlite3_close_v2(b->rd_db);
     if (b->db) /* leave a small file behind: copy the WAL and truncate it */
         sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(b->st[i]);
     sqlite3_close_v2(b->db);
+    pthread_mutex_destroy(&b->rd_mu);
     free(b);
 }
+
+/* ---- reads of documents (any thread) --------------------------------------- */
+
+static char *copy_text(sqlite3_stmt *st, int col, size_t *len)
+{
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    char *out = malloc(n + 1);
+    if (out) {
+        memcpy(out, sqlite3_column_blob(st, col), n);
+        out[n] = '\0';
+        *len = n;
+    }
+    return out;
+}
+
+static int sq_get(void *backend, const char *coll, const char *id, char **body, size_t *len)
+{
+    struct sq *b = backend;
+    int rc;
+    pthread_mutex_lock(&b->rd_mu);
+    sqlite3_stmt *st = coll ? b->rd_get : b->rd_key;
+    if (coll) {
+        sqlite3_bind_text(st, 1, coll, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    }
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = (*body = copy_text(st, 0, len)) ? 0 : BO_ENOMEM;
+    else
+        rc = step == SQLITE_DONE ? BO_ENOTFOUND : BO_EIO;
+    reset(st);
+    pthread_mutex_unlock(&b->rd_mu);
+    return rc;
+}
+
+/* One query on the read connection, coll and group bound (?1, ?2). */
+static int rd_query(struct sq *b, const char *sql, const char *coll, const char *group,
+                    sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(b->rd_db, sql, -1, st, NULL) != SQLITE_OK)
+        return BO_EIO;
+    sqlite3_bind_text(*st, 1, coll, -1, SQLITE_STATIC);
+    if (group)
+        sqlite3_bind_text(*st, 2, group, -1, SQLITE_STATIC);
+    return 0;
+}
+
+static int sq_tags(void *backend, const char *coll, const char *group,
+                   int (*fn)(void *arg, const char *tag, uint64_t count), void *arg)
+{
+    struct sq *b = backend;
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE;
+    pthread_mutex_lock(&b->rd_mu);
+    rc = rd_query(b,
+                  group ? "SELECT tag, count(*) FROM docs WHERE coll = ?1 AND grp = ?2 GROUP BY tag"
+                        : "SELECT tag, count(*) FROM docs WHERE coll = ?1 GROUP BY tag",
+                  coll, group, &st);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+                    (uint64_t)sqlite3_column_int64(st, 1));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = BO_EIO;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&b->rd_mu);
+    return rc;
+}
+
+static int sq_each(void *backend, const char *coll, const char *group,
+                   int (*fn)(void *arg, const char *tag, const char *figures), void *arg)
+{
+    struct sq *b = backend;
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE;
+    pthread_mutex_lock(&b->rd_mu);
+    /* index docs_tags covers it: no body is read */
+    rc =
+        rd_query(b, "SELECT tag, figures FROM docs WHERE coll = ?1 AND grp = ?2", coll, group, &st);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_type(st, 1) != SQLITE_NULL)
+            rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+                    (const char *)sqlite3_column_text(st, 1));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = BO_EIO;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&b->rd_mu);
+    return rc;
+}
+
+static const bo_store_reader_t sqlite_reader = {.get = sq_get, .tags = sq_tags, .each = sq_each};
 
 static const bo_store_ops_t sqlite_ops = {
     .name = "sqlite",
     .commit = sq_commit,
     .load = sq_load,
     .close = sq_close,
+    .reader = &sqlite_reader,
 };
+/* The read connection. */
+static int reader_open(struct sq *b, const char *path)
+{
+    if (sqlite3_open_v2(path, &b->rd_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        return BO_EIO;
+    sqlite3_busy_timeout(b->rd_db, BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v3(b->rd_db, "SELECT body FROM docs WHERE coll = ?1 AND id = ?2", -1,
+                           SQLITE_PREPARE_PERSISTENT, &b->rd_get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(b->rd_db,
+                           "SELECT d.body FROM doc_keys k JOIN docs d ON d.coll = k.coll AND"
+                           " d.id = k.id WHERE k.key = ?1",
+                           -1, SQLITE_PREPARE_PERSISTENT, &b->rd_key, NULL) != SQLITE_OK)
+        return BO_EIO;
+    return 0;
+}
 
 static int configure(sqlite3 *db)
 {
@@ -837,6 +1003,7 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
 
     if (!b)
         goto out;
+    pthread_mutex_init(&b->rd_mu, NULL);
     if ((rc = bo__sqlite_check(path, why, sizeof(why))))
         goto out; /* bo_store_check says why */
     rc = BO_EIO;
@@ -844,7 +1011,8 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
         create_private(path);
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto out;
-    if ((rc = configure(b->db)) || (rc = migrate(b->db)) || (rc = prepare_all(b)))
+    if ((rc = configure(b->db)) || (rc = migrate(b->db)) || (rc = prepare_all(b)) ||
+        (rc = reader_open(b, path)))
         goto out;
     checkpointer_start(b, path);
     *ops = &sqlite_ops;

@@ -32,8 +32,8 @@
 static const struct {
     int since_version;
     const char *table;
-} tables[] = {{1, "venues"}, {1, "events"}, {1, "log"},   {1, "snapshots"},
-              {2, "idem"},   {3, "docs"},   {3, "outbox"}};
+} tables[] = {{1, "venues"}, {1, "events"}, {1, "log"},    {1, "snapshots"},
+              {2, "idem"},   {3, "docs"},   {3, "outbox"}, {4, "doc_keys"}};
 
 static int refuse(int rc, char *why, size_t cap, const char *fmt, ...)
 {

@@ -444,3 +444,27 @@ void bo_store_close(bo_store_t *s)
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
+
+/* ---- reads of documents ------------------------------------------------------ */
+
+bool bo_store_can_read(bo_store_t *s)
+{
+    return s->ops->reader != NULL;
+}
+
+int bo_store_doc_get(bo_store_t *s, const char *coll, const char *id, char **body, size_t *len)
+{
+    return s->ops->reader ? s->ops->reader->get(s->backend, coll, id, body, len) : BO_ESTATE;
+}
+
+int bo_store_doc_tags(bo_store_t *s, const char *coll, const char *group,
+                      int (*fn)(void *arg, const char *tag, uint64_t count), void *arg)
+{
+    return s->ops->reader ? s->ops->reader->tags(s->backend, coll, group, fn, arg) : BO_ESTATE;
+}
+
+int bo_store_doc_each(bo_store_t *s, const char *coll, const char *group,
+                      int (*fn)(void *arg, const char *tag, const char *figures), void *arg)
+{
+    return s->ops->reader ? s->ops->reader->each(s->backend, coll, group, fn, arg) : BO_ESTATE;
+}

@@ -14,6 +14,12 @@
 // (total cap: the oldest forgotten, RSS flat) and from one IPv6 /64,
 // replay once, expiry while running (memory and disk), streams per client
 // address, webhook event ids, staff tokens per event.
+//
+// "orders in memory": settled orders (paid, canceled) leave memory once no
+// step uses them and are read back from the store on demand: by id (with
+// their secret), by ticket (check-in, a second scan refused with the first
+// scan's time, after a restart too); the report's and /metrics' figures
+// count them; a restart loads only the unsettled ones.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +29,7 @@ import { confirm, confirmAtGateway, getOrder, postWebhook, signWebhook, startSho
 import { rssKiB } from './lib/stranger.mjs';
 import * as gc from './lib/gateway_calls.mjs';
 import { flood, floodAddress } from './lib/key_flood.mjs';
+import * as om from './lib/order_memory.mjs';
 
 describe('gateway calls', () => {
     const VISA = '4242424242424242';
@@ -402,5 +409,92 @@ describe('idempotency keys and other sets', () => {
             assertStatus(await srv.post(path, { ...body, seats: [ev.seats[1]] }, { idem: 'ttl-2' }), 201, 'another key');
             assert.deepEqual(await srv.sql("SELECT key FROM idem"), [{ key: 'ttl-2' }]);
         });
+    });
+});
+
+describe('orders in memory', () => {
+    it('settled orders leave memory and come back by id and ticket; a restart loads only unsettled ones', { timeout: 240000 }, async (t) => {
+        const PAID = 150, CANCELED = 150, PENDING = 3;
+        const shop = await startShop({ args: ['--reconcile-ms', '50'] });
+        try {
+            const { srv } = shop;
+            const ev = await setupEvent(srv, { sections: 2, rows: 10, seats: 40 }, { per_customer_limit: 0 });
+            const eventId = ev.event.id;
+            const g0 = await om.orderGauges(srv);
+            assert.equal(g0.inMemory, 0);
+            const rss = [{ done: 0, rssKiB: rssKiB(srv.pid) }];
+            const made = [];
+            for (let i = 0; i < PAID + CANCELED; i += 10) {
+                made.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => {
+                    const n = i + k;
+                    return om.buyOrAbandon(srv, eventId, [ev.seats[2 * n], ev.seats[2 * n + 1]], n < PAID);
+                }))));
+                rss.push({ done: made.length, rssKiB: rssKiB(srv.pid) });
+            }
+            const paid = made.filter((m) => m.order.status === 'paid');
+            assert.equal(paid.length, PAID);
+            assert.equal(made.filter((m) => m.order.status === 'canceled').length, CANCELED);
+            // every step ended: nothing pins a settled order, none is in memory
+            const g1 = await om.orderGauges(srv);
+            assert.equal(g1.inMemory, 0, 'settled orders in memory');
+            assert.equal(g1.byStatus.paid, PAID);
+            assert.equal(g1.byStatus.canceled, CANCELED);
+            t.diagnostic(`RSS (KiB) by orders settled: ${rss.map((r) => `${r.done}:${r.rssKiB}`).join(' ')}`);
+
+            // read back by id, with the secret only
+            for (const m of made.slice(0, 20).concat(made.slice(PAID, PAID + 20))) {
+                const r = await getOrder(srv, { id: m.order.id, secret: m.secret });
+                assertStatus(r, 200, 'GET order');
+                assert.equal(r.body.order.status, m.order.status);
+                assert.equal(r.body.order.tickets.length, m.order.status === 'paid' ? 2 : 0);
+                assertError(await getOrder(srv, { id: m.order.id, secret: '0'.repeat(32) }), 404, 'NOT_FOUND');
+            }
+            assert.equal((await om.orderGauges(srv)).inMemory, 0, 'readers unpinned them');
+
+            // check-in by ticket: read back from the store
+            const [t1, t2] = paid[0].order.tickets;
+            const ok = await om.scan(srv, t1.code);
+            assertStatus(ok, 200, 'first scan');
+            assert.equal(ok.body.result, 'ok');
+            const again = await om.scan(srv, t1.code);
+            assertStatus(again, 409, 'second scan');
+            assert.equal(again.body.result, 'already_used');
+            assert.equal(again.body.first_checked_in_at, ok.body.checked_in_at);
+
+            // the report counts every order, in memory or not
+            const rep = await srv.get(`/api/v1/events/${eventId}/report`, { admin: true });
+            assertStatus(rep, 200, 'report');
+            assert.equal(rep.body.orders.paid, PAID);
+            assert.equal(rep.body.orders.canceled, CANCELED);
+            assert.equal(rep.body.checked_in, 1);
+            const sold = rep.body.sales_over_time.reduce((a, b) => ({ orders: a.orders + b.orders, tickets: a.tickets + b.tickets, revenue: a.revenue + b.revenue_cents }), { orders: 0, tickets: 0, revenue: 0 });
+            assert.deepEqual(sold, { orders: PAID, tickets: 2 * PAID, revenue: paid.reduce((a, m) => a + m.order.amount.total_cents, 0) });
+
+            // a few unsettled orders, then a restart
+            const pending = [];
+            for (let i = 0; i < PENDING; i++) {
+                const n = PAID + CANCELED + i;
+                const h = await srv.post(`/api/v1/events/${eventId}/holds`, { seats: [ev.seats[2 * n]], customer: { email: 'p@example.test' } });
+                assertStatus(h, 201, 'hold');
+                const c = await srv.post(`/api/v1/holds/${h.body.hold.id}/checkout`, { customer: { email: 'p@example.test', name: 'P' } });
+                assertStatus(c, 201, 'checkout');
+                pending.push(c.body.order);
+            }
+            assert.equal((await om.orderGauges(srv)).inMemory, PENDING);
+            await srv.restart();
+            const g2 = await om.orderGauges(srv);
+            assert.equal(g2.inMemory, PENDING, 'a restart loads the unsettled orders only');
+            assert.deepEqual([g2.byStatus.paid, g2.byStatus.canceled, g2.byStatus.pending_payment], [PAID, CANCELED, PENDING]);
+            const again2 = await om.scan(srv, t1.code);
+            assertStatus(again2, 409, 'a scan after the restart');
+            assert.equal(again2.body.first_checked_in_at, ok.body.checked_in_at);
+            assertStatus(await om.scan(srv, t2.code), 200, 'the other ticket');
+            const r = await getOrder(srv, { id: paid[1].order.id, secret: paid[1].secret });
+            assertStatus(r, 200, 'GET a paid order after the restart');
+            assert.equal(r.body.order.status, 'paid');
+            assert.equal((await om.orderGauges(srv)).inMemory, PENDING);
+        } finally {
+            await shop.stop();
+        }
     });
 });

@@ -488,7 +488,7 @@ Test(store, check_accepts_nothing_yet_and_a_store)
     cr_assert_gt(db_size(), 0);
     cr_assert_eq(bo_store_check(url, why, sizeof(why)), 0, "a blank SQLite file: %s", why);
     bo_store_close(open_store());
-    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 4);
 }
 
 Test(store, an_empty_file_is_not_taken_for_a_new_store)
@@ -519,7 +519,7 @@ Test(store, another_programs_database_is_refused)
     sql_exec("PRAGMA user_version = 99");
     expect_store_refused(BO_ECORRUPT,
                          "it was written by a newer boxoffice (schema version 99; this "
-                         "one knows up to 3)");
+                         "one knows up to 4)");
 }
 
 Test(store, a_truncated_store_is_refused)
@@ -564,7 +564,7 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
     cr_assert_eq(bo_store_load(s, &visitor, &sn), BO_ESTATE);
     bo_store_flush(s); /* nothing queued: returns at once */
     bo_store_close(s);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                          "('venues','events','ga','sold','log','snapshots','idem','docs',"
                          "'outbox')"),
@@ -574,7 +574,7 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
                  0, "the log is append-only, without an index");
     /* Reopening runs no migration again and keeps WAL. */
     cr_assert_eq(load_all(&sn), 0);
-    cr_assert_eq(sql_int("PRAGMA user_version"), 3);
+    cr_assert_eq(sql_int("PRAGMA user_version"), 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 }
 
@@ -1339,10 +1339,11 @@ static int see_doc(void *ctx, const char *coll, const char *id, const char *body
 Test(store, documents_ride_with_records_and_come_back_in_write_order)
 {
     struct trec t[3];
-    bo_doc_t first[] = {{"order", "ord_1", "{\"v\":1}", 7}, {"outbox", "ord_1:paid", "m1", 2}};
-    bo_doc_t second[] = {{"key", "k", "K", 1},
-                         {"order", "ord_1", "{\"v\":2}", 7},
-                         {"outbox", "ord_1:paid", "m2", 2}};
+    bo_doc_t first[] = {{.coll = "order", .id = "ord_1", .body = "{\"v\":1}", .len = 7},
+                        {.coll = "outbox", .id = "ord_1:paid", .body = "m1", .len = 2}};
+    bo_doc_t second[] = {{.coll = "key", .id = "k", .body = "K", .len = 1},
+                         {.coll = "order", .id = "ord_1", .body = "{\"v\":2}", .len = 7},
+                         {.coll = "outbox", .id = "ord_1:paid", .body = "m2", .len = 2}};
     create_events(1, NULL, 0);
     mk_mut(&t[0], 1, 1);
     t[0].rec.docs = first;
@@ -1371,7 +1372,7 @@ Test(store, documents_ride_with_records_and_come_back_in_write_order)
 Test(store, a_failed_batch_writes_no_documents)
 {
     struct trec t[2];
-    bo_doc_t d[] = {{"order", "ord_9", "{}", 2}};
+    bo_doc_t d[] = {{.coll = "order", .id = "ord_9", .body = "{}", .len = 2}};
     create_events(1, NULL, 0);
     mk_sell(&t[0], 1, 1, 5);
     t[0].rec.docs = d;
@@ -1380,4 +1381,99 @@ Test(store, a_failed_batch_writes_no_documents)
     one_batch(t, 2);
     cr_assert_neq(t[0].status, 0);
     cr_assert_eq(sql_int("SELECT count(*) FROM docs"), 0);
+}
+
+static int count_tags(void *arg, const char *tag, uint64_t count)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s%s=%llu", n ? " " : "", tag, (unsigned long long)count);
+    return 0;
+}
+
+static int each_figures(void *arg, const char *tag, const char *figures)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s%s:%s", n ? " " : "", tag, figures);
+    return 0;
+}
+
+Test(store, settled_documents_stay_on_disk_and_are_read_back_by_id_or_key)
+{
+    struct trec t[1];
+    const char *keys1[] = {"pi_1", "tkt_a", "tkt_b"}, *keys2[] = {"pi_2"};
+    bo_doc_t d[] = {{.coll = "order",
+                     .id = "ord_1",
+                     .body = "{\"paid\":1}",
+                     .len = 10,
+                     .settled = true,
+                     .group = "evt_1",
+                     .tag = "paid",
+                     .figures = "7 2 900 1",
+                     .keys = keys1,
+                     .nkeys = 3},
+                    {.coll = "order",
+                     .id = "ord_2",
+                     .body = "{\"v\":2}",
+                     .len = 7,
+                     .group = "evt_1",
+                     .tag = "pending_payment",
+                     .figures = "0 0 500 0",
+                     .keys = keys2,
+                     .nkeys = 1},
+                    {.coll = "order",
+                     .id = "ord_3",
+                     .body = "{\"v\":3}",
+                     .len = 7,
+                     .settled = true,
+                     .group = "evt_2",
+                     .tag = "paid"}};
+    create_events(1, NULL, 0);
+    mk_base(&t[0], BO_REC_DOCS, 0);
+    t[0].rec.docs = d;
+    t[0].rec.ndocs = 3;
+    one_batch(t, 1);
+    expect_status(t, 1, 0);
+
+    /* only the unsettled one comes back at start */
+    struct seen_docs sd = {0};
+    bo_store_visitor_t v = {.doc = see_doc};
+    bo_store_t *s = open_store();
+    cr_assert(bo_store_can_read(s));
+    cr_assert_eq(bo_store_load(s, &v, &sd), 0);
+    cr_assert_eq(sd.n, 1);
+    cr_assert_str_eq(sd.lines[0], "order/ord_2={\"v\":2}");
+
+    /* the others by id or by key */
+    char *body = NULL;
+    size_t len = 0;
+    cr_assert_eq(bo_store_doc_get(s, "order", "ord_1", &body, &len), 0);
+    cr_assert_str_eq(body, "{\"paid\":1}");
+    cr_assert_eq(len, 10);
+    free(body);
+    cr_assert_eq(bo_store_doc_get(s, NULL, "tkt_b", &body, &len), 0);
+    cr_assert_str_eq(body, "{\"paid\":1}");
+    free(body);
+    cr_assert_eq(bo_store_doc_get(s, NULL, "pi_2", &body, &len), 0);
+    cr_assert_str_eq(body, "{\"v\":2}");
+    free(body);
+    cr_assert_eq(bo_store_doc_get(s, NULL, "tkt_z", &body, &len), BO_ENOTFOUND);
+    cr_assert_eq(bo_store_doc_get(s, "order", "ord_9", &body, &len), BO_ENOTFOUND);
+
+    /* counted by tag, all or by group; a group's bodies */
+    char tags[128] = "";
+    cr_assert_eq(bo_store_doc_tags(s, "order", NULL, count_tags, tags), 0);
+    cr_assert_str_eq(tags, "paid=2 pending_payment=1");
+    tags[0] = '\0';
+    cr_assert_eq(bo_store_doc_tags(s, "order", "evt_2", count_tags, tags), 0);
+    cr_assert_str_eq(tags, "paid=1");
+    /* a group's figures (ord_3 has none: not handed back) */
+    char figs[128] = "";
+    cr_assert_eq(bo_store_doc_each(s, "order", "evt_1", each_figures, figs), 0);
+    cr_assert_str_eq(figs, "paid:7 2 900 1 pending_payment:0 0 500 0");
+    figs[0] = '\0';
+    cr_assert_eq(bo_store_doc_each(s, "order", "evt_2", each_figures, figs), 0);
+    cr_assert_str_eq(figs, "");
+    bo_store_close(s);
 }
