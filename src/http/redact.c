@@ -134,30 +134,30 @@ static void put_param(sink_t *k, const char *s, size_t n, const unsigned char *k
         put_part(k, eq + 1, n - nn - 1, key);
 }
 
+/* Each sep-separated part of s[0..end) through put_one, sep kept. */
+static void put_parts(sink_t *k, const char *s, const char *end, char sep,
+                      void (*put_one)(sink_t *, const char *, size_t, const unsigned char *),
+                      const unsigned char *key)
+{
+    while (s < end && !k->full) {
+        const char *at = memchr(s, sep, (size_t)(end - s));
+        const char *e = at ? at : end;
+        put_one(k, s, (size_t)(e - s), key);
+        if (at)
+            put(k, &sep, 1, true);
+        s = at ? at + 1 : end;
+    }
+}
+
 size_t bo__redact_target(const char *in, size_t n, char *out, size_t cap,
                          const unsigned char key[BO_REDACT_KEY_BYTES])
 {
     sink_t k = {.p = out, .cap = cap};
     const char *end = in + n, *q = memchr(in, '?', n);
-    const char *path_end = q ? q : end;
-    for (const char *s = in; s < path_end && !k.full;) {
-        const char *slash = memchr(s, '/', (size_t)(path_end - s));
-        const char *e = slash ? slash : path_end;
-        put_part(&k, s, (size_t)(e - s), key);
-        if (slash)
-            put(&k, "/", 1, true);
-        s = slash ? slash + 1 : path_end;
-    }
+    put_parts(&k, in, q ? q : end, '/', put_part, key);
     if (!q)
         return k.len;
     put(&k, "?", 1, true);
-    for (const char *s = q + 1; s < end && !k.full;) {
-        const char *amp = memchr(s, '&', (size_t)(end - s));
-        const char *e = amp ? amp : end;
-        put_param(&k, s, (size_t)(e - s), key);
-        if (amp)
-            put(&k, "&", 1, true);
-        s = amp ? amp + 1 : end;
-    }
+    put_parts(&k, q + 1, end, '&', put_param, key);
     return k.len;
 }

@@ -13,26 +13,19 @@
 #include <string.h>
 
 #include "http/redact.h"
+#include "util/hex.h"
 
 #define GUARD 64
 
 static const unsigned char key[BO_REDACT_KEY_BYTES] = "fuzz-redact-key!";
-
-static int hexval(unsigned char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
 
 /* Percent-decode s[0..n) into d (n bytes of room); returns the length. */
 static size_t decode(const char *s, size_t n, char *d)
 {
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        int hi = s[i] == '%' && i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-        int lo = hi < 0 ? -1 : hexval((unsigned char)s[i + 2]);
+        int hi = s[i] == '%' && i + 2 < n ? bo_hex_val((unsigned char)s[i + 1], 1) : -1;
+        int lo = hi < 0 ? -1 : bo_hex_val((unsigned char)s[i + 2], 1);
         if (lo >= 0) {
             d[j++] = (char)(hi << 4 | lo);
             i += 2;
@@ -58,7 +51,7 @@ static const char *hold_random(const char *seg, size_t n, char *d)
     if (dn != 53 || memcmp(d, "hold_", 5) != 0)
         return NULL;
     for (size_t i = 5; i < 53; i++)
-        if (hexval((unsigned char)d[i]) < 0 || (d[i] >= 'A' && d[i] <= 'F'))
+        if (bo_hex_val((unsigned char)d[i], 1) < 0 || (d[i] >= 'A' && d[i] <= 'F'))
             return NULL;
     return d + 21;
 }
