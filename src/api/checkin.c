@@ -518,7 +518,7 @@ static void scan_job(void *arg)
                    json_pack("{ss}", "ticket_event_id", evt));
         goto out;
     }
-    bo_order_t *o = bo__order_by_ticket(s->api, c.ticket, &t);
+    bo_order_t *o = bo__order_by_ticket(s->api, c.order, c.ticket, &t);
     if (!o) {
         scan_reply(s, 422, "invalid", "INVALID_TICKET", "no ticket was issued with this code",
                    json_pack("{ss}", "reason", "unknown"));

@@ -79,8 +79,9 @@ typedef struct bo_order {
     int step;                 /* 1 while a buyer's step is queued or running (atomic) */
     int background;           /* 1 while a webhook's or the reconciler's step is (atomic) */
     pthread_mutex_t shown_mu; /* guards shown */
-    char *shown;              /* the order's answer when its running step began, or NULL */
-    size_t shown_len;
+    /* a copy of the order's fields when its running step began (its own
+     * tickets; the fields from id up to refs), or NULL: readers render it */
+    struct bo_order *shown;
     uint64_t id, event;
     bo_hold_id_t hold;
     char secret[BO_ORDER_SECRET_LEN + 1];
@@ -104,8 +105,9 @@ typedef struct bo_order {
     int64_t created_ms, updated_ms, paid_ms, deadline_ms, closed_ms;
     bo_ticket_t *tickets;
     uint32_t ntickets;
-    bool opened;      /* its checkout committed (else a retry of it starts over) */
-    uint32_t changes; /* commits of the order since it was loaded (order_book.c) */
+    bool opened;          /* its checkout committed (else a retry of it starts over) */
+    uint32_t changes;     /* commits of the order since it was loaded (order_book.c) */
+    bool hold_key_stored; /* the store finds it by its hold's id: saves write that key once */
     /* reconcile.c, in memory only, order locked */
     int64_t recheck_ms;         /* when to ask the gateway again */
     uint32_t looks;             /* the reconciler's steps since the order last changed */
@@ -155,7 +157,8 @@ static inline bool bo__order_background_try(bo_order_t *o)
 void bo__order_background_done(bo_order_t *o);
 
 /* Lock o for a step that may wait on the gateway or a commit, and publish
- * its answer as it is now for readers meanwhile (bo__order_read); unlock
+ * a copy of it as it is now for readers meanwhile (bo__order_read, which
+ * renders the copy: a step renders nothing it does not answer); unlock
  * drops it. Worker threads only. */
 void bo__order_lock(bo_api_t *api, bo_order_t *o);
 void bo__order_unlock(bo_order_t *o);
@@ -187,7 +190,11 @@ bo_order_t *bo__order_find(bo_api_t *api, uint64_t id);
 /* by_hold: stored false looks in memory only, where every unsettled order
  * is (no read of the store on a hold's release). */
 bo_order_t *bo__order_by_hold(bo_api_t *api, uint64_t event, const bo_hold_id_t *hold, bool stored);
-bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t);
+/* by_ticket: the order id its signed code carries, and the ticket's id;
+ * *t is the ticket in it. by_intent: orders in memory (and orders stored
+ * before intents went unkeyed): a webhook finds a stored order by the
+ * order id in its intent's metadata. */
+bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t order, uint64_t ticket, bo_ticket_t **t);
 bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id);
 /* One more pin of an order the caller has pinned already (handed on to
  * another holder), and the end of one pin. Any thread. */

@@ -213,7 +213,7 @@ bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
         return NULL;
     bo_order_t *o = find(api, &book(api)->by_intent, key_of(intent_id, strlen(intent_id), 2));
     if (!o && strlen(intent_id) < BO_PAY_ID_MAX)
-        o = load(api, NULL, intent_id);
+        o = load(api, NULL, intent_id); /* orders stored before intents went unkeyed */
     if (o && strcmp(o->intent_id, intent_id) != 0) {
         bo__order_put(api, o);
         o = NULL;
@@ -221,14 +221,15 @@ bo_order_t *bo__order_by_intent(bo_api_t *api, const char *intent_id)
     return o;
 }
 
-bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t ticket, bo_ticket_t **t)
+bo_order_t *bo__order_by_ticket(bo_api_t *api, uint64_t order, uint64_t ticket, bo_ticket_t **t)
 {
-    char tid[BO_ID_TICKET_LEN + 1];
     bo_order_t *o = ticket ? find(api, &book(api)->by_ticket, ticket) : NULL;
-    if (!o && ticket) {
-        bo_id_ticket(tid, ticket);
-        o = load(api, NULL, tid);
+    if (o && o->id != order) {
+        bo__order_put(api, o);
+        return NULL;
     }
+    if (!o && ticket)
+        o = bo__order_find(api, order); /* settled: on disk, found by the order's id */
     for (uint32_t i = 0; o && i < o->ntickets; i++)
         if (o->tickets[i].id == ticket) {
             *t = &o->tickets[i];
@@ -339,7 +340,6 @@ static void order_free(bo_order_t *o)
 {
     pthread_mutex_destroy(&o->mu);
     pthread_mutex_destroy(&o->shown_mu);
-    free(o->shown);
     free(o->tickets);
     free(o);
 }
@@ -629,6 +629,7 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
     }
     if (rc == 0)
         rc = tickets_from(json_object_get(j, "tickets"), o);
+    o->hold_key_stored = rc == 0;
     json_decref(j);
     return rc;
 }
@@ -751,8 +752,9 @@ typedef struct bo_order_commit {
     char ids[4][BO_DOC_ID_MAX + 1];
     char group[BO_ID_EVENT_LEN + 1]; /* the order's event */
     char figures[96];                /* what the report counts (add_stored_sales) */
-    char (*keys)[BO_DOC_ID_MAX + 1]; /* its intent and tickets (malloc'd) */
+    char (*keys)[BO_DOC_ID_MAX + 1]; /* its hold's id, when new (malloc'd) */
     const char **keyv;
+    bool hold_key_new;  /* this commit writes the hold's key */
     bo_live_result_t r; /* the decision's answer */
 } bo_order_commit_t;
 
@@ -771,17 +773,16 @@ static int commit_doc(bo_order_commit_t *c, const char *coll, const char *id, ch
 }
 
 /* What finds the order's document again: settled or not, its event and
- * status (counted by bo_store_doc_tags), its intent's and tickets' ids. */
+ * status (counted by bo_store_doc_tags), and its hold's id, written once
+ * (o->hold_key_stored). Its tickets are found by the order id their signed
+ * codes carry, its intent by the order id in the intent's metadata. */
 static int order_doc_keys(bo_order_commit_t *c, bo_doc_t *d, const bo_order_t *o)
 {
-    uint32_t n = 0, max = 2 + o->ntickets;
-    if (!(c->keys = malloc(max * sizeof(*c->keys))) || !(c->keyv = malloc(max * sizeof(char *))))
+    uint32_t n = 0;
+    if (!(c->keys = malloc(sizeof(*c->keys))) || !(c->keyv = malloc(sizeof(char *))))
         return BO_ENOMEM;
-    bo_id_hold(c->keys[n++], o->event, &o->hold);
-    if (o->intent_id[0])
-        snprintf(c->keys[n++], sizeof(c->keys[0]), "%s", o->intent_id);
-    for (uint32_t i = 0; i < o->ntickets; i++)
-        bo_id_ticket(c->keys[n++], o->tickets[i].id);
+    if ((c->hold_key_new = !o->hold_key_stored))
+        bo_id_hold(c->keys[n++], o->event, &o->hold);
     for (uint32_t i = 0; i < n; i++)
         c->keyv[i] = c->keys[i];
     bo_id_event(c->group, o->event);
@@ -1035,8 +1036,10 @@ int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
         rc = commit_docs(api, &c);
-    if (rc == 0)
+    if (rc == 0) {
         o->changes++; /* the reconciler starts its schedule over */
+        o->hold_key_stored |= c.hold_key_new;
+    }
     commit_clear(&c);
     return rc;
 }
@@ -1049,8 +1052,10 @@ int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
         rc = commit_with(api, &c, op, o, deadline_ms);
-    if (rc == 0)
+    if (rc == 0) {
         o->changes++;
+        o->hold_key_stored |= c.hold_key_new;
+    }
     if (r)
         *r = c.r;
     commit_clear(&c);
@@ -1089,47 +1094,73 @@ void bo__order_background_done(bo_order_t *o)
     (void)was;
 }
 
-static void publish(bo_order_t *o, char *text, size_t len)
+/* The fields a copy takes: from id up to refs (the locks and step flags
+ * before, and the pins, written under the book's lock, are not the
+ * order's content). */
+#define SHOWN_FROM offsetof(bo_order_t, id)
+#define SHOWN_SIZE (offsetof(bo_order_t, refs) - SHOWN_FROM)
+
+static void shown_free(bo_order_t *copy)
+{
+    if (copy)
+        free(copy->tickets);
+    free(copy);
+}
+
+/* A copy of o's content (o locked), or NULL when out of memory. */
+static bo_order_t *shown_new(const bo_order_t *o)
+{
+    bo_order_t *copy = calloc(1, sizeof(*copy));
+    if (!copy)
+        return NULL;
+    memcpy((char *)copy + SHOWN_FROM, (const char *)o + SHOWN_FROM, SHOWN_SIZE);
+    copy->tickets = NULL;
+    if (o->ntickets && !(copy->tickets = malloc(o->ntickets * sizeof(*o->tickets)))) {
+        free(copy);
+        return NULL;
+    }
+    if (o->ntickets)
+        memcpy(copy->tickets, o->tickets, o->ntickets * sizeof(*o->tickets));
+    return copy;
+}
+
+static void publish(bo_order_t *o, bo_order_t *copy)
 {
     pthread_mutex_lock(&o->shown_mu);
-    char *old = o->shown;
-    o->shown = text;
-    o->shown_len = text ? len : 0;
+    bo_order_t *old = o->shown;
+    o->shown = copy;
     pthread_mutex_unlock(&o->shown_mu);
-    free(old);
+    shown_free(old);
 }
 
 void bo__order_lock(bo_api_t *api, bo_order_t *o)
 {
-    size_t len = 0;
+    (void)api;
     pthread_mutex_lock(&o->mu);
     /* out of memory: no copy, and readers wait for the step instead */
-    char *text = bo__order_render(api, o, true, &len);
-    publish(o, text, len);
+    publish(o, shown_new(o));
 }
 
 void bo__order_unpublish(bo_order_t *o)
 {
-    publish(o, NULL, 0);
+    publish(o, NULL);
 }
 
 void bo__order_unlock(bo_order_t *o)
 {
-    publish(o, NULL, 0);
+    publish(o, NULL);
     pthread_mutex_unlock(&o->mu);
 }
 
-/* A copy of the published answer, or NULL when none. */
-static char *shown_copy(bo_order_t *o, size_t *len)
+/* The published copy rendered, or NULL when none (or out of memory). */
+static char *shown_render(bo_api_t *api, bo_order_t *o, size_t *len)
 {
-    char *copy = NULL;
+    char *text = NULL;
     pthread_mutex_lock(&o->shown_mu);
-    if (o->shown && (copy = malloc(o->shown_len + 1))) {
-        memcpy(copy, o->shown, o->shown_len + 1);
-        *len = o->shown_len;
-    }
+    if (o->shown)
+        text = bo__order_render(api, o->shown, true, len);
     pthread_mutex_unlock(&o->shown_mu);
-    return copy;
+    return text;
 }
 
 #define READ_SPINS 200 /* yields before a reader waits on the lock */
@@ -1140,7 +1171,7 @@ char *bo__order_read(bo_api_t *api, bo_order_t *o, size_t *len)
     for (int i = 0; i < READ_SPINS; i++) {
         if (pthread_mutex_trylock(&o->mu) == 0)
             goto render;
-        if ((text = shown_copy(o, len)))
+        if ((text = shown_render(api, o, len)))
             return text;
         sched_yield(); /* a step between its lock and its publish, or a scan */
     }

@@ -631,6 +631,18 @@ static void confirm_answer(step_t *s, bo_order_t *o, uint32_t failures_before)
         reply_order(s, o, 200, true);
 }
 
+/* Settle by what the gateway answered: a confirm that succeeded answers
+ * with the intent itself (our own call, not a payload someone sent), so
+ * only another outcome is asked again. */
+static int settle_attempt(step_t *s, bo_order_t *o)
+{
+    const bo_pay_intent_t *a = &s->attempt;
+    if (s->payment_method[0] && !s->declined && a->id[0] && strcmp(a->id, o->intent_id) == 0 &&
+        strcmp(a->status, "succeeded") == 0)
+        return bo__settle(s->api, o, a);
+    return bo__settle_fetch(s->api, o);
+}
+
 static void confirm_job(void *arg)
 {
     step_t *s = arg;
@@ -660,7 +672,7 @@ static void confirm_job(void *arg)
         }
     }
     if (rc == 0)
-        rc = bo__settle_fetch(s->api, o);
+        rc = settle_attempt(s, o);
     if (rc)
         reply_error(s, rc, NULL, order_ref(o));
     else
@@ -888,7 +900,7 @@ static int on_qr(void *arg, bo_http_req_t *r)
     /* no lock: a ticket's code never changes once it is indexed, and the
      * status is read atomically (a running step may hold the order) */
     bo_order_t *of = bo_id_parse_ticket(bo_http_param(r, "ticket_id"), &tid) == 0
-                         ? bo__order_by_ticket(api, tid, &t)
+                         ? bo__order_by_ticket(api, o->id, tid, &t)
                          : NULL;
     bool found = of == o && bo__order_status(o) == BO_ORDER_PAID;
     char code[BO_TICKET_CODE_MAX];
