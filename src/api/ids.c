@@ -9,17 +9,6 @@
 #include "boxoffice/error.h"
 #include "util/hex.h"
 
-static const char HEX[] = "0123456789abcdef";
-
-static char *put_hex(char *p, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        *p++ = HEX[b[i] >> 4];
-        *p++ = HEX[b[i] & 15];
-    }
-    return p;
-}
-
 static void u64_be(uint8_t b[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -32,7 +21,7 @@ static void prefixed(char *out, const char *prefix, uint64_t v)
     u64_be(b, v);
     size_t n = strlen(prefix);
     memcpy(out, prefix, n);
-    *put_hex(out + n, b, 8) = '\0';
+    *bo_hex_encode(out + n, b, 8) = '\0';
 }
 
 void bo_id_event(char out[BO_ID_EVENT_LEN + 1], uint64_t event)
@@ -58,27 +47,14 @@ void bo_id_ticket(char out[BO_ID_TICKET_LEN + 1], uint64_t ticket)
 void bo_id_hold(char out[BO_ID_HOLD_LEN + 1], uint64_t event, const bo_hold_id_t *hold)
 {
     prefixed(out, "hold_", event);
-    *put_hex(out + 21, hold->b, 16) = '\0';
-}
-
-/* n bytes from 2n lowercase hex digits. */
-static int get_hex(const char *s, uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int hi = bo_hex_val((unsigned char)s[2 * i], 0),
-            lo = hi < 0 ? -1 : bo_hex_val((unsigned char)s[2 * i + 1], 0);
-        if (lo < 0)
-            return BO_ENOTFOUND;
-        b[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
+    *bo_hex_encode(out + 21, hold->b, 16) = '\0';
 }
 
 static int parse_prefixed(const char *s, const char *prefix, size_t total, uint64_t *out)
 {
     size_t n = strlen(prefix);
     uint8_t b[8];
-    if (!s || strlen(s) != total || strncmp(s, prefix, n) != 0 || get_hex(s + n, b, 8))
+    if (!s || strlen(s) != total || strncmp(s, prefix, n) != 0 || bo_hex_decode(s + n, b, 8, 0))
         return BO_ENOTFOUND;
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
@@ -106,7 +82,7 @@ int bo_id_parse_hold(const char *s, uint64_t *event, bo_hold_id_t *hold)
     head[21] = '\0';
     if (parse_prefixed(head, "hold_", 21, event))
         return BO_ENOTFOUND;
-    return get_hex(s + 21, hold->b, 16);
+    return bo_hex_decode(s + 21, hold->b, 16, 0) ? BO_ENOTFOUND : 0;
 }
 
 uint64_t bo_id_random(void)

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
+#include "util/hex.h"
 #include "util/text.h"
 
 #define PATH_DEPTH 16
@@ -460,7 +461,7 @@ static int is_color(const char *s, size_t n)
     if (n != 7 || s[0] != '#')
         return 0;
     for (size_t i = 1; i < 7; i++)
-        if (!strchr("0123456789abcdefABCDEF", s[i]))
+        if (bo_hex_val((unsigned char)s[i], 1) < 0)
             return 0;
     return 1;
 }

@@ -30,6 +30,7 @@
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
 #include "http/redact.h"
+#include "util/hex.h"
 
 #define CHUNK_BYTES     (32u << 10)
 #define MAX_QUEUED      (8u << 20)
@@ -250,7 +251,6 @@ static chunk_t *chunk_for_line(bo__loop_t *loop)
  * valid JSON whatever a client sent. Stops at end. */
 static char *put_escaped(char *p, const char *end, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n && end - p > 6; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
@@ -258,8 +258,8 @@ static char *put_escaped(char *p, const char *end, const char *s, size_t n)
             *p++ = (char)c;
         } else if (c < 0x20 || c >= 0x7f) {
             memcpy(p, "\\u00", 4);
-            p[4] = hex[c >> 4];
-            p[5] = hex[c & 15];
+            p[4] = bo_hex_digit(c >> 4, 0);
+            p[5] = bo_hex_digit(c, 0);
             p += 6;
         } else {
             *p++ = (char)c;

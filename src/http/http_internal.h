@@ -219,10 +219,6 @@ void bo__guard_linger(h2o_req_t *req);
 void bo__guard_loop_init(bo__loop_t *loop);
 void bo__guard_loop_dispose(bo__loop_t *loop);
 
-/* request.c: decode %XX (and '+' as a space when plus) into out (len + 1
- * bytes), NUL-terminated; -1 on a bad escape or a decoded NUL. */
-int bo__pct_decode(const char *in, size_t len, char *out, size_t *outlen, int plus);
-
 /* router.c: whether every name and value of the query string p..end
  * (after its '?') decodes (%XX, '+' as a space) to UTF-8 without NUL: 0,
  * or BO_EINVAL with *bad_name (in buf, end - p + 1 bytes of scratch) and

@@ -18,6 +18,7 @@
 
 #include "http/redact.h"
 #include "util/hex.h"
+#include "util/pct.h"
 
 #define HOLD_PREFIX     "hold_"
 #define HOLD_PREFIX_N   5
@@ -52,22 +53,14 @@ static void put(sink_t *k, const char *s, size_t n, bool cut)
     k->len += n;
 }
 
-/* Percent-decode s[0..n) into d (DECODED_MAX bytes at most); a '%' not
- * followed by two hex digits stays as it is. Returns the decoded length. */
+/* Percent-decode s[0..n) into d (DECODED_MAX + 1 bytes): leniently, a
+ * '%' not followed by two hex digits stays as it is, and cut at
+ * DECODED_MAX bytes. Returns the decoded length. */
 static size_t decode(const char *s, size_t n, char *d)
 {
-    size_t j = 0;
-    for (size_t i = 0; i < n && j < DECODED_MAX; i++) {
-        int hi = s[i] == '%' && i + 2 < n ? bo_hex_val((unsigned char)s[i + 1], 1) : -1;
-        int lo = hi < 0 ? -1 : bo_hex_val((unsigned char)s[i + 2], 1);
-        if (lo >= 0) {
-            d[j++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            d[j++] = s[i];
-        }
-    }
-    return j;
+    size_t dn;
+    bo_pct_decode(s, n, d, DECODED_MAX, &dn, BO_PCT_LENIENT);
+    return dn;
 }
 
 /* A part worth decoding: it may be a hold id. */
@@ -80,8 +73,7 @@ static bool may_be_hold(const char *s, size_t n)
 /* s[0..n) or, when it is a hold id, its replacement. */
 static void put_part(sink_t *k, const char *s, size_t n, const unsigned char *key)
 {
-    static const char hex[] = "0123456789abcdef";
-    char d[DECODED_MAX], r[REPLACEMENT_MAX];
+    char d[DECODED_MAX + 1], r[REPLACEMENT_MAX];
     size_t dn;
     if (!may_be_hold(s, n) || (dn = decode(s, n, d)) <= HOLD_PREFIX_N ||
         strncasecmp(d, HOLD_PREFIX, HOLD_PREFIX_N) != 0) {
@@ -101,7 +93,7 @@ static void put_part(sink_t *k, const char *s, size_t n, const unsigned char *ke
     crypto_shorthash(h, (const unsigned char *)d, dn, key);
     r[rn++] = '~';
     for (size_t i = 0; i < BO_REDACT_TAG_HEX; i++)
-        r[rn++] = hex[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+        r[rn++] = bo_hex_digit(h[i / 2] >> (i % 2 ? 0 : 4), 0);
     put(k, r, rn, false);
 }
 
@@ -110,8 +102,7 @@ static bool secret_name(const char *s, size_t n)
 {
     static const char *const words[] = {"secret", "token", "key", "pass", "auth", "sig"};
     char d[DECODED_MAX + 1];
-    size_t dn = decode(s, n, d);
-    d[dn] = '\0';
+    decode(s, n, d);
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcasestr(d, words[i]))
             return true;

@@ -14,38 +14,8 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-int bo__pct_decode(const char *in, size_t len, char *out, size_t *outlen, int plus)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == '%') {
-            int hi = len - i >= 3 ? hexval(in[i + 1]) : -1;
-            int lo = len - i >= 3 ? hexval(in[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == '\0')
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return 0;
-}
+#include "util/json_depth.h"
+#include "util/pct.h"
 
 struct st_h2o_req_t *bo_http_h2o_req(bo_http_req_t *r)
 {
@@ -110,11 +80,12 @@ const char *bo_http_query(bo_http_req_t *r, const char *name, size_t *len)
         const char *kend = eq ? eq : pend;
         char *key = h2o_mem_alloc_pool(&req->pool, (size_t)(kend - p) + 1);
         size_t klen, vlen;
-        if (bo__pct_decode(p, (size_t)(kend - p), key, &klen, 1) == 0 && klen == nlen &&
-            !memcmp(key, name, nlen)) {
+        if (bo_pct_decode(p, (size_t)(kend - p), key, (size_t)(kend - p), &klen, BO_PCT_PLUS) ==
+                0 &&
+            klen == nlen && !memcmp(key, name, nlen)) {
             const char *v = eq ? eq + 1 : pend;
             char *val = h2o_mem_alloc_pool(&req->pool, (size_t)(pend - v) + 1);
-            if (bo__pct_decode(v, (size_t)(pend - v), val, &vlen, 1))
+            if (bo_pct_decode(v, (size_t)(pend - v), val, (size_t)(pend - v), &vlen, BO_PCT_PLUS))
                 return NULL;
             if (len)
                 *len = vlen;
@@ -151,31 +122,6 @@ void *bo_http_alloc(bo_http_req_t *r, size_t size)
     return h2o_mem_alloc_pool(&r->req->pool, size);
 }
 
-/* Deepest nesting of arrays and objects, strings skipped; stops counting
- * past limit. Jansson's own limit (2048) is far above any request's. */
-static unsigned json_depth(const char *s, size_t len, unsigned limit)
-{
-    unsigned depth = 0, max = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len && max <= limit; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                max = depth;
-        } else if ((c == '}' || c == ']') && depth) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 static int json_refuse(bo_http_req_t *r, const char *msg, json_t *details)
 {
     bo_http_send_error(r, BO_EINVAL, msg, details);
@@ -190,7 +136,7 @@ int bo__json_object_read(const char *body, size_t len, unsigned max_depth, json_
         max_depth = BO_HTTP_DEFAULT_JSON_DEPTH;
     if (len == 0)
         return BO__JSON_EMPTY;
-    if (json_depth(body, len, max_depth) > max_depth)
+    if (bo_json_depth(body, len, max_depth) > max_depth)
         return BO__JSON_DEEP;
     json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, err);
     if (!j)

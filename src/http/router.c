@@ -16,6 +16,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/pct.h"
 #include "util/text.h"
 
 typedef struct router_handler {
@@ -243,7 +244,8 @@ static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment
             continue;
         char *v = h2o_mem_alloc_pool(&r->req->pool, segs[i].len + 1);
         size_t len;
-        if (bo__pct_decode(segs[i].p, segs[i].len, v, &len, 0) || !bo_utf8_valid(v, len)) {
+        if (bo_pct_decode(segs[i].p, segs[i].len, v, segs[i].len, &len, 0) ||
+            !bo_utf8_valid(v, len)) {
             json_t *d = param_details("parameter", route->segs[i], strlen(route->segs[i]));
             bo_http_send_error(r, BO_EINVAL,
                                "a path parameter has a bad %-escape, a NUL or invalid UTF-8", d);
@@ -263,9 +265,11 @@ int bo__query_check(const char *p, const char *end, char *buf, const char **bad_
         const char *amp = memchr(p, '&', (size_t)(end - p)), *pend = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pend - p)), *kend = eq ? eq : pend;
         size_t klen, vlen;
-        if (bo__pct_decode(p, (size_t)(kend - p), buf, &klen, 1) || !bo_utf8_valid(buf, klen))
+        if (bo_pct_decode(p, (size_t)(kend - p), buf, (size_t)(kend - p), &klen, BO_PCT_PLUS) ||
+            !bo_utf8_valid(buf, klen))
             return BO_EINVAL;
-        if (eq && (bo__pct_decode(eq + 1, (size_t)(pend - eq - 1), buf + klen + 1, &vlen, 1) ||
+        if (eq && (bo_pct_decode(eq + 1, (size_t)(pend - eq - 1), buf + klen + 1,
+                                 (size_t)(pend - eq - 1), &vlen, BO_PCT_PLUS) ||
                    !bo_utf8_valid(buf + klen + 1, vlen))) {
             *bad_name = buf;
             *bad_len = klen;

@@ -30,6 +30,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/pct.h"
 
 #define MAX_FILE_BYTES (16u << 20)
 
@@ -99,7 +100,7 @@ static const char *content_type(const char *path)
 static int safe_relative(const char *path, char *rel, size_t cap)
 {
     size_t len = strlen(path), n;
-    if (len >= cap || bo__pct_decode(path, len, rel, &n, 0))
+    if (len >= cap || bo_pct_decode(path, len, rel, len, &n, 0))
         return BO_EINVAL;
     if (strchr(rel, '\\'))
         return BO_EINVAL;

@@ -9,6 +9,7 @@
 
 #include "boxoffice/pay.h"
 #include "pay/pay_internal.h"
+#include "util/hex.h"
 
 bool bo__pay_id_ok(const char *s, size_t len)
 {
@@ -31,7 +32,6 @@ static bool unreserved(unsigned char c)
 
 static void encode(bo_buf_t *b, const char *s, bool brackets)
 {
-    static const char HEX[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (unreserved(c) || (brackets && (c == '[' || c == ']'))) {
@@ -39,7 +39,7 @@ static void encode(bo_buf_t *b, const char *s, bool brackets)
         } else if (c == ' ') {
             bo_buf_put(b, "+", 1);
         } else {
-            char esc[3] = {'%', HEX[c >> 4], HEX[c & 15]};
+            char esc[3] = {'%', bo_hex_digit(c >> 4, 1), bo_hex_digit(c, 1)};
             bo_buf_put(b, esc, 3);
         }
     }

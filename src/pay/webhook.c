@@ -15,9 +15,10 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "util/hex.h"
 #include "boxoffice/pay.h"
 #include "pay/pay_internal.h"
+#include "util/hex.h"
+#include "util/json_depth.h"
 
 #define MAC_BYTES crypto_auth_hmacsha256_BYTES
 #define MAX_V1    64 /* more than a 4 KiB header can hold */
@@ -53,14 +54,8 @@ static int parse_v1(struct sig *s, const char *v, size_t n)
 {
     if (n != 2 * MAC_BYTES || s->n_v1 == MAX_V1)
         return BO_EINVAL;
-    uint8_t *mac = s->v1[s->n_v1];
-    for (size_t i = 0; i < MAC_BYTES; i++) {
-        int hi = bo_hex_val((unsigned char)v[2 * i], 1),
-            lo = bo_hex_val((unsigned char)v[2 * i + 1], 1);
-        if (hi < 0 || lo < 0)
-            return BO_EINVAL;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (bo_hex_decode(v, s->v1[s->n_v1], MAC_BYTES, 1))
+        return BO_EINVAL;
     s->n_v1++;
     return 0;
 }
@@ -146,7 +141,6 @@ int bo_pay_webhook_verify(const char *secret, const char *header, size_t header_
 int bo_pay_webhook_sign(const char *secret, int64_t t, const char *payload, size_t len, char *out,
                         size_t cap)
 {
-    static const char HEX[] = "0123456789abcdef";
     char t_txt[24];
     uint8_t mac[MAC_BYTES];
     if (!secret || !*secret || t < 0 || (!payload && len) || !out)
@@ -157,40 +151,11 @@ int bo_pay_webhook_sign(const char *secret, int64_t t, const char *payload, size
         return BO_EINVAL;
     mac_of(secret, t_txt, (size_t)t_len, payload, len, mac);
     char *p = out + snprintf(out, cap, "t=%s,v1=", t_txt);
-    for (size_t i = 0; i < MAC_BYTES; i++) {
-        *p++ = HEX[mac[i] >> 4];
-        *p++ = HEX[mac[i] & 15];
-    }
-    *p = '\0';
+    *bo_hex_encode(p, mac, MAC_BYTES) = '\0';
     return 0;
 }
 
 /* ---- parsing ------------------------------------------------------------ */
-
-/* Whether JSON text nests at most max deep (jansson's own limit is 2048).
- * Only brackets outside strings count; the parser rejects anything else. */
-static bool shallow(const char *s, size_t len, int max)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                return false;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return true;
-}
 
 /* A string id, or the "id" of an expanded object, into dst; NULL or null
  * leaves dst empty. */
@@ -252,7 +217,7 @@ int bo_pay_webhook_parse(const char *payload, size_t len, bo_pay_event_t *ev)
     int rc = BO_EINVAL;
     memset(ev, 0, sizeof(*ev));
     if (!payload || len > BO_PAY_WEBHOOK_PAYLOAD_MAX ||
-        !shallow(payload, len, BO_PAY_WEBHOOK_DEPTH_MAX))
+        bo_json_depth(payload, len, BO_PAY_WEBHOOK_DEPTH_MAX) > BO_PAY_WEBHOOK_DEPTH_MAX)
         goto out;
     root = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &err);
     if (!json_is_object(root))

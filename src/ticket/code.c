@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "util/hex.h"
 #include "boxoffice/ticket.h"
+#include "util/hex.h"
 
 #define PREFIX       "BO1"
 #define PREFIX_LEN   3
@@ -27,7 +27,6 @@ _Static_assert(KEYS_TAG_LEN + 2 * crypto_sign_SECRETKEYBYTES + 1 == BO_TICKET_KE
                "key text size");
 
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-static const char HEX[] = "0123456789abcdef";
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_rc;
@@ -157,12 +156,7 @@ int bo_ticket_keys_format(const bo_ticket_keys_t *k, char *out, size_t cap)
     if (!out || cap < BO_TICKET_KEYS_TEXT_MAX)
         return BO_EINVAL;
     memcpy(out, KEYS_TAG, KEYS_TAG_LEN);
-    char *p = out + KEYS_TAG_LEN;
-    for (size_t i = 0; i < sizeof k->sk; i++) {
-        *p++ = HEX[k->sk[i] >> 4];
-        *p++ = HEX[k->sk[i] & 15];
-    }
-    *p = '\0';
+    *bo_hex_encode(out + KEYS_TAG_LEN, k->sk, sizeof k->sk) = '\0';
     return 0;
 }
 
@@ -182,14 +176,8 @@ int bo_ticket_keys_parse(const char *text, size_t len, bo_ticket_keys_t *k)
         return BO_EINVAL;
     if (sodium_ready())
         return BO_EIO;
-    const char *h = text + KEYS_TAG_LEN;
-    for (size_t i = 0; i < sizeof k->sk; i++) {
-        int hi = bo_hex_val((unsigned char)h[2 * i], 1),
-            lo = bo_hex_val((unsigned char)h[2 * i + 1], 1);
-        if (hi < 0 || lo < 0)
-            goto out;
-        k->sk[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (bo_hex_decode(text + KEYS_TAG_LEN, k->sk, sizeof k->sk, 1))
+        goto out;
     /* The pk half of sk must be the one its seed (the first half) makes. */
     crypto_sign_seed_keypair(seed_pk, seed_sk, k->sk);
     if (sodium_memcmp(seed_pk, k->sk + 32, sizeof seed_pk) != 0)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/strbuf.h"
 
 void bo_buf_init(bo_buf_t *b, size_t hint)
@@ -76,7 +77,6 @@ void bo_buf_printf(bo_buf_t *b, const char *fmt, ...)
 
 void bo_buf_json_str(bo_buf_t *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     bo_buf_put(b, "\"", 1);
     const char *run = s;
     for (; *s; s++) {
@@ -92,8 +92,8 @@ void bo_buf_json_str(bo_buf_t *b, const char *s)
                 esc[1] = named[0];
             } else {
                 memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
+                esc[4] = bo_hex_digit(c >> 4, 0);
+                esc[5] = bo_hex_digit(c, 0);
                 n = 6;
             }
         }

@@ -1,12 +1,12 @@
 /*
  * fuzz_query.c - libFuzzer harness for query strings and path parameters
- * (src/http/request.c bo__pct_decode and bo_http_query, src/http/router.c
+ * (src/util/pct.c bo_pct_decode, src/http/request.c bo_http_query, src/http/router.c
  * bo__query_check). The first byte chooses the name to look up (one of the
  * pairs' names, or a fixed one), the rest is the query string after '?'.
  * Every buffer is exactly as long as the contract says, so an over-read or
  * an over-write shows. Checks, against a plain reference decoder written
  * here:
- * - bo__pct_decode (with and without '+' as a space) succeeds exactly when
+ * - bo_pct_decode (with and without '+' as a space) succeeds exactly when
  *   the reference does, to the same bytes, never with a NUL; what it
  *   decodes, re-encoded, decodes back to the same bytes;
  * - bo__query_check accepts exactly when every name and value decodes to
@@ -20,6 +20,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/pct.h"
 #include "util/text.h"
 
 static int hexval(unsigned char c)
@@ -74,7 +75,7 @@ static size_t encode(const char *s, size_t n, char *out, int plus)
     return o;
 }
 
-/* bo__pct_decode of s[0..n) into a buffer of exactly n + 1 bytes. */
+/* bo_pct_decode of s[0..n) into a buffer of exactly n + 1 bytes. */
 static void check_decode(const char *s, size_t n, int plus)
 {
     char *out = malloc(n + 1), *ref = malloc(n + 1), *enc = malloc(3 * n + 1);
@@ -82,7 +83,7 @@ static void check_decode(const char *s, size_t n, int plus)
     size_t len = SIZE_MAX, blen;
     if (!out || !ref || !enc || !back)
         abort();
-    int rc = bo__pct_decode(s, n, out, &len, plus);
+    int rc = bo_pct_decode(s, n, out, n, &len, plus ? BO_PCT_PLUS : 0);
     long want = ref_decode(s, n, ref, plus);
     if ((rc == 0) != (want >= 0))
         abort();
@@ -90,7 +91,8 @@ static void check_decode(const char *s, size_t n, int plus)
         if (len != (size_t)want || memcmp(out, ref, len) || out[len] != '\0' || memchr(out, 0, len))
             abort();
         size_t elen = encode(out, len, enc, plus);
-        if (bo__pct_decode(enc, elen, back, &blen, plus) || blen != len || memcmp(back, out, len))
+        if (bo_pct_decode(enc, elen, back, elen, &blen, plus ? BO_PCT_PLUS : 0) || blen != len ||
+            memcmp(back, out, len))
             abort();
     }
     free(out);

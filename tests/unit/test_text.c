@@ -1,6 +1,6 @@
 /*
  * test_text.c - what outside text may hold (src/util/text.h) and how query
- * and path parameters decode (src/http/request.c bo__pct_decode, whose
+ * and path parameters decode (src/util/pct.c bo_pct_decode, whose
  * result the router then holds to bo_utf8_valid): every refused class of
  * character at its exact offset, the allowed neighbours of each, and
  * malformed UTF-8 of every kind.
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http/http_internal.h"
+#include "util/pct.h"
 #include "util/text.h"
 
 static size_t check(const char *s, unsigned flags)
@@ -96,7 +97,7 @@ Test(text, malformed_utf8_is_refused)
 static int decode(const char *in, char *out, int plus)
 {
     size_t n;
-    return bo__pct_decode(in, strlen(in), out, &n, plus) ? -1 : (int)n;
+    return bo_pct_decode(in, strlen(in), out, strlen(in), &n, plus ? BO_PCT_PLUS : 0) ? -1 : (int)n;
 }
 
 Test(query, percent_decoding_refuses_nul_and_bad_escapes)

@@ -24,40 +24,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Decode in[0..len) into out (len + 1 bytes): %XX escapes, '+' as a
- * space. -1 on a bad escape or a decoded NUL. */
-static int pct_decode(const char *in, size_t len, char *out, size_t *outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == '%') {
-            int hi = len - i >= 3 ? hexval(in[i + 1]) : -1;
-            int lo = len - i >= 3 ? hexval(in[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == '\0')
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return 0;
-}
+#include "util/pct.h"
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t cap, const char *fmt, ...)
@@ -170,7 +137,8 @@ static int parse_pair(json_t *root, const char *p, size_t len, char *err, size_t
         rc = fail(err, cap, "Out of memory.");
         goto out;
     }
-    if (pct_decode(p, klen, kbuf, &nlen) || (eq && pct_decode(eq + 1, vraw, value, &vlen))) {
+    if (bo_pct_decode(p, klen, kbuf, klen, &nlen, BO_PCT_PLUS) ||
+        (eq && bo_pct_decode(eq + 1, vraw, value, vraw, &vlen, BO_PCT_PLUS))) {
         rc = fail(err, cap, "Invalid request: bad percent-encoding (or an encoded NUL).");
         goto out;
     }
