@@ -133,6 +133,17 @@ uint32_t bo_layout_find_section(const bo_layout_t *l, const char *id);
  */
 char *bo_layout_to_json(const bo_layout_t *l, size_t *len_out);
 
+/*
+ * The layout as the API's seat map: {"venue_id", "name", "size",
+ * "focal_point", "sections" (rows of seats with id, label, x, y, category,
+ * accessible; or, when columns, rows with a seat count and then "seats" as
+ * one array per field), "ga_areas", "categories" with prices[i] as the
+ * i-th category's "price_cents"}, NUL-terminated. The caller owns the
+ * returned string (free()); NULL on ENOMEM.
+ */
+char *bo_layout_seatmap_json(const bo_layout_t *l, const char *venue_id, const int64_t *prices,
+                             int columns, size_t *len_out);
+
 void bo_layout_free(bo_layout_t *l);
 void bo_problems_free(bo_problems_t *p);
 

@@ -1,15 +1,12 @@
 /*
- * layout.c - venue seat maps: parse and validate the import JSON into the
- * compact read-only bo_layout_t (flat seat array, rows as runs of it, one
- * string arena, an open-addressing seat id hash), rank the seats, and write
- * the layout back as seat-map JSON.
+ * layout_parse.c - a venue's seat map imported: the import JSON parsed and
+ * validated into the bo_layout_t of layout.c, every problem reported with
+ * its JSON path.
  *
  * Workload: a venue is imported rarely (an admin action) but may be large,
- * up to 200,000 seats in 64 MB of JSON; afterwards bo_layout_find_seat runs
- * on every explicit-seat hold, so it is one short probe sequence, and
- * everything else is plain arrays. jansson builds a transient tree (about
- * 1 KB per seat), then one walk validates and fills the layout at once;
- * a JSON path is rendered only when a problem is reported.
+ * up to 200,000 seats in 64 MB of JSON. jansson builds a transient tree
+ * (about 1 KB per seat), then one walk validates and fills the layout at
+ * once; a JSON path is rendered only when a problem is reported.
  *
  * Decisions (see the header for the format):
  * - Duplicate keys inside one JSON object are a syntax error
@@ -27,11 +24,7 @@
  *   unknown categories (that would be one problem per seat).
  * - Problems come in a fixed field order (name, size, focal_point,
  *   categories, sections, ga_areas), not in the order of the JSON text.
- * - to_json writes "accessible" only when true, and numbers in their
- *   shortest form that reads back to the same float or double.
  */
-#include "boxoffice/layout.h"
-
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -40,6 +33,8 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
+#include "boxoffice/layout.h"
+#include "engine/layout_internal.h"
 #include "util/hex.h"
 #include "util/text.h"
 
@@ -52,15 +47,6 @@ struct frame {
     size_t index;
 };
 
-/* Sort key of one seat for the dense rank. */
-struct rank_key {
-    double key;
-    uint32_t cls; /* 0 ranked first; 1 after (unranked when some are ranked) */
-    uint32_t seat;
-};
-
-enum { CLS_RANKED = 0, CLS_AFTER = 1, CLS_UNSET = 2 };
-
 struct parser {
     bo_layout_t *l;
     bo_problems_t *probs;
@@ -69,9 +55,9 @@ struct parser {
     uint64_t seats_seen, rows_seen; /* sizes of the arrays entered */
     int seats_full, rows_full;      /* the venue bound was hit: enter no more */
     int cats_unusable;              /* no "unknown category" reports */
-    int any_rank;
+    bool any_rank;
     uint32_t last_cat;
-    struct rank_key *keys; /* one per seat */
+    bo__rank_key_t *keys; /* one per seat */
 };
 
 /* ---- problems ---------------------------------------------------------- */
@@ -143,101 +129,18 @@ void bo_problems_free(bo_problems_t *p)
 
 static uint32_t intern(struct parser *p, const char *s, size_t n)
 {
-    bo_layout_t *l = p->l;
-
-    if (l->strings_len + n + 1 > l->strings_cap) {
-        size_t cap = l->strings_cap ? l->strings_cap : 4096;
-        while (cap < l->strings_len + n + 1)
-            cap *= 2;
-        char *m = realloc(l->strings, cap);
-        if (!m) {
-            p->err = BO_ENOMEM;
-            return 0; /* the empty string; the parse fails anyway */
-        }
-        l->strings = m;
-        l->strings_cap = cap;
-    }
-    uint32_t off = (uint32_t)l->strings_len;
-    memcpy(l->strings + off, s, n);
-    l->strings[off + n] = '\0';
-    l->strings_len += n + 1;
+    uint32_t off;
+    if (bo__layout_intern(p->l, s, n, &off))
+        p->err = BO_ENOMEM; /* off is the empty string; the parse fails anyway */
     return off;
-}
-
-static uint32_t hash_id(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a, then a finaliser to spread the low bits */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    h ^= h >> 16;
-    h *= 0x7feb352du;
-    h ^= h >> 15;
-    return h;
-}
-
-/* Whether the arena string at off is exactly the n bytes at s (s has no NUL). */
-static int str_eq(const bo_layout_t *l, uint32_t off, const char *s, size_t n)
-{
-    const char *a = l->strings + off;
-    return strncmp(a, s, n) == 0 && a[n] == '\0';
 }
 
 /* Add seat idx (its id already interned) or report that the id is taken. */
 static void seat_hash_add(struct parser *p, const struct frame *at, uint32_t idx, const char *id,
                           size_t n)
 {
-    bo_layout_t *l = p->l;
-    uint32_t h = hash_id(id, n) & l->seat_hash_mask;
-
-    for (;; h = (h + 1) & l->seat_hash_mask) {
-        uint32_t e = l->seat_hash[h];
-        if (e == 0) {
-            l->seat_hash[h] = idx + 1;
-            return;
-        }
-        if (str_eq(l, l->seats[e - 1].id, id, n)) {
-            problem(p, at, "duplicate seat id \"%s\"", id);
-            return;
-        }
-    }
-}
-
-uint32_t bo_layout_find_seat(const bo_layout_t *l, const char *id, size_t len)
-{
-    if (!l || !id || len == 0 || memchr(id, '\0', len))
-        return BO_NONE;
-    uint32_t h = hash_id(id, len) & l->seat_hash_mask;
-    for (;; h = (h + 1) & l->seat_hash_mask) {
-        uint32_t e = l->seat_hash[h];
-        if (e == 0)
-            return BO_NONE;
-        if (str_eq(l, l->seats[e - 1].id, id, len))
-            return e - 1;
-    }
-}
-
-uint32_t bo_layout_find_ga(const bo_layout_t *l, const char *id)
-{
-    for (uint32_t i = 0; l && id && i < l->nga; i++)
-        if (strcmp(bo_layout_str(l, l->ga[i].id), id) == 0)
-            return i;
-    return BO_NONE;
-}
-
-uint32_t bo_layout_find_category(const bo_layout_t *l, const char *key)
-{
-    for (uint32_t i = 0; l && key && i < l->ncategories; i++)
-        if (strcmp(bo_layout_str(l, l->categories[i].key), key) == 0)
-            return i;
-    return BO_NONE;
-}
-
-uint32_t bo_layout_find_section(const bo_layout_t *l, const char *id)
-{
-    for (uint32_t i = 0; l && id && i < l->nsections; i++)
-        if (strcmp(bo_layout_str(l, l->sections[i].id), id) == 0)
-            return i;
-    return BO_NONE;
+    if (!bo__layout_seat_hash_add(p->l, idx, id, n))
+        problem(p, at, "duplicate seat id \"%s\"", id);
 }
 
 /* ---- typed field access ------------------------------------------------ */
@@ -514,7 +417,8 @@ static uint16_t get_category(struct parser *p, const struct frame *at, json_t *o
 
     if (!key)
         return 0;
-    if (p->last_cat < l->ncategories && str_eq(l, l->categories[p->last_cat].key, key, n))
+    if (p->last_cat < l->ncategories &&
+        bo__layout_str_eq(l, l->categories[p->last_cat].key, key, n))
         return (uint16_t)p->last_cat;
     uint32_t i = bo_layout_find_category(l, key);
     if (i != BO_NONE) {
@@ -550,14 +454,14 @@ static void parse_seat(struct parser *p, const struct frame *at, json_t *obj, ui
         s->y = (float)v;
     s->category = get_category(p, at, obj);
     s->accessible = get_bool(p, at, obj, "accessible") > 0;
-    p->keys[idx] = (struct rank_key){0, CLS_UNSET, idx};
+    p->keys[idx] = (bo__rank_key_t){0, BO__RANK_UNSET, idx};
     int r = get_number(p, at, obj, "rank", 0, &v);
     if (r > 0 && !(v >= 0)) {
         problem(p, &rank_at, "must be a number >= 0");
     } else if (r > 0) {
-        p->keys[idx].cls = CLS_RANKED;
+        p->keys[idx].cls = BO__RANK_FIRST;
         p->keys[idx].key = v;
-        p->any_rank = 1;
+        p->any_rank = true;
     }
 }
 
@@ -707,51 +611,7 @@ static void parse_root(struct parser *p, json_t *root)
         problem(p, NULL, "the venue has no seats and no GA areas");
 }
 
-/* ---- ranks and the finished layout ------------------------------------- */
-
-static int cmp_rank(const void *a, const void *b)
-{
-    const struct rank_key *x = a, *y = b;
-    if (x->cls != y->cls)
-        return x->cls < y->cls ? -1 : 1;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return x->seat < y->seat ? -1 : x->seat > y->seat;
-}
-
-/* Dense ranks: explicit "rank" first (if any seat has one), then focal
- * distance, then file order; ties by seat index. */
-static void assign_ranks(struct parser *p)
-{
-    bo_layout_t *l = p->l;
-
-    for (uint32_t i = 0; i < l->nseats; i++) {
-        struct rank_key *k = &p->keys[i];
-        if (k->cls != CLS_UNSET)
-            continue;
-        k->cls = p->any_rank ? CLS_AFTER : CLS_RANKED;
-        if (l->has_focal) {
-            double dx = l->seats[i].x - l->focal_x, dy = l->seats[i].y - l->focal_y;
-            k->key = dx * dx + dy * dy; /* squared: same order, no sqrt */
-        }
-    }
-    qsort(p->keys, l->nseats, sizeof *p->keys, cmp_rank);
-    for (uint32_t i = 0; i < l->nseats; i++)
-        l->seats[p->keys[i].seat].rank = i;
-}
-
-static void finish(struct parser *p)
-{
-    bo_layout_t *l = p->l;
-    char *s;
-
-    assign_ranks(p);
-    /* Give back the arena's slack: the layout lives as long as the process. */
-    if (l->strings_len < l->strings_cap && (s = realloc(l->strings, l->strings_len))) {
-        l->strings = s;
-        l->strings_cap = l->strings_len;
-    }
-}
+/* ---- the import ------------------------------------------------------- */
 
 int bo_layout_parse(const char *json, size_t len, bo_layout_t **out, bo_problems_t *probs)
 {
@@ -779,7 +639,7 @@ int bo_layout_parse(const char *json, size_t len, bo_layout_t **out, bo_problems
     parse_root(&p, root);
     rc = p.err ? p.err : p.nproblems ? BO_EINVAL : 0;
     if (rc == 0) {
-        finish(&p);
+        bo__layout_finish(p.l, p.keys, p.any_rank);
         *out = p.l;
         p.l = NULL;
     }
@@ -788,225 +648,4 @@ out:
     free(p.keys);
     json_decref(root);
     return rc;
-}
-
-void bo_layout_free(bo_layout_t *l)
-{
-    if (!l)
-        return;
-    free(l->categories);
-    free(l->sections);
-    free(l->rows);
-    free(l->seats);
-    free(l->ga);
-    free(l->strings);
-    free(l->seat_hash);
-    free(l);
-}
-
-/* ---- writing JSON ------------------------------------------------------ */
-
-struct buf {
-    char *b;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *m = realloc(b->b, cap);
-        if (!m) {
-            b->oom = 1;
-            return;
-        }
-        b->b = m;
-        b->cap = cap;
-    }
-    memcpy(b->b + b->len, s, n);
-    b->len += n;
-    b->b[b->len] = '\0';
-}
-
-#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-/* A JSON string; control characters (absent from a parsed layout) escaped. */
-static void put_str(struct buf *b, const char *s)
-{
-    const char *run = s;
-
-    PUT_LIT(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        char esc[8];
-        put(b, run, (size_t)(s - run));
-        int n = c == '"' || c == '\\' ? snprintf(esc, sizeof esc, "\\%c", c)
-                                      : snprintf(esc, sizeof esc, "\\u%04x", c);
-        put(b, esc, (size_t)n);
-        run = s + 1;
-    }
-    put(b, run, (size_t)(s - run));
-    PUT_LIT(b, "\"");
-}
-
-/* Decimal digits of v backwards from end; returns the start. */
-static char *digits(char *end, unsigned long long v)
-{
-    do
-        *--end = (char)('0' + v % 10);
-    while (v /= 10);
-    return end;
-}
-
-/* Fast path: v with at most one decimal ("12", "-3.5") when that reads back
- * to the same value (most coordinates). 0 when it does not apply. */
-static size_t fmt_tenths(char t[40], double v, int single)
-{
-    double tenths = nearbyint(v * 10), back = tenths / 10; /* correctly rounded, like strtod */
-    if (!(fabs(v) < 1e9) || (single ? (float)back != (float)v : back != v))
-        return 0;
-    unsigned long long n = (unsigned long long)fabs(tenths);
-    char *end = t + 39, *s = end;
-    if (n % 10)
-        *--s = (char)('0' + n % 10), *--s = '.';
-    s = digits(s, n / 10);
-    if (tenths < 0)
-        *--s = '-';
-    memmove(t, s, (size_t)(end - s));
-    return (size_t)(end - s);
-}
-
-/* The shortest decimal that reads back (through strtod, as jansson does) to
- * the same double, or to the same float when single. */
-static void put_num(struct buf *b, double v, int single)
-{
-    char t[40];
-    size_t n = fmt_tenths(t, v, single);
-
-    for (int prec = single ? 6 : 15; n == 0; prec++) {
-        n = (size_t)snprintf(t, sizeof t, "%.*g", prec, v);
-        double r = strtod(t, NULL);
-        if (!(single ? (float)r == (float)v : r == v) && prec < (single ? 9 : 17))
-            n = 0;
-    }
-    put(b, t, n);
-}
-
-static void put_u32(struct buf *b, uint32_t v)
-{
-    char t[16], *s = digits(t + sizeof t, v);
-    put(b, s, (size_t)(t + sizeof t - s));
-}
-
-/* ,"key":"arena string" */
-static void put_field(struct buf *b, const bo_layout_t *l, const char *key, uint32_t off)
-{
-    put(b, key, strlen(key));
-    put_str(b, bo_layout_str(l, off));
-}
-
-static void write_head(struct buf *b, const bo_layout_t *l)
-{
-    put_field(b, l, "{\"name\":", l->name);
-    if (l->width > 0 && l->height > 0) {
-        PUT_LIT(b, ",\"size\":{\"width\":");
-        put_num(b, l->width, 0);
-        PUT_LIT(b, ",\"height\":");
-        put_num(b, l->height, 0);
-        PUT_LIT(b, "}");
-    }
-    if (l->has_focal) {
-        PUT_LIT(b, ",\"focal_point\":{\"x\":");
-        put_num(b, l->focal_x, 0);
-        PUT_LIT(b, ",\"y\":");
-        put_num(b, l->focal_y, 0);
-        PUT_LIT(b, "}");
-    }
-    PUT_LIT(b, ",\"categories\":[");
-    for (uint32_t i = 0; i < l->ncategories; i++) {
-        const bo_category_t *c = &l->categories[i];
-        put_field(b, l, i ? ",{\"key\":" : "{\"key\":", c->key);
-        put_field(b, l, ",\"name\":", c->name);
-        put_field(b, l, ",\"color\":", c->color);
-        PUT_LIT(b, "}");
-    }
-    PUT_LIT(b, "]");
-}
-
-static void write_seat(struct buf *b, const bo_layout_t *l, const bo_seat_t *s, int first)
-{
-    put_field(b, l, first ? "{\"id\":" : ",{\"id\":", s->id);
-    put_field(b, l, ",\"number\":", s->number);
-    PUT_LIT(b, ",\"x\":");
-    put_num(b, s->x, 1);
-    PUT_LIT(b, ",\"y\":");
-    put_num(b, s->y, 1);
-    put_field(b, l, ",\"category\":", l->categories[s->category].key);
-    if (s->accessible)
-        PUT_LIT(b, ",\"accessible\":true");
-    PUT_LIT(b, ",\"rank\":");
-    put_u32(b, s->rank);
-    PUT_LIT(b, "}");
-}
-
-static void write_sections(struct buf *b, const bo_layout_t *l)
-{
-    PUT_LIT(b, ",\"sections\":[");
-    for (uint32_t i = 0; i < l->nsections && !b->oom; i++) {
-        const bo_section_t *sec = &l->sections[i];
-        put_field(b, l, i ? ",{\"id\":" : "{\"id\":", sec->id);
-        put_field(b, l, ",\"name\":", sec->name);
-        PUT_LIT(b, ",\"rows\":[");
-        for (uint32_t r = sec->first_row; r < sec->first_row + sec->nrows; r++) {
-            const bo_row_t *row = &l->rows[r];
-            put_field(b, l, r > sec->first_row ? ",{\"label\":" : "{\"label\":", row->label);
-            PUT_LIT(b, ",\"seats\":[");
-            for (uint32_t s = 0; s < row->nseats; s++)
-                write_seat(b, l, &l->seats[row->first_seat + s], s == 0);
-            PUT_LIT(b, "]}");
-        }
-        PUT_LIT(b, "]}");
-    }
-    PUT_LIT(b, "]");
-}
-
-static void write_ga(struct buf *b, const bo_layout_t *l)
-{
-    PUT_LIT(b, ",\"ga_areas\":[");
-    for (uint32_t i = 0; i < l->nga; i++) {
-        const bo_ga_area_t *g = &l->ga[i];
-        put_field(b, l, i ? ",{\"id\":" : "{\"id\":", g->id);
-        put_field(b, l, ",\"name\":", g->name);
-        PUT_LIT(b, ",\"capacity\":");
-        put_u32(b, g->capacity);
-        put_field(b, l, ",\"category\":", l->categories[g->category].key);
-        PUT_LIT(b, "}");
-    }
-    PUT_LIT(b, "]}");
-}
-
-char *bo_layout_to_json(const bo_layout_t *l, size_t *len_out)
-{
-    struct buf b = {0};
-
-    b.cap = 1024 + (size_t)l->nseats * 96 + (size_t)l->nrows * 32;
-    if (!(b.b = malloc(b.cap)))
-        return NULL;
-    write_head(&b, l);
-    write_sections(&b, l);
-    write_ga(&b, l);
-    if (b.oom) {
-        free(b.b);
-        return NULL;
-    }
-    if (len_out)
-        *len_out = b.len;
-    return b.b;
 }
