@@ -14,7 +14,6 @@
  * several times more.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +22,9 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
-#include "util/time.h"
+#include "util/strbuf.h"
 #include "util/text.h"
+#include "util/time.h"
 
 /* ---- e-mail addresses ---- */
 
@@ -414,67 +414,6 @@ bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_h
 
 /* ---- writing a hold ---- */
 
-typedef struct jbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} jbuf_t;
-
-static void jb_put(jbuf_t *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void jb_lit(jbuf_t *b, const char *s)
-{
-    jb_put(b, s, strlen(s));
-}
-
-static void jb_fmt(jbuf_t *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        jb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* A JSON string: s is UTF-8 (layout strings and ids are). */
-static void jb_str(jbuf_t *b, const char *s)
-{
-    jb_put(b, "\"", 1);
-    for (const char *run = s;; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jb_put(b, run, (size_t)(s - run));
-        if (!c)
-            break;
-        if (c == '"' || c == '\\')
-            jb_fmt(b, "\\%c", c);
-        else
-            jb_fmt(b, "\\u%04x", c);
-        run = s + 1;
-    }
-    jb_put(b, "\"", 1);
-}
-
 int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms)
 {
     /* Whole seconds, rounded up: a new hold shows its TTL, and 0 means the
@@ -489,7 +428,7 @@ static const char *status_name(uint8_t status)
 }
 
 /* A signed integer in decimal, without printf. */
-static void jb_i64(jbuf_t *b, int64_t v)
+static void put_i64(bo_buf_t *b, int64_t v)
 {
     char tmp[24], *p = tmp + sizeof(tmp);
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -498,7 +437,7 @@ static void jb_i64(jbuf_t *b, int64_t v)
     while ((u /= 10) != 0);
     if (v < 0)
         *--p = '-';
-    jb_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+    bo_buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /*
@@ -537,45 +476,40 @@ char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t
 {
     char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_RFC3339_SIZE];
     /* room for a hold of a few seats at once: one allocation, no growth */
-    jbuf_t b = {.p = malloc(512), .cap = 512};
-    b.failed = !b.p;
+    bo_buf_t b;
+    bo_buf_init(&b, 512);
     bo_id_hold(id, event, &v->id);
     bo_id_event(evt, event);
     size_t when_len = format_time(v->expires_at_ms, when); /* exact: milliseconds when not whole */
-    jb_lit(&b, "{\"hold\":{\"id\":\"");
-    jb_lit(&b, id);
-    jb_lit(&b, "\",\"event_id\":\"");
-    jb_lit(&b, evt);
-    jb_lit(&b, "\",\"status\":\"");
-    jb_lit(&b, status_name(v->status));
-    jb_lit(&b, "\",\"seats\":[");
+    bo_buf_puts(&b, "{\"hold\":{\"id\":\"");
+    bo_buf_puts(&b, id);
+    bo_buf_puts(&b, "\",\"event_id\":\"");
+    bo_buf_puts(&b, evt);
+    bo_buf_puts(&b, "\",\"status\":\"");
+    bo_buf_puts(&b, status_name(v->status));
+    bo_buf_puts(&b, "\",\"seats\":[");
     for (uint32_t i = 0; i < v->nseats; i++) {
         if (i)
-            jb_put(&b, ",", 1);
-        jb_str(&b, bo_layout_str(l, l->seats[v->seats[i]].id));
+            bo_buf_put(&b, ",", 1);
+        bo_buf_json_str(&b, bo_layout_str(l, l->seats[v->seats[i]].id));
     }
-    jb_lit(&b, "],\"ga\":[");
+    bo_buf_puts(&b, "],\"ga\":[");
     for (uint32_t i = 0; i < v->nga; i++) {
-        jb_lit(&b, i ? ",{\"area\":" : "{\"area\":");
-        jb_str(&b, bo_layout_str(l, l->ga[v->ga[i].area].id));
-        jb_lit(&b, ",\"quantity\":");
-        jb_i64(&b, v->ga[i].quantity);
-        jb_put(&b, "}", 1);
+        bo_buf_puts(&b, i ? ",{\"area\":" : "{\"area\":");
+        bo_buf_json_str(&b, bo_layout_str(l, l->ga[v->ga[i].area].id));
+        bo_buf_puts(&b, ",\"quantity\":");
+        put_i64(&b, v->ga[i].quantity);
+        bo_buf_put(&b, "}", 1);
     }
     int64_t left = v->status == BO_HOLD_SOLD ? 0 : bo__time_left_s(v->expires_at_ms, now_ms);
-    jb_lit(&b, "],\"expires_at\":\"");
-    jb_put(&b, when, when_len);
-    jb_lit(&b, "\",\"time_left_s\":");
-    jb_i64(&b, left);
-    jb_lit(&b, ",\"amount\":{\"total_cents\":");
-    jb_i64(&b, v->amount_cents);
-    jb_lit(&b, ",\"currency\":");
-    jb_str(&b, currency);
-    jb_lit(&b, "}}}");
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
+    bo_buf_puts(&b, "],\"expires_at\":\"");
+    bo_buf_put(&b, when, when_len);
+    bo_buf_puts(&b, "\",\"time_left_s\":");
+    put_i64(&b, left);
+    bo_buf_puts(&b, ",\"amount\":{\"total_cents\":");
+    put_i64(&b, v->amount_cents);
+    bo_buf_puts(&b, ",\"currency\":");
+    bo_buf_json_str(&b, currency);
+    bo_buf_puts(&b, "}}}");
+    return bo_buf_take(&b, len);
 }

@@ -7,7 +7,7 @@
  *
  * Workload: called by --demo, the test suites and the benchmarks for venues
  * up to the layout bounds (200,000 seats, ~16 MB of JSON), so the text is
- * written straight into one growable buffer, no JSON tree: two passes over
+ * written straight into one util/strbuf.h buffer, no JSON tree: two passes over
  * the seats (bounds and distance bands, then output).
  *
  * Geometry, in venue units (a seat is ~10 wide, a row ~14 deep, y grows
@@ -20,10 +20,11 @@
 #include "boxoffice/layout.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/strbuf.h"
 
 #define PI           3.14159265358979323846
 #define SEAT_PITCH   10.0
@@ -50,38 +51,6 @@ struct geom {
     double scale, dx, dy;            /* final position = raw * scale + d */
     double width, height;
 };
-
-struct out {
-    char *b;
-    size_t len, cap;
-    int oom;
-};
-
-static void outf(struct out *o, const char *fmt, ...)
-{
-    for (int tries = 0; tries < 2 && !o->oom; tries++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->b + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->oom = 1;
-            return;
-        }
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = o->cap * 2 + (size_t)n;
-        char *m = realloc(o->b, cap);
-        if (!m) {
-            o->oom = 1;
-            return;
-        }
-        o->b = m;
-        o->cap = cap;
-    }
-}
 
 /* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
 static int utf8_len(const unsigned char *s)
@@ -218,85 +187,77 @@ static void row_label(uint32_t i, char out[8])
     out[n] = '\0';
 }
 
-static void write_head(struct out *o, const struct geom *g, const bo_venue_gen_t *p,
-                       const char *name)
+static void write_head(bo_buf_t *o, const struct geom *g, const bo_venue_gen_t *p, const char *name)
 {
-    outf(o, "{\"name\":\"");
+    bo_buf_printf(o, "{\"name\":\"");
     for (const char *c = name; *c; c++)
-        outf(o, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-    outf(o, "\",\"size\":{\"width\":%.1f,\"height\":%.1f}", g->width, g->height);
-    outf(o, ",\"focal_point\":{\"x\":%.1f,\"y\":%.1f}", g->stage_x * g->scale + g->dx,
-         g->stage_y * g->scale + g->dy);
-    outf(o, ",\"categories\":[");
+        bo_buf_printf(o, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    bo_buf_printf(o, "\",\"size\":{\"width\":%.1f,\"height\":%.1f}", g->width, g->height);
+    bo_buf_printf(o, ",\"focal_point\":{\"x\":%.1f,\"y\":%.1f}", g->stage_x * g->scale + g->dx,
+                  g->stage_y * g->scale + g->dy);
+    bo_buf_printf(o, ",\"categories\":[");
     for (uint32_t c = 0; c < p->categories; c++)
-        outf(o, "%s{\"key\":\"P%u\",\"name\":\"%s\",\"color\":\"%s\"}", c ? "," : "", c + 1,
-             cat_names[c], palette[c]);
+        bo_buf_printf(o, "%s{\"key\":\"P%u\",\"name\":\"%s\",\"color\":\"%s\"}", c ? "," : "",
+                      c + 1, cat_names[c], palette[c]);
     if (p->ga_areas)
-        outf(o, ",{\"key\":\"GA\",\"name\":\"General Admission\",\"color\":\"%s\"}",
-             palette[MAX_GEN_CATS]);
-    outf(o, "]");
+        bo_buf_printf(o, ",{\"key\":\"GA\",\"name\":\"General Admission\",\"color\":\"%s\"}",
+                      palette[MAX_GEN_CATS]);
+    bo_buf_printf(o, "]");
 }
 
-static void write_row(struct out *o, const struct geom *g, uint32_t s, uint32_t r)
+static void write_row(bo_buf_t *o, const struct geom *g, uint32_t s, uint32_t r)
 {
     char label[8];
 
     row_label(r, label);
-    outf(o, "%s{\"label\":\"%s\",\"seats\":[", r ? "," : "", label);
-    for (uint32_t k = 0; k < g->seats && !o->oom; k++) {
+    bo_buf_printf(o, "%s{\"label\":\"%s\",\"seats\":[", r ? "," : "", label);
+    for (uint32_t k = 0; k < g->seats && !o->failed; k++) {
         double x, y;
         seat_xy(g, s, r, k, &x, &y);
         uint32_t cat = band(g, hypot(x - g->stage_x, y - g->stage_y));
         /* The last row's end seats are the wheelchair places. */
         int acc = r == g->rows - 1 && (k == 0 || k == g->seats - 1);
-        outf(o,
-             "%s{\"id\":\"S%u-%s-%u\",\"number\":\"%u\",\"x\":%.1f,\"y\":%.1f,"
-             "\"category\":\"P%u\"%s}",
-             k ? "," : "", s + 1, label, k + 1, k + 1, x * g->scale + g->dx, y * g->scale + g->dy,
-             cat, acc ? ",\"accessible\":true" : "");
+        bo_buf_printf(o,
+                      "%s{\"id\":\"S%u-%s-%u\",\"number\":\"%u\",\"x\":%.1f,\"y\":%.1f,"
+                      "\"category\":\"P%u\"%s}",
+                      k ? "," : "", s + 1, label, k + 1, k + 1, x * g->scale + g->dx,
+                      y * g->scale + g->dy, cat, acc ? ",\"accessible\":true" : "");
     }
-    outf(o, "]}");
+    bo_buf_printf(o, "]}");
 }
 
-static void write_body(struct out *o, const struct geom *g, const bo_venue_gen_t *p)
+static void write_body(bo_buf_t *o, const struct geom *g, const bo_venue_gen_t *p)
 {
-    outf(o, ",\"sections\":[");
-    for (uint32_t s = 0; s < g->sections && !o->oom; s++) {
-        outf(o, "%s{\"id\":\"S%u\",\"name\":\"Section %u\",\"rows\":[", s ? "," : "", s + 1, s + 1);
+    bo_buf_printf(o, ",\"sections\":[");
+    for (uint32_t s = 0; s < g->sections && !o->failed; s++) {
+        bo_buf_printf(o, "%s{\"id\":\"S%u\",\"name\":\"Section %u\",\"rows\":[", s ? "," : "",
+                      s + 1, s + 1);
         for (uint32_t r = 0; r < g->rows; r++)
             write_row(o, g, s, r);
-        outf(o, "]}");
+        bo_buf_printf(o, "]}");
     }
-    outf(o, "],\"ga_areas\":[");
+    bo_buf_printf(o, "],\"ga_areas\":[");
     for (uint32_t i = 0; i < p->ga_areas; i++) {
         char name[32];
         snprintf(name, sizeof name, i ? "Floor %u" : "Floor", i + 1);
-        outf(o, "%s{\"id\":\"ga%u\",\"name\":\"%s\",\"capacity\":%u,\"category\":\"GA\"}",
-             i ? "," : "", i + 1, name, p->ga_capacity);
+        bo_buf_printf(o, "%s{\"id\":\"ga%u\",\"name\":\"%s\",\"capacity\":%u,\"category\":\"GA\"}",
+                      i ? "," : "", i + 1, name, p->ga_capacity);
     }
-    outf(o, "]}");
+    bo_buf_printf(o, "]}");
 }
 
 char *bo_venue_generate(const bo_venue_gen_t *p, size_t *len_out)
 {
     const char *name = p->name ? p->name : "Generated Arena";
     struct geom g;
-    struct out o = {0};
+    bo_buf_t o;
 
     if (!params_ok(p, name))
         return NULL;
     plan(&g, p);
-    o.cap = 2048 + (size_t)p->sections * p->rows * (32 + (size_t)p->seats * 96) +
-            (size_t)p->ga_areas * 96;
-    if (!(o.b = malloc(o.cap)))
-        return NULL;
+    bo_buf_init(&o, 2048 + (size_t)p->sections * p->rows * (32 + (size_t)p->seats * 96) +
+                        (size_t)p->ga_areas * 96);
     write_head(&o, &g, p, name);
     write_body(&o, &g, p);
-    if (o.oom) {
-        free(o.b);
-        return NULL;
-    }
-    if (len_out)
-        *len_out = o.len;
-    return o.b;
+    return bo_buf_take(&o, len_out);
 }

@@ -11,13 +11,13 @@
  * and only summed when scraped.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/strbuf.h"
 
 #define MAX_BOUNDS     32u
 #define MAX_COLLECTORS 32u
@@ -59,32 +59,8 @@ struct bo_metrics {
 
 /* The text being built. */
 struct bo_metrics_out {
-    char *p;
-    size_t len, cap;
-    bool failed;
+    bo_buf_t b;
 };
-
-static void out_printf(bo_metrics_out_t *o, const char *fmt, ...)
-{
-    for (int attempt = 0; attempt < 2 && !o->failed; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = true;
-        } else if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        } else {
-            size_t cap = (o->cap + (size_t)n + 1) * 2;
-            char *p = realloc(o->p, cap);
-            o->failed = !p;
-            o->p = p ? p : o->p;
-            o->cap = p ? cap : o->cap;
-        }
-    }
-}
 
 static double bits_to_double(uint64_t bits)
 {
@@ -260,18 +236,18 @@ int bo_metrics_add_collector(bo_metrics_t *m, bo_metrics_collect_fn fn, void *ar
 
 void bo_metrics_family(bo_metrics_out_t *o, const char *name, const char *type, const char *help)
 {
-    out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    bo_buf_printf(&o->b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 void bo_metrics_sample(bo_metrics_out_t *o, const char *name, const char *labels, double value)
 {
     bool has = labels && *labels;
     if (isinf(value))
-        out_printf(o, "%s%s%s%s %s\n", name, has ? "{" : "", has ? labels : "", has ? "}" : "",
-                   value > 0 ? "+Inf" : "-Inf");
+        bo_buf_printf(&o->b, "%s%s%s%s %s\n", name, has ? "{" : "", has ? labels : "",
+                      has ? "}" : "", value > 0 ? "+Inf" : "-Inf");
     else
-        out_printf(o, "%s%s%s%s %.10g\n", name, has ? "{" : "", has ? labels : "", has ? "}" : "",
-                   value);
+        bo_buf_printf(&o->b, "%s%s%s%s %.10g\n", name, has ? "{" : "", has ? labels : "",
+                      has ? "}" : "", value);
 }
 
 /* One histogram series: cumulative buckets, +Inf, sum and count. */
@@ -283,14 +259,14 @@ static void render_histogram(bo_metrics_out_t *o, const char *name, const char *
     const char *sep = *labels ? "," : "";
     for (unsigned i = 0; i < nbounds; i++) {
         cum += per_bucket[i];
-        out_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i],
-                   (unsigned long long)cum);
+        bo_buf_printf(&o->b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i],
+                      (unsigned long long)cum);
     }
-    out_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
-               (unsigned long long)count);
-    out_printf(o, "%s_sum%s%s%s %.9g\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels,
-               *labels ? "}" : "", sum, name, *labels ? "{" : "", labels, *labels ? "}" : "",
-               (unsigned long long)count);
+    bo_buf_printf(&o->b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+                  (unsigned long long)count);
+    bo_buf_printf(&o->b, "%s_sum%s%s%s %.9g\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "",
+                  labels, *labels ? "}" : "", sum, name, *labels ? "{" : "", labels,
+                  *labels ? "}" : "", (unsigned long long)count);
 }
 
 static void render_family(bo_metrics_out_t *o, const bo_metric_t *f)
@@ -300,8 +276,8 @@ static void render_family(bo_metrics_out_t *o, const bo_metric_t *f)
         uint64_t v = atomic_load_explicit(&s->value, memory_order_relaxed);
         if (f->type == COUNTER) {
             bool has = *s->labels;
-            out_printf(o, "%s%s%s%s %llu\n", f->name, has ? "{" : "", s->labels, has ? "}" : "",
-                       (unsigned long long)v);
+            bo_buf_printf(&o->b, "%s%s%s%s %llu\n", f->name, has ? "{" : "", s->labels,
+                          has ? "}" : "", (unsigned long long)v);
         } else if (f->type == GAUGE) {
             bo_metrics_sample(o, f->name, s->labels, bits_to_double(v));
         } else {
@@ -316,12 +292,13 @@ static void render_family(bo_metrics_out_t *o, const bo_metric_t *f)
 
 char *bo_metrics_render(bo_metrics_t *m, size_t *len)
 {
-    bo_metrics_out_t o = {0};
+    bo_metrics_out_t o;
     unsigned n;
     struct {
         bo_metrics_collect_fn fn;
         void *arg;
     } collectors[MAX_COLLECTORS];
+    bo_buf_init(&o.b, 0);
     pthread_mutex_lock(&m->mu);
     for (const bo_metric_t *f = m->families; f; f = f->next)
         render_family(&o, f);
@@ -330,13 +307,7 @@ char *bo_metrics_render(bo_metrics_t *m, size_t *len)
     pthread_mutex_unlock(&m->mu);
     for (unsigned i = 0; i < n; i++) /* unlocked: a collector may use the registry */
         collectors[i].fn(collectors[i].arg, &o);
-    out_printf(&o, "%s", "");
-    if (o.failed || !o.p) {
-        free(o.p);
-        return NULL;
-    }
-    *len = o.len;
-    return o.p;
+    return bo_buf_take(&o.b, len);
 }
 
 /* ---- the server's request statistics ---- */
@@ -394,8 +365,8 @@ void bo__http_stats_collect(void *arg, bo_metrics_out_t *o)
         unsigned n = sum_route(srv, i, codes, counts, 32, lat, &lat_count, &lat_sum);
         route_labels(srv, i, labels, sizeof(labels));
         for (unsigned k = 0; k < n; k++)
-            out_printf(o, "boxoffice_http_requests_total{%s,status=\"%d\"} %llu\n", labels,
-                       codes[k], (unsigned long long)counts[k]);
+            bo_buf_printf(&o->b, "boxoffice_http_requests_total{%s,status=\"%d\"} %llu\n", labels,
+                          codes[k], (unsigned long long)counts[k]);
     }
     bo_metrics_family(o, "boxoffice_http_request_duration_seconds", "histogram",
                       "HTTP request latency, from its first byte to its last answered byte");
