@@ -101,6 +101,7 @@ typedef struct bo_problems {
     char **items; /* at most BO_LAYOUT_MAX_PROBLEMS kept */
     size_t n;     /* kept */
     size_t total; /* found, including those not kept */
+    size_t cap;   /* room in items */
 } bo_problems_t;
 
 /*
@@ -146,6 +147,9 @@ char *bo_layout_seatmap_json(const bo_layout_t *l, const char *venue_id, const i
 
 void bo_layout_free(bo_layout_t *l);
 void bo_problems_free(bo_problems_t *p);
+/* Append a copy of text to the kept problems (total is the caller's to
+ * count): 0, or BO_ENOMEM with p unchanged. */
+int bo_problems_add(bo_problems_t *p, const char *text);
 
 /* Parameters of the venue generator. */
 typedef struct bo_venue_gen {

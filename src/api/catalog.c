@@ -19,6 +19,7 @@
 
 #include "api/api_internal.h"
 #include "boxoffice/u64map.h"
+#include "util/array.h"
 #include "util/time.h"
 
 #define LIST_DEFAULT_LIMIT 20
@@ -225,14 +226,10 @@ static void order_remove(struct bo_catalog *c, const struct cat_event *e)
 /* Room for one more entry in the order. */
 static int order_reserve(struct bo_catalog *c)
 {
-    if (c->n < c->cap)
-        return 0;
-    size_t cap = c->cap ? 2 * c->cap : 64;
-    struct cat_event **grown = realloc(c->order, cap * sizeof(*grown));
+    struct cat_event **grown = bo_array_grow(c->order, &c->cap, c->n + 1, sizeof(*grown), 64, 0);
     if (!grown)
         return BO_ENOMEM;
     c->order = grown;
-    c->cap = cap;
     return 0;
 }
 
@@ -601,14 +598,10 @@ struct id_list {
 static int collect_venue(void *arg, uint64_t venue, const bo_layout_t *layout)
 {
     struct id_list *v = arg;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 16;
-        uint64_t *grown = realloc(v->ids, cap * sizeof(*grown));
-        if (!grown)
-            return BO_ENOMEM;
-        v->ids = grown;
-        v->cap = cap;
-    }
+    uint64_t *grown = bo_array_grow(v->ids, &v->cap, v->n + 1, sizeof(*grown), 16, 0);
+    if (!grown)
+        return BO_ENOMEM;
+    v->ids = grown;
     v->ids[v->n++] = venue;
     return 0;
 }

@@ -118,12 +118,8 @@ static void imported(void *arg, const bo_live_result_t *res)
 
 static void add_problem(bo_problems_t *p, const char *text)
 {
-    char **grown = realloc(p->items, (p->n + 1) * sizeof(char *));
     p->total++;
-    if (grown && (grown[p->n] = strdup(text)))
-        p->n++;
-    if (grown)
-        p->items = grown;
+    bo_problems_add(p, text); /* out of memory: the problem is counted, not kept */
 }
 
 /* An optional text field of the venue's meta into meta; problems into p. */

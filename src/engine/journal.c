@@ -15,21 +15,27 @@
 
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
+#include "util/array.h"
 
 #define NOT_HEAP UINT32_MAX
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* Room for need journal entries. */
+static int grow_j(bo_inv_t *inv, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
+    struct jent *j = bo_array_grow(inv->j, &inv->jcap, need, sizeof(*j), 64, 0);
+    if (!j)
         return BO_ENOMEM;
-    *p = q;
-    *cap = n;
+    inv->j = j;
+    return 0;
+}
+
+/* Room for need copies of hold records. */
+static int grow_hcopy(bo_inv_t *inv, size_t need)
+{
+    struct hold *h = bo_array_grow(inv->hcopy, &inv->hcap, need, sizeof(*h), 64, 0);
+    if (!h)
+        return BO_ENOMEM;
+    inv->hcopy = h;
     return 0;
 }
 
@@ -39,9 +45,9 @@ int bo__j_reserve(bo_inv_t *inv, size_t entries)
 {
     if (!inv->journal_on)
         return 0;
-    int rc = grow((void **)&inv->j, &inv->jcap, inv->jn + entries, sizeof(struct jent));
+    int rc = grow_j(inv, inv->jn + entries);
     if (rc == 0)
-        rc = grow((void **)&inv->hcopy, &inv->hcap, inv->hn + 4, sizeof(struct hold));
+        rc = grow_hcopy(inv, inv->hn + 4);
     return rc;
 }
 
@@ -52,7 +58,7 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
     /* Reserved by the operation; growing here is a fallback that cannot undo
      * a failure, so a failed grow keeps the journal as it is (abort would be
      * the alternative). */
-    if (inv->jn == inv->jcap && grow((void **)&inv->j, &inv->jcap, inv->jn + 1, sizeof(*inv->j)))
+    if (inv->jn == inv->jcap && grow_j(inv, inv->jn + 1))
         abort();
     inv->j[inv->jn++] = (struct jent){type, a, b, p};
 }
@@ -492,7 +498,7 @@ void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h)
     if (inv->journal_on && inv->holds[slot].status == BO_HOLD_NONE) {
         push(inv, J_HOLD_NEW, slot, 0, NULL); /* free slots are all zero */
     } else if (inv->journal_on) {
-        if (grow((void **)&inv->hcopy, &inv->hcap, inv->hn + 1, sizeof(*inv->hcopy)))
+        if (grow_hcopy(inv, inv->hn + 1))
             abort(); /* reserved by bo__j_reserve; see push() */
         inv->hcopy[inv->hn] = inv->holds[slot];
         push(inv, J_HOLD, slot, inv->hn++, NULL);

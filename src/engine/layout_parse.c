@@ -35,6 +35,7 @@
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
 #include "engine/layout_internal.h"
+#include "util/array.h"
 #include "util/hex.h"
 #include "util/text.h"
 
@@ -85,7 +86,7 @@ static void render_path(const struct frame *f, char *buf, size_t cap)
 
 static void problem(struct parser *p, const struct frame *at, const char *fmt, ...)
 {
-    char path[256], msg[512];
+    char path[256], msg[512], item[sizeof path + 2 + sizeof msg];
     va_list ap;
 
     p->nproblems++;
@@ -98,19 +99,22 @@ static void problem(struct parser *p, const struct frame *at, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-
-    size_t need = strlen(path) + 2 + strlen(msg) + 1;
-    char *item = malloc(need);
-    char **items = realloc(p->probs->items, (p->probs->n + 1) * sizeof *items);
-    if (items)
-        p->probs->items = items;
-    if (!item || !items) {
-        free(item);
+    snprintf(item, sizeof item, "%s: %s", path, msg);
+    if (bo_problems_add(p->probs, item))
         p->err = BO_ENOMEM;
-        return;
+}
+
+int bo_problems_add(bo_problems_t *p, const char *text)
+{
+    char *item = strdup(text);
+    char **items = item ? bo_array_grow(p->items, &p->cap, p->n + 1, sizeof(*items), 16, 0) : NULL;
+    if (!items) {
+        free(item);
+        return BO_ENOMEM;
     }
-    snprintf(item, need, "%s: %s", path, msg);
-    items[p->probs->n++] = item;
+    p->items = items;
+    items[p->n++] = item;
+    return 0;
 }
 
 void bo_problems_free(bo_problems_t *p)
@@ -121,7 +125,7 @@ void bo_problems_free(bo_problems_t *p)
         free(p->items[i]);
     free(p->items);
     p->items = NULL;
-    p->n = 0;
+    p->n = p->cap = 0;
     p->total = 0;
 }
 

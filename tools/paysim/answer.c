@@ -21,6 +21,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/array.h"
 
 #define POLL_MS 100u /* the timer thread notices a server stop this fast */
 
@@ -170,14 +171,10 @@ static bool before(const pending_t *a, const pending_t *b)
 
 static int heap_push(struct ps_delayer *d, pending_t p)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        pending_t *h = cap <= PS_DELAYED_MAX ? realloc(d->heap, cap * sizeof(*h)) : NULL;
-        if (!h)
-            return BO_EFULL;
-        d->heap = h;
-        d->cap = cap;
-    }
+    pending_t *h = bo_array_grow(d->heap, &d->cap, d->n + 1, sizeof(*h), 64, PS_DELAYED_MAX);
+    if (!h)
+        return BO_EFULL;
+    d->heap = h;
     size_t i = d->n++;
     while (i > 0 && before(&p, &d->heap[(i - 1) / 2])) {
         d->heap[i] = d->heap[(i - 1) / 2];

@@ -16,6 +16,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/array.h"
 
 static const char *const status_names[PS_PI_NSTATUS] = {
     [PS_PI_REQUIRES_PAYMENT_METHOD] = "requires_payment_method",
@@ -95,14 +96,10 @@ ps_intent_t *ps_intent_new(ps_ledger_t *l)
 {
     if (l->n >= l->max_intents)
         return NULL;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 1024;
-        ps_intent_t **o = realloc(l->order, cap * sizeof(*o));
-        if (!o)
-            return NULL;
-        l->order = o;
-        l->cap = cap;
-    }
+    ps_intent_t **o = bo_array_grow(l->order, &l->cap, l->n + 1, sizeof(*o), 1024, 0);
+    if (!o)
+        return NULL;
+    l->order = o;
     ps_intent_t *pi = calloc(1, sizeof(*pi));
     if (!pi || !(pi->metadata = json_object())) {
         free(pi);

@@ -27,6 +27,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/array.h"
 
 #define ATTEMPT_TIMEOUT_MS 10000L
 #define CONNECT_TIMEOUT_MS 3000L
@@ -84,14 +85,10 @@ static bool before(const delivery_t *a, const delivery_t *b)
 
 static int heap_push(ps_hooks_t *h, delivery_t *d)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        delivery_t **grown = realloc(h->heap, cap * sizeof(*grown));
-        if (!grown)
-            return BO_ENOMEM;
-        h->heap = grown;
-        h->cap = cap;
-    }
+    delivery_t **grown = bo_array_grow(h->heap, &h->cap, h->n + 1, sizeof(*grown), 64, 0);
+    if (!grown)
+        return BO_ENOMEM;
+    h->heap = grown;
     size_t i = h->n++;
     while (i > 0 && before(d, h->heap[(i - 1) / 2])) {
         h->heap[i] = h->heap[(i - 1) / 2];
