@@ -327,6 +327,22 @@ static int within_venue(struct parser *p, const struct frame *at, size_t n, uint
 
 /* ---- the document ------------------------------------------------------ */
 
+/* obj.key, an id that no earlier element of its kind has (find: what the
+ * problem calls it), interned; 0 when missing or taken (reported). */
+static uint32_t get_unique(struct parser *p, const struct frame *at, json_t *obj, const char *key,
+                           uint32_t (*find)(const bo_layout_t *, const char *), const char *what)
+{
+    struct frame key_at = {at, key, 0};
+    size_t n;
+    const char *s = get_string(p, at, obj, key, BO_LAYOUT_MAX_ID, &n);
+
+    if (s && find(p->l, s) != BO_NONE) {
+        problem(p, &key_at, "duplicate %s \"%s\"", what, s);
+        return 0;
+    }
+    return s ? intern(p, s, n) : 0;
+}
+
 static void parse_size(struct parser *p, json_t *root)
 {
     struct frame at = {NULL, "size", 0};
@@ -377,14 +393,10 @@ static void parse_category(struct parser *p, const struct frame *at, json_t *obj
 {
     bo_layout_t *l = p->l;
     bo_category_t *c = &l->categories[l->ncategories++];
-    struct frame key_at = {at, "key", 0}, color_at = {at, "color", 0};
+    struct frame color_at = {at, "color", 0};
     size_t n;
 
-    const char *key = get_string(p, at, obj, "key", BO_LAYOUT_MAX_ID, &n);
-    if (key && bo_layout_find_category(l, key) != BO_NONE)
-        problem(p, &key_at, "duplicate category key \"%s\"", key);
-    else if (key)
-        c->key = intern(p, key, n);
+    c->key = get_unique(p, at, obj, "key", bo_layout_find_category, "category key");
     c->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
     const char *color = get_string(p, at, obj, "color", BO_LAYOUT_MAX_ID, &n);
     if (color && !is_color(color, n))
@@ -491,14 +503,9 @@ static void parse_section(struct parser *p, const struct frame *at, json_t *obj,
     bo_layout_t *l = p->l;
     uint16_t si = (uint16_t)l->nsections++;
     bo_section_t *s = &l->sections[si];
-    struct frame id_at = {at, "id", 0}, rows_at = {at, "rows", 0};
-    size_t n;
+    struct frame rows_at = {at, "rows", 0};
 
-    const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
-    if (id && bo_layout_find_section(l, id) != BO_NONE)
-        problem(p, &id_at, "duplicate section id \"%s\"", id);
-    else if (id)
-        s->id = intern(p, id, n);
+    s->id = get_unique(p, at, obj, "id", bo_layout_find_section, "section id");
     s->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
     json_t *rows = get_array(p, at, obj, "rows", 1, 0, NULL);
     s->first_row = l->nrows;
@@ -559,15 +566,10 @@ static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj,
 {
     bo_layout_t *l = p->l;
     bo_ga_area_t *g = &l->ga[l->nga++];
-    struct frame id_at = {at, "id", 0}, cap_at = {at, "capacity", 0};
-    size_t n;
+    struct frame cap_at = {at, "capacity", 0};
     double cap;
 
-    const char *id = get_string(p, at, obj, "id", BO_LAYOUT_MAX_ID, &n);
-    if (id && bo_layout_find_ga(l, id) != BO_NONE)
-        problem(p, &id_at, "duplicate GA area id \"%s\"", id);
-    else if (id)
-        g->id = intern(p, id, n);
+    g->id = get_unique(p, at, obj, "id", bo_layout_find_ga, "GA area id");
     g->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
     if (get_number(p, at, obj, "capacity", 1, &cap) > 0) {
         if (cap >= 1 && cap <= BO_LAYOUT_MAX_GA_CAPACITY && cap == floor(cap))
