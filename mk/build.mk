@@ -169,11 +169,12 @@ build/fuzz/libboxoffice.a: $(FUZZ_LIBOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# paysim's form decoder is paysim's own, outside the library
+# paysim's form decoder is paysim's own, outside the library (it uses the
+# library's util/pct.c: objects link before the archive)
 build/fuzz/fuzz_paysim_form: build/fuzz/obj/tools/paysim/form.o
 
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libboxoffice.a
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 .PHONY: test-fuzz
 test-fuzz: $(FUZZ_BIN)
