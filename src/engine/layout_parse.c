@@ -327,20 +327,22 @@ static int within_venue(struct parser *p, const struct frame *at, size_t n, uint
 
 /* ---- the document ------------------------------------------------------ */
 
-/* obj.key, an id that no earlier element of its kind has (find: what the
- * problem calls it), interned; 0 when missing or taken (reported). */
-static uint32_t get_unique(struct parser *p, const struct frame *at, json_t *obj, const char *key,
-                           uint32_t (*find)(const bo_layout_t *, const char *), const char *what)
+/* An element's obj.key, an id that no earlier element of its kind has
+ * (find; what the problem calls it), and its obj.name, both interned into
+ * *id and *name (0 when missing or taken: reported). */
+static void get_id_name(struct parser *p, const struct frame *at, json_t *obj, const char *key,
+                        uint32_t (*find)(const bo_layout_t *, const char *), const char *what,
+                        uint32_t *id, uint32_t *name)
 {
     struct frame key_at = {at, key, 0};
     size_t n;
     const char *s = get_string(p, at, obj, key, BO_LAYOUT_MAX_ID, &n);
 
-    if (s && find(p->l, s) != BO_NONE) {
+    if (s && find(p->l, s) != BO_NONE)
         problem(p, &key_at, "duplicate %s \"%s\"", what, s);
-        return 0;
-    }
-    return s ? intern(p, s, n) : 0;
+    else if (s)
+        *id = intern(p, s, n);
+    *name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
 }
 
 static void parse_size(struct parser *p, json_t *root)
@@ -396,8 +398,7 @@ static void parse_category(struct parser *p, const struct frame *at, json_t *obj
     struct frame color_at = {at, "color", 0};
     size_t n;
 
-    c->key = get_unique(p, at, obj, "key", bo_layout_find_category, "category key");
-    c->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    get_id_name(p, at, obj, "key", bo_layout_find_category, "category key", &c->key, &c->name);
     const char *color = get_string(p, at, obj, "color", BO_LAYOUT_MAX_ID, &n);
     if (color && !is_color(color, n))
         problem(p, &color_at, "must be a color \"#rrggbb\"");
@@ -505,8 +506,7 @@ static void parse_section(struct parser *p, const struct frame *at, json_t *obj,
     bo_section_t *s = &l->sections[si];
     struct frame rows_at = {at, "rows", 0};
 
-    s->id = get_unique(p, at, obj, "id", bo_layout_find_section, "section id");
-    s->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    get_id_name(p, at, obj, "id", bo_layout_find_section, "section id", &s->id, &s->name);
     json_t *rows = get_array(p, at, obj, "rows", 1, 0, NULL);
     s->first_row = l->nrows;
     if (rows && within_venue(p, &rows_at, json_array_size(rows), &p->rows_seen, &p->rows_full,
@@ -569,8 +569,7 @@ static void parse_ga_area(struct parser *p, const struct frame *at, json_t *obj,
     struct frame cap_at = {at, "capacity", 0};
     double cap;
 
-    g->id = get_unique(p, at, obj, "id", bo_layout_find_ga, "GA area id");
-    g->name = get_interned(p, at, obj, "name", BO_LAYOUT_MAX_NAME);
+    get_id_name(p, at, obj, "id", bo_layout_find_ga, "GA area id", &g->id, &g->name);
     if (get_number(p, at, obj, "capacity", 1, &cap) > 0) {
         if (cap >= 1 && cap <= BO_LAYOUT_MAX_GA_CAPACITY && cap == floor(cap))
             g->capacity = (uint32_t)cap;
