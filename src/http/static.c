@@ -31,6 +31,7 @@
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
 #include "util/pct.h"
+#include "util/strbuf.h"
 
 #define MAX_FILE_BYTES (16u << 20)
 
@@ -210,14 +211,18 @@ int bo_server_csp_connect(bo_server_t *srv, const char *url)
         return BO_ESTATE;
     if (!url || origin_len(url, &n))
         return BO_EINVAL;
-    char *grown = realloc(srv->csp_connect, old + n + 2);
-    if (!grown)
+    bo_buf_t b;
+    bo_buf_init(&b, old + n + 2);
+    if (old) {
+        bo_buf_put(&b, srv->csp_connect, old);
+        bo_buf_put(&b, " ", 1);
+    }
+    bo_buf_put(&b, url, n);
+    char *joined = bo_buf_take(&b, NULL);
+    if (!joined)
         return BO_ENOMEM;
-    if (old)
-        grown[old++] = ' ';
-    memcpy(grown + old, url, n);
-    grown[old + n] = '\0';
-    srv->csp_connect = grown;
+    free(srv->csp_connect);
+    srv->csp_connect = joined;
     return 0;
 }
 
