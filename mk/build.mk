@@ -20,8 +20,12 @@ endif
 comma := ,
 
 OPT      ?= -O2
+# BO_ASSERT on (1) or compiled out (0): src/util/assert.h says why 1. Objects
+# do not rebuild when it changes: measure ASSERTS=0 in its own tree
+# (make ASSERTS=0 BUILD=build/noassert).
+ASSERTS  ?= 1
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+CFLAGS   += -std=c11 -D_GNU_SOURCE -DBO_ASSERTS=$(ASSERTS) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Iinclude -Isrc -pthread -MMD -MP $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS)
 
