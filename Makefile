@@ -41,6 +41,7 @@ help:
 	@echo "make run          build and serve the demo"
 	@echo "make test         every test suite (build, unit, model, stress, crash, fault, tsan, asan, fuzz, system, browser)"
 	@echo "make test-unit    the unit suites"
+	@echo "make test-layers  folders include downwards only (scripts/check-layers)"
 	@echo "make test-build   a fresh machine's first make (tests/build/fresh_machine.sh)"
 	@echo "make test-system  the HTTP system tests (node --test tests/system/)"
 	@echo "make test-browser the web UI in headless Chromium (tests/browser/)"

@@ -20,8 +20,12 @@ endif
 comma := ,
 
 OPT      ?= -O2
+# BO_ASSERT on (1) or compiled out (0): src/util/assert.h says why 1. Objects
+# do not rebuild when it changes: measure ASSERTS=0 in its own tree
+# (make ASSERTS=0 BUILD=build/noassert).
+ASSERTS  ?= 1
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+CFLAGS   += -std=c11 -D_GNU_SOURCE -DBO_ASSERTS=$(ASSERTS) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Iinclude -Isrc -pthread -MMD -MP $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS)
 
@@ -91,10 +95,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The build itself on a fresh machine (below), formatting, every unit
+# The build itself on a fresh machine (below), formatting, the layers, every unit
 # suite, the threaded suites under ThreadSanitizer, then the system tests
 # over HTTP.
-test: test-build format-check lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
+test: test-build format-check test-layers lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
 	@echo "make test: all suites passed"
 
 # A fresh copy of the tree on a machine made to look as if no package were
@@ -105,6 +109,13 @@ test-build:
 
 test-unit: all $(TEST_BIN)
 	@scripts/run-tests $(TEST_BIN)
+
+# Folders depend downwards only: every #include "..." of src/, the public
+# headers and paysim against the table atop scripts/check-layers (known
+# exceptions in scripts/check-layers.allow).
+.PHONY: test-layers
+test-layers:
+	@scripts/check-layers
 
 # The threaded test programs (tests/unit/test_*stress*.c, plain main()s)
 # again, built with -fsanitize=thread.

@@ -244,6 +244,16 @@ uint64_t bo_inv_snapshot(const bo_inv_t *inv, int64_t now_ms, uint8_t *states);
 uint64_t bo_inv_version(const bo_inv_t *inv);
 /* Bytes of mutable state the inventory holds now (for bytes per seat). */
 size_t bo_inv_memory(const bo_inv_t *inv);
+/*
+ * Debug audit (src/engine/inv_check.c): recount every seat and hold and
+ * compare with the counters (per state, category, row, GA area, live holds,
+ * customers), the id hash, the free slots, the deadline heaps and the
+ * journal. 0 when all agree; else BO_ECORRUPT after printing the first
+ * disagreement to stderr (BO_ENOMEM). O(seats + hold slots): for tests (the
+ * model test calls it as it goes), never on the booking path, where
+ * BO_ASSERTs check each mutation.
+ */
+int bo_inv_check(const bo_inv_t *inv);
 
 /*
  * Snapshots (src/engine/snapshot.c). Export releases the holds expired at

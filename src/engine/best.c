@@ -22,6 +22,7 @@
 
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
+#include "util/assert.h"
 
 #define NO_SCORE UINT32_MAX
 #define MAX_RUN  (3 * BO_HOLD_MAX_SEATS) /* table entries of a split window */
@@ -258,6 +259,7 @@ static int better(uint32_t score, uint32_t seat, cand_t c)
 /* Whether seat i of the current row is free; asks is_free once per row. */
 static int seat_free(search_t *s, uint32_t i)
 {
+    BO_ASSERT(i < s->n);
     if (s->all_free)
         return 1;
     if (!s->st[i])
@@ -268,7 +270,10 @@ static int seat_free(search_t *s, uint32_t i)
 /* Make row r the current one; its seats' states are not asked yet. */
 static void row_begin(search_t *s, uint32_t r)
 {
+    BO_ASSERT(r < s->ix->l->nrows);
     const bo_row_t *row = &s->ix->l->rows[r];
+    BO_ASSERT(row->nseats <= BO_LAYOUT_MAX_ROW_SEATS); /* s->st's size */
+    BO_ASSERT(!s->row_free || s->row_free[r] <= row->nseats);
     s->base = row->first_seat;
     s->n = row->nseats;
     s->pre = s->ix->pre + row->first_seat + r;
@@ -297,6 +302,7 @@ static int leaves_orphan(search_t *s, uint32_t i)
 
 static void offer(search_t *s, uint32_t i, uint32_t score)
 {
+    BO_ASSERT(i + s->q <= s->n && score != NO_SCORE); /* a whole block of the row */
     uint32_t seat = s->base + i;
     if (better(score, seat, s->any))
         s->any = (cand_t){score, seat};
@@ -370,6 +376,7 @@ typedef struct window {
 /* The best block of each length 1..len-1 of [a, b) into t. */
 static void run_parts(const search_t *s, uint32_t a, uint32_t b, part_t *t)
 {
+    BO_ASSERT(a <= b && b <= s->n);
     for (uint32_t len = 1; len <= b - a && len < s->q; len++)
         for (uint32_t i = a; i + len <= b; i++) {
             uint32_t score = s->pre[i + len] - s->pre[i];
@@ -406,6 +413,7 @@ static void next_run(const search_t *s, uint32_t *a, uint32_t *b, uint32_t *left
         while (i < n && k && usable(s, i))
             i++, k--;
     }
+    BO_ASSERT(*a <= i && i <= n);
     *b = i;
     *left = k;
 }
@@ -424,6 +432,7 @@ static uint32_t row_parts(search_t *s, uint32_t r, part_t *t)
     s->n = row->nseats;
     s->pre = s->ix->pre + row->first_seat + r;
     s->all_free = s->row_free && s->row_free[r] == row->nseats;
+    BO_ASSERT(row->nseats <= BO_LAYOUT_MAX_ROW_SEATS);
     uint32_t left = s->row_free && cat == BO_NONE ? s->row_free[r] : row->nseats;
     for (uint32_t len = 1; len < s->q; len++)
         t[len - 1].score = NO_SCORE;
@@ -438,6 +447,7 @@ static uint32_t row_parts(search_t *s, uint32_t r, part_t *t)
 
 static void window_pop(window_t *w)
 {
+    BO_ASSERT(w->nrows > 0 && w->m[0] <= w->sum);
     uint32_t m0 = w->m[0];
     memmove(w->tab, w->tab + m0, (w->sum - m0) * sizeof(part_t));
     for (uint32_t k = 1; k < w->nrows; k++) {
@@ -451,6 +461,7 @@ static void window_pop(window_t *w)
 
 static void window_append(window_t *w, uint32_t r, const part_t *t, uint32_t m)
 {
+    BO_ASSERT(w->nrows < BO_HOLD_MAX_SEATS + 1 && w->sum + m <= MAX_RUN); /* window_push's bound */
     w->row[w->nrows] = r;
     w->m[w->nrows] = m;
     w->off[w->nrows] = w->sum;
@@ -509,11 +520,13 @@ static void split_write(const window_t *w, uint32_t q, uint32_t *out)
                 pick_len = len;
             }
         }
+        BO_ASSERT(pick_len > 0); /* one part in every row of the window */
         for (uint32_t i = 0; i < pick_len; i++)
             out[n++] = pick.seat + i;
         target -= pick.score;
         x -= pick_len;
     }
+    BO_ASSERT(x == 0 && n == q && target == 0);
 }
 
 /* The best split so far: rows [first, first + nrows). */
@@ -571,6 +584,7 @@ static int search_split(search_t *s, uint32_t section, uint32_t *out)
     w.nrows = w.sum = 0;
     for (uint32_t r = pick.first; r < pick.first + pick.nrows; r++)
         window_append(&w, r, t, row_parts(s, r, t));
+    BO_ASSERT(w.nrows == pick.nrows && w.sum >= s->q);
     split_write(&w, s->q, out);
     return 0;
 }
@@ -580,6 +594,8 @@ static int search_split(search_t *s, uint32_t section, uint32_t *out)
 static const entry_t *pick_list(const bo_best_index_t *ix, uint32_t category, uint32_t section,
                                 uint32_t *n)
 {
+    BO_ASSERT(section == BO_NONE || section < ix->l->nsections);
+    BO_ASSERT(category == BO_NONE || category < ix->l->ncategories);
     if (section != BO_NONE) {
         *n = ix->sec_off[section + 1] - ix->sec_off[section];
         return ix->by_sec + ix->sec_off[section];
@@ -612,7 +628,10 @@ int bo_best_available(const bo_best_index_t *ix, const uint16_t *row_free, bo_se
     const entry_t *list = pick_list(ix, category, section, &n);
     search_rows(&s, list, n);
     cand_t c = s.strict.score != NO_SCORE ? s.strict : s.any;
+    BO_ASSERT(s.strict.score == NO_SCORE || s.any.score != NO_SCORE);
+    BO_ASSERT(s.any.score == NO_SCORE || s.any.score <= s.strict.score);
     if (c.score != NO_SCORE) {
+        BO_ASSERT(c.seat + quantity <= ix->l->nseats);
         for (uint32_t i = 0; i < quantity; i++)
             out[i] = c.seat + i;
         return 0;

@@ -2,7 +2,7 @@
  * inv_internal.h - the inventory's private structures, shared by the files
  * of src/engine/ that implement engine.h: inventory.c (mutations),
  * inv_read.c (reads), journal.c (undo journal, hold table, id hash,
- * deadline heaps).
+ * deadline heaps), inv_check.c (the debug recount).
  */
 #ifndef BOXOFFICE_INV_INTERNAL_H
 #define BOXOFFICE_INV_INTERNAL_H
@@ -110,6 +110,11 @@ void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h);
 void bo__heap_sync(bo_inv_t *inv, uint32_t slot);
 uint32_t bo__cust_get(const bo_inv_t *inv, uint64_t customer);
 int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta);
+/* bo_inv_check's half about holds: the hold table, free list, id hash,
+ * heaps, customers and journal agree (0 or BO_ECORRUPT). */
+int bo__holds_check(const bo_inv_t *inv);
+/* Print what check failed where, to stderr; returns BO_ECORRUPT. */
+int bo__check_failed(const char *what, const char *file, int line);
 
 /* inventory.c */
 void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot);

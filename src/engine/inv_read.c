@@ -13,6 +13,7 @@
 
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
+#include "util/assert.h"
 
 int bo__hold_expired(const struct hold *h, int64_t now_ms)
 {
@@ -28,6 +29,7 @@ static void visit_due(const bo_inv_t *inv, const struct heap *hp, uint32_t i, in
     if (i >= hp->n)
         return;
     const struct hold *h = &inv->holds[hp->slots[i]];
+    BO_ASSERT(h->status == (hp->paying ? BO_HOLD_PAYING : BO_HOLD_HELD));
     int64_t k = hp->paying ? h->pay_deadline_ms : h->expires_at_ms;
     if (k > now_ms)
         return;
@@ -38,6 +40,7 @@ static void visit_due(const bo_inv_t *inv, const struct heap *hp, uint32_t i, in
 
 enum bo_seat_state bo_inv_seat_state(const bo_inv_t *inv, uint32_t seat, int64_t now_ms)
 {
+    BO_ASSERT(seat < inv->layout->nseats);
     uint32_t w = inv->words[seat];
     if (W_STATE(w) == BO_SEAT_HELD && bo__hold_expired(&inv->holds[W_SLOT(w)], now_ms))
         return BO_SEAT_AVAILABLE;
@@ -47,6 +50,7 @@ enum bo_seat_state bo_inv_seat_state(const bo_inv_t *inv, uint32_t seat, int64_t
 static void count_expired(const bo_inv_t *inv, const struct hold *h, void *arg)
 {
     bo_inv_counts_t *c = arg;
+    BO_ASSERT(c->held >= h->nseats && c->live_holds > 0);
     c->held -= h->nseats;
     c->available += h->nseats;
     c->live_holds--;
@@ -54,6 +58,7 @@ static void count_expired(const bo_inv_t *inv, const struct hold *h, void *arg)
 
 void bo_inv_counts(const bo_inv_t *inv, int64_t now_ms, bo_inv_counts_t *c)
 {
+    BO_ASSERT(c != NULL);
     c->total = inv->layout->nseats;
     c->available = inv->n_avail;
     c->held = inv->n_held;
@@ -62,6 +67,7 @@ void bo_inv_counts(const bo_inv_t *inv, int64_t now_ms, bo_inv_counts_t *c)
     c->live_holds = inv->n_live;
     c->version = inv->version;
     visit_due(inv, &inv->exp, 0, now_ms, count_expired, c);
+    BO_ASSERT(c->available + c->held + c->sold + c->blocked == c->total);
 }
 
 struct cat_arg {
@@ -96,6 +102,7 @@ uint32_t bo_inv_ga_available(const bo_inv_t *inv, uint32_t area, int64_t now_ms)
 {
     if (area >= inv->layout->nga)
         return 0;
+    BO_ASSERT((uint64_t)inv->ga_held[area] + inv->ga_sold[area] <= inv->layout->ga[area].capacity);
     struct cat_arg a = {area,
                         inv->layout->ga[area].capacity - inv->ga_held[area] - inv->ga_sold[area]};
     visit_due(inv, &inv->exp, 0, now_ms, ga_expired, &a);
@@ -109,6 +116,7 @@ uint32_t bo_inv_ga_sold(const bo_inv_t *inv, uint32_t area)
 
 uint64_t bo_inv_snapshot(const bo_inv_t *inv, int64_t now_ms, uint8_t *states)
 {
+    BO_ASSERT(states != NULL || inv->layout->nseats == 0);
     for (uint32_t s = 0; s < inv->layout->nseats; s++)
         states[s] = (uint8_t)bo_inv_seat_state(inv, s, now_ms);
     return inv->version;
@@ -139,6 +147,7 @@ static void view_of(const struct hold *h, bo_hold_view_t *v)
 
 int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, bo_hold_view_t *v)
 {
+    BO_ASSERT(id != NULL && v != NULL);
     uint32_t slot = bo__hold_find(inv, id);
     if (!slot || bo__hold_expired(&inv->holds[slot], now_ms))
         return BO_ENOTFOUND;
@@ -148,6 +157,7 @@ int bo_inv_get_hold(const bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms,
 
 int bo_inv_each_hold(const bo_inv_t *inv, int64_t now_ms, bo_inv_hold_fn fn, void *arg)
 {
+    BO_ASSERT(fn != NULL);
     bo_hold_view_t v;
     for (uint32_t slot = 1; slot < inv->nholds; slot++) {
         const struct hold *h = &inv->holds[slot];
@@ -175,6 +185,7 @@ static void due_one(const bo_inv_t *inv, const struct hold *h, void *arg)
 
 uint32_t bo_inv_due_payments(const bo_inv_t *inv, int64_t now_ms, bo_hold_id_t *ids, uint32_t max)
 {
+    BO_ASSERT(ids != NULL || max == 0);
     struct due_arg a = {ids, 0, max};
     visit_due(inv, &inv->pay, 0, now_ms, due_one, &a);
     return a.n;

@@ -14,6 +14,7 @@
 
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
+#include "util/assert.h"
 
 #define DEFAULT_TTL_MS    300000
 #define DEFAULT_MAX_HOLDS (1u << 20)
@@ -34,19 +35,30 @@ static uint32_t *state_counter(bo_inv_t *inv, unsigned st)
 
 static void add_u32(bo_inv_t *inv, uint32_t *p, int64_t d)
 {
+    BO_ASSERT(d >= 0 || *p >= (uint64_t)-d); /* a counter never goes below 0 */
+    BO_ASSERT(d <= 0 || (uint64_t)*p + (uint64_t)d <= UINT32_MAX);
     bo__j_u32(inv, p, (uint32_t)((int64_t)*p + d));
 }
 
 void bo__set_seat_raw(bo_inv_t *inv, uint32_t seat, uint32_t word)
 {
+    BO_ASSERT(seat < inv->layout->nseats);
+    /* A HELD or SOLD seat names its hold; AVAILABLE and BLOCKED ones none. */
+    BO_ASSERT((W_STATE(word) == BO_SEAT_HELD || W_STATE(word) == BO_SEAT_SOLD) ==
+              (W_SLOT(word) != 0));
+    BO_ASSERT(W_SLOT(word) < inv->nholds);
     const bo_seat_t *s = &inv->layout->seats[seat];
     unsigned old = W_STATE(inv->words[seat]), state = W_STATE(word);
     inv->words[seat] = word;
     if (old == state)
         return;
+    BO_ASSERT(*state_counter(inv, old) > 0);
     (*state_counter(inv, old))--;
     (*state_counter(inv, state))++;
+    BO_ASSERT(inv->n_avail + inv->n_held + inv->n_sold + inv->n_blocked == inv->layout->nseats);
     int d = (state == BO_SEAT_AVAILABLE) - (old == BO_SEAT_AVAILABLE);
+    BO_ASSERT(d >= 0 || (inv->cat_avail[s->category] > 0 && inv->row_free[s->row] > 0));
+    BO_ASSERT(d <= 0 || inv->row_free[s->row] < inv->layout->rows[s->row].nseats);
     inv->cat_avail[s->category] += (uint32_t)d;
     inv->row_free[s->row] = (uint16_t)(inv->row_free[s->row] + d);
 }
@@ -104,6 +116,8 @@ int bo_inv_new(const bo_layout_t *l, const bo_inv_config_t *cfg, bo_inv_t **out)
 int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best, const bo_inv_config_t *cfg,
                       bo_inv_t **out)
 {
+    BO_ASSERT(l != NULL && cfg != NULL && out != NULL);
+    BO_ASSERT(l->ncategories <= BO_LAYOUT_MAX_CATEGORIES); /* cfg->price_cents' size */
     *out = NULL;
     if (check_config(l, cfg))
         return BO_EINVAL;
@@ -128,8 +142,10 @@ int bo_inv_new_shared(const bo_layout_t *l, const bo_best_index_t *best, const b
         bo_inv_free(inv);
         return rc;
     }
-    for (uint32_t r = 0; r < l->nrows; r++)
+    for (uint32_t r = 0; r < l->nrows; r++) {
+        BO_ASSERT(l->rows[r].nseats <= UINT16_MAX); /* row_free's width */
         inv->row_free[r] = (uint16_t)l->rows[r].nseats;
+    }
     for (uint32_t s = 0; s < l->nseats; s++)
         inv->cat_avail[l->seats[s].category]++;
     inv->n_avail = l->nseats;
@@ -169,8 +185,11 @@ const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv)
 static void drop_hold(bo_inv_t *inv, uint32_t slot)
 {
     const struct hold *h = &inv->holds[slot];
-    for (uint32_t i = 0; i < h->nseats; i++)
+    BO_ASSERT(h->status == BO_HOLD_HELD || h->status == BO_HOLD_PAYING);
+    for (uint32_t i = 0; i < h->nseats; i++) {
+        BO_ASSERT(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_HELD, slot));
         bo__set_seat(inv, h->seats[i], BO_SEAT_AVAILABLE, 0);
+    }
     for (uint32_t i = 0; i < h->nga; i++)
         add_u32(inv, &inv->ga_held[h->ga[i].area], -(int64_t)h->ga[i].quantity);
     bo__cust_add(inv, h->customer, -(int64_t)h->tickets);
@@ -182,8 +201,11 @@ static void drop_hold(bo_inv_t *inv, uint32_t slot)
 static void sell_hold(bo_inv_t *inv, uint32_t slot)
 {
     struct hold h = inv->holds[slot];
-    for (uint32_t i = 0; i < h.nseats; i++)
+    BO_ASSERT(h.status == BO_HOLD_HELD || h.status == BO_HOLD_PAYING);
+    for (uint32_t i = 0; i < h.nseats; i++) {
+        BO_ASSERT(inv->words[h.seats[i]] == W_MAKE(BO_SEAT_HELD, slot));
         bo__set_seat(inv, h.seats[i], BO_SEAT_SOLD, slot);
+    }
     for (uint32_t i = 0; i < h.nga; i++) {
         add_u32(inv, &inv->ga_held[h.ga[i].area], -(int64_t)h.ga[i].quantity);
         add_u32(inv, &inv->ga_sold[h.ga[i].area], h.ga[i].quantity);
@@ -197,8 +219,11 @@ static void sell_hold(bo_inv_t *inv, uint32_t slot)
 static void unsell_hold(bo_inv_t *inv, uint32_t slot)
 {
     const struct hold *h = &inv->holds[slot];
-    for (uint32_t i = 0; i < h->nseats; i++)
+    BO_ASSERT(h->status == BO_HOLD_SOLD);
+    for (uint32_t i = 0; i < h->nseats; i++) {
+        BO_ASSERT(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_SOLD, slot));
         bo__set_seat(inv, h->seats[i], BO_SEAT_AVAILABLE, 0);
+    }
     for (uint32_t i = 0; i < h->nga; i++)
         add_u32(inv, &inv->ga_sold[h->ga[i].area], -(int64_t)h->ga[i].quantity);
     bo__cust_add(inv, h->customer, -(int64_t)h->tickets);
@@ -212,6 +237,7 @@ static uint32_t sweep(bo_inv_t *inv, int64_t now_ms)
     while (inv->exp.n > 0) {
         uint32_t slot = inv->exp.slots[0];
         const struct hold *h = &inv->holds[slot];
+        BO_ASSERT(h->status == BO_HOLD_HELD); /* the expiry heap holds HELD holds only */
         if (h->expires_at_ms > now_ms || bo__j_reserve(inv, hold_cost(h->nseats, h->nga)))
             break;
         drop_hold(inv, slot);
@@ -358,6 +384,8 @@ static int seat_is_free(void *ctx, uint32_t seat)
 int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer, const uint32_t *seats,
                   uint32_t n, const bo_ga_line_t *ga, uint32_t nga)
 {
+    BO_ASSERT(n <= BO_HOLD_MAX_SEATS && nga <= BO_HOLD_MAX_GA && n + nga > 0);
+    BO_ASSERT((n == 0 || seats) && (nga == 0 || ga));
     memset(h, 0, sizeof(*h));
     h->seats = malloc(n * sizeof(uint32_t) + nga * sizeof(bo_ga_line_t) + 1);
     if (!h->seats)
@@ -378,12 +406,23 @@ int bo__make_hold(struct hold *h, const bo_hold_id_t *id, uint64_t customer, con
 /* Install h (status set) with its seats in state st; GA into held or sold. */
 uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st)
 {
+    BO_ASSERT(st == BO_SEAT_SOLD ? h->status == BO_HOLD_SOLD
+                                 : st == BO_SEAT_HELD &&
+                                       (h->status == BO_HOLD_HELD || h->status == BO_HOLD_PAYING));
+    BO_ASSERT(h->tickets == tickets_of(h->nseats, h->ga, h->nga));
     uint32_t slot = bo__hold_alloc(inv, h);
-    for (uint32_t i = 0; i < h->nseats; i++)
+    for (uint32_t i = 0; i < h->nseats; i++) {
+        BO_ASSERT(W_STATE(inv->words[h->seats[i]]) ==
+                  BO_SEAT_AVAILABLE); /* checked by the caller */
         bo__set_seat(inv, h->seats[i], st, slot);
+    }
     uint32_t *ga_count = st == BO_SEAT_SOLD ? inv->ga_sold : inv->ga_held;
-    for (uint32_t i = 0; i < h->nga; i++)
-        add_u32(inv, &ga_count[h->ga[i].area], h->ga[i].quantity);
+    for (uint32_t i = 0; i < h->nga; i++) {
+        uint32_t a = h->ga[i].area;
+        add_u32(inv, &ga_count[a], h->ga[i].quantity);
+        /* never past capacity: the GA half of zero overselling */
+        BO_ASSERT((uint64_t)inv->ga_held[a] + inv->ga_sold[a] <= inv->layout->ga[a].capacity);
+    }
     bo__cust_add(inv, h->customer, h->tickets);
     if (st == BO_SEAT_HELD)
         add_u32(inv, &inv->n_live, 1);
@@ -398,6 +437,7 @@ static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *re
         int rc = bo_best_available(inv->best, inv->row_free, seat_is_free, inv, r->best_quantity,
                                    r->best_category, r->best_section, res->seats);
         res->nseats = rc == 0 ? r->best_quantity : 0;
+        BO_ASSERT(rc == 0 || rc == BO_ENOSEATS); /* the request was checked */
         return rc;
     }
     if (bo__find_taken(inv, r->seats, r->nseats, r->ga, r->nga, res))
@@ -410,6 +450,7 @@ static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *re
 
 int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_res_t *res)
 {
+    BO_ASSERT(inv != NULL && r != NULL && res != NULL);
     res->nseats = res->nunavailable = res->nga_short = 0;
     int rc = check_hold_req(inv, r, now_ms);
     if (rc)
@@ -434,6 +475,7 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_r
     h.created_ms = now_ms;
     h.expires_at_ms = r->expires_at_ms ? r->expires_at_ms : now_ms + inv->cfg.hold_ttl_ms;
     h.amount_cents = r->replay ? r->amount_cents : price_of(inv, h.seats, h.nseats, h.ga, h.nga);
+    BO_ASSERT(h.expires_at_ms > now_ms);
     res->slot = bo__install_hold(inv, &h, BO_SEAT_HELD);
     res->expires_at_ms = h.expires_at_ms;
     res->amount_cents = h.amount_cents;
@@ -445,8 +487,12 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_r
 /* Sweep, then find the hold id names. Returns its slot or 0. */
 static uint32_t live_slot(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms)
 {
+    BO_ASSERT(inv != NULL && id != NULL);
     sweep(inv, now_ms);
-    return bo__hold_find(inv, id);
+    uint32_t slot = bo__hold_find(inv, id);
+    /* swept: a HELD hold found is not expired */
+    BO_ASSERT(slot == 0 || !bo__hold_expired(&inv->holds[slot], now_ms));
+    return slot;
 }
 
 int bo_inv_release(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms)
@@ -487,6 +533,7 @@ int bo_inv_pay_start(bo_inv_t *inv, const bo_hold_id_t *id, int64_t deadline_ms,
 
 int bo_inv_pay_failed(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, int *released)
 {
+    BO_ASSERT(released != NULL);
     *released = 0;
     uint32_t slot = live_slot(inv, id, now_ms);
     if (!slot)
@@ -498,6 +545,7 @@ int bo_inv_pay_failed(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms, int
     if (rc)
         return rc;
     h.pay_failures++;
+    BO_ASSERT(h.pay_failures <= BO_PAY_MAX_FAILURES);
     if (h.pay_failures >= BO_PAY_MAX_FAILURES || h.expires_at_ms <= now_ms) {
         drop_hold(inv, slot);
         *released = 1;
@@ -579,6 +627,9 @@ int bo_inv_cancel(bo_inv_t *inv, const bo_hold_id_t *id, int64_t now_ms)
 static int set_blocked(bo_inv_t *inv, const uint32_t *seats, uint32_t n, int64_t now_ms,
                        bo_hold_res_t *res, unsigned from, unsigned to)
 {
+    BO_ASSERT(inv != NULL && from != to);
+    BO_ASSERT((from == BO_SEAT_AVAILABLE && to == BO_SEAT_BLOCKED) ||
+              (from == BO_SEAT_BLOCKED && to == BO_SEAT_AVAILABLE));
     if (res)
         res->nseats = res->nunavailable = res->nga_short = 0;
     int rc = bo__check_seats(inv, seats, n, BO_LAYOUT_MAX_SEATS);

@@ -10,12 +10,14 @@
  * operation changes anything (bo__j_reserve, bo__hold_alloc), so no
  * operation can fail half-way on ENOMEM.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boxoffice/error.h"
 #include "engine/inv_internal.h"
 #include "util/array.h"
+#include "util/assert.h"
 
 #define NOT_HEAP UINT32_MAX
 
@@ -43,6 +45,7 @@ static int grow_hcopy(bo_inv_t *inv, size_t need)
 
 int bo__j_reserve(bo_inv_t *inv, size_t entries)
 {
+    BO_ASSERT(inv->jn <= inv->jcap && inv->hn <= inv->hcap);
     if (!inv->journal_on)
         return 0;
     int rc = grow_j(inv, inv->jn + entries);
@@ -55,6 +58,7 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
 {
     if (!inv->journal_on)
         return;
+    BO_ASSERT(type <= J_FREE_ON_UNDO);
     /* Reserved by the operation; growing here is a fallback that cannot undo
      * a failure, so a failed grow keeps the journal as it is (abort would be
      * the alternative). */
@@ -65,6 +69,7 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
 
 void bo__j_seat(bo_inv_t *inv, uint32_t seat)
 {
+    BO_ASSERT(seat < inv->layout->nseats);
     push(inv, J_SEAT, inv->words[seat], seat, NULL);
 }
 
@@ -84,6 +89,7 @@ void bo__j_free_later(bo_inv_t *inv, void *p)
 
 void bo__j_free_on_undo(bo_inv_t *inv, void *p)
 {
+    BO_ASSERT(p != NULL);
     push(inv, J_FREE_ON_UNDO, 0, 0, p);
 }
 
@@ -111,20 +117,26 @@ void bo_inv_forget(bo_inv_t *inv, bo_jpos_t pos)
             free(inv->j[i].p);
         holds += inv->j[i].type == J_HOLD;
     }
+    BO_ASSERT(holds <= inv->hn);
     memmove(inv->j, inv->j + n, (inv->jn - n) * sizeof(*inv->j));
     inv->jn -= n;
     inv->jbase += n;
     memmove(inv->hcopy, inv->hcopy + holds, (inv->hn - holds) * sizeof(*inv->hcopy));
     inv->hn -= holds;
     for (size_t i = 0; i < inv->jn; i++)
-        if (inv->j[i].type == J_HOLD)
+        if (inv->j[i].type == J_HOLD) {
+            BO_ASSERT(inv->j[i].b >= holds); /* copies stay in journal order */
             inv->j[i].b -= holds;
+        }
 }
 
 static void hash_insert(bo_inv_t *inv, uint32_t slot);
 static void hash_remove(bo_inv_t *inv, uint32_t slot);
 static void undo_one(bo_inv_t *inv, const struct jent *e)
 {
+    BO_ASSERT(e->type == J_U32 || e->type == J_SEAT || e->type == J_CUST ||
+              e->type == J_FREE_LATER || e->type == J_FREE_ON_UNDO ||
+              (e->a > 0 && e->a < inv->nholds)); /* a hold slot */
     switch (e->type) {
     case J_U32:
         *(uint32_t *)e->p = e->a;
@@ -133,17 +145,21 @@ static void undo_one(bo_inv_t *inv, const struct jent *e)
         bo__set_seat_raw(inv, (uint32_t)e->b, e->a);
         break;
     case J_HOLD:
+        BO_ASSERT(e->b + 1 == inv->hn); /* the newest copy is undone first */
         inv->holds[e->a] = inv->hcopy[e->b];
         bo__heap_sync(inv, e->a);
         break;
     case J_HOLD_NEW:
+        BO_ASSERT(inv->holds[e->a].status != BO_HOLD_NONE);
         memset(&inv->holds[e->a], 0, sizeof(inv->holds[e->a]));
         bo__heap_sync(inv, e->a);
         break;
     case J_SLOT_POP:
+        BO_ASSERT(inv->nfree < inv->cap_holds && inv->holds[e->a].status == BO_HOLD_NONE);
         inv->free_slots[inv->nfree++] = e->a;
         break;
     case J_SLOT_PUSH:
+        BO_ASSERT(inv->nfree > 0 && inv->free_slots[inv->nfree - 1] == e->a);
         inv->nfree--;
         break;
     case J_HASH_INS:
@@ -170,6 +186,7 @@ void bo_inv_rollback(bo_inv_t *inv, bo_jpos_t pos)
 {
     if (pos < inv->jbase)
         pos = inv->jbase; /* forgotten changes cannot be undone */
+    BO_ASSERT(inv->journal_on || inv->jn == 0);
     while (inv->jbase + inv->jn > pos) {
         const struct jent *e = &inv->j[--inv->jn];
         undo_one(inv, e);
@@ -201,6 +218,8 @@ static uint64_t entry(uint64_t h, uint32_t slot)
 
 static void hash_insert(bo_inv_t *inv, uint32_t slot)
 {
+    BO_ASSERT(slot > 0 && slot < inv->nholds && inv->holds[slot].status != BO_HOLD_NONE);
+    BO_ASSERT(inv->hash_used + inv->hash_tomb < inv->hash_mask); /* an empty entry ends probes */
     uint64_t h = id_hash(&inv->holds[slot].id);
     uint32_t i = (uint32_t)h & inv->hash_mask;
     while (inv->hash[i] != 0 && inv->hash[i] != HTOMB)
@@ -215,8 +234,11 @@ static void hash_remove(bo_inv_t *inv, uint32_t slot)
 {
     uint64_t h = id_hash(&inv->holds[slot].id), e = entry(h, slot);
     uint32_t i = (uint32_t)h & inv->hash_mask;
-    while (inv->hash[i] != e)
+    while (inv->hash[i] != e) {
+        BO_ASSERT(inv->hash[i] != 0); /* the slot was indexed */
         i = (i + 1) & inv->hash_mask;
+    }
+    BO_ASSERT(inv->hash_used > 0);
     inv->hash[i] = HTOMB;
     inv->hash_used--;
     inv->hash_tomb++;
@@ -224,6 +246,7 @@ static void hash_remove(bo_inv_t *inv, uint32_t slot)
 
 uint32_t bo__hold_find(const bo_inv_t *inv, const bo_hold_id_t *id)
 {
+    BO_ASSERT(id != NULL);
     uint64_t h = id_hash(id), tag = h & 0xffffffff00000000ull;
     for (uint32_t i = (uint32_t)h & inv->hash_mask;; i = (i + 1) & inv->hash_mask) {
         uint64_t e = inv->hash[i];
@@ -252,11 +275,13 @@ static int hash_prepare(bo_inv_t *inv)
         inv->hash = old;
         return BO_ENOMEM;
     }
+    uint32_t used = inv->hash_used;
     inv->hash_mask = ncap - 1;
     inv->hash_used = inv->hash_tomb = 0;
     for (uint32_t i = 0; i <= omask; i++)
         if (old[i] != 0 && old[i] != HTOMB)
             hash_insert(inv, (uint32_t)old[i]);
+    BO_ASSERT(inv->hash_used == used); /* every live entry moved, tombstones dropped */
     free(old);
     return 0;
 }
@@ -306,9 +331,12 @@ int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta)
         return 0;
     struct cust *c = cust_slot(inv, customer);
     if (c->key == 0) {
+        BO_ASSERT(delta > 0 && (inv->cust_used + 1) * 2 <= inv->cust_mask + 1); /* cust_prepare'd */
         c->key = customer;
         inv->cust_used++;
     }
+    BO_ASSERT(delta > 0 || c->count >= (uint64_t)-delta); /* a count never goes below 0 */
+    BO_ASSERT(delta < 0 || (uint64_t)c->count + (uint64_t)delta <= UINT32_MAX);
     push(inv, J_CUST, c->count, customer, NULL);
     c->count = (uint32_t)((int64_t)c->count + delta);
     return 0;
@@ -323,6 +351,7 @@ static int64_t key(const bo_inv_t *inv, const struct heap *h, uint32_t slot)
 
 static void heap_place(struct heap *h, uint32_t i, uint32_t slot)
 {
+    BO_ASSERT(i < h->n && slot > 0);
     h->slots[i] = slot;
     h->pos[slot] = i;
 }
@@ -362,6 +391,7 @@ static void sift_down(const bo_inv_t *inv, struct heap *h, uint32_t i)
 static void heap_remove(const bo_inv_t *inv, struct heap *h, uint32_t slot)
 {
     uint32_t i = h->pos[slot];
+    BO_ASSERT(i < h->n && h->slots[i] == slot);
     h->pos[slot] = NOT_HEAP;
     if (--h->n == i)
         return;
@@ -375,6 +405,7 @@ static void heap_sync_one(bo_inv_t *inv, struct heap *h, uint32_t slot, int want
 {
     int in = h->pos[slot] != NOT_HEAP;
     if (want && !in) {
+        BO_ASSERT(h->n < inv->cap_holds); /* a heap holds each slot at most once */
         h->slots[h->n] = slot;
         h->pos[slot] = h->n;
         sift_up(inv, h, h->n++);
@@ -385,11 +416,13 @@ static void heap_sync_one(bo_inv_t *inv, struct heap *h, uint32_t slot, int want
         sift_up(inv, h, i);
         sift_down(inv, h, h->pos[slot]);
     }
+    BO_ASSERT(want ? h->slots[h->pos[slot]] == slot : h->pos[slot] == NOT_HEAP);
 }
 
 /* Put slot in the heap its status calls for, at the right place. */
 void bo__heap_sync(bo_inv_t *inv, uint32_t slot)
 {
+    BO_ASSERT(slot > 0 && slot < inv->cap_holds);
     uint8_t st = inv->holds[slot].status;
     heap_sync_one(inv, &inv->exp, slot, st == BO_HOLD_HELD);
     heap_sync_one(inv, &inv->pay, slot, st == BO_HOLD_PAYING);
@@ -462,6 +495,7 @@ static int slots_prepare(bo_inv_t *inv)
     inv->cap_holds = ncap;
     for (uint32_t s = ncap; s-- > inv->nholds;)
         inv->free_slots[inv->nfree++] = s;
+    BO_ASSERT(inv->nfree > 0 && inv->nfree <= ncap - 1); /* slot 0 is never free */
     inv->nholds = ncap;
     return 0;
 }
@@ -483,7 +517,10 @@ int bo__hold_prepare(bo_inv_t *inv)
  * hold's slot is released and the journal forgets it). */
 uint32_t bo__hold_alloc(bo_inv_t *inv, const struct hold *h)
 {
+    BO_ASSERT(inv->nfree > 0);                                /* bo__hold_prepare'd */
+    BO_ASSERT(h->status != BO_HOLD_NONE && h->seats != NULL); /* a live or sold hold */
     uint32_t slot = inv->free_slots[--inv->nfree];
+    BO_ASSERT(slot > 0 && slot < inv->nholds && inv->holds[slot].status == BO_HOLD_NONE);
     push(inv, J_SLOT_POP, slot, 0, NULL);
     bo__hold_set(inv, slot, h);
     hash_insert(inv, slot);
@@ -493,8 +530,28 @@ uint32_t bo__hold_alloc(bo_inv_t *inv, const struct hold *h)
 }
 
 /* Replace holds[slot] by h (journaled) and move it between heaps. */
+/* The transitions a hold may take (enum bo_hold_status): a new slot gets
+ * any live or sold status (a snapshot brings PAYING holds back), HELD and
+ * PAYING go back and forth, both may be sold, and any hold may go. */
+static bool transition_ok(uint8_t from, uint8_t to)
+{
+    switch (from) {
+    case BO_HOLD_NONE:
+        return to != BO_HOLD_NONE;
+    case BO_HOLD_HELD:
+    case BO_HOLD_PAYING:
+        return true;
+    case BO_HOLD_SOLD:
+        return to == BO_HOLD_NONE;
+    }
+    return false;
+}
+
 void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h)
 {
+    BO_ASSERT(slot > 0 && slot < inv->nholds);
+    BO_ASSERT(transition_ok(inv->holds[slot].status, h->status));
+    BO_ASSERT(h->pay_failures < BO_PAY_MAX_FAILURES);
     if (inv->journal_on && inv->holds[slot].status == BO_HOLD_NONE) {
         push(inv, J_HOLD_NEW, slot, 0, NULL); /* free slots are all zero */
     } else if (inv->journal_on) {
@@ -511,6 +568,8 @@ void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h)
  * array is freed once the journal no longer needs it. */
 void bo__hold_release_slot(bo_inv_t *inv, uint32_t slot)
 {
+    BO_ASSERT(slot > 0 && slot < inv->nholds && inv->holds[slot].status != BO_HOLD_NONE);
+    BO_ASSERT(inv->nfree < inv->cap_holds - 1);
     void *seats = inv->holds[slot].seats;
     hash_remove(inv, slot);
     push(inv, J_HASH_DEL, slot, 0, NULL);
@@ -518,4 +577,106 @@ void bo__hold_release_slot(bo_inv_t *inv, uint32_t slot)
     inv->free_slots[inv->nfree++] = slot;
     push(inv, J_SLOT_PUSH, slot, 0, NULL);
     bo__j_free_later(inv, seats);
+}
+
+/* ---- debug recount (bo_inv_check) ----------------------------------------- */
+
+/* 0, or print the failed check and BO_ECORRUPT. */
+int bo__check_failed(const char *what, const char *file, int line)
+{
+    fprintf(stderr, "bo_inv_check: %s:%d: %s\n", file, line, what);
+    return BO_ECORRUPT;
+}
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            return bo__check_failed(#c, __FILE__, __LINE__);                                       \
+    } while (0)
+
+static int check_heap(const bo_inv_t *inv, const struct heap *h)
+{
+    CHECK(h->n <= inv->cap_holds);
+    for (uint32_t i = 0; i < h->n; i++) {
+        uint32_t s = h->slots[i];
+        CHECK(s > 0 && s < inv->nholds && h->pos[s] == i);
+        CHECK(inv->holds[s].status == (h->paying ? BO_HOLD_PAYING : BO_HOLD_HELD));
+        CHECK(i == 0 || key(inv, h, h->slots[(i - 1) / 2]) <= key(inv, h, s));
+    }
+    for (uint32_t s = 1; s < inv->nholds; s++) {
+        uint8_t want = h->paying ? BO_HOLD_PAYING : BO_HOLD_HELD;
+        CHECK((inv->holds[s].status == want) == (h->pos[s] != NOT_HEAP));
+        CHECK(h->pos[s] == NOT_HEAP || (h->pos[s] < h->n && h->slots[h->pos[s]] == s));
+    }
+    return 0;
+}
+
+/* Every customer's count is the tickets of its holds. */
+static int check_customers(const bo_inv_t *inv)
+{
+    uint32_t cap = inv->cust_mask + 1, used = 0;
+    uint64_t *left = calloc(cap, sizeof(uint64_t));
+    if (!left)
+        return BO_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; i < cap; i++) {
+        left[i] = inv->cust[i].count;
+        used += inv->cust[i].key != 0;
+    }
+    for (uint32_t s = 1; s < inv->nholds && rc == 0; s++) {
+        const struct hold *h = &inv->holds[s];
+        if (h->status == BO_HOLD_NONE || h->customer == 0)
+            continue;
+        const struct cust *c = cust_slot(inv, h->customer);
+        if (c->key != h->customer || left[c - inv->cust] < h->tickets)
+            rc = bo__check_failed("a hold's customer counts its tickets", __FILE__, __LINE__);
+        else
+            left[c - inv->cust] -= h->tickets;
+    }
+    for (uint32_t i = 0; i < cap && rc == 0; i++)
+        if (left[i])
+            rc = bo__check_failed("a customer counts tickets of no hold", __FILE__, __LINE__);
+    free(left);
+    if (rc == 0 && used != inv->cust_used)
+        rc = bo__check_failed("used == inv->cust_used", __FILE__, __LINE__);
+    return rc;
+}
+
+/* The hold table, its free list, the id hash, the heaps, the customers and
+ * the journal agree with each other. O(hold slots + hash + journal). */
+int bo__holds_check(const bo_inv_t *inv)
+{
+    CHECK(inv->nholds >= 1 && inv->nholds <= inv->cap_holds + 1);
+    CHECK(inv->nfree < inv->nholds);
+    uint32_t live = 0;
+    for (uint32_t s = 1; s < inv->nholds; s++) {
+        const struct hold *h = &inv->holds[s];
+        if (h->status == BO_HOLD_NONE)
+            continue;
+        live++;
+        CHECK(h->status <= BO_HOLD_SOLD && h->pay_failures < BO_PAY_MAX_FAILURES);
+        CHECK(bo__hold_find(inv, &h->id) == s);
+    }
+    CHECK(live + inv->nfree == inv->nholds - 1); /* every slot but 0 is live or free */
+    for (uint32_t i = 0; i < inv->nfree; i++) {
+        uint32_t s = inv->free_slots[i];
+        CHECK(s > 0 && s < inv->nholds && inv->holds[s].status == BO_HOLD_NONE);
+    }
+    uint32_t used = 0, tomb = 0;
+    for (uint32_t i = 0; i <= inv->hash_mask; i++) {
+        used += inv->hash[i] != 0 && inv->hash[i] != HTOMB;
+        tomb += inv->hash[i] == HTOMB;
+    }
+    CHECK(used == inv->hash_used && tomb == inv->hash_tomb && used == live);
+    int rc = check_heap(inv, &inv->exp);
+    if (rc == 0)
+        rc = check_heap(inv, &inv->pay);
+    if (rc == 0)
+        rc = check_customers(inv);
+    if (rc)
+        return rc;
+    size_t copies = 0;
+    for (size_t i = 0; i < inv->jn; i++)
+        copies += inv->j[i].type == J_HOLD;
+    CHECK(inv->jn <= inv->jcap && copies == inv->hn && inv->hn <= inv->hcap);
+    return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 #include "http/redact.h"
 #include "util/hex.h"
 
@@ -132,6 +133,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&log->cv, &log->mu);
         chunk_t *c = log->head;
         bool stop = log->stop;
+        BO_ASSERT((c == NULL) == (log->tail == &log->head) && (c != NULL || log->queued == 0));
         log->head = NULL;
         log->tail = &log->head;
         log->queued = 0;
@@ -204,6 +206,7 @@ void bo__access_log_loop_flush(bo__loop_t *loop)
     pthread_mutex_lock(&log->mu);
     bool keep = log->started && log->queued + c->len <= MAX_QUEUED;
     if (keep) {
+        BO_ASSERT(*log->tail == NULL && c->len > 0);
         c->next = NULL;
         *log->tail = c;
         log->tail = &c->next;

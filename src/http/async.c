@@ -24,6 +24,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 #define PARK_MAX_BODY 16384 /* bytes: larger bodies are not copied, and h2o polls as it likes */
 
@@ -31,11 +32,13 @@
  * kick is in flight. BO_ESTATE once the loop stopped (nothing appended). */
 static int append(bo__loop_t *loop, bo__post_t *head, bo__post_t **tail)
 {
+    BO_ASSERT(head != NULL && tail != NULL && *tail == NULL); /* a terminated list */
     pthread_mutex_lock(&loop->post_mu);
     if (loop->closed) {
         pthread_mutex_unlock(&loop->post_mu);
         return BO_ESTATE;
     }
+    BO_ASSERT(*loop->post_tail == NULL); /* post_tail is the last post's next */
     *loop->post_tail = head;
     loop->post_tail = tail;
     if (!loop->kicked) { /* under post_mu: the kick is never linked twice */
@@ -70,6 +73,7 @@ static _Thread_local struct {
 static bool hold_back(bo__loop_t *loop, bo__post_t *p)
 {
     unsigned i = 0;
+    BO_ASSERT(deferred.depth > 0 && deferred.nloops <= DEFER_LOOPS);
     while (i < deferred.nloops && deferred.q[i].loop != loop)
         i++;
     if (i == DEFER_LOOPS)
@@ -87,6 +91,7 @@ static bool hold_back(bo__loop_t *loop, bo__post_t *p)
 
 int bo__loop_post(bo__loop_t *loop, bo__post_t *p)
 {
+    BO_ASSERT(loop != NULL && p != NULL && p->run != NULL);
     p->next = NULL;
     if (deferred.depth && hold_back(loop, p))
         return 0;

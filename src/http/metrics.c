@@ -17,6 +17,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 #include "util/strbuf.h"
 
 #define MAX_BOUNDS     32u
@@ -137,6 +138,7 @@ static bo_metric_t *family_new(bo_metrics_t *m, const char *name, const char *he
     }
     f->registry = m;
     f->type = type;
+    BO_ASSERT(bo_mutex_held(&m->mu) && *m->tail == NULL);
     *m->tail = f;
     m->tail = &f->next;
 out:
@@ -163,6 +165,7 @@ bo_metric_t *bo_metrics_histogram(bo_metrics_t *m, const char *name, const char 
         if (!(bounds[i] > bounds[i - 1]))
             return NULL;
     bo_metric_t *f = family_new(m, name, help, HISTOGRAM);
+    BO_ASSERT(f == NULL || f->type == HISTOGRAM); /* a name is one family of one type */
     if (f && f->nbounds == 0) {
         memcpy(f->bounds, bounds, nbounds * sizeof(*bounds));
         f->nbounds = nbounds;
@@ -224,6 +227,7 @@ int bo_metrics_add_collector(bo_metrics_t *m, bo_metrics_collect_fn fn, void *ar
 {
     int rc = BO_ENOMEM;
     pthread_mutex_lock(&m->mu);
+    BO_ASSERT(fn != NULL);
     if (m->ncollectors < MAX_COLLECTORS) {
         m->collectors[m->ncollectors].fn = fn;
         m->collectors[m->ncollectors].arg = arg;

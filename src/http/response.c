@@ -14,6 +14,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 const char *bo__reason(int status)
 {
@@ -87,6 +88,8 @@ int bo__send(bo_http_req_t *r, int status, const char *ctype, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
     h2o_req_t *req = r->req;
+    BO_ASSERT(status >= 100 && status <= 599);
+    BO_ASSERT(body.base != NULL || body.len == 0);
     if (r->answered)
         return BO_ESTATE;
     r->answered = true;

@@ -16,6 +16,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 #include "util/pct.h"
 #include "util/text.h"
 
@@ -179,6 +180,7 @@ static bool literal_is(const char *literal, const char *p, size_t len)
 static uint32_t match(const bo__route_t *route, const segment_t *segs, int n)
 {
     uint32_t score = 0;
+    BO_ASSERT(route->nsegs <= BO_HTTP_MAX_SEGMENTS && n >= 0); /* score fits 32 bits */
     if ((int)route->nsegs != n)
         return 0;
     for (int i = 0; i < n; i++) {
@@ -205,6 +207,7 @@ static int find_route(bo_server_t *srv, const char *method, bool head, const seg
     int best = -1;
     uint32_t best_score = 0;
     size_t used = 0;
+    BO_ASSERT(cap > 0);
     allow[0] = '\0';
     for (unsigned i = 0; i < srv->nroutes; i++) {
         uint32_t score = match(&srv->routes[i], segs, n);
@@ -251,6 +254,7 @@ static int bind_params(bo_http_req_t *r, const bo__route_t *route, const segment
                                "a path parameter has a bad %-escape, a NUL or invalid UTF-8", d);
             return BO_EINVAL;
         }
+        BO_ASSERT(k < BO_HTTP_MAX_PARAMS); /* add_route counted them */
         r->params[k++] = v;
     }
     return 0;

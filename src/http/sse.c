@@ -23,6 +23,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 struct bo_http_sse {
     h2o_generator_t gen;
@@ -50,7 +51,9 @@ struct bo_http_sse {
 
 static void sse_unref(bo_http_sse_t *s)
 {
-    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+    int was = atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel);
+    BO_ASSERT(was >= 1); /* a reference released twice */
+    if (was != 1)
         return;
     pthread_mutex_destroy(&s->mu);
     free(s->pending);
@@ -61,6 +64,8 @@ static void sse_unref(bo_http_sse_t *s)
 /* Append under mu. Returns 0, BO_EBUSY past the bound, BO_ENOMEM. */
 static int append_locked(bo_http_sse_t *s, const char *p, size_t n)
 {
+    BO_ASSERT(bo_mutex_held(&s->mu));
+    BO_ASSERT((p != NULL || n == 0) && s->pending_len <= s->pending_cap);
     if (s->pending_len + n > BO_HTTP_SSE_MAX_QUEUED)
         return BO_EBUSY;
     if (s->pending_len + n > s->pending_cap) {
@@ -75,12 +80,14 @@ static int append_locked(bo_http_sse_t *s, const char *p, size_t n)
     }
     memcpy(s->pending + s->pending_len, p, n);
     s->pending_len += n;
+    BO_ASSERT(s->pending_len <= BO_HTTP_SSE_MAX_QUEUED);
     return 0;
 }
 
 /* Loop thread: tell the publisher, once, that the stream takes no more. */
 static void notify_closed(bo_http_sse_t *s)
 {
+    BO_ASSERT(!bo_mutex_held(&s->mu)); /* on_close may send or close */
     pthread_mutex_lock(&s->mu);
     s->gone = true;
     pthread_mutex_unlock(&s->mu);
@@ -119,6 +126,7 @@ static void flush(bo_http_sse_t *s)
 {
     if (!s->req || s->ended)
         return;
+    BO_ASSERT(!bo_mutex_held(&s->mu)); /* flush takes mu itself */
     pthread_mutex_lock(&s->mu);
     bool gone = s->gone, closing = s->closing, idle = !s->sending, dropped = s->dropped;
     char *data = idle ? s->pending : NULL;
@@ -154,6 +162,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     free(s->inflight);
     s->inflight = NULL;
     pthread_mutex_lock(&s->mu);
+    BO_ASSERT(s->sending); /* h2o proceeds only after a send of ours */
     s->sending = false;
     pthread_mutex_unlock(&s->mu);
     flush(s);
@@ -190,6 +199,7 @@ static void on_flush_post(bo__post_t *p, int alive)
 /* Under mu: make sure a flush is queued. Returns with mu unlocked. */
 static void post_flush_unlock(bo_http_sse_t *s)
 {
+    BO_ASSERT(bo_mutex_held(&s->mu));
     bool post = !s->posted;
     if (post) {
         s->posted = true;
@@ -271,6 +281,8 @@ bo_http_sse_t *bo_http_sse_begin(bo_http_req_t *r, bo_http_sse_close_fn on_close
 /* "event: NAME\n" + one "data: " line per line of data + "\n". */
 static int format_locked(bo_http_sse_t *s, const char *event, const char *data, size_t len)
 {
+    BO_ASSERT(bo_mutex_held(&s->mu));
+    BO_ASSERT(data != NULL || len == 0);
     int rc = 0;
     if (event) {
         rc |= append_locked(s, H2O_STRLIT("event: "));

@@ -30,6 +30,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 #include "util/pct.h"
 #include "util/strbuf.h"
 
@@ -114,6 +115,7 @@ static int safe_relative(const char *path, char *rel, size_t cap)
     }
     size_t skip = strspn(rel, "/");
     memmove(rel, rel + skip, strlen(rel + skip) + 1);
+    BO_ASSERT(rel[0] != '/' && strlen(rel) < cap); /* relative: resolve joins it under the root */
     return 0;
 }
 

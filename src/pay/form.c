@@ -9,6 +9,7 @@
 
 #include "boxoffice/pay.h"
 #include "pay/pay_internal.h"
+#include "util/assert.h"
 #include "util/hex.h"
 
 bool bo__pay_id_ok(const char *s, size_t len)
@@ -47,6 +48,7 @@ static void encode(bo_buf_t *b, const char *s, bool brackets)
 
 void bo__form_add(bo_buf_t *b, const char *key, const char *value)
 {
+    BO_ASSERT(b != NULL && key != NULL && key[0] != '\0' && value != NULL);
     if (b->len)
         bo_buf_put(b, "&", 1);
     encode(b, key, true);

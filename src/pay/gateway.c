@@ -28,6 +28,7 @@
 #include "boxoffice/error.h"
 #include "boxoffice/pay.h"
 #include "pay/pay_internal.h"
+#include "util/assert.h"
 #include "util/strbuf.h"
 
 #define DEFAULT_TIMEOUT_MS 5000u
@@ -183,6 +184,7 @@ static CURL *take_handle(bo_pay_t *p)
 {
     CURL *h = NULL;
     pthread_mutex_lock(&p->mu);
+    BO_ASSERT(p->nidle <= POOL_MAX);
     if (p->nidle)
         h = p->idle[--p->nidle];
     pthread_mutex_unlock(&p->mu);
@@ -207,6 +209,7 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
+    BO_ASSERT(s->buf.len <= ANSWER_MAX); /* the bound holds across calls */
     if (s->buf.len + len > ANSWER_MAX) {
         s->too_big = true;
         return 0;
@@ -218,6 +221,7 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 /* Text from the gateway, fit for a log line: printable ASCII, bounded. */
 static void log_safe(char *dst, size_t cap, const char *s)
 {
+    BO_ASSERT(dst != NULL && cap > 0);
     size_t i = 0;
     for (; s && *s && i + 1 < cap; s++, i++)
         dst[i] = *s >= ' ' && *s < 0x7f ? *s : '?';
@@ -234,6 +238,9 @@ static struct curl_slist *headers(bo_pay_t *p, const struct req *r)
                            "Expect:",
                            r->idem_key ? "Content-Type: application/x-www-form-urlencoded" : NULL,
                            r->idem_key ? idem : NULL};
+    /* every POST carries its key (idem_ok checked its length), no GET does */
+    BO_ASSERT((r->idem_key != NULL) == (strcmp(r->method, "POST") == 0));
+    BO_ASSERT(!r->idem_key || strlen(r->idem_key) <= KEY_MAX);
     if (r->idem_key)
         snprintf(idem, sizeof(idem), "Idempotency-Key: %s", r->idem_key);
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && lines[i]; i++) {
@@ -317,6 +324,7 @@ static int exchange(bo_pay_t *p, const struct req *r, long *status, json_t **jso
     CURL *h = take_handle(p);
     *status = 0;
     *json = NULL;
+    BO_ASSERT(r->method != NULL && r->path[0] == '/');
     if (!h || !(hdrs = headers(p, r)) || r->form.failed)
         goto out;
     snprintf(url, sizeof(url), "%s%s", p->base_url, r->path);
@@ -404,6 +412,7 @@ static int classify(const struct req *r, long status, json_t *json)
  * or does not fit and may not be cut. Cuts keep UTF-8 whole. */
 static int copy_str(char *dst, size_t cap, json_t *v, bool may_cut)
 {
+    BO_ASSERT(dst != NULL && cap > 0);
     dst[0] = '\0';
     if (!v || json_is_null(v))
         return 0;
@@ -416,6 +425,7 @@ static int copy_str(char *dst, size_t cap, json_t *v, bool may_cut)
         for (n = cap - 1; n && ((unsigned char)json_string_value(v)[n] & 0xC0) == 0x80; n--)
             ;
     }
+    BO_ASSERT(n < cap);
     memcpy(dst, json_string_value(v), n);
     dst[n] = '\0';
     return 0;
@@ -523,6 +533,7 @@ static int call(bo_pay_t *p, struct req *r, bo_pay_intent_t *intent, bo_pay_refu
 {
     long status;
     json_t *json = NULL;
+    BO_ASSERT((intent != NULL) != (refund != NULL)); /* one answer shape per call */
     count(&p->calls);
     int rc = exchange(p, r, &status, &json);
     bo_buf_free(&r->form);
@@ -560,6 +571,7 @@ static bool id_ok(const char *id)
 static void post(struct req *r, const char *idem_key, const char *what, const char *id,
                  const char *action)
 {
+    BO_ASSERT(idem_ok(idem_key) && what != NULL && (!action || id));
     r->method = "POST";
     r->idem_key = idem_key;
     snprintf(r->path, sizeof(r->path), "/v1/%s%s%s%s%s", what, id ? "/" : "", id ? id : "",

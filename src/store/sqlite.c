@@ -31,6 +31,7 @@
  */
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
+#include "util/assert.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -188,6 +189,7 @@ static int map_err(int sqlite_rc)
  * outlives the statement's use of it: reset() clears the binding. */
 static void bind_body(sqlite3_stmt *st, int i, const void *body, size_t len)
 {
+    BO_ASSERT(body != NULL || len == 0);
     sqlite3_bind_blob64(st, i, len ? body : "", len, SQLITE_STATIC);
 }
 
@@ -206,6 +208,7 @@ static void reset(sqlite3_stmt *st)
  * BO_ECORRUPT / BO_EIO. */
 static int run(sqlite3_stmt *st)
 {
+    BO_ASSERT(st != NULL); /* prepared by prepare_all */
     int rc = sqlite3_step(st);
 
     reset(st);
@@ -232,6 +235,7 @@ static int put_venue(struct sq *b, const bo_rec_t *r)
 {
     sqlite3_stmt *st = b->st[S_VENUE];
 
+    BO_ASSERT(r->kind == BO_REC_VENUE);
     bind_u64(st, 1, r->id);
     bind_body(st, 2, r->body, r->body_len);
     return run(st);
@@ -243,6 +247,8 @@ static int put_event(struct sq *b, const bo_rec_t *r)
     sqlite3_stmt *st = b->st[S_EVENT];
     int rc;
 
+    BO_ASSERT(r->kind == BO_REC_EVENT);
+    BO_ASSERT(r->nga_capacity == 0 || r->ga_capacity != NULL);
     bind_u64(st, 1, r->id);
     bind_u64(st, 2, r->venue);
     bind_body(st, 3, r->body, r->body_len);
@@ -263,6 +269,9 @@ static int put_sales(struct sq *b, const bo_rec_t *r)
     sqlite3_stmt *st;
     int rc = 0;
 
+    BO_ASSERT(r->kind == BO_REC_MUT);
+    BO_ASSERT((r->nsold_add == 0 || r->sold_add) && (r->nsold_del == 0 || r->sold_del));
+    BO_ASSERT(r->nga_delta == 0 || r->ga_sold_delta != NULL);
     st = b->st[S_SOLD_ADD];
     for (uint32_t i = 0; rc == 0 && i < r->nsold_add; i++) {
         bind_u64(st, 1, r->id);
@@ -292,6 +301,7 @@ static int put_mut(struct sq *b, const bo_rec_t *r)
     sqlite3_stmt *st = b->st[S_LOG];
     int rc;
 
+    BO_ASSERT(r->kind == BO_REC_MUT && r->seq > 0); /* an event's seqs start at 1 */
     bind_u64(st, 1, r->id);
     bind_u64(st, 2, r->seq);
     sqlite3_bind_int64(st, 3, r->at_ms);
@@ -347,6 +357,7 @@ static int put_snapshot(struct sq *b, const bo_rec_t *r)
     bool found;
     int rc;
 
+    BO_ASSERT(r->kind == BO_REC_SNAPSHOT);
     rc = get_snapshot(b, r->id, &found, &old_seq, &log_upto);
     if (rc || (found && old_seq > r->seq))
         return rc;
@@ -365,6 +376,7 @@ static int put_idem(struct sq *b, const bo_rec_t *r)
 {
     sqlite3_stmt *st = b->st[S_IDEM];
 
+    BO_ASSERT(r->idem_key != NULL && r->idem_hash != NULL); /* put() checked */
     sqlite3_bind_text(st, 1, r->idem_key, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, r->idem_hash, 32, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, r->idem_status);
@@ -382,6 +394,7 @@ static int put_idem(struct sq *b, const bo_rec_t *r)
 
 static int put_docs(struct sq *b, const bo_rec_t *r)
 {
+    BO_ASSERT(r->docs != NULL && r->ndocs > 0);
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < r->ndocs; i++) {
         const bo_doc_t *d = &r->docs[i];
@@ -403,6 +416,7 @@ static int put_docs(struct sq *b, const bo_rec_t *r)
                 sqlite3_bind_text(st, 8, d->figures, -1, SQLITE_STATIC);
         }
         rc = run(st);
+        BO_ASSERT(d->nkeys == 0 || d->keys != NULL);
         for (uint32_t k = 0; rc == 0 && k < d->nkeys; k++) {
             sqlite3_stmt *ks = b->st[S_DOC_KEY];
             sqlite3_bind_text(ks, 1, d->keys[k], -1, SQLITE_STATIC);
@@ -456,6 +470,8 @@ static void catch_up(struct sq *b)
 {
     bool wait = false; /* for a pass: the tail is still long */
 
+    BO_ASSERT(!b->ckpt_running || !bo_mutex_held(&b->ckpt_mu)); /* the committer's, unlocked */
+
     if (b->ckpt_running) {
         pthread_mutex_lock(&b->ckpt_mu);
         wait = b->wal_frames - b->ckpt_frames > CATCHUP_TAIL && b->wal_frames < 4 * WAL_CATCHUP;
@@ -476,6 +492,7 @@ static int sq_commit(void *backend, bo_rec_t *const *recs, size_t n)
     struct sq *b = backend;
     int rc;
 
+    BO_ASSERT(recs != NULL && n > 0 && n <= BO_STORE_MAX_BATCH);
     rc = run(b->st[S_BEGIN]) ? BO_EIO : 0;
     if (rc)
         goto out;
@@ -529,6 +546,7 @@ static bool cur_before(const struct cursor *c, sqlite3_int64 event)
 /* The record of an (event, seq, at_ms, body) row; valid until the next step. */
 static bo_rec_t row_rec(sqlite3_stmt *st, uint8_t kind)
 {
+    BO_ASSERT(kind == BO_REC_MUT || kind == BO_REC_SNAPSHOT);
     bo_rec_t r = {.kind = kind};
 
     r.id = (uint64_t)sqlite3_column_int64(st, 0);
@@ -839,6 +857,7 @@ static int sq_get(void *backend, const char *coll, const char *id, char **body, 
 static int rd_query(struct sq *b, const char *sql, const char *coll, const char *group,
                     sqlite3_stmt **st)
 {
+    BO_ASSERT(bo_mutex_held(&b->rd_mu) && coll != NULL);
     if (sqlite3_prepare_v2(b->rd_db, sql, -1, st, NULL) != SQLITE_OK)
         return BO_EIO;
     sqlite3_bind_text(*st, 1, coll, -1, SQLITE_STATIC);
@@ -964,10 +983,12 @@ static int prepare_all(struct sq *b)
     struct cursor c = {0};
     int rc;
 
-    for (int i = 0; i < S_COUNT; i++)
+    for (int i = 0; i < S_COUNT; i++) {
+        BO_ASSERT(stmt_sql[i] != NULL); /* every statement index has its SQL */
         if (sqlite3_prepare_v3(b->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &b->st[i],
                                NULL) != SQLITE_OK)
             return BO_EIO;
+    }
     rc = cur_open(b->db, &c,
                   "SELECT max(ifnull((SELECT max(id) FROM log), 0),"
                   " ifnull((SELECT max(log_upto) FROM snapshots), 0))");

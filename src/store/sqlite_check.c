@@ -11,8 +11,8 @@
  */
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
+#include "util/assert.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -205,7 +205,7 @@ int bo__sqlite_check_file(const char *path, int newest_version, char *why, size_
 {
     struct stat st;
     int fd = -1, rc;
-    assert(path && why && cap > 0);
+    BO_ASSERT(path && why && cap > 0);
     why[0] = '\0';
     if (strcmp(path, ":memory:") == 0)
         return 0;

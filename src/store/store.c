@@ -22,6 +22,7 @@
  */
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
+#include "util/assert.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -150,6 +151,8 @@ static bo_rec_t *detach(bo_store_t *s, size_t *n)
 {
     bo_rec_t *first = s->head, *last = first;
 
+    BO_ASSERT(bo_mutex_held(&s->mu));
+    BO_ASSERT(first != NULL && s->nqueued > 0 && s->inflight_ticket == 0); /* one batch at a time */
     if (s->nqueued <= BO_STORE_MAX_BATCH) {
         *n = s->nqueued;
         s->head = s->tail = NULL;
@@ -160,6 +163,7 @@ static bo_rec_t *detach(bo_store_t *s, size_t *n)
         s->head = last->next;
         last->next = NULL;
     }
+    BO_ASSERT(*n > 0 && *n <= BO_STORE_MAX_BATCH && (s->head == NULL) == (*n == s->nqueued));
     s->nqueued -= (uint32_t)*n;
     s->inflight_ticket = first->ticket;
     return first;
@@ -174,8 +178,13 @@ static int run_batch(bo_store_t *s, bo_rec_t *first, size_t n, bool fail, struct
     int status = BO_EIO;
     uint64_t t0;
 
-    for (bo_rec_t *r = first; r; r = r->next)
+    BO_ASSERT(!bo_mutex_held(&s->mu)); /* the commit runs unlocked */
+    for (bo_rec_t *r = first; r; r = r->next) {
+        BO_ASSERT(i < n && r->done != NULL);
+        BO_ASSERT(r->kind >= BO_REC_VENUE && r->kind <= BO_REC_DOCS);
         s->batch[i++] = r;
+    }
+    BO_ASSERT(i == n);
     *us = 0;
     if (fail && s->inject_delay_ms)
         usleep(s->inject_delay_ms * 1000u); /* a disk that times out, then fails */
@@ -199,6 +208,7 @@ static void account(bo_store_t *s, size_t n, int status, uint64_t us)
 {
     unsigned bucket = 0;
 
+    BO_ASSERT(bo_mutex_held(&s->mu) && s->inflight_ticket != 0);
     if (status == 0) {
         s->stats.commits++;
         s->stats.records += n;
@@ -230,6 +240,7 @@ static void account(bo_store_t *s, size_t n, int status, uint64_t us)
  */
 static void linger(bo_store_t *s, uint64_t until_us)
 {
+    BO_ASSERT(bo_mutex_held(&s->mu));
     while (!s->closing && !s->flushers && s->nqueued < LINGER_FULL) {
         uint64_t now = now_us();
         if (now >= until_us)
@@ -306,6 +317,9 @@ int bo_store_submit(bo_store_t *s, bo_rec_t *rec)
 {
     int rc = 0;
 
+    BO_ASSERT(rec != NULL && rec->done != NULL);
+    BO_ASSERT(rec->kind >= BO_REC_VENUE && rec->kind <= BO_REC_DOCS);
+
     pthread_mutex_lock(&s->mu);
     if (s->closing) {
         rc = BO_EIO;
@@ -355,6 +369,7 @@ uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq)
         }
     }
     s->tail = kept;
+    BO_ASSERT(n <= s->nqueued);
     s->nqueued -= n;
     s->cancelling += n > 0;
     pthread_mutex_unlock(&s->mu);
@@ -373,8 +388,9 @@ uint32_t bo_store_cancel(bo_store_t *s, uint64_t event, uint64_t after_seq)
 }
 
 /* Called locked. */
-static bool flushed(const bo_store_t *s, uint64_t ticket)
+static bool flushed(bo_store_t *s, uint64_t ticket)
 {
+    BO_ASSERT(bo_mutex_held(&s->mu));
     return (!s->head || s->head->ticket > ticket) &&
            (!s->inflight_ticket || s->inflight_ticket > ticket) && !s->cancelling;
 }

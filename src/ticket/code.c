@@ -11,6 +11,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/ticket.h"
+#include "util/assert.h"
 #include "util/hex.h"
 
 #define PREFIX       "BO1"
@@ -20,6 +21,12 @@
 #define BODY_CHARS   (BODY_BYTES / 3 * 4)              /* 128 */
 #define KEYS_TAG     "ed25519:"
 #define KEYS_TAG_LEN 8
+
+/* The code's length is the prefix and the base64url body, whole groups. */
+_Static_assert(BODY_BYTES % 3 == 0, "the body is whole base64 groups: no padding");
+_Static_assert(PREFIX_LEN + BODY_CHARS == BO_TICKET_CODE_LEN, "ticket.h's code length");
+_Static_assert(KEYS_TAG_LEN + 2 * crypto_sign_SECRETKEYBYTES + 1 == BO_TICKET_KEYS_TEXT_MAX,
+               "ticket.h's key text length");
 
 _Static_assert(PREFIX_LEN + BODY_CHARS == BO_TICKET_CODE_LEN, "code length");
 _Static_assert(BO_TICKET_CODE_LEN < BO_TICKET_CODE_MAX, "code fits its buffer");
@@ -55,6 +62,7 @@ static size_t b64_encode(char *out, const uint8_t *b, size_t n)
         out[o++] = B64[v >> 6 & 63];
         out[o++] = B64[v & 63];
     }
+    BO_ASSERT(o == n / 3 * 4);
     if (n - i == 1) {
         out[o++] = B64[b[i] >> 2];
         out[o++] = B64[(b[i] & 3) << 4];
@@ -64,6 +72,7 @@ static size_t b64_encode(char *out, const uint8_t *b, size_t n)
         out[o++] = B64[v >> 4 & 63];
         out[o++] = B64[(v & 15) << 2];
     }
+    BO_ASSERT(o == (4 * n + 2) / 3); /* 4n/3 rounded up */
     return o;
 }
 
@@ -104,6 +113,7 @@ static int b64_decode_groups(uint8_t *out, const char *s, size_t groups)
 
 static void put_be(uint8_t *b, uint64_t v, int bytes)
 {
+    BO_ASSERT(bytes == 8 || (bytes == 4 && v <= UINT32_MAX));
     for (int i = bytes - 1; i >= 0; i--, v >>= 8)
         b[i] = (uint8_t)v;
 }
@@ -156,7 +166,9 @@ int bo_ticket_keys_format(const bo_ticket_keys_t *k, char *out, size_t cap)
     if (!out || cap < BO_TICKET_KEYS_TEXT_MAX)
         return BO_EINVAL;
     memcpy(out, KEYS_TAG, KEYS_TAG_LEN);
-    *bo_hex_encode(out + KEYS_TAG_LEN, k->sk, sizeof k->sk) = '\0';
+    char *end = bo_hex_encode(out + KEYS_TAG_LEN, k->sk, sizeof k->sk);
+    *end = '\0';
+    BO_ASSERT(end - out == BO_TICKET_KEYS_TEXT_MAX - 1);
     return 0;
 }
 
@@ -195,13 +207,16 @@ int bo_ticket_pk_b64(const uint8_t pk[32], char *out, size_t cap)
 {
     if (!out || cap < BO_TICKET_PK_B64_LEN + 1)
         return BO_EINVAL;
-    out[b64_encode(out, pk, crypto_sign_PUBLICKEYBYTES)] = '\0';
+    size_t n = b64_encode(out, pk, crypto_sign_PUBLICKEYBYTES);
+    BO_ASSERT(n == BO_TICKET_PK_B64_LEN);
+    out[n] = '\0';
     return 0;
 }
 
 int bo_ticket_sign(const bo_ticket_keys_t *k, const bo_ticket_claim_t *c, char *code, size_t cap)
 {
     uint8_t m[PREFIX_LEN + CLAIM_BYTES], body[BODY_BYTES];
+    BO_ASSERT(k != NULL && c != NULL);
     if (!code || cap < BO_TICKET_CODE_LEN + 1 || !claim_ok(c))
         return BO_EINVAL;
     if (sodium_ready())
@@ -210,7 +225,9 @@ int bo_ticket_sign(const bo_ticket_keys_t *k, const bo_ticket_claim_t *c, char *
     memcpy(body, m + PREFIX_LEN, CLAIM_BYTES);
     crypto_sign_detached(body + CLAIM_BYTES, NULL, m, sizeof m, k->sk);
     memcpy(code, PREFIX, PREFIX_LEN);
-    code[PREFIX_LEN + b64_encode(code + PREFIX_LEN, body, sizeof body)] = '\0';
+    size_t n = PREFIX_LEN + b64_encode(code + PREFIX_LEN, body, sizeof body);
+    BO_ASSERT(n == BO_TICKET_CODE_LEN); /* every code has the one length verify accepts */
+    code[n] = '\0';
     return BO_TICKET_CODE_LEN;
 }
 
@@ -218,6 +235,7 @@ int bo_ticket_verify(const uint8_t pk[32], const char *code, size_t len, bo_tick
 {
     uint8_t m[PREFIX_LEN + CLAIM_BYTES], body[BODY_BYTES];
     bo_ticket_claim_t claim;
+    BO_ASSERT(pk != NULL && c != NULL);
     if (!code || len != BO_TICKET_CODE_LEN || memcmp(code, PREFIX, PREFIX_LEN) != 0 ||
         b64_decode_groups(body, code + PREFIX_LEN, BODY_CHARS / 4))
         return BO_EINVAL;

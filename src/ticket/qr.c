@@ -11,6 +11,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/ticket.h"
+#include "util/assert.h"
 #include "util/strbuf.h"
 
 #define QUIET 4 /* modules of white border on each side */
@@ -18,6 +19,7 @@
 /* Black modules of row y as "M x y h n v1 h-n z" rectangles. */
 static void put_row(bo_buf_t *b, const QRcode *qr, int y)
 {
+    BO_ASSERT(y >= 0 && y < qr->width);
     const unsigned char *row = qr->data + (size_t)y * (size_t)qr->width;
     for (int x = 0; x < qr->width;) {
         if (!(row[x] & 1)) {
@@ -33,6 +35,7 @@ static void put_row(bo_buf_t *b, const QRcode *qr, int y)
 
 int bo_ticket_qr_svg(const char *text, size_t len, char **svg, size_t *svg_len)
 {
+    BO_ASSERT(svg != NULL && svg_len != NULL);
     *svg = NULL;
     *svg_len = 0;
     if (!text || len == 0 || len > BO_TICKET_QR_TEXT_MAX)
@@ -41,6 +44,7 @@ int bo_ticket_qr_svg(const char *text, size_t len, char **svg, size_t *svg_len)
     QRcode *qr = QRcode_encodeData((int)len, (const unsigned char *)text, 0, QR_ECLEVEL_M);
     if (!qr)
         return errno == ENOMEM ? BO_ENOMEM : BO_EINVAL;
+    BO_ASSERT(qr->width >= 21 && qr->width <= 177); /* QR versions 1..40 */
     int side = qr->width + 2 * QUIET;
     bo_buf_t b;
     bo_buf_init(&b, 4096);

@@ -24,6 +24,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/assert.h"
 
 static const char *const confirmable = "requires_confirmation, requires_payment_method, "
                                        "requires_action";
@@ -183,6 +184,8 @@ static json_t *decline_error(const ps_charge_t *ch)
 /* Charge pm for pi: succeeded (200) or declined (402). */
 static void confirm_with(ps_call_t *c, ps_intent_t *pi, const ps_pm_t *pm, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
+    BO_ASSERT(pi->status != PS_PI_SUCCEEDED && pi->status != PS_PI_CANCELED); /* final states */
     ps_charge_t *ch = ps_charge_new(&c->ps->ledger, pi, pm);
     if (!ch) {
         full(a);
@@ -198,6 +201,7 @@ static void confirm_with(ps_call_t *c, ps_intent_t *pi, const ps_pm_t *pm, ps_an
         pi->amount_received = pi->amount;
         pi->pm = pm;
         pi->paid_charge = ch;
+        BO_ASSERT(ch->amount == pi->amount && pi->amount_received == pi->amount);
         json_t *o = ps_intent_json(pi);
         ps_webhook_emit(c->ps, "payment_intent.succeeded", o, c);
         ps_answer_json(a, 200, o);
@@ -241,6 +245,7 @@ static int read_currency(ps_call_t *c, char out[4], ps_answer_t *a)
 
 static void op_create(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"amount",
                                         "currency",
                                         "metadata",
@@ -317,6 +322,7 @@ static void op_create(ps_call_t *c, ps_answer_t *a)
 
 static void op_retrieve(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"client_secret", "key", "expand", NULL};
     if (ps_params_allow(c->params, names, a))
         return;
@@ -327,6 +333,7 @@ static void op_retrieve(ps_call_t *c, ps_answer_t *a)
 
 static void op_confirm(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {
         "payment_method", "payment_method_data", "payment_method_types", "client_secret", "key",
         "return_url",     "receipt_email",       "use_stripe_sdk",       "expand",        NULL};
@@ -356,6 +363,7 @@ static void op_confirm(ps_call_t *c, ps_answer_t *a)
 
 static void op_cancel(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"cancellation_reason", "expand", NULL};
     static const char *const reasons[] = {"duplicate", "fraudulent", "requested_by_customer",
                                           "abandoned", NULL};
@@ -390,6 +398,7 @@ static json_t *page(const ps_ledger_t *l, size_t lo, size_t hi, bool has_more)
 
 static void op_list(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"limit", "starting_after", "ending_before", "expand", NULL};
     const ps_ledger_t *l = &c->ps->ledger;
     const char *after, *before;

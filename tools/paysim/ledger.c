@@ -17,6 +17,7 @@
 #include "boxoffice/error.h"
 #include "paysim.h"
 #include "util/array.h"
+#include "util/assert.h"
 
 static const char *const status_names[PS_PI_NSTATUS] = {
     [PS_PI_REQUIRES_PAYMENT_METHOD] = "requires_payment_method",
@@ -28,6 +29,13 @@ static const char *const status_names[PS_PI_NSTATUS] = {
 const char *ps_pi_status_name(ps_pi_status_t s)
 {
     return s < PS_PI_NSTATUS ? status_names[s] : "unknown";
+}
+
+/* Whether the calling thread holds the mutex of the paysim the ledger
+ * lives in (main.c embeds it; ps->mu guards it). */
+static bool locked(const ps_ledger_t *l)
+{
+    return bo_mutex_held(&PS_CONTAINER(l, paysim_t, ledger)->mu);
 }
 
 int ps_ledger_init(ps_ledger_t *l, size_t max_intents)
@@ -94,6 +102,7 @@ static void unique_id(const ps_table_t *t, char *id, const char *prefix)
 
 ps_intent_t *ps_intent_new(ps_ledger_t *l)
 {
+    BO_ASSERT(locked(l) && l->n <= l->cap && l->n <= l->max_intents);
     if (l->n >= l->max_intents)
         return NULL;
     ps_intent_t **o = bo_array_grow(l->order, &l->cap, l->n + 1, sizeof(*o), 1024, 0);
@@ -116,12 +125,14 @@ ps_intent_t *ps_intent_new(ps_ledger_t *l)
     pi->node.key = pi->id;
     ps_table_put(&l->intents, &pi->node);
     l->order[l->n++] = pi;
+    BO_ASSERT(l->order[pi->index] == pi); /* list pages read intents by index */
     return pi;
 }
 
 /* Room for one more charge, refund or payment method. */
 static void *object_new(ps_ledger_t *l, size_t size)
 {
+    BO_ASSERT(locked(l) && l->nobjects <= l->max_objects);
     if (l->nobjects >= l->max_objects)
         return NULL;
     void *obj = calloc(1, size);
@@ -132,6 +143,8 @@ static void *object_new(ps_ledger_t *l, size_t size)
 
 ps_charge_t *ps_charge_new(ps_ledger_t *l, ps_intent_t *pi, const ps_pm_t *pm)
 {
+    BO_ASSERT(pi != NULL && pm != NULL && pm->card != NULL);
+    BO_ASSERT(pi->amount > 0 && pi->paid_charge == NULL); /* a paid intent is charged no more */
     ps_charge_t *ch = object_new(l, sizeof(*ch));
     if (!ch)
         return NULL;
@@ -147,6 +160,9 @@ ps_charge_t *ps_charge_new(ps_ledger_t *l, ps_intent_t *pi, const ps_pm_t *pm)
 
 ps_refund_t *ps_refund_new(ps_ledger_t *l, ps_charge_t *ch, int64_t amount)
 {
+    /* never more than the charge's unrefunded amount, never nothing */
+    BO_ASSERT(ch != NULL && ch->succeeded && ch->pi->paid_charge == ch);
+    BO_ASSERT(amount > 0 && amount <= ch->amount - ch->amount_refunded);
     ps_refund_t *re = object_new(l, sizeof(*re));
     if (!re)
         return NULL;
@@ -168,6 +184,7 @@ ps_refund_t *ps_refund_new(ps_ledger_t *l, ps_charge_t *ch, int64_t amount)
 
 ps_pm_t *ps_pm_new(ps_ledger_t *l, const ps_card_t *card, const char *number)
 {
+    BO_ASSERT(card != NULL);
     ps_pm_t *pm = object_new(l, sizeof(*pm));
     if (!pm)
         return NULL;

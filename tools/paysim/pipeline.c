@@ -29,6 +29,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/assert.h"
 
 #define ROUTE_MAX_BODY (1u << 20) /* read whole; past PS_MAX_BODY_BYTES refused as Stripe does */
 
@@ -122,6 +123,7 @@ int ps_auth(paysim_t *ps, bo_http_req_t *r, ps_answer_t *a)
 /* With the intent's client_secret: it must match (ps->mu held). */
 static int check_client_secret(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     json_t *v = json_object_get(c->params, "client_secret");
     if (!v)
         return 0;

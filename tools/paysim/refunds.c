@@ -16,6 +16,7 @@
 
 #include "boxoffice/error.h"
 #include "paysim.h"
+#include "util/assert.h"
 
 /* The captured charge a refund call names (payment_intent or charge). */
 static ps_charge_t *refundable(ps_call_t *c, ps_answer_t *a)
@@ -57,6 +58,7 @@ static ps_charge_t *refundable(ps_call_t *c, ps_answer_t *a)
 
 static void op_refund(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"payment_intent", "charge", "amount", "metadata",
                                         "reason",         "expand", NULL};
     static const char *const reasons[] = {"duplicate", "fraudulent", "requested_by_customer", NULL};
@@ -95,6 +97,7 @@ static void op_refund(ps_call_t *c, ps_answer_t *a)
     re->metadata = metadata;
     re->reason = reason;
     ch->amount_refunded += re->amount;
+    BO_ASSERT(ch->amount_refunded <= ch->amount); /* never refund more than was paid */
     a->store = true;
     json_t *charge = ps_charge_json(ch);
     ps_webhook_emit(c->ps, "charge.refunded", charge, c);
@@ -104,6 +107,7 @@ static void op_refund(ps_call_t *c, ps_answer_t *a)
 
 static void op_refund_get(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"expand", NULL};
     if (ps_params_allow(c->params, names, a))
         return;
@@ -117,6 +121,7 @@ static void op_refund_get(ps_call_t *c, ps_answer_t *a)
 
 static void op_refund_list(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"payment_intent", "charge", "limit", "expand", NULL};
     const char *pi_id, *ch_id;
     int64_t limit = 10;
@@ -151,6 +156,7 @@ static void op_refund_list(ps_call_t *c, ps_answer_t *a)
 
 static void op_charge_get(ps_call_t *c, ps_answer_t *a)
 {
+    BO_ASSERT(bo_mutex_held(&c->ps->mu));
     static const char *const names[] = {"expand", NULL};
     if (ps_params_allow(c->params, names, a))
         return;

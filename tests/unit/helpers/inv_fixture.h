@@ -146,6 +146,7 @@ static inline void check_consistent(int64_t now)
     bo_inv_counts_t c;
     bo_inv_counts(inv, now, &c);
     cr_assert_eq(c.total, NSEATS);
+    cr_assert_eq(bo_inv_check(inv), 0, "the engine's own recount (printed above)");
     cr_assert_eq(c.available + c.held + c.sold + c.blocked, c.total,
                  "available %u + held %u + sold %u + blocked %u != %u", c.available, c.held, c.sold,
                  c.blocked, c.total);

@@ -340,12 +340,15 @@ void model_check_areas(model_t *m)
     }
 }
 
-/* The whole state: every seat, count, area, hold, recent gone id, due payment. */
+/* The whole state: the engine's own recount (bo_inv_check), every seat,
+ * count, area, hold, recent gone id, due payment. */
 void model_full_compare(model_t *m)
 {
     const char *why = ref_inv_self_check(m->ref);
     if (why)
         model_diverge(m, "the reference broke its own invariant (a test bug): %s", why);
+    if (bo_inv_check(m->inv) != 0) /* printed which check */
+        model_diverge(m, "bo_inv_check: the engine's counters disagree with its seats and holds");
     check_seat_states(m);
     model_check_counts(m);
     model_check_areas(m);
