@@ -163,7 +163,7 @@ int bo_live_take_docs(bo_live_t *live, bo_live_doc_fn fn, void *arg);
  * progress; BO_ERATE when client holds too many keys (*retry_ms: when to
  * try again; retry_ms may be NULL); BO_ENOMEM. Answers are kept
  * BO_IDEM_TTL_MS, refusals (>= 400) BO_IDEM_REFUSAL_TTL_MS and in memory
- * only; the caps and their outcomes: engine/idem_table.h.
+ * only; the caps and their outcomes: live/idem_table.h.
  */
 #define BO_IDEM_TTL_MS (24 * 3600 * 1000LL)
 typedef struct bo_idem_answer {

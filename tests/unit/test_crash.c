@@ -55,7 +55,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "helpers/live_fixture.h"
 
 #define NWORK      3

@@ -34,7 +34,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "helpers/live_fixture.h"
 #include "helpers/plain_test.h"
 #include "helpers/stress_model.h"

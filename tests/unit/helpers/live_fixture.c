@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "boxoffice/error.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "live_fixture.h"
 
 char *fx_temp_db(char **path_out)

@@ -93,7 +93,7 @@ uint32_t fx_async_inflight(const fx_async_t *a);
 typedef struct fx_logrec {
     uint64_t seq;
     int64_t at_ms;
-    uint8_t op; /* enum bo_mut_op of src/engine/record.h */
+    uint8_t op; /* enum bo_mut_op of src/live/record.h */
     bo_hold_id_t id;
     int64_t expires_at_ms, deadline_ms, amount_cents;
     const uint32_t *seats;

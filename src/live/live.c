@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
-#include "engine/record.h"
+#include "live/live_internal.h"
+#include "live/record.h"
 
 struct op {
     bo_rec_t rec;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
+#include "live/live_internal.h"
 
 struct loaded_doc {
     struct loaded_doc *next;

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
+#include "live/live_internal.h"
 
 /* A positive number from the environment variable name, or def. */
 static int64_t env_i64(const char *name, int64_t def, int64_t max)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "engine/codec.h"
 
 static int has_id(uint8_t op)

@@ -10,7 +10,7 @@
 #include "boxoffice/live.h"
 #include "boxoffice/u64map.h"
 
-#include "engine/idem_table.h"
+#include "live/idem_table.h"
 
 struct venue {
     uint64_t id;
