@@ -1,7 +1,7 @@
 /*
- * live.c - mutations of live events (live.h): decide under the event's
- * lock, queue the record, answer after the commit; roll back on a failed
- * commit.
+ * live.c - decisions about live events (live.h bo_live_apply): apply under
+ * the event's lock (record.c's one switch, shared with replay), queue the
+ * record, answer after the commit; roll back on a failed commit.
  *
  * Workload: ~10^5 holds/s on one hot event. Under the lock: one engine call,
  * one record encode, one queue append. After the commit, on the committer
@@ -116,19 +116,16 @@ static void op_committed(bo_rec_t *rec, int status)
     }
 }
 
-/* Fill the sold-seat and GA deltas the database checks, for m. */
-static void set_constraints(struct op *op, const bo_inv_t *inv, const bo_mut_t *m, int sign)
+/* The sold seats and GA tickets the database checks, from the decision. */
+static void set_constraints(struct op *op, const bo_inv_t *inv, const bo_mut_effect_t *fx)
 {
-    memcpy(op->sold, m->seats, m->nseats * sizeof(uint32_t));
-    op->nsold = m->nseats;
-    for (uint32_t i = 0; i < m->nga; i++)
-        op->ga_delta[m->ga[i].area] += sign * (int32_t)m->ga[i].quantity;
+    op->nsold = fx->nsold;
     op->rec.nga_delta = bo_inv_layout(inv)->nga;
     op->rec.ga_sold_delta = op->ga_delta;
-    if (sign > 0) {
+    if (fx->sign > 0) {
         op->rec.sold_add = op->sold;
         op->rec.nsold_add = op->nsold;
-    } else {
+    } else if (fx->sign < 0) {
         op->rec.sold_del = op->sold;
         op->rec.nsold_del = op->nsold;
     }
@@ -199,7 +196,7 @@ static int submit(bo_live_t *live, struct event *ev, struct op *op, const bo_mut
     return rc;
 }
 
-/* What every mutation does around its engine call. */
+/* What every decision does around its engine call. */
 struct decision {
     const bo_live_call_t *call;
     bo_live_t *live;
@@ -208,6 +205,48 @@ struct decision {
     int64_t now_ms;
     bo_jpos_t jbefore;
 };
+
+/* The answer of an error return (the callback will not run). */
+static int refuse(bo_live_result_t *refusal, int rc)
+{
+    if (refusal) {
+        memset(refusal, 0, sizeof(*refusal));
+        refusal->status = rc;
+    }
+    return rc;
+}
+
+/* What m asks is in bounds: 0, or the error to return. */
+static int check(const bo_mut_t *m)
+{
+    if (m->op < BO_MUT_HOLD || m->op > BO_MUT_UNBLOCK || (m->op == BO_MUT_HOLD && !m->req))
+        return BO_EINVAL;
+    if (m->op == BO_MUT_CONFIRM && (m->nseats > BO_HOLD_MAX_SEATS || m->nga > BO_HOLD_MAX_GA))
+        return BO_EINVAL;
+    if ((m->op == BO_MUT_BLOCK || m->op == BO_MUT_UNBLOCK) && m->nseats > BO_LAYOUT_MAX_SEATS)
+        return BO_ETOOLARGE;
+    return 0;
+}
+
+/* The seats m's record may list: a hold holds the seats asked for, or
+ * best_quantity of them (a few hundred bytes of record, not the worst);
+ * a sale or its cancellation, what the hold holds. */
+static uint32_t record_seats(const bo_mut_t *m)
+{
+    uint32_t n;
+    switch (m->op) {
+    case BO_MUT_HOLD:
+        n = m->req->nseats + m->req->best_quantity;
+        return n < BO_HOLD_MAX_SEATS ? n : BO_HOLD_MAX_SEATS;
+    case BO_MUT_CONFIRM:
+    case BO_MUT_CANCEL:
+        return BO_HOLD_MAX_SEATS;
+    case BO_MUT_BLOCK:
+    case BO_MUT_UNBLOCK:
+        return m->nseats;
+    }
+    return 0;
+}
 
 static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live_call_t *c,
                  struct decision *d)
@@ -228,8 +267,8 @@ static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live
 }
 
 /* Submit when the engine said yes (after the caller's decided hook saw the
- * decision); answer now when anything said no. */
-static int end(struct decision *d, int rc, const bo_mut_t *m)
+ * decision); when anything said no, the answer is the error return. */
+static int end(struct decision *d, int rc, const bo_mut_t *m, bo_live_result_t *refusal)
 {
     if (rc == 0 && d->call->decided)
         d->call->decided(d->call->arg, &d->op->r, &d->op->rec);
@@ -241,198 +280,33 @@ static int end(struct decision *d, int rc, const bo_mut_t *m)
     if (rc == 0)
         return 0;
     d->op->r.status = rc;
-    d->call->done(d->call->arg, &d->op->r);
+    if (refusal)
+        *refusal = d->op->r;
     free(d->op);
     return rc;
 }
 
-static int refuse(const bo_live_call_t *c, int rc)
+int bo_live_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, const bo_live_call_t *c,
+                  bo_live_result_t *refusal)
 {
-    return bo__live_finish(c->done, c->arg, rc);
-}
-
-int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
-                 void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return bo_live_hold_call(live, event, req, &c);
+    struct decision d;
+    int rc = check(m);
+    if (rc == 0)
+        rc = begin(live, event, record_seats(m), c, &d);
+    if (rc)
+        return refuse(refusal, rc);
+    bo_mut_effect_t fx = {.r = &d.op->r, .sold = d.op->sold, .ga_delta = d.op->ga_delta};
+    rc = bo_mut_apply_fx(d.ev->inv, m, d.now_ms, &fx);
+    if (fx.sign)
+        set_constraints(d.op, d.ev->inv, &fx);
+    return end(&d, rc, &fx.logged, refusal);
 }
 
 int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
                       const bo_live_call_t *c)
 {
-    struct decision d;
-    /* a hold holds the seats asked for, or best_quantity of them: its
-     * record needs room for no more (a few hundred bytes, not the worst) */
-    uint32_t nseats = req->nseats + req->best_quantity;
-    int rc = begin(live, event, nseats < BO_HOLD_MAX_SEATS ? nseats : BO_HOLD_MAX_SEATS, c, &d);
-    if (rc)
-        return refuse(c, rc);
-    bo_hold_res_t *res = &d.op->r.res;
-    rc = bo_inv_hold(d.ev->inv, req, d.now_ms, res);
-    bo_mut_t m = {.op = BO_MUT_HOLD,
-                  .id = req->id,
-                  .customer = req->customer,
-                  .expires_at_ms = res->expires_at_ms,
-                  .amount_cents = res->amount_cents,
-                  .seats = res->seats,
-                  .nseats = res->nseats,
-                  .ga = req->ga,
-                  .nga = req->nga};
-    return end(&d, rc, &m);
-}
-
-static int simple(bo_live_t *live, uint64_t event, uint8_t mop, const bo_hold_id_t *id,
-                  int64_t deadline_ms, const bo_live_call_t *c)
-{
-    struct decision d;
-    int rc = begin(live, event, mop == BO_MUT_CANCEL ? BO_HOLD_MAX_SEATS : 0, c, &d);
-    if (rc)
-        return refuse(c, rc);
-    bo_inv_t *inv = d.ev->inv;
-    bo_mut_t m = {.op = mop, .id = *id, .deadline_ms = deadline_ms};
-    bo_hold_view_t v;
-    switch (mop) {
-    case BO_MUT_RELEASE:
-        rc = bo_inv_release(inv, id, d.now_ms);
-        break;
-    case BO_MUT_PAY_START:
-        rc = bo_inv_pay_start(inv, id, deadline_ms, d.now_ms);
-        break;
-    case BO_MUT_PAY_FAILED:
-        rc = bo_inv_pay_failed(inv, id, d.now_ms, &d.op->r.released);
-        break;
-    case BO_MUT_CANCEL:
-        /* The database forgets the sold seats with the hold. */
-        rc = bo_inv_get_hold(inv, id, d.now_ms, &v);
-        if (rc == 0 && v.status == BO_HOLD_SOLD) {
-            bo_mut_t sold = {.seats = v.seats, .nseats = v.nseats, .ga = v.ga, .nga = v.nga};
-            set_constraints(d.op, inv, &sold, -1);
-        }
-        rc = bo_inv_cancel(inv, id, d.now_ms);
-        break;
-    }
-    return end(&d, rc, &m);
-}
-
-int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
-                    void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return simple(live, event, BO_MUT_RELEASE, id, 0, &c);
-}
-
-int bo_live_release_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                         const bo_live_call_t *c)
-{
-    return simple(live, event, BO_MUT_RELEASE, id, 0, c);
-}
-
-int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
-                      bo_live_done_fn done, void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, &c);
-}
-
-int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                       bo_live_done_fn done, void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return simple(live, event, BO_MUT_PAY_FAILED, id, 0, &c);
-}
-
-int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
-                   void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return simple(live, event, BO_MUT_CANCEL, id, 0, &c);
-}
-
-int bo_live_pay_start_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                           int64_t deadline_ms, const bo_live_call_t *c)
-{
-    return simple(live, event, BO_MUT_PAY_START, id, deadline_ms, c);
-}
-
-int bo_live_pay_failed_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                            const bo_live_call_t *c)
-{
-    return simple(live, event, BO_MUT_PAY_FAILED, id, 0, c);
-}
-
-int bo_live_cancel_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                        const bo_live_call_t *c)
-{
-    return simple(live, event, BO_MUT_CANCEL, id, 0, c);
-}
-
-int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
-                    uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
-                    int64_t amount_cents, bo_live_done_fn done, void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return bo_live_confirm_call(live, event, id, seats, nseats, ga, nga, customer, amount_cents,
-                                &c);
-}
-
-int bo_live_confirm_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                         const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga,
-                         uint32_t nga, uint64_t customer, int64_t amount_cents,
-                         const bo_live_call_t *c)
-{
-    struct decision d;
-    if (nseats > BO_HOLD_MAX_SEATS || nga > BO_HOLD_MAX_GA)
-        return refuse(c, BO_EINVAL);
-    int rc = begin(live, event, BO_HOLD_MAX_SEATS, c, &d);
-    if (rc)
-        return refuse(c, rc);
-    bo_inv_t *inv = d.ev->inv;
-    rc = bo_inv_confirm(inv, id, seats, nseats, ga, nga, customer, amount_cents, d.now_ms);
-    bo_hold_view_t v;
-    bo_mut_t m = {.op = BO_MUT_CONFIRM,
-                  .id = *id,
-                  .customer = customer,
-                  .amount_cents = amount_cents,
-                  .seats = seats,
-                  .nseats = nseats,
-                  .ga = ga,
-                  .nga = nga};
-    if (rc == 0 && bo_inv_get_hold(inv, id, d.now_ms, &v) == 0) {
-        /* What was sold is the hold's content, whatever the caller passed. */
-        bo_mut_t sold = {.seats = v.seats, .nseats = v.nseats, .ga = v.ga, .nga = v.nga};
-        set_constraints(d.op, inv, &sold, 1);
-        m.seats = v.seats;
-        m.nseats = v.nseats;
-        m.ga = v.ga;
-        m.nga = v.nga;
-        m.customer = v.customer;
-        m.amount_cents = v.amount_cents;
-    }
-    return end(&d, rc, &m);
-}
-
-int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
-                  int unblock, bo_live_done_fn done, void *arg)
-{
-    bo_live_call_t c = {done, arg, NULL};
-    return bo_live_block_call(live, event, seats, nseats, unblock, &c);
-}
-
-int bo_live_block_call(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
-                       int unblock, const bo_live_call_t *c)
-{
-    struct decision d;
-    if (nseats > BO_LAYOUT_MAX_SEATS)
-        return refuse(c, BO_ETOOLARGE);
-    int rc = begin(live, event, nseats, c, &d);
-    if (rc)
-        return refuse(c, rc);
-    bo_hold_res_t *res = &d.op->r.res;
-    rc = unblock ? bo_inv_unblock(d.ev->inv, seats, nseats, d.now_ms, res)
-                 : bo_inv_block(d.ev->inv, seats, nseats, d.now_ms, res);
-    bo_mut_t m = {.op = unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = seats, .nseats = nseats};
-    return end(&d, rc, &m);
+    bo_mut_t m = {.op = BO_MUT_HOLD, .req = req};
+    return bo_live_apply(live, event, &m, c, NULL);
 }
 
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg)

@@ -95,5 +95,5 @@ int bo_live_put_docs(bo_live_t *live, const bo_doc_t *docs, uint32_t n, bo_live_
             return 0;
     }
     free(p);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }

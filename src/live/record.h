@@ -1,7 +1,8 @@
 /*
- * record.h - the durable form of one engine mutation: a compact binary
- * record (varints, seat indices delta-coded) that the live layer writes to
- * the store's log and that recovery replays through the same engine calls.
+ * record.h - the durable form of a decision (bo_mut_t, live.h): a compact
+ * binary record (varints, seat indices delta-coded) that the live layer
+ * writes to the store's log, and the one switch that applies a decision to
+ * an inventory, for live calls (live.c) and replay (live_catalog.c) alike.
  */
 #ifndef BOXOFFICE_RECORD_H
 #define BOXOFFICE_RECORD_H
@@ -9,31 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boxoffice/engine.h"
-
-enum bo_mut_op {
-    BO_MUT_HOLD = 1,
-    BO_MUT_RELEASE = 2,
-    BO_MUT_PAY_START = 3,
-    BO_MUT_PAY_FAILED = 4,
-    BO_MUT_CONFIRM = 5,
-    BO_MUT_CANCEL = 6,
-    BO_MUT_BLOCK = 7,
-    BO_MUT_UNBLOCK = 8,
-};
-
-typedef struct bo_mut {
-    uint8_t op;
-    bo_hold_id_t id;       /* every op but BLOCK/UNBLOCK */
-    uint64_t customer;     /* HOLD, CONFIRM */
-    int64_t expires_at_ms; /* HOLD */
-    int64_t deadline_ms;   /* PAY_START */
-    int64_t amount_cents;  /* HOLD, CONFIRM */
-    const uint32_t *seats; /* HOLD, CONFIRM, BLOCK, UNBLOCK */
-    uint32_t nseats;
-    const bo_ga_line_t *ga; /* HOLD, CONFIRM */
-    uint32_t nga;
-} bo_mut_t;
+#include "boxoffice/live.h"
 
 /* An upper bound of bo_mut_encode's output for m. */
 size_t bo_mut_max_size(const bo_mut_t *m);
@@ -43,8 +20,25 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf);
  * (BO_HOLD_MAX_GA entries). Returns 0 or BO_ECORRUPT. */
 int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_buf,
                   uint32_t seat_cap, bo_ga_line_t *ga_buf);
-/* Re-apply a logged mutation at its logged time. Returns the engine's
- * answer, which is 0 for every record of a consistent log. */
+/* What a live call needs from its decision besides the engine's status. */
+typedef struct bo_mut_effect {
+    bo_live_result_t *r; /* the answer: res (HOLD, BLOCK, UNBLOCK), released (PAY_FAILED) */
+    bo_mut_t logged;     /* the record to write: the decision as the engine made it (a
+                            hold's chosen seats, expiry and amount; a sale's content) */
+    uint32_t *sold;      /* room for BO_HOLD_MAX_SEATS: the seats sold (sign 1) or no longer
+                            sold (sign -1), which the database checks */
+    uint32_t nsold;
+    int32_t *ga_delta; /* per GA area, zeroed by the caller: tickets sold or given back */
+    int sign;          /* 1, -1, or 0: no sale changed */
+} bo_mut_effect_t;
+
+/* Apply m to inv at at_ms: the one switch over enum bo_mut_op. fx is a live
+ * call's (it gets the effects above); NULL for replay, where a HOLD is the
+ * logged one (m->req NULL) and nothing else is computed. Returns the
+ * engine's answer, 0 for every record of a consistent log, or BO_ECORRUPT
+ * for an unknown op. */
+int bo_mut_apply_fx(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms, bo_mut_effect_t *fx);
+/* Replay: bo_mut_apply_fx without effects. */
 int bo_mut_apply(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms);
 
 #endif
