@@ -329,8 +329,10 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
     bo_live_result_t refusal;
     bo_live_call_t call = {hold_done, c, c->idem.on ? hold_decided : NULL};
     bo_mut_t m = {.op = BO_MUT_HOLD, .req = &c->req};
-    if ((c->status = bo_live_apply(api->live, c->event, &m, &call, &refusal)) == 0)
-        return 0; /* c is hold_done's now */
+    int rc = bo_live_apply(api->live, c->event, &m, &call, &refusal);
+    if (rc == 0)
+        return 0; /* c is hold_done's now: not to be touched */
+    c->status = rc;
     memcpy(&c->res, &refusal.res, sizeof(c->res));
     return hold_refused(c, r);
 }
