@@ -258,8 +258,8 @@ static uint64_t new_event(bo_live_t *live, uint64_t id)
 {
     bo_inv_config_t cfg = {.hold_ttl_ms = 300000};
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_add_event(live, id, 1, "{\"name\":\"bench\"}", &cfg, bo_live_wait_done, w);
-    if (bo_live_wait(w, NULL) != 0) {
+    int rc = bo_live_add_event(live, id, 1, "{\"name\":\"bench\"}", &cfg, bo_live_wait_done, w);
+    if ((rc ? rc : bo_live_wait(w, NULL)) != 0) {
         fprintf(stderr, "bench: cannot create an event\n");
         exit(1);
     }
@@ -296,7 +296,11 @@ static void *client_run(void *arg)
                              .best_category = BO_NONE,
                              .best_section = BO_NONE};
         __atomic_add_fetch(&c->inflight, 1, __ATOMIC_ACQ_REL);
-        bo_live_hold(c->live, event, &req, hold_done, k);
+        bo_live_result_t refusal;
+        bo_live_call_t call = {hold_done, k, NULL};
+        bo_mut_t m = {.op = BO_MUT_HOLD, .req = &req};
+        if (bo_live_apply(c->live, event, &m, &call, &refusal)) /* refused: no callback */
+            hold_done(k, &refusal);
     }
     while (__atomic_load_n(&c->inflight, __ATOMIC_ACQUIRE) > 0)
         usleep(1000);
@@ -331,8 +335,8 @@ static struct durable bench_durable(const char *venue_json, double seconds, int 
         exit(1);
     }
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_add_venue(live, 1, venue_json, strlen(venue_json), NULL, bo_live_wait_done, w);
-    bo_live_wait(w, NULL);
+    if (bo_live_add_venue(live, 1, venue_json, strlen(venue_json), NULL, bo_live_wait_done, w) == 0)
+        bo_live_wait(w, NULL);
     bo_live_wait_free(w);
     /* Events are made ahead, so that moving on from a sold-out one is free. */
     uint64_t next_event = 0, event = 1;

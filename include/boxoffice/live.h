@@ -15,6 +15,7 @@
 #ifndef BOXOFFICE_LIVE_H
 #define BOXOFFICE_LIVE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,16 @@
 
 typedef struct bo_live bo_live_t;
 
+/*
+ * The calling contract (libuv's requests, docs/src/request.rst): every call
+ * that takes a done callback either returns an error, and then done never
+ * runs and nothing changed, or returns 0, and then done runs exactly once,
+ * later, on the store's committer thread, once the decision is durable (or
+ * its commit failed: BO_EIO, or BO_ECANCELED when an earlier failure took it
+ * back). A refusal of the engine (seats taken, a hold in the wrong state) is
+ * an error return, known before the call returns.
+ */
+
 /* The answer to one call. */
 typedef struct bo_live_result {
     int status;        /* 0 or a negative BO_E* code */
@@ -32,11 +43,40 @@ typedef struct bo_live_result {
     uint64_t seq;      /* the event's log sequence of this mutation */
 } bo_live_result_t;
 
-/* Called exactly once per call: on the caller's thread before the call
- * returns when the engine refused (nothing to commit), else on the store's
- * committer thread after the commit (or its failure). r is valid during the
- * call only. */
+/* Runs once per call that returned 0, on the committer thread; r is valid
+ * during the call only. */
 typedef void (*bo_live_done_fn)(void *arg, const bo_live_result_t *r);
+
+/*
+ * A decision about one event's inventory: one operation of the engine, the
+ * unit that is applied (bo_live_apply), logged (live/record.h) and
+ * replayed. The one switch over its operations is bo_mut_apply_fx.
+ */
+enum bo_mut_op {
+    BO_MUT_HOLD = 1,
+    BO_MUT_RELEASE = 2,
+    BO_MUT_PAY_START = 3,
+    BO_MUT_PAY_FAILED = 4,
+    BO_MUT_CONFIRM = 5,
+    BO_MUT_CANCEL = 6,
+    BO_MUT_BLOCK = 7,
+    BO_MUT_UNBLOCK = 8,
+};
+
+typedef struct bo_mut {
+    uint8_t op;               /* enum bo_mut_op */
+    const bo_hold_req_t *req; /* HOLD of a live call: the request (explicit seats, best
+                                 available, GA); NULL in a logged hold (the fields below) */
+    bo_hold_id_t id;          /* every op but BLOCK/UNBLOCK */
+    uint64_t customer;        /* HOLD, CONFIRM */
+    int64_t expires_at_ms;    /* HOLD */
+    int64_t deadline_ms;      /* PAY_START */
+    int64_t amount_cents;     /* HOLD, CONFIRM */
+    const uint32_t *seats;    /* HOLD, CONFIRM, BLOCK, UNBLOCK */
+    uint32_t nseats;
+    const bo_ga_line_t *ga; /* HOLD, CONFIRM */
+    uint32_t nga;
+} bo_mut_t;
 
 /*
  * Open the store at db_url, rebuild every venue, event and inventory from
@@ -84,32 +124,21 @@ int bo_live_each_event(bo_live_t *live, bo_live_event_fn fn, void *arg);
 typedef int (*bo_live_venue_fn)(void *arg, uint64_t venue, const bo_layout_t *layout);
 int bo_live_each_venue(bo_live_t *live, bo_live_venue_fn fn, void *arg);
 
-/* Mutations of one event: the engine calls of engine.h, made durable. Each
- * returns the status it already knows (0 while the commit is pending) and
- * calls done once. BO_ENOTFOUND for an unknown event, BO_EBUSY when the
- * store's queue is full. */
-int bo_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
-                 void *arg);
-int bo_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
-                    void *arg);
-int bo_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
-                      bo_live_done_fn done, void *arg);
-int bo_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                       bo_live_done_fn done, void *arg);
-int bo_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
-                    uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
-                    int64_t amount_cents, bo_live_done_fn done, void *arg);
-int bo_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
-                   void *arg);
-int bo_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
-                  int unblock, bo_live_done_fn done, void *arg);
-
 /*
- * The same calls with a hook: decided runs under the event's lock once the
- * engine accepted the decision, before its record is queued; it may attach
- * an idempotent answer to rec (rec->idem_*; memory owned by arg, alive until
- * done), stored in the same transaction as the decision. Not called when the
- * engine refuses.
+ * Decide m about event: under the event's lock, the engine applies it (the
+ * same switch that replays the log), the decided hook runs, the record is
+ * queued; the answer comes through c->done once it is durable (the
+ * contract above). Errors: BO_ENOTFOUND (unknown event), BO_EINVAL (a HOLD
+ * without req, a CONFIRM past BO_HOLD_MAX_SEATS / BO_HOLD_MAX_GA),
+ * BO_ETOOLARGE (a BLOCK past BO_LAYOUT_MAX_SEATS), BO_EBUSY (the store's
+ * queue is full), BO_ENOMEM, or the engine's refusal (engine.h); then
+ * *refusal, when not NULL, gets the whole answer (the seats that were not
+ * available). A CONFIRM sells what the hold holds, whatever m lists.
+ *
+ * decided (may be NULL) runs under the event's lock once the engine
+ * accepted, before the record is queued; it may attach an idempotent answer
+ * (rec->idem_*) or documents (rec->docs) to the record, stored in the same
+ * transaction (memory owned by arg, alive until done).
  */
 typedef void (*bo_live_decided_fn)(void *arg, const bo_live_result_t *r, bo_rec_t *rec);
 typedef struct bo_live_call {
@@ -117,29 +146,18 @@ typedef struct bo_live_call {
     void *arg;
     bo_live_decided_fn decided; /* may be NULL */
 } bo_live_call_t;
+int bo_live_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, const bo_live_call_t *c,
+                  bo_live_result_t *refusal);
+/* bo_live_apply of {BO_MUT_HOLD, .req = req}, without the refusal's details. */
 int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
                       const bo_live_call_t *c);
-int bo_live_release_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                         const bo_live_call_t *c);
-int bo_live_block_call(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
-                       int unblock, const bo_live_call_t *c);
-int bo_live_pay_start_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                           int64_t deadline_ms, const bo_live_call_t *c);
-int bo_live_pay_failed_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                            const bo_live_call_t *c);
-int bo_live_confirm_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                         const uint32_t *seats, uint32_t nseats, const bo_ga_line_t *ga,
-                         uint32_t nga, uint64_t customer, int64_t amount_cents,
-                         const bo_live_call_t *c);
-int bo_live_cancel_call(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
-                        const bo_live_call_t *c);
 
 /*
  * Documents: small durable JSON objects beside the inventories (orders,
  * check-ins, staff tokens, processed webhook events, keys, the outbox),
  * each named by a collection and an id and replaced whole on every write.
- * bo_live_put_docs makes n of them durable in one transaction (done as
- * usual; docs and their strings are the caller's until done). A decided
+ * bo_live_put_docs makes n of them durable in one transaction (the calling
+ * contract above; docs and their strings are the caller's until done). A decided
  * hook may instead attach docs to its record (rec->docs), so that they are
  * durable together with the decision. BO_EBUSY when the queue is full.
  */
@@ -163,7 +181,7 @@ int bo_live_take_docs(bo_live_t *live, bo_live_doc_fn fn, void *arg);
  * progress; BO_ERATE when client holds too many keys (*retry_ms: when to
  * try again; retry_ms may be NULL); BO_ENOMEM. Answers are kept
  * BO_IDEM_TTL_MS, refusals (>= 400) BO_IDEM_REFUSAL_TTL_MS and in memory
- * only; the caps and their outcomes: engine/idem_table.h.
+ * only; the caps and their outcomes: live/idem_table.h.
  */
 #define BO_IDEM_TTL_MS (24 * 3600 * 1000LL)
 typedef struct bo_idem_answer {
@@ -175,8 +193,10 @@ int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32],
                        bo_idem_answer_t *ans, int64_t *retry_ms);
 void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *body, size_t len);
 /* Make an answer durable on its own (a success with no decision record to
- * ride with), then end the key; done is called as usual. A refusal (status
- * >= 400) only ends the key (kept in memory) and calls done with 0 at once. */
+ * ride with), then end the key; done as usual. A refusal (status >= 400) is
+ * kept in memory only: nothing is written, and done runs once the store's
+ * next commit is through, as for any call (a caller that needs no callback
+ * ends a refused key with bo_live_idem_end). */
 int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], int status,
                      const char *body, size_t len, bo_live_done_fn done, void *arg);
 
@@ -193,13 +213,25 @@ uint32_t bo_live_sweep(bo_live_t *live);
 /* The same for one event (before a read whose version must reflect expiry). */
 uint32_t bo_live_sweep_event(bo_live_t *live, uint64_t event);
 
-/* The same calls, waiting for the answer (tools and tests). */
-typedef struct bo_live_wait bo_live_wait_t;
+/*
+ * The waiter: blocks a thread until a call's done ran (worker threads,
+ * tools, tests). Pass (bo_live_wait_done, w) as (done, arg), or a struct
+ * that starts with a waiter as arg when a decided hook needs more; wait
+ * only when the call returned 0. Embedded (init/destroy) or allocated
+ * (new/free); reusable.
+ */
+typedef struct bo_live_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready;
+    bo_live_result_t r;
+} bo_live_wait_t;
+void bo_live_wait_init(bo_live_wait_t *w);
+void bo_live_wait_destroy(bo_live_wait_t *w);
 bo_live_wait_t *bo_live_wait_new(void);
 void bo_live_wait_free(bo_live_wait_t *w);
-/* Pass as (done, arg); bo_live_wait blocks until it ran and copies the
- * result to r (may be NULL); returns its status. Reusable. */
 void bo_live_wait_done(void *arg, const bo_live_result_t *r);
+/* Block until done ran; copy its result to r (may be NULL); its status. */
 int bo_live_wait(bo_live_wait_t *w, bo_live_result_t *r);
 
 #endif

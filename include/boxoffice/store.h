@@ -26,7 +26,7 @@
 enum bo_rec_kind {
     BO_REC_VENUE = 1,    /* venue created: body = seat-map JSON */
     BO_REC_EVENT = 2,    /* event created or changed: body = event JSON; ga_capacity set */
-    BO_REC_MUT = 3,      /* one engine mutation: body = encoded mutation (engine/record.h) */
+    BO_REC_MUT = 3,      /* one engine mutation: body = encoded mutation (live/record.h) */
     BO_REC_SNAPSHOT = 4, /* full engine state of event as of seq: replaces older MUT records */
     BO_REC_IDEM = 5,     /* only the idempotency answer below (a refused request) */
     BO_REC_DOCS = 6,     /* only the documents below (orders, check-ins, ...) */

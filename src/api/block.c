@@ -189,8 +189,12 @@ static int on_block(void *arg, bo_http_req_t *r)
         block_free(b);
         return rc < 0 ? rc : 0;
     }
+    bo_live_result_t refusal;
     bo_live_call_t call = {done, b, decided};
-    bo_live_block_call(api->live, b->event, b->seats, b->nseats, b->unblock, &call);
+    bo_mut_t m = {
+        .op = b->unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = b->seats, .nseats = b->nseats};
+    if (bo_live_apply(api->live, b->event, &m, &call, &refusal))
+        done(b, &refusal); /* refused: answered as a failed commit would be, now */
     return 0;
 }
 

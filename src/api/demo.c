@@ -83,8 +83,9 @@ static int seed_venue(bo_api_t *api, uint64_t venue, bo_live_wait_t *w)
     char *json = bo_venue_generate(&gen, &len);
     if (!json)
         return BO_ENOMEM;
-    bo_live_add_venue_meta(api->live, venue, json, len, meta, NULL, bo_live_wait_done, w);
-    int rc = bo_live_wait(w, NULL);
+    int rc = bo_live_add_venue_meta(api->live, venue, json, len, meta, NULL, bo_live_wait_done, w);
+    if (rc == 0)
+        rc = bo_live_wait(w, NULL);
     free(json);
     return rc ? rc : bo__catalog_put_venue(api, venue, meta);
 }
@@ -114,8 +115,9 @@ static int seed_event(bo_api_t *api, uint64_t venue, const struct demo_event *d,
     char *meta = bo__event_meta_json(&e, d->description);
     if (!meta)
         return BO_ENOMEM;
-    bo_live_add_event(api->live, e.id, venue, meta, &cfg, bo_live_wait_done, w);
-    int rc = bo_live_wait(w, NULL);
+    int rc = bo_live_add_event(api->live, e.id, venue, meta, &cfg, bo_live_wait_done, w);
+    if (rc == 0)
+        rc = bo_live_wait(w, NULL);
     if (rc == 0)
         rc = bo__catalog_put_event(api, e.id, venue, meta);
     free(meta);

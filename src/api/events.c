@@ -510,7 +510,9 @@ static int on_create(void *arg, bo_http_req_t *r)
     if (start_change(api, r, c) != 1)
         return 0;
     c->event = c->idem.on ? bo_id_from_key("event", c->idem.key) : bo_id_random();
-    bo_live_add_event(api->live, c->event, c->venue, c->meta, &cfg, change_done, c);
+    rc = bo_live_add_event(api->live, c->event, c->venue, c->meta, &cfg, change_done, c);
+    if (rc)
+        change_done(c, &(bo_live_result_t){.status = rc}); /* refused: answered now */
     return 0;
 }
 
@@ -606,7 +608,9 @@ static int on_patch(void *arg, bo_http_req_t *r)
         return BO_ENOMEM;
     if (start_change(api, r, c) != 1)
         return 0;
-    bo_live_update_event(api->live, event, c->meta, &cfg, change_done, c);
+    rc = bo_live_update_event(api->live, event, c->meta, &cfg, change_done, c);
+    if (rc)
+        change_done(c, &(bo_live_result_t){.status = rc}); /* refused: answered now */
     return 0;
 }
 

@@ -4,18 +4,17 @@
  *
  * Workload: the on-sale hot path. Thousands of buyers post holds of 1-8
  * seats at one event; each is read and checked on its loop thread, decided
- * under the event's lock in microseconds (bo_live_hold_call), and answered
+ * under the event's lock in microseconds (bo_live_apply), and answered
  * once its record is durable: the committer thread only copies the result
  * and posts it back to the loop, which writes the answer. Refusals (409 for
- * taken seats, the common outcome of a fight for the same seats) are known
- * before the call returns and answered at once, on the loop, without a
- * post. With an Idempotency-Key, the answer is written under the event's
- * lock (the `decided` hook) so that it is stored with the decision.
+ * taken seats, the common outcome of a fight for the same seats) are the
+ * call's error return (live.h's contract: then no callback) and answered at
+ * once, on the loop, without a post. With an Idempotency-Key, the answer is written under the
+ * event's lock (the `decided` hook) so that it is stored with the decision.
  *
  * Hold ids carry their event (ids.h), so reading or releasing a hold needs
  * no global index: one event lookup, one hash lookup in its inventory.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +106,6 @@ static int no_such_hold(bo_http_req_t *r)
 typedef struct hold_call {
     bo_api_t *api;
     bo_http_async_t *a;
-    pthread_t loop; /* the handler's thread: `done` there means a refusal */
     uint64_t event;
     const bo_layout_t *layout;
     char currency[4];
@@ -185,10 +183,6 @@ static void hold_done(void *arg, const bo_live_result_t *lr)
 {
     hold_call_t *c = arg;
     c->status = lr->status;
-    if (pthread_equal(pthread_self(), c->loop)) {
-        memcpy(&c->res, &lr->res, sizeof(c->res)); /* refused: the handler answers */
-        return;
-    }
     /* committed (or failed): only what the answer shows */
     c->res.expires_at_ms = lr->res.expires_at_ms;
     c->res.amount_cents = lr->res.amount_cents;
@@ -332,10 +326,14 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
         call_free(c);
         return BO_ENOMEM;
     }
-    c->loop = pthread_self();
+    bo_live_result_t refusal;
     bo_live_call_t call = {hold_done, c, c->idem.on ? hold_decided : NULL};
-    if (bo_live_hold_call(api->live, c->event, &c->req, &call) == 0)
-        return 0; /* c is hold_done's now */
+    bo_mut_t m = {.op = BO_MUT_HOLD, .req = &c->req};
+    int rc = bo_live_apply(api->live, c->event, &m, &call, &refusal);
+    if (rc == 0)
+        return 0; /* c is hold_done's now: not to be touched */
+    c->status = rc;
+    memcpy(&c->res, &refusal.res, sizeof(c->res));
     return hold_refused(c, r);
 }
 
@@ -390,7 +388,6 @@ static int on_hold_get(void *arg, bo_http_req_t *r)
 typedef struct release_call {
     bo_api_t *api;
     bo_http_async_t *a;
-    pthread_t loop;
     int status;
     bo_idem_t idem;
 } release_call_t;
@@ -415,8 +412,6 @@ static void release_done(void *arg, const bo_live_result_t *lr)
 {
     release_call_t *c = arg;
     c->status = lr->status;
-    if (pthread_equal(pthread_self(), c->loop))
-        return;
     bo__idem_end(c->api, &c->idem, lr->status == 0 ? 204 : 0, lr->status == 0 ? "" : NULL, 0);
     bo_http_async_finish(c->a, release_answer, c);
 }
@@ -443,11 +438,11 @@ static int on_hold_delete(void *arg, bo_http_req_t *r)
         free(c);
         return BO_ENOMEM;
     }
-    c->loop = pthread_self();
     bo_live_call_t call = {release_done, c, c->idem.on ? release_decided : NULL};
-    if (bo_live_release_call(api->live, event, &id, &call) == 0)
-        return 0;
-    int err = c->status, rc;
+    bo_mut_t m = {.op = BO_MUT_RELEASE, .id = id};
+    int err = bo_live_apply(api->live, event, &m, &call, NULL), rc;
+    if (err == 0)
+        return 0; /* c is release_done's now */
     if (err == BO_ENOTFOUND)
         rc = refuse(api, r, &c->idem, c->a, err, "no such hold", NULL);
     else if (err == BO_ESTATE)

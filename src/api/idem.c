@@ -217,7 +217,7 @@ static void reply_unstored(bo_http_req_t *r, void *arg)
     reply_free(rep);
 }
 
-/* The answer's commit (any thread; on the caller's when it failed at once). */
+/* The answer's commit (the committer thread), or its error return. */
 static void reply_stored(void *arg, const bo_live_result_t *res)
 {
     struct reply *rep = arg;
@@ -243,9 +243,16 @@ void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int stat
         bo_http_async_finish(a, reply_send, rep);
         return;
     }
+    if (status >= 400) { /* a refusal decided nothing: kept in memory only */
+        bo__idem_end(api, idem, status, rep->body ? rep->body : "", rep->len);
+        bo_http_async_finish(a, reply_send, rep);
+        return;
+    }
     idem->on = false; /* bo_live_idem_put ends the key */
-    bo_live_idem_put(api->live, idem->key, idem->hash, status, rep->body ? rep->body : "", rep->len,
-                     reply_stored, rep);
+    int rc = bo_live_idem_put(api->live, idem->key, idem->hash, status, rep->body ? rep->body : "",
+                              rep->len, reply_stored, rep);
+    if (rc) /* not stored, the key ended: as a failed commit */
+        reply_stored(rep, &(bo_live_result_t){.status = rc});
 }
 
 void bo__idem_reply_error(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int bo_err,

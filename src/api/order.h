@@ -243,14 +243,13 @@ char *bo__order_render(bo_api_t *api, const bo_order_t *o, bool with_secret, siz
 
 /* ---- saving (order_book.c; worker threads, order locked) ------------------ */
 
-enum bo_order_op { BO_OP_PAY_START, BO_OP_PAY_FAILED, BO_OP_CONFIRM, BO_OP_RELEASE, BO_OP_CANCEL };
 /* Commit the order's document (with an outbox message of outbox_kind when
  * not NULL), waiting for it: 0 or a BO_E* code. */
 int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind);
-/* The same in one commit with the engine call op on the order's hold
- * (deadline_ms for PAY_START): the decision's status; r (may be NULL)
- * gets its answer. */
-int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
+/* The same in one commit with the decision op (live.h: PAY_START with
+ * deadline_ms, PAY_FAILED, CONFIRM, RELEASE or CANCEL) on the order's hold:
+ * the decision's status; r (may be NULL) gets its answer. */
+int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_mut_op op, const char *outbox_kind,
                         int64_t deadline_ms, bo_live_result_t *r);
 /* Commit one document (body taken: freed here), waiting: 0 or BO_E*. */
 int bo__doc_save(bo_api_t *api, const char *coll, const char *id, char *body, size_t len);

@@ -834,23 +834,12 @@ static void commit_clear(bo_order_commit_t *c)
     c->keyv = NULL;
 }
 
-/* A worker waiting for its commit. */
+/* A worker waiting for its commit: live.h's waiter, with the documents
+ * that ride with the decision. */
 struct wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
+    bo_live_wait_t w; /* first: bo_live_wait_done's arg */
     bo_order_commit_t *c;
 };
-
-static void wait_done(void *arg, const bo_live_result_t *r)
-{
-    struct wait *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->c->r = *r;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
 
 static void wait_decided(void *arg, const bo_live_result_t *r, bo_rec_t *rec)
 {
@@ -859,22 +848,19 @@ static void wait_decided(void *arg, const bo_live_result_t *r, bo_rec_t *rec)
     rec->ndocs = w->c->ndocs;
 }
 
-static int wait_for(struct wait *w)
+/* The call's answer into c->r: its error return, else what it waited for. */
+static int wait_for(struct wait *w, int rc)
 {
-    pthread_mutex_lock(&w->mu);
-    while (!w->done)
-        pthread_cond_wait(&w->cv, &w->mu);
-    pthread_mutex_unlock(&w->mu);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    return w->c->r.status;
+    if (rc == 0)
+        rc = bo_live_wait(&w->w, &w->c->r);
+    w->c->r.status = rc;
+    bo_live_wait_destroy(&w->w);
+    return rc;
 }
 
 static void wait_init(struct wait *w, bo_order_commit_t *c)
 {
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    w->done = false;
+    bo_live_wait_init(&w->w);
     w->c = c;
     memset(&c->r, 0, sizeof(c->r));
 }
@@ -883,36 +869,25 @@ static int commit_docs(bo_api_t *api, bo_order_commit_t *c)
 {
     struct wait w;
     wait_init(&w, c);
-    bo_live_put_docs(api->live, c->docs, c->ndocs, wait_done, &w);
-    return wait_for(&w);
+    return wait_for(&w, bo_live_put_docs(api->live, c->docs, c->ndocs, bo_live_wait_done, &w));
 }
 
-static int commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_order_op op,
-                       const bo_order_t *o, int64_t deadline_ms)
+static int commit_with(bo_api_t *api, bo_order_commit_t *c, enum bo_mut_op op, const bo_order_t *o,
+                       int64_t deadline_ms)
 {
     struct wait w;
     wait_init(&w, c);
-    bo_live_call_t call = {wait_done, &w, wait_decided};
-    bo_live_t *live = api->live;
-    switch (op) {
-    case BO_OP_PAY_START:
-        bo_live_pay_start_call(live, o->event, &o->hold, deadline_ms, &call);
-        break;
-    case BO_OP_PAY_FAILED:
-        bo_live_pay_failed_call(live, o->event, &o->hold, &call);
-        break;
-    case BO_OP_CONFIRM:
-        bo_live_confirm_call(live, o->event, &o->hold, o->seats, o->nseats, o->ga, o->nga,
-                             o->customer, o->amount_cents, &call);
-        break;
-    case BO_OP_RELEASE:
-        bo_live_release_call(live, o->event, &o->hold, &call);
-        break;
-    case BO_OP_CANCEL:
-        bo_live_cancel_call(live, o->event, &o->hold, &call);
-        break;
-    }
-    return wait_for(&w);
+    bo_live_call_t call = {bo_live_wait_done, &w, wait_decided};
+    bo_mut_t m = {.op = (uint8_t)op,
+                  .id = o->hold,
+                  .deadline_ms = deadline_ms,
+                  .customer = o->customer,
+                  .amount_cents = o->amount_cents,
+                  .seats = o->seats,
+                  .nseats = o->nseats,
+                  .ga = o->ga,
+                  .nga = o->nga};
+    return wait_for(&w, bo_live_apply(api->live, o->event, &m, &call, &c->r));
 }
 
 /* ---- reports ------------------------------------------------------------------ */
@@ -1044,7 +1019,7 @@ int bo__order_save(bo_api_t *api, bo_order_t *o, const char *outbox_kind)
     return rc;
 }
 
-int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_order_op op, const char *outbox_kind,
+int bo__order_save_with(bo_api_t *api, bo_order_t *o, enum bo_mut_op op, const char *outbox_kind,
                         int64_t deadline_ms, bo_live_result_t *r)
 {
     bo_order_commit_t c = {0};

@@ -242,7 +242,7 @@ static int order_new(step_t *s, bo_order_t **out)
 /* PAYING with the order's document, in one commit (order locked, new). */
 static int order_open(bo_api_t *api, bo_order_t *o)
 {
-    return bo__order_save_with(api, o, BO_OP_PAY_START, NULL, o->deadline_ms, NULL);
+    return bo__order_save_with(api, o, BO_MUT_PAY_START, NULL, o->deadline_ms, NULL);
 }
 
 /* Ask the gateway for the order's intent (order locked), keyed by the
@@ -576,7 +576,7 @@ static int pay_attempt(step_t *s, bo_order_t *o)
     uint8_t h[8];
     int64_t deadline = o->deadline_ms;
     o->deadline_ms = bo__api_now_ms() + BO_ORDER_PAY_WINDOW_MS;
-    int rc = bo__order_save_with(s->api, o, BO_OP_PAY_START, NULL, o->deadline_ms, NULL);
+    int rc = bo__order_save_with(s->api, o, BO_MUT_PAY_START, NULL, o->deadline_ms, NULL);
     if (rc)
         o->deadline_ms = deadline;
     if (rc && rc != BO_ESTATE) /* ESTATE: PAYING already */

@@ -127,7 +127,7 @@ static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
     bo__order_set_status(o, BO_ORDER_PAID);
     o->paid_ms = bo__api_now_ms();
     o->closed_ms = 0;
-    rc = bo__order_save_with(api, o, BO_OP_CONFIRM, "order.paid", 0, NULL);
+    rc = bo__order_save_with(api, o, BO_MUT_CONFIRM, "order.paid", 0, NULL);
     if (rc == 0)
         return bo__order_index_tickets(api, o);
     drop_tickets(o);
@@ -144,7 +144,7 @@ static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
     bo_live_result_t r;
     bo__order_set_status(o, status);
     o->closed_ms = bo__api_now_ms();
-    int rc = bo__order_save_with(api, o, BO_OP_RELEASE, NULL, 0, &r);
+    int rc = bo__order_save_with(api, o, BO_MUT_RELEASE, NULL, 0, &r);
     if (rc == BO_ENOTFOUND || rc == BO_ESTATE) /* the hold is gone already */
         rc = bo__order_save(api, o, NULL);
     if (rc) {
@@ -208,7 +208,7 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
     copy(o->last_error_message, sizeof(o->last_error_message), pi->last_error_message);
     o->failures++;
     bo_live_result_t r = {0};
-    int rc = bo__order_save_with(api, o, BO_OP_PAY_FAILED, NULL, 0, &r);
+    int rc = bo__order_save_with(api, o, BO_MUT_PAY_FAILED, NULL, 0, &r);
     if (rc == 0 && r.released) {
         /* the third failure, or one after the hold's time: seats released */
         bo__order_set_status(o, o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED
@@ -285,7 +285,7 @@ int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason)
         return BO_ESTATE;
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), reason);
-    int rc = bo__order_save_with(api, o, BO_OP_CANCEL, NULL, 0, NULL);
+    int rc = bo__order_save_with(api, o, BO_MUT_CANCEL, NULL, 0, NULL);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_PAID);
         o->refund_reason[0] = '\0';

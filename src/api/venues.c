@@ -184,8 +184,10 @@ static void *import_main(void *arg)
     } else {
         im->venue = im->idem.on ? bo_id_from_key("venue", im->idem.key) : bo_id_random();
         /* imported() answers and frees im, maybe before this returns */
-        bo_live_add_venue_meta(im->api->live, im->venue, im->body, im->len, im->meta, &im->probs,
-                               imported, im);
+        int rc = bo_live_add_venue_meta(im->api->live, im->venue, im->body, im->len, im->meta,
+                                        &im->probs, imported, im);
+        if (rc)
+            imported(im, &(bo_live_result_t){.status = rc}); /* refused: answered now */
     }
     pthread_mutex_lock(&all->mu);
     all->threads--;

@@ -1,6 +1,6 @@
 /*
  * fuzz_record.c - libFuzzer harness for what recovery reads back from the
- * store: log records (bo_mut_decode and bo_mut_apply, src/engine/record.c
+ * store: log records (bo_mut_decode and bo_mut_apply, src/live/record.c
  * and codec.h) and event snapshots (bo_inv_import, src/engine/snapshot.c),
  * against a small venue (8 seats, 2 GA areas). A corrupt store must be
  * refused (BO_ECORRUPT or the engine's answer), never crash or read past
@@ -22,7 +22,7 @@
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
-#include "engine/record.h"
+#include "live/record.h"
 
 static bo_layout_t *layout;
 static uint32_t seat_buf[BO_LAYOUT_MAX_SEATS], seat_buf2[BO_LAYOUT_MAX_SEATS];

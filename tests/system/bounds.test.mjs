@@ -189,7 +189,7 @@ describe('gateway calls', () => {
 
 describe('idempotency keys and other sets', () => {
     const GEN = { sections: 2, rows: 4, seats: 10 };
-    const PER_CLIENT = 1000; // src/engine/idem_table.h BO_IDEM_PER_CLIENT_MAX
+    const PER_CLIENT = 1000; // src/live/idem_table.h BO_IDEM_PER_CLIENT_MAX
     const KEYS_MAX = 5000; // BOXOFFICE_IDEM_KEYS_MAX of this server (the default is 1,000,000)
     const WEBHOOK_IDS = 50; // BOXOFFICE_WEBHOOK_IDS_MAX of this server (the default is 65,536)
     const REFUSAL_S = 600; // BO_IDEM_REFUSAL_TTL_MS: the Retry-After past the per-client cap

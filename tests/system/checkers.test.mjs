@@ -29,7 +29,7 @@ const seatList = (seats) => {
     }
     return out;
 };
-/** A HOLD record as src/engine/record.c encodes it. */
+/** A HOLD record as src/live/record.c encodes it. */
 function holdRecord(n, seats, ga = [], expires = 10000) {
     return Buffer.from([OP.HOLD, ...id(n), ...uv(7), ...sv(100), ...sv(expires), ...seatList(seats), ...uv(ga.length), ...ga.flatMap((g) => [...uv(g.area), ...uv(g.quantity)])]);
 }

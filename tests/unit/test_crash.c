@@ -55,7 +55,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "helpers/live_fixture.h"
 
 #define NWORK      3
@@ -263,7 +263,7 @@ static int issue_hold(struct cworker *w, struct ccall *k, int how, const bo_layo
     req.nga = in->nga;
     k->idx = i;
     side_write(in);
-    bo_live_hold(w->live, EVT, &req, fx_async_done, k);
+    fx_live_hold(w->live, EVT, &req, fx_async_done, k);
     return 0;
 }
 
@@ -281,20 +281,20 @@ static int issue_on(struct cworker *w, struct ccall *k, char op, int i)
     side_write(in);
     switch (op) {
     case 'R':
-        bo_live_release(w->live, EVT, &id, fx_async_done, k);
+        fx_live_release(w->live, EVT, &id, fx_async_done, k);
         break;
     case 'P':
-        bo_live_pay_start(w->live, EVT, &id, T0_MS + 1000 * (int64_t)GAP_MS, fx_async_done, k);
+        fx_live_pay_start(w->live, EVT, &id, T0_MS + 1000 * (int64_t)GAP_MS, fx_async_done, k);
         break;
     case 'F':
-        bo_live_pay_failed(w->live, EVT, &id, fx_async_done, k);
+        fx_live_pay_failed(w->live, EVT, &id, fx_async_done, k);
         break;
     case 'C':
-        bo_live_confirm(w->live, EVT, &id, h->seats, h->nseats, h->ga, h->nga, 0, 0, fx_async_done,
+        fx_live_confirm(w->live, EVT, &id, h->seats, h->nseats, h->ga, h->nga, 0, 0, fx_async_done,
                         k);
         break;
     default:
-        bo_live_cancel(w->live, EVT, &id, fx_async_done, k);
+        fx_live_cancel(w->live, EVT, &id, fx_async_done, k);
     }
     return 0;
 }
@@ -327,7 +327,7 @@ static int issue_set(struct cworker *w, struct ccall *k, int unblock)
     k->late = retry;
     w->set_busy = 1;
     side_write(&k->in);
-    bo_live_block(w->live, EVT, s->seats, s->n, unblock, fx_async_done, k);
+    fx_live_block(w->live, EVT, s->seats, s->n, unblock, fx_async_done, k);
     return 0;
 }
 

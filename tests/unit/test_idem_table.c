@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/idem_table.h"
+#include "live/idem_table.h"
 
 #define T0     1700000000000LL
 #define TTL    (24 * 3600 * 1000LL)

@@ -141,7 +141,7 @@ Test(live, failed_batch_rolls_back_dependent_decisions)
                          .nseats = 1,
                          .best_category = BO_NONE,
                          .best_section = BO_NONE};
-    bo_live_hold(live, EVT, &req, gate_done, &g);
+    fx_live_hold(live, EVT, &req, gate_done, &g);
     gate_wait_parked(&g); /* the committer is parked: what follows queues */
     cr_assert_eq(g.status, 0);
     fx_state_free(&before);
@@ -159,9 +159,9 @@ Test(live, failed_batch_rolls_back_dependent_decisions)
                         .nseats = 2,
                         .best_category = BO_NONE,
                         .best_section = BO_NONE};
-    cr_assert_eq(bo_live_hold(live, EVT, &r1, bo_live_wait_done, w1), 0);
-    cr_assert_eq(bo_live_release(live, EVT, &id0, bo_live_wait_done, w2), 0);
-    cr_assert_eq(bo_live_hold(live, EVT, &r3, bo_live_wait_done, w3), 0); /* needs the release */
+    cr_assert_eq(fx_live_hold(live, EVT, &r1, bo_live_wait_done, w1), 0);
+    cr_assert_eq(fx_live_release(live, EVT, &id0, bo_live_wait_done, w2), 0);
+    cr_assert_eq(fx_live_hold(live, EVT, &r3, bo_live_wait_done, w3), 0); /* needs the release */
     bo_store_inject_failures(bo_live_store(live), 1);
     gate_open(&g);
     cr_assert_eq(bo_live_wait(w1, NULL), BO_EIO);
@@ -227,10 +227,10 @@ static void *storm_thread(void *arg)
             sched_yield();
         if (i % 50 == 25)
             bo_store_inject_failures(bo_live_store(s->live), 1);
-        bo_live_hold(s->live, EVT, &req, storm_done, &s->acked[i]);
+        fx_live_hold(s->live, EVT, &req, storm_done, &s->acked[i]);
         if (i % 3 == 0 && i > 0 && __atomic_load_n(&s->acked[i - 1], __ATOMIC_ACQUIRE) == 0) {
             bo_hold_id_t id = fx_id((uint64_t)s->thread << 32 | (uint64_t)(i - 1));
-            bo_live_release(s->live, EVT, &id, storm_done, &s->released[i]);
+            fx_live_release(s->live, EVT, &id, storm_done, &s->released[i]);
         }
     }
     return NULL;
@@ -413,12 +413,12 @@ Test(live, event_updates_are_durable)
 {
     bo_inv_config_t cfg = {.hold_ttl_ms = 5000};
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_update_event(live, EVT, "{\"name\":\"renamed\"}", &cfg, bo_live_wait_done, w);
+    fx_live_update_event(live, EVT, "{\"name\":\"renamed\"}", &cfg, bo_live_wait_done, w);
     cr_assert_eq(bo_live_wait(w, NULL), 0);
-    bo_live_update_event(live, 999, "{}", &cfg, bo_live_wait_done, w);
+    fx_live_update_event(live, 999, "{}", &cfg, bo_live_wait_done, w);
     cr_assert_eq(bo_live_wait(w, NULL), BO_ENOTFOUND);
     cfg.hold_ttl_ms = -1;
-    bo_live_update_event(live, EVT, "{}", &cfg, bo_live_wait_done, w);
+    fx_live_update_event(live, EVT, "{}", &cfg, bo_live_wait_done, w);
     cr_assert_eq(bo_live_wait(w, NULL), BO_EINVAL);
     bo_live_wait_free(w);
     reopen();

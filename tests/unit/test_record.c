@@ -1,5 +1,5 @@
 /*
- * test_record.c - the durable form of engine mutations (src/engine/record.c):
+ * test_record.c - the durable form of engine mutations (src/live/record.c):
  * every op kind survives encode + decode exactly (extremes, long and
  * descending seat lists included), every truncated or garbled record decodes
  * to BO_ECORRUPT and nothing else, and bo_mut_apply re-applies each op, so
@@ -17,7 +17,7 @@
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
-#include "engine/record.h"
+#include "live/record.h"
 
 #define T0  1000000
 #define TTL 60000

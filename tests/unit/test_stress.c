@@ -34,7 +34,7 @@
 
 #include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "helpers/live_fixture.h"
 #include "helpers/plain_test.h"
 #include "helpers/stress_model.h"
@@ -229,7 +229,7 @@ static void issue_hold(struct worker *w, struct call *k, int kind)
     k->kind = (uint8_t)kind;
     k->idx = i;
     w->issued[kind]++;
-    bo_live_hold(w->run->live, w->run->event[k->ev], &req, fx_async_done, k);
+    fx_live_hold(w->run->live, w->run->event[k->ev], &req, fx_async_done, k);
 }
 
 /* An operation on pool entry i (busy is counted here). */
@@ -252,22 +252,22 @@ static void issue_on(struct worker *w, struct call *k, int kind, int i)
     w->issued[kind]++;
     switch (kind) {
     case K_RELEASE:
-        bo_live_release(live, event, &id, fx_async_done, k);
+        fx_live_release(live, event, &id, fx_async_done, k);
         break;
     case K_PAY:
-        bo_live_pay_start(live, event, &id, T0_MS + 1000000000, fx_async_done, k);
+        fx_live_pay_start(live, event, &id, T0_MS + 1000000000, fx_async_done, k);
         break;
     case K_FAIL:
-        bo_live_pay_failed(live, event, &id, fx_async_done, k);
+        fx_live_pay_failed(live, event, &id, fx_async_done, k);
         break;
     case K_CONFIRM:
         /* Passing the hold's content makes a confirm after expiry a late
          * payment: the seats are taken again if they are still free. */
-        bo_live_confirm(live, event, &id, k->seats, k->nseats, k->ga, k->nga, 0, 0, fx_async_done,
+        fx_live_confirm(live, event, &id, k->seats, k->nseats, k->ga, k->nga, 0, 0, fx_async_done,
                         k);
         break;
     case K_CANCEL:
-        bo_live_cancel(live, event, &id, fx_async_done, k);
+        fx_live_cancel(live, event, &id, fx_async_done, k);
         break;
     }
 }
@@ -316,7 +316,7 @@ static void issue_block(struct worker *w, struct call *k, int unblock)
     k->nseats = b->n;
     memcpy(k->seats, b->seats, sizeof(k->seats));
     w->issued[k->kind]++;
-    bo_live_block(w->run->live, w->run->event[b->ev], b->seats, b->n, unblock, fx_async_done, k);
+    fx_live_block(w->run->live, w->run->event[b->ev], b->seats, b->n, unblock, fx_async_done, k);
 }
 
 static void issue(struct worker *w, struct call *k)

@@ -1,6 +1,6 @@
 // storefile.mjs - read an event's durable state straight from the SQLite
 // file, bypassing the server: the `log` of engine mutations (decoded here
-// from the record format of src/engine/record.c: op byte, 16-byte hold id,
+// from the record format of src/live/record.c: op byte, 16-byte hold id,
 // LEB128 varints, zigzag for signed values, seat indices delta-coded), the
 // `sold` and `ga` constraint tables, and the event's snapshot when the
 // store took one (src/engine/snapshot.c: version byte, blocked seats, then

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "boxoffice/error.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "live_fixture.h"
 
 char *fx_temp_db(char **path_out)
@@ -58,17 +58,20 @@ int fx_venue_event(bo_live_t *live, uint64_t venue, uint64_t event, uint32_t sec
     if (!json)
         return BO_EINVAL;
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_add_venue(live, venue, json, len, NULL, bo_live_wait_done, w);
+    int rc = bo_live_add_venue(live, venue, json, len, NULL, bo_live_wait_done, w);
     free(json);
-    int rc = wait_for(w, NULL);
+    rc = rc ? rc : bo_live_wait(w, NULL);
+    bo_live_wait_free(w);
     if (rc)
         return rc;
     bo_inv_config_t cfg = {.hold_ttl_ms = ttl_ms, .per_customer_limit = per_customer_limit};
     for (uint32_t c = 0; c < BO_LAYOUT_MAX_CATEGORIES; c++)
         cfg.price_cents[c] = 1000 * (c + 1);
     w = bo_live_wait_new();
-    bo_live_add_event(live, event, venue, "{\"name\":\"test\"}", &cfg, bo_live_wait_done, w);
-    return wait_for(w, NULL);
+    rc = bo_live_add_event(live, event, venue, "{\"name\":\"test\"}", &cfg, bo_live_wait_done, w);
+    rc = rc ? rc : bo_live_wait(w, NULL);
+    bo_live_wait_free(w);
+    return rc;
 }
 
 bo_hold_id_t fx_id(uint64_t n)
@@ -80,10 +83,91 @@ bo_hold_id_t fx_id(uint64_t n)
     return id;
 }
 
+/* ---- every call answered through done --------------------------------------- */
+
+static int fx_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, bo_live_done_fn done,
+                    void *arg)
+{
+    bo_live_result_t refusal;
+    bo_live_call_t c = {done, arg, NULL};
+    int rc = bo_live_apply(live, event, m, &c, &refusal);
+    if (rc) /* no callback for an error return: the test's done gets it now */
+        done(arg, &refusal);
+    return rc;
+}
+
+int fx_live_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_done_fn done,
+                 void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_HOLD, .req = req};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_release(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                    void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_RELEASE, .id = *id};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_pay_start(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, int64_t deadline_ms,
+                      bo_live_done_fn done, void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_PAY_START, .id = *id, .deadline_ms = deadline_ms};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_pay_failed(bo_live_t *live, uint64_t event, const bo_hold_id_t *id,
+                       bo_live_done_fn done, void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_PAY_FAILED, .id = *id};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_confirm(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, const uint32_t *seats,
+                    uint32_t nseats, const bo_ga_line_t *ga, uint32_t nga, uint64_t customer,
+                    int64_t amount_cents, bo_live_done_fn done, void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_CONFIRM,
+                  .id = *id,
+                  .customer = customer,
+                  .amount_cents = amount_cents,
+                  .seats = seats,
+                  .nseats = nseats,
+                  .ga = ga,
+                  .nga = nga};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_cancel(bo_live_t *live, uint64_t event, const bo_hold_id_t *id, bo_live_done_fn done,
+                   void *arg)
+{
+    bo_mut_t m = {.op = BO_MUT_CANCEL, .id = *id};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t nseats,
+                  int unblock, bo_live_done_fn done, void *arg)
+{
+    bo_mut_t m = {.op = unblock ? BO_MUT_UNBLOCK : BO_MUT_BLOCK, .seats = seats, .nseats = nseats};
+    return fx_apply(live, event, &m, done, arg);
+}
+
+int fx_live_update_event(bo_live_t *live, uint64_t event, const char *meta_json,
+                         const bo_inv_config_t *cfg, bo_live_done_fn done, void *arg)
+{
+    int rc = bo_live_update_event(live, event, meta_json, cfg, done, arg);
+    if (rc) /* no callback for an error return: the test's done gets it now */
+        done(arg, &(bo_live_result_t){.status = rc});
+    return rc;
+}
+
+/* ---- waiting calls ------------------------------------------------------------ */
+
 int fx_hold(bo_live_t *live, uint64_t event, const bo_hold_req_t *req, bo_live_result_t *r)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_hold(live, event, req, bo_live_wait_done, w);
+    fx_live_hold(live, event, req, bo_live_wait_done, w);
     return wait_for(w, r);
 }
 
@@ -98,35 +182,35 @@ int fx_hold_seats(bo_live_t *live, uint64_t event, bo_hold_id_t id, const uint32
 int fx_release(bo_live_t *live, uint64_t event, bo_hold_id_t id)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_release(live, event, &id, bo_live_wait_done, w);
+    fx_live_release(live, event, &id, bo_live_wait_done, w);
     return wait_for(w, NULL);
 }
 
 int fx_pay_start(bo_live_t *live, uint64_t event, bo_hold_id_t id, int64_t deadline_ms)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_pay_start(live, event, &id, deadline_ms, bo_live_wait_done, w);
+    fx_live_pay_start(live, event, &id, deadline_ms, bo_live_wait_done, w);
     return wait_for(w, NULL);
 }
 
 int fx_confirm(bo_live_t *live, uint64_t event, bo_hold_id_t id)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_confirm(live, event, &id, NULL, 0, NULL, 0, 0, 0, bo_live_wait_done, w);
+    fx_live_confirm(live, event, &id, NULL, 0, NULL, 0, 0, 0, bo_live_wait_done, w);
     return wait_for(w, NULL);
 }
 
 int fx_cancel(bo_live_t *live, uint64_t event, bo_hold_id_t id)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_cancel(live, event, &id, bo_live_wait_done, w);
+    fx_live_cancel(live, event, &id, bo_live_wait_done, w);
     return wait_for(w, NULL);
 }
 
 int fx_block(bo_live_t *live, uint64_t event, const uint32_t *seats, uint32_t n, int unblock)
 {
     bo_live_wait_t *w = bo_live_wait_new();
-    bo_live_block(live, event, seats, n, unblock, bo_live_wait_done, w);
+    fx_live_block(live, event, seats, n, unblock, bo_live_wait_done, w);
     return wait_for(w, NULL);
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/record.h"
+#include "live/record.h"
 #include "plain_test.h"
 #include "stress_model.h"
 

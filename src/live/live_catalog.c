@@ -1,7 +1,7 @@
 /*
  * live_catalog.c - the registries of the live layer (live.h): venues and
  * events, created durably, rebuilt from the store at start by replaying each
- * event's log through the engine; plus the sweeper and the waiting helper.
+ * event's log through the engine (record.c's one apply); plus the sweeper.
  *
  * Workload: venues and events are created rarely; lookups happen on every
  * request (a read lock and a hash probe). Recovery replays every log record
@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
-#include "engine/record.h"
+#include "live/live_internal.h"
+#include "live/record.h"
 
 struct event *bo__live_event(bo_live_t *live, uint64_t id)
 {
@@ -231,7 +231,7 @@ int bo_live_add_venue_meta(bo_live_t *live, uint64_t id, const char *json, size_
         free(c->body);
     free(c);
     free_venue(v);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }
 
 char *bo_live_venue_meta(bo_live_t *live, uint64_t id)
@@ -275,7 +275,7 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
     struct venue *v = bo_u64map_get(&live->venues, venue);
     pthread_rwlock_unlock(&live->mu);
     if (!v || !__atomic_load_n(&v->visible, __ATOMIC_ACQUIRE))
-        return bo__live_finish(done, arg, BO_ENOTFOUND);
+        return BO_ENOTFOUND;
     struct event *ev = event_new(id, v, cfg, meta_json);
     struct create *c = calloc(1, sizeof(*c));
     int rc = ev && c ? 0 : BO_ENOMEM;
@@ -301,7 +301,7 @@ int bo_live_add_event(bo_live_t *live, uint64_t id, uint64_t venue, const char *
     }
     free(c);
     free_event(ev);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }
 
 /* ---- changing events and reading the catalog ------------------------------ */
@@ -340,10 +340,10 @@ int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
 {
     struct event *ev = bo__live_event(live, id);
     if (!ev)
-        return bo__live_finish(done, arg, BO_ENOTFOUND);
+        return BO_ENOTFOUND;
     const bo_layout_t *l = ev->venue->layout;
     if (bo_inv_check_config(l, cfg))
-        return bo__live_finish(done, arg, BO_EINVAL);
+        return BO_EINVAL;
     struct update *u = calloc(1, sizeof(*u));
     int rc = u ? 0 : BO_ENOMEM;
     if (rc == 0) {
@@ -375,7 +375,7 @@ int bo_live_update_event(bo_live_t *live, uint64_t id, const char *meta_json,
         free(u->ga_capacity);
     }
     free(u);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }
 
 char *bo_live_event_meta(bo_live_t *live, uint64_t id, uint64_t *venue)
@@ -603,55 +603,4 @@ uint32_t bo_live_sweep(bo_live_t *live)
     }
     pthread_rwlock_unlock(&live->mu);
     return n;
-}
-
-/* ---- waiting for an answer ---------------------------------------------------- */
-
-struct bo_live_wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int ready;
-    bo_live_result_t r;
-};
-
-bo_live_wait_t *bo_live_wait_new(void)
-{
-    bo_live_wait_t *w = calloc(1, sizeof(*w));
-    if (w) {
-        pthread_mutex_init(&w->mu, NULL);
-        pthread_cond_init(&w->cv, NULL);
-    }
-    return w;
-}
-
-void bo_live_wait_free(bo_live_wait_t *w)
-{
-    if (!w)
-        return;
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    free(w);
-}
-
-void bo_live_wait_done(void *arg, const bo_live_result_t *r)
-{
-    bo_live_wait_t *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->r = *r;
-    w->ready = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-int bo_live_wait(bo_live_wait_t *w, bo_live_result_t *r)
-{
-    pthread_mutex_lock(&w->mu);
-    while (!w->ready)
-        pthread_cond_wait(&w->cv, &w->mu);
-    w->ready = 0;
-    if (r)
-        *r = w->r;
-    int status = w->r.status;
-    pthread_mutex_unlock(&w->mu);
-    return status;
 }

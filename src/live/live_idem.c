@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
+#include "live/live_internal.h"
 
 /* A positive number from the environment variable name, or def. */
 static int64_t env_i64(const char *name, int64_t def, int64_t max)
@@ -88,6 +88,8 @@ struct put {
     bo_rec_t rec;
     bo_live_t *live;
     char *key, *body;
+    size_t len;
+    int status;
     uint8_t hash[32];
     bo_live_done_fn done;
     void *arg;
@@ -97,7 +99,7 @@ static void put_done(bo_rec_t *rec, int status)
 {
     struct put *p = (struct put *)rec;
     if (status == 0)
-        bo_live_idem_end(p->live, p->key, p->rec.idem_status, p->body, p->rec.idem_body_len);
+        bo_live_idem_end(p->live, p->key, p->status, p->body, p->len);
     else
         bo_live_idem_end(p->live, p->key, 0, NULL, 0);
     bo__live_finish(p->done, p->arg, status);
@@ -106,34 +108,42 @@ static void put_done(bo_rec_t *rec, int status)
     free(p);
 }
 
+/* A success is stored with its key; a refusal rides an empty record, only
+ * so that done runs after a commit, as for every call. */
+static bo_rec_t put_rec(bo_live_t *live, struct put *p)
+{
+    if (p->status >= 400)
+        return (bo_rec_t){.kind = BO_REC_DOCS, .done = put_done};
+    return (bo_rec_t){.kind = BO_REC_IDEM,
+                      .at_ms = live->clock->now_ms(live->clock),
+                      .idem_key = p->key,
+                      .idem_hash = p->hash,
+                      .idem_status = p->status,
+                      .idem_body = p->body,
+                      .idem_body_len = p->len,
+                      .idem_expired_before_ms = bo__live_idem_expired_before(live),
+                      .done = put_done};
+}
+
 int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], int status,
                      const char *body, size_t len, bo_live_done_fn done, void *arg)
 {
-    if (status >= 400) { /* a refusal: in memory only */
-        bo_live_idem_end(live, key, status, body, len);
-        return bo__live_finish(done, arg, 0);
-    }
     struct put *p = calloc(1, sizeof(*p));
     int rc = p ? 0 : BO_ENOMEM;
     if (rc == 0 && (!(p->key = strdup(key)) || !(p->body = malloc(len + 1))))
         rc = BO_ENOMEM;
     if (rc == 0) {
         memcpy(p->body, body, len);
+        *p = (struct put){.live = live,
+                          .key = p->key,
+                          .body = p->body,
+                          .len = len,
+                          .status = status,
+                          .done = done,
+                          .arg = arg};
         memcpy(p->hash, hash, 32);
-        p->live = live;
-        p->done = done;
-        p->arg = arg;
-        p->rec = (bo_rec_t){.kind = BO_REC_IDEM,
-                            .at_ms = live->clock->now_ms(live->clock),
-                            .idem_key = p->key,
-                            .idem_hash = p->hash,
-                            .idem_status = status,
-                            .idem_body = p->body,
-                            .idem_body_len = len,
-                            .idem_expired_before_ms = bo__live_idem_expired_before(live),
-                            .done = put_done};
-        rc = bo_store_submit(live->store, &p->rec);
-        if (rc == 0)
+        p->rec = put_rec(live, p);
+        if ((rc = bo_store_submit(live->store, &p->rec)) == 0)
             return 0;
     }
     if (p) {
@@ -142,5 +152,5 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
     }
     free(p);
     bo_live_idem_end(live, key, 0, NULL, 0);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }

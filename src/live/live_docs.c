@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "boxoffice/error.h"
-#include "engine/live_internal.h"
+#include "live/live_internal.h"
 
 struct loaded_doc {
     struct loaded_doc *next;
@@ -95,5 +95,5 @@ int bo_live_put_docs(bo_live_t *live, const bo_doc_t *docs, uint32_t n, bo_live_
             return 0;
     }
     free(p);
-    return bo__live_finish(done, arg, rc);
+    return rc;
 }

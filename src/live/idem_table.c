@@ -33,7 +33,7 @@
 #include <sodium.h>
 
 #include "boxoffice/error.h"
-#include "engine/idem_table.h"
+#include "live/idem_table.h"
 
 #define HTAB_MIN_BUCKETS 64
 #define MOVE_STEP        16 /* old buckets moved per call while growing */

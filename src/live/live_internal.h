@@ -10,7 +10,7 @@
 #include "boxoffice/live.h"
 #include "boxoffice/u64map.h"
 
-#include "engine/idem_table.h"
+#include "live/idem_table.h"
 
 struct venue {
     uint64_t id;
@@ -63,7 +63,7 @@ void bo__live_idem_free(bo_live_t *live);
 struct event *bo__live_event(bo_live_t *live, uint64_t id);
 /* Now on the event's clock (caller holds ev->mu). */
 int64_t bo__live_now(bo_live_t *live, struct event *ev);
-/* Answer done with status alone, on this thread; returns status. */
+/* Answer done with status alone (a commit's outcome); returns status. */
 int bo__live_finish(bo_live_done_fn done, void *arg, int status);
 
 #endif
