@@ -1,7 +1,8 @@
 /*
  * sqlite.c - the SQLite backend of the store ("sqlite:PATH"): one batch of
  * records becomes one BEGIN IMMEDIATE ... COMMIT transaction in WAL mode
- * with synchronous=FULL, and recovery reads it back.
+ * with synchronous=FULL; recovery reads it back (sqlite_load.c), and
+ * settled documents are read on demand (sqlite_read.c).
  *
  * Workload: the hot path is MUT records (holds, releases), ~10^5/s in
  * batches of 10^2..10^3 per fsync'd commit. Each becomes one row appended to
@@ -31,6 +32,7 @@
  */
 #include "boxoffice/store.h"
 #include "boxoffice/error.h"
+#include "store/sqlite_internal.h"
 #include "util/assert.h"
 
 #include <pthread.h>
@@ -43,10 +45,9 @@
 #include <unistd.h>
 #include <string.h>
 
-#define BUSY_TIMEOUT_MS 5000
-#define CHECKPOINT_MS   100  /* how often the WAL is copied into the database */
-#define WAL_CATCHUP     4096 /* WAL frames past which the WAL should start over */
-#define CATCHUP_TAIL    256  /* frames the committer copies itself, at most, to restart it */
+#define CHECKPOINT_MS 100  /* how often the WAL is copied into the database */
+#define WAL_CATCHUP   4096 /* WAL frames past which the WAL should start over */
+#define CATCHUP_TAIL  256  /* frames the committer copies itself, at most, to restart it */
 
 /* Migration i (from 0) brings PRAGMA user_version from i to i + 1. Append
  * only: a migration that shipped never changes. */
@@ -101,28 +102,6 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum stmt {
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_VENUE,
-    S_EVENT,
-    S_GA_CAPACITY,
-    S_LOG,
-    S_SOLD_ADD,
-    S_SOLD_DEL,
-    S_GA_SOLD,
-    S_SNAP_GET,
-    S_LOG_COVER,
-    S_SNAP_PUT,
-    S_IDEM,
-    S_IDEM_EXPIRE,
-    S_DOC,
-    S_DOC_KEY,
-    S_OUTBOX,
-    S_COUNT
-};
-
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -155,27 +134,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DOC_KEY] = "REPLACE INTO doc_keys(key, coll, id) VALUES(?1, ?2, ?3)",
     [S_OUTBOX] = "INSERT INTO outbox(id, body, at_ms) VALUES(?2, ?3, ?4)"
                  " ON CONFLICT(id) DO NOTHING",
-};
-
-struct sq {
-    sqlite3 *db;
-    sqlite3_stmt *st[S_COUNT];
-    sqlite3_int64 last_log_id; /* the highest log rowid ever used */
-    /* The checkpointer: copies the WAL into the database on its own
-     * connection and thread, so the committer never stalls on it. */
-    sqlite3 *ckpt_db;
-    pthread_t ckpt_thread;
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    bool ckpt_running, ckpt_stop;
-    bool ckpt_hurry; /* the committer wants a pass now, not in CHECKPOINT_MS */
-    int ckpt_frames; /* WAL frames the last pass had copied (guarded by ckpt_mu) */
-    int wal_frames;  /* the WAL's size after the last commit (its hook) */
-    /* Reads of documents by any thread (bo_store_reader_t): a read-only
-     * connection of their own, one reader at a time (point lookups). */
-    sqlite3 *rd_db; /* NULL for an in-memory database */
-    pthread_mutex_t rd_mu;
-    sqlite3_stmt *rd_get, *rd_key;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -224,7 +182,7 @@ static int run_one(struct sq *b, sqlite3_stmt *st)
     return rc ? rc : sqlite3_changes(b->db) == 1 ? 0 : BO_ECORRUPT;
 }
 
-static int exec(sqlite3 *db, const char *sql)
+int bo__sq_exec(sqlite3 *db, const char *sql)
 {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : BO_EIO;
 }
@@ -509,215 +467,6 @@ out:
     return rc;
 }
 
-/* ---- load ------------------------------------------------------------- */
-
-/* A statement read row by row; rc is the last sqlite3_step result. */
-struct cursor {
-    sqlite3_stmt *st;
-    int rc;
-};
-
-static int cur_open(sqlite3 *db, struct cursor *c, const char *sql)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK)
-        return BO_EIO;
-    c->rc = sqlite3_step(c->st);
-    return c->rc == SQLITE_ROW || c->rc == SQLITE_DONE ? 0 : BO_EIO;
-}
-
-static int cur_next(struct cursor *c)
-{
-    c->rc = sqlite3_step(c->st);
-    return c->rc == SQLITE_ROW || c->rc == SQLITE_DONE ? 0 : BO_EIO;
-}
-
-/* Is the cursor on a row whose first column is event? */
-static bool cur_at(const struct cursor *c, sqlite3_int64 event)
-{
-    return c->rc == SQLITE_ROW && sqlite3_column_int64(c->st, 0) == event;
-}
-
-/* Is the cursor on a row whose first column sorts before event? */
-static bool cur_before(const struct cursor *c, sqlite3_int64 event)
-{
-    return c->rc == SQLITE_ROW && sqlite3_column_int64(c->st, 0) < event;
-}
-
-/* The record of an (event, seq, at_ms, body) row; valid until the next step. */
-static bo_rec_t row_rec(sqlite3_stmt *st, uint8_t kind)
-{
-    BO_ASSERT(kind == BO_REC_MUT || kind == BO_REC_SNAPSHOT);
-    bo_rec_t r = {.kind = kind};
-
-    r.id = (uint64_t)sqlite3_column_int64(st, 0);
-    r.seq = (uint64_t)sqlite3_column_int64(st, 1);
-    r.at_ms = sqlite3_column_int64(st, 2);
-    r.body = sqlite3_column_blob(st, 3);
-    r.body_len = (size_t)sqlite3_column_bytes(st, 3);
-    return r;
-}
-
-static int visit_rec(const bo_store_visitor_t *v, void *ctx, const bo_rec_t *r)
-{
-    return v->rec ? v->rec(ctx, r) : 0;
-}
-
-/* Deliver one event's snapshot and the log rows after it, checking that the
- * seqs follow each other. */
-static int load_event_recs(struct cursor *snap, struct cursor *log, sqlite3_int64 event,
-                           const bo_store_visitor_t *v, void *ctx)
-{
-    uint64_t covered = 0, next = 1;
-    bo_rec_t r;
-    int rc;
-
-    if (cur_at(snap, event)) {
-        r = row_rec(snap->st, BO_REC_SNAPSHOT);
-        covered = r.seq;
-        next = r.seq + 1;
-        if ((rc = visit_rec(v, ctx, &r)) || (rc = cur_next(snap)))
-            return rc;
-    }
-    while (cur_at(log, event)) {
-        r = row_rec(log->st, BO_REC_MUT);
-        if (r.seq > covered) {
-            if (r.seq != next++)
-                return BO_ECORRUPT;
-            if ((rc = visit_rec(v, ctx, &r)))
-                return rc;
-        }
-        if ((rc = cur_next(log)))
-            return rc;
-    }
-    return 0;
-}
-
-/* Walk events, snapshots and the log, all sorted by event, side by side. */
-static int load_recs(struct sq *b, const bo_store_visitor_t *v, void *ctx)
-{
-    struct cursor ev = {0}, snap = {0}, log = {0};
-    sqlite3_int64 event;
-    int rc;
-
-    if ((rc = cur_open(b->db, &ev, "SELECT id FROM events ORDER BY id")) ||
-        (rc = cur_open(b->db, &snap,
-                       "SELECT event, seq, at_ms, body FROM snapshots ORDER BY event")) ||
-        (rc = cur_open(b->db, &log, "SELECT event, seq, at_ms, body FROM log ORDER BY event, seq")))
-        goto out;
-    while (ev.rc == SQLITE_ROW) {
-        event = sqlite3_column_int64(ev.st, 0);
-        rc = BO_ECORRUPT; /* a record of an event that does not exist */
-        if (cur_before(&snap, event) || cur_before(&log, event))
-            goto out;
-        if ((rc = load_event_recs(&snap, &log, event, v, ctx)) || (rc = cur_next(&ev)))
-            goto out;
-    }
-    rc = snap.rc == SQLITE_ROW || log.rc == SQLITE_ROW ? BO_ECORRUPT : 0;
-out:
-    sqlite3_finalize(log.st);
-    sqlite3_finalize(snap.st);
-    sqlite3_finalize(ev.st);
-    return rc;
-}
-
-/* Deliver the venues (events false) or the events (true) in id order. */
-static int load_bodies(struct sq *b, bool events, const bo_store_visitor_t *v, void *ctx)
-{
-    struct cursor c = {0};
-    uint64_t id, venue;
-    const char *body;
-    size_t len;
-    int rc;
-
-    rc = cur_open(b->db, &c,
-                  events ? "SELECT id, body, venue FROM events ORDER BY id"
-                         : "SELECT id, body FROM venues ORDER BY id");
-    while (rc == 0 && c.rc == SQLITE_ROW) {
-        id = (uint64_t)sqlite3_column_int64(c.st, 0);
-        body = sqlite3_column_blob(c.st, 1);
-        len = (size_t)sqlite3_column_bytes(c.st, 1);
-        if (events) {
-            venue = (uint64_t)sqlite3_column_int64(c.st, 2);
-            rc = v->event ? v->event(ctx, id, venue, body, len) : 0;
-        } else {
-            rc = v->venue ? v->venue(ctx, id, body, len) : 0;
-        }
-        if (rc == 0)
-            rc = cur_next(&c);
-    }
-    sqlite3_finalize(c.st);
-    return rc;
-}
-
-/* Forget answers older than since_ms, then deliver the newest idem_max of
- * the rest, oldest first. */
-static int load_idem(struct sq *b, const bo_store_visitor_t *v, void *ctx)
-{
-    struct cursor c = {0};
-    char sql[192];
-    int rc;
-
-    snprintf(sql, sizeof(sql), "DELETE FROM idem WHERE at_ms < %lld", (long long)v->idem_since_ms);
-    if (exec(b->db, sql))
-        return BO_EIO;
-    if (!v->idem)
-        return 0;
-    snprintf(sql, sizeof(sql),
-             "SELECT key, hash, status, body, at_ms FROM (SELECT * FROM idem"
-             " ORDER BY at_ms DESC LIMIT %lld) ORDER BY at_ms",
-             v->idem_max ? (long long)v->idem_max : -1LL);
-    rc = cur_open(b->db, &c, sql);
-    while (rc == 0 && c.rc == SQLITE_ROW) {
-        const uint8_t *hash = sqlite3_column_blob(c.st, 1);
-        if (sqlite3_column_bytes(c.st, 1) != 32)
-            rc = BO_ECORRUPT;
-        else
-            rc = v->idem(ctx, (const char *)sqlite3_column_text(c.st, 0), hash,
-                         sqlite3_column_int(c.st, 2), sqlite3_column_blob(c.st, 3),
-                         (size_t)sqlite3_column_bytes(c.st, 3), sqlite3_column_int64(c.st, 4));
-        if (rc == 0)
-            rc = cur_next(&c);
-    }
-    sqlite3_finalize(c.st);
-    return rc;
-}
-
-static int load_docs(struct sq *b, const bo_store_visitor_t *v, void *ctx)
-{
-    struct cursor c = {0};
-    int rc;
-    if (!v->doc)
-        return 0;
-    /* settled documents are read on demand (bo_store_doc_get) */
-    rc = cur_open(b->db, &c,
-                  "SELECT coll, id, body FROM docs WHERE settled = 0 ORDER BY coll, rowid");
-    while (rc == 0 && c.rc == SQLITE_ROW) {
-        rc = v->doc(ctx, (const char *)sqlite3_column_text(c.st, 0),
-                    (const char *)sqlite3_column_text(c.st, 1), sqlite3_column_blob(c.st, 2),
-                    (size_t)sqlite3_column_bytes(c.st, 2));
-        if (rc == 0)
-            rc = cur_next(&c);
-    }
-    sqlite3_finalize(c.st);
-    return rc;
-}
-
-/* One write transaction (old answers are pruned), so every pass sees the
- * same database. */
-static int sq_load(void *backend, const bo_store_visitor_t *v, void *ctx)
-{
-    struct sq *b = backend;
-    int rc;
-
-    if (exec(b->db, "BEGIN IMMEDIATE"))
-        return BO_EIO;
-    if ((rc = load_idem(b, v, ctx)) == 0 && (rc = load_docs(b, v, ctx)) == 0 &&
-        (rc = load_bodies(b, false, v, ctx)) == 0 && (rc = load_bodies(b, true, v, ctx)) == 0)
-        rc = load_recs(b, v, ctx);
-    exec(b->db, rc ? "ROLLBACK" : "COMMIT");
-    return rc;
-}
-
 /* ---- open and close --------------------------------------------------- */
 
 /* ---- checkpointer --------------------------------------------------------- */
@@ -766,7 +515,7 @@ static void checkpointer_start(struct sq *b, const char *path)
     /* A connection finds the WAL only when it first reads: until then its
      * checkpoints do nothing (SQLite 3.40 answers them "not in WAL mode"). */
     if (sqlite3_open_v2(path, &b->ckpt_db, flags, NULL) != SQLITE_OK ||
-        exec(b->ckpt_db, "SELECT count(*) FROM sqlite_schema")) {
+        bo__sq_exec(b->ckpt_db, "SELECT count(*) FROM sqlite_schema")) {
         sqlite3_close_v2(b->ckpt_db);
         b->ckpt_db = NULL;
         return;
@@ -776,7 +525,7 @@ static void checkpointer_start(struct sq *b, const char *path)
     pthread_cond_init(&b->ckpt_cv, NULL);
     if (pthread_create(&b->ckpt_thread, NULL, checkpointer, b) == 0) {
         b->ckpt_running = true;
-        exec(b->db, "PRAGMA wal_autocheckpoint=0");
+        bo__sq_exec(b->db, "PRAGMA wal_autocheckpoint=0");
         sqlite3_wal_hook(b->db, wal_hook, b); /* after: the PRAGMA sets its own hook */
     }
 }
@@ -805,9 +554,7 @@ static void sq_close(void *backend)
         return;
     checkpointer_stop(b);
     /* the reader first: the last connection to close removes the WAL */
-    sqlite3_finalize(b->rd_get);
-    sqlite3_finalize(b->rd_key);
-    sqlite3_close_v2(b->rd_db);
+    bo__sq_reader_close(b);
     if (b->db) /* leave a small file behind: copy the WAL and truncate it */
         sqlite3_wal_checkpoint_v2(b->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
@@ -817,124 +564,13 @@ static void sq_close(void *backend)
     free(b);
 }
 
-/* ---- reads of documents (any thread) --------------------------------------- */
-
-static char *copy_text(sqlite3_stmt *st, int col, size_t *len)
-{
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    char *out = malloc(n + 1);
-    if (out) {
-        memcpy(out, sqlite3_column_blob(st, col), n);
-        out[n] = '\0';
-        *len = n;
-    }
-    return out;
-}
-
-static int sq_get(void *backend, const char *coll, const char *id, char **body, size_t *len)
-{
-    struct sq *b = backend;
-    int rc;
-    pthread_mutex_lock(&b->rd_mu);
-    sqlite3_stmt *st = coll ? b->rd_get : b->rd_key;
-    if (coll) {
-        sqlite3_bind_text(st, 1, coll, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    }
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        rc = (*body = copy_text(st, 0, len)) ? 0 : BO_ENOMEM;
-    else
-        rc = step == SQLITE_DONE ? BO_ENOTFOUND : BO_EIO;
-    reset(st);
-    pthread_mutex_unlock(&b->rd_mu);
-    return rc;
-}
-
-/* One query on the read connection, coll and group bound (?1, ?2). */
-static int rd_query(struct sq *b, const char *sql, const char *coll, const char *group,
-                    sqlite3_stmt **st)
-{
-    BO_ASSERT(bo_mutex_held(&b->rd_mu) && coll != NULL);
-    if (sqlite3_prepare_v2(b->rd_db, sql, -1, st, NULL) != SQLITE_OK)
-        return BO_EIO;
-    sqlite3_bind_text(*st, 1, coll, -1, SQLITE_STATIC);
-    if (group)
-        sqlite3_bind_text(*st, 2, group, -1, SQLITE_STATIC);
-    return 0;
-}
-
-static int sq_tags(void *backend, const char *coll, const char *group,
-                   int (*fn)(void *arg, const char *tag, uint64_t count), void *arg)
-{
-    struct sq *b = backend;
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE;
-    pthread_mutex_lock(&b->rd_mu);
-    rc = rd_query(b,
-                  group ? "SELECT tag, count(*) FROM docs WHERE coll = ?1 AND grp = ?2 GROUP BY tag"
-                        : "SELECT tag, count(*) FROM docs WHERE coll = ?1 GROUP BY tag",
-                  coll, group, &st);
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-            rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
-                    (uint64_t)sqlite3_column_int64(st, 1));
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = BO_EIO;
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&b->rd_mu);
-    return rc;
-}
-
-static int sq_each(void *backend, const char *coll, const char *group,
-                   int (*fn)(void *arg, const char *tag, const char *figures), void *arg)
-{
-    struct sq *b = backend;
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE;
-    pthread_mutex_lock(&b->rd_mu);
-    /* index docs_tags covers it: no body is read */
-    rc =
-        rd_query(b, "SELECT tag, figures FROM docs WHERE coll = ?1 AND grp = ?2", coll, group, &st);
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_type(st, 1) != SQLITE_NULL)
-            rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
-                    (const char *)sqlite3_column_text(st, 1));
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = BO_EIO;
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&b->rd_mu);
-    return rc;
-}
-
-static const bo_store_reader_t sqlite_reader = {.get = sq_get, .tags = sq_tags, .each = sq_each};
-
 static const bo_store_ops_t sqlite_ops = {
     .name = "sqlite",
     .commit = sq_commit,
-    .load = sq_load,
+    .load = bo__sq_load,
     .close = sq_close,
-    .reader = &sqlite_reader,
+    .reader = &bo__sq_reader,
 };
-/* The read connection. */
-static int reader_open(struct sq *b, const char *path)
-{
-    if (sqlite3_open_v2(path, &b->rd_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
-        return BO_EIO;
-    sqlite3_busy_timeout(b->rd_db, BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v3(b->rd_db, "SELECT body FROM docs WHERE coll = ?1 AND id = ?2", -1,
-                           SQLITE_PREPARE_PERSISTENT, &b->rd_get, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(b->rd_db,
-                           "SELECT d.body FROM doc_keys k JOIN docs d ON d.coll = k.coll AND"
-                           " d.id = k.id WHERE k.key = ?1",
-                           -1, SQLITE_PREPARE_PERSISTENT, &b->rd_key, NULL) != SQLITE_OK)
-        return BO_EIO;
-    return 0;
-}
-
 static int configure(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
@@ -947,7 +583,7 @@ static int configure(sqlite3 *db)
     wal = sqlite3_step(st) == SQLITE_ROW &&
           sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
     sqlite3_finalize(st);
-    return wal ? exec(db, "PRAGMA synchronous=FULL") : BO_EIO;
+    return wal ? bo__sq_exec(db, "PRAGMA synchronous=FULL") : BO_EIO;
 }
 
 /* Run the migrations past PRAGMA user_version, all in one transaction. */
@@ -957,7 +593,7 @@ static int migrate(sqlite3 *db)
     char sql[64];
     int version = -1, rc = BO_EIO;
 
-    if (exec(db, "BEGIN IMMEDIATE"))
+    if (bo__sq_exec(db, "BEGIN IMMEDIATE"))
         return BO_EIO;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
@@ -967,20 +603,20 @@ static int migrate(sqlite3 *db)
         goto out;
     for (; version < NMIGRATIONS; version++) {
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
-        if (exec(db, migrations[version]) || exec(db, sql))
+        if (bo__sq_exec(db, migrations[version]) || bo__sq_exec(db, sql))
             goto out;
     }
-    rc = exec(db, "COMMIT");
+    rc = bo__sq_exec(db, "COMMIT");
 out:
     if (rc)
-        exec(db, "ROLLBACK");
+        bo__sq_exec(db, "ROLLBACK");
     return rc;
 }
 
 /* Prepare the commit statements and find the highest log id ever used. */
 static int prepare_all(struct sq *b)
 {
-    struct cursor c = {0};
+    struct bo_sq_cursor c = {0};
     int rc;
 
     for (int i = 0; i < S_COUNT; i++) {
@@ -989,9 +625,9 @@ static int prepare_all(struct sq *b)
                                NULL) != SQLITE_OK)
             return BO_EIO;
     }
-    rc = cur_open(b->db, &c,
-                  "SELECT max(ifnull((SELECT max(id) FROM log), 0),"
-                  " ifnull((SELECT max(log_upto) FROM snapshots), 0))");
+    rc = bo__sq_cur_open(b->db, &c,
+                         "SELECT max(ifnull((SELECT max(id) FROM log), 0),"
+                         " ifnull((SELECT max(log_upto) FROM snapshots), 0))");
     if (rc == 0 && c.rc == SQLITE_ROW)
         b->last_log_id = sqlite3_column_int64(c.st, 0);
     sqlite3_finalize(c.st);
@@ -1033,7 +669,7 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
     if (sqlite3_open_v2(path, &b->db, flags, NULL) != SQLITE_OK)
         goto out;
     if ((rc = configure(b->db)) || (rc = migrate(b->db)) || (rc = prepare_all(b)) ||
-        (rc = reader_open(b, path)))
+        (rc = bo__sq_reader_open(b, path)))
         goto out;
     checkpointer_start(b, path);
     *ops = &sqlite_ops;
