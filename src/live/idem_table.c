@@ -25,7 +25,6 @@
  * few thousand a second at most, from every loop thread), under one mutex
  * held a microsecond or two: a lookup, a few pointer moves, one malloc.
  */
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 
 #include "boxoffice/error.h"
 #include "live/idem_table.h"
+#include "util/assert.h"
 
 #define HTAB_MIN_BUCKETS 64
 #define MOVE_STEP        16 /* old buckets moved per call while growing */
@@ -116,7 +116,7 @@ static void htab_remove(struct htab *ht, struct hnode *n)
 {
     struct hnode **p = htab_bucket(ht, n->h);
     while (*p != n) {
-        assert(*p); /* n is in the table */
+        BO_ASSERT(*p); /* n is in the table */
         p = &(*p)->chain;
     }
     *p = n->chain;
@@ -200,6 +200,7 @@ static void list_unlink(struct list *l, struct entry *e)
 
 static struct entry *find(bo_idem_table_t *t, const char *key, size_t klen)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu) && key != NULL);
     uint64_t h = sip(t, key, klen);
     for (struct hnode *n = *htab_bucket(&t->keys, h); n; n = n->chain) {
         struct entry *e = (struct entry *)n;
@@ -213,6 +214,7 @@ static struct entry *find(bo_idem_table_t *t, const char *key, size_t klen)
  * and make is set; NULL when absent or out of memory. */
 static struct client *client_of(bo_idem_table_t *t, const char *addr, bool make)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu));
     size_t len = strnlen(addr, BO_IDEM_CLIENT_ADDR_MAX);
     uint64_t h = sip(t, addr, len);
     for (struct hnode *n = *htab_bucket(&t->clients, h); n; n = n->chain) {
@@ -239,10 +241,11 @@ static void client_put(bo_idem_table_t *t, struct client *c)
 
 static void drop(bo_idem_table_t *t, struct entry *e)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu) && e != NULL);
     list_unlink(e->refused ? &t->refused : &t->kept, e);
     htab_remove(&t->keys, &e->hn);
     if (e->client) {
-        assert(e->client->keys > 0);
+        BO_ASSERT(e->client->keys > 0);
         e->client->keys--;
         client_put(t, e->client);
     }
@@ -257,6 +260,7 @@ static bool expired(const bo_idem_table_t *t, const struct entry *e, int64_t now
 
 static uint32_t expire(bo_idem_table_t *t, int64_t now_ms, uint32_t max)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu));
     uint32_t n = 0;
     struct list *lists[2] = {&t->refused, &t->kept};
     for (int i = 0; i < 2; i++)
@@ -271,6 +275,7 @@ static uint32_t expire(bo_idem_table_t *t, int64_t now_ms, uint32_t max)
 /* Housekeeping of every call (lock held). */
 static void step(bo_idem_table_t *t, int64_t now_ms)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu));
     htab_move(&t->keys, MOVE_STEP);
     htab_move(&t->clients, MOVE_STEP);
     expire(t, now_ms, EXPIRE_STEP);
@@ -279,9 +284,10 @@ static void step(bo_idem_table_t *t, int64_t now_ms)
 /* Make room for one more key: forget refusals first, then answers. */
 static void make_room(bo_idem_table_t *t)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu));
     while (t->keys.n >= t->lim.keys_max) {
         struct entry *victim = t->refused.head ? t->refused.head : t->kept.head;
-        assert(victim);
+        BO_ASSERT(victim);
         drop(t, victim);
         t->evicted++;
     }
@@ -303,12 +309,13 @@ static struct entry *entry_new(bo_idem_table_t *t, const char *key, size_t klen,
 /* Insert e (its status and refused set) at the tail of its list. */
 static void insert(bo_idem_table_t *t, struct entry *e)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu) && e != NULL);
     if (e->client) /* first: an eviction below must not free the client */
         e->client->keys++;
     make_room(t);
     htab_insert(&t->keys, &e->hn);
     list_push(e->refused ? &t->refused : &t->kept, e);
-    assert(t->keys.n == t->kept.n + t->refused.n && t->keys.n <= t->lim.keys_max);
+    BO_ASSERT(t->keys.n == t->kept.n + t->refused.n && t->keys.n <= t->lim.keys_max);
 }
 
 static int set_answer(struct entry *e, int status, const char *body, size_t len)
@@ -330,8 +337,8 @@ static int set_answer(struct entry *e, int status, const char *body, size_t len)
 
 bo_idem_table_t *bo_idem_table_new(const bo_idem_limits_t *lim)
 {
-    assert(lim && lim->keys_max > 0 && lim->per_client_max > 0);
-    assert(lim->refusal_ttl_ms > 0 && lim->refusal_ttl_ms <= lim->ttl_ms);
+    BO_ASSERT(lim && lim->keys_max > 0 && lim->per_client_max > 0);
+    BO_ASSERT(lim->refusal_ttl_ms > 0 && lim->refusal_ttl_ms <= lim->ttl_ms);
     if (sodium_init() < 0)
         return NULL;
     bo_idem_table_t *t = calloc(1, sizeof(*t));
@@ -352,11 +359,13 @@ void bo_idem_table_free(bo_idem_table_t *t)
 {
     if (!t)
         return;
+    pthread_mutex_lock(&t->mu); /* no other user now: for drop's assert */
     while (t->kept.head)
         drop(t, t->kept.head);
     while (t->refused.head)
         drop(t, t->refused.head);
-    assert(t->clients.n == 0);
+    pthread_mutex_unlock(&t->mu);
+    BO_ASSERT(t->clients.n == 0);
     htab_free(&t->keys);
     htab_free(&t->clients);
     pthread_mutex_destroy(&t->mu);
@@ -383,6 +392,7 @@ static int existing(struct entry *e, const uint8_t hash[32], bo_idem_answer_t *a
 static int reserve(bo_idem_table_t *t, const char *key, size_t klen, const uint8_t hash[32],
                    const char *client, int64_t now_ms, int64_t *retry_ms)
 {
+    BO_ASSERT(bo_mutex_held(&t->mu) && key != NULL && klen > 0);
     struct client *c = client ? client_of(t, client, true) : NULL;
     if (client && !c)
         return BO_ENOMEM;
@@ -407,7 +417,7 @@ int bo_idem_table_begin(bo_idem_table_t *t, const char *key, const uint8_t hash[
     size_t klen = key ? strlen(key) : 0;
     if (klen == 0 || klen > BO_IDEM_KEY_MAX)
         return BO_EINVAL;
-    assert(hash && ans && retry_ms);
+    BO_ASSERT(hash && ans && retry_ms);
     pthread_mutex_lock(&t->mu);
     step(t, now_ms);
     struct entry *e = find(t, key, klen);

@@ -15,6 +15,7 @@
 #include "boxoffice/error.h"
 #include "live/live_internal.h"
 #include "live/record.h"
+#include "util/assert.h"
 
 struct op {
     bo_rec_t rec;
@@ -63,6 +64,7 @@ static struct op *op_new(const bo_layout_t *l, uint32_t nseats, size_t body_cap,
 
 static void op_complete(struct op *op, int status)
 {
+    BO_ASSERT(op != NULL && op->done != NULL);
     op->r.status = status;
     op->r.seq = op->rec.seq;
     op->done(op->arg, &op->r);
@@ -82,6 +84,7 @@ static struct op *roll_back(struct op *op)
     struct op *cancelled = NULL;
     pthread_mutex_lock(&ev->mu);
     if (ev->gen == op->gen) {
+        BO_ASSERT(op->rec.seq > 0 && op->rec.seq <= ev->seq); /* still queued or later */
         __atomic_store_n(&ev->gen, ev->gen + 1, __ATOMIC_RELEASE);
         cancelled_tail = &cancelled;
         bo_store_cancel(op->store, ev->id, op->rec.seq);
@@ -104,6 +107,7 @@ static void op_committed(bo_rec_t *rec, int status)
         cancelled_tail = &op->cancelled;
         return;
     }
+    BO_ASSERT(status <= 0);
     if (status == 0)
         __atomic_store_n(&op->ev->committed, op->jafter, __ATOMIC_RELEASE);
     else if (__atomic_load_n(&op->ev->gen, __ATOMIC_ACQUIRE) == op->gen)
@@ -119,6 +123,7 @@ static void op_committed(bo_rec_t *rec, int status)
 /* The sold seats and GA tickets the database checks, from the decision. */
 static void set_constraints(struct op *op, const bo_inv_t *inv, const bo_mut_effect_t *fx)
 {
+    BO_ASSERT(fx->sign >= -1 && fx->sign <= 1);
     op->nsold = fx->nsold;
     op->rec.nga_delta = bo_inv_layout(inv)->nga;
     op->rec.ga_sold_delta = op->ga_delta;
@@ -137,6 +142,8 @@ static void set_constraints(struct op *op, const bo_inv_t *inv, const bo_mut_eff
 static int enqueue(bo_live_t *live, struct event *ev, struct op *op, int64_t now_ms,
                    bo_jpos_t jbefore)
 {
+    BO_ASSERT(bo_mutex_held(&ev->mu));
+    BO_ASSERT(op->rec.kind == BO_REC_MUT || op->rec.kind == BO_REC_SNAPSHOT);
     op->ev = ev;
     op->store = live->store;
     op->gen = ev->gen;
@@ -166,6 +173,7 @@ static void maybe_snapshot(bo_live_t *live, struct event *ev, int64_t now_ms)
 {
     uint8_t *buf;
     size_t len;
+    BO_ASSERT(bo_mutex_held(&ev->mu) && ev->snap_seq <= ev->seq);
     if (ev->seq - ev->snap_seq < live->snapshot_every)
         return;
     bo_jpos_t jbefore = bo_inv_journal_pos(ev->inv);
@@ -188,8 +196,10 @@ static void maybe_snapshot(bo_live_t *live, struct event *ev, int64_t now_ms)
 static int submit(bo_live_t *live, struct event *ev, struct op *op, const bo_mut_t *m,
                   int64_t now_ms, bo_jpos_t jbefore)
 {
+    BO_ASSERT(bo_mutex_held(&ev->mu));
     op->rec.kind = BO_REC_MUT;
     op->rec.body_len = bo_mut_encode(m, op->body);
+    BO_ASSERT(op->rec.body_len > 0);
     int rc = enqueue(live, ev, op, now_ms, jbefore);
     if (rc == 0)
         maybe_snapshot(live, ev, now_ms);
@@ -251,6 +261,7 @@ static uint32_t record_seats(const bo_mut_t *m)
 static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live_call_t *c,
                  struct decision *d)
 {
+    BO_ASSERT(live != NULL && c != NULL && c->done != NULL);
     d->call = c;
     d->live = live;
     d->ev = bo__live_event(live, event);
@@ -270,6 +281,7 @@ static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live
  * decision); when anything said no, the answer is the error return. */
 static int end(struct decision *d, int rc, const bo_mut_t *m, bo_live_result_t *refusal)
 {
+    BO_ASSERT(bo_mutex_held(&d->ev->mu) && rc <= 0);
     if (rc == 0 && d->call->decided)
         d->call->decided(d->call->arg, &d->op->r, &d->op->rec);
     if (rc == 0 && d->op->rec.idem_key)
@@ -290,6 +302,7 @@ int bo_live_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, const bo_l
                   bo_live_result_t *refusal)
 {
     struct decision d;
+    BO_ASSERT(live != NULL && m != NULL && c != NULL);
     int rc = check(m);
     if (rc == 0)
         rc = begin(live, event, record_seats(m), c, &d);
@@ -314,6 +327,7 @@ int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg)
     struct event *ev = bo__live_event(live, event);
     if (!ev)
         return BO_ENOTFOUND;
+    BO_ASSERT(fn != NULL);
     pthread_mutex_lock(&ev->mu);
     int rc = fn(arg, ev->inv, bo__live_now(live, ev));
     pthread_mutex_unlock(&ev->mu);

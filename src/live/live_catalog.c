@@ -15,6 +15,7 @@
 #include "boxoffice/error.h"
 #include "live/live_internal.h"
 #include "live/record.h"
+#include "util/assert.h"
 
 struct event *bo__live_event(bo_live_t *live, uint64_t id)
 {
@@ -28,6 +29,7 @@ struct event *bo__live_event(bo_live_t *live, uint64_t id)
 
 int64_t bo__live_now(bo_live_t *live, struct event *ev)
 {
+    BO_ASSERT(bo_mutex_held(&ev->mu));
     int64_t now = live->clock->now_ms(live->clock);
     if (now < ev->last_ms)
         now = ev->last_ms;
@@ -128,6 +130,7 @@ static void created(bo_rec_t *rec, int status)
 {
     struct create *c = (struct create *)rec;
     bo_live_t *live = c->live;
+    BO_ASSERT(status <= 0 && c->done != NULL);
     int *visible =
         c->is_event ? &((struct event *)c->obj)->visible : &((struct venue *)c->obj)->visible;
     if (status == 0) {
@@ -158,6 +161,7 @@ static int reserve(bo_live_t *live, bo_u64map_t *map, uint64_t id, void *obj)
 
 static int submit_create(bo_live_t *live, struct create *c, bo_u64map_t *map)
 {
+    BO_ASSERT(c->body != NULL && c->rec.id != 0);
     c->rec.done = created;
     c->live = live;
     c->rec.body = c->body;
@@ -472,6 +476,7 @@ static int load_event(void *ctx, uint64_t id, uint64_t venue, const char *json, 
 static int replay(struct loader *ld, struct event *ev, const bo_rec_t *rec)
 {
     bo_mut_t m;
+    BO_ASSERT(rec->id == ev->id);
     if (rec->kind == BO_REC_SNAPSHOT && ev->seq == 0) {
         ev->snap_seq = rec->seq;
         return bo_inv_import(ev->inv, rec->body, rec->body_len);

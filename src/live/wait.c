@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "boxoffice/live.h"
+#include "util/assert.h"
 
 void bo_live_wait_init(bo_live_wait_t *w)
 {
@@ -43,6 +44,7 @@ void bo_live_wait_done(void *arg, const bo_live_result_t *r)
 {
     bo_live_wait_t *w = arg;
     pthread_mutex_lock(&w->mu);
+    BO_ASSERT(!w->ready); /* a call answers exactly once */
     w->r = *r;
     w->ready = 1;
     pthread_cond_signal(&w->cv);
