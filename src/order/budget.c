@@ -1,6 +1,6 @@
 /*
  * budget.c - the reconciler's gateway budget and its schedule of looks
- * (order.h "budget.c"): pure arithmetic on times given by the caller, so
+ * (order_internal.h "budget.c"): pure arithmetic on times given by the caller, so
  * that the unit tests drive it with a clock of their own.
  *
  *  - The budget is one token bucket for every gateway request the
@@ -20,7 +20,7 @@
  */
 #include <assert.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 #define MILLI 1000 /* tokens are counted in thousandths */
 

@@ -1,5 +1,5 @@
 /*
- * jobs.c - the worker pools of the API (order.h "jobs.c"): work that waits
+ * jobs.c - the worker pools of the API (order_internal.h "jobs.c"): work that waits
  * on a payment gateway or on a commit, which an event loop must never do,
  * runs on a pool of threads. Each kind of work has its own pool, so that
  * one kind never queues behind another:
@@ -13,7 +13,7 @@
  * scans per second per gate. A fixed set of threads per pool and a bounded
  * queue: past it a job is refused (the request answers 503 with
  * Retry-After and the client retries). A second step of an order is
- * refused before it is queued (order.h "one step per order at a time"), so
+ * refused before it is queued (order_internal.h "one step per order at a time"), so
  * one order's requests cannot fill a pool with workers parked on its lock:
  * at most one buyer step waits there, behind at most one background step.
  */
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 /* Threads and queue bound of each pool (docs/architecture.md "Threads"). */
 static const struct pool_size {
@@ -78,10 +78,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int bo__job(bo_api_t *api, enum bo_pool which, void (*fn)(void *arg), void *arg)
+int bo__job(bo_orders_t *os, enum bo_pool which, void (*fn)(void *arg), void *arg)
 {
     assert(which >= 0 && which < BO_POOL_COUNT && fn);
-    pool_t *p = &api->jobs->pools[which];
+    pool_t *p = &os->jobs->pools[which];
     struct job *j = malloc(sizeof(*j));
     if (!j)
         return BO_ENOMEM;
