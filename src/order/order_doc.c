@@ -184,7 +184,7 @@ static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_t
 {
     char id[BO_ID_TICKET_LEN + 1], url[160];
     bo_id_ticket(id, t->id);
-    snprintf(url, sizeof(url), "/os/v1/orders/%s/tickets/%s/qr.svg?secret=%s", order_id, id,
+    snprintf(url, sizeof(url), "/api/v1/orders/%s/tickets/%s/qr.svg?secret=%s", order_id, id,
              o->secret);
     const char *state = o->status != BO_ORDER_PAID ? "void" : t->checked_in_ms ? "used" : "valid";
     if (!with_secret) /* codes are entry capabilities: only for the order's owner */

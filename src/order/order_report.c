@@ -1,5 +1,5 @@
 /*
- * order_report.c - an event's order figures for GET /os/v1/events/{id}/report
+ * order_report.c - an event's order figures for GET /api/v1/events/{id}/report
  * (order_internal.h "bo__order_sales"): orders by status, tickets checked
  * in, and sales by the hour they were paid.
  *

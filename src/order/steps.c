@@ -521,7 +521,7 @@ out:
     bo_order_step_drop(s);
 }
 
-/* DELETE /os/v1/holds/{id} of a hold in checkout: the checkout is
+/* DELETE /api/v1/holds/{id} of a hold in checkout: the checkout is
  * abandoned (its intent cancelled, the seats released) before answering. */
 static void abandon_job(void *arg)
 {
