@@ -1,7 +1,7 @@
 /*
  * webhook.c - the gateway's events (payment_intent.succeeded,
  * payment_intent.payment_failed, charge.refunded) as the order domain
- * takes them, once src/os/webhook.c verified their signature.
+ * takes them, once src/api/webhook.c verified their signature.
  *
  * Nothing in a webhook's payload is trusted but its signature and its
  * ids: the signature (Stripe-Signature, HMAC-SHA256 over "t.payload",

@@ -7,7 +7,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 Test(budget, a_burst_then_per_s_tokens_a_second)
 {
