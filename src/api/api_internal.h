@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/ids.h"
+#include "order/ids.h"
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"

@@ -48,7 +48,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/ids.h"
+#include "order/ids.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
 #include "boxoffice/pay.h"
