@@ -689,7 +689,7 @@ int bo__order_save_with(bo_orders_t *os, bo_order_t *o, enum bo_order_op op,
     return rc;
 }
 
-int bo__doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len)
+int bo__order_doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len)
 {
     bo_order_commit_t c = {0};
     int rc = commit_doc(&c, coll, id, body, len);

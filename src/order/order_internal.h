@@ -285,50 +285,50 @@ int bo__order_save(bo_orders_t *os, bo_order_t *o, const char *outbox_kind);
 int bo__order_save_with(bo_orders_t *os, bo_order_t *o, enum bo_order_op op,
                         const char *outbox_kind, int64_t deadline_ms, bo_live_result_t *r);
 /* Commit one document (body taken: freed here), waiting: 0 or BO_E*. */
-int bo__doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len);
+int bo__order_doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len);
 
 /* ---- jobs.c: the worker pools ------------------------------------------- */
 
-enum bo_pool {
-    BO_POOL_PAY,  /* buyers' order steps */
-    BO_POOL_GATE, /* check-in scans, staff tokens */
-    BO_POOL_HOOK, /* webhooks, reconciliation */
-    BO_POOL_COUNT
+enum bo_order_pool {
+    BO_ORDER_POOL_PAY,  /* buyers' order steps */
+    BO_ORDER_POOL_GATE, /* check-in scans, staff tokens */
+    BO_ORDER_POOL_HOOK, /* webhooks, reconciliation */
+    BO_ORDER_POOL_COUNT
 };
 /* The pools' threads (NULL when out of memory); stop finishes the queued
  * jobs, then joins and frees them. */
-struct bo_jobs *bo__jobs_start(void);
-void bo__jobs_stop(struct bo_jobs *jobs);
+struct bo_jobs *bo__order_jobs_start(void);
+void bo__order_jobs_stop(struct bo_jobs *jobs);
 /* Run fn(arg) on a worker of pool which. 0, or BO_EBUSY when that pool's
  * queue is full or stopping (fn is not called). Any thread. */
-int bo__job(bo_orders_t *os, enum bo_pool which, void (*fn)(void *arg), void *arg);
+int bo__order_job(bo_orders_t *os, enum bo_order_pool which, void (*fn)(void *arg), void *arg);
 
 /* ---- budget.c: the reconciler's gateway budget and schedule --------------- */
 
 /* A token bucket of per_s tokens a second holding at most burst, which a
  * charge may leave in debt (budget.c). Any thread. */
-typedef struct bo_budget {
+typedef struct bo_order_budget {
     pthread_mutex_t mu;
     uint32_t per_s, burst;
     int64_t tokens_m; /* thousandths of a token at last_ms; < 0: in debt */
     int64_t last_ms;
-} bo_budget_t;
+} bo_order_budget_t;
 /* A full bucket at now_ms; per_s and burst > 0. */
-void bo__budget_init(bo_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now_ms);
-void bo__budget_destroy(bo_budget_t *b);
+void bo__order_budget_init(bo_order_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now_ms);
+void bo__order_budget_destroy(bo_order_budget_t *b);
 /* Take one token at now_ms: true, or false when there is not a whole one
  * (nothing taken). */
-bool bo__budget_take(bo_budget_t *b, int64_t now_ms);
+bool bo__order_budget_take(bo_order_budget_t *b, int64_t now_ms);
 /* Take n more tokens at now_ms, whatever is left (requests already made). */
-void bo__budget_charge(bo_budget_t *b, uint32_t n, int64_t now_ms);
+void bo__order_budget_charge(bo_order_budget_t *b, uint32_t n, int64_t now_ms);
 /* The thousandths of a token there at now_ms (< 0: debt). */
-int64_t bo__budget_tokens_m(bo_budget_t *b, int64_t now_ms);
+int64_t bo__order_budget_tokens_m(bo_order_budget_t *b, int64_t now_ms);
 
 #define BO_RECHECK_BASE_MS 1000            /* the first look after a change */
 #define BO_RECHECK_MAX_MS  (5 * 60 * 1000) /* the longest wait between looks */
 /* How long after its looks-th look (0: the change itself) an unchanged
  * order is looked at again: 1 s, 2 s, 4 s ... BO_RECHECK_MAX_MS. */
-int64_t bo__backoff_ms(uint32_t looks);
+int64_t bo__order_backoff_ms(uint32_t looks);
 
 /* ---- settle.c ------------------------------------------------------------ */
 
@@ -336,9 +336,9 @@ int64_t bo__backoff_ms(uint32_t looks);
  * told it just now (never from a webhook's payload): paid (seats SOLD and
  * tickets, or a late payment's refund), a decline counted once, a
  * cancelled intent. Returns 0 or a BO_E* code of a failed commit. */
-int bo__settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi);
+int bo__order_settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi);
 /* Ask the gateway for o's intent and settle (o locked). 0, BO_EGATEWAY... */
-int bo__settle_fetch(bo_orders_t *os, bo_order_t *o);
+int bo__order_settle_fetch(bo_orders_t *os, bo_order_t *o);
 /* Give up on an unpaid order (o locked): cancel its intent at the gateway
  * (settling instead if it turns out paid), release its hold and mark it
  * status (EXPIRED or CANCELED). 0 or a BO_E* code. */
@@ -381,7 +381,7 @@ struct bo_order_step {
     bool declined;           /* confirm: the gateway declined this attempt */
     bo_pay_intent_t attempt; /* its answer */
     void (*job)(void *arg);  /* not NULL: the job to run (webhook, scan) on pool */
-    int pool;                /* enum bo_pool */
+    int pool;                /* enum bo_order_pool */
     bo_pay_event_t ev;       /* webhook */
     uint64_t scope;          /* scan: the event admitted to; 0: any */
     char code[BO_ORDER_CODE_INPUT_MAX + 1];
@@ -398,10 +398,10 @@ void bo__order_refuse(bo_order_step_t *s, int err, const char *message, json_t *
 
 /* Stop the reconciler's thread (its steps queued may still run); free it
  * once the worker pools stopped. */
-int bo__reconcile_start(bo_orders_t *os);
-void bo__reconcile_stop(bo_orders_t *os);
-void bo__reconcile_free(bo_orders_t *os);
+int bo__order_reconcile_start(bo_orders_t *os);
+void bo__order_reconcile_stop(bo_orders_t *os);
+void bo__order_reconcile_free(bo_orders_t *os);
 /* The reconciler's counters (reconcile.c): false when it does not run. */
-bool bo__reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st);
+bool bo__order_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st);
 
 #endif

@@ -71,14 +71,14 @@ int bo_orders_open(const bo_orders_config_t *cfg, bo_orders_t **out)
     os->other_doc = cfg->other_doc;
     os->other_arg = cfg->other_arg;
     pthread_mutex_init(&os->webhooks_mu, NULL);
-    if (!(os->orders = bo__order_book_new()) || !(os->jobs = bo__jobs_start()))
+    if (!(os->orders = bo__order_book_new()) || !(os->jobs = bo__order_jobs_start()))
         return BO_ENOMEM;
     bo__order_book_evict(os, bo_live_store(os->live)); /* settled orders stay on disk */
     int rc;
     if ((rc = bo_live_take_docs(os->live, load_doc, os)) || (rc = bo__order_counts_load(os)) ||
         (rc = bo__order_keys(os)))
         return rc;
-    return bo__reconcile_start(os);
+    return bo__order_reconcile_start(os);
 }
 
 void bo_orders_stop(bo_orders_t *os)
@@ -86,10 +86,10 @@ void bo_orders_stop(bo_orders_t *os)
     if (!os || os->stopped)
         return;
     os->stopped = true;
-    bo__reconcile_stop(os);
-    bo__jobs_stop(os->jobs);
+    bo__order_reconcile_stop(os);
+    bo__order_jobs_stop(os->jobs);
     os->jobs = NULL;
-    bo__reconcile_free(os); /* after its steps ran */
+    bo__order_reconcile_free(os); /* after its steps ran */
 }
 
 void bo_orders_free(bo_orders_t *os)
@@ -179,12 +179,12 @@ int bo_order_ticket_code(bo_orders_t *os, bo_order_t *o, uint64_t ticket, char *
 
 int bo_orders_gate_job(bo_orders_t *os, void (*fn)(void *arg), void *arg)
 {
-    return bo__job(os, BO_POOL_GATE, fn, arg);
+    return bo__order_job(os, BO_ORDER_POOL_GATE, fn, arg);
 }
 
 int bo_orders_doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len)
 {
-    return bo__doc_save(os, coll, id, body, len);
+    return bo__order_doc_save(os, coll, id, body, len);
 }
 
 /* ---- figures ------------------------------------------------------------------------ */
@@ -209,7 +209,7 @@ bool bo_orders_gateway_stats(bo_orders_t *os, bo_pay_stats_t *st)
 
 bool bo_orders_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
 {
-    return bo__reconcile_stats(os, st);
+    return bo__order_reconcile_stats(os, st);
 }
 
 void bo_orders_sales(bo_orders_t *os, uint64_t event, json_t *report)

@@ -62,7 +62,7 @@ struct bo_reconciler {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop, started;
-    bo_budget_t budget;
+    bo_order_budget_t budget;
     due_t *due; /* the scan's orders due (the reconciler's thread only) */
     size_t ndue, cap;
     uint64_t calls, exhausted, backlog; /* for /metrics (atomic) */
@@ -108,7 +108,7 @@ static void look_later(bo_orders_t *os, bo_order_t *o, bool was_overdue)
 {
     if (o->looks < 31)
         o->looks++;
-    o->recheck_ms = bo__order_now_ms(os) + bo__backoff_ms(o->looks);
+    o->recheck_ms = bo__order_now_ms(os) + bo__order_backoff_ms(o->looks);
     o->looked_overdue = was_overdue;
 }
 
@@ -123,7 +123,7 @@ static void step_job(void *arg)
     bo__order_lock(os, o);
     uint32_t changes = o->changes;
     if (o->status == BO_ORDER_PENDING) {
-        rc = bo__settle_fetch(os, o); /* nothing to ask without an intent */
+        rc = bo__order_settle_fetch(os, o); /* nothing to ask without an intent */
         if (rc == 0 && o->status == BO_ORDER_PENDING &&
             overdue(hold_status(os, o), o, bo__order_now_ms(os)))
             rc = bo__order_abandon(os, o, BO_ORDER_EXPIRED);
@@ -139,7 +139,7 @@ static void step_job(void *arg)
     uint64_t used = bo_pay_thread_requests() - before;
     __atomic_add_fetch(&rec->calls, used, __ATOMIC_RELAXED);
     if (used > s->reserved) /* a cancel after a retrieve, retries: paid now */
-        bo__budget_charge(&rec->budget, (uint32_t)(used - s->reserved), bo__order_now_ms(os));
+        bo__order_budget_charge(&rec->budget, (uint32_t)(used - s->reserved), bo__order_now_ms(os));
     free(s);
 }
 
@@ -153,7 +153,7 @@ static bool judge(bo_orders_t *os, bo_order_t *o, int64_t now, due_t *d)
         o->looked_changes = o->changes;
         o->looks = 0;
         o->looked_overdue = false;
-        o->recheck_ms = o->updated_ms + bo__backoff_ms(0);
+        o->recheck_ms = o->updated_ms + bo__order_backoff_ms(0);
     }
     bool scheduled = now >= o->recheck_ms;
     *d = (due_t){.o = o, .since_ms = o->recheck_ms};
@@ -228,7 +228,7 @@ static int queue(struct bo_reconciler *rec, const due_t *d, bool reserved)
         return BO_ENOMEM;
     }
     *s = (step_t){rec, d->o, d->overdue, reserved};
-    int rc = bo__job(rec->os, BO_POOL_HOOK, step_job, s); /* its pin goes with it */
+    int rc = bo__order_job(rec->os, BO_ORDER_POOL_HOOK, step_job, s); /* its pin goes with it */
     if (rc) {
         bo__order_background_done(d->o);
         bo__order_put(rec->os, d->o);
@@ -256,7 +256,7 @@ static void dispatch(struct bo_reconciler *rec)
             bo__order_put(rec->os, d->o);
             continue; /* a step of this order is running: look again next time */
         }
-        if (d->costs && !bo__budget_take(&rec->budget, bo__order_now_ms(rec->os))) {
+        if (d->costs && !bo__order_budget_take(&rec->budget, bo__order_now_ms(rec->os))) {
             bo__order_background_done(d->o);
             bo__order_put(rec->os, d->o);
             short_of_tokens = true;
@@ -298,7 +298,7 @@ static void *reconciler(void *arg)
 
 /* ---- figures and wiring ------------------------------------------------------------- */
 
-bool bo__reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
+bool bo__order_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
 {
     struct bo_reconciler *rec = os->reconciler;
     if (!rec || !rec->started)
@@ -310,7 +310,7 @@ bool bo__reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
     return true;
 }
 
-int bo__reconcile_start(bo_orders_t *os)
+int bo__order_reconcile_start(bo_orders_t *os)
 {
     struct bo_reconciler *rec = calloc(1, sizeof(*rec));
     if (!rec)
@@ -319,8 +319,8 @@ int bo__reconcile_start(bo_orders_t *os)
     pthread_mutex_init(&rec->mu, NULL);
     pthread_cond_init(&rec->cv, NULL);
     /* a second's worth at once, at most */
-    bo__budget_init(&rec->budget, os->reconcile_budget_per_s, os->reconcile_budget_per_s,
-                    bo__order_now_ms(os));
+    bo__order_budget_init(&rec->budget, os->reconcile_budget_per_s, os->reconcile_budget_per_s,
+                          bo__order_now_ms(os));
     os->reconciler = rec;
     if (!os->pay)
         return 0; /* nothing to reconcile with */
@@ -330,7 +330,7 @@ int bo__reconcile_start(bo_orders_t *os)
     return 0;
 }
 
-void bo__reconcile_stop(bo_orders_t *os)
+void bo__order_reconcile_stop(bo_orders_t *os)
 {
     struct bo_reconciler *rec = os->reconciler;
     if (!rec)
@@ -344,15 +344,15 @@ void bo__reconcile_stop(bo_orders_t *os)
     rec->started = false;
 }
 
-void bo__reconcile_free(bo_orders_t *os)
+void bo__order_reconcile_free(bo_orders_t *os)
 {
     struct bo_reconciler *rec = os->reconciler;
     if (!rec)
         return;
-    bo__reconcile_stop(os);
+    bo__order_reconcile_stop(os);
     pthread_mutex_destroy(&rec->mu);
     pthread_cond_destroy(&rec->cv);
-    bo__budget_destroy(&rec->budget);
+    bo__order_budget_destroy(&rec->budget);
     free(rec->due);
     free(rec);
     os->reconciler = NULL;

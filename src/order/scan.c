@@ -67,7 +67,7 @@ int bo__order_keys(bo_orders_t *os)
         if ((rc = bo_ticket_keys_new(os->ticket_keys)) ||
             (rc = bo_ticket_keys_format(os->ticket_keys, text, sizeof(text))))
             return rc;
-        rc = bo__doc_save(os, "key", KEYS_DOC, strdup(text), strlen(text));
+        rc = bo__order_doc_save(os, "key", KEYS_DOC, strdup(text), strlen(text));
         sodium_memzero(text, sizeof(text));
         if (rc)
             return rc;
@@ -200,7 +200,7 @@ int bo_order_scan_step(bo_orders_t *os, uint64_t scope, const char *code, size_t
     s->scope = scope;
     memcpy(s->code, code, len);
     s->len = len;
-    s->pool = BO_POOL_GATE;
+    s->pool = BO_ORDER_POOL_GATE;
     s->job = scan_job;
     *out = s;
     return 0;

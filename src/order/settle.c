@@ -230,7 +230,7 @@ static int settle_declined(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t
     return rc;
 }
 
-int bo__settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
+int bo__order_settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
     if (strcmp(pi->status, "succeeded") == 0)
         return settle_paid(os, o, pi);
@@ -242,7 +242,7 @@ int bo__settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
     return 0; /* processing, requires_action, ...: nothing to do yet */
 }
 
-int bo__settle_fetch(bo_orders_t *os, bo_order_t *o)
+int bo__order_settle_fetch(bo_orders_t *os, bo_order_t *o)
 {
     bo_pay_intent_t pi;
     if (!o->intent_id[0])
@@ -250,7 +250,7 @@ int bo__settle_fetch(bo_orders_t *os, bo_order_t *o)
     if (!os->pay)
         return BO_EGATEWAY;
     int rc = bo_pay_retrieve(os->pay, o->intent_id, &pi);
-    return rc ? rc : bo__settle(os, o, &pi);
+    return rc ? rc : bo__order_settle(os, o, &pi);
 }
 
 int bo__order_abandon(bo_orders_t *os, bo_order_t *o, int status)

@@ -103,8 +103,8 @@ int bo_order_step_run(bo_order_step_t *s, bo_order_done_fn done, void *arg)
     s->done = done;
     s->done_arg = arg;
     if (s->job) /* a webhook's, a scan's */
-        return bo__job(s->os, s->pool, s->job, s);
-    return bo__job(s->os, BO_POOL_PAY, jobs[s->kind], s);
+        return bo__order_job(s->os, s->pool, s->job, s);
+    return bo__order_job(s->os, BO_ORDER_POOL_PAY, jobs[s->kind], s);
 }
 
 int bo_order_checkout_step(bo_orders_t *os, const bo_order_request_t *req, bo_order_step_t **out)
@@ -426,8 +426,8 @@ static int settle_attempt(bo_order_step_t *s, bo_order_t *o)
     const bo_pay_intent_t *a = &s->attempt;
     if (s->req.payment_method[0] && !s->declined && a->id[0] && strcmp(a->id, o->intent_id) == 0 &&
         strcmp(a->status, "succeeded") == 0)
-        return bo__settle(s->os, o, a);
-    return bo__settle_fetch(s->os, o);
+        return bo__order_settle(s->os, o, a);
+    return bo__order_settle_fetch(s->os, o);
 }
 
 static void confirm_job(void *arg)
@@ -451,7 +451,7 @@ static void confirm_job(void *arg)
         rc = pay_attempt(s, o);
     if (rc == BO_ENOTFOUND) {
         /* the hold is gone: unless money came, the checkout is over */
-        if ((rc = bo__settle_fetch(s->os, o)) == 0 && o->status == BO_ORDER_PENDING)
+        if ((rc = bo__order_settle_fetch(s->os, o)) == 0 && o->status == BO_ORDER_PENDING)
             rc = bo__order_abandon(s->os, o, BO_ORDER_EXPIRED);
         if (rc == 0 && o->status == BO_ORDER_EXPIRED) {
             bo__order_refuse(s, BO_EEXPIRED, "the hold expired before the payment", order_ref(o));

@@ -107,7 +107,7 @@ static int remember(bo_orders_t *os, const bo_pay_event_t *ev)
     char body[160];
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"created\":%lld}", ev->type,
              (long long)ev->created);
-    int rc = bo__doc_save(os, "webhook", ev->id, strdup(body), strlen(body));
+    int rc = bo__order_doc_save(os, "webhook", ev->id, strdup(body), strlen(body));
     return rc ? rc : bo__order_webhook_remember(os, ev->id);
 }
 
@@ -132,7 +132,7 @@ static void deliver_job(void *arg)
         bo__order_lock(os, o);
         /* the order must be the intent's: ids in a payload are not trusted */
         if (strcmp(o->intent_id, s->ev.intent_id) == 0) {
-            rc = bo__settle_fetch(os, o);
+            rc = bo__order_settle_fetch(os, o);
             if (rc == 0 && o->status == BO_ORDER_REFUND_PENDING)
                 rc = bo__order_refund_finish(os, o);
             outcome = bo__order_status_name(o->status);
@@ -164,7 +164,7 @@ int bo_order_webhook_step(bo_orders_t *os, const bo_pay_event_t *ev, bo_order_st
         return BO_EBUSY;
     }
     s->background = s->order != NULL;
-    s->pool = BO_POOL_HOOK;
+    s->pool = BO_ORDER_POOL_HOOK;
     s->job = deliver_job;
     *out = s;
     return 0;
