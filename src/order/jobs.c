@@ -1,6 +1,7 @@
 /*
- * jobs.c - the worker pools of the API (order_internal.h "jobs.c"): work that waits
- * on a payment gateway or on a commit, which an event loop must never do,
+ * jobs.c - the worker pools of the order domain (order_internal.h
+ * "jobs.c"): work that waits on a payment gateway or on a commit, which an
+ * event loop must never do,
  * runs on a pool of threads. Each kind of work has its own pool, so that
  * one kind never queues behind another:
  *   pay   buyers' order steps (checkout, confirm, cancel, a hold abandoned)

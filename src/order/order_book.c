@@ -1,7 +1,8 @@
 /*
- * order_book.c - the orders in memory (order_internal.h): lookups by order, hold,
- * intent and ticket, the durable JSON of an order, its API answer, and the
- * commits that carry orders (alone, or with an engine decision).
+ * order_book.c - the orders in memory (order_internal.h): lookups by order,
+ * hold, intent and ticket, and the commits that carry orders (alone, or
+ * with an engine decision). Their JSON is order_doc.c's, their lock
+ * order_lock.c's.
  *
  * Workload: lookups on every order request, scan and webhook; inserts once
  * per checkout; a status change a few times per order. Orders made are

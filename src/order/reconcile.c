@@ -24,7 +24,7 @@
  * order without an intent costs nothing: it is looked at only once its
  * deadline passed, and that step releases its seats without a gateway
  * call (buyers' steps, which make the intents, are limited per client
- * address instead: orders.c).
+ * address instead: src/api/orders.c).
  *
  * Workload: a scan of the unsettled orders every --reconcile-ms (500 ms),
  * each pending one costing an engine read; the work itself runs on the
