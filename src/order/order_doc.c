@@ -179,6 +179,27 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
 
 /* ---- the API's answer ---------------------------------------------------------- */
 
+bool bo__order_ticket_place(json_t *j, const bo_layout_t *l, const bo_ticket_t *t)
+{
+    if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
+        const bo_seat_t *seat = &l->seats[t->seat];
+        json_object_set_new(j, "seat", json_string(bo_layout_str(l, seat->id)));
+        json_object_set_new(j, "section",
+                            json_string(bo_layout_str(l, l->sections[seat->section].name)));
+        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[seat->row].label)));
+        json_object_set_new(j, "number", json_string(bo_layout_str(l, seat->number)));
+        return true;
+    }
+    if (l && t->ga_area < l->nga) {
+        json_object_set_new(j, "seat", json_null());
+        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
+        json_object_set_new(j, "ga_area_name",
+                            json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
+        return true;
+    }
+    return false;
+}
+
 static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_ticket_t *t,
                            const char *order_id, bool with_secret)
 {
@@ -195,21 +216,8 @@ static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_t
                              : json_null());
     json_t *j = json_pack("{ssssssssso}", "id", id, "code", t->code, "qr_svg_url", url, "status",
                           state, "checked_in_at", bo__order_time_json(t->checked_in_ms));
-    if (t->seat != BO_TICKET_GA && l && t->seat < l->nseats) {
-        const bo_seat_t *s = &l->seats[t->seat];
-        json_object_set_new(j, "seat", json_string(bo_layout_str(l, s->id)));
-        json_object_set_new(j, "section",
-                            json_string(bo_layout_str(l, l->sections[s->section].name)));
-        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[s->row].label)));
-        json_object_set_new(j, "number", json_string(bo_layout_str(l, s->number)));
-    } else {
+    if (!bo__order_ticket_place(j, l, t))
         json_object_set_new(j, "seat", json_null());
-        if (l && t->ga_area < l->nga) {
-            json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
-            json_object_set_new(j, "ga_area_name",
-                                json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
-        }
-    }
     return j;
 }
 

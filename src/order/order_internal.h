@@ -206,6 +206,10 @@ const char *bo__order_status_name(int status);
 int bo__order_status_of(const char *name);
 /* An RFC 3339 time of ms since the epoch (0: null), a new reference. */
 json_t *bo__order_time_json(int64_t ms);
+/* A ticket's place into j (order_doc.c): "seat", "section", "row",
+ * "number" for a seat; "seat": null, "ga_area", "ga_area_name" for a GA
+ * place; nothing (false) when l (may be NULL) does not know it. */
+bool bo__order_ticket_place(json_t *j, const bo_layout_t *l, const bo_ticket_t *t);
 /* The store that settled orders are read back from, or NULL when every
  * order stays in memory. */
 bo_store_t *bo__order_book_store(bo_orders_t *os);

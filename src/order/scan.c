@@ -107,19 +107,7 @@ static json_t *ticket_info(bo_orders_t *os, const bo_order_t *o, const bo_ticket
     bo_id_event(eid, o->event);
     json_t *j =
         json_pack("{ssssssss}", "id", tid, "order_id", oid, "event_id", eid, "name", o->name);
-    if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
-        const bo_seat_t *seat = &l->seats[t->seat];
-        json_object_set_new(j, "seat", json_string(bo_layout_str(l, seat->id)));
-        json_object_set_new(j, "section",
-                            json_string(bo_layout_str(l, l->sections[seat->section].name)));
-        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[seat->row].label)));
-        json_object_set_new(j, "number", json_string(bo_layout_str(l, seat->number)));
-    } else if (l && t->ga_area < l->nga) {
-        json_object_set_new(j, "seat", json_null());
-        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
-        json_object_set_new(j, "ga_area_name",
-                            json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
-    }
+    bo__order_ticket_place(j, l, t);
     return j;
 }
 
