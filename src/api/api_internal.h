@@ -3,7 +3,9 @@
  * file per resource (venues.c, events.c, seatmap.c, availability.c,
  * holds.c, ...), each with a registration function called from
  * bo_api_register, plus the shared pieces: auth.c (admin token), idem.c
- * (Idempotency-Key), catalog.c (events' meta parsed for requests), ids.c.
+ * (Idempotency-Key), catalog.c (events' meta parsed for requests). Orders
+ * and payments are the order domain's (boxoffice/order.h, src/order/): the
+ * API holds a bo_orders_t, never an order's fields.
  */
 #ifndef BOXOFFICE_API_INTERNAL_H
 #define BOXOFFICE_API_INTERNAL_H

@@ -5,21 +5,14 @@
  *   GET  /api/v1/events/{id}/staff-tokens   admin: the event's tokens (ids, names, times)
  *   DELETE /api/v1/events/{id}/staff-tokens/{token_id}  admin: revoke one, for good
  *   POST /api/v1/checkin                    staff: scan a code
- * and the ticket signing keys (made on first start, kept with the data).
+ * and the staff tokens themselves (kept as documents). A scan is judged by
+ * the order domain (src/order/scan.c: the ticket signing keys, the code
+ * against its order, the admission made durable before it is answered);
+ * this file reads the scanner's token and the body, and renders the answer.
  *
- * A scan answers one of: ok (admitted, once), already_used (with the first
- * scan's time), invalid (malformed or forged), wrong_event, voided (the
- * order was refunded or cancelled). An admission is durable before it is
- * answered (the order's document, rewritten with the ticket's time), and
- * two scans of one ticket are serialised on its order's lock: exactly one
- * of them is ok, whatever the timing.
- *
- * Workload: at the doors, a few scans per second per gate; each verifies
- * one Ed25519 signature (~50 µs) and waits for one commit on a worker of
- * the gate's own pool (jobs.c), as do the rare staff-token changes: the
- * doors never queue behind buyers' payment steps. A scan takes its
- * order's lock without the step flag (order.h): it never refuses, and waits
- * at most for that order's one running step.
+ * Workload: at the doors, a few scans per second per gate, each on a worker
+ * of the gate's own pool (src/order/jobs.c), as are the rare staff-token
+ * changes: the doors never queue behind buyers' payment steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
