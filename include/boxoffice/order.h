@@ -187,7 +187,8 @@ int bo_order_webhook_step(bo_orders_t *os, const bo_pay_event_t *ev, bo_order_st
  * A ticket code scanned at the gate, by a scanner of scope (an event; 0:
  * any): a step to run, whose done gets the scan's answer as JSON text
  * (status 200 ok, 409 already_used or wrong_event, 410 voided, 422
- * invalid) or err for a failed commit. 0 and *out, or BO_ENOMEM.
+ * invalid) or err for a failed commit. 0 and *out, BO_EINVAL (len over
+ * BO_ORDER_CODE_INPUT_MAX) or BO_ENOMEM.
  */
 int bo_order_scan_step(bo_orders_t *os, uint64_t scope, const char *code, size_t len,
                        bo_order_step_t **out);

@@ -398,10 +398,11 @@ bo_order_step_t *bo__order_step_new(bo_orders_t *os, enum bo_order_step_kind kin
 void bo__order_answer(bo_order_step_t *s, bo_order_t *o, int status);
 void bo__order_refuse(bo_order_step_t *s, int err, const char *message, json_t *details);
 
-/* ---- orders.c ---------------------------------------------------------------- */
+/* ---- reconcile.c ------------------------------------------------------------ */
 
-/* Stop the reconciler's thread (its steps queued may still run); free it
- * once the worker pools stopped. */
+/* Start the reconciler (its thread only with a gateway): 0 or BO_E*. Stop
+ * its thread (its steps queued may still run); free it once the worker
+ * pools stopped. */
 int bo__order_reconcile_start(bo_orders_t *os);
 void bo__order_reconcile_stop(bo_orders_t *os);
 void bo__order_reconcile_free(bo_orders_t *os);
