@@ -179,6 +179,12 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
 
 /* ---- the API's answer ---------------------------------------------------------- */
 
+const bo_layout_t *bo__order_layout(bo_orders_t *os, uint64_t event, bo_order_event_t *info)
+{
+    return os->event_info(os->event_arg, event, info) == 0 ? bo_live_venue(os->live, info->venue)
+                                                           : NULL;
+}
+
 bool bo__order_ticket_place(json_t *j, const bo_layout_t *l, const bo_ticket_t *t)
 {
     if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
@@ -235,9 +241,7 @@ char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, s
 {
     char id[BO_ID_ORDER_LEN + 1], hold[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1];
     bo_order_event_t info;
-    const bo_layout_t *l = NULL;
-    if (os->event_info(os->event_arg, o->event, &info) == 0)
-        l = bo_live_venue(os->live, info.venue);
+    const bo_layout_t *l = bo__order_layout(os, o->event, &info);
     bo_id_order(id, o->id);
     bo_id_hold(hold, o->event, &o->hold);
     bo_id_event(evt, o->event);

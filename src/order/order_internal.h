@@ -206,6 +206,9 @@ const char *bo__order_status_name(int status);
 int bo__order_status_of(const char *name);
 /* An RFC 3339 time of ms since the epoch (0: null), a new reference. */
 json_t *bo__order_time_json(int64_t ms);
+/* The seat map of event's venue, with the event's info in *info; NULL
+ * when the event or its venue is unknown (*info then unset). */
+const bo_layout_t *bo__order_layout(bo_orders_t *os, uint64_t event, bo_order_event_t *info);
 /* A ticket's place into j (order_doc.c): "seat", "section", "row",
  * "number" for a seat; "seat": null, "ga_area", "ga_area_name" for a GA
  * place; nothing (false) when l (may be NULL) does not know it. */

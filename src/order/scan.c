@@ -99,9 +99,7 @@ static json_t *ticket_info(bo_orders_t *os, const bo_order_t *o, const bo_ticket
 {
     char tid[BO_ID_TICKET_LEN + 1], oid[BO_ID_ORDER_LEN + 1], eid[BO_ID_EVENT_LEN + 1];
     bo_order_event_t info;
-    const bo_layout_t *l = NULL;
-    if (os->event_info(os->event_arg, o->event, &info) == 0)
-        l = bo_live_venue(os->live, info.venue);
+    const bo_layout_t *l = bo__order_layout(os, o->event, &info);
     bo_id_ticket(tid, t->id);
     bo_id_order(oid, o->id);
     bo_id_event(eid, o->event);
