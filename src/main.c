@@ -14,12 +14,16 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 #include "boxoffice/http.h"
 #include "boxoffice/layout.h"
 #include "boxoffice/live.h"
+#include "boxoffice/pay.h"
 #include "boxoffice/store.h"
+#include "util/secret_file.h"
 
 static void usage(FILE *f)
 {
@@ -359,6 +363,44 @@ static int serve_store(const char *url, bo_live_t **live)
     return 0;
 }
 
+/* A secret kept in a file: malloc'd, or NULL (with a message). */
+static char *read_secret(const char *path)
+{
+    char *s = NULL;
+    int rc = path ? bo_secret_read(path, 1, "boxoffice", &s) : BO_EINVAL;
+    if (rc && path)
+        fprintf(stderr, "boxoffice: cannot read the secret in %s: %s\n", path,
+                rc == BO_EIO ? strerror(errno) : bo_strerror(rc));
+    return rc ? NULL : s;
+}
+
+/* --payment: the gateway, opened with the secret key of its file, and the
+ * webhook signing secret of its own (*hook NULL: webhooks are refused).
+ * Without --payment: 0 and *pay NULL. Else 0 or BO_EINVAL (said why). */
+static int serve_gateway(const char **val, uint32_t timeout_ms, bo_pay_t **pay, char **hook)
+{
+    *pay = NULL;
+    *hook = NULL;
+    if (!val[O_PAYMENT])
+        return 0;
+    char *key = read_secret(val[O_PAYMENT_KEY]);
+    if (!key) {
+        fprintf(stderr, "boxoffice: --payment needs --payment-secret-key-file with the key\n");
+        return BO_EINVAL;
+    }
+    bo_pay_config_t cfg = {.url = val[O_PAYMENT], .secret_key = key, .timeout_ms = timeout_ms};
+    int rc = bo_pay_new(&cfg, pay);
+    sodium_memzero(key, strlen(key));
+    free(key);
+    if (rc) {
+        fprintf(stderr, "boxoffice: bad --payment %s (sim:URL or stripe:URL)\n", val[O_PAYMENT]);
+        return rc;
+    }
+    if (!(*hook = read_secret(val[O_PAYMENT_WEBHOOK])))
+        fprintf(stderr, "boxoffice: no --payment-webhook-secret-file: webhooks are refused\n");
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     const char *val[O_COUNT];
@@ -367,7 +409,7 @@ static int cmd_serve(int argc, char **argv)
     bo_server_config_t scfg;
     bo_live_t *live = NULL;
     bo_server_t *srv = NULL;
-    char *token = NULL;
+    char *token = NULL, *hook = NULL;
     if (rc == 1) {
         serve_usage(stdout);
         return 0;
@@ -406,15 +448,19 @@ static int cmd_serve(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    bo_pay_t *pay = NULL;
+    if ((err = serve_gateway(val, pay_timeout_ms, &pay, &hook))) {
+        fprintf(stderr, "boxoffice serve: cannot start the API: %s\n", bo_strerror(err));
+        goto out;
+    }
     bo_api_config_t acfg = {.admin_token = token,
-                            .payment_timeout_ms = pay_timeout_ms,
                             .reconcile_ms = reconcile_ms,
                             .reconcile_budget_per_s = reconcile_budget,
                             .card_attempts_per_min = card_attempts,
                             .demo = demo,
                             .payment = val[O_PAYMENT],
-                            .payment_secret_key_file = val[O_PAYMENT_KEY],
-                            .payment_webhook_secret_file = val[O_PAYMENT_WEBHOOK],
+                            .pay = pay,
+                            .webhook_secret = hook,
                             .max_body_bytes = scfg.max_body_bytes};
     if ((err = bo_api_register(srv, live, &acfg))) {
         /* stored data it refuses (a missing ticket key) said why: exit 2 */
@@ -431,6 +477,9 @@ out:
     bo_live_close(live); /* the last commits; their answers find no client */
     bo_server_free(srv); /* after: the API's state goes with it */
     free(token);
+    if (hook)
+        sodium_memzero(hook, strlen(hook));
+    free(hook);
     return rc;
 }
 

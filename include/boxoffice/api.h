@@ -11,6 +11,7 @@
 #define BOXOFFICE_API_H
 
 #include "boxoffice/http.h"
+#include "boxoffice/pay.h"
 #include "boxoffice/live.h"
 
 /* What `boxoffice serve` hands the API layer. Strings are copied by
@@ -18,14 +19,13 @@
 #define BO_RECONCILE_BUDGET_PER_S 20 /* well under the ~100/s a gateway allows */
 
 typedef struct bo_api_config {
-    const char *admin_token;             /* bearer token of the admin endpoints (required) */
-    int demo;                            /* seed a demo venue and events when the store is empty */
-    const char *payment;                 /* "sim:URL" or "stripe:URL"; NULL: none configured */
-    const char *payment_secret_key_file; /* the gateway's secret key (file path) */
-    const char *payment_webhook_secret_file; /* the webhook signing secret (file path) */
-    size_t max_body_bytes;       /* the server's body limit, for documentation and checks */
-    uint32_t payment_timeout_ms; /* per gateway request; 0: 5000 */
-    uint32_t reconcile_ms;       /* period of the order reconciler; 0: 500 */
+    const char *admin_token; /* bearer token of the admin endpoints (required) */
+    int demo;                /* seed a demo venue and events when the store is empty */
+    const char *payment;     /* "sim:URL" or "stripe:URL"; NULL: none configured */
+    bo_pay_t *pay;           /* the gateway opened from it (taken, even on failure); NULL: none */
+    const char *webhook_secret; /* the webhook signing secret; NULL: webhooks refused */
+    size_t max_body_bytes;      /* the server's body limit, for documentation and checks */
+    uint32_t reconcile_ms;      /* period of the order reconciler; 0: 500 */
     /* gateway requests a second the reconciler may send (a second's worth
      * may come at once); 0: BO_RECONCILE_BUDGET_PER_S */
     uint32_t reconcile_budget_per_s;

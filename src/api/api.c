@@ -20,7 +20,7 @@
 
 #include "api/api_internal.h"
 #include "boxoffice/u64map.h"
-#include "api/order.h"
+#include "api/api_internal.h"
 #include "util/secret_file.h"
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
@@ -169,8 +169,8 @@ static void api_free(void *arg)
     free(api->changing);
     free(api->admin_token);
     free(api->payment);
-    free(api->payment_secret_key_file);
-    free(api->payment_webhook_secret_file);
+    free(api->webhook_secret);
+    bo_pay_free(api->pay); /* when the orders never took it */
     free(api);
 }
 
@@ -178,7 +178,6 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
 {
     api->demo = cfg->demo;
     api->max_body_bytes = cfg->max_body_bytes;
-    api->payment_timeout_ms = cfg->payment_timeout_ms ? cfg->payment_timeout_ms : 5000;
     api->reconcile_ms = cfg->reconcile_ms ? cfg->reconcile_ms : 500;
     api->reconcile_budget_per_s =
         cfg->reconcile_budget_per_s ? cfg->reconcile_budget_per_s : BO_RECONCILE_BUDGET_PER_S;
@@ -189,13 +188,10 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
         bo_http_trusted_default(&api->trusted_proxies);
     api->admin_token = strdup(cfg->admin_token);
     api->payment = cfg->payment ? strdup(cfg->payment) : NULL;
-    api->payment_secret_key_file =
-        cfg->payment_secret_key_file ? strdup(cfg->payment_secret_key_file) : NULL;
-    api->payment_webhook_secret_file =
-        cfg->payment_webhook_secret_file ? strdup(cfg->payment_webhook_secret_file) : NULL;
+    api->pay = cfg->pay;
+    api->webhook_secret = cfg->webhook_secret ? strdup(cfg->webhook_secret) : NULL;
     if (!api->admin_token || (cfg->payment && !api->payment) ||
-        (cfg->payment_secret_key_file && !api->payment_secret_key_file) ||
-        (cfg->payment_webhook_secret_file && !api->payment_webhook_secret_file))
+        (cfg->webhook_secret && !api->webhook_secret))
         return BO_ENOMEM;
     return 0;
 }
@@ -203,14 +199,17 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
 int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cfg)
 {
     int rc;
-    if (!cfg->admin_token || !*cfg->admin_token)
+    if (!cfg->admin_token || !*cfg->admin_token) {
+        bo_pay_free(cfg->pay);
         return BO_EINVAL;
+    }
     bo_api_t *api = calloc(1, sizeof(*api));
-    if (!api)
+    if (!api) {
+        bo_pay_free(cfg->pay);
         return BO_ENOMEM;
+    }
     pthread_mutex_init(&api->ready_mu, NULL);
     pthread_mutex_init(&api->staff_mu, NULL);
-    pthread_mutex_init(&api->webhooks_mu, NULL);
     pthread_mutex_init(&api->changing_mu, NULL);
     api->srv = srv;
     api->live = live;

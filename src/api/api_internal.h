@@ -3,7 +3,9 @@
  * file per resource (venues.c, events.c, seatmap.c, availability.c,
  * holds.c, ...), each with a registration function called from
  * bo_api_register, plus the shared pieces: auth.c (admin token), idem.c
- * (Idempotency-Key), catalog.c (events' meta parsed for requests), ids.c.
+ * (Idempotency-Key), catalog.c (events' meta parsed for requests). Orders
+ * and payments are the order domain's (boxoffice/order.h, src/order/): the
+ * API holds a bo_orders_t, never an order's fields.
  */
 #ifndef BOXOFFICE_API_INTERNAL_H
 #define BOXOFFICE_API_INTERNAL_H
@@ -12,20 +14,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/ids.h"
+#include "order/ids.h"
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
+#include "boxoffice/order.h"
 
-struct bo_catalog;    /* catalog.c */
-struct bo_streams;    /* availability.c */
-struct bo_seatmaps;   /* seatmap.c */
-struct bo_imports;    /* venues.c */
-struct bo_order_book; /* order_book.c */
-struct bo_jobs;       /* jobs.c */
-struct bo_rate;       /* ratelimit.c */
-struct bo_reconciler; /* reconcile.c */
-struct bo_pay;        /* boxoffice/pay.h */
-struct bo_ticket_keys;
+struct bo_catalog;  /* catalog.c */
+struct bo_streams;  /* availability.c */
+struct bo_seatmaps; /* seatmap.c */
+struct bo_imports;  /* venues.c */
+struct bo_rate;     /* ratelimit.c */
+struct bo_staff;    /* checkin.c */
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -44,7 +43,8 @@ typedef struct bo_api {
     bo_live_t *live;
     char *admin_token;
     int demo;
-    char *payment, *payment_secret_key_file, *payment_webhook_secret_file;
+    char *payment;        /* "sim:URL" or "stripe:URL"; NULL: none */
+    char *webhook_secret; /* NULL: webhooks refused */
     size_t max_body_bytes;
     /* readiness: commit counters at the last probe */
     pthread_mutex_t ready_mu;
@@ -58,24 +58,16 @@ typedef struct bo_api {
     /* seatmap.c: rendered seat maps; venues.c: imports running now */
     struct bo_seatmaps *seatmaps;
     struct bo_imports *imports;
-    /* orders and payments (order.h) */
-    struct bo_order_book *orders;
-    struct bo_jobs *jobs;          /* the worker pools */
+    /* orders and payments (boxoffice/order.h; orders.c opens it) */
+    bo_orders_t *orders;
+    bo_pay_t *pay; /* handed to orders when they open (then NULL here) */
+    uint32_t reconcile_ms, reconcile_budget_per_s;
     struct bo_rate *card_attempts; /* per client address; NULL: no limit */
     uint32_t card_attempts_per_min;
     bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
-    struct bo_reconciler *reconciler;
-    struct bo_pay *pay;   /* NULL: no gateway configured (checkout answers 503) */
-    char pay_kind[8];     /* "sim" or "stripe" */
-    char *webhook_secret; /* NULL: webhooks refused */
-    uint32_t payment_timeout_ms, reconcile_ms, reconcile_budget_per_s;
-    struct bo_ticket_keys *ticket_keys;
-    char ticket_pk_b64[48];
-    pthread_mutex_t staff_mu; /* checkin.c: staff tokens */
+    pthread_mutex_t staff_mu;          /* checkin.c: staff tokens */
     struct bo_staff *staff;
-    pthread_mutex_t webhooks_mu;            /* webhook.c: gateway events processed */
-    struct bo_webhooks_seen *webhooks_seen; /* the last SEEN_MAX ids */
-    pthread_mutex_t changing_mu;            /* events.c: events with a PATCH being committed */
+    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
 } bo_api_t;
 
@@ -194,8 +186,8 @@ void bo__idem_reply_busy(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a);
 
 /* ---- hold_json.c: the JSON of holds ---------------------------------------- */
 
-#define BO_EMAIL_MAX       254u /* bytes of an e-mail address */
-#define BO_EMAIL_MAX_LOCAL 64u  /* bytes before its '@' */
+#define BO_EMAIL_MAX       BO_ORDER_EMAIL_MAX /* bytes of an e-mail address */
+#define BO_EMAIL_MAX_LOCAL 64u                /* bytes before its '@' */
 
 /* What is wrong with a request: the JSON path of the field at fault ("" when
  * none), a message (static), and more details (owned; NULL: none). */
@@ -399,5 +391,36 @@ int bo__api_stream_register(bo_api_t *api);
 /* demo.c: with api->demo, seed the demo venue and events into an empty
  * store, durably, before the server answers. */
 int bo__api_demo_register(bo_api_t *api);
+
+/* ---- orders.c, webhook.c, checkin.c: the order domain's handlers ------------- */
+
+/* Open the order domain (api->orders) and route checkout, orders, QR codes
+ * and the payments config; /metrics' order figures. */
+int bo__orders_register(bo_api_t *api);
+/* DELETE of a hold in checkout (holds.c asks first): 1 when the order took
+ * the request (the checkout is abandoned, then 204), 0 when no pending
+ * order has the hold. */
+int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
+                            const bo_hold_id_t *hold);
+int bo__webhook_register(bo_api_t *api); /* webhook.c */
+int bo__checkin_register(bo_api_t *api); /* checkin.c */
+/* checkin.c: a staff-token document met while the orders load. */
+int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len);
+
+/* ---- ratelimit.c: token buckets by key ------------------------------------- */
+
+/* A table of token buckets keyed by short strings (client addresses): each
+ * key may take burst tokens at once, refilled at burst per period_ms.
+ * Bounded memory: BO_RATE_SLOTS buckets, in sets of BO_RATE_WAYS chosen by
+ * a keyed hash; a new key takes its set's most idle bucket (ratelimit.c). */
+#define BO_RATE_SLOTS 16384u
+#define BO_RATE_WAYS  4u
+typedef struct bo_rate bo_rate_t;
+/* NULL when out of memory; burst and period_ms > 0. */
+bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms);
+void bo__rate_free(bo_rate_t *rl);
+/* Take one token for key at now_ms: 0, or how many ms until one is there
+ * (nothing taken). Any thread. */
+int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
 
 #endif

@@ -5,21 +5,14 @@
  *   GET  /api/v1/events/{id}/staff-tokens   admin: the event's tokens (ids, names, times)
  *   DELETE /api/v1/events/{id}/staff-tokens/{token_id}  admin: revoke one, for good
  *   POST /api/v1/checkin                    staff: scan a code
- * and the ticket signing keys (made on first start, kept with the data).
+ * and the staff tokens themselves (kept as documents). A scan is judged by
+ * the order domain (src/order/scan.c: the ticket signing keys, the code
+ * against its order, the admission made durable before it is answered);
+ * this file reads the scanner's token and the body, and renders the answer.
  *
- * A scan answers one of: ok (admitted, once), already_used (with the first
- * scan's time), invalid (malformed or forged), wrong_event, voided (the
- * order was refunded or cancelled). An admission is durable before it is
- * answered (the order's document, rewritten with the ticket's time), and
- * two scans of one ticket are serialised on its order's lock: exactly one
- * of them is ok, whatever the timing.
- *
- * Workload: at the doors, a few scans per second per gate; each verifies
- * one Ed25519 signature (~50 µs) and waits for one commit on a worker of
- * the gate's own pool (jobs.c), as do the rare staff-token changes: the
- * doors never queue behind buyers' payment steps. A scan takes its
- * order's lock without the step flag (order.h): it never refuses, and waits
- * at most for that order's one running step.
+ * Workload: at the doors, a few scans per second per gate, each on a worker
+ * of the gate's own pool (src/order/jobs.c), as are the rare staff-token
+ * changes: the doors never queue behind buyers' payment steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +20,14 @@
 
 #include <sodium.h>
 
-#include "api/order.h"
+#include "api/api_internal.h"
 #include "boxoffice/u64map.h"
 #include "util/time.h"
 #include "util/text.h"
 
 #define STAFF_TOKEN_BYTES 32
 #define STAFF_NAME_MAX    100
-#define CODE_INPUT_MAX    1024 /* bytes of a scanned code, before trimming */
-#define KEYS_DOC          "tickets-ed25519"
+#define CODE_INPUT_MAX    BO_ORDER_CODE_INPUT_MAX
 /* Staff tokens per event, revoked ones included (they stay listed):
  * docs/architecture.md "Bounds". Gates are a few dozen at most. */
 #define STAFF_TOKENS_PER_EVENT 200u
@@ -129,15 +121,9 @@ static void staff_free(void *arg)
 
 /* ---- documents ---------------------------------------------------------------- */
 
-int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char *body, size_t len)
+int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len)
 {
-    if (strcmp(coll, "webhook") == 0)
-        return bo__webhook_remember(api, id);
-    if (strcmp(coll, "key") == 0 && strcmp(id, KEYS_DOC) == 0) {
-        if (!api->ticket_keys && !(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
-            return BO_ENOMEM;
-        return bo_ticket_keys_parse(body, len, api->ticket_keys) ? BO_ECORRUPT : 0;
-    }
+    bo_api_t *api = arg;
     if (strcmp(coll, "staff") == 0) {
         uint8_t hash[32];
         json_t *j = json_loadb(body, len, 0, NULL);
@@ -154,45 +140,6 @@ int bo__checkin_load(bo_api_t *api, const char *coll, const char *id, const char
     return 0; /* a collection of a later version: kept, unused */
 }
 
-/* How many orders the store holds (loaded before the keys). */
-static uint64_t orders_held(bo_api_t *api)
-{
-    uint64_t by[BO_ORDER_NSTATUS] = {0}, n = 0;
-    bo__order_counts(api, by);
-    for (int i = 0; i < BO_ORDER_NSTATUS; i++)
-        n += by[i];
-    return n;
-}
-
-int bo__checkin_keys(bo_api_t *api)
-{
-    char text[BO_TICKET_KEYS_TEXT_MAX];
-    int rc = 0;
-    uint64_t norders;
-    if (!api->ticket_keys && (norders = orders_held(api)) > 0) {
-        /* The key goes with the first start, before any order: it was lost.
-         * A new one would void every ticket sold (they would not verify). */
-        fprintf(stderr,
-                "boxoffice: the store holds %llu order%s but no ticket signing key (document "
-                "key/%s): refusing to start with a new key, which would turn away every ticket "
-                "sold at the gate; restore the key or the database from a backup\n",
-                (unsigned long long)norders, norders == 1 ? "" : "s", KEYS_DOC);
-        return BO_ECORRUPT;
-    }
-    if (!api->ticket_keys) {
-        if (!(api->ticket_keys = calloc(1, sizeof(bo_ticket_keys_t))))
-            return BO_ENOMEM;
-        if ((rc = bo_ticket_keys_new(api->ticket_keys)) ||
-            (rc = bo_ticket_keys_format(api->ticket_keys, text, sizeof(text))))
-            return rc;
-        rc = bo__doc_save(api, "key", KEYS_DOC, strdup(text), strlen(text));
-        sodium_memzero(text, sizeof(text));
-        if (rc)
-            return rc;
-    }
-    return bo_ticket_pk_b64(api->ticket_keys->pk, api->ticket_pk_b64, sizeof(api->ticket_pk_b64));
-}
-
 /* ---- GET /api/v1/events/{id}/ticket-key ------------------------------------------- */
 
 static int on_ticket_key(void *arg, bo_http_req_t *r)
@@ -207,8 +154,8 @@ static int on_ticket_key(void *arg, bo_http_req_t *r)
     return bo_http_send_json(
         r, 200,
         json_pack("{sssssssss{ssssssssssss}}", "event_id", id, "algorithm", "Ed25519", "public_key",
-                  api->ticket_pk_b64, "encoding", "base64url", "code_format", "version", "BO1",
-                  "layout",
+                  bo_orders_ticket_pk(api->orders), "encoding", "base64url", "code_format",
+                  "version", "BO1", "layout",
                   "'BO1' + base64url(ticket u64 | event u64 | order u64 | seat u32 | ga_area u32 "
                   "| signature 64), big-endian; the signature covers 'BO1' + the 32 claim bytes",
                   "ids", "tkt_/evt_/ord_ + 16 hex digits of the u64", "seat",
@@ -238,7 +185,7 @@ static void staff_job_run(void *arg)
     char hex[65];
     sodium_bin2hex(hex, sizeof(hex), j->hash, sizeof(j->hash));
     char *doc = staff_doc(j->event, j->name, j->created, j->revoked);
-    int rc = bo__doc_save(j->api, "staff", hex, doc, doc ? strlen(doc) : 0);
+    int rc = bo_orders_doc_save(j->api->orders, "staff", hex, doc, doc ? strlen(doc) : 0);
     if (rc == 0 && !j->revoked[0]) {
         rc = staff_add(j->api, j->hash, j->event, j->name, j->created, NULL);
     } else if (rc == 0) {
@@ -267,7 +214,7 @@ static int staff_job_start(bo_http_req_t *r, staff_job_t *j)
         free(j);
         return BO_ENOMEM;
     }
-    int rc = bo__job(j->api, BO_POOL_GATE, staff_job_run, j);
+    int rc = bo_orders_gate_job(j->api->orders, staff_job_run, j);
     if (rc) {
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(j->a, NULL, NULL);
@@ -422,121 +369,17 @@ typedef struct scan {
     bo_api_t *api;
     bo_http_async_t *a;
     bo_idem_t idem;
-    uint64_t scope; /* the event this scanner admits to; 0: any (admin) */
-    char code[CODE_INPUT_MAX + 1];
-    size_t len;
 } scan_t;
 
-/* The answer of a scan: {"result", "ticket"?, ...} with, for refusals, the
- * usual error object too. */
-static void scan_reply(scan_t *s, int status, const char *result, const char *code,
-                       const char *message, json_t *extra)
-{
-    json_t *j = extra ? extra : json_object();
-    json_object_set_new(j, "result", json_string(result));
-    if (code)
-        json_object_set_new(j, "error",
-                            json_pack("{sssss{ss}}", "code", code, "message", message, "details",
-                                      "result", result));
-    char *body = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (!body) {
-        bo__idem_reply_error(s->api, &s->idem, s->a, BO_ENOMEM, NULL, NULL);
-        return;
-    }
-    bo__idem_reply(s->api, &s->idem, s->a, status, body, strlen(body), NULL, status == 200);
-}
-
-static json_t *ticket_info(bo_api_t *api, const bo_order_t *o, const bo_ticket_t *t)
-{
-    char tid[BO_ID_TICKET_LEN + 1], oid[BO_ID_ORDER_LEN + 1], eid[BO_ID_EVENT_LEN + 1];
-    bo_event_info_t info;
-    const bo_layout_t *l = NULL;
-    if (bo__catalog_event(api, o->event, &info) == 0)
-        l = bo_live_venue(api->live, info.venue);
-    bo_id_ticket(tid, t->id);
-    bo_id_order(oid, o->id);
-    bo_id_event(eid, o->event);
-    json_t *j =
-        json_pack("{ssssssss}", "id", tid, "order_id", oid, "event_id", eid, "name", o->name);
-    if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
-        const bo_seat_t *seat = &l->seats[t->seat];
-        json_object_set_new(j, "seat", json_string(bo_layout_str(l, seat->id)));
-        json_object_set_new(j, "section",
-                            json_string(bo_layout_str(l, l->sections[seat->section].name)));
-        json_object_set_new(j, "row", json_string(bo_layout_str(l, l->rows[seat->row].label)));
-        json_object_set_new(j, "number", json_string(bo_layout_str(l, seat->number)));
-    } else if (l && t->ga_area < l->nga) {
-        json_object_set_new(j, "seat", json_null());
-        json_object_set_new(j, "ga_area", json_string(bo_layout_str(l, l->ga[t->ga_area].id)));
-        json_object_set_new(j, "ga_area_name",
-                            json_string(bo_layout_str(l, l->ga[t->ga_area].name)));
-    }
-    return j;
-}
-
-/* Admit the ticket (order locked): durable before ok. */
-static void admit(scan_t *s, bo_order_t *o, bo_ticket_t *t)
-{
-    char when[BO_RFC3339_SIZE];
-    if (t->checked_in_ms) {
-        bo_time_format(t->checked_in_ms, when);
-        scan_reply(s, 409, "already_used", "ALREADY_USED", "this ticket was scanned already",
-                   json_pack("{ssssso}", "first_checked_in_at", when, "checked_in_at", when,
-                             "ticket", ticket_info(s->api, o, t)));
-        return;
-    }
-    t->checked_in_ms = bo__api_now_ms();
-    int rc = bo__order_save(s->api, o, NULL);
-    if (rc) {
-        t->checked_in_ms = 0;
-        bo__idem_reply_error(s->api, &s->idem, s->a, rc, NULL, NULL);
-        return;
-    }
-    bo_time_format(t->checked_in_ms, when);
-    scan_reply(s, 200, "ok", NULL, NULL,
-               json_pack("{ssso}", "checked_in_at", when, "ticket", ticket_info(s->api, o, t)));
-}
-
-static void scan_job(void *arg)
+/* The scan's answer (on a gate worker), then s is freed. */
+static void scan_done(void *arg, bo_order_answer_t *ans)
 {
     scan_t *s = arg;
-    bo_ticket_claim_t c;
-    bo_ticket_t *t = NULL;
-    int rc = bo_ticket_verify(s->api->ticket_keys->pk, s->code, s->len, &c);
-    if (rc) {
-        scan_reply(s, 422, "invalid", "INVALID_TICKET",
-                   rc == BO_ESIGNATURE ? "the code's signature does not verify: forged or altered"
-                                       : "this is not a ticket code",
-                   json_pack("{ss}", "reason", rc == BO_ESIGNATURE ? "signature" : "malformed"));
-        goto out;
-    }
-    if (s->scope && c.event != s->scope) {
-        char evt[BO_ID_EVENT_LEN + 1];
-        bo_id_event(evt, c.event);
-        scan_reply(s, 409, "wrong_event", "WRONG_EVENT", "this ticket is for another event",
-                   json_pack("{ss}", "ticket_event_id", evt));
-        goto out;
-    }
-    bo_order_t *o = bo__order_by_ticket(s->api, c.order, c.ticket, &t);
-    if (!o) {
-        scan_reply(s, 422, "invalid", "INVALID_TICKET", "no ticket was issued with this code",
-                   json_pack("{ss}", "reason", "unknown"));
-        goto out;
-    }
-    bo__order_lock(s->api, o);
-    if (o->id != c.order || t->seat != c.seat || t->ga_area != c.ga_area)
-        scan_reply(s, 422, "invalid", "INVALID_TICKET", "the code does not match its ticket",
-                   json_pack("{ss}", "reason", "mismatch"));
-    else if (o->status != BO_ORDER_PAID)
-        scan_reply(s, 410, "voided", "TICKET_VOIDED", "this ticket's order was cancelled",
-                   json_pack("{ssso}", "order_status", bo__order_status_name(o->status), "ticket",
-                             ticket_info(s->api, o, t)));
+    if (ans->err)
+        bo__idem_reply_error(s->api, &s->idem, s->a, ans->err, ans->message, ans->details);
     else
-        admit(s, o, t);
-    bo__order_unlock(o);
-    bo__order_put(s->api, o);
-out:
+        bo__idem_reply(s->api, &s->idem, s->a, ans->status, ans->body, ans->len, NULL,
+                       ans->status == 200);
     free(s);
 }
 
@@ -567,11 +410,13 @@ static int on_checkin(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
     json_t *body, *v;
+    uint64_t scope;
+    bo_order_step_t *st = NULL;
     scan_t *s = calloc(1, sizeof(*s));
     if (!s)
         return BO_ENOMEM;
     s->api = api;
-    if (scanner_scope(api, r, &s->scope) || bo__api_json_body(r, &body)) {
+    if (scanner_scope(api, r, &scope) || bo__api_json_body(r, &body)) {
         free(s);
         return 0;
     }
@@ -579,7 +424,7 @@ static int on_checkin(void *arg, bo_http_req_t *r)
     const char *evt = json_string_value(json_object_get(body, "event_id"));
     uint64_t event = 0;
     int bad = !code || json_string_length(v) > CODE_INPUT_MAX;
-    if (!bad && evt && (bo_id_parse_event(evt, &event) || (s->scope && event != s->scope)))
+    if (!bad && evt && (bo_id_parse_event(evt, &event) || (scope && event != scope)))
         bad = 2;
     if (!bad) {
         /* pasted or scanned: surrounding whitespace is not part of a code */
@@ -589,13 +434,19 @@ static int on_checkin(void *arg, bo_http_req_t *r)
             n--;
         while (n && (*code == ' ' || *code == '\n' || *code == '\r' || *code == '\t'))
             code++, n--;
-        memcpy(s->code, code, n);
-        s->len = n;
-        if (!s->scope)
-            s->scope = event;
+        if (!scope)
+            scope = event;
+        if (bo_order_scan_step(api->orders, scope, code, n, &st))
+            bad = 3;
     }
     json_decref(body);
+    if (bad == 3) {
+        free(s);
+        return BO_ENOMEM;
+    }
     if (bad) {
+        if (st)
+            bo_order_step_drop(st);
         free(s);
         return bo_http_send_error(r, BO_EINVAL,
                                   bad == 2 ? "event_id must name the scanner's event"
@@ -603,19 +454,22 @@ static int on_checkin(void *arg, bo_http_req_t *r)
                                   json_pack("{ss}", "field", bad == 2 ? "event_id" : "code"));
     }
     if (bo__idem_begin(api, r, &s->idem)) {
+        bo_order_step_drop(st);
         free(s);
         return 0;
     }
     if (!(s->a = bo_http_async_begin(r))) {
         bo__idem_end(api, &s->idem, 0, NULL, 0);
+        bo_order_step_drop(st);
         free(s);
         return BO_ENOMEM;
     }
-    int rc = bo__job(api, BO_POOL_GATE, scan_job, s);
+    int rc = bo_order_step_run(st, scan_done, s);
     if (rc) {
         bo__idem_end(api, &s->idem, 0, NULL, 0);
         bo_http_send_error(r, rc, NULL, NULL);
         bo_http_async_finish(s->a, NULL, NULL);
+        bo_order_step_drop(st);
         free(s);
     }
     return 0;

@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
-#include "api/order.h"
+#include "api/api_internal.h"
 #include "util/time.h"
 
 static const char *const result_names[BO__HOLD_RESULTS] = {

@@ -1,5 +1,5 @@
 /*
- * ratelimit.c - token buckets by key (order.h "ratelimit.c"): how many card
+ * ratelimit.c - token buckets by key (api_internal.h "ratelimit.c"): how many card
  * attempts one client address may make (orders.c), so that nobody tests
  * stolen card numbers through the confirm endpoint at the gateway's pace.
  *
@@ -18,7 +18,7 @@
 
 #include <sodium.h>
 
-#include "api/order.h"
+#include "api/api_internal.h"
 
 #define MILLI 1000 /* tokens are counted in thousandths */
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "api/order.h"
+#include "api/api_internal.h"
 
 struct report {
     const bo_layout_t *l;
@@ -127,7 +127,7 @@ static int on_report(void *arg, bo_http_req_t *r)
     json_t *doc = rc == 0 ? report_json(rep, event, e.currency) : NULL;
     free(rep);
     if (doc && api->orders)
-        bo__order_sales(api, event, doc);
+        bo_orders_sales(api->orders, event, doc);
     if (rc == BO_ENOTFOUND || rc == BO_EINVAL)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));

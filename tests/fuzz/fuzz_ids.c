@@ -1,6 +1,6 @@
 /*
  * fuzz_ids.c - libFuzzer harness for the ids, cursors and times that come
- * in paths and query strings: bo_id_parse_* (src/api/ids.c), the events
+ * in paths and query strings: bo_id_parse_* (src/order/ids.c), the events
  * list's cursor (bo__cursor_decode, src/api/catalog.c) and RFC 3339 times
  * (bo_time_parse, src/util/time.c). The input is the text, given to the id
  * parsers NUL-terminated and to the others as exactly its bytes (so an
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "api/ids.h"
+#include "order/ids.h"
 #include "util/time.h"
 
 #define MIN_MS (-62135596800000LL) /* 0001-01-01T00:00:00Z */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
-static bo_api_t api;
+static bo_orders_t api;
 
 static void setup(void)
 {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/order.h"
+#include "api/api_internal.h"
 
 static int64_t take(bo_rate_t *rl, const char *key, int64_t now_ms)
 {

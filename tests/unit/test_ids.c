@@ -1,5 +1,5 @@
 /*
- * test_ids.c - the API's ids (src/api/ids.h): round trips, and every
+ * test_ids.c - the API's ids (src/order/ids.h): round trips, and every
  * malformed id names nothing.
  */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ids.h"
+#include "order/ids.h"
 #include "boxoffice/error.h"
 
 Test(ids, round_trips)

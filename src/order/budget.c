@@ -1,6 +1,6 @@
 /*
  * budget.c - the reconciler's gateway budget and its schedule of looks
- * (order.h "budget.c"): pure arithmetic on times given by the caller, so
+ * (order_internal.h "budget.c"): pure arithmetic on times given by the caller, so
  * that the unit tests drive it with a clock of their own.
  *
  *  - The budget is one token bucket for every gateway request the
@@ -12,7 +12,7 @@
  *    window of W seconds the reconciler sends at most per_s * W + burst
  *    requests, plus the extra requests of the steps still running.
  *  - The schedule: an order that did not change is asked again after 1 s,
- *    2 s, 4 s ... up to 5 minutes (bo__backoff_ms); any change starts over.
+ *    2 s, 4 s ... up to 5 minutes (bo__order_backoff_ms); any change starts over.
  *
  * Workload: one take per reconciler step queued and one charge per step
  * ended (a few tens a second at most), from the reconciler's thread and the
@@ -20,11 +20,11 @@
  */
 #include <assert.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 #define MILLI 1000 /* tokens are counted in thousandths */
 
-void bo__budget_init(bo_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now_ms)
+void bo__order_budget_init(bo_order_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now_ms)
 {
     assert(per_s > 0 && burst > 0);
     pthread_mutex_init(&b->mu, NULL);
@@ -34,13 +34,13 @@ void bo__budget_init(bo_budget_t *b, uint32_t per_s, uint32_t burst, int64_t now
     b->last_ms = now_ms;
 }
 
-void bo__budget_destroy(bo_budget_t *b)
+void bo__order_budget_destroy(bo_order_budget_t *b)
 {
     pthread_mutex_destroy(&b->mu);
 }
 
 /* Refill up to now_ms (b->mu held): per_s thousandths of a token a ms. */
-static void refill(bo_budget_t *b, int64_t now_ms)
+static void refill(bo_order_budget_t *b, int64_t now_ms)
 {
     int64_t full = (int64_t)b->burst * MILLI, dt = now_ms - b->last_ms;
     if (dt <= 0)
@@ -56,7 +56,7 @@ static void refill(bo_budget_t *b, int64_t now_ms)
         b->tokens_m = full;
 }
 
-bool bo__budget_take(bo_budget_t *b, int64_t now_ms)
+bool bo__order_budget_take(bo_order_budget_t *b, int64_t now_ms)
 {
     pthread_mutex_lock(&b->mu);
     refill(b, now_ms);
@@ -67,7 +67,7 @@ bool bo__budget_take(bo_budget_t *b, int64_t now_ms)
     return ok;
 }
 
-void bo__budget_charge(bo_budget_t *b, uint32_t n, int64_t now_ms)
+void bo__order_budget_charge(bo_order_budget_t *b, uint32_t n, int64_t now_ms)
 {
     pthread_mutex_lock(&b->mu);
     refill(b, now_ms);
@@ -75,7 +75,7 @@ void bo__budget_charge(bo_budget_t *b, uint32_t n, int64_t now_ms)
     pthread_mutex_unlock(&b->mu);
 }
 
-int64_t bo__budget_tokens_m(bo_budget_t *b, int64_t now_ms)
+int64_t bo__order_budget_tokens_m(bo_order_budget_t *b, int64_t now_ms)
 {
     pthread_mutex_lock(&b->mu);
     refill(b, now_ms);
@@ -84,7 +84,7 @@ int64_t bo__budget_tokens_m(bo_budget_t *b, int64_t now_ms)
     return t;
 }
 
-int64_t bo__backoff_ms(uint32_t looks)
+int64_t bo__order_backoff_ms(uint32_t looks)
 {
     if (looks >= 30)
         return BO_RECHECK_MAX_MS;

@@ -5,7 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "api/ids.h"
+#include "order/ids.h"
 #include "boxoffice/error.h"
 #include "util/hex.h"
 

@@ -1,6 +1,7 @@
 /*
- * jobs.c - the worker pools of the API (order.h "jobs.c"): work that waits
- * on a payment gateway or on a commit, which an event loop must never do,
+ * jobs.c - the worker pools of the order domain (order_internal.h
+ * "jobs.c"): work that waits on a payment gateway or on a commit, which an
+ * event loop must never do,
  * runs on a pool of threads. Each kind of work has its own pool, so that
  * one kind never queues behind another:
  *   pay   buyers' order steps (checkout, confirm, cancel, a hold abandoned)
@@ -13,7 +14,7 @@
  * scans per second per gate. A fixed set of threads per pool and a bounded
  * queue: past it a job is refused (the request answers 503 with
  * Retry-After and the client retries). A second step of an order is
- * refused before it is queued (order.h "one step per order at a time"), so
+ * refused before it is queued (order_internal.h "one step per order at a time"), so
  * one order's requests cannot fill a pool with workers parked on its lock:
  * at most one buyer step waits there, behind at most one background step.
  */
@@ -21,17 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 /* Threads and queue bound of each pool (docs/architecture.md "Threads"). */
 static const struct pool_size {
     const char *name; /* thread name: "bo-pay" ... */
     int threads;
     uint32_t queue_max;
-} sizes[BO_POOL_COUNT] = {
-    [BO_POOL_PAY] = {"bo-pay", 64, 8192}, /* each mostly waits on the gateway */
-    [BO_POOL_GATE] = {"bo-gate", 4, 1024},
-    [BO_POOL_HOOK] = {"bo-hook", 8, 4096},
+} sizes[BO_ORDER_POOL_COUNT] = {
+    [BO_ORDER_POOL_PAY] = {"bo-pay", 64, 8192}, /* each mostly waits on the gateway */
+    [BO_ORDER_POOL_GATE] = {"bo-gate", 4, 1024},
+    [BO_ORDER_POOL_HOOK] = {"bo-hook", 8, 4096},
 };
 
 struct job {
@@ -52,7 +53,7 @@ typedef struct pool {
 } pool_t;
 
 struct bo_jobs {
-    pool_t pools[BO_POOL_COUNT];
+    pool_t pools[BO_ORDER_POOL_COUNT];
 };
 
 static void *worker(void *arg)
@@ -78,10 +79,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int bo__job(bo_api_t *api, enum bo_pool which, void (*fn)(void *arg), void *arg)
+int bo__order_job(bo_orders_t *os, enum bo_order_pool which, void (*fn)(void *arg), void *arg)
 {
-    assert(which >= 0 && which < BO_POOL_COUNT && fn);
-    pool_t *p = &api->jobs->pools[which];
+    assert(which >= 0 && which < BO_ORDER_POOL_COUNT && fn);
+    pool_t *p = &os->jobs->pools[which];
     struct job *j = malloc(sizeof(*j));
     if (!j)
         return BO_ENOMEM;
@@ -129,14 +130,14 @@ static void pool_stop(pool_t *p)
     pthread_cond_destroy(&p->cv);
 }
 
-struct bo_jobs *bo__jobs_start(void)
+struct bo_jobs *bo__order_jobs_start(void)
 {
     struct bo_jobs *jobs = calloc(1, sizeof(*jobs));
     int started = 0;
-    while (jobs && started < BO_POOL_COUNT &&
+    while (jobs && started < BO_ORDER_POOL_COUNT &&
            pool_start(&jobs->pools[started], &sizes[started]) == 0)
         started++;
-    if (jobs && started < BO_POOL_COUNT) {
+    if (jobs && started < BO_ORDER_POOL_COUNT) {
         for (int i = 0; i <= started; i++)
             pool_stop(&jobs->pools[i]);
         free(jobs);
@@ -145,11 +146,11 @@ struct bo_jobs *bo__jobs_start(void)
     return jobs;
 }
 
-void bo__jobs_stop(struct bo_jobs *jobs)
+void bo__order_jobs_stop(struct bo_jobs *jobs)
 {
     if (!jobs)
         return;
-    for (int i = 0; i < BO_POOL_COUNT; i++)
+    for (int i = 0; i < BO_ORDER_POOL_COUNT; i++)
         pool_stop(&jobs->pools[i]);
     free(jobs);
 }

@@ -1,5 +1,5 @@
 /*
- * settle.c - what the gateway's word means for an order (order.h): paid
+ * settle.c - what the gateway's word means for an order (order_internal.h): paid
  * (seats SOLD and tickets issued in one commit, or, for money that came
  * after its seats were taken by someone else, an automatic refund), a
  * decline counted once, an abandoned or expired checkout released, a paid
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 static void key_of(char *out, size_t cap, const bo_order_t *o, const char *what)
 {
@@ -35,7 +35,7 @@ static void copy(char *dst, size_t cap, const char *src)
 }
 
 /* The tickets of a paid order: one per seat and per GA place. */
-static int make_tickets(bo_api_t *api, bo_order_t *o)
+static int make_tickets(bo_orders_t *os, bo_order_t *o)
 {
     uint32_t n = o->nseats;
     for (uint32_t i = 0; i < o->nga; i++)
@@ -54,7 +54,7 @@ static int make_tickets(bo_api_t *api, bo_order_t *o)
                 (bo_ticket_t){.id = bo_id_random(), .seat = BO_TICKET_GA, .ga_area = o->ga[i].area};
     for (uint32_t i = 0; i < n; i++) {
         bo_ticket_claim_t c = {t[i].id, o->event, o->id, t[i].seat, t[i].ga_area};
-        if (bo_ticket_sign(api->ticket_keys, &c, t[i].code, sizeof(t[i].code)) < 0) {
+        if (bo_ticket_sign(os->ticket_keys, &c, t[i].code, sizeof(t[i].code)) < 0) {
             free(t);
             return BO_EINVAL;
         }
@@ -72,16 +72,16 @@ static void drop_tickets(bo_order_t *o)
 }
 
 /* The refund of a paid order, once its seats are released (REFUND_PENDING). */
-int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
+int bo__order_refund_finish(bo_orders_t *os, bo_order_t *o)
 {
     char key[64];
     bo_pay_refund_t rf = {0};
     if (o->status != BO_ORDER_REFUND_PENDING)
         return 0;
-    if (!api->pay)
+    if (!os->pay)
         return BO_EGATEWAY;
     key_of(key, sizeof(key), o, "refund");
-    int rc = bo_pay_refund(api->pay, o->intent_id, 0, key, &rf);
+    int rc = bo_pay_refund(os->pay, o->intent_id, 0, key, &rf);
     if (rc == BO_ESTATE) /* refunded already (a step before a crash did it) */
         rc = 0;
     if (rc)
@@ -89,28 +89,28 @@ int bo__order_refund_finish(bo_api_t *api, bo_order_t *o)
     bool unavailable = strcmp(o->refund_reason, "unavailable") == 0;
     bo__order_set_status(o, unavailable ? BO_ORDER_REFUNDED_UNAVAILABLE : BO_ORDER_REFUNDED);
     copy(o->refund_id, sizeof(o->refund_id), rf.id);
-    o->closed_ms = bo__api_now_ms();
-    rc = bo__order_save(api, o, "order.refunded");
+    o->closed_ms = bo__order_now_ms(os);
+    rc = bo__order_save(os, o, "order.refunded");
     if (rc)
         bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     return rc;
 }
 
 /* Money came for an order whose seats could not be sold: refund it. */
-static int refund_unavailable(bo_api_t *api, bo_order_t *o)
+static int refund_unavailable(bo_orders_t *os, bo_order_t *o)
 {
     int before = o->status;
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), "unavailable");
-    int rc = bo__order_save(api, o, NULL);
+    int rc = bo__order_save(os, o, NULL);
     if (rc) {
         bo__order_set_status(o, before);
         return rc;
     }
-    return bo__order_refund_finish(api, o);
+    return bo__order_refund_finish(os, o);
 }
 
-static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+static int settle_paid(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
     if (o->status == BO_ORDER_PAID || o->status == BO_ORDER_REFUND_PENDING ||
         o->status == BO_ORDER_REFUNDED || o->status == BO_ORDER_REFUNDED_UNAVAILABLE)
@@ -119,34 +119,34 @@ static int settle_paid(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
         fprintf(stderr, "boxoffice: intent %s paid %lld %s for an order of %lld %s: refunding\n",
                 pi->id, (long long)pi->amount_received, pi->currency, (long long)o->amount_cents,
                 o->currency);
-        return refund_unavailable(api, o);
+        return refund_unavailable(os, o);
     }
-    int before = o->status, rc = make_tickets(api, o);
+    int before = o->status, rc = make_tickets(os, o);
     if (rc)
         return rc;
     bo__order_set_status(o, BO_ORDER_PAID);
-    o->paid_ms = bo__api_now_ms();
+    o->paid_ms = bo__order_now_ms(os);
     o->closed_ms = 0;
-    rc = bo__order_save_with(api, o, BO_MUT_CONFIRM, "order.paid", 0, NULL);
+    rc = bo__order_save_with(os, o, BO_MUT_CONFIRM, "order.paid", 0, NULL);
     if (rc == 0)
-        return bo__order_index_tickets(api, o);
+        return bo__order_index_tickets(os, o);
     drop_tickets(o);
     bo__order_set_status(o, before);
     o->paid_ms = 0;
     if (rc == BO_EUNAVAILABLE || rc == BO_EFULL || rc == BO_EINVAL || rc == BO_ENOTFOUND)
-        return refund_unavailable(api, o); /* the late payment lost its seats */
+        return refund_unavailable(os, o); /* the late payment lost its seats */
     return rc;
 }
 
 /* A release or a deadline closes an unpaid order. */
-static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
+static int close_unpaid(bo_orders_t *os, bo_order_t *o, int status)
 {
     bo_live_result_t r;
     bo__order_set_status(o, status);
-    o->closed_ms = bo__api_now_ms();
-    int rc = bo__order_save_with(api, o, BO_MUT_RELEASE, NULL, 0, &r);
+    o->closed_ms = bo__order_now_ms(os);
+    int rc = bo__order_save_with(os, o, BO_MUT_RELEASE, NULL, 0, &r);
     if (rc == BO_ENOTFOUND || rc == BO_ESTATE) /* the hold is gone already */
-        rc = bo__order_save(api, o, NULL);
+        rc = bo__order_save(os, o, NULL);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_PENDING);
         o->closed_ms = 0;
@@ -156,14 +156,14 @@ static int close_unpaid(bo_api_t *api, bo_order_t *o, int status)
 
 /* After the seats of an unpaid order went: no later payment should take
  * (a payment that got through anyway is a late payment: settle it). */
-static void cancel_intent(bo_api_t *api, bo_order_t *o)
+static void cancel_intent(bo_orders_t *os, bo_order_t *o)
 {
     char key[64];
     bo_pay_intent_t pi;
     key_of(key, sizeof(key), o, "cancel");
-    if (bo_pay_cancel(api->pay, o->intent_id, key, &pi) == BO_ESTATE &&
-        bo_pay_retrieve(api->pay, o->intent_id, &pi) == 0 && strcmp(pi.status, "succeeded") == 0)
-        settle_paid(api, o, &pi);
+    if (bo_pay_cancel(os->pay, o->intent_id, key, &pi) == BO_ESTATE &&
+        bo_pay_retrieve(os->pay, o->intent_id, &pi) == 0 && strcmp(pi.status, "succeeded") == 0)
+        settle_paid(os, o, &pi);
 }
 
 /* The fields a decline changes, to put back when its commit fails. */
@@ -196,7 +196,7 @@ static void decline_undo(bo_order_t *o, const struct decline_undo *u)
     o->closed_ms = u->closed_ms;
 }
 
-static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+static int settle_declined(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
     struct decline_undo undo;
     if (o->status != BO_ORDER_PENDING)
@@ -208,88 +208,88 @@ static int settle_declined(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *
     copy(o->last_error_message, sizeof(o->last_error_message), pi->last_error_message);
     o->failures++;
     bo_live_result_t r = {0};
-    int rc = bo__order_save_with(api, o, BO_MUT_PAY_FAILED, NULL, 0, &r);
+    int rc = bo__order_save_with(os, o, BO_MUT_PAY_FAILED, NULL, 0, &r);
     if (rc == 0 && r.released) {
         /* the third failure, or one after the hold's time: seats released */
         bo__order_set_status(o, o->failures >= BO_PAY_MAX_FAILURES ? BO_ORDER_FAILED
                                                                    : BO_ORDER_EXPIRED);
-        o->closed_ms = bo__api_now_ms();
-        if ((rc = bo__order_save(api, o, NULL)) == 0)
-            cancel_intent(api, o);
+        o->closed_ms = bo__order_now_ms(os);
+        if ((rc = bo__order_save(os, o, NULL)) == 0)
+            cancel_intent(os, o);
     } else if (rc == BO_ESTATE) {
         /* the hold was HELD (a decline seen after another one): count it */
-        rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(api, o, BO_ORDER_FAILED)
-                                                : bo__order_save(api, o, NULL);
+        rc = o->failures >= BO_PAY_MAX_FAILURES ? close_unpaid(os, o, BO_ORDER_FAILED)
+                                                : bo__order_save(os, o, NULL);
     } else if (rc == BO_ENOTFOUND) {
         bo__order_set_status(o, BO_ORDER_EXPIRED);
-        o->closed_ms = bo__api_now_ms();
-        rc = bo__order_save(api, o, NULL);
+        o->closed_ms = bo__order_now_ms(os);
+        rc = bo__order_save(os, o, NULL);
     }
     if (rc)
         decline_undo(o, &undo);
     return rc;
 }
 
-int bo__settle(bo_api_t *api, bo_order_t *o, const bo_pay_intent_t *pi)
+int bo__order_settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
     if (strcmp(pi->status, "succeeded") == 0)
-        return settle_paid(api, o, pi);
+        return settle_paid(os, o, pi);
     if (strcmp(pi->status, "canceled") == 0)
-        return o->status == BO_ORDER_PENDING ? close_unpaid(api, o, BO_ORDER_CANCELED) : 0;
+        return o->status == BO_ORDER_PENDING ? close_unpaid(os, o, BO_ORDER_CANCELED) : 0;
     if (strcmp(pi->status, "requires_payment_method") == 0 && pi->last_error_charge[0] &&
         strcmp(pi->last_error_charge, o->last_failed_charge) != 0)
-        return settle_declined(api, o, pi);
+        return settle_declined(os, o, pi);
     return 0; /* processing, requires_action, ...: nothing to do yet */
 }
 
-int bo__settle_fetch(bo_api_t *api, bo_order_t *o)
+int bo__order_settle_fetch(bo_orders_t *os, bo_order_t *o)
 {
     bo_pay_intent_t pi;
     if (!o->intent_id[0])
         return 0;
-    if (!api->pay)
+    if (!os->pay)
         return BO_EGATEWAY;
-    int rc = bo_pay_retrieve(api->pay, o->intent_id, &pi);
-    return rc ? rc : bo__settle(api, o, &pi);
+    int rc = bo_pay_retrieve(os->pay, o->intent_id, &pi);
+    return rc ? rc : bo__order_settle(os, o, &pi);
 }
 
-int bo__order_abandon(bo_api_t *api, bo_order_t *o, int status)
+int bo__order_abandon(bo_orders_t *os, bo_order_t *o, int status)
 {
     char key[64];
     bo_pay_intent_t pi;
     if (o->status != BO_ORDER_PENDING)
         return 0;
     if (o->intent_id[0]) {
-        if (!api->pay)
+        if (!os->pay)
             return BO_EGATEWAY;
         key_of(key, sizeof(key), o, "cancel");
-        int rc = bo_pay_cancel(api->pay, o->intent_id, key, &pi);
+        int rc = bo_pay_cancel(os->pay, o->intent_id, key, &pi);
         if (rc == BO_ESTATE) {
             /* too late to cancel: it succeeded (settle) or is cancelled */
-            if ((rc = bo_pay_retrieve(api->pay, o->intent_id, &pi)) != 0)
+            if ((rc = bo_pay_retrieve(os->pay, o->intent_id, &pi)) != 0)
                 return rc;
             if (strcmp(pi.status, "succeeded") == 0)
-                return settle_paid(api, o, &pi);
+                return settle_paid(os, o, &pi);
         } else if (rc && rc != BO_ENOTFOUND) {
             return rc;
         }
     }
-    return close_unpaid(api, o, status);
+    return close_unpaid(os, o, status);
 }
 
-int bo__order_refund(bo_api_t *api, bo_order_t *o, const char *reason)
+int bo__order_refund(bo_orders_t *os, bo_order_t *o, const char *reason)
 {
     if (o->status == BO_ORDER_REFUND_PENDING)
-        return bo__order_refund_finish(api, o);
+        return bo__order_refund_finish(os, o);
     if (o->status != BO_ORDER_PAID)
         return BO_ESTATE;
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), reason);
-    int rc = bo__order_save_with(api, o, BO_MUT_CANCEL, NULL, 0, NULL);
+    int rc = bo__order_save_with(os, o, BO_MUT_CANCEL, NULL, 0, NULL);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_PAID);
         o->refund_reason[0] = '\0';
         return rc;
     }
-    return bo__order_refund_finish(api, o);
+    return bo__order_refund_finish(os, o);
 }

@@ -1,11 +1,12 @@
 /*
- * ids.h - the API's opaque ids: "evt_" and "ven_" + 16 lowercase hex digits
- * of the internal 64-bit id; "hold_" + 16 hex of the event + 32 hex of the
+ * ids.h - the API's opaque ids (here, below src/api/, since orders render
+ * them too): "evt_" and "ven_" + 16 lowercase hex digits of the internal
+ * 64-bit id; "hold_" + 16 hex of the event + 32 hex of the
  * hold's 128 random bits (the buyer's capability: unguessable, and it names
  * its event so a hold is found without a global index).
  */
-#ifndef BOXOFFICE_API_IDS_H
-#define BOXOFFICE_API_IDS_H
+#ifndef BOXOFFICE_ORDER_IDS_H
+#define BOXOFFICE_ORDER_IDS_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * reconcile.c - the reconciler (order.h): a thread that brings orders the
+ * reconcile.c - the reconciler (order_internal.h): a thread that brings orders the
  * buyer or the gateway left halfway to an end, asking the gateway rather
  * than guessing:
  *  - a pending order whose hold is gone (expired after a decline, or lost
@@ -24,7 +24,7 @@
  * order without an intent costs nothing: it is looked at only once its
  * deadline passed, and that step releases its seats without a gateway
  * call (buyers' steps, which make the intents, are limited per client
- * address instead: orders.c).
+ * address instead: src/api/orders.c).
  *
  * Workload: a scan of the unsettled orders every --reconcile-ms (500 ms),
  * each pending one costing an engine read; the work itself runs on the
@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "api/order.h"
+#include "order/order_internal.h"
 
 #define GRACE_MS 2000 /* past a payment deadline before giving up */
 
@@ -57,12 +57,12 @@ typedef struct due {
 } due_t;
 
 struct bo_reconciler {
-    bo_api_t *api;
+    bo_orders_t *os;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop, started;
-    bo_budget_t budget;
+    bo_order_budget_t budget;
     due_t *due; /* the scan's orders due (the reconciler's thread only) */
     size_t ndue, cap;
     uint64_t calls, exhausted, backlog; /* for /metrics (atomic) */
@@ -81,10 +81,10 @@ static int read_state(void *arg, const bo_inv_t *inv, int64_t now_ms)
     return 0;
 }
 
-static int hold_status(bo_api_t *api, const bo_order_t *o)
+static int hold_status(bo_orders_t *os, const bo_order_t *o)
 {
     hold_state_t h = {&o->hold, BO_HOLD_NONE};
-    bo_live_read(api->live, o->event, read_state, &h);
+    bo_live_read(os->live, o->event, read_state, &h);
     return h.status;
 }
 
@@ -104,11 +104,11 @@ typedef struct step {
 } step_t;
 
 /* After a step that changed nothing (o locked): the next look, later. */
-static void look_later(bo_order_t *o, bool was_overdue)
+static void look_later(bo_orders_t *os, bo_order_t *o, bool was_overdue)
 {
     if (o->looks < 31)
         o->looks++;
-    o->recheck_ms = bo__api_now_ms() + bo__backoff_ms(o->looks);
+    o->recheck_ms = bo__order_now_ms(os) + bo__order_backoff_ms(o->looks);
     o->looked_overdue = was_overdue;
 }
 
@@ -116,30 +116,30 @@ static void step_job(void *arg)
 {
     step_t *s = arg;
     struct bo_reconciler *rec = s->rec;
-    bo_api_t *api = rec->api;
+    bo_orders_t *os = rec->os;
     bo_order_t *o = s->o;
     uint64_t before = bo_pay_thread_requests();
     int rc = 0;
-    bo__order_lock(api, o);
+    bo__order_lock(os, o);
     uint32_t changes = o->changes;
     if (o->status == BO_ORDER_PENDING) {
-        rc = bo__settle_fetch(api, o); /* nothing to ask without an intent */
+        rc = bo__order_settle_fetch(os, o); /* nothing to ask without an intent */
         if (rc == 0 && o->status == BO_ORDER_PENDING &&
-            overdue(hold_status(api, o), o, bo__api_now_ms()))
-            rc = bo__order_abandon(api, o, BO_ORDER_EXPIRED);
+            overdue(hold_status(os, o), o, bo__order_now_ms(os)))
+            rc = bo__order_abandon(os, o, BO_ORDER_EXPIRED);
     } else if (o->status == BO_ORDER_REFUND_PENDING) {
-        rc = bo__order_refund_finish(api, o);
+        rc = bo__order_refund_finish(os, o);
     }
     if (o->changes == changes) /* else the next scan starts its schedule over */
-        look_later(o, s->overdue);
+        look_later(os, o, s->overdue);
     bo__order_unlock(o);
     bo__order_background_done(o);
-    bo__order_put(api, o);
+    bo__order_put(os, o);
     (void)rc; /* a failure is tried again at the next look */
     uint64_t used = bo_pay_thread_requests() - before;
     __atomic_add_fetch(&rec->calls, used, __ATOMIC_RELAXED);
     if (used > s->reserved) /* a cancel after a retrieve, retries: paid now */
-        bo__budget_charge(&rec->budget, (uint32_t)(used - s->reserved), bo__api_now_ms());
+        bo__order_budget_charge(&rec->budget, (uint32_t)(used - s->reserved), bo__order_now_ms(os));
     free(s);
 }
 
@@ -147,13 +147,13 @@ static void step_job(void *arg)
 
 /* Whether o (locked) is due now; fills d. A change since the last look
  * starts the schedule over: the first look BO_RECHECK_BASE_MS after it. */
-static bool judge(bo_api_t *api, bo_order_t *o, int64_t now, due_t *d)
+static bool judge(bo_orders_t *os, bo_order_t *o, int64_t now, due_t *d)
 {
     if (o->changes != o->looked_changes) {
         o->looked_changes = o->changes;
         o->looks = 0;
         o->looked_overdue = false;
-        o->recheck_ms = o->updated_ms + bo__backoff_ms(0);
+        o->recheck_ms = o->updated_ms + bo__order_backoff_ms(0);
     }
     bool scheduled = now >= o->recheck_ms;
     *d = (due_t){.o = o, .since_ms = o->recheck_ms};
@@ -162,7 +162,7 @@ static bool judge(bo_api_t *api, bo_order_t *o, int64_t now, due_t *d)
         d->costs = true;
         return scheduled;
     }
-    int hold = hold_status(api, o);
+    int hold = hold_status(os, o);
     d->costs = o->intent_id[0] != '\0';
     if (overdue(hold, o, now)) {
         d->urgency = URG_OVERDUE;
@@ -198,14 +198,14 @@ static int gather(void *arg, bo_order_t *o)
     if (pthread_mutex_trylock(&o->mu))
         return 0; /* a step or a scan at the gate holds it: next time */
     bool due = (o->status == BO_ORDER_PENDING || o->status == BO_ORDER_REFUND_PENDING) &&
-               judge(rec->api, o, bo__api_now_ms(), &d);
+               judge(rec->os, o, bo__order_now_ms(rec->os), &d);
     pthread_mutex_unlock(&o->mu);
     if (!due)
         return 0;
-    bo__order_pin(rec->api, o); /* until its step ends, or dispatch passes it */
+    bo__order_pin(rec->os, o); /* until its step ends, or dispatch passes it */
     if (push(rec, &d) == 0)
         return 0;
-    bo__order_put(rec->api, o);
+    bo__order_put(rec->os, o);
     return 0; /* out of memory: this scan does what it has */
 }
 
@@ -224,14 +224,14 @@ static int queue(struct bo_reconciler *rec, const due_t *d, bool reserved)
     step_t *s = malloc(sizeof(*s));
     if (!s) {
         bo__order_background_done(d->o);
-        bo__order_put(rec->api, d->o);
+        bo__order_put(rec->os, d->o);
         return BO_ENOMEM;
     }
     *s = (step_t){rec, d->o, d->overdue, reserved};
-    int rc = bo__job(rec->api, BO_POOL_HOOK, step_job, s); /* its pin goes with it */
+    int rc = bo__order_job(rec->os, BO_ORDER_POOL_HOOK, step_job, s); /* its pin goes with it */
     if (rc) {
         bo__order_background_done(d->o);
-        bo__order_put(rec->api, d->o);
+        bo__order_put(rec->os, d->o);
         free(s);
     }
     return rc;
@@ -248,17 +248,17 @@ static void dispatch(struct bo_reconciler *rec)
     for (size_t i = 0; i < rec->ndue; i++) {
         const due_t *d = &rec->due[i];
         if (queue_full) {
-            bo__order_put(rec->api, d->o);
+            bo__order_put(rec->os, d->o);
             backlog++;
             continue;
         }
         if (!bo__order_background_try(d->o)) {
-            bo__order_put(rec->api, d->o);
+            bo__order_put(rec->os, d->o);
             continue; /* a step of this order is running: look again next time */
         }
-        if (d->costs && !bo__budget_take(&rec->budget, bo__api_now_ms())) {
+        if (d->costs && !bo__order_budget_take(&rec->budget, bo__order_now_ms(rec->os))) {
             bo__order_background_done(d->o);
-            bo__order_put(rec->api, d->o);
+            bo__order_put(rec->os, d->o);
             short_of_tokens = true;
             backlog++;
             continue;
@@ -280,14 +280,14 @@ static void *reconciler(void *arg)
     pthread_mutex_lock(&rec->mu);
     while (!rec->stop) {
         pthread_mutex_unlock(&rec->mu);
-        bo__order_each_unsettled(rec->api, gather, rec);
+        bo__order_each_unsettled(rec->os, gather, rec);
         dispatch(rec);
         pthread_mutex_lock(&rec->mu);
         if (rec->stop)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)rec->api->reconcile_ms * 1000000L;
+        ts.tv_nsec += (long)rec->os->reconcile_ms * 1000000L;
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&rec->cv, &rec->mu, &ts);
@@ -296,66 +296,43 @@ static void *reconciler(void *arg)
     return NULL;
 }
 
-/* ---- metrics and wiring ------------------------------------------------------------- */
+/* ---- figures and wiring ------------------------------------------------------------- */
 
-static void collect(void *arg, bo_metrics_out_t *out)
+bool bo__order_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
 {
-    bo_api_t *api = arg;
-    struct bo_reconciler *rec = api->reconciler;
+    struct bo_reconciler *rec = os->reconciler;
     if (!rec || !rec->started)
-        return;
-    static const struct {
-        const char *name, *type, *help;
-        size_t off;
-    } m[] = {
-        {"boxoffice_reconcile_gateway_calls_total", "counter",
-         "HTTP requests the reconciler sent to the payment gateway (retries included).",
-         offsetof(struct bo_reconciler, calls)},
-        {"boxoffice_reconcile_budget_exhausted_total", "counter",
-         "Reconciler scans that found more orders due than its gateway budget allowed.",
-         offsetof(struct bo_reconciler, exhausted)},
-        {"boxoffice_reconcile_backlog", "gauge",
-         "Orders due for a gateway request that the last reconciler scan left for later.",
-         offsetof(struct bo_reconciler, backlog)},
-    };
-    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-        uint64_t *v = (uint64_t *)((char *)rec + m[i].off);
-        bo_metrics_family(out, m[i].name, m[i].type, m[i].help);
-        bo_metrics_sample(out, m[i].name, NULL, (double)__atomic_load_n(v, __ATOMIC_RELAXED));
-    }
-    bo_metrics_family(out, "boxoffice_reconcile_budget_per_s", "gauge",
-                      "Gateway requests a second the reconciler may send "
-                      "(--reconcile-budget-per-s).");
-    bo_metrics_sample(out, "boxoffice_reconcile_budget_per_s", NULL,
-                      (double)api->reconcile_budget_per_s);
+        return false;
+    st->calls = __atomic_load_n(&rec->calls, __ATOMIC_RELAXED);
+    st->exhausted = __atomic_load_n(&rec->exhausted, __ATOMIC_RELAXED);
+    st->backlog = __atomic_load_n(&rec->backlog, __ATOMIC_RELAXED);
+    st->budget_per_s = os->reconcile_budget_per_s;
+    return true;
 }
 
-int bo__reconcile_start(bo_api_t *api)
+int bo__order_reconcile_start(bo_orders_t *os)
 {
     struct bo_reconciler *rec = calloc(1, sizeof(*rec));
     if (!rec)
         return BO_ENOMEM;
-    rec->api = api;
+    rec->os = os;
     pthread_mutex_init(&rec->mu, NULL);
     pthread_cond_init(&rec->cv, NULL);
     /* a second's worth at once, at most */
-    bo__budget_init(&rec->budget, api->reconcile_budget_per_s, api->reconcile_budget_per_s,
-                    bo__api_now_ms());
-    api->reconciler = rec;
-    if (!api->pay)
+    bo__order_budget_init(&rec->budget, os->reconcile_budget_per_s, os->reconcile_budget_per_s,
+                          bo__order_now_ms(os));
+    os->reconciler = rec;
+    if (!os->pay)
         return 0; /* nothing to reconcile with */
-    int rc = bo_metrics_add_collector(bo_server_metrics(api->srv), collect, api);
-    if (rc)
-        return rc;
     if (pthread_create(&rec->thread, NULL, reconciler, rec))
         return BO_ENOMEM;
     rec->started = true;
     return 0;
 }
 
-void bo__reconcile_stop(bo_api_t *api)
+void bo__order_reconcile_stop(bo_orders_t *os)
 {
-    struct bo_reconciler *rec = api->reconciler;
+    struct bo_reconciler *rec = os->reconciler;
     if (!rec)
         return;
     pthread_mutex_lock(&rec->mu);
@@ -367,16 +344,16 @@ void bo__reconcile_stop(bo_api_t *api)
     rec->started = false;
 }
 
-void bo__reconcile_free(bo_api_t *api)
+void bo__order_reconcile_free(bo_orders_t *os)
 {
-    struct bo_reconciler *rec = api->reconciler;
+    struct bo_reconciler *rec = os->reconciler;
     if (!rec)
         return;
-    bo__reconcile_stop(api);
+    bo__order_reconcile_stop(os);
     pthread_mutex_destroy(&rec->mu);
     pthread_cond_destroy(&rec->cv);
-    bo__budget_destroy(&rec->budget);
+    bo__order_budget_destroy(&rec->budget);
     free(rec->due);
     free(rec);
-    api->reconciler = NULL;
+    os->reconciler = NULL;
 }
