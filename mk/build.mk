@@ -96,9 +96,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The build itself on a fresh machine (below), formatting, the layers, the
-# docs' cited numbers, every unit
-# suite, the threaded suites under ThreadSanitizer, then the system tests
-# over HTTP.
+# docs' cited numbers, every unit suite, the threaded suites under
+# ThreadSanitizer, then the system tests over HTTP.
 test: test-build format-check test-layers test-docs lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
 	@echo "make test: all suites passed"
 
