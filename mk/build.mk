@@ -95,10 +95,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The build itself on a fresh machine (below), formatting, the layers, every unit
-# suite, the threaded suites under ThreadSanitizer, then the system tests
-# over HTTP.
-test: test-build format-check test-layers lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
+# The build itself on a fresh machine (below), formatting, the layers, the
+# docs' cited numbers, every unit suite, the threaded suites under
+# ThreadSanitizer, then the system tests over HTTP.
+test: test-build format-check test-layers test-docs lint-openapi test-unit test-tsan $(if $(SANITIZE),,test-asan) test-fuzz test-system test-browser
 	@echo "make test: all suites passed"
 
 # A fresh copy of the tree on a machine made to look as if no package were
@@ -116,6 +116,12 @@ test-unit: all $(TEST_BIN)
 .PHONY: test-layers
 test-layers:
 	@scripts/check-layers
+
+# Numbers in the docs cite the code that sets them ("64 (`path:NAME`)"):
+# each cited constant's value against the doc's number (docs/*.md, README.md).
+.PHONY: test-docs
+test-docs:
+	@scripts/check-doc-numbers
 
 # The threaded test programs (tests/unit/test_*stress*.c, plain main()s)
 # again, built with -fsanitize=thread.
