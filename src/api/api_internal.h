@@ -317,8 +317,6 @@ const char *bo__event_status_name(enum bo_event_status s);
 /* The meta JSON stored for an event (malloc'd; the caller frees it), or
  * NULL when out of memory. description may be NULL. */
 char *bo__event_meta_json(const bo_event_info_t *e, const char *description);
-/* Now, in ms since the Unix epoch (the system clock, as the live layer's). */
-int64_t bo__api_now_ms(void);
 
 /* The list's cursor: a position (starts_at, event) in the list's order,
  * base64url of a version byte, the position and a keyed check, so that a

@@ -46,12 +46,6 @@ struct bo_catalog {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-int64_t bo__api_now_ms(void)
-{
-    bo_clock_t *c = bo_clock_system();
-    return c->now_ms(c);
-}
-
 static void lower_ascii(char *dst, const char *src, size_t cap)
 {
     size_t i = 0;
@@ -299,7 +293,7 @@ int bo__catalog_event(bo_api_t *api, uint64_t id, bo_event_info_t *out)
     pthread_rwlock_unlock(&c->mu);
     if (!e)
         return BO_ENOTFOUND;
-    out->status = bo__event_status(out, bo__api_now_ms(), 1);
+    out->status = bo__event_status(out, bo_live_now_ms(api->live), 1);
     return 0;
 }
 
@@ -563,7 +557,7 @@ static int on_list(void *arg, bo_http_req_t *r)
         bo__cursor_encode(items[n - 1].info.starts_at_ms, items[n - 1].info.id, cursor);
         next = json_string(cursor);
     }
-    int64_t now = bo__api_now_ms();
+    int64_t now = bo_live_now_ms(api->live);
     for (size_t i = 0; i < n; i++) {
         if (bo_live_read(api->live, items[i].info.id, read_places, &items[i]) != 0)
             items[i].available = items[i].total = 0;

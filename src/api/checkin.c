@@ -275,7 +275,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     crypto_hash_sha256(j->hash, (const uint8_t *)token, strlen(token));
     staff_id(j->hash, tid);
     memcpy(j->name, name, sizeof(name));
-    bo_time_format(bo__api_now_ms(), j->created);
+    bo_time_format(bo_live_now_ms(api->live), j->created);
     json_t *ans = json_pack("{sssssssssss[s]}", "id", tid, "token", token, "event_id", id, "name",
                             name, "created_at", j->created, "scopes", "checkin");
     j->answer = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
@@ -359,7 +359,7 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
         return bo_http_send_text(r, 204, NULL, "", 0);
     }
     /* durable before the answer: a restart must not bring the token back */
-    bo_time_format(bo__api_now_ms(), j->revoked);
+    bo_time_format(bo_live_now_ms(api->live), j->revoked);
     return staff_job_start(r, j);
 }
 

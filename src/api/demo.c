@@ -139,7 +139,7 @@ int bo__api_demo_register(bo_api_t *api)
         return BO_ENOMEM;
     if (!have_venue && (rc = seed_venue(api, venue, w)) == 0)
         venues++;
-    int64_t now = bo__api_now_ms() / 60000 * 60000; /* on the minute */
+    int64_t now = bo_live_now_ms(api->live) / 60000 * 60000; /* on the minute */
     for (size_t i = 0; rc == 0 && i < sizeof(demo_events) / sizeof(demo_events[0]); i++) {
         if (bo__catalog_event(api, bo_id_from_key("demo event", demo_events[i].key), &e) == 0)
             continue;

@@ -121,14 +121,15 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
         bo_id_venue(vid, e.venue);
         bo_time_format(e.starts_at_ms, starts);
         bo_time_format(e.on_sale_at_ms, on_sale);
-        out = json_pack(
-            "{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id, "name",
-            e.name, "description", desc ? desc : "", "venue", "id", vid, "name", v.name, "city",
-            v.has_city ? json_string(v.city) : json_null(), "starts_at", starts, "on_sale_at",
-            on_sale, "status", bo__event_status_name(bo__event_status(&e, bo__api_now_ms(), avail)),
-            "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
-            "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
-            categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
+        out =
+            json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id,
+                      "name", e.name, "description", desc ? desc : "", "venue", "id", vid, "name",
+                      v.name, "city", v.has_city ? json_string(v.city) : json_null(), "starts_at",
+                      starts, "on_sale_at", on_sale, "status",
+                      bo__event_status_name(bo__event_status(&e, bo_live_now_ms(api->live), avail)),
+                      "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
+                      "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
+                      categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
         if (out) {
             char refund[BO_RFC3339_SIZE];
             bo_time_format(bo__refund_deadline_ms(&e), refund);
@@ -456,8 +457,8 @@ static const char *const create_keys[] = {
     "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
-static int create_fields(json_t *body, bo_event_info_t *e, const char **desc, bo_inv_config_t *cfg,
-                         struct bad *b)
+static int create_fields(json_t *body, int64_t now_ms, bo_event_info_t *e, const char **desc,
+                         bo_inv_config_t *cfg, struct bad *b)
 {
     json_t *v = json_object_get(body, "venue_id");
     static const char *const required[] = {"venue_id", "name", "starts_at", "currency", "prices"};
@@ -468,7 +469,7 @@ static int create_fields(json_t *body, bo_event_info_t *e, const char **desc, bo
         return BO_EINVAL;
     if (!json_is_string(v) || bo_id_parse_venue(json_string_value(v), &e->venue))
         return fail(b, "venue_id", "venue_id must be a venue id (ven_ and 16 hex digits)", NULL);
-    e->on_sale_at_ms = e->created_ms = bo__api_now_ms();
+    e->on_sale_at_ms = e->created_ms = now_ms;
     cfg->hold_ttl_ms = HOLD_TTL_DEFAULT_S * 1000;
     cfg->per_customer_limit = CUSTOMER_LIMIT_DEF;
     if (common_fields(body, e, desc, cfg, b) ||
@@ -493,7 +494,7 @@ static int on_create(void *arg, bo_http_req_t *r)
     if (bo__api_json_body(r, &body))
         return 0;
     const bo_layout_t *l = NULL;
-    rc = create_fields(body, &e, &desc, &cfg, &b);
+    rc = create_fields(body, bo_live_now_ms(api->live), &e, &desc, &cfg, &b);
     if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
         rc = BO_ENOTFOUND;
     if (rc == 0)
@@ -530,10 +531,9 @@ static int read_config(void *arg, const bo_inv_t *inv, int64_t now_ms)
 
 /* The status asked for: cancelled, or lifting a cancellation (on_sale also
  * opens sales now). BO_ESTATE when the event would still have ended. */
-static int apply_status(json_t *v, bo_event_info_t *e, struct bad *b)
+static int apply_status(json_t *v, int64_t now, bo_event_info_t *e, struct bad *b)
 {
     const char *s = json_string_value(v);
-    int64_t now = bo__api_now_ms();
     if (!s || (strcmp(s, "cancelled") && strcmp(s, "scheduled") && strcmp(s, "on_sale")))
         return fail(b, "status", "status must be one of cancelled, scheduled, on_sale", NULL);
     e->cancelled = !strcmp(s, "cancelled");
@@ -544,8 +544,8 @@ static int apply_status(json_t *v, bo_event_info_t *e, struct bad *b)
     return 0;
 }
 
-static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e, const char **desc,
-                        bo_inv_config_t *cfg, struct bad *b)
+static int patch_fields(json_t *body, const bo_layout_t *l, int64_t now_ms, bo_event_info_t *e,
+                        const char **desc, bo_inv_config_t *cfg, struct bad *b)
 {
     json_t *v;
     if (json_object_size(body) == 0)
@@ -556,7 +556,7 @@ static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e, 
         return BO_EINVAL;
     if (check_times(body, e, b))
         return BO_EINVAL;
-    return (v = json_object_get(body, "status")) ? apply_status(v, e, b) : 0;
+    return (v = json_object_get(body, "status")) ? apply_status(v, now_ms, e, b) : 0;
 }
 
 static int on_patch(void *arg, bo_http_req_t *r)
@@ -590,7 +590,8 @@ static int on_patch(void *arg, bo_http_req_t *r)
     }
     char *old_desc = bo__catalog_description(api, event);
     const char *desc = old_desc;
-    rc = patch_fields(body, bo_live_venue(api->live, e.venue), &e, &desc, &cfg, &b);
+    rc = patch_fields(body, bo_live_venue(api->live, e.venue), bo_live_now_ms(api->live), &e, &desc,
+                      &cfg, &b);
     struct change *c = rc == 0 ? change_new(api, &e, desc, 200) : NULL;
     json_decref(body);
     free(old_desc);

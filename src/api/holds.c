@@ -136,7 +136,7 @@ static char *render_created(hold_call_t *c, const bo_hold_res_t *res, size_t *le
                         .nseats = res->nseats,
                         .ga = c->req.ga,
                         .nga = c->req.nga};
-    return bo__hold_render(c->layout, c->event, &v, c->currency, bo__api_now_ms(), len);
+    return bo__hold_render(c->layout, c->event, &v, c->currency, bo_live_now_ms(c->api->live), len);
 }
 
 /* Under the event's lock, with a key: the answer rides with the decision. */

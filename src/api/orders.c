@@ -335,7 +335,8 @@ static int card_attempt(bo_api_t *api, bo_http_req_t *r)
     if (!api->card_attempts)
         return 0;
     const char *client = bo_http_client_addr(r, &api->trusted_proxies);
-    int64_t wait_ms = bo__rate_take(api->card_attempts, client, strlen(client), bo__api_now_ms());
+    int64_t wait_ms =
+        bo__rate_take(api->card_attempts, client, strlen(client), bo_live_now_ms(api->live));
     if (wait_ms == 0)
         return 0;
     char after[24];
@@ -588,7 +589,7 @@ int bo__orders_register(bo_api_t *api)
                        : strncmp(api->payment, "stripe:", 7) == 0 ? "stripe"
                                                                   : "sim";
     bo_orders_config_t cfg = {.live = api->live,
-                              .clock = bo_clock_system(),
+                              .clock = bo_live_clock(api->live),
                               .pay = api->pay,
                               .gateway = kind,
                               .reconcile_ms = api->reconcile_ms,

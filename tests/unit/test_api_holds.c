@@ -45,7 +45,7 @@ static int wait_call(int rc, bo_live_wait_t *w)
 static void add_event(uint64_t id, int64_t on_sale_at_ms, uint32_t limit)
 {
     bo_event_info_t e = {.id = id, .venue = VEN, .currency = "EUR"};
-    int64_t now = bo__api_now_ms();
+    int64_t now = bo_live_now_ms(live);
     snprintf(e.name, sizeof(e.name), "event %llx", (unsigned long long)id);
     e.on_sale_at_ms = on_sale_at_ms;
     e.starts_at_ms = now + 30 * 86400000ll;
@@ -93,7 +93,7 @@ static void start(void)
     cr_assert_eq(wait_call(bo_live_add_venue(live, VEN, map, len, NULL, bo_live_wait_done, w), w),
                  0);
     free(map);
-    int64_t now = bo__api_now_ms();
+    int64_t now = bo_live_now_ms(live);
     add_event(EVT, now - 3600000, 0);
     add_event(EVT_SCH, now + 86400000, 0);
     add_event(EVT_LIM, now - 3600000, 2);
