@@ -3,9 +3,10 @@
  * file per resource (venues.c, events.c, seatmap.c, availability.c,
  * holds.c, ...), each with a registration function called from
  * bo_api_register, plus the shared pieces: auth.c (admin token), idem.c
- * (Idempotency-Key), catalog.c (events' meta parsed for requests). Orders
- * and payments are the order domain's (boxoffice/order.h, src/order/): the
- * API holds a bo_orders_t, never an order's fields.
+ * (Idempotency-Key). Events' and venues' meta are the catalog's
+ * (boxoffice/catalog.h, src/catalog/; events_list.c opens it); orders and
+ * payments are the order domain's (boxoffice/order.h, src/order/): the API
+ * holds a bo_orders_t, never an order's fields.
  */
 #ifndef BOXOFFICE_API_INTERNAL_H
 #define BOXOFFICE_API_INTERNAL_H
@@ -16,10 +17,10 @@
 
 #include "order/ids.h"
 #include "boxoffice/api.h"
+#include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
 
-struct bo_catalog;  /* catalog.c */
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
 struct bo_imports;  /* venues.c */
@@ -51,7 +52,7 @@ typedef struct bo_api {
     uint64_t seen_commits, seen_failures;
     bool failing;
     /* the resources' state */
-    struct bo_catalog *catalog;
+    bo_catalog_t *catalog; /* events_list.c opens it */
     struct bo_streams *streams;
     /* holds.c: boxoffice_holds_total{result}, indexed by enum bo__hold_result */
     bo_metric_series_t *holds_total[BO__HOLD_RESULTS];
@@ -249,82 +250,12 @@ int bo__api_holds_register(bo_api_t *api);
 /* venue_read.c: GET /api/v1/venues and /api/v1/venues/{id}. */
 int bo__api_venue_read_register(bo_api_t *api);
 
-/* ---- catalog.c: events and venues as the API sees them ------------------- */
+/* ---- events_list.c: the catalog (boxoffice/catalog.h) and GET /api/v1/events -- */
 
-#define BO_API_NAME_MAX        200u  /* bytes: event and venue names, city, address */
-#define BO_API_DESCRIPTION_MAX 4096u /* bytes: an event's description */
-
-/* An event's status (docs/openapi.yaml EventStatus). */
-enum bo_event_status {
-    BO_EVENT_SCHEDULED, /* before on_sale_at */
-    BO_EVENT_ON_SALE,
-    BO_EVENT_SOLD_OUT,  /* on sale, but no seat and no GA place is available */
-    BO_EVENT_CANCELLED, /* by an admin */
-    BO_EVENT_ENDED,     /* starts_at has passed */
-};
-
-/* An event's meta, parsed (the stored meta JSON: name, description,
- * starts_at and on_sale_at in ms, currency, cancelled). */
-typedef struct bo_event_info {
-    uint64_t id, venue;
-    char name[BO_API_NAME_MAX + 1];
-    char currency[4]; /* ISO 4217 */
-    int64_t starts_at_ms, on_sale_at_ms, created_ms;
-    int64_t refund_deadline_ms; /* buyers may cancel paid orders until then; 0: 24 h before */
-    bool cancelled;
-    /* at the time of bo__catalog_event, from the fields above alone:
-     * never BO_EVENT_SOLD_OUT (bo__event_status adds it) */
-    enum bo_event_status status;
-} bo_event_info_t;
-
-/* A venue's name (from its seat map) and meta (city, address). */
-typedef struct bo_venue_info {
-    uint64_t id;
-    char name[BO_API_NAME_MAX + 1];
-    char city[BO_API_NAME_MAX + 1];    /* "" when none */
-    char address[BO_API_NAME_MAX + 1]; /* "" when none */
-    bool has_city;
-} bo_venue_info_t;
-
-/*
- * Build the catalog from the live layer (every venue and event), register
- * GET /api/v1/events, and free the catalog with the server. Call first:
- * the other files read the catalog. Returns 0 or a BO_E* code.
- */
-int bo__api_catalog_register(bo_api_t *api);
-/*
- * The event's parsed meta into *out, with its status now. No JSON is
- * parsed: a read lock and a copy. Returns 0 or BO_ENOTFOUND. Any thread.
- */
-int bo__catalog_event(bo_api_t *api, uint64_t event, bo_event_info_t *out);
-/* Until when buyers may cancel a paid order of e: its refund_deadline, or
- * 24 hours before it starts. */
-int64_t bo__refund_deadline_ms(const bo_event_info_t *e);
-/* The event's description (malloc'd: the caller frees it), or NULL. */
-char *bo__catalog_description(bo_api_t *api, uint64_t event);
-/* The venue's name, city and address into *out; 0 or BO_ENOTFOUND. */
-int bo__catalog_venue(bo_api_t *api, uint64_t venue, bo_venue_info_t *out);
-/* After a commit: (re)parse an event's meta JSON / a venue's meta JSON
- * into the catalog. Returns 0, BO_EINVAL (meta unreadable), BO_ENOMEM. */
-int bo__catalog_put_event(bo_api_t *api, uint64_t event, uint64_t venue, const char *meta_json);
-int bo__catalog_put_venue(bo_api_t *api, uint64_t venue, const char *meta_json);
-/* The status at now_ms: cancelled, then ended (now >= starts_at), then
- * scheduled (now < on_sale_at), then sold out when available (free seats
- * plus free GA places) is 0, else on sale. */
-enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available);
-/* "scheduled", "on_sale", "sold_out", "cancelled", "ended". */
-const char *bo__event_status_name(enum bo_event_status s);
-/* The meta JSON stored for an event (malloc'd; the caller frees it), or
- * NULL when out of memory. description may be NULL. */
-char *bo__event_meta_json(const bo_event_info_t *e, const char *description);
-
-/* The list's cursor: a position (starts_at, event) in the list's order,
- * base64url of a version byte, the position and a keyed check, so that a
- * cursor this server did not make is refused. */
-#define BO_CURSOR_LEN 28
-void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_LEN + 1]);
-/* 0 and the position, or BO_EINVAL. */
-int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event);
+/* Open the catalog from the live layer (api->catalog, freed with the
+ * server) and route GET /api/v1/events. Call first: the other files read
+ * the catalog. Returns 0 or a BO_E* code. */
+int bo__api_events_list_register(bo_api_t *api);
 
 /* ---- the other resources ---------------------------------------------------- */
 

@@ -160,8 +160,8 @@ static int not_found(bo_http_req_t *r)
 int bo__avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l)
 {
     bo_event_info_t e;
-    if (bo_id_parse_event(bo_http_param(r, "id"), event) || bo__catalog_event(api, *event, &e) ||
-        !(*l = bo_live_venue(api->live, e.venue))) {
+    if (bo_id_parse_event(bo_http_param(r, "id"), event) ||
+        bo_catalog_event(api->catalog, *event, &e) || !(*l = bo_live_venue(api->live, e.venue))) {
         not_found(r);
         return BO_ENOTFOUND;
     }

@@ -148,7 +148,7 @@ static int on_ticket_key(void *arg, bo_http_req_t *r)
     uint64_t event;
     bo_event_info_t info;
     const char *id = bo_http_param(r, "id");
-    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+    if (bo_id_parse_event(id, &event) || bo_catalog_event(api->catalog, event, &info))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
     bo_http_set_header(r, "Cache-Control", "public, max-age=3600");
     return bo_http_send_json(
@@ -237,7 +237,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (bo__api_admin(api, r))
         return 0;
     const char *id = bo_http_param(r, "id");
-    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+    if (bo_id_parse_event(id, &event) || bo_catalog_event(api->catalog, event, &info))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
     bo_http_body(r, &len);
     if (len && bo__api_json_body(r, &body))
@@ -297,7 +297,8 @@ static uint64_t staff_call_event(bo_api_t *api, bo_http_req_t *r)
     bo_event_info_t info;
     if (bo__api_admin(api, r))
         return 0;
-    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &info)) {
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) ||
+        bo_catalog_event(api->catalog, event, &info)) {
         bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
         return 0;
     }

@@ -87,7 +87,7 @@ static int seed_venue(bo_api_t *api, uint64_t venue, bo_live_wait_t *w)
     if (rc == 0)
         rc = bo_live_wait(w, NULL);
     free(json);
-    return rc ? rc : bo__catalog_put_venue(api, venue, meta);
+    return rc ? rc : bo_catalog_put_venue(api->catalog, venue, meta);
 }
 
 static int seed_event(bo_api_t *api, uint64_t venue, const struct demo_event *d, int64_t now,
@@ -112,14 +112,14 @@ static int seed_event(bo_api_t *api, uint64_t venue, const struct demo_event *d,
         if (c != BO_NONE)
             cfg.price_cents[c] = d->prices[k];
     }
-    char *meta = bo__event_meta_json(&e, d->description);
+    char *meta = bo_catalog_meta_json(&e, d->description);
     if (!meta)
         return BO_ENOMEM;
     int rc = bo_live_add_event(api->live, e.id, venue, meta, &cfg, bo_live_wait_done, w);
     if (rc == 0)
         rc = bo_live_wait(w, NULL);
     if (rc == 0)
-        rc = bo__catalog_put_event(api, e.id, venue, meta);
+        rc = bo_catalog_put_event(api->catalog, e.id, venue, meta);
     free(meta);
     return rc;
 }
@@ -141,7 +141,8 @@ int bo__api_demo_register(bo_api_t *api)
         venues++;
     int64_t now = bo_live_now_ms(api->live) / 60000 * 60000; /* on the minute */
     for (size_t i = 0; rc == 0 && i < sizeof(demo_events) / sizeof(demo_events[0]); i++) {
-        if (bo__catalog_event(api, bo_id_from_key("demo event", demo_events[i].key), &e) == 0)
+        if (bo_catalog_event(api->catalog, bo_id_from_key("demo event", demo_events[i].key), &e) ==
+            0)
             continue;
         if ((rc = seed_event(api, venue, &demo_events[i], now, w)) == 0)
             events++;

@@ -104,7 +104,7 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
     struct detail *d = calloc(1, sizeof(*d));
     const bo_layout_t *l = NULL;
     json_t *out = NULL;
-    int rc = d ? bo__catalog_event(api, event, &e) : BO_ENOMEM;
+    int rc = d ? bo_catalog_event(api->catalog, event, &e) : BO_ENOMEM;
     if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
         rc = BO_ENOTFOUND;
     if (rc == 0)
@@ -113,26 +113,26 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
         char id[BO_ID_EVENT_LEN + 1], vid[BO_ID_VENUE_LEN + 1], starts[BO_RFC3339_SIZE],
             on_sale[BO_RFC3339_SIZE];
         uint64_t avail;
-        if (bo__catalog_venue(api, e.venue, &v) != 0)
+        if (bo_catalog_venue(api->catalog, e.venue, &v) != 0)
             snprintf(v.name, sizeof(v.name), "%s", bo_layout_str(l, l->name));
-        char *desc = bo__catalog_description(api, event);
+        char *desc = bo_catalog_description(api->catalog, event);
         json_t *counts = counts_json(l, d, &avail);
         bo_id_event(id, event);
         bo_id_venue(vid, e.venue);
         bo_time_format(e.starts_at_ms, starts);
         bo_time_format(e.on_sale_at_ms, on_sale);
-        out =
-            json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id,
-                      "name", e.name, "description", desc ? desc : "", "venue", "id", vid, "name",
-                      v.name, "city", v.has_city ? json_string(v.city) : json_null(), "starts_at",
-                      starts, "on_sale_at", on_sale, "status",
-                      bo__event_status_name(bo__event_status(&e, bo_live_now_ms(api->live), avail)),
-                      "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
-                      "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
-                      categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
+        out = json_pack(
+            "{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id, "name",
+            e.name, "description", desc ? desc : "", "venue", "id", vid, "name", v.name, "city",
+            v.has_city ? json_string(v.city) : json_null(), "starts_at", starts, "on_sale_at",
+            on_sale, "status",
+            bo_catalog_status_name(bo_catalog_status(&e, bo_live_now_ms(api->live), avail)),
+            "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
+            "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
+            categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
         if (out) {
             char refund[BO_RFC3339_SIZE];
-            bo_time_format(bo__refund_deadline_ms(&e), refund);
+            bo_time_format(bo_catalog_refund_deadline_ms(&e), refund);
             json_object_set_new(out, "refund_deadline", json_string(refund));
         }
         free(desc);
@@ -174,11 +174,11 @@ static int fail(struct bad *b, const char *field, const char *fmt, const char *a
     return BO_EINVAL;
 }
 
-/* A name: 1..BO_API_NAME_MAX bytes, no control characters. */
-static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
+/* A name: 1..BO_CATALOG_NAME_MAX bytes, no control characters. */
+static int get_name(json_t *v, char out[BO_CATALOG_NAME_MAX + 1], struct bad *b)
 {
     size_t n = json_string_length(v);
-    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX ||
+    if (!json_is_string(v) || n == 0 || n > BO_CATALOG_NAME_MAX ||
         !bo_text_ok(json_string_value(v), n, 0))
         return fail(b, "name", "name must be a string of 1 to 200 bytes without control characters",
                     NULL);
@@ -188,7 +188,7 @@ static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
 
 static int get_description(json_t *v, const char **out, struct bad *b)
 {
-    if (!json_is_string(v) || json_string_length(v) > BO_API_DESCRIPTION_MAX ||
+    if (!json_is_string(v) || json_string_length(v) > BO_CATALOG_DESCRIPTION_MAX ||
         !bo_text_ok(json_string_value(v), json_string_length(v), BO_TEXT_MULTILINE))
         return fail(b, "description",
                     "description must be a string of at most 4096 bytes without control "
@@ -371,7 +371,7 @@ static struct change *change_new(bo_api_t *api, const bo_event_info_t *e, const 
                                  int status)
 {
     struct change *c = calloc(1, sizeof(*c));
-    if (c && !(c->meta = bo__event_meta_json(e, desc))) {
+    if (c && !(c->meta = bo_catalog_meta_json(e, desc))) {
         free(c);
         return NULL;
     }
@@ -392,7 +392,7 @@ static void change_done(void *arg, const bo_live_result_t *res)
     int rc = res->status;
     if (rc == BO_EEXIST && c->idem.on && c->status == 201)
         rc = 0; /* made by an earlier try with this key: answer with it */
-    else if (rc == 0 && (rc = bo__catalog_put_event(api, c->event, c->venue, c->meta)) == 0)
+    else if (rc == 0 && (rc = bo_catalog_put_event(api->catalog, c->event, c->venue, c->meta)) == 0)
         bo__seatmap_warm(api, c->event); /* new prices, or a new event */
     json_t *ev = rc == 0 ? bo__event_json(api, c->event, &rc) : NULL;
     if (c->claimed) { /* before the answer: its client may PATCH again at once */
@@ -579,7 +579,8 @@ static int on_patch(void *arg, bo_http_req_t *r)
                                   json_pack("{ss}", "retry", "now"));
     }
     /* read after the claim: no other PATCH can commit in between */
-    if (bo__catalog_event(api, event, &e) || bo_live_read(api->live, event, read_config, &cfg)) {
+    if (bo_catalog_event(api->catalog, event, &e) ||
+        bo_live_read(api->live, event, read_config, &cfg)) {
         unclaim(api, event);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
@@ -588,7 +589,7 @@ static int on_patch(void *arg, bo_http_req_t *r)
         unclaim(api, event);
         return 0;
     }
-    char *old_desc = bo__catalog_description(api, event);
+    char *old_desc = bo_catalog_description(api->catalog, event);
     const char *desc = old_desc;
     rc = patch_fields(body, bo_live_venue(api->live, e.venue), bo_live_now_ms(api->live), &e, &desc,
                       &cfg, &b);

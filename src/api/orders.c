@@ -557,13 +557,13 @@ static void collect_reconcile(void *arg, bo_metrics_out_t *out)
 static int event_info(void *arg, uint64_t event, bo_order_event_t *out)
 {
     bo_event_info_t info;
-    int rc = bo__catalog_event(arg, event, &info);
+    int rc = bo_catalog_event(((bo_api_t *)arg)->catalog, event, &info);
     if (rc)
         return rc;
     out->venue = info.venue;
     snprintf(out->name, sizeof(out->name), "%s", info.name);
     memcpy(out->currency, info.currency, sizeof(out->currency));
-    out->refund_deadline_ms = bo__refund_deadline_ms(&info);
+    out->refund_deadline_ms = bo_catalog_refund_deadline_ms(&info);
     return 0;
 }
 

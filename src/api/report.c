@@ -121,7 +121,7 @@ static int on_report(void *arg, bo_http_req_t *r)
         return BO_ENOMEM;
     rc = bo_id_parse_event(bo_http_param(r, "id"), &event);
     if (rc == 0)
-        rc = bo__catalog_event(api, event, &e);
+        rc = bo_catalog_event(api->catalog, event, &e);
     if (rc == 0)
         rc = bo_live_read(api->live, event, read_report, rep);
     json_t *doc = rc == 0 ? report_json(rep, event, e.currency) : NULL;

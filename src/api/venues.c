@@ -60,7 +60,7 @@ static json_t *venue_json(bo_api_t *api, uint64_t venue)
     const bo_layout_t *l = bo_live_venue(api->live, venue);
     bo_venue_info_t v;
     char id[BO_ID_VENUE_LEN + 1];
-    if (!l || bo__catalog_venue(api, venue, &v))
+    if (!l || bo_catalog_venue(api->catalog, venue, &v))
         return NULL;
     bo_id_venue(id, venue);
     return json_pack("{s:{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I}}", "venue", "id", id, "name", v.name,
@@ -97,7 +97,7 @@ static void imported(void *arg, const bo_live_result_t *res)
     if (rc == BO_EEXIST && im->idem.on)
         rc = 0; /* made by an earlier try with this key: answer with it */
     else if (rc == 0)
-        rc = bo__catalog_put_venue(api, im->venue, im->meta);
+        rc = bo_catalog_put_venue(api->catalog, im->venue, im->meta);
     if (rc == BO_EINVAL) {
         refuse_seatmap(im, &(bo_problems_t){0});
     } else if (rc) {
@@ -130,12 +130,12 @@ static void meta_text(json_t *root, const char *key, size_t min, json_t *meta, b
     if (!v)
         return;
     size_t n = json_string_length(v);
-    if (!json_is_string(v) || n < min || n > BO_API_NAME_MAX ||
+    if (!json_is_string(v) || n < min || n > BO_CATALOG_NAME_MAX ||
         !bo_text_ok(json_string_value(v), n, 0)) {
         snprintf(text, sizeof(text),
                  "%s: must be a string of %zu to %u bytes without control "
                  "characters",
-                 key, min, BO_API_NAME_MAX);
+                 key, min, BO_CATALOG_NAME_MAX);
         add_problem(p, text);
         return;
     }

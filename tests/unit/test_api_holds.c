@@ -50,7 +50,7 @@ static void add_event(uint64_t id, int64_t on_sale_at_ms, uint32_t limit)
     e.on_sale_at_ms = on_sale_at_ms;
     e.starts_at_ms = now + 30 * 86400000ll;
     e.created_ms = now;
-    char *meta = bo__event_meta_json(&e, NULL);
+    char *meta = bo_catalog_meta_json(&e, NULL);
     bo_inv_config_t cfg = {.hold_ttl_ms = 300000, .per_customer_limit = limit};
     for (uint32_t c = 0; c < BO_LAYOUT_MAX_CATEGORIES; c++)
         cfg.price_cents[c] = 1000 * (c + 1);
@@ -105,7 +105,7 @@ static void start(void)
     api->live = live;
     api->admin_token = strdup("0123456789abcdef0123456789abcdef");
     cr_assert_eq(bo_server_at_free(srv, api_free, api), 0);
-    cr_assert_eq(bo__api_catalog_register(api), 0);
+    cr_assert_eq(bo__api_events_list_register(api), 0);
     cr_assert_eq(bo__api_holds_register(api), 0);
     cr_assert_eq(bo_server_route(srv, "GET", "/admin-only", on_admin_only, api), 0);
     cr_assert_eq(pthread_create(&runner, NULL, run, NULL), 0);
