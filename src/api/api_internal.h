@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "order/ids.h"
+#include "util/rate.h"
 #include "boxoffice/api.h"
 #include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
@@ -24,7 +25,6 @@
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
 struct bo_imports;  /* venues.c */
-struct bo_rate;     /* ratelimit.c */
 struct bo_staff;    /* checkin.c */
 
 /* holds.c: what boxoffice_holds_total{result} counts */
@@ -63,7 +63,7 @@ typedef struct bo_api {
     bo_orders_t *orders;
     bo_pay_t *pay; /* handed to orders when they open (then NULL here) */
     uint32_t reconcile_ms, reconcile_budget_per_s;
-    struct bo_rate *card_attempts; /* per client address; NULL: no limit */
+    bo_rate_t *card_attempts; /* per client address; NULL: no limit */
     uint32_t card_attempts_per_min;
     bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
     pthread_mutex_t staff_mu;          /* checkin.c: staff tokens */
@@ -335,21 +335,5 @@ int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
 /* checkin.c: a staff-token document met while the orders load. */
 int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len);
-
-/* ---- ratelimit.c: token buckets by key ------------------------------------- */
-
-/* A table of token buckets keyed by short strings (client addresses): each
- * key may take burst tokens at once, refilled at burst per period_ms.
- * Bounded memory: BO_RATE_SLOTS buckets, in sets of BO_RATE_WAYS chosen by
- * a keyed hash; a new key takes its set's most idle bucket (ratelimit.c). */
-#define BO_RATE_SLOTS 16384u
-#define BO_RATE_WAYS  4u
-typedef struct bo_rate bo_rate_t;
-/* NULL when out of memory; burst and period_ms > 0. */
-bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms);
-void bo__rate_free(bo_rate_t *rl);
-/* Take one token for key at now_ms: 0, or how many ms until one is there
- * (nothing taken). Any thread. */
-int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
 
 #endif

@@ -336,7 +336,7 @@ static int card_attempt(bo_api_t *api, bo_http_req_t *r)
         return 0;
     const char *client = bo_http_client_addr(r, &api->trusted_proxies);
     int64_t wait_ms =
-        bo__rate_take(api->card_attempts, client, strlen(client), bo_live_now_ms(api->live));
+        bo_rate_take(api->card_attempts, client, strlen(client), bo_live_now_ms(api->live));
     if (wait_ms == 0)
         return 0;
     char after[24];
@@ -578,7 +578,7 @@ static void orders_free(void *arg)
     bo_api_t *api = arg;
     bo_orders_free(api->orders);
     api->orders = NULL;
-    bo__rate_free(api->card_attempts);
+    bo_rate_free(api->card_attempts);
     api->card_attempts = NULL;
 }
 
@@ -600,7 +600,7 @@ int bo__orders_register(bo_api_t *api)
                               .other_arg = api};
     api->pay = NULL; /* the orders' now */
     if (api->card_attempts_per_min &&
-        !(api->card_attempts = bo__rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
+        !(api->card_attempts = bo_rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
         return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) ||
