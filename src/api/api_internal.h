@@ -292,31 +292,8 @@ typedef struct bo__seatmap_body {
 int bo__seatmap_render(uint64_t venue, const bo_layout_t *l, const int64_t *prices, bool columns,
                        bo__seatmap_body_t *out);
 void bo__seatmap_body_free(bo__seatmap_body_t *b);
-/* availability.c: GET …/availability (and, through stream.c, …/stream). */
+/* availability.c: GET …/availability and …/availability/stream. */
 int bo__api_availability_register(bo_api_t *api);
-/* One event's seat states (enum bo_seat_state, one byte per seat in layout
- * order) and each GA area's free places, at one inventory version. */
-typedef struct bo_avail_snap {
-    uint64_t version;
-    uint32_t nseats, nga;
-    uint8_t *states; /* nseats */
-    uint32_t *ga;    /* nga */
-} bo_avail_snap_t;
-/* Room for a snapshot of an event at l: 0 or BO_ENOMEM. */
-int bo__avail_snap_alloc(bo_avail_snap_t *s, const bo_layout_t *l);
-void bo__avail_snap_free(bo_avail_snap_t *s);
-/* Fill s from the event's inventory (expired holds count as free): 0 or
- * BO_ENOTFOUND. The event's version alone: bo__avail_version. */
-int bo__avail_read(bo_api_t *api, uint64_t event, bo_avail_snap_t *s);
-int bo__avail_version(bo_api_t *api, uint64_t event, uint64_t *version);
-/* The compact availability of s as JSON text (malloc'd: the caller frees
- * it; *len its length), or NULL when out of memory. */
-char *bo__avail_compact_json(const bo_layout_t *l, const bo_avail_snap_t *s, size_t *len);
-/* The {id} of r as a known event and its layout; else answers 404 and
- * returns BO_ENOTFOUND. */
-int bo__avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l);
-/* stream.c: GET …/availability/stream and its publisher thread. */
-int bo__api_stream_register(bo_api_t *api);
 /* demo.c: with api->demo, seed the demo venue and events into an empty
  * store, durably, before the server answers. */
 int bo__api_demo_register(bo_api_t *api);
