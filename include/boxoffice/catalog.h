@@ -3,7 +3,8 @@
  * event's meta (name, description, times, currency, cancelled) and every
  * venue's (name, city, address), parsed once into memory from the live
  * layer, its statuses, the meta JSON the live layer stores, the events
- * list's order and cursors, and the validation of an event's fields.
+ * list's order and cursors (catalog.c), an admin's event fields checked
+ * (fields.c) and the demo's venue and events (demo.c).
  *
  * Workload: every hold reads its event's currency and sale status here, so
  * a lookup is a read lock, a hash probe and a copy; events and venues
@@ -93,6 +94,35 @@ const char *bo_catalog_status_name(enum bo_event_status s);
 /* The meta JSON stored for an event (malloc'd; the caller frees it), or
  * NULL when out of memory. description may be NULL. */
 char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description);
+
+/* ---- fields (fields.c): an admin's POST and PATCH bodies ---------------------- */
+
+/* The first problem found: its field (a JSON path; "" for the whole body)
+ * and a message, which the API answers as 400 INVALID_REQUEST. */
+typedef struct bo_catalog_bad {
+    char field[96];
+    char message[192];
+} bo_catalog_bad_t;
+/*
+ * A create's body: every field but the venue's existence and the prices
+ * (which need the venue's layout: bo_catalog_fields_prices), into e (its
+ * venue, times, name, currency; created and on sale at now_ms unless
+ * given), desc (points into body) and cfg (hold time, customer limit, with
+ * their defaults). Returns 0, or BO_EINVAL with *b.
+ */
+int bo_catalog_fields_create(json_t *body, int64_t now_ms, bo_event_info_t *e, const char **desc,
+                             bo_inv_config_t *cfg, bo_catalog_bad_t *b);
+/* prices: {key: cents} for categories of l, into cfg; every category of l
+ * when all. 0 or BO_EINVAL with *b. */
+int bo_catalog_fields_prices(json_t *v, const bo_layout_t *l, bool all, bo_inv_config_t *cfg,
+                             bo_catalog_bad_t *b);
+/*
+ * A patch's body over the event's current e, desc and cfg (l: its venue's
+ * layout): 0, BO_EINVAL with *b, or BO_ESTATE when the status asked for
+ * leaves an event that has ended (at now_ms) not cancelled.
+ */
+int bo_catalog_fields_patch(json_t *body, const bo_layout_t *l, int64_t now_ms, bo_event_info_t *e,
+                            const char **desc, bo_inv_config_t *cfg, bo_catalog_bad_t *b);
 
 /* ---- the events list -------------------------------------------------------- */
 
