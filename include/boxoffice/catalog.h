@@ -95,6 +95,14 @@ const char *bo_catalog_status_name(enum bo_event_status s);
  * NULL when out of memory. description may be NULL. */
 char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description);
 
+/*
+ * `boxoffice serve --demo` (demo.c): seed the demo venue and events into
+ * a store without venues of its own (a store that has some is left
+ * alone), durably, into the live layer and c; idempotent. 0 or a BO_E*
+ * code (also said on stderr).
+ */
+int bo_catalog_demo(bo_catalog_t *c);
+
 /* ---- fields (fields.c): an admin's POST and PATCH bodies ---------------------- */
 
 /* The first problem found: its field (a JSON path; "" for the whole body)

@@ -294,9 +294,6 @@ int bo__seatmap_render(uint64_t venue, const bo_layout_t *l, const int64_t *pric
 void bo__seatmap_body_free(bo__seatmap_body_t *b);
 /* availability.c: GET …/availability and …/availability/stream. */
 int bo__api_availability_register(bo_api_t *api);
-/* demo.c: with api->demo, seed the demo venue and events into an empty
- * store, durably, before the server answers. */
-int bo__api_demo_register(bo_api_t *api);
 
 /* ---- orders.c, webhook.c, checkin.c: the order domain's handlers ------------- */
 

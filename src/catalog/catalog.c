@@ -21,6 +21,7 @@
 #include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
+#include "catalog/catalog_internal.h"
 #include "util/array.h"
 
 struct cat_event {
@@ -436,6 +437,11 @@ static int catalog_load(bo_catalog_t *c)
     }
     free(venues.ids);
     return rc ? rc : bo_live_each_event(c->live, load_event, c);
+}
+
+bo_live_t *bo__catalog_live(bo_catalog_t *c)
+{
+    return c->live;
 }
 
 int bo_catalog_open(bo_live_t *live, bo_catalog_t **out)
