@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "order/ids.h"
+#include "util/email.h"
 #include "util/rate.h"
 #include "boxoffice/api.h"
 #include "boxoffice/catalog.h"
@@ -187,8 +188,7 @@ void bo__idem_reply_busy(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a);
 
 /* ---- hold_json.c: the JSON of holds ---------------------------------------- */
 
-#define BO_EMAIL_MAX       BO_ORDER_EMAIL_MAX /* bytes of an e-mail address */
-#define BO_EMAIL_MAX_LOCAL 64u                /* bytes before its '@' */
+_Static_assert(BO_EMAIL_MAX == BO_ORDER_EMAIL_MAX, "one bound for a buyer's e-mail address");
 
 /* What is wrong with a request: the JSON path of the field at fault ("" when
  * none), a message (static), and more details (owned; NULL: none). */
@@ -221,15 +221,6 @@ int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_
  */
 bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_hold_req_t *req,
                         uint32_t seats[BO_HOLD_MAX_SEATS]);
-/*
- * Whether email is an acceptable buyer address: at most 254 bytes, one '@',
- * a local part of 1..64 bytes (letters, digits, !#$%&'*+/=?^_`{|}~.- and
- * UTF-8; no leading, trailing or double dot) and a domain of two or more
- * dot-separated labels of 1..63 bytes (letters, digits, '-' and UTF-8; no
- * '-' at either end). Writes the customer hash (nonzero: BLAKE2b of the
- * address in ASCII lower case, 8 bytes) to *customer when not NULL.
- */
-bool bo__email_customer(const char *email, size_t len, uint64_t *customer);
 /* "2026-12-05T19:30:00Z": ms since the epoch, UTC, to the second below. */
 /* Whole seconds left until expires_at, rounded up; 0 once it passed. */
 int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms);

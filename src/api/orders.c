@@ -150,7 +150,7 @@ static int read_customer(bo_http_req_t *r, step_t *s)
         field = "customer", msg = "customer must be an object";
     } else if (c && (v = json_object_get(c, "email")) && !json_is_null(v)) {
         const char *e = json_string_value(v);
-        if (!e || !bo__email_customer(e, json_string_length(v), NULL))
+        if (!e || !bo_email_customer(e, json_string_length(v), NULL))
             field = "customer.email", msg = "customer.email must be an e-mail address";
         else
             snprintf(s->req.email, sizeof(s->req.email), "%s", e);
