@@ -209,7 +209,6 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         return BO_ENOMEM;
     }
     pthread_mutex_init(&api->ready_mu, NULL);
-    pthread_mutex_init(&api->staff_mu, NULL);
     pthread_mutex_init(&api->changing_mu, NULL);
     api->srv = srv;
     api->live = live;

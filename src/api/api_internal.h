@@ -22,11 +22,11 @@
 #include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
+#include "boxoffice/staff.h"
 
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
 struct bo_imports;  /* venues.c */
-struct bo_staff;    /* checkin.c */
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -67,9 +67,8 @@ typedef struct bo_api {
     bo_rate_t *card_attempts; /* per client address; NULL: no limit */
     uint32_t card_attempts_per_min;
     bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
-    pthread_mutex_t staff_mu;          /* checkin.c: staff tokens */
-    struct bo_staff *staff;
-    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
+    bo_staff_t *staff;                 /* checkin.c: staff tokens (boxoffice/staff.h) */
+    pthread_mutex_t changing_mu;       /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
 } bo_api_t;
 
@@ -298,7 +297,5 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold);
 int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
-/* checkin.c: a staff-token document met while the orders load. */
-int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len);
 
 #endif

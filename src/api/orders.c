@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "boxoffice/staff.h"
 #include "boxoffice/ticket.h"
 #include "util/time.h"
 #include "util/text.h"
@@ -596,8 +597,8 @@ int bo__orders_register(bo_api_t *api)
                               .reconcile_budget_per_s = api->reconcile_budget_per_s,
                               .event_info = event_info,
                               .event_arg = api,
-                              .other_doc = bo__checkin_load,
-                              .other_arg = api};
+                              .other_doc = bo_staff_load,
+                              .other_arg = api->staff};
     api->pay = NULL; /* the orders' now */
     if (api->card_attempts_per_min &&
         !(api->card_attempts = bo_rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
