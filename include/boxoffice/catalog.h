@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "boxoffice/engine.h"
+#include "boxoffice/layout.h"
 #include "boxoffice/live.h"
 
 #define BO_CATALOG_NAME_MAX        200u  /* bytes: event and venue names, city, address */
@@ -131,6 +132,13 @@ int bo_catalog_fields_prices(json_t *v, const bo_layout_t *l, bool all, bo_inv_c
  */
 int bo_catalog_fields_patch(json_t *body, const bo_layout_t *l, int64_t now_ms, bo_event_info_t *e,
                             const char **desc, bo_inv_config_t *cfg, bo_catalog_bad_t *b);
+
+/* A venue's meta from the root of its import body (optional "city" of
+ * 1..BO_CATALOG_NAME_MAX bytes and "address" of 0..BO_CATALOG_NAME_MAX,
+ * without control characters): {"city","address"} as JSON text (malloc'd:
+ * the caller frees it; NULL when out of memory), each problem added to p
+ * (total counted even when out of memory) as the seat map's are. */
+char *bo_catalog_fields_venue(json_t *root, bo_problems_t *p);
 
 /* ---- the events list -------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
  * catalog.h "fields"): POST and PATCH /api/v1/events bodies checked field
  * by field into an event's meta and its inventory's config, the first
  * problem reported with its field (a JSON path) and a message that the
- * API answers as 400 INVALID_REQUEST.
+ * API answers as 400 INVALID_REQUEST; and a venue's meta (city, address)
+ * beside its imported seat map, its problems reported with the map's.
  *
  * Workload: rare admin calls; clarity over speed.
  */
@@ -235,4 +236,42 @@ int bo_catalog_fields_patch(json_t *body, const bo_layout_t *l, int64_t now_ms, 
     if (check_times(body, e, b))
         return BO_EINVAL;
     return (v = json_object_get(body, "status")) ? apply_status(v, now_ms, e, b) : 0;
+}
+
+/* ---- a venue's meta -------------------------------------------------------------------- */
+
+static void add_problem(bo_problems_t *p, const char *text)
+{
+    p->total++;
+    bo_problems_add(p, text); /* out of memory: the problem is counted, not kept */
+}
+
+/* An optional text field of the venue's meta into meta; problems into p. */
+static void meta_text(json_t *root, const char *key, size_t min, json_t *meta, bo_problems_t *p)
+{
+    json_t *v = json_object_get(root, key);
+    char text[160];
+    if (!v)
+        return;
+    size_t n = json_string_length(v);
+    if (!json_is_string(v) || n < min || n > BO_CATALOG_NAME_MAX ||
+        !bo_text_ok(json_string_value(v), n, 0)) {
+        snprintf(text, sizeof(text),
+                 "%s: must be a string of %zu to %u bytes without control "
+                 "characters",
+                 key, min, BO_CATALOG_NAME_MAX);
+        add_problem(p, text);
+        return;
+    }
+    json_object_set(meta, key, v);
+}
+
+char *bo_catalog_fields_venue(json_t *root, bo_problems_t *p)
+{
+    json_t *meta = json_object(); /* a root that is no object: the layout says so */
+    meta_text(root, "city", 1, meta, p);
+    meta_text(root, "address", 0, meta, p);
+    char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    return text;
 }
