@@ -14,9 +14,10 @@
  * subscribers. The cost is per event, not per subscriber: one version read
  * per event per tick, and one O(seats) snapshot and diff only when the
  * version moved; each change is formatted once and queued to every
- * subscriber (the caller's send copies: for a stream, bo_http_sse_send, so
- * a slow client costs only its own bounded queue). A diff touching more than an eighth of the seats
- * is sent as a new snapshot instead, which is smaller.
+ * subscriber (the caller's send copies: for a stream, bo_http_sse_send,
+ * so a slow client costs only its own bounded queue). A diff touching more
+ * than an eighth of the seats is sent as a new snapshot instead, which is
+ * smaller.
  *
  * Consistency: a subscriber's snapshot is the event's last published state
  * (taken fresh for its first subscriber), and every later `seats` event is
