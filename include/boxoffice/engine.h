@@ -237,6 +237,23 @@ uint32_t bo_inv_ga_sold(const bo_inv_t *inv, uint32_t area);
  */
 typedef int (*bo_inv_hold_fn)(void *arg, const bo_hold_view_t *view);
 int bo_inv_each_hold(const bo_inv_t *inv, int64_t now_ms, bo_inv_hold_fn fn, void *arg);
+/*
+ * An event's sales at now_ms (inv_sales.c), for its report: the counts,
+ * each GA area's available and sold places, and per category (index into
+ * the layout's categories) the places sold and their revenue. A sold hold
+ * spanning several categories is one amount, allotted in proportion to
+ * the current prices (by count when all are 0), so the shares of a hold
+ * add up to its amount and revenue_by_category to revenue_cents. Returns
+ * 0 (bo_inv_each_hold's walk: O(hold slots)).
+ */
+typedef struct bo_inv_sales {
+    bo_inv_counts_t counts;
+    uint32_t ga_available[BO_LAYOUT_MAX_GA_AREAS], ga_sold[BO_LAYOUT_MAX_GA_AREAS];
+    uint64_t sold_by_category[BO_LAYOUT_MAX_CATEGORIES];
+    int64_t revenue_by_category[BO_LAYOUT_MAX_CATEGORIES];
+    int64_t revenue_cents;
+} bo_inv_sales_t;
+int bo_inv_sales(const bo_inv_t *inv, int64_t now_ms, bo_inv_sales_t *out);
 /* The state of every seat (one byte each, enum bo_seat_state) into states,
  * which holds layout->nseats bytes; returns the version it reflects. */
 uint64_t bo_inv_snapshot(const bo_inv_t *inv, int64_t now_ms, uint8_t *states);

@@ -88,6 +88,12 @@ int bo_live_open(const char *db_url, bo_clock_t *clock, bo_live_t **out);
 /* Finish queued commits (their callbacks run), then free everything. */
 void bo_live_close(bo_live_t *live);
 bo_store_t *bo_live_store(bo_live_t *live);
+/* The one clock of decisions (bo_live_open's, or the system clock): the
+ * API and the order domain read time here, never the system clock, so a
+ * test that injects a clock moves them all. Never NULL; lives as live. */
+bo_clock_t *bo_live_clock(bo_live_t *live);
+/* Now on that clock, in ms since the Unix epoch. Any thread. */
+int64_t bo_live_now_ms(bo_live_t *live);
 
 /* Every this many records of an event, its whole state is written as a
  * snapshot and the log records before it are dropped, bounding both the

@@ -209,7 +209,6 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         return BO_ENOMEM;
     }
     pthread_mutex_init(&api->ready_mu, NULL);
-    pthread_mutex_init(&api->staff_mu, NULL);
     pthread_mutex_init(&api->changing_mu, NULL);
     api->srv = srv;
     api->live = live;
@@ -225,7 +224,8 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
     /* the catalog first: the others read it; the demo before any answer;
      * webhooks and check-in before the orders, whose loading fills their
      * state (a store refused there frees it with them) */
-    if ((rc = bo__api_catalog_register(api)) || (rc = bo__api_demo_register(api)) ||
+    if ((rc = bo__api_events_list_register(api)) ||
+        (rc = api->demo ? bo_catalog_demo(api->catalog) : 0) ||
         (rc = bo__api_venues_register(api)) || (rc = bo__api_venue_read_register(api)) ||
         (rc = bo__api_events_register(api)) || (rc = bo__api_block_register(api)) ||
         (rc = bo__api_report_register(api)) || (rc = bo__api_seatmap_register(api)) ||

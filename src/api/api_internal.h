@@ -3,9 +3,10 @@
  * file per resource (venues.c, events.c, seatmap.c, availability.c,
  * holds.c, ...), each with a registration function called from
  * bo_api_register, plus the shared pieces: auth.c (admin token), idem.c
- * (Idempotency-Key), catalog.c (events' meta parsed for requests). Orders
- * and payments are the order domain's (boxoffice/order.h, src/order/): the
- * API holds a bo_orders_t, never an order's fields.
+ * (Idempotency-Key). Events' and venues' meta are the catalog's
+ * (boxoffice/catalog.h, src/catalog/; events_list.c opens it); orders and
+ * payments are the order domain's (boxoffice/order.h, src/order/): the API
+ * holds a bo_orders_t, never an order's fields.
  */
 #ifndef BOXOFFICE_API_INTERNAL_H
 #define BOXOFFICE_API_INTERNAL_H
@@ -15,16 +16,17 @@
 #include <stdint.h>
 
 #include "order/ids.h"
+#include "util/email.h"
+#include "util/rate.h"
 #include "boxoffice/api.h"
+#include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
+#include "boxoffice/staff.h"
 
-struct bo_catalog;  /* catalog.c */
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
 struct bo_imports;  /* venues.c */
-struct bo_rate;     /* ratelimit.c */
-struct bo_staff;    /* checkin.c */
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -51,7 +53,7 @@ typedef struct bo_api {
     uint64_t seen_commits, seen_failures;
     bool failing;
     /* the resources' state */
-    struct bo_catalog *catalog;
+    bo_catalog_t *catalog; /* events_list.c opens it */
     struct bo_streams *streams;
     /* holds.c: boxoffice_holds_total{result}, indexed by enum bo__hold_result */
     bo_metric_series_t *holds_total[BO__HOLD_RESULTS];
@@ -62,12 +64,11 @@ typedef struct bo_api {
     bo_orders_t *orders;
     bo_pay_t *pay; /* handed to orders when they open (then NULL here) */
     uint32_t reconcile_ms, reconcile_budget_per_s;
-    struct bo_rate *card_attempts; /* per client address; NULL: no limit */
+    bo_rate_t *card_attempts; /* per client address; NULL: no limit */
     uint32_t card_attempts_per_min;
     bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
-    pthread_mutex_t staff_mu;          /* checkin.c: staff tokens */
-    struct bo_staff *staff;
-    pthread_mutex_t changing_mu; /* events.c: events with a PATCH being committed */
+    bo_staff_t *staff;                 /* checkin.c: staff tokens (boxoffice/staff.h) */
+    pthread_mutex_t changing_mu;       /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
 } bo_api_t;
 
@@ -186,8 +187,7 @@ void bo__idem_reply_busy(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a);
 
 /* ---- hold_json.c: the JSON of holds ---------------------------------------- */
 
-#define BO_EMAIL_MAX       BO_ORDER_EMAIL_MAX /* bytes of an e-mail address */
-#define BO_EMAIL_MAX_LOCAL 64u                /* bytes before its '@' */
+_Static_assert(BO_EMAIL_MAX == BO_ORDER_EMAIL_MAX, "one bound for a buyer's e-mail address");
 
 /* What is wrong with a request: the JSON path of the field at fault ("" when
  * none), a message (static), and more details (owned; NULL: none). */
@@ -220,15 +220,6 @@ int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_
  */
 bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_hold_req_t *req,
                         uint32_t seats[BO_HOLD_MAX_SEATS]);
-/*
- * Whether email is an acceptable buyer address: at most 254 bytes, one '@',
- * a local part of 1..64 bytes (letters, digits, !#$%&'*+/=?^_`{|}~.- and
- * UTF-8; no leading, trailing or double dot) and a domain of two or more
- * dot-separated labels of 1..63 bytes (letters, digits, '-' and UTF-8; no
- * '-' at either end). Writes the customer hash (nonzero: BLAKE2b of the
- * address in ASCII lower case, 8 bytes) to *customer when not NULL.
- */
-bool bo__email_customer(const char *email, size_t len, uint64_t *customer);
 /* "2026-12-05T19:30:00Z": ms since the epoch, UTC, to the second below. */
 /* Whole seconds left until expires_at, rounded up; 0 once it passed. */
 int64_t bo__time_left_s(int64_t expires_at_ms, int64_t now_ms);
@@ -249,84 +240,12 @@ int bo__api_holds_register(bo_api_t *api);
 /* venue_read.c: GET /api/v1/venues and /api/v1/venues/{id}. */
 int bo__api_venue_read_register(bo_api_t *api);
 
-/* ---- catalog.c: events and venues as the API sees them ------------------- */
+/* ---- events_list.c: the catalog (boxoffice/catalog.h) and GET /api/v1/events -- */
 
-#define BO_API_NAME_MAX        200u  /* bytes: event and venue names, city, address */
-#define BO_API_DESCRIPTION_MAX 4096u /* bytes: an event's description */
-
-/* An event's status (docs/openapi.yaml EventStatus). */
-enum bo_event_status {
-    BO_EVENT_SCHEDULED, /* before on_sale_at */
-    BO_EVENT_ON_SALE,
-    BO_EVENT_SOLD_OUT,  /* on sale, but no seat and no GA place is available */
-    BO_EVENT_CANCELLED, /* by an admin */
-    BO_EVENT_ENDED,     /* starts_at has passed */
-};
-
-/* An event's meta, parsed (the stored meta JSON: name, description,
- * starts_at and on_sale_at in ms, currency, cancelled). */
-typedef struct bo_event_info {
-    uint64_t id, venue;
-    char name[BO_API_NAME_MAX + 1];
-    char currency[4]; /* ISO 4217 */
-    int64_t starts_at_ms, on_sale_at_ms, created_ms;
-    int64_t refund_deadline_ms; /* buyers may cancel paid orders until then; 0: 24 h before */
-    bool cancelled;
-    /* at the time of bo__catalog_event, from the fields above alone:
-     * never BO_EVENT_SOLD_OUT (bo__event_status adds it) */
-    enum bo_event_status status;
-} bo_event_info_t;
-
-/* A venue's name (from its seat map) and meta (city, address). */
-typedef struct bo_venue_info {
-    uint64_t id;
-    char name[BO_API_NAME_MAX + 1];
-    char city[BO_API_NAME_MAX + 1];    /* "" when none */
-    char address[BO_API_NAME_MAX + 1]; /* "" when none */
-    bool has_city;
-} bo_venue_info_t;
-
-/*
- * Build the catalog from the live layer (every venue and event), register
- * GET /api/v1/events, and free the catalog with the server. Call first:
- * the other files read the catalog. Returns 0 or a BO_E* code.
- */
-int bo__api_catalog_register(bo_api_t *api);
-/*
- * The event's parsed meta into *out, with its status now. No JSON is
- * parsed: a read lock and a copy. Returns 0 or BO_ENOTFOUND. Any thread.
- */
-int bo__catalog_event(bo_api_t *api, uint64_t event, bo_event_info_t *out);
-/* Until when buyers may cancel a paid order of e: its refund_deadline, or
- * 24 hours before it starts. */
-int64_t bo__refund_deadline_ms(const bo_event_info_t *e);
-/* The event's description (malloc'd: the caller frees it), or NULL. */
-char *bo__catalog_description(bo_api_t *api, uint64_t event);
-/* The venue's name, city and address into *out; 0 or BO_ENOTFOUND. */
-int bo__catalog_venue(bo_api_t *api, uint64_t venue, bo_venue_info_t *out);
-/* After a commit: (re)parse an event's meta JSON / a venue's meta JSON
- * into the catalog. Returns 0, BO_EINVAL (meta unreadable), BO_ENOMEM. */
-int bo__catalog_put_event(bo_api_t *api, uint64_t event, uint64_t venue, const char *meta_json);
-int bo__catalog_put_venue(bo_api_t *api, uint64_t venue, const char *meta_json);
-/* The status at now_ms: cancelled, then ended (now >= starts_at), then
- * scheduled (now < on_sale_at), then sold out when available (free seats
- * plus free GA places) is 0, else on sale. */
-enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available);
-/* "scheduled", "on_sale", "sold_out", "cancelled", "ended". */
-const char *bo__event_status_name(enum bo_event_status s);
-/* The meta JSON stored for an event (malloc'd; the caller frees it), or
- * NULL when out of memory. description may be NULL. */
-char *bo__event_meta_json(const bo_event_info_t *e, const char *description);
-/* Now, in ms since the Unix epoch (the system clock, as the live layer's). */
-int64_t bo__api_now_ms(void);
-
-/* The list's cursor: a position (starts_at, event) in the list's order,
- * base64url of a version byte, the position and a keyed check, so that a
- * cursor this server did not make is refused. */
-#define BO_CURSOR_LEN 28
-void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_LEN + 1]);
-/* 0 and the position, or BO_EINVAL. */
-int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event);
+/* Open the catalog from the live layer (api->catalog, freed with the
+ * server) and route GET /api/v1/events. Call first: the other files read
+ * the catalog. Returns 0 or a BO_E* code. */
+int bo__api_events_list_register(bo_api_t *api);
 
 /* ---- the other resources ---------------------------------------------------- */
 
@@ -363,34 +282,8 @@ typedef struct bo__seatmap_body {
 int bo__seatmap_render(uint64_t venue, const bo_layout_t *l, const int64_t *prices, bool columns,
                        bo__seatmap_body_t *out);
 void bo__seatmap_body_free(bo__seatmap_body_t *b);
-/* availability.c: GET …/availability (and, through stream.c, …/stream). */
+/* availability.c: GET …/availability and …/availability/stream. */
 int bo__api_availability_register(bo_api_t *api);
-/* One event's seat states (enum bo_seat_state, one byte per seat in layout
- * order) and each GA area's free places, at one inventory version. */
-typedef struct bo_avail_snap {
-    uint64_t version;
-    uint32_t nseats, nga;
-    uint8_t *states; /* nseats */
-    uint32_t *ga;    /* nga */
-} bo_avail_snap_t;
-/* Room for a snapshot of an event at l: 0 or BO_ENOMEM. */
-int bo__avail_snap_alloc(bo_avail_snap_t *s, const bo_layout_t *l);
-void bo__avail_snap_free(bo_avail_snap_t *s);
-/* Fill s from the event's inventory (expired holds count as free): 0 or
- * BO_ENOTFOUND. The event's version alone: bo__avail_version. */
-int bo__avail_read(bo_api_t *api, uint64_t event, bo_avail_snap_t *s);
-int bo__avail_version(bo_api_t *api, uint64_t event, uint64_t *version);
-/* The compact availability of s as JSON text (malloc'd: the caller frees
- * it; *len its length), or NULL when out of memory. */
-char *bo__avail_compact_json(const bo_layout_t *l, const bo_avail_snap_t *s, size_t *len);
-/* The {id} of r as a known event and its layout; else answers 404 and
- * returns BO_ENOTFOUND. */
-int bo__avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l);
-/* stream.c: GET …/availability/stream and its publisher thread. */
-int bo__api_stream_register(bo_api_t *api);
-/* demo.c: with api->demo, seed the demo venue and events into an empty
- * store, durably, before the server answers. */
-int bo__api_demo_register(bo_api_t *api);
 
 /* ---- orders.c, webhook.c, checkin.c: the order domain's handlers ------------- */
 
@@ -404,23 +297,5 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold);
 int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
-/* checkin.c: a staff-token document met while the orders load. */
-int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len);
-
-/* ---- ratelimit.c: token buckets by key ------------------------------------- */
-
-/* A table of token buckets keyed by short strings (client addresses): each
- * key may take burst tokens at once, refilled at burst per period_ms.
- * Bounded memory: BO_RATE_SLOTS buckets, in sets of BO_RATE_WAYS chosen by
- * a keyed hash; a new key takes its set's most idle bucket (ratelimit.c). */
-#define BO_RATE_SLOTS 16384u
-#define BO_RATE_WAYS  4u
-typedef struct bo_rate bo_rate_t;
-/* NULL when out of memory; burst and period_ms > 0. */
-bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms);
-void bo__rate_free(bo_rate_t *rl);
-/* Take one token for key at now_ms: 0, or how many ms until one is there
- * (nothing taken). Any thread. */
-int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
 
 #endif

@@ -3,13 +3,16 @@
  * seat and the free places of every GA area at one version of the event's
  * inventory, compact by default (base64 of one byte per seat, in seat-map
  * order) or as a list (?format=list), with ETag "v<version>" and
- * Cache-Control: no-cache. Also the snapshot pieces that the stream
- * (stream.c) shares.
+ * Cache-Control: no-cache; and GET …/availability/stream, the same as
+ * server-sent events: the live layer's feed (boxoffice/feed.h,
+ * src/live/feed.c) sends a `snapshot`, then the changes.
  *
  * Workload: the most frequent read of an on-sale: every buyer's page polls
  * it, mostly answered 304. A 304 costs a sweep of the event's expired holds
  * and a read of its version; a full answer is one O(seats) snapshot under
  * the event's lock (~0.1 ms per 100,000 seats) and a body built as text.
+ * Streams: thousands of browsers per hot event; the feed's cost is per
+ * event, and each stream's queue is bounded (BO_HTTP_SSE_MAX_QUEUED).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,114 +20,17 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
-#include "util/strbuf.h"
+#include "boxoffice/feed.h"
 
-static const char *const state_names[4] = {"available", "held", "sold", "blocked"};
-
-/* ---- snapshots ------------------------------------------------------------------------- */
-
-int bo__avail_snap_alloc(bo_avail_snap_t *s, const bo_layout_t *l)
-{
-    *s = (bo_avail_snap_t){.nseats = l->nseats, .nga = l->nga};
-    s->states = malloc(l->nseats ? l->nseats : 1);
-    s->ga = malloc((l->nga ? l->nga : 1) * sizeof(uint32_t));
-    if (!s->states || !s->ga) {
-        bo__avail_snap_free(s);
-        return BO_ENOMEM;
-    }
-    return 0;
-}
-
-void bo__avail_snap_free(bo_avail_snap_t *s)
-{
-    free(s->states);
-    free(s->ga);
-    s->states = NULL;
-    s->ga = NULL;
-}
-
-static int read_snap(void *arg, const bo_inv_t *inv, int64_t now_ms)
-{
-    bo_avail_snap_t *s = arg;
-    const bo_layout_t *l = bo_inv_layout(inv);
-    if (l->nseats != s->nseats || l->nga != s->nga)
-        return BO_EINVAL;
-    s->version = bo_inv_snapshot(inv, now_ms, s->states);
-    for (uint32_t a = 0; a < l->nga; a++)
-        s->ga[a] = bo_inv_ga_available(inv, a, now_ms);
-    return 0;
-}
-
-int bo__avail_read(bo_api_t *api, uint64_t event, bo_avail_snap_t *s)
-{
-    return bo_live_read(api->live, event, read_snap, s);
-}
-
-static int read_version(void *arg, const bo_inv_t *inv, int64_t now_ms)
-{
-    *(uint64_t *)arg = bo_inv_version(inv);
-    return 0;
-}
-
-int bo__avail_version(bo_api_t *api, uint64_t event, uint64_t *version)
-{
-    return bo_live_read(api->live, event, read_version, version);
-}
-
-/* ---- answers as text --------------------------------------------------------------------- */
-
-static void put_ga(bo_buf_t *b, const bo_layout_t *l, const bo_avail_snap_t *s)
-{
-    bo_buf_puts(b, ",\"ga\":[");
-    for (uint32_t a = 0; a < s->nga; a++) {
-        bo_buf_puts(b, a ? ",{\"id\":" : "{\"id\":");
-        bo_buf_json_str(b, bo_layout_str(l, l->ga[a].id));
-        bo_buf_printf(b, ",\"available\":%u}", s->ga[a]);
-    }
-    bo_buf_puts(b, "]");
-}
-
-char *bo__avail_compact_json(const bo_layout_t *l, const bo_avail_snap_t *s, size_t *len)
-{
-    uint32_t n[4] = {0};
-    for (uint32_t i = 0; i < s->nseats; i++)
-        n[s->states[i] & 3]++;
-    size_t b64_len = sodium_base64_encoded_len(s->nseats, sodium_base64_VARIANT_ORIGINAL);
-    bo_buf_t b;
-    bo_buf_init(&b, b64_len + 256 + (size_t)s->nga * 48);
-    bo_buf_printf(&b, "{\"version\":%llu,\"encoding\":\"state-bytes-base64\",\"seats\":\"",
-                  (unsigned long long)s->version);
-    char *b64 = malloc(b64_len);
-    if (!b64)
-        b.failed = true;
-    else
-        bo_buf_puts(&b, sodium_bin2base64(b64, b64_len, s->states, s->nseats,
-                                          sodium_base64_VARIANT_ORIGINAL));
-    free(b64);
-    bo_buf_printf(&b,
-                  "\",\"counts\":{\"available\":%u,\"held\":%u,\"sold\":%u,\"blocked\":%u,"
-                  "\"total\":%u}",
-                  n[0], n[1], n[2], n[3], s->nseats);
-    put_ga(&b, l, s);
-    bo_buf_puts(&b, "}");
-    return bo_buf_take(&b, len);
-}
-
-static char *list_json(const bo_layout_t *l, const bo_avail_snap_t *s, size_t *len)
-{
-    bo_buf_t b;
-    bo_buf_init(&b, 64 + (size_t)s->nseats * 40 + (size_t)s->nga * 48);
-    bo_buf_printf(&b, "{\"version\":%llu,\"seats\":[", (unsigned long long)s->version);
-    for (uint32_t i = 0; i < s->nseats; i++) {
-        bo_buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
-        bo_buf_json_str(&b, bo_layout_str(l, l->seats[i].id));
-        bo_buf_printf(&b, ",\"state\":\"%s\"}", state_names[s->states[i] & 3]);
-    }
-    bo_buf_puts(&b, "]");
-    put_ga(&b, l, s);
-    bo_buf_puts(&b, "}");
-    return bo_buf_take(&b, len);
-}
+#define MAX_SUBSCRIBERS 20000u /* streams open at once; past it 503 BUSY */
+/* Streams one client address may hold open (http.h bo_http_client_addr),
+ * past it 429 RATE_LIMITED, so that one address cannot take every stream.
+ * Counted in CLIENT_SLOTS counters chosen by a keyed hash of the address:
+ * no memory per address, and nobody can aim at another address's counter
+ * (honest addresses share one rarely: 20,000 streams over 65,536 slots). */
+#define STREAMS_PER_CLIENT 32u
+#define CLIENT_SLOTS       65536u
+#define CLIENT_RETRY_S     "10"
 
 /* ---- If-None-Match ------------------------------------------------------------------------- */
 
@@ -157,11 +63,11 @@ static int not_found(bo_http_req_t *r)
 }
 
 /* The event and its layout, or a 404 answered (nonzero). */
-int bo__avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l)
+static int avail_event(bo_api_t *api, bo_http_req_t *r, uint64_t *event, const bo_layout_t **l)
 {
     bo_event_info_t e;
-    if (bo_id_parse_event(bo_http_param(r, "id"), event) || bo__catalog_event(api, *event, &e) ||
-        !(*l = bo_live_venue(api->live, e.venue))) {
+    if (bo_id_parse_event(bo_http_param(r, "id"), event) ||
+        bo_catalog_event(api->catalog, *event, &e) || !(*l = bo_live_venue(api->live, e.venue))) {
         not_found(r);
         return BO_ENOTFOUND;
     }
@@ -174,8 +80,8 @@ static int on_availability(void *arg, bo_http_req_t *r)
     uint64_t event, version;
     const bo_layout_t *l;
     char etag[32];
-    bo_avail_snap_t s;
-    if (bo__avail_event(api, r, &event, &l))
+    bo_feed_snap_t s;
+    if (avail_event(api, r, &event, &l))
         return 0;
     const char *format = bo_http_query(r, "format", NULL);
     bool list = format && !strcmp(format, "list");
@@ -186,31 +92,177 @@ static int on_availability(void *arg, bo_http_req_t *r)
     bo_http_set_header(r, "Cache-Control", "no-cache");
     const char *inm = bo_http_header(r, "if-none-match", NULL);
     if (inm) {
-        if (bo__avail_version(api, event, &version))
+        if (bo_feed_version(api->live, event, &version))
             return not_found(r);
         snprintf(etag, sizeof(etag), "\"v%llu\"", (unsigned long long)version);
         if (etag_listed(inm, etag) && bo_http_not_modified(r, etag) == 1)
             return 0;
     }
-    if (bo__avail_snap_alloc(&s, l))
+    if (bo_feed_snap_alloc(&s, l))
         return BO_ENOMEM;
-    if (bo__avail_read(api, event, &s)) {
-        bo__avail_snap_free(&s);
+    if (bo_feed_snap_read(api->live, event, &s)) {
+        bo_feed_snap_free(&s);
         return not_found(r);
     }
     size_t len = 0;
-    char *body = list ? list_json(l, &s, &len) : bo__avail_compact_json(l, &s, &len);
+    char *body = list ? bo_feed_list_json(l, &s, &len) : bo_feed_compact_json(l, &s, &len);
     snprintf(etag, sizeof(etag), "\"v%llu\"", (unsigned long long)s.version);
-    bo__avail_snap_free(&s);
+    bo_feed_snap_free(&s);
     if (!body)
         return BO_ENOMEM;
     bo_http_set_header(r, "ETag", etag);
     return bo_http_send_buf(r, 200, "application/json", body, len);
 }
 
+/* ---- GET …/availability/stream ------------------------------------------------------------ */
+
+/* A subscriber's life, on its loop thread: PENDING while on_stream sets it
+ * up, then LISTED in its topic, or ORPHAN when setting up failed after the
+ * stream began (on_close then frees it). */
+enum sub_state { SUB_PENDING, SUB_LISTED, SUB_ORPHAN };
+
+struct sub {
+    bo_feed_sub_t base; /* first: the feed hands it back */
+    bo_http_sse_t *sse;
+    bo_feed_topic_t *topic;
+    struct bo_streams *streams;
+    uint32_t slot; /* its client's counter */
+    enum sub_state state;
+    bool closed; /* on_close ran while PENDING */
+};
+
+struct bo_streams {
+    bo_feed_t *feed;
+    uint8_t sip[crypto_shorthash_KEYBYTES];
+    uint32_t per_client[CLIENT_SLOTS]; /* atomic: streams of the addresses of each slot */
+};
+
+/* Count a stream of r's client: its slot, or CLIENT_SLOTS when the client
+ * has STREAMS_PER_CLIENT open already (nothing counted). */
+static uint32_t client_take(bo_api_t *api, struct bo_streams *st, bo_http_req_t *r)
+{
+    const char *addr = bo_http_client_net(r, &api->trusted_proxies);
+    uint64_t h;
+    crypto_shorthash((uint8_t *)&h, (const uint8_t *)addr, strlen(addr), st->sip);
+    uint32_t slot = (uint32_t)(h % CLIENT_SLOTS);
+    if (__atomic_fetch_add(&st->per_client[slot], 1, __ATOMIC_RELAXED) < STREAMS_PER_CLIENT)
+        return slot;
+    __atomic_sub_fetch(&st->per_client[slot], 1, __ATOMIC_RELAXED);
+    return CLIENT_SLOTS;
+}
+
+static void sub_free(struct sub *s)
+{
+    __atomic_sub_fetch(&s->streams->per_client[s->slot], 1, __ATOMIC_RELAXED);
+    free(s);
+}
+
+/* The feed's send: a failed stream closes (on_close). */
+static int sub_send(bo_feed_sub_t *base, const char *event, const char *data, size_t len)
+{
+    return bo_http_sse_send(((struct sub *)base)->sse, event, data, len);
+}
+
+/* The feed's drop: a stream whose on_close never came (a forced stop). */
+static void sub_drop(bo_feed_sub_t *base)
+{
+    struct sub *s = (struct sub *)base;
+    bo_http_sse_release(s->sse);
+    sub_free(s);
+}
+
+/* Loop thread, once per stream: forget it. */
+static void on_close(void *arg, bo_http_sse_t *sse)
+{
+    struct sub *s = arg;
+    if (s->state == SUB_PENDING) { /* on_stream cleans up */
+        s->closed = true;
+        return;
+    }
+    if (s->state == SUB_LISTED)
+        bo_feed_unsubscribe(s->streams->feed, s->topic, &s->base);
+    bo_http_sse_release(sse);
+    sub_free(s);
+}
+
+static int on_stream(void *arg, bo_http_req_t *r)
+{
+    bo_api_t *api = arg;
+    struct bo_streams *st = api->streams;
+    uint64_t event;
+    const bo_layout_t *l;
+    if (avail_event(api, r, &event, &l))
+        return 0;
+    if (bo_feed_subscribers(st->feed) >= MAX_SUBSCRIBERS)
+        return bo_http_send_error(r, BO_EBUSY, "too many open streams, retry later", NULL);
+    uint32_t slot = client_take(api, st, r);
+    if (slot == CLIENT_SLOTS) {
+        bo_http_set_header(r, "Retry-After", CLIENT_RETRY_S);
+        return bo_http_send_error(r, BO_ERATE, "too many open streams from this address",
+                                  json_pack("{sI}", "limit", (json_int_t)STREAMS_PER_CLIENT));
+    }
+    bo_feed_topic_t *t = bo_feed_topic(st->feed, event, l);
+    struct sub *s = t ? calloc(1, sizeof(*s)) : NULL;
+    if (!s) {
+        __atomic_sub_fetch(&st->per_client[slot], 1, __ATOMIC_RELAXED);
+        return BO_ENOMEM;
+    }
+    *s = (struct sub){.topic = t, .streams = st, .slot = slot, .state = SUB_PENDING};
+    if (!(s->sse = bo_http_sse_begin(r, on_close, s))) { /* answered, on_close never runs */
+        sub_free(s);
+        return 0;
+    }
+    if (s->closed) { /* the client went at once */
+        bo_http_sse_release(s->sse);
+        sub_free(s);
+        return 0;
+    }
+    if (bo_feed_subscribe(st->feed, t, &s->base) != 0) { /* end the stream; on_close frees s */
+        s->state = SUB_ORPHAN;
+        bo_http_sse_close(s->sse);
+    } else {
+        s->state = SUB_LISTED; /* on_close runs on this loop, never meanwhile */
+    }
+    return 0;
+}
+
+/* At server stop (before the live layer closes): the feed's publisher. */
+static void streams_stop(void *arg)
+{
+    struct bo_streams *st = arg;
+    bo_feed_stop(st->feed);
+}
+
+static void streams_free(void *arg)
+{
+    struct bo_streams *st = arg;
+    bo_feed_free(st->feed);
+    free(st);
+}
+
+static int streams_register(bo_api_t *api)
+{
+    struct bo_streams *st = calloc(1, sizeof(*st));
+    if (!st)
+        return BO_ENOMEM;
+    crypto_shorthash_keygen(st->sip);
+    int rc = bo_feed_new(api->live, sub_send, sub_drop, &st->feed);
+    if (rc == 0)
+        rc = bo_server_at_free(api->srv, streams_free, st);
+    if (rc) {
+        streams_free(st);
+        return rc;
+    }
+    api->streams = st;
+    if ((rc = bo_server_at_stop(api->srv, streams_stop, st)) != 0)
+        return rc;
+    return bo_server_route(api->srv, "GET", "/api/v1/events/{id}/availability/stream", on_stream,
+                           api);
+}
+
 int bo__api_availability_register(bo_api_t *api)
 {
     int rc =
         bo_server_route(api->srv, "GET", "/api/v1/events/{id}/availability", on_availability, api);
-    return rc ? rc : bo__api_stream_register(api);
+    return rc ? rc : streams_register(api);
 }

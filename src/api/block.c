@@ -166,7 +166,8 @@ static int on_block(void *arg, bo_http_req_t *r)
         return BO_ENOMEM;
     b->api = api;
     if (bo_id_parse_event(bo_http_param(r, "id"), &b->event) ||
-        bo__catalog_event(api, b->event, &e) || !(b->layout = bo_live_venue(api->live, e.venue))) {
+        bo_catalog_event(api->catalog, b->event, &e) ||
+        !(b->layout = bo_live_venue(api->live, e.venue))) {
         block_free(b);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));

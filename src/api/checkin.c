@@ -5,7 +5,7 @@
  *   GET  /api/v1/events/{id}/staff-tokens   admin: the event's tokens (ids, names, times)
  *   DELETE /api/v1/events/{id}/staff-tokens/{token_id}  admin: revoke one, for good
  *   POST /api/v1/checkin                    staff: scan a code
- * and the staff tokens themselves (kept as documents). A scan is judged by
+ * (the tokens themselves: src/order/staff.c, kept as documents). A scan is judged by
  * the order domain (src/order/scan.c: the ticket signing keys, the code
  * against its order, the admission made durable before it is answered);
  * this file reads the scanner's token and the body, and renders the answer.
@@ -21,124 +21,16 @@
 #include <sodium.h>
 
 #include "api/api_internal.h"
-#include "boxoffice/u64map.h"
+#include "boxoffice/staff.h"
 #include "util/time.h"
 #include "util/text.h"
 
 #define STAFF_TOKEN_BYTES 32
-#define STAFF_NAME_MAX    100
+#define STAFF_NAME_MAX    BO_STAFF_NAME_MAX
 #define CODE_INPUT_MAX    BO_ORDER_CODE_INPUT_MAX
 /* Staff tokens per event, revoked ones included (they stay listed):
  * docs/architecture.md "Bounds". Gates are a few dozen at most. */
 #define STAFF_TOKENS_PER_EVENT 200u
-
-/* Staff tokens: the hash of each token, the event it opens, its label and
- * times (revoked[0] == '\0' while it is valid). A token's public id is
- * "stt_" and the first 16 bytes of its hash in hex. */
-struct bo_staff {
-    uint8_t hash[32];
-    uint64_t event;
-    char name[STAFF_NAME_MAX + 1];
-    char created[BO_RFC3339_SIZE];
-    char revoked[BO_RFC3339_SIZE];
-    struct bo_staff *next;
-};
-
-#define STAFF_ID_LEN (4 + 32)
-
-static void staff_id(const uint8_t hash[32], char out[STAFF_ID_LEN + 1])
-{
-    memcpy(out, "stt_", 4);
-    sodium_bin2hex(out + 4, 33, hash, 16);
-}
-
-static int staff_add(bo_api_t *api, const uint8_t hash[32], uint64_t event, const char *name,
-                     const char *created, const char *revoked)
-{
-    struct bo_staff *s = calloc(1, sizeof(*s));
-    if (!s)
-        return BO_ENOMEM;
-    memcpy(s->hash, hash, 32);
-    s->event = event;
-    snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
-    snprintf(s->created, sizeof(s->created), "%s", created ? created : "");
-    snprintf(s->revoked, sizeof(s->revoked), "%s", revoked ? revoked : "");
-    pthread_mutex_lock(&api->staff_mu);
-    s->next = api->staff;
-    api->staff = s;
-    pthread_mutex_unlock(&api->staff_mu);
-    return 0;
-}
-
-/* The event a staff token opens, or 0 (unknown or revoked). Constant time
- * in the token. */
-static uint64_t staff_event(bo_api_t *api, const char *token, size_t len)
-{
-    uint8_t h[32];
-    uint64_t event = 0;
-    crypto_hash_sha256(h, (const uint8_t *)token, len);
-    pthread_mutex_lock(&api->staff_mu);
-    for (struct bo_staff *s = api->staff; s; s = s->next)
-        if (sodium_memcmp(s->hash, h, 32) == 0 && !s->revoked[0])
-            event = s->event;
-    pthread_mutex_unlock(&api->staff_mu);
-    return event;
-}
-
-/* Tokens of event, revoked ones included. */
-static uint32_t staff_count(bo_api_t *api, uint64_t event)
-{
-    uint32_t n = 0;
-    pthread_mutex_lock(&api->staff_mu);
-    for (struct bo_staff *s = api->staff; s; s = s->next)
-        n += s->event == event;
-    pthread_mutex_unlock(&api->staff_mu);
-    return n;
-}
-
-/* The stored document of a token: {"event","name","created"[,"revoked"]}
- * (malloc'd text, or NULL). */
-static char *staff_doc(uint64_t event, const char *name, const char *created, const char *revoked)
-{
-    json_t *doc =
-        json_pack("{sIssss}", "event", (json_int_t)event, "name", name, "created", created);
-    if (doc && revoked && revoked[0])
-        json_object_set_new(doc, "revoked", json_string(revoked));
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    return text;
-}
-
-static void staff_free(void *arg)
-{
-    bo_api_t *api = arg;
-    while (api->staff) {
-        struct bo_staff *s = api->staff;
-        api->staff = s->next;
-        free(s);
-    }
-}
-
-/* ---- documents ---------------------------------------------------------------- */
-
-int bo__checkin_load(void *arg, const char *coll, const char *id, const char *body, size_t len)
-{
-    bo_api_t *api = arg;
-    if (strcmp(coll, "staff") == 0) {
-        uint8_t hash[32];
-        json_t *j = json_loadb(body, len, 0, NULL);
-        json_int_t event = json_integer_value(json_object_get(j, "event"));
-        int rc = BO_ECORRUPT;
-        if (!sodium_hex2bin(hash, 32, id, strlen(id), NULL, NULL, NULL) && event)
-            rc =
-                staff_add(api, hash, (uint64_t)event, json_string_value(json_object_get(j, "name")),
-                          json_string_value(json_object_get(j, "created")),
-                          json_string_value(json_object_get(j, "revoked")));
-        json_decref(j);
-        return rc;
-    }
-    return 0; /* a collection of a later version: kept, unused */
-}
 
 /* ---- GET /api/v1/events/{id}/ticket-key ------------------------------------------- */
 
@@ -148,7 +40,7 @@ static int on_ticket_key(void *arg, bo_http_req_t *r)
     uint64_t event;
     bo_event_info_t info;
     const char *id = bo_http_param(r, "id");
-    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+    if (bo_id_parse_event(id, &event) || bo_catalog_event(api->catalog, event, &info))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
     bo_http_set_header(r, "Cache-Control", "public, max-age=3600");
     return bo_http_send_json(
@@ -184,17 +76,12 @@ static void staff_job_run(void *arg)
     staff_job_t *j = arg;
     char hex[65];
     sodium_bin2hex(hex, sizeof(hex), j->hash, sizeof(j->hash));
-    char *doc = staff_doc(j->event, j->name, j->created, j->revoked);
+    char *doc = bo_staff_doc(j->event, j->name, j->created, j->revoked);
     int rc = bo_orders_doc_save(j->api->orders, "staff", hex, doc, doc ? strlen(doc) : 0);
-    if (rc == 0 && !j->revoked[0]) {
-        rc = staff_add(j->api, j->hash, j->event, j->name, j->created, NULL);
-    } else if (rc == 0) {
-        pthread_mutex_lock(&j->api->staff_mu);
-        for (struct bo_staff *st = j->api->staff; st; st = st->next)
-            if (!memcmp(st->hash, j->hash, 32) && !st->revoked[0])
-                memcpy(st->revoked, j->revoked, sizeof(st->revoked));
-        pthread_mutex_unlock(&j->api->staff_mu);
-    }
+    if (rc == 0 && !j->revoked[0])
+        rc = bo_staff_add(j->api->staff, j->hash, j->event, j->name, j->created, NULL);
+    else if (rc == 0)
+        bo_staff_revoke(j->api->staff, j->hash, j->revoked);
     if (rc) {
         free(j->answer);
         bo__idem_reply_error(j->api, &j->idem, j->a, rc, NULL, NULL);
@@ -237,7 +124,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (bo__api_admin(api, r))
         return 0;
     const char *id = bo_http_param(r, "id");
-    if (bo_id_parse_event(id, &event) || bo__catalog_event(api, event, &info))
+    if (bo_id_parse_event(id, &event) || bo_catalog_event(api->catalog, event, &info))
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
     bo_http_body(r, &len);
     if (len && bo__api_json_body(r, &body))
@@ -255,7 +142,7 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (json_is_string(v))
         snprintf(name, sizeof(name), "%s", json_string_value(v));
     json_decref(body);
-    if (staff_count(api, event) >= STAFF_TOKENS_PER_EVENT)
+    if (bo_staff_count(api->staff, event) >= STAFF_TOKENS_PER_EVENT)
         return bo_http_send_error(r, BO_ELIMIT,
                                   "this event has as many staff tokens as it may have (revoked "
                                   "ones count)",
@@ -266,16 +153,16 @@ static int on_staff_token(void *arg, bo_http_req_t *r)
     if (!j)
         return BO_ENOMEM;
     uint8_t raw[STAFF_TOKEN_BYTES];
-    char token[4 + 2 * STAFF_TOKEN_BYTES + 1], tid[STAFF_ID_LEN + 1];
+    char token[4 + 2 * STAFF_TOKEN_BYTES + 1], tid[BO_STAFF_ID_LEN + 1];
     randombytes_buf(raw, sizeof(raw));
     memcpy(token, "stf_", 4);
     sodium_bin2hex(token + 4, sizeof(token) - 4, raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
     *j = (staff_job_t){.api = api, .event = event};
     crypto_hash_sha256(j->hash, (const uint8_t *)token, strlen(token));
-    staff_id(j->hash, tid);
+    bo_staff_id(j->hash, tid);
     memcpy(j->name, name, sizeof(name));
-    bo_time_format(bo__api_now_ms(), j->created);
+    bo_time_format(bo_live_now_ms(api->live), j->created);
     json_t *ans = json_pack("{sssssssssss[s]}", "id", tid, "token", token, "event_id", id, "name",
                             name, "created_at", j->created, "scopes", "checkin");
     j->answer = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
@@ -297,11 +184,22 @@ static uint64_t staff_call_event(bo_api_t *api, bo_http_req_t *r)
     bo_event_info_t info;
     if (bo__api_admin(api, r))
         return 0;
-    if (bo_id_parse_event(bo_http_param(r, "id"), &event) || bo__catalog_event(api, event, &info)) {
+    if (bo_id_parse_event(bo_http_param(r, "id"), &event) ||
+        bo_catalog_event(api->catalog, event, &info)) {
         bo_http_send_error(r, BO_ENOTFOUND, "no such event", NULL);
         return 0;
     }
     return event;
+}
+
+static void list_one(void *arg, const bo_staff_token_t *s)
+{
+    char tid[BO_STAFF_ID_LEN + 1];
+    bo_staff_id(s->hash, tid);
+    json_t *t = json_pack("{ssssss}", "id", tid, "name", s->name, "created_at", s->created);
+    if (t && s->revoked[0])
+        json_object_set_new(t, "revoked_at", json_string(s->revoked));
+    json_array_append_new(arg, t);
 }
 
 static int on_staff_list(void *arg, bo_http_req_t *r)
@@ -311,18 +209,8 @@ static int on_staff_list(void *arg, bo_http_req_t *r)
     if (!event)
         return 0;
     json_t *list = json_array();
-    char tid[STAFF_ID_LEN + 1];
-    pthread_mutex_lock(&api->staff_mu);
-    for (struct bo_staff *s = api->staff; s && list; s = s->next) {
-        if (s->event != event)
-            continue;
-        staff_id(s->hash, tid);
-        json_t *t = json_pack("{ssssss}", "id", tid, "name", s->name, "created_at", s->created);
-        if (t && s->revoked[0])
-            json_object_set_new(t, "revoked_at", json_string(s->revoked));
-        json_array_append_new(list, t);
-    }
-    pthread_mutex_unlock(&api->staff_mu);
+    if (list)
+        bo_staff_each(api->staff, event, list_one, list);
     return bo_http_send_json(r, 200, json_pack("{so}", "staff_tokens", list));
 }
 
@@ -334,24 +222,17 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
     uint64_t event = staff_call_event(api, r);
     if (!event)
         return 0;
-    const char *want = bo_http_param(r, "token_id");
-    char tid[STAFF_ID_LEN + 1];
+    bo_staff_token_t t;
     staff_job_t *j = malloc(sizeof(*j));
     if (!j)
         return BO_ENOMEM;
     *j = (staff_job_t){.api = api, .event = event};
-    int found = 0; /* 1: valid, 2: already revoked */
-    pthread_mutex_lock(&api->staff_mu);
-    for (struct bo_staff *s = api->staff; s && !found; s = s->next) {
-        staff_id(s->hash, tid);
-        if (s->event != event || !want || strcmp(tid, want) != 0)
-            continue;
-        found = s->revoked[0] ? 2 : 1;
-        memcpy(j->hash, s->hash, 32);
-        memcpy(j->name, s->name, sizeof(j->name));
-        memcpy(j->created, s->created, sizeof(j->created));
+    int found = bo_staff_find(api->staff, event, bo_http_param(r, "token_id"), &t);
+    if (found) {
+        memcpy(j->hash, t.hash, 32);
+        memcpy(j->name, t.name, sizeof(j->name));
+        memcpy(j->created, t.created, sizeof(j->created));
     }
-    pthread_mutex_unlock(&api->staff_mu);
     if (found != 1) {
         free(j);
         if (!found)
@@ -359,7 +240,7 @@ static int on_staff_revoke(void *arg, bo_http_req_t *r)
         return bo_http_send_text(r, 204, NULL, "", 0);
     }
     /* durable before the answer: a restart must not bring the token back */
-    bo_time_format(bo__api_now_ms(), j->revoked);
+    bo_time_format(bo_live_now_ms(api->live), j->revoked);
     return staff_job_start(r, j);
 }
 
@@ -392,7 +273,7 @@ static int scanner_scope(bo_api_t *api, bo_http_req_t *r, uint64_t *scope)
     const char *auth = bo_http_header(r, "authorization", &len);
     *scope = 0;
     if (auth && len > 11 && strncasecmp(auth, "Bearer stf_", 11) == 0) {
-        if ((*scope = staff_event(api, auth + 7, len - 7)))
+        if ((*scope = bo_staff_event(api->staff, auth + 7, len - 7)))
             return 0;
         bo_http_send_error(r, BO_EFORBIDDEN, "this staff token is not valid", NULL);
         return 1;
@@ -475,10 +356,19 @@ static int on_checkin(void *arg, bo_http_req_t *r)
     return 0;
 }
 
+static void staff_free(void *arg)
+{
+    bo_api_t *api = arg;
+    bo_staff_free(api->staff);
+    api->staff = NULL;
+}
+
 int bo__checkin_register(bo_api_t *api)
 {
     int rc;
     bo_server_t *srv = api->srv;
+    if (!(api->staff = bo_staff_new()))
+        return BO_ENOMEM;
     if ((rc = bo_server_at_free(srv, staff_free, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/ticket-key", on_ticket_key, api)) ||
         (rc = bo_server_route(srv, "POST", "/api/v1/events/{id}/staff-tokens", on_staff_token,

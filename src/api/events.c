@@ -17,14 +17,6 @@
 #include "api/api_internal.h"
 #include "boxoffice/u64map.h"
 #include "util/time.h"
-#include "util/text.h"
-
-#define PRICE_MAX_CENTS    1000000000LL
-#define HOLD_TTL_MIN_S     30
-#define HOLD_TTL_MAX_S     3600
-#define HOLD_TTL_DEFAULT_S 300
-#define CUSTOMER_LIMIT_MAX 1000
-#define CUSTOMER_LIMIT_DEF 10
 
 /* ---- the event object ---------------------------------------------------------- */
 
@@ -104,7 +96,7 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
     struct detail *d = calloc(1, sizeof(*d));
     const bo_layout_t *l = NULL;
     json_t *out = NULL;
-    int rc = d ? bo__catalog_event(api, event, &e) : BO_ENOMEM;
+    int rc = d ? bo_catalog_event(api->catalog, event, &e) : BO_ENOMEM;
     if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
         rc = BO_ENOTFOUND;
     if (rc == 0)
@@ -113,9 +105,9 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
         char id[BO_ID_EVENT_LEN + 1], vid[BO_ID_VENUE_LEN + 1], starts[BO_RFC3339_SIZE],
             on_sale[BO_RFC3339_SIZE];
         uint64_t avail;
-        if (bo__catalog_venue(api, e.venue, &v) != 0)
+        if (bo_catalog_venue(api->catalog, e.venue, &v) != 0)
             snprintf(v.name, sizeof(v.name), "%s", bo_layout_str(l, l->name));
-        char *desc = bo__catalog_description(api, event);
+        char *desc = bo_catalog_description(api->catalog, event);
         json_t *counts = counts_json(l, d, &avail);
         bo_id_event(id, event);
         bo_id_venue(vid, e.venue);
@@ -125,13 +117,14 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
             "{s:s,s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o}", "id", id, "name",
             e.name, "description", desc ? desc : "", "venue", "id", vid, "name", v.name, "city",
             v.has_city ? json_string(v.city) : json_null(), "starts_at", starts, "on_sale_at",
-            on_sale, "status", bo__event_status_name(bo__event_status(&e, bo__api_now_ms(), avail)),
+            on_sale, "status",
+            bo_catalog_status_name(bo_catalog_status(&e, bo_live_now_ms(api->live), avail)),
             "currency", e.currency, "hold_ttl_s", (json_int_t)(d->cfg.hold_ttl_ms / 1000),
             "per_customer_limit", (json_int_t)d->cfg.per_customer_limit, "categories",
             categories_json(l, d), "ga_areas", ga_json(l, d), "availability", counts);
         if (out) {
             char refund[BO_RFC3339_SIZE];
-            bo_time_format(bo__refund_deadline_ms(&e), refund);
+            bo_time_format(bo_catalog_refund_deadline_ms(&e), refund);
             json_object_set_new(out, "refund_deadline", json_string(refund));
         }
         free(desc);
@@ -156,164 +149,6 @@ static int on_get(void *arg, bo_http_req_t *r)
     if (!ev)
         return rc ? rc : BO_ENOMEM;
     return bo_http_send_json(r, 200, json_pack("{so}", "event", ev));
-}
-
-/* ---- validating a body, field by field ---------------------------------------------------- */
-
-/* The first problem found: its field (a JSON path) and a message. */
-struct bad {
-    char field[96];
-    char message[192];
-};
-
-static int fail(struct bad *b, const char *field, const char *fmt, const char *arg)
-{
-    snprintf(b->field, sizeof(b->field), "%s", field);
-    snprintf(b->message, sizeof(b->message), fmt, arg ? arg : field);
-    return BO_EINVAL;
-}
-
-/* A name: 1..BO_API_NAME_MAX bytes, no control characters. */
-static int get_name(json_t *v, char out[BO_API_NAME_MAX + 1], struct bad *b)
-{
-    size_t n = json_string_length(v);
-    if (!json_is_string(v) || n == 0 || n > BO_API_NAME_MAX ||
-        !bo_text_ok(json_string_value(v), n, 0))
-        return fail(b, "name", "name must be a string of 1 to 200 bytes without control characters",
-                    NULL);
-    memcpy(out, json_string_value(v), n + 1);
-    return 0;
-}
-
-static int get_description(json_t *v, const char **out, struct bad *b)
-{
-    if (!json_is_string(v) || json_string_length(v) > BO_API_DESCRIPTION_MAX ||
-        !bo_text_ok(json_string_value(v), json_string_length(v), BO_TEXT_MULTILINE))
-        return fail(b, "description",
-                    "description must be a string of at most 4096 bytes without control "
-                    "characters other than line feeds and tabs",
-                    NULL);
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int get_time(json_t *v, const char *field, int64_t *ms, struct bad *b)
-{
-    if (!json_is_string(v) || bo_time_parse(json_string_value(v), json_string_length(v), ms))
-        return fail(b, field, "%s must be an RFC 3339 time such as 2026-12-05T19:30:00Z", field);
-    return 0;
-}
-
-static int get_int(json_t *v, const char *field, json_int_t lo, json_int_t hi, json_int_t *out,
-                   struct bad *b)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        char fmt[96];
-        snprintf(fmt, sizeof(fmt), "%%s must be an integer between %lld and %lld", (long long)lo,
-                 (long long)hi);
-        return fail(b, field, fmt, field);
-    }
-    *out = json_integer_value(v);
-    return 0;
-}
-
-static int get_currency(json_t *v, char out[4], struct bad *b)
-{
-    const char *s = json_string_value(v);
-    if (!s || json_string_length(v) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
-        s[2] < 'A' || s[2] > 'Z')
-        return fail(b, "currency", "currency must be an ISO 4217 code of three capital letters",
-                    NULL);
-    memcpy(out, s, 4);
-    return 0;
-}
-
-/* prices: {key: cents} for categories of l; every one of them when all. */
-static int get_prices(json_t *v, const bo_layout_t *l, bool all, bo_inv_config_t *cfg,
-                      struct bad *b)
-{
-    const char *key;
-    json_t *p;
-    char field[96];
-    if (!json_is_object(v))
-        return fail(b, "prices", "prices must be an object of category keys to cents", NULL);
-    json_object_foreach(v, key, p)
-    {
-        snprintf(field, sizeof(field), "prices.%.64s", key);
-        uint32_t c = bo_layout_find_category(l, key);
-        json_int_t cents;
-        if (c == BO_NONE)
-            return fail(b, field, "%s is not a price category of the venue", field);
-        if (get_int(p, field, 0, PRICE_MAX_CENTS, &cents, b))
-            return BO_EINVAL;
-        cfg->price_cents[c] = cents;
-    }
-    for (uint32_t c = 0; all && c < l->ncategories; c++)
-        if (!json_object_get(v, bo_layout_str(l, l->categories[c].key))) {
-            snprintf(field, sizeof(field), "prices.%s", bo_layout_str(l, l->categories[c].key));
-            return fail(b, field, "prices must give a price for every category of the venue", NULL);
-        }
-    return 0;
-}
-
-/* Keys outside allowed[] are refused (with why, when it is known). */
-static int only_keys(json_t *body, const char *const *allowed, struct bad *b)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(key, allowed[i]) == 0;
-        if (ok)
-            continue;
-        char field[72];
-        snprintf(field, sizeof(field), "%.64s", key);
-        bool fixed = !strcmp(key, "venue_id") || !strcmp(key, "currency");
-        return fail(b, field, fixed ? "%s cannot change" : "%s is not a field of an event", field);
-    }
-    return 0;
-}
-
-/* The fields every body may carry, into e / description / cfg. */
-static int common_fields(json_t *body, bo_event_info_t *e, const char **description,
-                         bo_inv_config_t *cfg, struct bad *b)
-{
-    json_t *v;
-    json_int_t n;
-    if ((v = json_object_get(body, "name")) && get_name(v, e->name, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "description")) && get_description(v, description, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "starts_at")) && get_time(v, "starts_at", &e->starts_at_ms, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "on_sale_at")) &&
-        get_time(v, "on_sale_at", &e->on_sale_at_ms, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "refund_deadline")) && json_is_null(v))
-        e->refund_deadline_ms = 0;
-    else if (v && get_time(v, "refund_deadline", &e->refund_deadline_ms, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "hold_ttl_s"))) {
-        if (get_int(v, "hold_ttl_s", HOLD_TTL_MIN_S, HOLD_TTL_MAX_S, &n, b))
-            return BO_EINVAL;
-        cfg->hold_ttl_ms = n * 1000;
-    }
-    if ((v = json_object_get(body, "per_customer_limit"))) {
-        if (get_int(v, "per_customer_limit", 0, CUSTOMER_LIMIT_MAX, &n, b))
-            return BO_EINVAL;
-        cfg->per_customer_limit = (uint32_t)n;
-    }
-    return 0;
-}
-
-static int check_times(json_t *body, const bo_event_info_t *e, struct bad *b)
-{
-    if (e->on_sale_at_ms < e->starts_at_ms)
-        return 0;
-    const char *field = json_object_get(body, "on_sale_at") ? "on_sale_at" : "starts_at";
-    return fail(b, field, "on_sale_at must be before starts_at", NULL);
 }
 
 /* ---- answers through the live layer ------------------------------------------------- */
@@ -370,7 +205,7 @@ static struct change *change_new(bo_api_t *api, const bo_event_info_t *e, const 
                                  int status)
 {
     struct change *c = calloc(1, sizeof(*c));
-    if (c && !(c->meta = bo__event_meta_json(e, desc))) {
+    if (c && !(c->meta = bo_catalog_meta_json(e, desc))) {
         free(c);
         return NULL;
     }
@@ -391,7 +226,7 @@ static void change_done(void *arg, const bo_live_result_t *res)
     int rc = res->status;
     if (rc == BO_EEXIST && c->idem.on && c->status == 201)
         rc = 0; /* made by an earlier try with this key: answer with it */
-    else if (rc == 0 && (rc = bo__catalog_put_event(api, c->event, c->venue, c->meta)) == 0)
+    else if (rc == 0 && (rc = bo_catalog_put_event(api->catalog, c->event, c->venue, c->meta)) == 0)
         bo__seatmap_warm(api, c->event); /* new prices, or a new event */
     json_t *ev = rc == 0 ? bo__event_json(api, c->event, &rc) : NULL;
     if (c->claimed) { /* before the answer: its client may PATCH again at once */
@@ -451,34 +286,6 @@ static int start_change(bo_api_t *api, bo_http_req_t *r, struct change *c)
 
 /* ---- POST /api/v1/events --------------------------------------------------------------- */
 
-static const char *const create_keys[] = {
-    "venue_id", "name",       "description",        "starts_at",       "on_sale_at", "currency",
-    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", NULL};
-
-/* Everything but the venue's existence and the prices (which need it). */
-static int create_fields(json_t *body, bo_event_info_t *e, const char **desc, bo_inv_config_t *cfg,
-                         struct bad *b)
-{
-    json_t *v = json_object_get(body, "venue_id");
-    static const char *const required[] = {"venue_id", "name", "starts_at", "currency", "prices"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (!json_object_get(body, required[i]))
-            return fail(b, required[i], "%s is required", required[i]);
-    if (only_keys(body, create_keys, b))
-        return BO_EINVAL;
-    if (!json_is_string(v) || bo_id_parse_venue(json_string_value(v), &e->venue))
-        return fail(b, "venue_id", "venue_id must be a venue id (ven_ and 16 hex digits)", NULL);
-    e->on_sale_at_ms = e->created_ms = bo__api_now_ms();
-    cfg->hold_ttl_ms = HOLD_TTL_DEFAULT_S * 1000;
-    cfg->per_customer_limit = CUSTOMER_LIMIT_DEF;
-    if (common_fields(body, e, desc, cfg, b) ||
-        get_currency(json_object_get(body, "currency"), e->currency, b))
-        return BO_EINVAL;
-    if (!json_object_get(body, "on_sale_at") && e->on_sale_at_ms >= e->starts_at_ms)
-        e->on_sale_at_ms = e->starts_at_ms - 1; /* on sale from now until it starts */
-    return check_times(body, e, b);
-}
-
 static int on_create(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
@@ -486,18 +293,18 @@ static int on_create(void *arg, bo_http_req_t *r)
     bo_event_info_t e = {0};
     bo_inv_config_t cfg = {0};
     const char *desc = NULL;
-    struct bad b;
+    bo_catalog_bad_t b;
     int rc = bo__api_admin(api, r);
     if (rc)
         return rc;
     if (bo__api_json_body(r, &body))
         return 0;
     const bo_layout_t *l = NULL;
-    rc = create_fields(body, &e, &desc, &cfg, &b);
+    rc = bo_catalog_fields_create(body, bo_live_now_ms(api->live), &e, &desc, &cfg, &b);
     if (rc == 0 && !(l = bo_live_venue(api->live, e.venue)))
         rc = BO_ENOTFOUND;
     if (rc == 0)
-        rc = get_prices(json_object_get(body, "prices"), l, true, &cfg, &b);
+        rc = bo_catalog_fields_prices(json_object_get(body, "prices"), l, true, &cfg, &b);
     struct change *c = rc == 0 ? change_new(api, &e, desc, 201) : NULL;
     json_decref(body);
     if (rc == BO_EINVAL)
@@ -518,45 +325,10 @@ static int on_create(void *arg, bo_http_req_t *r)
 
 /* ---- PATCH /api/v1/events/{id} ------------------------------------------------------------ */
 
-static const char *const patch_keys[] = {
-    "name",       "description",        "starts_at", "on_sale_at",      "prices",
-    "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", NULL};
-
 static int read_config(void *arg, const bo_inv_t *inv, int64_t now_ms)
 {
     *(bo_inv_config_t *)arg = *bo_inv_config(inv);
     return 0;
-}
-
-/* The status asked for: cancelled, or lifting a cancellation (on_sale also
- * opens sales now). BO_ESTATE when the event would still have ended. */
-static int apply_status(json_t *v, bo_event_info_t *e, struct bad *b)
-{
-    const char *s = json_string_value(v);
-    int64_t now = bo__api_now_ms();
-    if (!s || (strcmp(s, "cancelled") && strcmp(s, "scheduled") && strcmp(s, "on_sale")))
-        return fail(b, "status", "status must be one of cancelled, scheduled, on_sale", NULL);
-    e->cancelled = !strcmp(s, "cancelled");
-    if (!strcmp(s, "on_sale") && e->on_sale_at_ms > now)
-        e->on_sale_at_ms = now;
-    if (!e->cancelled && now >= e->starts_at_ms)
-        return BO_ESTATE;
-    return 0;
-}
-
-static int patch_fields(json_t *body, const bo_layout_t *l, bo_event_info_t *e, const char **desc,
-                        bo_inv_config_t *cfg, struct bad *b)
-{
-    json_t *v;
-    if (json_object_size(body) == 0)
-        return fail(b, "", "the body must change at least one field", NULL);
-    if (only_keys(body, patch_keys, b) || common_fields(body, e, desc, cfg, b))
-        return BO_EINVAL;
-    if ((v = json_object_get(body, "prices")) && get_prices(v, l, false, cfg, b))
-        return BO_EINVAL;
-    if (check_times(body, e, b))
-        return BO_EINVAL;
-    return (v = json_object_get(body, "status")) ? apply_status(v, e, b) : 0;
 }
 
 static int on_patch(void *arg, bo_http_req_t *r)
@@ -566,7 +338,7 @@ static int on_patch(void *arg, bo_http_req_t *r)
     json_t *body;
     bo_event_info_t e;
     bo_inv_config_t cfg;
-    struct bad b;
+    bo_catalog_bad_t b;
     int rc = bo__api_admin(api, r);
     if (rc)
         return rc;
@@ -579,7 +351,8 @@ static int on_patch(void *arg, bo_http_req_t *r)
                                   json_pack("{ss}", "retry", "now"));
     }
     /* read after the claim: no other PATCH can commit in between */
-    if (bo__catalog_event(api, event, &e) || bo_live_read(api->live, event, read_config, &cfg)) {
+    if (bo_catalog_event(api->catalog, event, &e) ||
+        bo_live_read(api->live, event, read_config, &cfg)) {
         unclaim(api, event);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
                                   json_pack("{ss}", "id", bo_http_param(r, "id")));
@@ -588,9 +361,10 @@ static int on_patch(void *arg, bo_http_req_t *r)
         unclaim(api, event);
         return 0;
     }
-    char *old_desc = bo__catalog_description(api, event);
+    char *old_desc = bo_catalog_description(api->catalog, event);
     const char *desc = old_desc;
-    rc = patch_fields(body, bo_live_venue(api->live, e.venue), &e, &desc, &cfg, &b);
+    rc = bo_catalog_fields_patch(body, bo_live_venue(api->live, e.venue), bo_live_now_ms(api->live),
+                                 &e, &desc, &cfg, &b);
     struct change *c = rc == 0 ? change_new(api, &e, desc, 200) : NULL;
     json_decref(body);
     free(old_desc);

@@ -136,7 +136,7 @@ static char *render_created(hold_call_t *c, const bo_hold_res_t *res, size_t *le
                         .nseats = res->nseats,
                         .ga = c->req.ga,
                         .nga = c->req.nga};
-    return bo__hold_render(c->layout, c->event, &v, c->currency, bo__api_now_ms(), len);
+    return bo__hold_render(c->layout, c->event, &v, c->currency, bo_live_now_ms(c->api->live), len);
 }
 
 /* Under the event's lock, with a key: the answer rides with the decision. */
@@ -265,7 +265,7 @@ static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_i
     const char *evt = bo_http_param(r, "id");
     json_t *body;
     bo_hold_bad_t bad;
-    if (bo_id_parse_event(evt, &c->event) || bo__catalog_event(api, c->event, info) ||
+    if (bo_id_parse_event(evt, &c->event) || bo_catalog_event(api->catalog, c->event, info) ||
         !(c->layout = bo_live_venue(api->live, info->venue))) {
         no_such_event(r, evt ? evt : "");
         return BO_ENOTFOUND;
@@ -292,7 +292,7 @@ static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_i
 static json_t *not_on_sale_details(const bo_event_info_t *info)
 {
     char when[BO_RFC3339_SIZE];
-    json_t *d = json_pack("{ss}", "status", bo__event_status_name(info->status));
+    json_t *d = json_pack("{ss}", "status", bo_catalog_status_name(info->status));
     if (d && info->status == BO_EVENT_SCHEDULED) {
         bo_time_format(info->on_sale_at_ms, when);
         json_object_set_new(d, "on_sale_at", json_string(when));
@@ -374,7 +374,8 @@ static int on_hold_get(void *arg, bo_http_req_t *r)
     hold_read_t h;
     size_t len;
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &event, &h.id) ||
-        bo__catalog_event(api, event, &info) || bo_live_read(api->live, event, read_hold, &h))
+        bo_catalog_event(api->catalog, event, &info) ||
+        bo_live_read(api->live, event, read_hold, &h))
         return no_such_hold(r);
     char *body = bo__hold_render(h.layout, event, &h.v, info.currency, h.now_ms, &len);
     if (!body)

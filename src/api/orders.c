@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "boxoffice/staff.h"
 #include "boxoffice/ticket.h"
 #include "util/time.h"
 #include "util/text.h"
@@ -150,7 +151,7 @@ static int read_customer(bo_http_req_t *r, step_t *s)
         field = "customer", msg = "customer must be an object";
     } else if (c && (v = json_object_get(c, "email")) && !json_is_null(v)) {
         const char *e = json_string_value(v);
-        if (!e || !bo__email_customer(e, json_string_length(v), NULL))
+        if (!e || !bo_email_customer(e, json_string_length(v), NULL))
             field = "customer.email", msg = "customer.email must be an e-mail address";
         else
             snprintf(s->req.email, sizeof(s->req.email), "%s", e);
@@ -335,7 +336,8 @@ static int card_attempt(bo_api_t *api, bo_http_req_t *r)
     if (!api->card_attempts)
         return 0;
     const char *client = bo_http_client_addr(r, &api->trusted_proxies);
-    int64_t wait_ms = bo__rate_take(api->card_attempts, client, strlen(client), bo__api_now_ms());
+    int64_t wait_ms =
+        bo_rate_take(api->card_attempts, client, strlen(client), bo_live_now_ms(api->live));
     if (wait_ms == 0)
         return 0;
     char after[24];
@@ -556,13 +558,13 @@ static void collect_reconcile(void *arg, bo_metrics_out_t *out)
 static int event_info(void *arg, uint64_t event, bo_order_event_t *out)
 {
     bo_event_info_t info;
-    int rc = bo__catalog_event(arg, event, &info);
+    int rc = bo_catalog_event(((bo_api_t *)arg)->catalog, event, &info);
     if (rc)
         return rc;
     out->venue = info.venue;
     snprintf(out->name, sizeof(out->name), "%s", info.name);
     memcpy(out->currency, info.currency, sizeof(out->currency));
-    out->refund_deadline_ms = bo__refund_deadline_ms(&info);
+    out->refund_deadline_ms = bo_catalog_refund_deadline_ms(&info);
     return 0;
 }
 
@@ -577,7 +579,7 @@ static void orders_free(void *arg)
     bo_api_t *api = arg;
     bo_orders_free(api->orders);
     api->orders = NULL;
-    bo__rate_free(api->card_attempts);
+    bo_rate_free(api->card_attempts);
     api->card_attempts = NULL;
 }
 
@@ -588,18 +590,18 @@ int bo__orders_register(bo_api_t *api)
                        : strncmp(api->payment, "stripe:", 7) == 0 ? "stripe"
                                                                   : "sim";
     bo_orders_config_t cfg = {.live = api->live,
-                              .clock = bo_clock_system(),
+                              .clock = bo_live_clock(api->live),
                               .pay = api->pay,
                               .gateway = kind,
                               .reconcile_ms = api->reconcile_ms,
                               .reconcile_budget_per_s = api->reconcile_budget_per_s,
                               .event_info = event_info,
                               .event_arg = api,
-                              .other_doc = bo__checkin_load,
-                              .other_arg = api};
+                              .other_doc = bo_staff_load,
+                              .other_arg = api->staff};
     api->pay = NULL; /* the orders' now */
     if (api->card_attempts_per_min &&
-        !(api->card_attempts = bo__rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
+        !(api->card_attempts = bo_rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
         return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) ||

@@ -335,7 +335,7 @@ static int map_inputs(bo_api_t *api, uint64_t event, uint64_t *venue, const bo_l
                       int64_t prices[BO_LAYOUT_MAX_CATEGORIES])
 {
     bo_event_info_t e;
-    if (bo__catalog_event(api, event, &e) || !(*l = bo_live_venue(api->live, e.venue)) ||
+    if (bo_catalog_event(api->catalog, event, &e) || !(*l = bo_live_venue(api->live, e.venue)) ||
         bo_live_read(api->live, event, read_prices, prices))
         return BO_ENOTFOUND;
     *venue = e.venue;

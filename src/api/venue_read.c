@@ -21,7 +21,7 @@ static json_t *venue_json(bo_api_t *api, uint64_t venue, const bo_layout_t *l)
     json_t *cats = json_array(), *ga = json_array();
     uint32_t places = l->nseats;
     bo_id_venue(id, venue);
-    if (bo__catalog_venue(api, venue, &info) != 0)
+    if (bo_catalog_venue(api->catalog, venue, &info) != 0)
         snprintf(info.name, sizeof(info.name), "%s", bo_layout_str(l, l->name));
     for (uint32_t c = 0; c < l->ncategories; c++)
         json_array_append_new(cats,

@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #include "api/api_internal.h"
-#include "util/text.h"
 
 #define MAX_IMPORTS 2 /* imports parsing at once: each may hold ~1 GB of JSON tree */
 
@@ -60,7 +59,7 @@ static json_t *venue_json(bo_api_t *api, uint64_t venue)
     const bo_layout_t *l = bo_live_venue(api->live, venue);
     bo_venue_info_t v;
     char id[BO_ID_VENUE_LEN + 1];
-    if (!l || bo__catalog_venue(api, venue, &v))
+    if (!l || bo_catalog_venue(api->catalog, venue, &v))
         return NULL;
     bo_id_venue(id, venue);
     return json_pack("{s:{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I}}", "venue", "id", id, "name", v.name,
@@ -97,7 +96,7 @@ static void imported(void *arg, const bo_live_result_t *res)
     if (rc == BO_EEXIST && im->idem.on)
         rc = 0; /* made by an earlier try with this key: answer with it */
     else if (rc == 0)
-        rc = bo__catalog_put_venue(api, im->venue, im->meta);
+        rc = bo_catalog_put_venue(api->catalog, im->venue, im->meta);
     if (rc == BO_EINVAL) {
         refuse_seatmap(im, &(bo_problems_t){0});
     } else if (rc) {
@@ -116,32 +115,6 @@ static void imported(void *arg, const bo_live_result_t *res)
 
 /* ---- the import, on its own thread ---------------------------------------------------------- */
 
-static void add_problem(bo_problems_t *p, const char *text)
-{
-    p->total++;
-    bo_problems_add(p, text); /* out of memory: the problem is counted, not kept */
-}
-
-/* An optional text field of the venue's meta into meta; problems into p. */
-static void meta_text(json_t *root, const char *key, size_t min, json_t *meta, bo_problems_t *p)
-{
-    json_t *v = json_object_get(root, key);
-    char text[160];
-    if (!v)
-        return;
-    size_t n = json_string_length(v);
-    if (!json_is_string(v) || n < min || n > BO_API_NAME_MAX ||
-        !bo_text_ok(json_string_value(v), n, 0)) {
-        snprintf(text, sizeof(text),
-                 "%s: must be a string of %zu to %u bytes without control "
-                 "characters",
-                 key, min, BO_API_NAME_MAX);
-        add_problem(p, text);
-        return;
-    }
-    json_object_set(meta, key, v);
-}
-
 /* Parse once for the meta and the body's shape; the live layer parses the
  * seat map itself. Returns 0, or answers and returns nonzero. */
 static int read_meta(struct import *im)
@@ -156,12 +129,8 @@ static int read_meta(struct import *im)
             json_pack("{s:s,s:i,s:i}", "reason", err.text, "line", err.line, "column", err.column));
         return 1;
     }
-    json_t *meta = json_object(); /* a root that is no object: the layout says so */
-    meta_text(root, "city", 1, meta, &mine);
-    meta_text(root, "address", 0, meta, &mine);
+    im->meta = bo_catalog_fields_venue(root, &mine);
     json_decref(root);
-    im->meta = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-    json_decref(meta);
     int rc = mine.total || !im->meta;
     if (mine.total) { /* report the map's own problems too */
         bo_layout_t *l = NULL;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api_internal.h"
 
@@ -47,8 +46,8 @@ static int on_webhook(void *arg, bo_http_req_t *r)
     if (!sig)
         return bo_http_send_error(r, BO_ESIGNATURE, "no Stripe-Signature header",
                                   json_pack("{ss}", "field", "Stripe-Signature"));
-    int rc = bo_pay_webhook_verify(api->webhook_secret, sig, hlen, payload, len, time(NULL),
-                                   BO_PAY_WEBHOOK_TOLERANCE_S);
+    int rc = bo_pay_webhook_verify(api->webhook_secret, sig, hlen, payload, len,
+                                   bo_live_now_ms(api->live) / 1000, BO_PAY_WEBHOOK_TOLERANCE_S);
     if (rc)
         return bo_http_send_error(
             r, BO_ESIGNATURE,

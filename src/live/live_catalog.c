@@ -578,6 +578,16 @@ bo_store_t *bo_live_store(bo_live_t *live)
     return live->store;
 }
 
+bo_clock_t *bo_live_clock(bo_live_t *live)
+{
+    return live->clock;
+}
+
+int64_t bo_live_now_ms(bo_live_t *live)
+{
+    return live->clock->now_ms(live->clock);
+}
+
 void bo_live_set_snapshot_every(bo_live_t *live, uint64_t records)
 {
     live->snapshot_every = records ? records : 1;

@@ -1,7 +1,7 @@
 /*
  * fuzz_ids.c - libFuzzer harness for the ids, cursors and times that come
  * in paths and query strings: bo_id_parse_* (src/order/ids.c), the events
- * list's cursor (bo__cursor_decode, src/api/catalog.c) and RFC 3339 times
+ * list's cursor (bo_catalog_cursor_decode, src/catalog/catalog.c) and RFC 3339 times
  * (bo_time_parse, src/util/time.c). The input is the text, given to the id
  * parsers NUL-terminated and to the others as exactly its bytes (so an
  * over-read shows). Checks: whatever parses formats back to the very same
@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_internal.h"
+#include "boxoffice/catalog.h"
+#include "boxoffice/error.h"
 #include "order/ids.h"
 #include "util/time.h"
 
@@ -60,12 +61,12 @@ static void cursor(const char *s, size_t n)
 {
     int64_t at, at2;
     uint64_t id, id2;
-    char out[BO_CURSOR_LEN + 1];
-    if (bo__cursor_decode(s, n, &at, &id) != 0)
+    char out[BO_CATALOG_CURSOR_LEN + 1];
+    if (bo_catalog_cursor_decode(s, n, &at, &id) != 0)
         return;
-    bo__cursor_encode(at, id, out);
+    bo_catalog_cursor_encode(at, id, out);
     same(s, out, n);
-    if (bo__cursor_decode(out, BO_CURSOR_LEN, &at2, &id2) || at2 != at || id2 != id)
+    if (bo_catalog_cursor_decode(out, BO_CATALOG_CURSOR_LEN, &at2, &id2) || at2 != at || id2 != id)
         abort();
 }
 

@@ -45,12 +45,12 @@ static int wait_call(int rc, bo_live_wait_t *w)
 static void add_event(uint64_t id, int64_t on_sale_at_ms, uint32_t limit)
 {
     bo_event_info_t e = {.id = id, .venue = VEN, .currency = "EUR"};
-    int64_t now = bo__api_now_ms();
+    int64_t now = bo_live_now_ms(live);
     snprintf(e.name, sizeof(e.name), "event %llx", (unsigned long long)id);
     e.on_sale_at_ms = on_sale_at_ms;
     e.starts_at_ms = now + 30 * 86400000ll;
     e.created_ms = now;
-    char *meta = bo__event_meta_json(&e, NULL);
+    char *meta = bo_catalog_meta_json(&e, NULL);
     bo_inv_config_t cfg = {.hold_ttl_ms = 300000, .per_customer_limit = limit};
     for (uint32_t c = 0; c < BO_LAYOUT_MAX_CATEGORIES; c++)
         cfg.price_cents[c] = 1000 * (c + 1);
@@ -93,7 +93,7 @@ static void start(void)
     cr_assert_eq(wait_call(bo_live_add_venue(live, VEN, map, len, NULL, bo_live_wait_done, w), w),
                  0);
     free(map);
-    int64_t now = bo__api_now_ms();
+    int64_t now = bo_live_now_ms(live);
     add_event(EVT, now - 3600000, 0);
     add_event(EVT_SCH, now + 86400000, 0);
     add_event(EVT_LIM, now - 3600000, 2);
@@ -105,7 +105,7 @@ static void start(void)
     api->live = live;
     api->admin_token = strdup("0123456789abcdef0123456789abcdef");
     cr_assert_eq(bo_server_at_free(srv, api_free, api), 0);
-    cr_assert_eq(bo__api_catalog_register(api), 0);
+    cr_assert_eq(bo__api_events_list_register(api), 0);
     cr_assert_eq(bo__api_holds_register(api), 0);
     cr_assert_eq(bo_server_route(srv, "GET", "/admin-only", on_admin_only, api), 0);
     cr_assert_eq(pthread_create(&runner, NULL, run, NULL), 0);

@@ -1,5 +1,5 @@
 /*
- * test_api_ratelimit.c - token buckets by key (src/api/ratelimit.c): a
+ * test_api_ratelimit.c - token buckets by key (src/util/rate.c): a
  * burst, then one token per period/burst; keys are independent; a table
  * full of other keys neither forgets a key that is spending its tokens nor
  * makes honest keys share.
@@ -8,16 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/api_internal.h"
+#include "util/rate.h"
 
 static int64_t take(bo_rate_t *rl, const char *key, int64_t now_ms)
 {
-    return bo__rate_take(rl, key, strlen(key), now_ms);
+    return bo_rate_take(rl, key, strlen(key), now_ms);
 }
 
 Test(rate, a_burst_then_one_token_per_interval)
 {
-    bo_rate_t *rl = bo__rate_new(10, 60000);
+    bo_rate_t *rl = bo_rate_new(10, 60000);
     cr_assert_not_null(rl);
     for (int i = 0; i < 10; i++)
         cr_assert_eq(take(rl, "198.51.100.1", 1000), 0, "attempt %d", i);
@@ -28,12 +28,12 @@ Test(rate, a_burst_then_one_token_per_interval)
     cr_assert_eq(take(rl, "198.51.100.1", 7000), 6000);
     for (int i = 0; i < 10; i++)
         cr_assert_eq(take(rl, "198.51.100.1", 67000 + i), 0, "a full burst after a period");
-    bo__rate_free(rl);
+    bo_rate_free(rl);
 }
 
 Test(rate, churning_keys_do_not_reset_a_spending_key)
 {
-    bo_rate_t *rl = bo__rate_new(3, 60000);
+    bo_rate_t *rl = bo_rate_new(3, 60000);
     char key[32];
     for (int i = 0; i < 3; i++)
         cr_assert_eq(take(rl, "attacker", 0), 0);
@@ -44,5 +44,5 @@ Test(rate, churning_keys_do_not_reset_a_spending_key)
         cr_assert_eq(take(rl, key, 1000), 0, "an honest key never waits: %s", key);
     }
     cr_assert_gt(take(rl, "attacker", 1000), 0, "still limited");
-    bo__rate_free(rl);
+    bo_rate_free(rl);
 }

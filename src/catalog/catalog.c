@@ -1,8 +1,9 @@
 /*
- * catalog.c - events and venues as the API sees them: every event's meta
- * (name, description, times, currency, cancelled) and every venue's (name,
- * city, address), parsed once into memory, plus GET /api/v1/events, which
- * searches and pages through them.
+ * catalog.c - events and venues as buyers browse them (boxoffice/
+ * catalog.h): every event's meta (name, description, times, currency,
+ * cancelled) and every venue's (name, city, address), parsed once into
+ * memory, and the events list's order and cursors, which GET
+ * /api/v1/events (src/api/events_list.c) searches and pages through.
  *
  * Workload: every hold reads its event's currency and sale status here, so
  * a lookup is a read lock, a hash probe and a copy: no JSON is parsed on
@@ -17,14 +18,11 @@
 
 #include <sodium.h>
 
-#include "api/api_internal.h"
+#include "boxoffice/catalog.h"
+#include "boxoffice/error.h"
 #include "boxoffice/u64map.h"
+#include "catalog/catalog_internal.h"
 #include "util/array.h"
-#include "util/time.h"
-
-#define LIST_DEFAULT_LIMIT 20
-#define LIST_MAX_LIMIT     100
-#define CURSOR_MAX_INPUT   512
 
 struct cat_event {
     bo_event_info_t info; /* status unused here: computed per read */
@@ -34,10 +32,11 @@ struct cat_event {
 
 struct cat_venue {
     bo_venue_info_t info;
-    char city_lc[BO_API_NAME_MAX + 1];
+    char city_lc[BO_CATALOG_NAME_MAX + 1];
 };
 
 struct bo_catalog {
+    bo_live_t *live;
     pthread_rwlock_t mu;
     bo_u64map_t events, venues;
     struct cat_event **order; /* sorted by (starts_at, id) */
@@ -46,13 +45,7 @@ struct bo_catalog {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-int64_t bo__api_now_ms(void)
-{
-    bo_clock_t *c = bo_clock_system();
-    return c->now_ms(c);
-}
-
-static void lower_ascii(char *dst, const char *src, size_t cap)
+void bo_catalog_lower(char *dst, const char *src, size_t cap)
 {
     size_t i = 0;
     for (; src[i] && i + 1 < cap; i++)
@@ -70,37 +63,9 @@ static void copy_str(char *dst, const char *s, size_t cap)
     dst[n] = '\0';
 }
 
-/* Well-formed UTF-8 without NUL: no overlong forms, no surrogates, at most
- * U+10FFFF. */
-static bool utf8_ok(const char *s, size_t len)
-{
-    static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        unsigned c = u[i];
-        unsigned n = c < 0x80             ? 0
-                     : (c & 0xe0) == 0xc0 ? 1
-                     : (c & 0xf0) == 0xe0 ? 2
-                     : (c & 0xf8) == 0xf0 ? 3
-                                          : 4;
-        if (c == 0 || n == 4 || n >= len - i)
-            return false;
-        uint32_t cp = n ? c & (0x7fu >> (n + 1)) : c;
-        for (unsigned k = 1; k <= n; k++) {
-            if ((u[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[i + k] & 0x3f);
-        }
-        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* ---- statuses --------------------------------------------------------------- */
 
-enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available)
+enum bo_event_status bo_catalog_status(const bo_event_info_t *e, int64_t now_ms, uint64_t available)
 {
     if (e->cancelled)
         return BO_EVENT_CANCELLED;
@@ -111,7 +76,7 @@ enum bo_event_status bo__event_status(const bo_event_info_t *e, int64_t now_ms, 
     return available == 0 ? BO_EVENT_SOLD_OUT : BO_EVENT_ON_SALE;
 }
 
-const char *bo__event_status_name(enum bo_event_status s)
+const char *bo_catalog_status_name(enum bo_event_status s)
 {
     static const char *const names[] = {"scheduled", "on_sale", "sold_out", "cancelled", "ended"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "scheduled";
@@ -119,7 +84,7 @@ const char *bo__event_status_name(enum bo_event_status s)
 
 /* ---- meta JSON ---------------------------------------------------------------- */
 
-char *bo__event_meta_json(const bo_event_info_t *e, const char *description)
+char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description)
 {
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:b,s:I}", "name", e->name, "description",
                           description ? description : "", "starts_at", (json_int_t)e->starts_at_ms,
@@ -132,7 +97,7 @@ char *bo__event_meta_json(const bo_event_info_t *e, const char *description)
     return s;
 }
 
-int64_t bo__refund_deadline_ms(const bo_event_info_t *e)
+int64_t bo_catalog_refund_deadline_ms(const bo_event_info_t *e)
 {
     return e->refund_deadline_ms ? e->refund_deadline_ms : e->starts_at_ms - 24 * 3600 * 1000LL;
 }
@@ -176,7 +141,7 @@ static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *me
         free(e);
         return NULL;
     }
-    lower_ascii(e->name_lc, i->name, strlen(i->name) + 1);
+    bo_catalog_lower(e->name_lc, i->name, strlen(i->name) + 1);
     return e;
 }
 
@@ -244,9 +209,8 @@ static void order_insert(struct bo_catalog *c, struct cat_event *e)
 
 /* ---- reads and writes ----------------------------------------------------------- */
 
-int bo__catalog_put_event(bo_api_t *api, uint64_t id, uint64_t venue, const char *meta_json)
+int bo_catalog_put_event(bo_catalog_t *c, uint64_t id, uint64_t venue, const char *meta_json)
 {
-    struct bo_catalog *c = api->catalog;
     struct cat_event *e = event_parse(id, venue, meta_json);
     if (!e)
         return BO_EINVAL;
@@ -263,10 +227,9 @@ int bo__catalog_put_event(bo_api_t *api, uint64_t id, uint64_t venue, const char
     return rc;
 }
 
-int bo__catalog_put_venue(bo_api_t *api, uint64_t id, const char *meta_json)
+int bo_catalog_put_venue(bo_catalog_t *c, uint64_t id, const char *meta_json)
 {
-    struct bo_catalog *c = api->catalog;
-    const bo_layout_t *l = bo_live_venue(api->live, id);
+    const bo_layout_t *l = bo_live_venue(c->live, id);
     json_t *meta = json_loads(meta_json ? meta_json : "{}", 0, NULL);
     struct cat_venue *v = calloc(1, sizeof(*v));
     int rc = !l || !json_is_object(meta) ? BO_EINVAL : v ? 0 : BO_ENOMEM;
@@ -277,7 +240,7 @@ int bo__catalog_put_venue(bo_api_t *api, uint64_t id, const char *meta_json)
         copy_str(v->info.city, json_string_value(city), sizeof(v->info.city));
         copy_str(v->info.address, meta_str(meta, "address"), sizeof(v->info.address));
         v->info.has_city = json_is_string(city);
-        lower_ascii(v->city_lc, v->info.city, sizeof(v->city_lc));
+        bo_catalog_lower(v->city_lc, v->info.city, sizeof(v->city_lc));
         pthread_rwlock_wrlock(&c->mu);
         struct cat_venue *old = bo_u64map_get(&c->venues, id);
         if ((rc = bo_u64map_put(&c->venues, id, v)) == 0)
@@ -289,9 +252,8 @@ int bo__catalog_put_venue(bo_api_t *api, uint64_t id, const char *meta_json)
     return rc;
 }
 
-int bo__catalog_event(bo_api_t *api, uint64_t id, bo_event_info_t *out)
+int bo_catalog_event(bo_catalog_t *c, uint64_t id, bo_event_info_t *out)
 {
-    struct bo_catalog *c = api->catalog;
     pthread_rwlock_rdlock(&c->mu);
     struct cat_event *e = bo_u64map_get(&c->events, id);
     if (e)
@@ -299,13 +261,12 @@ int bo__catalog_event(bo_api_t *api, uint64_t id, bo_event_info_t *out)
     pthread_rwlock_unlock(&c->mu);
     if (!e)
         return BO_ENOTFOUND;
-    out->status = bo__event_status(out, bo__api_now_ms(), 1);
+    out->status = bo_catalog_status(out, bo_live_now_ms(c->live), 1);
     return 0;
 }
 
-char *bo__catalog_description(bo_api_t *api, uint64_t id)
+char *bo_catalog_description(bo_catalog_t *c, uint64_t id)
 {
-    struct bo_catalog *c = api->catalog;
     pthread_rwlock_rdlock(&c->mu);
     struct cat_event *e = bo_u64map_get(&c->events, id);
     char *d = e ? strdup(e->description) : NULL;
@@ -313,9 +274,8 @@ char *bo__catalog_description(bo_api_t *api, uint64_t id)
     return d;
 }
 
-int bo__catalog_venue(bo_api_t *api, uint64_t id, bo_venue_info_t *out)
+int bo_catalog_venue(bo_catalog_t *c, uint64_t id, bo_venue_info_t *out)
 {
-    struct bo_catalog *c = api->catalog;
     pthread_rwlock_rdlock(&c->mu);
     struct cat_venue *v = bo_u64map_get(&c->venues, id);
     if (v)
@@ -336,7 +296,8 @@ static void cursor_check(const uint8_t raw[17], uint8_t out[4])
     crypto_generichash(out, 4, raw, 17, cursor_key, sizeof(cursor_key));
 }
 
-void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_LEN + 1])
+void bo_catalog_cursor_encode(int64_t starts_at_ms, uint64_t event,
+                              char out[BO_CATALOG_CURSOR_LEN + 1])
 {
     uint8_t raw[CURSOR_RAW];
     uint64_t t = (uint64_t)starts_at_ms;
@@ -346,7 +307,7 @@ void bo__cursor_encode(int64_t starts_at_ms, uint64_t event, char out[BO_CURSOR_
         raw[9 + i] = (uint8_t)(event >> (56 - 8 * i));
     }
     cursor_check(raw, raw + 17);
-    sodium_bin2base64(out, BO_CURSOR_LEN + 1, raw, sizeof(raw),
+    sodium_bin2base64(out, BO_CATALOG_CURSOR_LEN + 1, raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
@@ -364,12 +325,12 @@ static bool base64url(const char *s, size_t len)
     return true;
 }
 
-int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event)
+int bo_catalog_cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t *event)
 {
     uint8_t raw[CURSOR_RAW], check[4];
     size_t n = 0;
     const char *end = NULL;
-    if (!s || len != BO_CURSOR_LEN || !base64url(s, len) ||
+    if (!s || len != BO_CATALOG_CURSOR_LEN || !base64url(s, len) ||
         sodium_base642bin(raw, sizeof(raw), s, len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         n != sizeof(raw) || end != s + len || raw[0] != CURSOR_VERSION)
@@ -387,100 +348,10 @@ int bo__cursor_decode(const char *s, size_t len, int64_t *starts_at_ms, uint64_t
     return 0;
 }
 
-/* ---- GET /api/v1/events -------------------------------------------------------- */
+/* ---- the list ---------------------------------------------------------------- */
 
-struct list_query {
-    char q[BO_API_NAME_MAX + 1], city[BO_API_NAME_MAX + 1]; /* lower case; "" matches all */
-    int64_t from_ms, to_ms;                                 /* [from, to) */
-    bool has_cursor;
-    int64_t cursor_ms;
-    uint64_t cursor_id;
-    unsigned limit;
-};
-
-struct list_item {
-    bo_event_info_t info;
-    bo_venue_info_t venue;
-    uint64_t available, total;
-};
-
-static int refuse(bo_http_req_t *r, const char *field, const char *message)
-{
-    bo_http_send_error(r, BO_EINVAL, message, json_pack("{ss}", "field", field));
-    return BO_EINVAL;
-}
-
-/* A text filter: at most BO_API_NAME_MAX bytes of UTF-8, kept lower-cased. */
-static int text_param(bo_http_req_t *r, const char *name, char *out)
-{
-    size_t len;
-    const char *v = bo_http_query(r, name, &len);
-    out[0] = '\0';
-    if (!v)
-        return 0;
-    if (len > BO_API_NAME_MAX || !utf8_ok(v, len)) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "%s must be UTF-8 text of at most %u bytes", name,
-                 BO_API_NAME_MAX);
-        return refuse(r, name, msg);
-    }
-    lower_ascii(out, v, BO_API_NAME_MAX + 1);
-    return 0;
-}
-
-static int time_param(bo_http_req_t *r, const char *name, int64_t *out)
-{
-    size_t len;
-    const char *v = bo_http_query(r, name, &len);
-    if (v && bo_time_parse(v, len, out)) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "%s must be an RFC 3339 time such as 2026-12-05T19:30:00Z",
-                 name);
-        return refuse(r, name, msg);
-    }
-    return 0;
-}
-
-static int limit_param(bo_http_req_t *r, unsigned *limit)
-{
-    size_t len;
-    const char *v = bo_http_query(r, "limit", &len);
-    unsigned n = 0;
-    *limit = LIST_DEFAULT_LIMIT;
-    if (!v)
-        return 0;
-    for (size_t i = 0; i < len && len <= 3; i++)
-        n = v[i] >= '0' && v[i] <= '9' ? n * 10 + (unsigned)(v[i] - '0') : 1000;
-    if (len == 0 || len > 3 || n < 1 || n > LIST_MAX_LIMIT)
-        return refuse(r, "limit", "limit must be an integer between 1 and 100");
-    *limit = n;
-    return 0;
-}
-
-/* Every parameter, or a 400 answered (nonzero). */
-static int list_params(bo_http_req_t *r, struct list_query *q)
-{
-    size_t len;
-    q->from_ms = INT64_MIN;
-    q->to_ms = INT64_MAX;
-    if (text_param(r, "q", q->q) || text_param(r, "city", q->city) ||
-        time_param(r, "from", &q->from_ms) || time_param(r, "to", &q->to_ms) ||
-        limit_param(r, &q->limit))
-        return BO_EINVAL;
-    if (q->from_ms > q->to_ms)
-        return refuse(r, "from", "from must not be after to");
-    const char *cur = bo_http_query(r, "cursor", &len);
-    q->has_cursor = cur != NULL;
-    if (cur &&
-        (len > CURSOR_MAX_INPUT || bo__cursor_decode(cur, len, &q->cursor_ms, &q->cursor_id)))
-        return refuse(r, "cursor", "cursor is not valid");
-    return 0;
-}
-
-/* Up to max events matching q from its position on, copied under the read
- * lock. Returns how many. */
-static size_t list_collect(struct bo_catalog *c, const struct list_query *q,
-                           struct list_item *items, size_t max)
+size_t bo_catalog_list(bo_catalog_t *c, const bo_catalog_query_t *q, bo_catalog_item_t *items,
+                       size_t max)
 {
     size_t n = 0;
     pthread_rwlock_rdlock(&c->mu);
@@ -510,74 +381,12 @@ static size_t list_collect(struct bo_catalog *c, const struct list_query *q,
     return n;
 }
 
-/* Seats and GA places: available and total. */
-static int read_places(void *arg, const bo_inv_t *inv, int64_t now_ms)
-{
-    struct list_item *it = arg;
-    const bo_layout_t *l = bo_inv_layout(inv);
-    bo_inv_counts_t counts;
-    bo_inv_counts(inv, now_ms, &counts);
-    it->available = counts.available;
-    it->total = counts.total;
-    for (uint32_t a = 0; a < l->nga; a++) {
-        it->available += bo_inv_ga_available(inv, a, now_ms);
-        it->total += l->ga[a].capacity;
-    }
-    return 0;
-}
-
-static json_t *list_item_json(const struct list_item *it, int64_t now_ms)
-{
-    char id[BO_ID_EVENT_LEN + 1], vid[BO_ID_VENUE_LEN + 1], starts[BO_RFC3339_SIZE],
-        on_sale[BO_RFC3339_SIZE];
-    bo_id_event(id, it->info.id);
-    bo_id_venue(vid, it->venue.id);
-    bo_time_format(it->info.starts_at_ms, starts);
-    bo_time_format(it->info.on_sale_at_ms, on_sale);
-    enum bo_event_status st = bo__event_status(&it->info, now_ms, it->available);
-    return json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:s,s:s,s:s,s:{s:I,s:I}}", "id", id, "name",
-                     it->info.name, "venue", "id", vid, "name", it->venue.name, "city",
-                     it->venue.has_city ? json_string(it->venue.city) : json_null(), "starts_at",
-                     starts, "on_sale_at", on_sale, "status", bo__event_status_name(st),
-                     "availability", "available", (json_int_t)it->available, "total",
-                     (json_int_t)it->total);
-}
-
-static int on_list(void *arg, bo_http_req_t *r)
-{
-    bo_api_t *api = arg;
-    struct list_query q;
-    if (list_params(r, &q))
-        return 0;
-    struct list_item *items = malloc((q.limit + 1) * sizeof(*items));
-    json_t *events = json_array(), *next = json_null();
-    if (!items || !events) {
-        free(items);
-        json_decref(events);
-        return BO_ENOMEM;
-    }
-    size_t n = list_collect(api->catalog, &q, items, q.limit + 1);
-    if (n > q.limit) {
-        char cursor[BO_CURSOR_LEN + 1];
-        n = q.limit;
-        bo__cursor_encode(items[n - 1].info.starts_at_ms, items[n - 1].info.id, cursor);
-        next = json_string(cursor);
-    }
-    int64_t now = bo__api_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        if (bo_live_read(api->live, items[i].info.id, read_places, &items[i]) != 0)
-            items[i].available = items[i].total = 0;
-        json_array_append_new(events, list_item_json(&items[i], now));
-    }
-    free(items);
-    return bo_http_send_json(r, 200, json_pack("{s:o,s:o}", "events", events, "next_cursor", next));
-}
-
 /* ---- building and freeing ----------------------------------------------------- */
 
-static void catalog_free(void *arg)
+void bo_catalog_free(bo_catalog_t *c)
 {
-    struct bo_catalog *c = arg;
+    if (!c)
+        return;
     for (size_t i = 0; i < c->n; i++)
         event_free(c->order[i]);
     for (size_t i = 0; c->venues.keys && i <= c->venues.mask; i++)
@@ -611,38 +420,43 @@ static int collect_venue(void *arg, uint64_t venue, const bo_layout_t *layout)
 static int load_event(void *arg, uint64_t event, uint64_t venue, const char *meta_json,
                       const bo_inv_t *inv, int64_t now_ms)
 {
-    int rc = bo__catalog_put_event(arg, event, venue, meta_json);
-    return rc == BO_EINVAL ? bo__catalog_put_event(arg, event, venue, "{}") : rc;
+    int rc = bo_catalog_put_event(arg, event, venue, meta_json);
+    return rc == BO_EINVAL ? bo_catalog_put_event(arg, event, venue, "{}") : rc;
 }
 
-static int catalog_load(bo_api_t *api)
+static int catalog_load(bo_catalog_t *c)
 {
     struct id_list venues = {0};
-    int rc = bo_live_each_venue(api->live, collect_venue, &venues);
+    int rc = bo_live_each_venue(c->live, collect_venue, &venues);
     for (size_t i = 0; rc == 0 && i < venues.n; i++) {
-        char *meta = bo_live_venue_meta(api->live, venues.ids[i]);
-        rc = bo__catalog_put_venue(api, venues.ids[i], meta);
+        char *meta = bo_live_venue_meta(c->live, venues.ids[i]);
+        rc = bo_catalog_put_venue(c, venues.ids[i], meta);
         if (rc == BO_EINVAL)
-            rc = bo__catalog_put_venue(api, venues.ids[i], "{}");
+            rc = bo_catalog_put_venue(c, venues.ids[i], "{}");
         free(meta);
     }
     free(venues.ids);
-    return rc ? rc : bo_live_each_event(api->live, load_event, api);
+    return rc ? rc : bo_live_each_event(c->live, load_event, c);
 }
 
-int bo__api_catalog_register(bo_api_t *api)
+bo_live_t *bo__catalog_live(bo_catalog_t *c)
 {
-    struct bo_catalog *c = calloc(1, sizeof(*c));
+    return c->live;
+}
+
+int bo_catalog_open(bo_live_t *live, bo_catalog_t **out)
+{
+    bo_catalog_t *c = calloc(1, sizeof(*c));
+    *out = NULL;
     if (!c)
         return BO_ENOMEM;
+    c->live = live;
     pthread_rwlock_init(&c->mu, NULL);
-    int rc = bo_server_at_free(api->srv, catalog_free, c);
+    int rc = catalog_load(c);
     if (rc) {
-        catalog_free(c);
+        bo_catalog_free(c);
         return rc;
     }
-    api->catalog = c;
-    if ((rc = catalog_load(api)) != 0)
-        return rc;
-    return bo_server_route(api->srv, "GET", "/api/v1/events", on_list, api);
+    *out = c;
+    return 0;
 }

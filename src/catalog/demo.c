@@ -5,7 +5,8 @@
  * whose sales open later, one next season), so that a new user's `make
  * run` serves a real booking system.
  *
- * Seeding goes through the live layer like any admin call, and waits for
+ * Seeding (bo_catalog_demo, catalog.h) goes through the live layer like
+ * any admin call, into the catalog, and waits for
  * each commit before the server starts answering. The demo's ids are
  * fixed, so seeding is idempotent: a later start finds them and adds only
  * what an interrupted first start missed. A store that already holds other
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_internal.h"
+#include "boxoffice/catalog.h"
+#include "boxoffice/error.h"
+#include "catalog/catalog_internal.h"
+#include "order/ids.h"
 
 #define DAY_MS (24 * 3600 * 1000LL)
 
@@ -67,7 +71,7 @@ static int has_venue(void *arg, uint64_t venue, const bo_layout_t *layout)
     return 1;
 }
 
-static int seed_venue(bo_api_t *api, uint64_t venue, bo_live_wait_t *w)
+static int seed_venue(bo_catalog_t *c, uint64_t venue, bo_live_wait_t *w)
 {
     bo_venue_gen_t gen = {.name = "Halle Tony Garnier",
                           .sections = 12,
@@ -83,18 +87,19 @@ static int seed_venue(bo_api_t *api, uint64_t venue, bo_live_wait_t *w)
     char *json = bo_venue_generate(&gen, &len);
     if (!json)
         return BO_ENOMEM;
-    int rc = bo_live_add_venue_meta(api->live, venue, json, len, meta, NULL, bo_live_wait_done, w);
+    int rc = bo_live_add_venue_meta(bo__catalog_live(c), venue, json, len, meta, NULL,
+                                    bo_live_wait_done, w);
     if (rc == 0)
         rc = bo_live_wait(w, NULL);
     free(json);
-    return rc ? rc : bo__catalog_put_venue(api, venue, meta);
+    return rc ? rc : bo_catalog_put_venue(c, venue, meta);
 }
 
-static int seed_event(bo_api_t *api, uint64_t venue, const struct demo_event *d, int64_t now,
+static int seed_event(bo_catalog_t *c, uint64_t venue, const struct demo_event *d, int64_t now,
                       bo_live_wait_t *w)
 {
     static const char *const keys[5] = {"P1", "P2", "P3", "P4", "GA"};
-    const bo_layout_t *l = bo_live_venue(api->live, venue);
+    const bo_layout_t *l = bo_live_venue(bo__catalog_live(c), venue);
     bo_event_info_t e = {.id = bo_id_from_key("demo event", d->key),
                          .venue = venue,
                          .starts_at_ms = now + d->starts_in_ms,
@@ -108,42 +113,40 @@ static int seed_event(bo_api_t *api, uint64_t venue, const struct demo_event *d,
     snprintf(e.name, sizeof(e.name), "%s", d->name);
     memcpy(e.currency, "EUR", 4);
     for (uint32_t k = 0; k < 5; k++) {
-        uint32_t c = bo_layout_find_category(l, keys[k]);
-        if (c != BO_NONE)
-            cfg.price_cents[c] = d->prices[k];
+        uint32_t cat = bo_layout_find_category(l, keys[k]);
+        if (cat != BO_NONE)
+            cfg.price_cents[cat] = d->prices[k];
     }
-    char *meta = bo__event_meta_json(&e, d->description);
+    char *meta = bo_catalog_meta_json(&e, d->description);
     if (!meta)
         return BO_ENOMEM;
-    int rc = bo_live_add_event(api->live, e.id, venue, meta, &cfg, bo_live_wait_done, w);
+    int rc = bo_live_add_event(bo__catalog_live(c), e.id, venue, meta, &cfg, bo_live_wait_done, w);
     if (rc == 0)
         rc = bo_live_wait(w, NULL);
     if (rc == 0)
-        rc = bo__catalog_put_event(api, e.id, venue, meta);
+        rc = bo_catalog_put_event(c, e.id, venue, meta);
     free(meta);
     return rc;
 }
 
-int bo__api_demo_register(bo_api_t *api)
+int bo_catalog_demo(bo_catalog_t *c)
 {
     uint64_t venue = bo_id_from_key("demo", "venue"), any = 0;
     bo_event_info_t e;
     int rc = 0, venues = 0, events = 0;
-    if (!api->demo)
-        return 0;
-    bool have_venue = bo_live_venue(api->live, venue) != NULL;
-    if (!have_venue && bo_live_each_venue(api->live, has_venue, &any) && any)
+    bool have_venue = bo_live_venue(bo__catalog_live(c), venue) != NULL;
+    if (!have_venue && bo_live_each_venue(bo__catalog_live(c), has_venue, &any) && any)
         return 0; /* the store holds venues of its own: leave it alone */
     bo_live_wait_t *w = bo_live_wait_new();
     if (!w)
         return BO_ENOMEM;
-    if (!have_venue && (rc = seed_venue(api, venue, w)) == 0)
+    if (!have_venue && (rc = seed_venue(c, venue, w)) == 0)
         venues++;
-    int64_t now = bo__api_now_ms() / 60000 * 60000; /* on the minute */
+    int64_t now = bo_live_now_ms(bo__catalog_live(c)) / 60000 * 60000; /* on the minute */
     for (size_t i = 0; rc == 0 && i < sizeof(demo_events) / sizeof(demo_events[0]); i++) {
-        if (bo__catalog_event(api, bo_id_from_key("demo event", demo_events[i].key), &e) == 0)
+        if (bo_catalog_event(c, bo_id_from_key("demo event", demo_events[i].key), &e) == 0)
             continue;
-        if ((rc = seed_event(api, venue, &demo_events[i], now, w)) == 0)
+        if ((rc = seed_event(c, venue, &demo_events[i], now, w)) == 0)
             events++;
     }
     bo_live_wait_free(w);

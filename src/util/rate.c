@@ -1,6 +1,6 @@
 /*
- * ratelimit.c - token buckets by key (api_internal.h "ratelimit.c"): how many card
- * attempts one client address may make (orders.c), so that nobody tests
+ * rate.c - token buckets by key (rate.h): how many card attempts one
+ * client address may make (src/api/orders.c), so that nobody tests
  * stolen card numbers through the confirm endpoint at the gateway's pace.
  *
  * Workload: one take per card attempt, a few per second at most, from any
@@ -13,12 +13,13 @@
  * cannot reset it, and honest buyers never share a bucket.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "api/api_internal.h"
+#include "util/rate.h"
 
 #define MILLI 1000 /* tokens are counted in thousandths */
 
@@ -35,7 +36,7 @@ struct bo_rate {
     struct slot slots[BO_RATE_SLOTS];
 };
 
-bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms)
+bo_rate_t *bo_rate_new(uint32_t burst, uint32_t period_ms)
 {
     if (burst == 0 || period_ms == 0 || sodium_init() < 0)
         return NULL;
@@ -49,7 +50,7 @@ bo_rate_t *bo__rate_new(uint32_t burst, uint32_t period_ms)
     return rl;
 }
 
-void bo__rate_free(bo_rate_t *rl)
+void bo_rate_free(bo_rate_t *rl)
 {
     if (!rl)
         return;
@@ -69,7 +70,7 @@ static int64_t refill(const bo_rate_t *rl, const struct slot *s, int64_t now_ms)
     return t < full ? t : full;
 }
 
-int64_t bo__rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms)
+int64_t bo_rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms)
 {
     uint64_t h;
     crypto_shorthash((uint8_t *)&h, (const uint8_t *)key, len, rl->hash_key);
