@@ -250,6 +250,7 @@ int bo__catalog_put_event(bo_api_t *api, uint64_t id, uint64_t venue, const char
     struct cat_event *e = event_parse(id, venue, meta_json);
     if (!e)
         return BO_EINVAL;
+    e->info.live = bo_live_find(api->live, id);
     pthread_rwlock_wrlock(&c->mu);
     struct cat_event *old = bo_u64map_get(&c->events, id);
     int rc = order_reserve(c);

@@ -107,6 +107,7 @@ typedef struct hold_call {
     bo_api_t *api;
     bo_http_async_t *a;
     uint64_t event;
+    bo_live_event_t *ev; /* found once (the catalog's), handed down */
     const bo_layout_t *layout;
     char currency[4];
     bo_hold_req_t req;
@@ -217,7 +218,7 @@ static json_t *refusal_details(hold_call_t *c)
         uint32_t n = c->req.nseats + c->req.best_quantity;
         for (uint32_t i = 0; i < c->req.nga; i++)
             n += c->req.ga[i].quantity;
-        int limit = bo_live_read(c->api->live, c->event, limit_of, NULL);
+        int limit = bo_live_read_of(c->api->live, c->ev, limit_of, NULL);
         return limit > 0
                    ? json_pack("{sIsI}", "limit", (json_int_t)limit, "requested", (json_int_t)n)
                    : json_pack("{sI}", "requested", (json_int_t)n);
@@ -259,17 +260,20 @@ static bool read_fast(bo_http_req_t *r, hold_call_t *c)
 }
 
 /* Check the event and read the body into c: 0, or BO_ENOTFOUND / BO_EINVAL
- * once answered (404, 400). */
+ * once answered (404, 400). The event is looked up once, in the catalog,
+ * whose entry carries the live layer's handle (its seat map, its
+ * decisions). */
 static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_info_t *info)
 {
     const char *evt = bo_http_param(r, "id");
     json_t *body;
     bo_hold_bad_t bad;
     if (bo_id_parse_event(evt, &c->event) || bo__catalog_event(api, c->event, info) ||
-        !(c->layout = bo_live_venue(api->live, info->venue))) {
+        !(c->ev = info->live)) {
         no_such_event(r, evt ? evt : "");
         return BO_ENOTFOUND;
     }
+    c->layout = bo_live_event_layout(c->ev);
     if (read_fast(r, c))
         return 0;
     memset(&c->req, 0, sizeof(c->req));
@@ -329,7 +333,7 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
     bo_live_result_t refusal;
     bo_live_call_t call = {hold_done, c, c->idem.on ? hold_decided : NULL};
     bo_mut_t m = {.op = BO_MUT_HOLD, .req = &c->req};
-    int rc = bo_live_apply(api->live, c->event, &m, &call, &refusal);
+    int rc = bo_live_apply_to(api->live, c->ev, &m, &call, &refusal);
     if (rc == 0)
         return 0; /* c is hold_done's now: not to be touched */
     c->status = rc;
@@ -374,7 +378,8 @@ static int on_hold_get(void *arg, bo_http_req_t *r)
     hold_read_t h;
     size_t len;
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &event, &h.id) ||
-        bo__catalog_event(api, event, &info) || bo_live_read(api->live, event, read_hold, &h))
+        bo__catalog_event(api, event, &info) ||
+        bo_live_read_of(api->live, info.live, read_hold, &h))
         return no_such_hold(r);
     char *body = bo__hold_render(h.layout, event, &h.v, info.currency, h.now_ms, &len);
     if (!body)
