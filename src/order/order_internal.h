@@ -54,6 +54,7 @@
 #include "boxoffice/pay.h"
 #include "boxoffice/store.h"
 #include "boxoffice/ticket.h"
+#include "util/assert.h"
 
 struct bo_order_book; /* order_book.c */
 struct bo_jobs;       /* jobs.c */
@@ -132,6 +133,7 @@ struct bo_order {
     bool opened;          /* its checkout committed (else a retry of it starts over) */
     uint32_t changes;     /* commits of the order since it was loaded (order_book.c) */
     bool hold_key_stored; /* the store finds it by its hold's id: saves write that key once */
+    int saved_status;     /* as last committed (loaded), -1 before: commits assert the move */
     /* reconcile.c, in memory only, order locked */
     int64_t recheck_ms;         /* when to ask the gateway again */
     uint32_t looks;             /* the reconciler's steps since the order last changed */
