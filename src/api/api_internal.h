@@ -18,6 +18,7 @@
 #include "boxoffice/api.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
+#include "util/assert.h"
 
 struct bo_catalog;  /* catalog.c */
 struct bo_streams;  /* availability.c */
