@@ -246,6 +246,7 @@ char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, s
     char id[BO_ID_ORDER_LEN + 1], hold[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1];
     bo_order_event_t info;
     BO_ASSERT(os != NULL && o != NULL && len != NULL);
+    BO_ASSERT(o->published || bo_mutex_held((pthread_mutex_t *)&o->mu));
     const bo_layout_t *l = bo__order_layout(os, o->event, &info);
     bo_id_order(id, o->id);
     bo_id_hold(hold, o->event, &o->hold);

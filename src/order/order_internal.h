@@ -107,6 +107,7 @@ struct bo_order {
     /* a copy of the order's fields when its running step began (its own
      * tickets; the fields from id up to refs), or NULL: readers render it */
     struct bo_order *shown;
+    bool published; /* this is such a copy (rendered unlocked: nothing writes it) */
     uint64_t id, event;
     bo_hold_id_t hold;
     char secret[BO_ORDER_SECRET_LEN + 1];
@@ -279,7 +280,8 @@ char *bo__order_doc(const bo_order_t *o, size_t *len);
 int bo__order_from_doc(const char *body, size_t len, bo_order_t *o);
 
 /* The API's answer {"order":{...},"payment":{...}} (malloc'd, caller
- * frees), with the secret when with_secret. Order locked. */
+ * frees), with the secret when with_secret. Order locked, or o a copy it
+ * published (bo__order_lock). */
 char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, size_t *len);
 
 /* ---- saving (order_book.c; worker threads, order locked) ------------------ */

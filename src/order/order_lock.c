@@ -57,6 +57,7 @@ static bo_order_t *shown_new(bo_order_t *o)
     if (!copy)
         return NULL;
     memcpy((char *)copy + SHOWN_FROM, (const char *)o + SHOWN_FROM, SHOWN_SIZE);
+    copy->published = true;
     copy->tickets = NULL;
     if (o->ntickets && !(copy->tickets = malloc(o->ntickets * sizeof(*o->tickets)))) {
         free(copy);
