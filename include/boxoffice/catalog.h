@@ -44,6 +44,10 @@ typedef struct bo_event_info {
     int64_t starts_at_ms, on_sale_at_ms, created_ms;
     int64_t refund_deadline_ms; /* buyers may cancel paid orders until then; 0: 24 h before */
     bool cancelled;
+    /* the live layer's event (set as the catalog takes the event, which
+     * the live layer made visible before): a request that found the event
+     * here decides and reads through it, without looking it up again */
+    bo_live_event_t *live;
     /* at the time of bo_catalog_event, from the fields above alone:
      * never BO_EVENT_SOLD_OUT (bo_catalog_status adds it) */
     enum bo_event_status status;

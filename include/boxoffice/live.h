@@ -154,6 +154,22 @@ typedef struct bo_live_call {
 } bo_live_call_t;
 int bo_live_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, const bo_live_call_t *c,
                   bo_live_result_t *refusal);
+/*
+ * An event found once and handed down: a request that decides (or reads)
+ * looks its event up once (the API's catalog keeps the handle with the
+ * event's meta) instead of once per call. bo_live_find: the visible event
+ * of that id, or NULL; a handle stays valid until bo_live_close (events
+ * never leave the live layer); any thread, bo_live_each_event's fn too (a
+ * second read lock of the registries, which POSIX allows).
+ * bo_live_event_layout: its venue's seat map.
+ * bo_live_apply_to / bo_live_read_of: bo_live_apply / bo_live_read on the
+ * handle (NULL: BO_ENOTFOUND, as for an unknown id).
+ */
+typedef struct bo_live_event bo_live_event_t;
+bo_live_event_t *bo_live_find(bo_live_t *live, uint64_t event);
+const bo_layout_t *bo_live_event_layout(const bo_live_event_t *event);
+int bo_live_apply_to(bo_live_t *live, bo_live_event_t *event, const bo_mut_t *m,
+                     const bo_live_call_t *c, bo_live_result_t *refusal);
 /* bo_live_apply of {BO_MUT_HOLD, .req = req}, without the refusal's details. */
 int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
                       const bo_live_call_t *c);
@@ -210,6 +226,7 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
  * clock's now. Returns fn's value, or BO_ENOTFOUND. */
 typedef int (*bo_live_read_fn)(void *arg, const bo_inv_t *inv, int64_t now_ms);
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg);
+int bo_live_read_of(bo_live_t *live, bo_live_event_t *event, bo_live_read_fn fn, void *arg);
 /* The layout of a venue (valid until bo_live_close), or NULL. */
 const bo_layout_t *bo_live_venue(bo_live_t *live, uint64_t venue);
 

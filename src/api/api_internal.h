@@ -23,6 +23,7 @@
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
 #include "boxoffice/staff.h"
+#include "util/assert.h"
 
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */

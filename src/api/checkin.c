@@ -256,6 +256,9 @@ typedef struct scan {
 static void scan_done(void *arg, bo_order_answer_t *ans)
 {
     scan_t *s = arg;
+    /* order.h's scan answers: ok, already_used or wrong_event, voided, invalid */
+    BO_ASSERT(s->a != NULL && (ans->err < 0 || ans->status == 200 || ans->status == 409 ||
+                               ans->status == 410 || ans->status == 422));
     if (ans->err)
         bo__idem_reply_error(s->api, &s->idem, s->a, ans->err, ans->message, ans->details);
     else

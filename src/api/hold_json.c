@@ -184,6 +184,7 @@ int bo__hold_request_read(const json_t *body, const bo_layout_t *l, bo_hold_req_
 {
     const json_t *s = member(body, "seats"), *best = member(body, "best_available");
     const json_t *g = member(body, "ga"), *cust = member(body, "customer");
+    BO_ASSERT(json_is_object(body) && l != NULL && req != NULL && seats && ga && b);
     b->field[0] = '\0';
     b->details = NULL;
     req->best_category = req->best_section = BO_NONE;
@@ -269,6 +270,7 @@ static bool fast_seats(scan_t *s, const bo_layout_t *l, bo_hold_req_t *req, uint
         uint32_t seat = bo_layout_find_seat(l, id, len);
         if (seat == BO_NONE)
             return false;
+        BO_ASSERT(seat < l->nseats);
         for (uint32_t i = 0; i < n; i++)
             if (seats[i] == seat)
                 return false;
@@ -294,6 +296,7 @@ static bool fast_customer(scan_t *s, bo_hold_req_t *req)
 bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_hold_req_t *req,
                         uint32_t seats[BO_HOLD_MAX_SEATS])
 {
+    BO_ASSERT(l != NULL && req != NULL && seats != NULL && (body != NULL || len == 0));
     scan_t s = {body, body + len};
     bool has_seats = false, customer = false;
     if (!take(&s, '{'))
@@ -317,6 +320,7 @@ bool bo__hold_read_fast(const char *body, size_t len, const bo_layout_t *l, bo_h
     if (s.p != s.end)
         return false;
     req->best_category = req->best_section = BO_NONE;
+    BO_ASSERT(req->nseats > 0 && req->nseats <= BO_HOLD_MAX_SEATS && req->seats == seats);
     return true;
 }
 
@@ -385,6 +389,8 @@ char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t
     char id[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1], when[BO_RFC3339_SIZE];
     /* room for a hold of a few seats at once: one allocation, no growth */
     bo_buf_t b;
+    BO_ASSERT(l != NULL && v != NULL && currency != NULL && len != NULL);
+    BO_ASSERT(v->nseats <= BO_HOLD_MAX_SEATS && v->nga <= BO_HOLD_MAX_GA);
     bo_buf_init(&b, 512);
     bo_id_hold(id, event, &v->id);
     bo_id_event(evt, event);
@@ -399,11 +405,13 @@ char *bo__hold_render(const bo_layout_t *l, uint64_t event, const bo_hold_view_t
     for (uint32_t i = 0; i < v->nseats; i++) {
         if (i)
             bo_buf_put(&b, ",", 1);
+        BO_ASSERT(v->seats[i] < l->nseats); /* the hold's seats are its venue's */
         bo_buf_json_str(&b, bo_layout_str(l, l->seats[v->seats[i]].id));
     }
     bo_buf_puts(&b, "],\"ga\":[");
     for (uint32_t i = 0; i < v->nga; i++) {
         bo_buf_puts(&b, i ? ",{\"area\":" : "{\"area\":");
+        BO_ASSERT(v->ga[i].area < l->nga);
         bo_buf_json_str(&b, bo_layout_str(l, l->ga[v->ga[i].area].id));
         bo_buf_puts(&b, ",\"quantity\":");
         put_i64(&b, v->ga[i].quantity);

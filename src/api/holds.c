@@ -74,6 +74,7 @@ static bool storable(int err)
 static int refuse(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem, bo_http_async_t *a, int err,
                   const char *message, json_t *details)
 {
+    BO_ASSERT(r != NULL && idem != NULL && err < 0); /* a refusal: a BO_E* code */
     if (idem->on && storable(err)) {
         if (!a && !(a = bo_http_async_begin(r))) {
             json_decref(details);
@@ -107,6 +108,7 @@ typedef struct hold_call {
     bo_api_t *api;
     bo_http_async_t *a;
     uint64_t event;
+    bo_live_event_t *ev; /* found once (the catalog's), handed down */
     const bo_layout_t *layout;
     char currency[4];
     bo_hold_req_t req;
@@ -128,6 +130,7 @@ static void call_free(hold_call_t *c)
 /* The 201 answer of the hold in c->res (res may be c->res). */
 static char *render_created(hold_call_t *c, const bo_hold_res_t *res, size_t *len)
 {
+    BO_ASSERT(c->ev != NULL && c->layout != NULL && res->nseats <= BO_HOLD_MAX_SEATS);
     bo_hold_view_t v = {.id = c->req.id,
                         .status = BO_HOLD_HELD,
                         .expires_at_ms = res->expires_at_ms,
@@ -143,6 +146,7 @@ static char *render_created(hold_call_t *c, const bo_hold_res_t *res, size_t *le
 static void hold_decided(void *arg, const bo_live_result_t *lr, bo_rec_t *rec)
 {
     hold_call_t *c = arg;
+    BO_ASSERT(c->idem.on && c->body == NULL); /* hooked only with a key, once */
     c->body = render_created(c, &lr->res, &c->len);
     bo__idem_attach(&c->idem, rec, 201, c->body, c->len);
 }
@@ -160,6 +164,7 @@ static void set_location(bo_http_req_t *r, hold_call_t *c)
 static void hold_answer(bo_http_req_t *r, void *arg)
 {
     hold_call_t *c = arg;
+    BO_ASSERT(c->status <= 0);
     count(c->api, result_of(c->status));
     if (r && c->status == 0) {
         set_location(r, c);
@@ -182,6 +187,7 @@ static void hold_answer(bo_http_req_t *r, void *arg)
 static void hold_done(void *arg, const bo_live_result_t *lr)
 {
     hold_call_t *c = arg;
+    BO_ASSERT(lr->status <= 0 && lr->res.nseats <= BO_HOLD_MAX_SEATS); /* copied below */
     c->status = lr->status;
     /* committed (or failed): only what the answer shows */
     c->res.expires_at_ms = lr->res.expires_at_ms;
@@ -206,18 +212,22 @@ static json_t *refusal_details(hold_call_t *c)
     const bo_layout_t *l = c->layout;
     if (c->status == BO_EUNAVAILABLE) {
         json_t *seats = json_array(), *ga = json_array();
-        for (uint32_t i = 0; i < c->res.nunavailable; i++)
+        for (uint32_t i = 0; i < c->res.nunavailable; i++) {
+            BO_ASSERT(c->res.unavailable[i] < l->nseats);
             json_array_append_new(
                 seats, json_string(bo_layout_str(l, l->seats[c->res.unavailable[i]].id)));
-        for (uint32_t i = 0; i < c->res.nga_short; i++)
+        }
+        for (uint32_t i = 0; i < c->res.nga_short; i++) {
+            BO_ASSERT(c->res.ga_short[i] < l->nga);
             json_array_append_new(ga, json_string(bo_layout_str(l, l->ga[c->res.ga_short[i]].id)));
+        }
         return json_pack("{soso}", "seats", seats, "ga", ga);
     }
     if (c->status == BO_ELIMIT) {
         uint32_t n = c->req.nseats + c->req.best_quantity;
         for (uint32_t i = 0; i < c->req.nga; i++)
             n += c->req.ga[i].quantity;
-        int limit = bo_live_read(c->api->live, c->event, limit_of, NULL);
+        int limit = bo_live_read_of(c->api->live, c->ev, limit_of, NULL);
         return limit > 0
                    ? json_pack("{sIsI}", "limit", (json_int_t)limit, "requested", (json_int_t)n)
                    : json_pack("{sI}", "requested", (json_int_t)n);
@@ -229,6 +239,7 @@ static json_t *refusal_details(hold_call_t *c)
 static int hold_refused(hold_call_t *c, bo_http_req_t *r)
 {
     bo_api_t *api = c->api;
+    BO_ASSERT(c->status < 0); /* the error return: no callback will come */
     int err = c->status == BO_EEXIST ? BO_EBUSY : c->status; /* a hold id drawn twice */
     const char *message = err == BO_ENOTFOUND ? "no such event" : NULL;
     json_t *details = refusal_details(c);
@@ -259,17 +270,21 @@ static bool read_fast(bo_http_req_t *r, hold_call_t *c)
 }
 
 /* Check the event and read the body into c: 0, or BO_ENOTFOUND / BO_EINVAL
- * once answered (404, 400). */
+ * once answered (404, 400). The event is looked up once, in the catalog,
+ * whose entry carries the live layer's handle (its seat map, its
+ * decisions). */
 static int hold_read(bo_api_t *api, bo_http_req_t *r, hold_call_t *c, bo_event_info_t *info)
 {
     const char *evt = bo_http_param(r, "id");
     json_t *body;
     bo_hold_bad_t bad;
     if (bo_id_parse_event(evt, &c->event) || bo_catalog_event(api->catalog, c->event, info) ||
-        !(c->layout = bo_live_venue(api->live, info->venue))) {
+        !(c->ev = info->live)) {
         no_such_event(r, evt ? evt : "");
         return BO_ENOTFOUND;
     }
+    c->layout = bo_live_event_layout(c->ev);
+    BO_ASSERT(c->layout != NULL);
     if (read_fast(r, c))
         return 0;
     memset(&c->req, 0, sizeof(c->req));
@@ -329,7 +344,7 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
     bo_live_result_t refusal;
     bo_live_call_t call = {hold_done, c, c->idem.on ? hold_decided : NULL};
     bo_mut_t m = {.op = BO_MUT_HOLD, .req = &c->req};
-    int rc = bo_live_apply(api->live, c->event, &m, &call, &refusal);
+    int rc = bo_live_apply_to(api->live, c->ev, &m, &call, &refusal);
     if (rc == 0)
         return 0; /* c is hold_done's now: not to be touched */
     c->status = rc;
@@ -375,7 +390,7 @@ static int on_hold_get(void *arg, bo_http_req_t *r)
     size_t len;
     if (bo_id_parse_hold(bo_http_param(r, "hold_id"), &event, &h.id) ||
         bo_catalog_event(api->catalog, event, &info) ||
-        bo_live_read(api->live, event, read_hold, &h))
+        bo_live_read_of(api->live, info.live, read_hold, &h))
         return no_such_hold(r);
     char *body = bo__hold_render(h.layout, event, &h.v, info.currency, h.now_ms, &len);
     if (!body)
@@ -412,6 +427,7 @@ static void release_answer(bo_http_req_t *r, void *arg)
 static void release_done(void *arg, const bo_live_result_t *lr)
 {
     release_call_t *c = arg;
+    BO_ASSERT(lr->status <= 0);
     c->status = lr->status;
     bo__idem_end(c->api, &c->idem, lr->status == 0 ? 204 : 0, lr->status == 0 ? "" : NULL, 0);
     bo_http_async_finish(c->a, release_answer, c);

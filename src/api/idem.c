@@ -62,6 +62,7 @@ int bo__api_json_body(bo_http_req_t *r, json_t **out)
 
 bool bo__idem_key_ok(const char *s, size_t len)
 {
+    BO_ASSERT(s != NULL || len == 0);
     if (len == 0 || len > BO_IDEM_KEY_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
@@ -74,6 +75,7 @@ void bo__idem_hash(const char *method, const char *path, const char *body, size_
                    uint8_t out[32])
 {
     crypto_hash_sha256_state st;
+    BO_ASSERT(method != NULL && path != NULL && (body != NULL || len == 0) && out != NULL);
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const uint8_t *)method, strlen(method) + 1);
     crypto_hash_sha256_update(&st, (const uint8_t *)path, strlen(path) + 1);
@@ -118,6 +120,7 @@ int bo__idem_begin(bo_api_t *api, bo_http_req_t *r, bo_idem_t *idem)
     }
     const char *body = bo_http_body(r, &blen);
     bo__idem_hash(bo_http_method(r), bo_http_path(r), body, blen, idem->hash);
+    BO_ASSERT(klen < sizeof(idem->key)); /* bo__idem_key_ok's bound */
     memcpy(idem->key, key, klen + 1);
     bo_idem_answer_t ans = {0};
     int64_t retry_ms = 0;
@@ -145,6 +148,7 @@ void bo__idem_attach(const bo_idem_t *idem, bo_rec_t *rec, int status, const cha
 {
     if (!idem->on || !body)
         return;
+    BO_ASSERT(rec != NULL && status >= 200 && status < 300); /* a decision's success */
     rec->idem_key = idem->key;
     rec->idem_hash = idem->hash;
     rec->idem_status = status;
@@ -156,6 +160,7 @@ void bo__idem_end(bo_api_t *api, bo_idem_t *idem, int status, const char *body, 
 {
     if (!idem->on)
         return;
+    BO_ASSERT(body == NULL || (status >= 200 && status <= 599)); /* an answer, or none */
     idem->on = false;
     bo_live_idem_end(api->live, idem->key, status, body, len);
 }
@@ -228,6 +233,8 @@ static void reply_stored(void *arg, const bo_live_result_t *res)
 void bo__idem_reply(bo_api_t *api, bo_idem_t *idem, bo_http_async_t *a, int status, char *body,
                     size_t len, const char *location, bool durable)
 {
+    BO_ASSERT(idem != NULL && a != NULL && status >= 200 && status <= 599);
+    BO_ASSERT(body != NULL || len == 0);
     struct reply *rep = calloc(1, sizeof(*rep));
     if (!rep || (location && !(rep->location = strdup(location)))) {
         free(rep);

@@ -56,6 +56,10 @@ static void step_done(void *arg, bo_order_answer_t *ans)
 {
     step_t *s = arg;
     bo_api_t *api = s->api;
+    /* order.h: a success (200, 201, 204 with the order) or a refusal */
+    BO_ASSERT(s->a != NULL &&
+              (ans->err < 0 || (ans->err == 0 && ans->order != 0 &&
+                                (ans->status == 200 || ans->status == 201 || ans->status == 204))));
     if (ans->err == BO_EORDERBUSY) {
         json_decref(ans->details);
         bo__idem_reply_busy(api, &s->idem, s->a);
@@ -92,6 +96,7 @@ static void step_drop(step_t *s, bo_order_step_t *st)
 /* A step made (rc of bo_order_*step): a busy or failed one is answered. */
 static int step_made(step_t *s, bo_http_req_t *r, int rc)
 {
+    BO_ASSERT(rc <= 0 && s->a == NULL); /* not started: nothing answers later */
     if (rc == BO_EORDERBUSY)
         busy(s->api, r, &s->idem);
     else if (rc)
@@ -104,6 +109,7 @@ static int step_made(step_t *s, bo_http_req_t *r, int rc)
 /* The async handle and the worker; on failure the request is answered. */
 static int start(step_t *s, bo_order_step_t *st, bo_http_req_t *r)
 {
+    BO_ASSERT(s->a == NULL && st != NULL); /* one async answer per request */
     if (!(s->a = bo_http_async_begin(r))) {
         step_drop(s, st);
         return BO_ENOMEM;

@@ -24,12 +24,14 @@ static void delivered(void *arg, bo_order_answer_t *ans)
 {
     delivery_t *d = arg;
     bo_idem_t none = {0};
+    BO_ASSERT(d->a != NULL && (ans->err < 0 || (ans->err == 0 && ans->message != NULL)));
     char body[256];
     if (ans->err) {
         bo__idem_reply_error(d->api, &none, d->a, BO_EGATEWAY, ans->message, NULL);
     } else {
         int n = snprintf(body, sizeof(body), "{\"received\":true,\"id\":\"%s\",\"outcome\":\"%s\"}",
                          d->id, ans->message);
+        BO_ASSERT(n > 0 && (size_t)n < sizeof(body)); /* an id of BO_PAY_ID_MAX, a status */
         bo__idem_reply(d->api, &none, d->a, 200, strdup(body), (size_t)n, NULL, true);
     }
     free(d);

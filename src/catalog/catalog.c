@@ -214,6 +214,7 @@ int bo_catalog_put_event(bo_catalog_t *c, uint64_t id, uint64_t venue, const cha
     struct cat_event *e = event_parse(id, venue, meta_json);
     if (!e)
         return BO_EINVAL;
+    e->info.live = bo_live_find(c->live, id);
     pthread_rwlock_wrlock(&c->mu);
     struct cat_event *old = bo_u64map_get(&c->events, id);
     int rc = order_reserve(c);

@@ -18,6 +18,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 /* addr (len bytes: "1.2.3.4", "::1", "[::1]", "1.2.3.4:80", "[::1]:80")
  * as 16 bytes (IPv4 mapped); false when it is not an address. */
@@ -65,6 +66,7 @@ static void format_addr(const uint8_t a[16], char out[BO_HTTP_ADDR_MAX])
 static bool in_net(const bo_http_net_t *n, const uint8_t a[16])
 {
     unsigned full = n->bits / 8, rest = n->bits % 8;
+    BO_ASSERT(n->bits <= 128); /* bo_http_trusted_add's */
     if (memcmp(n->addr, a, full) != 0)
         return false;
     if (rest == 0)
@@ -83,6 +85,7 @@ static bool trusted(const bo_http_trusted_t *t, const uint8_t a[16])
 
 int bo_http_trusted_add(bo_http_trusted_t *t, const char *cidr)
 {
+    BO_ASSERT(t != NULL && cidr != NULL);
     const char *slash = strchr(cidr, '/');
     size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
     bo_http_net_t n = {.bits = 128};
@@ -115,6 +118,7 @@ void bo_http_trusted_default(bo_http_trusted_t *t)
 int bo_http_trusted_has(const bo_http_trusted_t *t, const char *addr, size_t len)
 {
     uint8_t a[16];
+    BO_ASSERT(t != NULL && t->n <= BO_HTTP_MAX_TRUSTED && (addr != NULL || len == 0));
     return parse_addr(addr, len, a) && trusted(t, a);
 }
 

@@ -28,6 +28,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 struct bo__late_body {
     h2o_ostream_t super; /* swallows h2o's 413, then carries the answer */
@@ -51,7 +52,7 @@ static void swallow(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size
 
 void bo__guard_send(struct bo__late_body *late, h2o_req_t *req, h2o_iovec_t body)
 {
-    assert(late->done && !late->writing_continue);
+    BO_ASSERT(late->done && !late->writing_continue);
     h2o_ostream_send_next(&late->super, req, &body, body.len ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
 
@@ -79,7 +80,7 @@ static void on_dispose(void *p)
 static void late_answer(struct bo__late_body *late)
 {
     h2o_req_t *req = late->req;
-    assert(late->done);
+    BO_ASSERT(late->done);
     if (late->writing_continue)
         return;
     h2o_linklist_unlink(&late->link);
@@ -99,9 +100,11 @@ static void fail(struct bo__late_body *late, int status, const char *code, const
 {
     h2o_req_t *req = late->req;
     char buf[256];
+    BO_ASSERT(status >= 400 && status <= 599 && !late->fail_status); /* one failure */
     int n =
         snprintf(buf, sizeof(buf),
                  "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"details\":{}}}", code, message);
+    BO_ASSERT(n > 0 && (size_t)n < sizeof(buf)); /* our own texts: never cut */
     stop_reading(late);
     late->fail_status = status;
     req->res.status = status;
@@ -116,6 +119,7 @@ static void fail(struct bo__late_body *late, int status, const char *code, const
 
 static void check_complete(struct bo__late_body *late)
 {
+    BO_ASSERT(late->sock != NULL && !late->done);
     if (late->sock->input->size < late->head_len + late->body_len)
         return;
     stop_reading(late);

@@ -14,6 +14,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 #include "util/json_depth.h"
 #include "util/pct.h"
 
@@ -51,6 +52,7 @@ const char *bo_http_remote_addr(bo_http_req_t *r)
 
 const char *bo_http_param(bo_http_req_t *r, const char *name)
 {
+    BO_ASSERT(r != NULL && name != NULL);
     bo_server_t *srv = r->loop->srv;
     if (r->route < 0 || (unsigned)r->route >= srv->nroutes)
         return NULL;
@@ -59,6 +61,7 @@ const char *bo_http_param(bo_http_req_t *r, const char *name)
     for (unsigned i = 0; i < route->nsegs; i++) {
         if (!((route->param_mask >> i) & 1))
             continue;
+        BO_ASSERT(k < BO_HTTP_MAX_PARAMS); /* add_route counted them */
         if (!strcmp(route->segs[i], name))
             return r->params[k];
         k++;
@@ -68,6 +71,7 @@ const char *bo_http_param(bo_http_req_t *r, const char *name)
 
 const char *bo_http_query(bo_http_req_t *r, const char *name, size_t *len)
 {
+    BO_ASSERT(r != NULL && name != NULL);
     h2o_req_t *req = r->req;
     size_t nlen = strlen(name);
     if (req->query_at == SIZE_MAX)
@@ -98,6 +102,7 @@ const char *bo_http_query(bo_http_req_t *r, const char *name, size_t *len)
 
 const char *bo_http_header(bo_http_req_t *r, const char *name, size_t *len)
 {
+    BO_ASSERT(r != NULL && name != NULL && name[0]);
     h2o_req_t *req = r->req;
     size_t nlen = strlen(name);
     for (size_t i = 0; i < req->headers.size; i++) {
@@ -113,6 +118,7 @@ const char *bo_http_header(bo_http_req_t *r, const char *name, size_t *len)
 
 const char *bo_http_body(bo_http_req_t *r, size_t *len)
 {
+    BO_ASSERT(r != NULL && len != NULL);
     *len = r->req->entity.base ? r->req->entity.len : 0;
     return r->req->entity.base ? r->req->entity.base : "";
 }
@@ -131,6 +137,7 @@ static int json_refuse(bo_http_req_t *r, const char *msg, json_t *details)
 int bo__json_object_read(const char *body, size_t len, unsigned max_depth, json_t **out,
                          json_error_t *err)
 {
+    BO_ASSERT(out != NULL && err != NULL && (body != NULL || len == 0));
     *out = NULL;
     if (max_depth == 0)
         max_depth = BO_HTTP_DEFAULT_JSON_DEPTH;

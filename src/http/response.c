@@ -120,6 +120,7 @@ void bo_http_close_after(bo_http_req_t *r)
 
 int bo_http_set_header(bo_http_req_t *r, const char *name, const char *value)
 {
+    BO_ASSERT(r != NULL && name != NULL && value != NULL);
     h2o_req_t *req = r->req;
     size_t nlen = strlen(name), vlen = strlen(value);
     if (r->answered)
@@ -159,6 +160,7 @@ int bo_http_send_error_status(bo_http_req_t *r, int status, const char *code, co
         json_decref(details);
         return BO_ESTATE;
     }
+    BO_ASSERT(code != NULL && message != NULL); /* json_pack would drop the whole answer */
     json_t *body = json_pack("{s{s:s,s:s,s:o}}", "error", "code", code, "message", message,
                              "details", details ? details : json_object());
     if (status == 503)
@@ -177,6 +179,7 @@ int bo_http_send_error(bo_http_req_t *r, int bo_err, const char *message, json_t
 int bo_http_send_text(bo_http_req_t *r, int status, const char *content_type, const char *body,
                       size_t len)
 {
+    BO_ASSERT(r != NULL && (body != NULL || len == 0));
     if (r->answered)
         return BO_ESTATE;
     return bo__send(r, status, content_type, h2o_strdup(&r->req->pool, body, len));
@@ -184,6 +187,7 @@ int bo_http_send_text(bo_http_req_t *r, int status, const char *content_type, co
 
 int bo_http_send_buf(bo_http_req_t *r, int status, const char *content_type, char *body, size_t len)
 {
+    BO_ASSERT(r != NULL && (body != NULL || len == 0));
     if (r->answered) {
         free(body);
         return BO_ESTATE;

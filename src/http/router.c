@@ -547,7 +547,7 @@ void bo__router_dispatch_late(bo_server_t *srv, h2o_req_t *req, int idx, struct 
     segment_t segs[BO_HTTP_MAX_SEGMENTS];
     r->late = late;
     int n = split_path(r->path, segs);
-    assert(n >= 0 && (unsigned)n == srv->routes[idx].nsegs);
+    BO_ASSERT(n >= 0 && (unsigned)n == srv->routes[idx].nsegs);
     if (refuse_head(srv, r, idx))
         return;
     run_handler(srv, r, idx, segs);

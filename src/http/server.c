@@ -17,6 +17,7 @@
 
 #include "boxoffice/error.h"
 #include "http/http_internal.h"
+#include "util/assert.h"
 
 #define ACCEPTS_PER_WAKEUP 32
 
@@ -278,6 +279,7 @@ static int loops_open(bo_server_t *srv)
 int bo_server_new(const bo_server_config_t *cfg, bo_server_t **out)
 {
     int rc = BO_ENOMEM;
+    BO_ASSERT(cfg != NULL && out != NULL);
     bo_server_t *srv = calloc(1, sizeof(*srv));
     *out = NULL;
     if (!srv)
@@ -339,6 +341,7 @@ void bo_server_free(bo_server_t *srv)
 
 static int push_callback(struct bo__at_free **list, unsigned *n, void (*fn)(void *arg), void *arg)
 {
+    BO_ASSERT(fn != NULL && (*list != NULL || *n == 0));
     struct bo__at_free *grown = realloc(*list, (*n + 1) * sizeof(*grown));
     if (!grown)
         return BO_ENOMEM;

@@ -258,13 +258,13 @@ static uint32_t record_seats(const bo_mut_t *m)
     return 0;
 }
 
-static int begin(bo_live_t *live, uint64_t event, uint32_t nseats, const bo_live_call_t *c,
+static int begin(bo_live_t *live, struct event *ev, uint32_t nseats, const bo_live_call_t *c,
                  struct decision *d)
 {
     BO_ASSERT(live != NULL && c != NULL && c->done != NULL);
     d->call = c;
     d->live = live;
-    d->ev = bo__live_event(live, event);
+    d->ev = ev;
     if (!d->ev)
         return BO_ENOTFOUND;
     d->op = op_new(d->ev->venue->layout, nseats, 0, c->done, c->arg);
@@ -301,11 +301,17 @@ static int end(struct decision *d, int rc, const bo_mut_t *m, bo_live_result_t *
 int bo_live_apply(bo_live_t *live, uint64_t event, const bo_mut_t *m, const bo_live_call_t *c,
                   bo_live_result_t *refusal)
 {
+    return bo_live_apply_to(live, bo_live_find(live, event), m, c, refusal);
+}
+
+int bo_live_apply_to(bo_live_t *live, bo_live_event_t *event, const bo_mut_t *m,
+                     const bo_live_call_t *c, bo_live_result_t *refusal)
+{
     struct decision d;
     BO_ASSERT(live != NULL && m != NULL && c != NULL);
     int rc = check(m);
     if (rc == 0)
-        rc = begin(live, event, record_seats(m), c, &d);
+        rc = begin(live, bo__live_of(event), record_seats(m), c, &d);
     if (rc)
         return refuse(refusal, rc);
     bo_mut_effect_t fx = {.r = &d.op->r, .sold = d.op->sold, .ga_delta = d.op->ga_delta};
@@ -324,7 +330,12 @@ int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
 
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg)
 {
-    struct event *ev = bo__live_event(live, event);
+    return bo_live_read_of(live, bo_live_find(live, event), fn, arg);
+}
+
+int bo_live_read_of(bo_live_t *live, bo_live_event_t *event, bo_live_read_fn fn, void *arg)
+{
+    struct event *ev = bo__live_of(event);
     if (!ev)
         return BO_ENOTFOUND;
     BO_ASSERT(fn != NULL);

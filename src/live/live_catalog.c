@@ -27,6 +27,17 @@ struct event *bo__live_event(bo_live_t *live, uint64_t id)
     return ev;
 }
 
+bo_live_event_t *bo_live_find(bo_live_t *live, uint64_t event)
+{
+    return (bo_live_event_t *)bo__live_event(live, event);
+}
+
+const bo_layout_t *bo_live_event_layout(const bo_live_event_t *event)
+{
+    BO_ASSERT(event != NULL);
+    return bo__live_of((bo_live_event_t *)event)->venue->layout;
+}
+
 int64_t bo__live_now(bo_live_t *live, struct event *ev)
 {
     BO_ASSERT(bo_mutex_held(&ev->mu));

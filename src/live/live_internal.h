@@ -59,6 +59,12 @@ int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int stat
                        const char *body, size_t len, int64_t at_ms);
 void bo__live_idem_free(bo_live_t *live);
 
+/* live.h's handle of an event is the event itself (bo_live_find). */
+static inline struct event *bo__live_of(bo_live_event_t *event)
+{
+    return (struct event *)event;
+}
+
 /* An event that is visible, or NULL. */
 struct event *bo__live_event(bo_live_t *live, uint64_t id);
 /* Now on the event's clock (caller holds ev->mu). */

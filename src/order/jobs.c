@@ -18,7 +18,6 @@
  * one order's requests cannot fill a pool with workers parked on its lock:
  * at most one buyer step waits there, behind at most one background step.
  */
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,9 +66,11 @@ static void *worker(void *arg)
         if (!p->head)
             break; /* stopping, and nothing left */
         struct job *j = p->head;
+        BO_ASSERT(p->queued > 0 && p->queued <= p->queue_max);
         if (!(p->head = j->next))
             p->tail = &p->head;
         p->queued--;
+        BO_ASSERT((p->head == NULL) == (p->queued == 0));
         pthread_mutex_unlock(&p->mu);
         j->fn(j->arg);
         free(j);
@@ -81,7 +82,8 @@ static void *worker(void *arg)
 
 int bo__order_job(bo_orders_t *os, enum bo_order_pool which, void (*fn)(void *arg), void *arg)
 {
-    assert(which >= 0 && which < BO_ORDER_POOL_COUNT && fn);
+    BO_ASSERT(which >= 0 && which < BO_ORDER_POOL_COUNT && fn);
+    BO_ASSERT(os->jobs != NULL); /* not after bo_orders_stop */
     pool_t *p = &os->jobs->pools[which];
     struct job *j = malloc(sizeof(*j));
     if (!j)
@@ -93,6 +95,7 @@ int bo__order_job(bo_orders_t *os, enum bo_order_pool which, void (*fn)(void *ar
         *p->tail = j;
         p->tail = &j->next;
         p->queued++;
+        BO_ASSERT(p->queued <= p->queue_max);
         pthread_cond_signal(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -103,6 +106,7 @@ int bo__order_job(bo_orders_t *os, enum bo_order_pool which, void (*fn)(void *ar
 
 static int pool_start(pool_t *p, const struct pool_size *size)
 {
+    BO_ASSERT(size->threads > 0 && size->queue_max > 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->tail = &p->head;
@@ -125,6 +129,8 @@ static void pool_stop(pool_t *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    /* every queued job ran (when a thread started to run them) */
+    BO_ASSERT(p->nthreads == 0 || (p->head == NULL && p->queued == 0));
     free(p->threads);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);

@@ -16,7 +16,6 @@
  * own mutex guards its fields, and its step flag lets one step at a time
  * near them (order_internal.h).
  */
-#include <assert.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +128,7 @@ void bo__order_book_free(bo_order_book_t *b)
  * evicted (bo__order_put). */
 static bo_order_t *find(bo_orders_t *os, bo_u64map_t *m, uint64_t key)
 {
+    BO_ASSERT(!bo_mutex_held(&book(os)->mu));
     pthread_mutex_lock(&book(os)->mu);
     bo_order_t *o = bo_u64map_get(m, key);
     if (o)
@@ -202,6 +202,7 @@ bo_order_t *bo__order_by_hold(bo_orders_t *os, uint64_t event, const bo_hold_id_
                               bool stored)
 {
     char hid[BO_ID_HOLD_LEN + 1];
+    BO_ASSERT(hold != NULL);
     bo_order_t *o = find(os, &book(os)->by_hold, hold_key(event, hold));
     if (o || !stored)
         return o;
@@ -225,6 +226,7 @@ bo_order_t *bo__order_by_intent(bo_orders_t *os, const char *intent_id)
 
 bo_order_t *bo__order_by_ticket(bo_orders_t *os, uint64_t order, uint64_t ticket, bo_ticket_t **t)
 {
+    BO_ASSERT(t != NULL);
     bo_order_t *o = ticket ? find(os, &book(os)->by_ticket, ticket) : NULL;
     if (o && o->id != order) {
         bo__order_put(os, o);
@@ -234,6 +236,7 @@ bo_order_t *bo__order_by_ticket(bo_orders_t *os, uint64_t order, uint64_t ticket
         o = bo__order_find(os, order); /* settled: on disk, found by the order's id */
     for (uint32_t i = 0; o && i < o->ntickets; i++)
         if (o->tickets[i].id == ticket) {
+            BO_ASSERT(o->id == order);
             *t = &o->tickets[i];
             return o;
         }
@@ -245,15 +248,16 @@ bo_order_t *bo__order_by_ticket(bo_orders_t *os, uint64_t order, uint64_t ticket
 void bo__order_pin(bo_orders_t *os, bo_order_t *o)
 {
     pthread_mutex_lock(&book(os)->mu);
-    assert(o->refs > 0); /* the caller holds a pin */
+    BO_ASSERT(o->refs > 0 && o->refs < UINT32_MAX); /* the caller holds a pin */
     o->refs++;
     pthread_mutex_unlock(&book(os)->mu);
 }
 
 /* Whether o (book locked, no pin) may leave memory: settled, no step
  * running, and the book evicts (order_book.c's EVICT). */
-static bool evictable(const bo_order_book_t *b, const bo_order_t *o)
+static bool evictable(bo_order_book_t *b, const bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&b->mu));
     int st = bo__order_status(o);
     return b->evict && o->refs == 0 && st != BO_ORDER_PENDING && st != BO_ORDER_REFUND_PENDING &&
            !__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) &&
@@ -263,6 +267,7 @@ static bool evictable(const bo_order_book_t *b, const bo_order_t *o)
 /* Take o out of every index (book locked). */
 static void unindex(bo_order_book_t *b, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&b->mu) && b->in_memory > 0);
     bo_u64map_del(&b->by_id, o->id);
     if (bo_u64map_get(&b->by_hold, hold_key(o->event, &o->hold)) == o)
         bo_u64map_del(&b->by_hold, hold_key(o->event, &o->hold));
@@ -280,6 +285,7 @@ static void unindex(bo_order_book_t *b, bo_order_t *o)
  * already: the counts cover the orders on disk). 0 or BO_ENOMEM. */
 static int index_order(bo_order_book_t *b, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&b->mu) && o->book == NULL);
     uint64_t ik = o->intent_id[0] ? key_of(o->intent_id, strlen(o->intent_id), 2) : 0;
     int rc = bo_u64map_put(&b->by_id, o->id, o) ||
              bo_u64map_put(&b->by_hold, hold_key(o->event, &o->hold), o) ||
@@ -355,8 +361,11 @@ void bo__order_put(bo_orders_t *os, bo_order_t *o)
 {
     bo_order_book_t *b = book(os);
     bool gone = false;
+    /* a pin is given back after the order's unlock: the last one may free
+     * it (a settled order leaves memory), lock and all */
+    BO_ASSERT(o != NULL && !bo_mutex_held(&o->mu));
     pthread_mutex_lock(&b->mu);
-    assert(o->refs > 0);
+    BO_ASSERT(o->refs > 0); /* pins never go negative */
     o->refs--;
     if (o->book && evictable(b, o)) {
         unindex(b, o);
@@ -377,6 +386,8 @@ int bo__order_add(bo_orders_t *os, bo_order_t *o, bo_order_t **existing)
     bo_order_book_t *b = book(os);
     uint64_t hk = hold_key(o->event, &o->hold);
     int rc = 0, status = bo__order_status(o);
+    BO_ASSERT(existing != NULL && o->id != 0 && o->book == NULL && o->refs == 0);
+    BO_ASSERT(status >= 0 && status < BO_ORDER_NSTATUS);
     pthread_mutex_lock(&b->mu);
     if ((*existing = bo_u64map_get(&b->by_hold, hk)) || bo_u64map_get(&b->by_id, o->id)) {
         if (*existing)
@@ -400,11 +411,13 @@ int bo__order_add(bo_orders_t *os, bo_order_t *o, bo_order_t **existing)
 
 void bo__order_set_status(bo_order_t *o, int status)
 {
+    BO_ASSERT(status >= 0 && status < BO_ORDER_NSTATUS);
     int was = __atomic_exchange_n(&o->status, status, __ATOMIC_ACQ_REL);
     bo_order_book_t *b = o->book;
     if (!b || was == status)
         return;
     pthread_mutex_lock(&b->mu);
+    BO_ASSERT(was >= 0 && was < BO_ORDER_NSTATUS && b->by_status[was] > 0); /* o is counted */
     if (was >= 0 && was < BO_ORDER_NSTATUS)
         b->by_status[was]--;
     if (status >= 0 && status < BO_ORDER_NSTATUS)
@@ -427,6 +440,7 @@ void bo__order_counts(bo_orders_t *os, uint64_t by_status[BO_ORDER_NSTATUS])
 
 int bo__order_index_intent(bo_orders_t *os, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->book != NULL);
     if (!o->intent_id[0])
         return 0;
     pthread_mutex_lock(&book(os)->mu);
@@ -438,6 +452,8 @@ int bo__order_index_intent(bo_orders_t *os, bo_order_t *o)
 int bo__order_index_tickets(bo_orders_t *os, bo_order_t *o)
 {
     int rc = 0;
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->book != NULL);
+    BO_ASSERT(bo__order_status(o) == BO_ORDER_PAID); /* tickets index while they are valid */
     pthread_mutex_lock(&book(os)->mu);
     for (uint32_t i = 0; rc == 0 && i < o->ntickets; i++)
         rc = bo_u64map_put(&book(os)->by_ticket, o->tickets[i].id, o) ? BO_ENOMEM : 0;
@@ -501,6 +517,7 @@ typedef struct bo_order_commit {
 static int commit_doc(bo_order_commit_t *c, const char *coll, const char *id, char *body,
                       size_t len)
 {
+    BO_ASSERT(coll != NULL && id != NULL && strlen(id) <= BO_DOC_ID_MAX);
     if (!body || c->ndocs >= 4) {
         free(body);
         return BO_ENOMEM;
@@ -608,6 +625,7 @@ static void wait_init(struct wait *w, bo_order_commit_t *c)
 static int commit_docs(bo_orders_t *os, bo_order_commit_t *c)
 {
     struct wait w;
+    BO_ASSERT(!bo_mutex_held(&book(os)->mu)); /* waits a commit: every lookup would too */
     wait_init(&w, c);
     return wait_for(&w, bo_live_put_docs(os->live, c->docs, c->ndocs, bo_live_wait_done, &w));
 }
@@ -617,6 +635,7 @@ static int commit_with(bo_orders_t *os, bo_order_commit_t *c, enum bo_mut_op op,
                        const bo_order_t *o, int64_t deadline_ms)
 {
     struct wait w;
+    BO_ASSERT(!bo_mutex_held(&book(os)->mu));
     wait_init(&w, c);
     bo_live_call_t call = {bo_live_wait_done, &w, wait_decided};
     bo_mut_t m = {.op = (uint8_t)op,
@@ -633,9 +652,61 @@ static int commit_with(bo_orders_t *os, bo_order_commit_t *c, enum bo_mut_op op,
 
 /* ---- saving (worker threads, order locked) --------------------------------------- */
 
+/* Whether a commit may take o from the status it last committed (-1:
+ * none yet) to now: a settled order never goes back to pending, a paid
+ * one only to a refund, a refund only to its end; an unpaid end only to a
+ * late payment (paid, or refunded when its seats went). */
+static bool move_ok(int was, int now)
+{
+    switch (was) {
+    case -1:
+    case BO_ORDER_PENDING:
+        return true;
+    case BO_ORDER_PAID:
+        return now == BO_ORDER_PAID || now == BO_ORDER_REFUND_PENDING;
+    case BO_ORDER_REFUND_PENDING:
+        return now == was || now == BO_ORDER_REFUNDED || now == BO_ORDER_REFUNDED_UNAVAILABLE;
+    case BO_ORDER_REFUNDED:
+    case BO_ORDER_REFUNDED_UNAVAILABLE:
+        return now == was;
+    default: /* failed, expired, canceled */
+        return now == was || now == BO_ORDER_PAID || now == BO_ORDER_REFUND_PENDING;
+    }
+}
+
+/* Whether o's tickets are there exactly when its status says so: one per
+ * seat and GA place once paid (kept, void, by a refund of it), none
+ * before. */
+static bool tickets_ok(const bo_order_t *o)
+{
+    uint32_t places = o->nseats;
+    for (uint32_t i = 0; i < o->nga; i++)
+        places += o->ga[i].quantity;
+    switch (o->status) {
+    case BO_ORDER_PAID:
+        return o->ntickets == places && (places == 0 || o->tickets != NULL);
+    case BO_ORDER_REFUND_PENDING:
+    case BO_ORDER_REFUNDED:
+    case BO_ORDER_REFUNDED_UNAVAILABLE:
+        return o->ntickets == 0 || o->ntickets == places;
+    default:
+        return o->ntickets == 0;
+    }
+}
+
+/* The contract of every commit of an order: the running step's, order
+ * locked; its move and its tickets as above. */
+static void commit_check(const bo_order_t *o)
+{
+    BO_ASSERT(bo_mutex_held((pthread_mutex_t *)&o->mu));
+    BO_ASSERT(move_ok(o->saved_status, o->status));
+    BO_ASSERT(tickets_ok(o));
+}
+
 int bo__order_save(bo_orders_t *os, bo_order_t *o, const char *outbox_kind)
 {
     bo_order_commit_t c = {0};
+    commit_check(o);
     o->updated_ms = bo__order_now_ms(os);
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
@@ -643,6 +714,7 @@ int bo__order_save(bo_orders_t *os, bo_order_t *o, const char *outbox_kind)
     if (rc == 0) {
         o->changes++; /* the reconciler starts its schedule over */
         o->hold_key_stored |= c.hold_key_new;
+        o->saved_status = o->status;
     }
     commit_clear(&c);
     return rc;
@@ -652,6 +724,10 @@ int bo__order_save_with(bo_orders_t *os, bo_order_t *o, enum bo_mut_op op, const
                         int64_t deadline_ms, bo_live_result_t *r)
 {
     bo_order_commit_t c = {0};
+    commit_check(o);
+    BO_ASSERT(op == BO_MUT_PAY_START || op == BO_MUT_PAY_FAILED || op == BO_MUT_CONFIRM ||
+              op == BO_MUT_RELEASE || op == BO_MUT_CANCEL);
+    BO_ASSERT(op != BO_MUT_PAY_START || deadline_ms > 0);
     o->updated_ms = bo__order_now_ms(os);
     int rc = commit_order(&c, o, outbox_kind);
     if (rc == 0)
@@ -659,6 +735,7 @@ int bo__order_save_with(bo_orders_t *os, bo_order_t *o, enum bo_mut_op op, const
     if (rc == 0) {
         o->changes++;
         o->hold_key_stored |= c.hold_key_new;
+        o->saved_status = o->status;
     }
     if (r)
         *r = c.r;

@@ -37,6 +37,7 @@ static json_t *hex_json(const uint8_t *b, size_t n)
 
 char *bo__order_doc(const bo_order_t *o, size_t *len)
 {
+    BO_ASSERT(o != NULL && len != NULL && o->ntickets <= BO_ORDER_MAX_TICKETS);
     char oid[BO_ID_ORDER_LEN + 1], evt[BO_ID_EVENT_LEN + 1], cust[17];
     bo_id_order(oid, o->id);
     bo_id_event(evt, o->event);
@@ -130,6 +131,7 @@ static int content_from(json_t *j, bo_order_t *o)
 
 int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
 {
+    BO_ASSERT(body != NULL && o != NULL && o->tickets == NULL); /* a zeroed order */
     json_t *j = json_loadb(body, len, 0, NULL);
     char hold_hex[2 * sizeof(o->hold.b) + 1], status[32];
     int rc = j ? 0 : BO_ECORRUPT;
@@ -173,6 +175,7 @@ int bo__order_from_doc(const char *body, size_t len, bo_order_t *o)
     if (rc == 0)
         rc = tickets_from(json_object_get(j, "tickets"), o);
     o->hold_key_stored = rc == 0;
+    o->saved_status = rc == 0 ? o->status : -1;
     json_decref(j);
     return rc;
 }
@@ -187,6 +190,7 @@ const bo_layout_t *bo__order_layout(bo_orders_t *os, uint64_t event, bo_order_ev
 
 bool bo__order_ticket_place(json_t *j, const bo_layout_t *l, const bo_ticket_t *t)
 {
+    BO_ASSERT(t != NULL);
     if (l && t->seat != BO_TICKET_GA && t->seat < l->nseats) {
         const bo_seat_t *seat = &l->seats[t->seat];
         json_object_set_new(j, "seat", json_string(bo_layout_str(l, seat->id)));
@@ -241,6 +245,8 @@ char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, s
 {
     char id[BO_ID_ORDER_LEN + 1], hold[BO_ID_HOLD_LEN + 1], evt[BO_ID_EVENT_LEN + 1];
     bo_order_event_t info;
+    BO_ASSERT(os != NULL && o != NULL && len != NULL);
+    BO_ASSERT(o->published || bo_mutex_held((pthread_mutex_t *)&o->mu));
     const bo_layout_t *l = bo__order_layout(os, o->event, &info);
     bo_id_order(id, o->id);
     bo_id_hold(hold, o->event, &o->hold);

@@ -54,6 +54,7 @@
 #include "boxoffice/pay.h"
 #include "boxoffice/store.h"
 #include "boxoffice/ticket.h"
+#include "util/assert.h"
 
 struct bo_order_book; /* order_book.c */
 struct bo_jobs;       /* jobs.c */
@@ -106,6 +107,7 @@ struct bo_order {
     /* a copy of the order's fields when its running step began (its own
      * tickets; the fields from id up to refs), or NULL: readers render it */
     struct bo_order *shown;
+    bool published; /* this is such a copy (rendered unlocked: nothing writes it) */
     uint64_t id, event;
     bo_hold_id_t hold;
     char secret[BO_ORDER_SECRET_LEN + 1];
@@ -132,6 +134,7 @@ struct bo_order {
     bool opened;          /* its checkout committed (else a retry of it starts over) */
     uint32_t changes;     /* commits of the order since it was loaded (order_book.c) */
     bool hold_key_stored; /* the store finds it by its hold's id: saves write that key once */
+    int saved_status;     /* as last committed (loaded), -1 before: commits assert the move */
     /* reconcile.c, in memory only, order locked */
     int64_t recheck_ms;         /* when to ask the gateway again */
     uint32_t looks;             /* the reconciler's steps since the order last changed */
@@ -277,7 +280,8 @@ char *bo__order_doc(const bo_order_t *o, size_t *len);
 int bo__order_from_doc(const char *body, size_t len, bo_order_t *o);
 
 /* The API's answer {"order":{...},"payment":{...}} (malloc'd, caller
- * frees), with the secret when with_secret. Order locked. */
+ * frees), with the secret when with_secret. Order locked, or o a copy it
+ * published (bo__order_lock). */
 char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, size_t *len);
 
 /* ---- saving (order_book.c; worker threads, order locked) ------------------ */

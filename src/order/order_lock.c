@@ -6,7 +6,6 @@
  * Workload: a lock and a copy (~2 KB with tickets) per step; a GET renders
  * the order or its published copy and waits only on short holders.
  */
-#include <assert.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -20,19 +19,20 @@ void bo__order_init(bo_order_t *o)
 {
     pthread_mutex_init(&o->mu, NULL);
     pthread_mutex_init(&o->shown_mu, NULL);
+    o->saved_status = -1;
 }
 
 void bo__order_step_done(bo_order_t *o)
 {
     int was = __atomic_exchange_n(&o->step, 0, __ATOMIC_RELEASE);
-    assert(was == 1); /* only the step that took the flag gives it back */
+    BO_ASSERT(was == 1); /* only the step that took the flag gives it back */
     (void)was;
 }
 
 void bo__order_background_done(bo_order_t *o)
 {
     int was = __atomic_exchange_n(&o->background, 0, __ATOMIC_RELEASE);
-    assert(was == 1);
+    BO_ASSERT(was == 1);
     (void)was;
 }
 
@@ -50,12 +50,14 @@ static void shown_free(bo_order_t *copy)
 }
 
 /* A copy of o's content (o locked), or NULL when out of memory. */
-static bo_order_t *shown_new(const bo_order_t *o)
+static bo_order_t *shown_new(bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     bo_order_t *copy = calloc(1, sizeof(*copy));
     if (!copy)
         return NULL;
     memcpy((char *)copy + SHOWN_FROM, (const char *)o + SHOWN_FROM, SHOWN_SIZE);
+    copy->published = true;
     copy->tickets = NULL;
     if (o->ntickets && !(copy->tickets = malloc(o->ntickets * sizeof(*o->tickets)))) {
         free(copy);
@@ -78,6 +80,9 @@ static void publish(bo_order_t *o, bo_order_t *copy)
 void bo__order_lock(bo_orders_t *os, bo_order_t *o)
 {
     (void)os;
+    /* a step locks its order once (a second lock would deadlock), and
+     * never inside its shown_mu, which readers take under trylock only */
+    BO_ASSERT(!bo_mutex_held(&o->mu) && !bo_mutex_held(&o->shown_mu));
     pthread_mutex_lock(&o->mu);
     /* out of memory: no copy, and readers wait for the step instead */
     publish(o, shown_new(o));
@@ -85,11 +90,13 @@ void bo__order_lock(bo_orders_t *os, bo_order_t *o)
 
 void bo__order_unpublish(bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     publish(o, NULL);
 }
 
 void bo__order_unlock(bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     publish(o, NULL);
     pthread_mutex_unlock(&o->mu);
 }
@@ -110,6 +117,8 @@ static char *shown_render(bo_orders_t *os, bo_order_t *o, size_t *len)
 char *bo__order_read(bo_orders_t *os, bo_order_t *o, size_t *len)
 {
     char *text;
+    BO_ASSERT(os != NULL && o != NULL && len != NULL);
+    BO_ASSERT(!bo_mutex_held(&o->mu)); /* a reader, not a step: it would wait on itself */
     for (int i = 0; i < READ_SPINS; i++) {
         if (pthread_mutex_trylock(&o->mu) == 0)
             goto render;

@@ -50,8 +50,9 @@ static struct bucket *bucket_of(struct sales *s, int64_t hour_ms)
 }
 
 /* o's figures (locked, or a copy of its own). */
-static void count_sales(struct sales *s, const bo_order_t *o)
+static void count_sales(struct sales *s, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->status >= 0 && o->status < BO_ORDER_NSTATUS);
     s->by_status[o->status]++;
     for (uint32_t i = 0; i < o->ntickets; i++)
         s->checked_in += o->tickets[i].checked_in_ms != 0;

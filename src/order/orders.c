@@ -38,10 +38,12 @@ static int load_doc(void *arg, const char *coll, const char *id, const char *bod
         /* a later write of the same order is not possible: one row per id */
         rc = BO_ECORRUPT;
     }
+    pthread_mutex_lock(&o->mu); /* the indexes' contract: the order locked */
     if (rc == 0)
         rc = bo__order_index_intent(os, o);
     if (rc == 0 && o->status == BO_ORDER_PAID)
         rc = bo__order_index_tickets(os, o);
+    pthread_mutex_unlock(&o->mu);
     if (rc == 0) {
         bo__order_put(os, o); /* a settled order may leave memory now */
         return 0;
@@ -54,6 +56,8 @@ static int load_doc(void *arg, const char *coll, const char *id, const char *bod
 
 int bo_orders_open(const bo_orders_config_t *cfg, bo_orders_t **out)
 {
+    BO_ASSERT(cfg != NULL && out != NULL && cfg->live != NULL && cfg->clock != NULL);
+    BO_ASSERT(cfg->event_info != NULL && (!cfg->pay || cfg->reconcile_budget_per_s > 0));
     bo_orders_t *os = calloc(1, sizeof(*os));
     *out = os;
     if (!os) {
@@ -129,11 +133,13 @@ const char *bo_order_status_name(int status)
 
 bo_order_t *bo_order_find(bo_orders_t *os, uint64_t id)
 {
+    BO_ASSERT(os != NULL);
     return bo__order_find(os, id);
 }
 
 bo_order_t *bo_order_pending_of_hold(bo_orders_t *os, uint64_t event, const bo_hold_id_t *hold)
 {
+    BO_ASSERT(os != NULL && hold != NULL);
     bo_order_t *o = bo__order_by_hold(os, event, hold, false);
     if (o && bo__order_status(o) != BO_ORDER_PENDING) {
         bo__order_put(os, o);
@@ -144,6 +150,7 @@ bo_order_t *bo_order_pending_of_hold(bo_orders_t *os, uint64_t event, const bo_h
 
 void bo_order_put(bo_orders_t *os, bo_order_t *o)
 {
+    BO_ASSERT(os != NULL && o != NULL);
     bo__order_put(os, o);
 }
 
@@ -151,6 +158,7 @@ bool bo_order_secret_is(const bo_order_t *o, const char *candidate, size_t len)
 {
     static const char dummy[BO_ORDER_SECRET_LEN + 1] = "00000000000000000000000000000000";
     char got[BO_ORDER_SECRET_LEN] = {0};
+    BO_ASSERT(candidate != NULL || len == 0);
     memcpy(got, candidate, len < sizeof(got) ? len : sizeof(got));
     bool same = sodium_memcmp(got, o ? o->secret : dummy, BO_ORDER_SECRET_LEN) == 0;
     return o && same && len == BO_ORDER_SECRET_LEN;
@@ -166,6 +174,7 @@ int bo_order_ticket_code(bo_orders_t *os, bo_order_t *o, uint64_t ticket, char *
     /* no lock: a ticket's code never changes once it is indexed, and the
      * status is read atomically (a running step may hold the order) */
     bo_ticket_t *t = NULL;
+    BO_ASSERT(os != NULL && o != NULL && code != NULL && cap > 0);
     bo_order_t *of = bo__order_by_ticket(os, o->id, ticket, &t);
     bool found = of == o && bo__order_status(o) == BO_ORDER_PAID;
     if (found)
@@ -179,11 +188,13 @@ int bo_order_ticket_code(bo_orders_t *os, bo_order_t *o, uint64_t ticket, char *
 
 int bo_orders_gate_job(bo_orders_t *os, void (*fn)(void *arg), void *arg)
 {
+    BO_ASSERT(os != NULL && fn != NULL);
     return bo__order_job(os, BO_ORDER_POOL_GATE, fn, arg);
 }
 
 int bo_orders_doc_save(bo_orders_t *os, const char *coll, const char *id, char *body, size_t len)
 {
+    BO_ASSERT(os != NULL && coll != NULL && id != NULL && (body != NULL || len == 0));
     return bo__order_doc_save(os, coll, id, body, len);
 }
 
@@ -191,6 +202,7 @@ int bo_orders_doc_save(bo_orders_t *os, const char *coll, const char *id, char *
 
 void bo_orders_counts(bo_orders_t *os, uint64_t by_status[BO_ORDER_NSTATUS])
 {
+    BO_ASSERT(os != NULL && by_status != NULL);
     bo__order_counts(os, by_status);
 }
 
@@ -209,10 +221,12 @@ bool bo_orders_gateway_stats(bo_orders_t *os, bo_pay_stats_t *st)
 
 bool bo_orders_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
 {
+    BO_ASSERT(os != NULL && st != NULL);
     return bo__order_reconcile_stats(os, st);
 }
 
 void bo_orders_sales(bo_orders_t *os, uint64_t event, json_t *report)
 {
+    BO_ASSERT(os != NULL && json_is_object(report));
     bo__order_sales(os, event, report);
 }

@@ -106,6 +106,7 @@ typedef struct step {
 /* After a step that changed nothing (o locked): the next look, later. */
 static void look_later(bo_orders_t *os, bo_order_t *o, bool was_overdue)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (o->looks < 31)
         o->looks++;
     o->recheck_ms = bo__order_now_ms(os) + bo__order_backoff_ms(o->looks);
@@ -120,6 +121,8 @@ static void step_job(void *arg)
     bo_order_t *o = s->o;
     uint64_t before = bo_pay_thread_requests();
     int rc = 0;
+    /* the scan took o's background flag for this step */
+    BO_ASSERT(__atomic_load_n(&o->background, __ATOMIC_ACQUIRE) == 1);
     bo__order_lock(os, o);
     uint32_t changes = o->changes;
     if (o->status == BO_ORDER_PENDING) {
@@ -149,6 +152,8 @@ static void step_job(void *arg)
  * starts the schedule over: the first look BO_RECHECK_BASE_MS after it. */
 static bool judge(bo_orders_t *os, bo_order_t *o, int64_t now, due_t *d)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
+    BO_ASSERT(o->status == BO_ORDER_PENDING || o->status == BO_ORDER_REFUND_PENDING);
     if (o->changes != o->looked_changes) {
         o->looked_changes = o->changes;
         o->looks = 0;
@@ -184,6 +189,7 @@ static int push(struct bo_reconciler *rec, const due_t *d)
         rec->due = a;
         rec->cap = cap;
     }
+    BO_ASSERT(rec->ndue < rec->cap);
     rec->due[rec->ndue++] = *d;
     return 0;
 }
@@ -221,6 +227,7 @@ static int by_urgency(const void *a, const void *b)
  * when the hook queue is full (the flag given back). */
 static int queue(struct bo_reconciler *rec, const due_t *d, bool reserved)
 {
+    BO_ASSERT(__atomic_load_n(&d->o->background, __ATOMIC_ACQUIRE) == 1);
     step_t *s = malloc(sizeof(*s));
     if (!s) {
         bo__order_background_done(d->o);
@@ -301,6 +308,7 @@ static void *reconciler(void *arg)
 bool bo__order_reconcile_stats(bo_orders_t *os, bo_order_reconcile_stats_t *st)
 {
     struct bo_reconciler *rec = os->reconciler;
+    BO_ASSERT(st != NULL);
     if (!rec || !rec->started)
         return false;
     st->calls = __atomic_load_n(&rec->calls, __ATOMIC_RELAXED);

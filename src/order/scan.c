@@ -113,6 +113,8 @@ static json_t *ticket_info(bo_orders_t *os, const bo_order_t *o, const bo_ticket
 static void admit(bo_order_step_t *s, bo_order_t *o, bo_ticket_t *t)
 {
     char when[BO_RFC3339_SIZE];
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->status == BO_ORDER_PAID);
+    BO_ASSERT(t >= o->tickets && t < o->tickets + o->ntickets); /* one of o's own */
     if (t->checked_in_ms) {
         bo_time_format(t->checked_in_ms, when);
         scan_reply(s, 409, "already_used", "ALREADY_USED", "this ticket was scanned already",
@@ -138,6 +140,7 @@ static void scan_job(void *arg)
     bo_order_step_t *s = arg;
     bo_ticket_claim_t c;
     bo_ticket_t *t = NULL;
+    BO_ASSERT(s->done != NULL && s->len <= BO_ORDER_CODE_INPUT_MAX && s->os->ticket_keys);
     int rc = bo_ticket_verify(s->os->ticket_keys->pk, s->code, s->len, &c);
     if (rc) {
         scan_reply(s, 422, "invalid", "INVALID_TICKET",
@@ -178,6 +181,7 @@ out:
 int bo_order_scan_step(bo_orders_t *os, uint64_t scope, const char *code, size_t len,
                        bo_order_step_t **out)
 {
+    BO_ASSERT(os != NULL && out != NULL && (code != NULL || len == 0));
     if (len > BO_ORDER_CODE_INPUT_MAX)
         return BO_EINVAL;
     bo_order_step_t *s = bo__order_step_new(os, BO_ORDER_STEP_CONFIRM);

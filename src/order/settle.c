@@ -37,6 +37,7 @@ static void copy(char *dst, size_t cap, const char *src)
 /* The tickets of a paid order: one per seat and per GA place. */
 static int make_tickets(bo_orders_t *os, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->tickets == NULL && o->ntickets == 0); /* once */
     uint32_t n = o->nseats;
     for (uint32_t i = 0; i < o->nga; i++)
         n += o->ga[i].quantity;
@@ -66,6 +67,7 @@ static int make_tickets(bo_orders_t *os, bo_order_t *o)
 
 static void drop_tickets(bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     free(o->tickets);
     o->tickets = NULL;
     o->ntickets = 0;
@@ -76,6 +78,7 @@ int bo__order_refund_finish(bo_orders_t *os, bo_order_t *o)
 {
     char key[64];
     bo_pay_refund_t rf = {0};
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (o->status != BO_ORDER_REFUND_PENDING)
         return 0;
     if (!os->pay)
@@ -100,6 +103,7 @@ int bo__order_refund_finish(bo_orders_t *os, bo_order_t *o)
 static int refund_unavailable(bo_orders_t *os, bo_order_t *o)
 {
     int before = o->status;
+    BO_ASSERT(bo_mutex_held(&o->mu) && before != BO_ORDER_PAID); /* its seats were not sold */
     bo__order_set_status(o, BO_ORDER_REFUND_PENDING);
     copy(o->refund_reason, sizeof(o->refund_reason), "unavailable");
     int rc = bo__order_save(os, o, NULL);
@@ -112,6 +116,7 @@ static int refund_unavailable(bo_orders_t *os, bo_order_t *o)
 
 static int settle_paid(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && strcmp(pi->status, "succeeded") == 0);
     if (o->status == BO_ORDER_PAID || o->status == BO_ORDER_REFUND_PENDING ||
         o->status == BO_ORDER_REFUNDED || o->status == BO_ORDER_REFUNDED_UNAVAILABLE)
         return 0; /* settled before: a repeated confirm or webhook */
@@ -142,6 +147,9 @@ static int settle_paid(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi
 static int close_unpaid(bo_orders_t *os, bo_order_t *o, int status)
 {
     bo_live_result_t r;
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->status == BO_ORDER_PENDING);
+    BO_ASSERT(status == BO_ORDER_FAILED || status == BO_ORDER_EXPIRED ||
+              status == BO_ORDER_CANCELED);
     bo__order_set_status(o, status);
     o->closed_ms = bo__order_now_ms(os);
     int rc = bo__order_save_with(os, o, BO_MUT_RELEASE, NULL, 0, &r);
@@ -160,6 +168,7 @@ static void cancel_intent(bo_orders_t *os, bo_order_t *o)
 {
     char key[64];
     bo_pay_intent_t pi;
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->intent_id[0] && os->pay);
     key_of(key, sizeof(key), o, "cancel");
     if (bo_pay_cancel(os->pay, o->intent_id, key, &pi) == BO_ESTATE &&
         bo_pay_retrieve(os->pay, o->intent_id, &pi) == 0 && strcmp(pi.status, "succeeded") == 0)
@@ -199,6 +208,7 @@ static void decline_undo(bo_order_t *o, const struct decline_undo *u)
 static int settle_declined(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
     struct decline_undo undo;
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (o->status != BO_ORDER_PENDING)
         return 0;
     decline_save(o, &undo);
@@ -232,6 +242,9 @@ static int settle_declined(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t
 
 int bo__order_settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && pi != NULL);
+    /* the intent is the order's own (asked by its id, never a payload's) */
+    BO_ASSERT(!pi->id[0] || strcmp(pi->id, o->intent_id) == 0);
     if (strcmp(pi->status, "succeeded") == 0)
         return settle_paid(os, o, pi);
     if (strcmp(pi->status, "canceled") == 0)
@@ -245,6 +258,7 @@ int bo__order_settle(bo_orders_t *os, bo_order_t *o, const bo_pay_intent_t *pi)
 int bo__order_settle_fetch(bo_orders_t *os, bo_order_t *o)
 {
     bo_pay_intent_t pi;
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (!o->intent_id[0])
         return 0;
     if (!os->pay)
@@ -257,6 +271,8 @@ int bo__order_abandon(bo_orders_t *os, bo_order_t *o, int status)
 {
     char key[64];
     bo_pay_intent_t pi;
+    BO_ASSERT(bo_mutex_held(&o->mu));
+    BO_ASSERT(status == BO_ORDER_EXPIRED || status == BO_ORDER_CANCELED);
     if (o->status != BO_ORDER_PENDING)
         return 0;
     if (o->intent_id[0]) {
@@ -279,6 +295,7 @@ int bo__order_abandon(bo_orders_t *os, bo_order_t *o, int status)
 
 int bo__order_refund(bo_orders_t *os, bo_order_t *o, const char *reason)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && reason != NULL && reason[0]);
     if (o->status == BO_ORDER_REFUND_PENDING)
         return bo__order_refund_finish(os, o);
     if (o->status != BO_ORDER_PAID)

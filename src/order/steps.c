@@ -44,6 +44,7 @@ static void step_release(bo_order_step_t *s)
 {
     if (!s->flagged)
         return;
+    BO_ASSERT(s->order != NULL && bo_mutex_held(&s->order->mu));
     bo__order_unpublish(s->order);
     bo__order_step_done(s->order);
     s->flagged = false;
@@ -52,6 +53,8 @@ static void step_release(bo_order_step_t *s)
 void bo__order_answer(bo_order_step_t *s, bo_order_t *o, int status)
 {
     bo_order_answer_t a = {.status = status, .order = o ? o->id : 0};
+    BO_ASSERT(status == 200 || status == 201 || status == 204); /* order.h: a success */
+    BO_ASSERT(s->done != NULL && (!o || bo_mutex_held(&o->mu)));
     if (o && status != 204 && !(a.body = bo__order_render(s->os, o, true, &a.len))) {
         a.status = 0;
         a.err = BO_ENOMEM;
@@ -63,6 +66,7 @@ void bo__order_answer(bo_order_step_t *s, bo_order_t *o, int status)
 void bo__order_refuse(bo_order_step_t *s, int err, const char *message, json_t *details)
 {
     bo_order_answer_t a = {.err = err, .message = message, .details = details};
+    BO_ASSERT(s->done != NULL && err < 0); /* a refusal is a BO_E* code */
     if (s->order)
         a.order = s->order->id;
     step_release(s);
@@ -78,6 +82,10 @@ static json_t *order_ref(const bo_order_t *o)
 
 void bo_order_step_drop(bo_order_step_t *s)
 {
+    /* a flag belongs to an order; the pin goes after the unlock (put may
+     * free the order) */
+    BO_ASSERT(s != NULL && (s->order || (!s->flagged && !s->background)));
+    BO_ASSERT(!s->order || !bo_mutex_held(&s->order->mu));
     if (s->flagged)
         bo__order_step_done(s->order);
     if (s->background)
@@ -100,6 +108,8 @@ int bo_order_step_run(bo_order_step_t *s, bo_order_done_fn done, void *arg)
         [BO_ORDER_STEP_CANCEL] = cancel_job,
         [BO_ORDER_STEP_ABANDON] = abandon_job,
     };
+    BO_ASSERT(s != NULL && done != NULL);
+    BO_ASSERT(s->job || (s->kind >= BO_ORDER_STEP_CHECKOUT && s->kind <= BO_ORDER_STEP_ABANDON));
     s->done = done;
     s->done_arg = arg;
     if (s->job) /* a webhook's, a scan's */
@@ -109,6 +119,8 @@ int bo_order_step_run(bo_order_step_t *s, bo_order_done_fn done, void *arg)
 
 int bo_order_checkout_step(bo_orders_t *os, const bo_order_request_t *req, bo_order_step_t **out)
 {
+    BO_ASSERT(os != NULL && req != NULL && out != NULL && req->event != 0);
+    BO_ASSERT(strlen(req->email) <= BO_ORDER_EMAIL_MAX && strlen(req->name) <= BO_ORDER_NAME_MAX);
     bo_order_step_t *s = bo__order_step_new(os, BO_ORDER_STEP_CHECKOUT);
     if (!s)
         return BO_ENOMEM;
@@ -128,6 +140,9 @@ int bo_order_checkout_step(bo_orders_t *os, const bo_order_request_t *req, bo_or
 int bo_order_step(bo_orders_t *os, bo_order_t *o, enum bo_order_step_kind kind,
                   const bo_order_request_t *req, bo_order_step_t **out)
 {
+    BO_ASSERT(os != NULL && o != NULL && req != NULL && out != NULL);
+    BO_ASSERT(kind == BO_ORDER_STEP_CONFIRM || kind == BO_ORDER_STEP_CANCEL ||
+              kind == BO_ORDER_STEP_ABANDON);
     bo_order_step_t *s = bo__order_step_new(os, kind);
     if (!s) {
         bo__order_put(os, o);
@@ -217,6 +232,7 @@ static int order_new(bo_order_step_t *s, bo_order_t **out)
 /* PAYING with the order's document, in one commit (order locked, new). */
 static int order_open(bo_orders_t *os, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && !o->opened && o->status == BO_ORDER_PENDING);
     return bo__order_save_with(os, o, BO_MUT_PAY_START, NULL, o->deadline_ms, NULL);
 }
 
@@ -227,6 +243,7 @@ static int create_intent(bo_orders_t *os, bo_order_t *o)
     char id[BO_ID_ORDER_LEN + 1], desc[BO_ORDER_EVENT_NAME + 64];
     bo_order_event_t info;
     bo_pay_intent_t pi;
+    BO_ASSERT(bo_mutex_held(&o->mu) && os->pay != NULL && !o->intent_id[0]);
     bo_id_order(id, o->id);
     snprintf(desc, sizeof(desc), "boxoffice %s", id);
     if (os->event_info(os->event_arg, o->event, &info) == 0)
@@ -244,6 +261,7 @@ static int create_intent(bo_orders_t *os, bo_order_t *o)
  * (order locked). */
 static int ensure_intent(bo_orders_t *os, bo_order_t *o)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (o->intent_id[0])
         return 0;
     int rc = create_intent(os, o);
@@ -264,6 +282,7 @@ static int ensure_intent(bo_orders_t *os, bo_order_t *o)
  * payment attempt makes the intent (confirm_job). Answers the request. */
 static void checkout_open(bo_order_step_t *s, bo_order_t *o, int created_status)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && s->flagged && s->order == o);
     int rc = o->intent_id[0] || !s->req.create_intent ? 0 : create_intent(s->os, o);
     if (rc) {
         bo__order_set_status(o, BO_ORDER_EXPIRED); /* not durable: a retry starts over */
@@ -291,6 +310,7 @@ static void checkout_open(bo_order_step_t *s, bo_order_t *o, int created_status)
 /* A checkout of a hold whose order exists (s holds its flag). */
 static void checkout_existing(bo_order_step_t *s, bo_order_t *o)
 {
+    BO_ASSERT(s->flagged && s->order == o && __atomic_load_n(&o->step, __ATOMIC_ACQUIRE) == 1);
     bo__order_lock(s->os, o);
     if (!o->opened) {
         /* an earlier checkout of this hold failed before its commit */
@@ -346,6 +366,7 @@ static void checkout_job(void *arg)
         goto out;
     }
     s->order = o;
+    BO_ASSERT(__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) == 1);
     s->flagged = true; /* taken by order_new */
     bo__order_lock(os, o);
     checkout_open(s, o, 201);
@@ -360,6 +381,7 @@ static int pay_attempt(bo_order_step_t *s, bo_order_t *o)
 {
     char key[BO_ID_ORDER_LEN + 96], id[BO_ID_ORDER_LEN + 1];
     uint8_t h[8];
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->status == BO_ORDER_PENDING && o->intent_id[0]);
     int64_t deadline = o->deadline_ms;
     o->deadline_ms = bo__order_now_ms(s->os) + BO_ORDER_PAY_WINDOW_MS;
     int rc = bo__order_save_with(s->os, o, BO_MUT_PAY_START, NULL, o->deadline_ms, NULL);
@@ -381,6 +403,7 @@ static int pay_attempt(bo_order_step_t *s, bo_order_t *o)
 
 static void confirm_answer(bo_order_step_t *s, bo_order_t *o, uint32_t failures_before)
 {
+    BO_ASSERT(bo_mutex_held(&o->mu) && o->failures >= failures_before);
     if (o->failures > failures_before &&
         (o->status == BO_ORDER_PENDING || o->status == BO_ORDER_FAILED ||
          o->status == BO_ORDER_EXPIRED)) {
@@ -424,6 +447,7 @@ static void confirm_answer(bo_order_step_t *s, bo_order_t *o, uint32_t failures_
 static int settle_attempt(bo_order_step_t *s, bo_order_t *o)
 {
     const bo_pay_intent_t *a = &s->attempt;
+    BO_ASSERT(bo_mutex_held(&o->mu));
     if (s->req.payment_method[0] && !s->declined && a->id[0] && strcmp(a->id, o->intent_id) == 0 &&
         strcmp(a->status, "succeeded") == 0)
         return bo__order_settle(s->os, o, a);

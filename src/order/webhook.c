@@ -19,7 +19,6 @@
  * Workload: one or two webhooks per order, on their own worker pool
  * (jobs.c "hook"), so they never queue behind buyers' payment steps.
  */
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +58,7 @@ static uint64_t id_key(const char *id)
 
 bool bo__order_webhook_seen(bo_orders_t *os, const char *event_id)
 {
+    BO_ASSERT(event_id != NULL);
     pthread_mutex_lock(&os->webhooks_mu);
     bool seen = os->webhooks_seen && bo_u64map_get(&os->webhooks_seen->ids, id_key(event_id));
     pthread_mutex_unlock(&os->webhooks_mu);
@@ -88,7 +88,7 @@ int bo__order_webhook_remember(bo_orders_t *os, const char *event_id)
             s->n += s->n < s->max;
         }
     }
-    assert(!s || s->ids.n == s->n);
+    BO_ASSERT(!s || (s->ids.n == s->n && s->n <= s->max && s->next < s->max));
     pthread_mutex_unlock(&os->webhooks_mu);
     return rc;
 }
@@ -128,6 +128,7 @@ static void deliver_job(void *arg)
     bo_order_t *o = s->order;
     const char *outcome = "ignored";
     int rc = 0;
+    BO_ASSERT(s->background == (o != NULL)); /* its flag taken by bo_order_webhook_step */
     if (o) {
         bo__order_lock(os, o);
         /* the order must be the intent's: ids in a payload are not trusted */
@@ -153,6 +154,7 @@ static void deliver_job(void *arg)
 
 int bo_order_webhook_step(bo_orders_t *os, const bo_pay_event_t *ev, bo_order_step_t **out)
 {
+    BO_ASSERT(os != NULL && ev != NULL && out != NULL);
     if (bo__order_webhook_seen(os, ev->id))
         return 1;
     bo_order_step_t *s = bo__order_step_new(os, BO_ORDER_STEP_CONFIRM);
