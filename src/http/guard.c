@@ -231,8 +231,10 @@ int bo__guard_take(bo_server_t *srv, h2o_req_t *req, h2o_ostream_t **slot)
  * read it. So the answer is followed by a FIN of our own (shutdown on a
  * duplicate of the socket's fd, which also keeps the connection alive
  * when h2o closes its fd), and what the client still sends is read and
- * dropped for up to LINGER_MS or LINGER_MAX_BYTES, then the duplicate is
- * closed. */
+ * dropped for up to LINGER_MAX_BYTES; past that it is no longer read (the
+ * client's sends stall on a full window, costing us nothing), and the
+ * duplicate is closed LINGER_MS after the answer either way: a client
+ * busy sending has that long to read the answer before a reset can come. */
 #define LINGER_MS        1000
 #define LINGER_MAX_BYTES (8u << 20)
 
@@ -255,8 +257,10 @@ static void linger_on_read(h2o_socket_t *sock, const char *err)
     linger_t *l = sock->data;
     l->dropped += sock->input->size;
     h2o_buffer_consume(&sock->input, sock->input->size);
-    if (err || l->dropped > LINGER_MAX_BYTES)
+    if (err)
         linger_end(l);
+    else if (l->dropped > LINGER_MAX_BYTES)
+        h2o_socket_read_stop(sock); /* the timeout closes it */
 }
 
 static void linger_on_timeout(h2o_timeout_entry_t *entry)
