@@ -20,10 +20,16 @@ endif
 comma := ,
 
 OPT      ?= -O2
-# BO_ASSERT on (1) or compiled out (0): src/util/assert.h says why 1. Objects
-# do not rebuild when it changes: measure ASSERTS=0 in its own tree
-# (make ASSERTS=0 BUILD=build/noassert).
+# BO_ASSERT on (1) or compiled out (0); 2 adds the per-element checks of
+# the engine's hot path (BO_ASSERT_EACH), on in the sanitizer and fuzz
+# builds: src/util/assert.h says why. Objects do not rebuild when it
+# changes: measure another level in its own tree (make ASSERTS=0
+# BUILD=build/noassert).
+ifeq ($(SANITIZE),)
 ASSERTS  ?= 1
+else
+ASSERTS  ?= 2
+endif
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -DBO_ASSERTS=$(ASSERTS) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Iinclude -Isrc -pthread -MMD -MP $(SANFLAGS)
@@ -176,7 +182,7 @@ FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIBOBJ  := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
-FUZZ_CFLAGS   = $(filter-out -O2 -g $(SANFLAGS),$(CFLAGS)) $(FUZZ_FLAGS)
+FUZZ_CFLAGS   = $(filter-out -O2 -g -DBO_ASSERTS=% $(SANFLAGS),$(CFLAGS)) -DBO_ASSERTS=2 $(FUZZ_FLAGS)
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -35,30 +35,31 @@ static uint32_t *state_counter(bo_inv_t *inv, unsigned st)
 
 static void add_u32(bo_inv_t *inv, uint32_t *p, int64_t d)
 {
-    BO_ASSERT(d >= 0 || *p >= (uint64_t)-d); /* a counter never goes below 0 */
-    BO_ASSERT(d <= 0 || (uint64_t)*p + (uint64_t)d <= UINT32_MAX);
+    BO_ASSERT_EACH(d >= 0 || *p >= (uint64_t)-d); /* a counter never goes below 0 */
+    BO_ASSERT_EACH(d <= 0 || (uint64_t)*p + (uint64_t)d <= UINT32_MAX);
     bo__j_u32(inv, p, (uint32_t)((int64_t)*p + d));
 }
 
 void bo__set_seat_raw(bo_inv_t *inv, uint32_t seat, uint32_t word)
 {
-    BO_ASSERT(seat < inv->layout->nseats);
+    BO_ASSERT_EACH(seat < inv->layout->nseats);
     /* A HELD or SOLD seat names its hold; AVAILABLE and BLOCKED ones none. */
-    BO_ASSERT((W_STATE(word) == BO_SEAT_HELD || W_STATE(word) == BO_SEAT_SOLD) ==
-              (W_SLOT(word) != 0));
-    BO_ASSERT(W_SLOT(word) < inv->nholds);
+    BO_ASSERT_EACH((W_STATE(word) == BO_SEAT_HELD || W_STATE(word) == BO_SEAT_SOLD) ==
+                   (W_SLOT(word) != 0));
+    BO_ASSERT_EACH(W_SLOT(word) < inv->nholds);
     const bo_seat_t *s = &inv->layout->seats[seat];
     unsigned old = W_STATE(inv->words[seat]), state = W_STATE(word);
     inv->words[seat] = word;
     if (old == state)
         return;
-    BO_ASSERT(*state_counter(inv, old) > 0);
+    BO_ASSERT_EACH(*state_counter(inv, old) > 0);
     (*state_counter(inv, old))--;
     (*state_counter(inv, state))++;
-    BO_ASSERT(inv->n_avail + inv->n_held + inv->n_sold + inv->n_blocked == inv->layout->nseats);
+    BO_ASSERT_EACH(inv->n_avail + inv->n_held + inv->n_sold + inv->n_blocked ==
+                   inv->layout->nseats);
     int d = (state == BO_SEAT_AVAILABLE) - (old == BO_SEAT_AVAILABLE);
-    BO_ASSERT(d >= 0 || (inv->cat_avail[s->category] > 0 && inv->row_free[s->row] > 0));
-    BO_ASSERT(d <= 0 || inv->row_free[s->row] < inv->layout->rows[s->row].nseats);
+    BO_ASSERT_EACH(d >= 0 || (inv->cat_avail[s->category] > 0 && inv->row_free[s->row] > 0));
+    BO_ASSERT_EACH(d <= 0 || inv->row_free[s->row] < inv->layout->rows[s->row].nseats);
     inv->cat_avail[s->category] += (uint32_t)d;
     inv->row_free[s->row] = (uint16_t)(inv->row_free[s->row] + d);
 }
@@ -187,7 +188,7 @@ static void drop_hold(bo_inv_t *inv, uint32_t slot)
     const struct hold *h = &inv->holds[slot];
     BO_ASSERT(h->status == BO_HOLD_HELD || h->status == BO_HOLD_PAYING);
     for (uint32_t i = 0; i < h->nseats; i++) {
-        BO_ASSERT(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_HELD, slot));
+        BO_ASSERT_EACH(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_HELD, slot));
         bo__set_seat(inv, h->seats[i], BO_SEAT_AVAILABLE, 0);
     }
     for (uint32_t i = 0; i < h->nga; i++)
@@ -221,7 +222,7 @@ static void unsell_hold(bo_inv_t *inv, uint32_t slot)
     const struct hold *h = &inv->holds[slot];
     BO_ASSERT(h->status == BO_HOLD_SOLD);
     for (uint32_t i = 0; i < h->nseats; i++) {
-        BO_ASSERT(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_SOLD, slot));
+        BO_ASSERT_EACH(inv->words[h->seats[i]] == W_MAKE(BO_SEAT_SOLD, slot));
         bo__set_seat(inv, h->seats[i], BO_SEAT_AVAILABLE, 0);
     }
     for (uint32_t i = 0; i < h->nga; i++)

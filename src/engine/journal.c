@@ -58,7 +58,7 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
 {
     if (!inv->journal_on)
         return;
-    BO_ASSERT(type <= J_FREE_ON_UNDO);
+    BO_ASSERT_EACH(type <= J_FREE_ON_UNDO);
     /* Reserved by the operation; growing here is a fallback that cannot undo
      * a failure, so a failed grow keeps the journal as it is (abort would be
      * the alternative). */
@@ -69,7 +69,7 @@ static void push(bo_inv_t *inv, uint8_t type, uint32_t a, uint64_t b, void *p)
 
 void bo__j_seat(bo_inv_t *inv, uint32_t seat)
 {
-    BO_ASSERT(seat < inv->layout->nseats);
+    BO_ASSERT_EACH(seat < inv->layout->nseats);
     push(inv, J_SEAT, inv->words[seat], seat, NULL);
 }
 
@@ -89,7 +89,7 @@ void bo__j_free_later(bo_inv_t *inv, void *p)
 
 void bo__j_free_on_undo(bo_inv_t *inv, void *p)
 {
-    BO_ASSERT(p != NULL);
+    BO_ASSERT_EACH(p != NULL);
     push(inv, J_FREE_ON_UNDO, 0, 0, p);
 }
 
@@ -125,7 +125,7 @@ void bo_inv_forget(bo_inv_t *inv, bo_jpos_t pos)
     inv->hn -= holds;
     for (size_t i = 0; i < inv->jn; i++)
         if (inv->j[i].type == J_HOLD) {
-            BO_ASSERT(inv->j[i].b >= holds); /* copies stay in journal order */
+            BO_ASSERT_EACH(inv->j[i].b >= holds); /* copies stay in journal order */
             inv->j[i].b -= holds;
         }
 }
@@ -134,9 +134,9 @@ static void hash_insert(bo_inv_t *inv, uint32_t slot);
 static void hash_remove(bo_inv_t *inv, uint32_t slot);
 static void undo_one(bo_inv_t *inv, const struct jent *e)
 {
-    BO_ASSERT(e->type == J_U32 || e->type == J_SEAT || e->type == J_CUST ||
-              e->type == J_FREE_LATER || e->type == J_FREE_ON_UNDO ||
-              (e->a > 0 && e->a < inv->nholds)); /* a hold slot */
+    BO_ASSERT_EACH(e->type == J_U32 || e->type == J_SEAT || e->type == J_CUST ||
+                   e->type == J_FREE_LATER || e->type == J_FREE_ON_UNDO ||
+                   (e->a > 0 && e->a < inv->nholds)); /* a hold slot */
     switch (e->type) {
     case J_U32:
         *(uint32_t *)e->p = e->a;
@@ -145,21 +145,21 @@ static void undo_one(bo_inv_t *inv, const struct jent *e)
         bo__set_seat_raw(inv, (uint32_t)e->b, e->a);
         break;
     case J_HOLD:
-        BO_ASSERT(e->b + 1 == inv->hn); /* the newest copy is undone first */
+        BO_ASSERT_EACH(e->b + 1 == inv->hn); /* the newest copy is undone first */
         inv->holds[e->a] = inv->hcopy[e->b];
         bo__heap_sync(inv, e->a);
         break;
     case J_HOLD_NEW:
-        BO_ASSERT(inv->holds[e->a].status != BO_HOLD_NONE);
+        BO_ASSERT_EACH(inv->holds[e->a].status != BO_HOLD_NONE);
         memset(&inv->holds[e->a], 0, sizeof(inv->holds[e->a]));
         bo__heap_sync(inv, e->a);
         break;
     case J_SLOT_POP:
-        BO_ASSERT(inv->nfree < inv->cap_holds && inv->holds[e->a].status == BO_HOLD_NONE);
+        BO_ASSERT_EACH(inv->nfree < inv->cap_holds && inv->holds[e->a].status == BO_HOLD_NONE);
         inv->free_slots[inv->nfree++] = e->a;
         break;
     case J_SLOT_PUSH:
-        BO_ASSERT(inv->nfree > 0 && inv->free_slots[inv->nfree - 1] == e->a);
+        BO_ASSERT_EACH(inv->nfree > 0 && inv->free_slots[inv->nfree - 1] == e->a);
         inv->nfree--;
         break;
     case J_HASH_INS:
@@ -351,7 +351,7 @@ static int64_t key(const bo_inv_t *inv, const struct heap *h, uint32_t slot)
 
 static void heap_place(struct heap *h, uint32_t i, uint32_t slot)
 {
-    BO_ASSERT(i < h->n && slot > 0);
+    BO_ASSERT_EACH(i < h->n && slot > 0);
     h->slots[i] = slot;
     h->pos[slot] = i;
 }
@@ -391,7 +391,7 @@ static void sift_down(const bo_inv_t *inv, struct heap *h, uint32_t i)
 static void heap_remove(const bo_inv_t *inv, struct heap *h, uint32_t slot)
 {
     uint32_t i = h->pos[slot];
-    BO_ASSERT(i < h->n && h->slots[i] == slot);
+    BO_ASSERT_EACH(i < h->n && h->slots[i] == slot);
     h->pos[slot] = NOT_HEAP;
     if (--h->n == i)
         return;
@@ -405,7 +405,7 @@ static void heap_sync_one(bo_inv_t *inv, struct heap *h, uint32_t slot, int want
 {
     int in = h->pos[slot] != NOT_HEAP;
     if (want && !in) {
-        BO_ASSERT(h->n < inv->cap_holds); /* a heap holds each slot at most once */
+        BO_ASSERT_EACH(h->n < inv->cap_holds); /* a heap holds each slot at most once */
         h->slots[h->n] = slot;
         h->pos[slot] = h->n;
         sift_up(inv, h, h->n++);
@@ -416,7 +416,7 @@ static void heap_sync_one(bo_inv_t *inv, struct heap *h, uint32_t slot, int want
         sift_up(inv, h, i);
         sift_down(inv, h, h->pos[slot]);
     }
-    BO_ASSERT(want ? h->slots[h->pos[slot]] == slot : h->pos[slot] == NOT_HEAP);
+    BO_ASSERT_EACH(want ? h->slots[h->pos[slot]] == slot : h->pos[slot] == NOT_HEAP);
 }
 
 /* Put slot in the heap its status calls for, at the right place. */

@@ -5,8 +5,8 @@
  *
  * BO_ASSERT(cond): when cond is false, print file, line, function and the
  * expression to stderr and abort(). Unlike <assert.h> it does not follow
- * NDEBUG: the build sets BO_ASSERTS (mk/build.mk, `make ASSERTS=0|1`,
- * default 1).
+ * NDEBUG: the build sets BO_ASSERTS (mk/build.mk, `make ASSERTS=0|1|2`,
+ * default 1; 2 in sanitizer and fuzz builds, which adds BO_ASSERT_EACH).
  *
  * Why on by default, release builds included: every check is O(1) (a
  * compare, a counter, an owner field read), at most a few per seat touched,
@@ -41,6 +41,22 @@ _Noreturn void bo__assert_fail(const char *expr, const char *file, int line, con
     (__builtin_expect(!!(cond), 1) ? (void)0 : bo__assert_fail(#cond, __FILE__, __LINE__, __func__))
 #else
 #define BO_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+
+/*
+ * BO_ASSERT_EACH(cond): a check made per element on the engine's hot path
+ * (each seat word written, each journal entry, each heap step), where the
+ * checks add up: measured, every such check on cost the in-memory engine
+ * 14% of its holds/s (bench_engine, engine_holds_per_s, 2 interleaved
+ * pairs). On at BO_ASSERTS >= 2: the sanitizer and fuzz builds that
+ * `make test` runs (test-asan, test-tsan, test-fuzz), and `make ASSERTS=2`.
+ * The per-decision contracts around them (a hold's status move, its
+ * seats' states, the counters after the decision) stay BO_ASSERTs.
+ */
+#if BO_ASSERTS >= 2
+#define BO_ASSERT_EACH(cond) BO_ASSERT(cond)
+#else
+#define BO_ASSERT_EACH(cond) ((void)sizeof(!(cond)))
 #endif
 
 /*
