@@ -179,6 +179,7 @@ enum {
     O_RECONCILE,
     O_RECONCILE_BUDGET,
     O_CARD_ATTEMPTS,
+    O_TRUSTED_PROXY,
     O_COUNT
 };
 
@@ -219,7 +220,38 @@ static const struct serve_option {
                             "gateway requests a second the reconciler may send (1..10000)"},
     [O_CARD_ATTEMPTS] = {"card-attempts-per-minute", "BOXOFFICE_CARD_ATTEMPTS_PER_MINUTE", "N",
                          "10", "card payments one client address may try per minute (0: no limit)"},
+    [O_TRUSTED_PROXY] = {"trusted-proxy", "BOXOFFICE_TRUSTED_PROXY", "CIDR,...", "127.0.0.0/8,::1",
+                         "proxies whose X-Forwarded-For names the client (none: no proxy)"},
 };
+
+/* The trusted proxies of spec: networks ("ADDR" or "ADDR/BITS", IPv4 or
+ * IPv6) separated by commas or blanks, or "none". 0, or 2 with a message
+ * naming the entry it refuses. */
+static int parse_trusted(const char *spec, bo_http_trusted_t *t)
+{
+    char item[96];
+    memset(t, 0, sizeof(*t));
+    if (strcmp(spec, "none") == 0)
+        return 0;
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ", \t");
+        if (n >= sizeof(item) || (n && (snprintf(item, sizeof(item), "%.*s", (int)n, p),
+                                        bo_http_trusted_add(t, item) != 0))) {
+            fprintf(stderr,
+                    "boxoffice serve: --trusted-proxy: '%.*s' is not a network (ADDR or "
+                    "ADDR/BITS), or more than %d are given\n",
+                    (int)(n < 64 ? n : 64), p, BO_HTTP_MAX_TRUSTED);
+            return 2;
+        }
+        p += n;
+        p += strspn(p, ", \t");
+    }
+    if (t->n == 0) {
+        fprintf(stderr, "boxoffice serve: --trusted-proxy: no network given (none: no proxy)\n");
+        return 2;
+    }
+    return 0;
+}
 
 static void serve_usage(FILE *f)
 {
@@ -448,6 +480,10 @@ static int cmd_serve(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    bo_http_trusted_t trusted;
+    if ((rc = parse_trusted(val[O_TRUSTED_PROXY], &trusted)))
+        goto out;
+    rc = 1;
     bo_pay_t *pay = NULL;
     if ((err = serve_gateway(val, pay_timeout_ms, &pay, &hook))) {
         fprintf(stderr, "boxoffice serve: cannot start the API: %s\n", bo_strerror(err));
@@ -457,6 +493,7 @@ static int cmd_serve(int argc, char **argv)
                             .reconcile_ms = reconcile_ms,
                             .reconcile_budget_per_s = reconcile_budget,
                             .card_attempts_per_min = card_attempts,
+                            .trusted_proxies = &trusted,
                             .demo = demo,
                             .payment = val[O_PAYMENT],
                             .pay = pay,

@@ -456,6 +456,36 @@ describe('orders and payments', () => {
         assert.equal(ok.body.order.status, 'paid');
     });
 
+    it('--trusted-proxy decides whose X-Forwarded-For names the client: none, or a network the peer is not in, means the peer', async () => {
+        for (const trust of ['none', '10.9.0.0/16, 2001:db8::/32']) {
+            // 2 a minute: the checkout (it asks for the intent: an attempt) and one card
+            const own = await oa.startShop({ args: ['--trusted-proxy', trust, '--card-attempts-per-minute', '2'] });
+            try {
+                const s = own.srv;
+                const e = await oa.setupEvent(s, GEN);
+                const { order } = await oa.pendingOrder(s, e.event.id, e.seats.slice(0, 2));
+                const first = await oa.confirm(s, order, oa.DECLINE, { headers: { 'x-forwarded-for': '198.51.100.1' } });
+                oa.assertError(first, 402, 'PAYMENT_DECLINED', `${trust}: the first attempt`);
+                // another claimed client, the same peer: loopback is no trusted proxy here
+                const second = await oa.confirm(s, order, oa.DECLINE, { headers: { 'x-forwarded-for': '198.51.100.2' } });
+                oa.assertError(second, 429, 'RATE_LIMITED', `${trust}: X-Forwarded-For is not believed`);
+            } finally {
+                await own.stop();
+            }
+        }
+        // loopback trusted (the default, as in the test above): two claimed clients are two
+        const own = await oa.startShop({ args: ['--trusted-proxy', '127.0.0.0/8', '--card-attempts-per-minute', '2'] });
+        try {
+            const s = own.srv;
+            const e = await oa.setupEvent(s, GEN);
+            const { order } = await oa.pendingOrder(s, e.event.id, e.seats.slice(0, 2));
+            oa.assertError(await oa.confirm(s, order, oa.DECLINE, { headers: { 'x-forwarded-for': '198.51.100.1' } }), 402, 'PAYMENT_DECLINED', 'one client');
+            oa.assertError(await oa.confirm(s, order, oa.DECLINE, { headers: { 'x-forwarded-for': '198.51.100.2' } }), 402, 'PAYMENT_DECLINED', 'another client');
+        } finally {
+            await own.stop();
+        }
+    });
+
     it('a stranger looping confirms of one order stalls no other buyer and not the gate (gateway at 150 ms)', async () => {
         const slow = await oa.startShop({ paysim: { args: ['--latency-ms', '150'] } });
         try {

@@ -122,6 +122,9 @@ describe('command line', () => {
             [['--db', `sqlite:${join(dir, 'no-such-dir', 'x.db')}`], 2,
                 /cannot open the store sqlite:\S+no-such-dir\/x\.db: it does not exist and its directory \S+no-such-dir does not either/],
             [['--tls-cert', join(dir, 'missing.pem')], 1, /--tls-cert and --tls-key go together/],
+            [['--trusted-proxy', '10.0.0.0/33'], 2, /--trusted-proxy: '10\.0\.0\.0\/33' is not a network/],
+            [['--trusted-proxy', '127.0.0.1,proxy.example'], 2, /--trusted-proxy: 'proxy\.example' is not a network/],
+            [['--trusted-proxy', ' , '], 2, /--trusted-proxy: no network given/],
         ];
         for (const [args, code, message] of cases) {
             const res = await run(BIN, [...base, '--db', `sqlite:${join(dir, 'bad.db')}`, ...args]);
