@@ -170,9 +170,6 @@ bo_live_event_t *bo_live_find(bo_live_t *live, uint64_t event);
 const bo_layout_t *bo_live_event_layout(const bo_live_event_t *event);
 int bo_live_apply_to(bo_live_t *live, bo_live_event_t *event, const bo_mut_t *m,
                      const bo_live_call_t *c, bo_live_result_t *refusal);
-/* bo_live_apply of {BO_MUT_HOLD, .req = req}, without the refusal's details. */
-int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
-                      const bo_live_call_t *c);
 
 /*
  * Documents: small durable JSON objects beside the inventories (orders,

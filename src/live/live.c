@@ -321,13 +321,6 @@ int bo_live_apply_to(bo_live_t *live, bo_live_event_t *event, const bo_mut_t *m,
     return end(&d, rc, &fx.logged, refusal);
 }
 
-int bo_live_hold_call(bo_live_t *live, uint64_t event, const bo_hold_req_t *req,
-                      const bo_live_call_t *c)
-{
-    bo_mut_t m = {.op = BO_MUT_HOLD, .req = req};
-    return bo_live_apply(live, event, &m, c, NULL);
-}
-
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg)
 {
     return bo_live_read_of(live, bo_live_find(live, event), fn, arg);

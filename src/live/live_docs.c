@@ -87,7 +87,7 @@ int bo_live_put_docs(bo_live_t *live, const bo_doc_t *docs, uint32_t n, bo_live_
         p->done = done;
         p->arg = arg;
         p->rec = (bo_rec_t){.kind = BO_REC_DOCS,
-                            .at_ms = live->clock->now_ms(live->clock),
+                            .at_ms = bo_live_now_ms(live),
                             .docs = docs,
                             .ndocs = n,
                             .done = put_docs_done};

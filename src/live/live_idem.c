@@ -52,19 +52,19 @@ int bo_live_idem_begin(bo_live_t *live, const char *key, const uint8_t hash[32],
                        bo_idem_answer_t *ans, int64_t *retry_ms)
 {
     int64_t unused;
-    return bo_idem_table_begin(live->idem, key, hash, client, live->clock->now_ms(live->clock), ans,
+    return bo_idem_table_begin(live->idem, key, hash, client, bo_live_now_ms(live), ans,
                                retry_ms ? retry_ms : &unused);
 }
 
 void bo_live_idem_end(bo_live_t *live, const char *key, int status, const char *body, size_t len)
 {
-    bo_idem_table_end(live->idem, key, status, body, len, live->clock->now_ms(live->clock));
+    bo_idem_table_end(live->idem, key, status, body, len, bo_live_now_ms(live));
 }
 
 int64_t bo__live_idem_expired_before(bo_live_t *live)
 {
     /* expired: now - at_ms >= ttl, as in idem_table.c */
-    return live->clock->now_ms(live->clock) - live->idem_lim.ttl_ms + 1;
+    return bo_live_now_ms(live) - live->idem_lim.ttl_ms + 1;
 }
 
 /* A stored answer, at load. */
@@ -73,7 +73,7 @@ int bo__live_idem_load(void *ctx, const char *key, const uint8_t *hash, int stat
 {
     bo_live_t *live = *(bo_live_t **)ctx; /* the loader starts with its live */
     return bo_idem_table_load(live->idem, key, hash, status, body, len, at_ms,
-                              live->clock->now_ms(live->clock));
+                              bo_live_now_ms(live));
 }
 
 void bo__live_idem_free(bo_live_t *live)
@@ -115,7 +115,7 @@ static bo_rec_t put_rec(bo_live_t *live, struct put *p)
     if (p->status >= 400)
         return (bo_rec_t){.kind = BO_REC_DOCS, .done = put_done};
     return (bo_rec_t){.kind = BO_REC_IDEM,
-                      .at_ms = live->clock->now_ms(live->clock),
+                      .at_ms = bo_live_now_ms(live),
                       .idem_key = p->key,
                       .idem_hash = p->hash,
                       .idem_status = p->status,

@@ -320,7 +320,7 @@ Test(live, idempotent_answer_rides_with_its_decision)
                          .best_category = BO_NONE,
                          .best_section = BO_NONE};
     bo_live_call_t call = {idem_done, &c, attach_answer};
-    bo_live_hold_call(live, EVT, &req, &call);
+    bo_live_apply(live, EVT, &(bo_mut_t){.op = BO_MUT_HOLD, .req = &req}, &call, NULL);
     cr_assert_eq(bo_live_wait(c.w, NULL), 0);
     bo_live_wait_free(c.w);
     bo_live_idem_end(live, "key-1", 201, c.body, strlen(c.body));
