@@ -107,6 +107,11 @@ static void problem(struct parser *p, const struct frame *at, const char *fmt, .
 int bo_problems_add(bo_problems_t *p, const char *text)
 {
     char *item = strdup(text);
+    /* one line each: a parser's message may quote the input (jansson's
+     * "near '...'"), control characters included */
+    for (char *c = item; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     char **items = item ? bo_array_grow(p->items, &p->cap, p->n + 1, sizeof(*items), 16, 0) : NULL;
     if (!items) {
         free(item);
