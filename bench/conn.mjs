@@ -46,13 +46,14 @@ export class Conn {
         }
     }
 
+    /** extra: more header lines, each ending in \r\n. */
     async request(method, path, body, extra = '') {
         if (!this.sock) {
             this.buf = '';
             await this.connect();
         }
         const head = body === undefined
-            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`
+            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}\r\n`
             : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
         return new Promise((resolve, reject) => {
             const t0 = performance.now();
