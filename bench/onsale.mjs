@@ -276,7 +276,7 @@ function rssMb(pid) {
 }
 
 async function main() {
-    const shop = await startShop({ server: { threads: undefined } });
+    const shop = await startShop();
     try {
         const { srv } = shop;
         const map = await venueGen(GEN);
