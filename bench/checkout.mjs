@@ -35,17 +35,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Conn } from './conn.mjs';
+import { num } from './knobs.mjs';
 import { machineTicks, procCpuS } from './procstat.mjs';
 import { startShop } from '../tests/system/lib/shop.mjs';
 import { seatOrder, venueGen } from '../tests/system/lib/server.mjs';
 
-const num = (name, dflt) => {
-    const v = process.env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: a positive number, please`);
-    return n;
-};
 const DURATION_S = num('BOXOFFICE_BENCH_SECONDS', 10);
 const BUYERS = Math.floor(num('BOXOFFICE_BENCH_CONNECTIONS', 64));
 const WARMUP_S = process.env.BOXOFFICE_BENCH_WARMUP_SECONDS === '0' ? 0 : num('BOXOFFICE_BENCH_WARMUP_SECONDS', 1);
