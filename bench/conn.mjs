@@ -1,5 +1,6 @@
 // conn.mjs - a minimal keep-alive HTTP/1.1 client for the benchmarks
-// (checkout.mjs, bench_memory.mjs): one connection, one request at a time,
+// (checkout.mjs, bench_memory.mjs, connections.mjs): one connection, one
+// request at a time (extra: more header lines, each ending in CRLF),
 // answers framed by Content-Length (or chunked), ids taken by the caller
 // with regular expressions. On 2 cores every client cycle is taken from
 // the server, so it has to be cheap: ~18 us of CPU a request, where
@@ -52,7 +53,7 @@ export class Conn {
             await this.connect();
         }
         const head = body === undefined
-            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`
+            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}\r\n`
             : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
         return new Promise((resolve, reject) => {
             const t0 = performance.now();
