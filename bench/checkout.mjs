@@ -32,20 +32,14 @@
 // queue or are dropped and the server handles only a fraction of them),
 // BOXOFFICE_BIN and PAYSIM_BIN (the binaries; make passes its build).
 
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Conn } from './conn.mjs';
+import { num } from './knobs.mjs';
+import { machineTicks, procCpuS } from './procstat.mjs';
 import { startShop } from '../tests/system/lib/shop.mjs';
 import { seatOrder, venueGen } from '../tests/system/lib/server.mjs';
 
-const num = (name, dflt) => {
-    const v = process.env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: a positive number, please`);
-    return n;
-};
 const DURATION_S = num('BOXOFFICE_BENCH_SECONDS', 10);
 const BUYERS = Math.floor(num('BOXOFFICE_BENCH_CONNECTIONS', 64));
 const WARMUP_S = process.env.BOXOFFICE_BENCH_WARMUP_SECONDS === '0' ? 0 : num('BOXOFFICE_BENCH_WARMUP_SECONDS', 1);
@@ -53,7 +47,6 @@ const THREADS = process.env.BOXOFFICE_BENCH_THREADS ? Math.floor(num('BOXOFFICE_
 const GEN = { sections: Math.floor(num('BOXOFFICE_BENCH_SECTIONS', 40)), rows: 20, seats: 50, ga: 0, categories: 4 };
 const PHASES = (process.env.BOXOFFICE_BENCH_PHASES || 'baseline,checkout').split(',');
 const WEBHOOKS = process.env.BOXOFFICE_BENCH_WEBHOOKS === '1';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /* ---- events and seats ------------------------------------------------------ */
 
@@ -125,13 +118,6 @@ class Stock {
 
 /* ---- measurement ----------------------------------------------------------- */
 
-function procCpuS(pid) {
-    // fields after the ")" of comm: state is field 3, utime 14, stime 15
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
 /** Context switches of every thread of pid (voluntary, involuntary). */
 function ctxSwitches(pid) {
     let n = 0;
@@ -145,12 +131,6 @@ function ctxSwitches(pid) {
         }
     }
     return n;
-}
-
-function machineTicks() {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3] + f[4];
-    return { total: f.reduce((a, b) => a + b, 0), idle };
 }
 
 function sample(shop) {

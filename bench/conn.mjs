@@ -1,5 +1,6 @@
 // conn.mjs - a minimal keep-alive HTTP/1.1 client for the benchmarks
-// (checkout.mjs, bench_memory.mjs): one connection, one request at a time,
+// (checkout.mjs, bench_memory.mjs, connections.mjs): one connection, one
+// request at a time (extra: more header lines, each ending in CRLF),
 // answers framed by Content-Length (or chunked), ids taken by the caller
 // with regular expressions. On 2 cores every client cycle is taken from
 // the server, so it has to be cheap: ~18 us of CPU a request, where

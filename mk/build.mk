@@ -62,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory run format \
+.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory bench-connections run format \
         format-check test-build
 .DEFAULT_GOAL := all
 
@@ -213,7 +213,7 @@ test-fuzz: $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory
+bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory bench-connections
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -239,6 +239,16 @@ bench-checkout: all
 # store (bench/bench_memory.mjs); last line rss_per_abandoned_order_b=...
 bench-memory: all
 	BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/bench_memory.mjs
+
+# 10,000 waiting visitors on one server (issue 14): keep-alive connections
+# polling every 5 s and SSE streams, each from an X-Forwarded-For address
+# of its own, over 2 client processes; p50/p99 of the polls while all are
+# open, RSS per connection, CPU of server and clients (bench/connections.mjs);
+# last line connections=... conn_poll_p99_ms=... bytes_per_connection=...
+# The clients' soft open-file limit is raised to the hard one first.
+.PHONY: bench-connections
+bench-connections: all
+	ulimit -Sn $$(ulimit -Hn) && BOXOFFICE_BIN=$(BUILD)/boxoffice node bench/connections.mjs
 
 # The web UI's seat map of a 100,000-seat venue in headless Chromium: time
 # from navigation until it is drawn and a click selects a seat

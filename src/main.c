@@ -180,6 +180,7 @@ enum {
     O_RECONCILE_BUDGET,
     O_CARD_ATTEMPTS,
     O_TRUSTED_PROXY,
+    O_MAX_CONNECTIONS,
     O_COUNT
 };
 
@@ -222,6 +223,9 @@ static const struct serve_option {
                          "10", "card payments one client address may try per minute (0: no limit)"},
     [O_TRUSTED_PROXY] = {"trusted-proxy", "BOXOFFICE_TRUSTED_PROXY", "CIDR,...", "127.0.0.0/8,::1",
                          "proxies whose X-Forwarded-For names the client (none: no proxy)"},
+    [O_MAX_CONNECTIONS] = {"max-connections", "BOXOFFICE_MAX_CONNECTIONS", "N", "16384",
+                           "client connections open at once (1..1000000); the open-file "
+                           "limit is raised to match"},
 };
 
 /* The trusted proxies of spec: networks ("ADDR" or "ADDR/BITS", IPv4 or
@@ -331,8 +335,14 @@ static int serve_parse(int argc, char **argv, const char **val, bool *flagged, i
 /* The server's configuration from the option values. Returns 0 or 2. */
 static int serve_config(const char **val, bo_server_config_t *cfg)
 {
-    uint32_t threads = 0, max_body = BO_HTTP_DEFAULT_MAX_BODY;
+    uint32_t threads = 0, max_body = BO_HTTP_DEFAULT_MAX_BODY, max_conns = 0;
     struct stat st;
+    if (val[O_MAX_CONNECTIONS] && (parse_u32(val[O_MAX_CONNECTIONS], &max_conns) ||
+                                   max_conns == 0 || max_conns > BO_HTTP_MAX_CONNECTIONS)) {
+        fprintf(stderr, "boxoffice serve: --max-connections takes 1..%u\n",
+                BO_HTTP_MAX_CONNECTIONS);
+        return 2;
+    }
     if ((val[O_THREADS] &&
          (parse_u32(val[O_THREADS], &threads) || threads == 0 || threads > BO_HTTP_MAX_THREADS)) ||
         (val[O_MAX_BODY] && (parse_u32(val[O_MAX_BODY], &max_body) || max_body == 0))) {
@@ -351,7 +361,8 @@ static int serve_config(const char **val, bo_server_config_t *cfg)
                                 .tls_key_file = val[O_TLS_KEY],
                                 .max_body_bytes = max_body,
                                 .web_root = web,
-                                .access_log = val[O_ACCESS_LOG]};
+                                .access_log = val[O_ACCESS_LOG],
+                                .max_connections = max_conns};
     return 0;
 }
 

@@ -44,6 +44,17 @@ typedef struct bo_metrics bo_metrics_t;
 #define BO_HTTP_SSE_HEARTBEAT_MS   15000u
 #define BO_HTTP_SSE_MAX_QUEUED     (1u << 20) /* bytes queued for one slow SSE client */
 #define BO_HTTP_DEFAULT_JSON_DEPTH 16u
+/* Client connections open at once (HTTP/1.1 keep-alive, SSE, HTTP/2, TLS
+ * handshakes); at the cap the server stops accepting until one closes, and
+ * new ones wait in the kernel's backlog. */
+#define BO_HTTP_DEFAULT_MAX_CONNECTIONS 16384u
+#define BO_HTTP_MAX_CONNECTIONS         1000000u
+/* File descriptors kept for what is not a client connection (store files,
+ * the access log, gateway connections, a lingering close), plus
+ * BO_HTTP_FDS_PER_THREAD per loop thread (listening socket, epoll, wake-up
+ * pipe, stop socket pair). */
+#define BO_HTTP_RESERVED_FDS   128u
+#define BO_HTTP_FDS_PER_THREAD 8u
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -58,11 +69,15 @@ typedef struct bo_server_config {
     uint32_t shutdown_timeout_ms; /* bound on finishing in-flight requests; 0: 10 s */
     const char *web_root;         /* static files for non-/api paths; NULL: none */
     const char *access_log;       /* a file (appended); NULL or "-": stderr; "off": none */
+    unsigned max_connections;     /* client connections at once; 0: the default (above) */
 } bo_server_config_t;
 
 /*
  * Parse cfg, bind every thread's listening socket (SO_REUSEPORT) and load
- * the TLS certificate. Strings of cfg are copied. Returns 0 and *out (the
+ * the TLS certificate. Strings of cfg are copied. Raises the process's
+ * open-file limit (RLIMIT_NOFILE) to what max_connections needs; when the
+ * hard limit does not allow it, says so on stderr and accepts fewer
+ * connections at once (bo_server_max_connections). Returns 0 and *out (the
  * caller owns it: bo_server_free), BO_EINVAL (bad listen address, web root,
  * TLS files or numbers; a message is printed on stderr), BO_EIO (cannot
  * bind or listen: message on stderr) or BO_ENOMEM.
@@ -74,6 +89,9 @@ void bo_server_free(bo_server_t *srv);
 uint16_t bo_server_port(const bo_server_t *srv);
 /* "http://127.0.0.1:8080" or "https://[::1]:8443"; valid as long as srv. */
 const char *bo_server_url(const bo_server_t *srv);
+/* Client connections srv holds open at once at most: the configured cap,
+ * or less when the open-file limit could not be raised that far. */
+unsigned bo_server_max_connections(const bo_server_t *srv);
 /* The metrics registry of srv (valid as long as srv). */
 bo_metrics_t *bo_server_metrics(bo_server_t *srv);
 /* Whether bo_server_stop was called (readiness probes answer 503 then). */

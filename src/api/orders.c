@@ -552,10 +552,11 @@ static void collect_reconcile(void *arg, bo_metrics_out_t *out)
         bo_metrics_family(out, m[i].name, m[i].type, m[i].help);
         bo_metrics_sample(out, m[i].name, NULL, (double)m[i].v);
     }
-    bo_metrics_family(out, "boxoffice_reconcile_budget_per_s", "gauge",
+    bo_metrics_family(out, "boxoffice_reconcile_budget_requests_per_second", "gauge",
                       "Gateway requests a second the reconciler may send "
                       "(--reconcile-budget-per-s).");
-    bo_metrics_sample(out, "boxoffice_reconcile_budget_per_s", NULL, (double)st.budget_per_s);
+    bo_metrics_sample(out, "boxoffice_reconcile_budget_requests_per_second", NULL,
+                      (double)st.budget_per_s);
 }
 
 /* ---- wiring ---------------------------------------------------------------------- */

@@ -97,7 +97,9 @@ typedef struct bo__loop {
     void *log_chunk;            /* access_log.c: the access-log chunk being filled */
     time_t log_sec;             /* access_log.c: log_date formats this second */
     char log_date[24];
-    bo__route_stats_t *stats; /* nroutes + BO__ROUTE_EXTRA */
+    bo__route_stats_t *stats;         /* nroutes + BO__ROUTE_EXTRA */
+    bool accept_paused;               /* conns.c: the listener is not read */
+    h2o_timeout_entry_t accept_retry; /* conns.c: look again in 100 ms */
 } bo__loop_t;
 
 typedef struct bo__static bo__static_t;
@@ -128,6 +130,10 @@ struct bo_server {
     /* routes, fixed once running */
     bo__route_t *routes;
     unsigned nroutes;
+    /* connections (conns.c) */
+    unsigned max_conns;             /* accepted at once at most, fixed at bo_server_new */
+    atomic_uint nconns;             /* open now, over every loop */
+    _Atomic uint64_t accept_pauses; /* times a loop stopped accepting */
     /* threads */
     bo__loop_t *loops;
     unsigned nloops;
@@ -244,6 +250,15 @@ int bo__send(bo_http_req_t *r, int status, const char *ctype, h2o_iovec_t body);
 int bo__loop_post(bo__loop_t *loop, bo__post_t *p);
 void bo__loop_posts_init(bo__loop_t *loop);
 void bo__loop_close_posts(bo__loop_t *loop);
+
+/* conns.c: the connection cap. bo__conns_setup raises the open-file
+ * limit for wanted connections (0: the default) and sets srv->max_conns;
+ * bo__conns_on_accept is the listener's read callback; bo__conns_loop_stop
+ * ends a pause as the loop stops; bo__conns_collect renders the metrics. */
+void bo__conns_setup(bo_server_t *srv, unsigned wanted);
+void bo__conns_on_accept(h2o_socket_t *listener, const char *err);
+void bo__conns_loop_stop(bo__loop_t *loop);
+void bo__conns_collect(void *srv, bo_metrics_out_t *out);
 
 /* sse.c */
 void bo__sse_loop_init(bo__loop_t *loop);

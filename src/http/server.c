@@ -1,6 +1,7 @@
 /*
  * server.c - the server's life: configuration, N event-loop threads each
- * with its own h2o context and SO_REUSEPORT listening socket, and the
+ * with its own h2o context and SO_REUSEPORT listening socket (accepting
+ * up to the connection cap: conns.c), and the
  * graceful stop (stop accepting, end SSE streams, let in-flight requests
  * finish within a bound, then return).
  *
@@ -19,8 +20,6 @@
 #include "http/http_internal.h"
 #include "util/assert.h"
 
-#define ACCEPTS_PER_WAKEUP 32
-
 #if defined(__SANITIZE_ADDRESS__)
 /* LeakSanitizer: h2o 2.2.5 keeps per-thread caches of recycled buffers that
  * die with their thread, and h2o_multithread_destroy_queue does not free
@@ -31,19 +30,6 @@ const char *__lsan_default_suppressions(void)
     return "leak:h2o_mem_alloc_recycle\nleak:h2o_multithread_create_queue\n";
 }
 #endif
-
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    bo__loop_t *loop = listener->data;
-    if (err)
-        return;
-    for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (!sock)
-            break;
-        h2o_accept(&loop->accept, sock);
-    }
-}
 
 /* h2o (2.2.5) closes an HTTP/1 connection after its response once stopping,
  * but leaves idle keep-alive ones open until their timeout. Shutting an
@@ -73,6 +59,7 @@ static void begin_stop(bo__loop_t *loop)
         return;
     loop->stopping = true;
     loop->deadline_ms = h2o_now(loop->ctx.loop) + loop->srv->shutdown_ms;
+    bo__conns_loop_stop(loop);
     if (loop->listener) {
         h2o_socket_read_stop(loop->listener);
         h2o_socket_close(loop->listener); /* closes listen_fd */
@@ -126,7 +113,7 @@ static void loop_setup(bo__loop_t *loop)
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listener->data = loop;
-    h2o_socket_read_start(loop->listener, on_accept);
+    h2o_socket_read_start(loop->listener, bo__conns_on_accept);
     loop->stop_sock =
         h2o_evloop_socket_create(loop->ctx.loop, loop->stop_fds[0], H2O_SOCKET_FLAG_DONT_READ);
     loop->stop_sock->data = loop;
@@ -202,6 +189,11 @@ static int config_copy(bo_server_t *srv, const bo_server_config_t *cfg)
         fprintf(stderr, "boxoffice: %s\n",
                 srv->nloops > BO_HTTP_MAX_THREADS ? "too many threads"
                                                   : "--tls-cert and --tls-key go together");
+        return BO_EINVAL;
+    }
+    if (cfg->max_connections > BO_HTTP_MAX_CONNECTIONS) {
+        fprintf(stderr, "boxoffice: at most %u connections (--max-connections)\n",
+                BO_HTTP_MAX_CONNECTIONS);
         return BO_EINVAL;
     }
     if (bo__parse_listen(srv->listen, &srv->addr, &srv->addrlen, &srv->port_cfg)) {
@@ -286,6 +278,7 @@ int bo_server_new(const bo_server_config_t *cfg, bo_server_t **out)
         return BO_ENOMEM;
     if ((rc = config_copy(srv, cfg)) || (rc = bo__metrics_new(&srv->metrics)))
         goto out;
+    bo__conns_setup(srv, cfg->max_connections);
     if (cfg->tls_cert_file && (rc = bo__tls_new(cfg->tls_cert_file, cfg->tls_key_file, &srv->ssl)))
         goto out;
     if (cfg->web_root && (rc = bo__static_new(cfg->web_root, &srv->web)))
@@ -294,6 +287,7 @@ int bo_server_new(const bo_server_config_t *cfg, bo_server_t **out)
         (rc = loops_open(srv)))
         goto out;
     if (bo_metrics_add_collector(srv->metrics, bo__http_stats_collect, srv) ||
+        bo_metrics_add_collector(srv->metrics, bo__conns_collect, srv) ||
         !(srv->url = bo__format_url(&srv->addr, srv->ssl != NULL))) {
         rc = BO_ENOMEM;
         goto out;

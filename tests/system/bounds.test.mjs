@@ -92,7 +92,7 @@ describe('gateway calls', () => {
         try {
             const { srv, sim } = shop;
             await sim.config({ webhook_url: '' }); // only the reconciler asks the gateway
-            assert.equal(await gc.metric(srv, 'boxoffice_reconcile_budget_per_s'), BUDGET);
+            assert.equal(await gc.metric(srv, 'boxoffice_reconcile_budget_requests_per_second'), BUDGET);
             const ev = await setupEvent(srv, { sections: 2, rows: 10, seats: 10 });
             // a payment attempt each: 80 intents made for a browser's card
             // form (the hold paying), 40 declined cards (the hold held again)

@@ -125,6 +125,9 @@ describe('command line', () => {
             [['--trusted-proxy', '10.0.0.0/33'], 2, /--trusted-proxy: '10\.0\.0\.0\/33' is not a network/],
             [['--trusted-proxy', '127.0.0.1,proxy.example'], 2, /--trusted-proxy: 'proxy\.example' is not a network/],
             [['--trusted-proxy', ' , '], 2, /--trusted-proxy: no network given/],
+            [['--max-connections', '0'], 2, /--max-connections takes 1\.\.1000000/],
+            [['--max-connections', '1000001'], 2, /--max-connections takes 1\.\.1000000/],
+            [['--max-connections', 'many'], 2, /--max-connections takes 1\.\.1000000/],
         ];
         for (const [args, code, message] of cases) {
             const res = await run(BIN, [...base, '--db', `sqlite:${join(dir, 'bad.db')}`, ...args]);

@@ -40,7 +40,9 @@ export function newToken() {
  * A boxoffice server. `await Server.start(opts)`:
  *   demo: pass --demo; threads: --threads N; token: written to the token
  *   file first (null: let the server create one, read back after start);
- *   webRoot: --web-root DIR; args: more arguments; env: more variables.
+ *   webRoot: --web-root DIR; args: more arguments; env: more variables;
+ *   ulimit: the arguments of a shell `ulimit` run before the server
+ *   (e.g. '-Sn 1024': start it with that soft open-file limit).
  */
 export class Server {
     constructor(opts = {}) {
@@ -82,7 +84,11 @@ export class Server {
         args.push('--access-log', this.opts.accessLog || join(this.dir, 'access.log'));
         if (this.opts.args) args.push(...this.opts.args);
         this.starts++;
-        const { url } = await startListening(BIN, args, {
+        // Under a shell's ulimit: exec keeps the PID, so stop() and kill9() reach the server.
+        const [bin, argv] = this.opts.ulimit
+            ? ['bash', ['-c', `ulimit ${this.opts.ulimit} && exec "$0" "$@"`, BIN, ...args]]
+            : [BIN, args];
+        const { url } = await startListening(bin, argv, {
             cwd: this.dir,
             env: this.opts.env,
             logPath: this.logPath,
