@@ -142,12 +142,17 @@ static void accrue(bo__queue_t *q, const bo_queue_config_t *cfg, int64_t now_ms)
 {
     int64_t cap = (int64_t)cfg->admit_per_min * 1000;
     cap = cap < MS_PER_MIN ? MS_PER_MIN : cap;
-    if (cfg->paused || q->credit_at_ms == 0 || now_ms < q->credit_at_ms) {
-        q->credit_at_ms = cfg->paused ? 0 : (q->credit_at_ms ? q->credit_at_ms : now_ms);
-        if (cfg->paused)
-            q->credit = 0;
+    if (cfg->paused) {
+        q->credit_at_ms = q->credit = 0;
         return;
     }
+    if (q->credit_at_ms == 0) { /* on-sale or resumed: the first admission now */
+        q->credit_at_ms = now_ms;
+        q->credit = MS_PER_MIN;
+        return;
+    }
+    if (now_ms < q->credit_at_ms)
+        return;
     q->credit += (now_ms - q->credit_at_ms) * (int64_t)cfg->admit_per_min;
     q->credit = q->credit < cap ? q->credit : cap;
     q->credit_at_ms = now_ms;
