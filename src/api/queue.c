@@ -111,6 +111,17 @@ json_t *bo__queue_config_json(uint64_t event, const bo_queue_config_t *w)
                      "paused", w->paused, "join_url", url);
 }
 
+/* Answer status with body (taken; NULL: out of memory), never cached. */
+static int send_no_store(bo_http_req_t *r, int status, json_t *body)
+{
+    if (!body)
+        return BO_ENOMEM;
+    bo_http_set_header(r, "Cache-Control", "no-store");
+    int rc = bo_http_send_json(r, status, body);
+    json_decref(body);
+    return rc;
+}
+
 /* ---- POST /api/v1/events/{id}/queue ---- */
 
 typedef struct join_call {
@@ -250,12 +261,7 @@ static int on_poll(void *arg, bo_http_req_t *r)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such queue ticket", NULL);
     json_t *body = view_json(e.id, &e.waiting_room, &v);
     sodium_memzero(&v, sizeof(v));
-    if (!body)
-        return BO_ENOMEM;
-    bo_http_set_header(r, "Cache-Control", "no-store");
-    int rc = bo_http_send_json(r, 200, body);
-    json_decref(body);
-    return rc;
+    return send_no_store(r, 200, body);
 }
 
 /* ---- GET …/queue/challenge and …/queue/stats ---- */
@@ -275,12 +281,7 @@ static int on_challenge(void *arg, bo_http_req_t *r)
     json_t *body = json_pack("{s:s,s:I,s:o}", "challenge", ch, "difficulty",
                              (json_int_t)e.waiting_room.pow_difficulty, "expires_at",
                              time_or_null(expires_ms));
-    if (!body)
-        return BO_ENOMEM;
-    bo_http_set_header(r, "Cache-Control", "no-store");
-    int rc = bo_http_send_json(r, 200, body);
-    json_decref(body);
-    return rc;
+    return send_no_store(r, 200, body);
 }
 
 static int on_stats(void *arg, bo_http_req_t *r)
@@ -304,12 +305,7 @@ static int on_stats(void *arg, bo_http_req_t *r)
         (json_int_t)st.admitted_total, "active", (json_int_t)st.active, "skipped_total",
         (json_int_t)st.skipped_total, "admissions_per_min", (json_int_t)st.admissions_last_min,
         "onsale_at", time_or_null(w->enabled ? w->onsale_at_ms : 0), "seed_set", st.seed_set);
-    if (!body)
-        return BO_ENOMEM;
-    bo_http_set_header(r, "Cache-Control", "no-store");
-    rc = bo_http_send_json(r, 200, body);
-    json_decref(body);
-    return rc;
+    return send_no_store(r, 200, body);
 }
 
 /* ---- the pass of holds and checkouts ---- */

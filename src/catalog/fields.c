@@ -147,29 +147,30 @@ static const char *const wr_keys[] = {
     "max_active", "pass_ttl_s",        "pow_difficulty", "paused",
     NULL};
 
+/* The member key of w (NULL when absent), its JSON path into field. */
+static json_t *wr_member(json_t *w, const char *key, char field[48])
+{
+    snprintf(field, 48, "waiting_room.%s", key);
+    return json_object_get(w, key);
+}
+
 static int wr_bool(json_t *w, const char *key, bool *out, bo_catalog_bad_t *b)
 {
-    json_t *v = json_object_get(w, key);
     char field[48];
-    if (!v)
-        return 0;
-    snprintf(field, sizeof(field), "waiting_room.%s", key);
-    if (!json_is_boolean(v))
+    json_t *v = wr_member(w, key, field);
+    if (v && !json_is_boolean(v))
         return fail(b, field, "%s must be true or false", field);
-    *out = json_is_true(v);
+    *out = v ? json_is_true(v) : *out;
     return 0;
 }
 
 static int wr_int(json_t *w, const char *key, json_int_t lo, json_int_t hi, uint32_t *out,
                   bo_catalog_bad_t *b)
 {
-    json_t *v = json_object_get(w, key);
     char field[48];
-    json_int_t n;
-    if (!v)
-        return 0;
-    snprintf(field, sizeof(field), "waiting_room.%s", key);
-    if (get_int(v, field, lo, hi, &n, b))
+    json_int_t n = *out;
+    json_t *v = wr_member(w, key, field);
+    if (v && get_int(v, field, lo, hi, &n, b))
         return BO_EINVAL;
     *out = (uint32_t)n;
     return 0;
@@ -177,12 +178,9 @@ static int wr_int(json_t *w, const char *key, json_int_t lo, json_int_t hi, uint
 
 static int wr_time(json_t *w, const char *key, int64_t *out, bo_catalog_bad_t *b)
 {
-    json_t *v = json_object_get(w, key);
     char field[48];
-    if (!v)
-        return 0;
-    snprintf(field, sizeof(field), "waiting_room.%s", key);
-    return get_time(v, field, out, b);
+    json_t *v = wr_member(w, key, field);
+    return v ? get_time(v, field, out, b) : 0;
 }
 
 /* "waiting_room": null, or an object merged over the event's (defaults
