@@ -67,6 +67,11 @@ it('shows the waiting room on the event and answers 404 for events without one',
     const plain = await setupEvent(srv, GEN);
     assertError(await join(plain), 404, 'NOT_FOUND');
     assertStatus(await hold(plain, plain.seats[0]), 201, 'no waiting room: holds as before');
+    const later = await wrEvent({ prequeue_opens_at: iso(Date.now() + 3600e3), onsale_at: iso(Date.now() + 7200e3) });
+    const early = await join(later);
+    assertError(early, 409, 'QUEUE_NOT_OPEN');
+    assert.equal(early.body.error.details.opens_at, later.event.waiting_room.prequeue_opens_at);
+    assertError(await srv.get(`/api/v1/events/${ev.event.id}/queue`, { headers: { 'x-queue-ticket': 'qt_00000000' + '0'.repeat(32) } }), 404, 'NOT_FOUND');
     const bad = await srv.patch(`/api/v1/events/${ev.event.id}`, { waiting_room: { admit_per_min: 0 } }, { admin: true });
     assertError(bad, 400, 'INVALID_REQUEST');
     assert.equal(bad.body.error.details.field, 'waiting_room.admit_per_min');
