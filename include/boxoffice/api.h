@@ -33,7 +33,11 @@ typedef struct bo_api_config {
      * (http.h bo_http_client_addr); 0: no limit. `serve` passes 10. */
     uint32_t card_attempts_per_min;
     const bo_http_trusted_t *trusted_proxies; /* copied; NULL: loopback */
+    /* waiting-room joins per minute per client address per event (a token
+     * bucket of that many); 0: BO_API_QUEUE_JOINS_PER_MIN */
+    uint32_t queue_joins_per_min;
 } bo_api_config_t;
+#define BO_API_QUEUE_JOINS_PER_MIN 10
 
 /*
  * Register every route of the API on srv (before bo_server_run), backed by

@@ -42,7 +42,12 @@
       "the payment gateway did not answer, retry later")                                           \
     X(ESIGNATURE, -28, 400, "INVALID_SIGNATURE", "the signature does not verify")                  \
     X(EORDERBUSY, -29, 409, "ORDER_BUSY",                                                          \
-      "another step of this order is in progress, retry in a moment")
+      "another step of this order is in progress, retry in a moment")                              \
+    X(EQUEUEREQUIRED, -40, 403, "QUEUE_REQUIRED",                                                  \
+      "this event has a waiting room: a valid queue pass is required")                             \
+    X(EQUEUENOTOPEN, -41, 409, "QUEUE_NOT_OPEN", "the waiting room is not open yet")               \
+    X(EPOWREQUIRED, -42, 403, "POW_REQUIRED", "a proof of work is required to join")               \
+    X(EQUEUEFULL, -43, 503, "QUEUE_FULL", "the waiting room is full, retry later")
 
 enum bo_errno {
     BO_OK = 0,

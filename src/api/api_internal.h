@@ -22,12 +22,24 @@
 #include "boxoffice/catalog.h"
 #include "boxoffice/error.h"
 #include "boxoffice/order.h"
+#include "boxoffice/queue.h"
 #include "boxoffice/staff.h"
 #include "util/assert.h"
 
 struct bo_streams;  /* availability.c */
 struct bo_seatmaps; /* seatmap.c */
 struct bo_imports;  /* venues.c */
+
+/* queue.c: what boxoffice_queue_rejected_total{reason} counts */
+enum bo__queue_reject {
+    BO__QUEUE_REJECT_RATE,
+    BO__QUEUE_REJECT_POW,
+    BO__QUEUE_REJECT_PASS_MISSING,
+    BO__QUEUE_REJECT_PASS_INVALID,
+    BO__QUEUE_REJECT_PASS_EXPIRED,
+    BO__QUEUE_REJECT_PASS_OTHER,
+    BO__QUEUE_REJECTS
+};
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
@@ -71,6 +83,11 @@ typedef struct bo_api {
     bo_staff_t *staff;                 /* checkin.c: staff tokens (boxoffice/staff.h) */
     pthread_mutex_t changing_mu;       /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
+    /* queue.c: the waiting rooms, joins per client address and event */
+    bo_queues_t *queues;
+    bo_rate_t *queue_joins;
+    uint32_t queue_joins_per_min;
+    uint64_t queue_rejected[BO__QUEUE_REJECTS]; /* atomic */
 } bo_api_t;
 
 /* ---- auth.c --------------------------------------------------------------- */
@@ -285,6 +302,23 @@ int bo__seatmap_render(uint64_t venue, const bo_layout_t *l, const int64_t *pric
 void bo__seatmap_body_free(bo__seatmap_body_t *b);
 /* availability.c: GET …/availability and …/availability/stream. */
 int bo__api_availability_register(bo_api_t *api);
+
+/* ---- queue.c: the waiting room ------------------------------------------------ */
+
+/* Route the queue's endpoints and open api->queues (before the orders,
+ * whose loading hands the queue its documents). */
+int bo__api_queue_register(bo_api_t *api);
+/*
+ * The pass a hold or checkout of a waiting-room event needs (X-Queue-Pass
+ * or the bo_queue_pass cookie): 0 when e has no waiting room or the pass
+ * is valid (then *customer, when not NULL, is the pass's shopper key;
+ * untouched without a waiting room), else BO_EQUEUEREQUIRED once 403
+ * QUEUE_REQUIRED was answered (details.join_url, details.reason).
+ */
+int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e,
+                      uint64_t *customer);
+/* An event's "waiting_room" (null when off), with its join_url. */
+json_t *bo__queue_config_json(uint64_t event, const bo_queue_config_t *w);
 
 /* ---- orders.c, webhook.c, checkin.c: the order domain's handlers ------------- */
 

@@ -126,6 +126,7 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
             char refund[BO_RFC3339_SIZE];
             bo_time_format(bo_catalog_refund_deadline_ms(&e), refund);
             json_object_set_new(out, "refund_deadline", json_string(refund));
+            json_object_set_new(out, "waiting_room", bo__queue_config_json(event, &e.waiting_room));
         }
         free(desc);
         if (!out)

@@ -323,10 +323,14 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
     if (!c)
         return BO_ENOMEM;
     c->api = api;
-    if (hold_read(api, r, c, &info) || bo__idem_begin(api, r, &c->idem)) {
+    uint64_t pass_customer = 0;
+    if (hold_read(api, r, c, &info) || bo__queue_require(api, r, &info, &pass_customer) ||
+        bo__idem_begin(api, r, &c->idem)) {
         call_free(c);
         return 0;
     }
+    if (pass_customer) /* one pass, one shopper: the limit counts per pass */
+        c->req.customer = pass_customer;
     if (info.status != BO_EVENT_ON_SALE && info.status != BO_EVENT_SOLD_OUT) {
         count(api, BO__HOLD_NOT_ON_SALE);
         int rc = refuse(api, r, &c->idem, NULL, BO_ENOTONSALE, NULL, not_on_sale_details(&info));

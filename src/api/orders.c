@@ -196,7 +196,10 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         free(s);
         return bo_http_send_error(r, BO_ENOTFOUND, "no such hold", NULL);
     }
-    if (read_customer(r, s) || bo__idem_begin(api, r, &s->idem)) {
+    bo_event_info_t info; /* a waiting-room event's checkout needs its pass */
+    bool gated = bo_catalog_event(api->catalog, s->req.event, &info) == 0;
+    if (read_customer(r, s) || (gated && bo__queue_require(api, r, &info, NULL)) ||
+        bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 0;
     }
@@ -575,6 +578,14 @@ static int event_info(void *arg, uint64_t event, bo_order_event_t *out)
     return 0;
 }
 
+/* The documents that are not the orders': the queue's, then staff tokens. */
+static int other_doc(void *arg, const char *coll, const char *id, const char *body, size_t len)
+{
+    bo_api_t *api = arg;
+    int rc = bo_queues_load_doc(api->queues, coll, id, body, len);
+    return rc == 1 ? bo_staff_load(api->staff, coll, id, body, len) : rc;
+}
+
 static void orders_stop(void *arg)
 {
     bo_api_t *api = arg;
@@ -604,8 +615,8 @@ int bo__orders_register(bo_api_t *api)
                               .reconcile_budget_per_s = api->reconcile_budget_per_s,
                               .event_info = event_info,
                               .event_arg = api,
-                              .other_doc = bo_staff_load,
-                              .other_arg = api->staff};
+                              .other_doc = other_doc,
+                              .other_arg = api};
     api->pay = NULL; /* the orders' now */
     if (api->card_attempts_per_min &&
         !(api->card_attempts = bo_rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))

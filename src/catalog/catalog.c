@@ -92,6 +92,15 @@ char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description)
                           "cancelled", e->cancelled, "created_at", (json_int_t)e->created_ms);
     if (j && e->refund_deadline_ms)
         json_object_set_new(j, "refund_deadline", json_integer(e->refund_deadline_ms));
+    const bo_queue_config_t *w = &e->waiting_room;
+    if (j && w->enabled)
+        json_object_set_new(
+            j, "waiting_room",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "prequeue_opens_at",
+                      (json_int_t)w->prequeue_opens_at_ms, "onsale_at", (json_int_t)w->onsale_at_ms,
+                      "admit_per_min", (json_int_t)w->admit_per_min, "max_active",
+                      (json_int_t)w->max_active, "pass_ttl_s", (json_int_t)w->pass_ttl_s,
+                      "pow_difficulty", (json_int_t)w->pow_difficulty, "paused", w->paused));
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -132,6 +141,19 @@ static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *me
     i->created_ms = meta_int(meta, "created_at");
     i->refund_deadline_ms = meta_int(meta, "refund_deadline");
     i->cancelled = json_is_true(json_object_get(meta, "cancelled"));
+    json_t *w = json_object_get(meta, "waiting_room");
+    if (json_is_object(w)) {
+        bo_queue_config_t *q = &i->waiting_room;
+        q->enabled = true;
+        q->prequeue_opens_at_ms = meta_int(w, "prequeue_opens_at");
+        q->onsale_at_ms = meta_int(w, "onsale_at");
+        q->admit_per_min = (uint32_t)meta_int(w, "admit_per_min");
+        q->max_active = (uint32_t)meta_int(w, "max_active");
+        q->pass_ttl_s = (uint32_t)meta_int(w, "pass_ttl_s");
+        q->pow_difficulty = (uint32_t)meta_int(w, "pow_difficulty");
+        q->paused = json_is_true(json_object_get(w, "paused"));
+        q->enabled = q->admit_per_min > 0 && q->max_active > 0 && q->pass_ttl_s > 0;
+    }
     e->description = strdup(meta_str(meta, "description"));
     e->name_lc = malloc(strlen(i->name) + 1);
     json_decref(meta);

@@ -136,6 +136,104 @@ static int only_keys(json_t *body, const char *const *allowed, bo_catalog_bad_t 
     return 0;
 }
 
+/* ---- the waiting room ------------------------------------------------------------------ */
+
+#define WR_ADMIT_PER_MIN_DEF 600
+#define WR_MAX_ACTIVE_DEF    2000
+#define WR_PASS_TTL_DEF_S    900
+
+static const char *const wr_keys[] = {
+    "enabled",    "prequeue_opens_at", "onsale_at",      "admit_per_min",
+    "max_active", "pass_ttl_s",        "pow_difficulty", "paused",
+    NULL};
+
+/* The member key of w (NULL when absent), its JSON path into field. */
+static json_t *wr_member(json_t *w, const char *key, char field[48])
+{
+    snprintf(field, 48, "waiting_room.%s", key);
+    return json_object_get(w, key);
+}
+
+static int wr_bool(json_t *w, const char *key, bool *out, bo_catalog_bad_t *b)
+{
+    char field[48];
+    json_t *v = wr_member(w, key, field);
+    if (v && !json_is_boolean(v))
+        return fail(b, field, "%s must be true or false", field);
+    *out = v ? json_is_true(v) : *out;
+    return 0;
+}
+
+static int wr_int(json_t *w, const char *key, json_int_t lo, json_int_t hi, uint32_t *out,
+                  bo_catalog_bad_t *b)
+{
+    char field[48];
+    json_int_t n = *out;
+    json_t *v = wr_member(w, key, field);
+    if (v && get_int(v, field, lo, hi, &n, b))
+        return BO_EINVAL;
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int wr_time(json_t *w, const char *key, int64_t *out, bo_catalog_bad_t *b)
+{
+    char field[48];
+    json_t *v = wr_member(w, key, field);
+    return v ? get_time(v, field, out, b) : 0;
+}
+
+/* "waiting_room": null, or an object merged over the event's (defaults
+ * when it had none: on-sale at the event's on_sale_at, the pre-queue open
+ * an hour before). */
+static int get_waiting_room(json_t *w, bo_event_info_t *e, bo_catalog_bad_t *b)
+{
+    bo_queue_config_t q = e->waiting_room;
+    if (json_is_null(w)) {
+        memset(&e->waiting_room, 0, sizeof(e->waiting_room));
+        return 0;
+    }
+    if (!json_is_object(w))
+        return fail(b, "waiting_room", "waiting_room must be an object or null", NULL);
+    const char *key;
+    json_t *v;
+    json_object_foreach(w, key, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; wr_keys[i] && !ok; i++)
+            ok = strcmp(key, wr_keys[i]) == 0;
+        char field[96];
+        snprintf(field, sizeof(field), "waiting_room.%.64s", key);
+        if (!ok)
+            return fail(b, field, "%s is not a field of a waiting room", field);
+    }
+    if (!q.enabled)
+        q = (bo_queue_config_t){.enabled = true,
+                                .onsale_at_ms = e->on_sale_at_ms,
+                                .prequeue_opens_at_ms = e->on_sale_at_ms - 3600 * 1000LL,
+                                .admit_per_min = WR_ADMIT_PER_MIN_DEF,
+                                .max_active = WR_MAX_ACTIVE_DEF,
+                                .pass_ttl_s = WR_PASS_TTL_DEF_S};
+    if (wr_bool(w, "enabled", &q.enabled, b) || wr_bool(w, "paused", &q.paused, b) ||
+        wr_time(w, "onsale_at", &q.onsale_at_ms, b) ||
+        wr_time(w, "prequeue_opens_at", &q.prequeue_opens_at_ms, b) ||
+        wr_int(w, "admit_per_min", BO_QUEUE_ADMIT_PER_MIN_MIN, BO_QUEUE_ADMIT_PER_MIN_MAX,
+               &q.admit_per_min, b) ||
+        wr_int(w, "max_active", 1, BO_QUEUE_MAX_ACTIVE_MAX, &q.max_active, b) ||
+        wr_int(w, "pass_ttl_s", BO_QUEUE_PASS_TTL_MIN_S, BO_QUEUE_PASS_TTL_MAX_S, &q.pass_ttl_s,
+               b) ||
+        wr_int(w, "pow_difficulty", 0, BO_QUEUE_POW_MAX, &q.pow_difficulty, b))
+        return BO_EINVAL;
+    if (q.prequeue_opens_at_ms > q.onsale_at_ms)
+        return fail(b, "waiting_room.prequeue_opens_at",
+                    "waiting_room.prequeue_opens_at must not be after waiting_room.onsale_at",
+                    NULL);
+    if (!q.enabled)
+        memset(&q, 0, sizeof(q));
+    e->waiting_room = q;
+    return 0;
+}
+
 /* The fields every body may carry, into e / description / cfg. */
 static int common_fields(json_t *body, bo_event_info_t *e, const char **description,
                          bo_inv_config_t *cfg, bo_catalog_bad_t *b)
@@ -165,6 +263,8 @@ static int common_fields(json_t *body, bo_event_info_t *e, const char **descript
             return BO_EINVAL;
         cfg->per_customer_limit = (uint32_t)n;
     }
+    if ((v = json_object_get(body, "waiting_room")) && get_waiting_room(v, e, b))
+        return BO_EINVAL;
     return 0;
 }
 
@@ -178,11 +278,12 @@ static int check_times(json_t *body, const bo_event_info_t *e, bo_catalog_bad_t 
 
 static const char *const patch_keys[] = {
     "name",       "description",        "starts_at", "on_sale_at",      "prices",
-    "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", NULL};
+    "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", "waiting_room",
+    NULL};
 
 static const char *const create_keys[] = {
-    "venue_id", "name",       "description",        "starts_at",       "on_sale_at", "currency",
-    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", NULL};
+    "venue_id", "name",       "description",        "starts_at",       "on_sale_at",   "currency",
+    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", "waiting_room", NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
 int bo_catalog_fields_create(json_t *body, int64_t now_ms, bo_event_info_t *e, const char **desc,

@@ -100,7 +100,7 @@ static void put_part(sink_t *k, const char *s, size_t n, const unsigned char *ke
 /* Does a query parameter's name (raw) name a secret? */
 static bool secret_name(const char *s, size_t n)
 {
-    static const char *const words[] = {"secret", "token", "key", "pass", "auth", "sig"};
+    static const char *const words[] = {"secret", "token", "key", "pass", "auth", "sig", "ticket"};
     char d[DECODED_MAX + 1];
     decode(s, n, d);
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -19,7 +19,8 @@
  *     hash of the whole id under key: the same hold gives the same tag
  *     under one key (one process), and the tag does not give the id back;
  *   - the value of every query parameter whose name (decoded, any case)
- *     holds "secret", "token", "key", "pass", "auth" or "sig" replaced by
+ *     holds "secret", "token", "key", "pass", "auth", "sig" or "ticket"
+ *     (a waiting-room ticket) replaced by
  *     "[redacted]".
  * A replacement that does not fit is left out whole (the copy stops).
  * Returns the bytes written, <= cap. Pure: no state but key.

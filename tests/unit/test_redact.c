@@ -114,6 +114,9 @@ Test(redact, secret_like_query_values_are_redacted)
     cr_assert_str_eq(redact("/x?%73ecret=abc&SECRET=def"),
                      "/x?%73ecret=[redacted]&SECRET=[redacted]");
     cr_assert_str_eq(redact("/x?secret="), "/x?secret=[redacted]");
+    /* a waiting-room ticket is its visitor's capability */
+    cr_assert_str_eq(redact("/api/v1/events/e/queue?ticket=qt_0000000112345678"),
+                     "/api/v1/events/e/queue?ticket=[redacted]");
     /* a hold id as a query value */
     char tag[BO_REDACT_TAG_HEX + 1], want[256];
     tag_of("/" HOLD, tag);
