@@ -47,6 +47,7 @@ export class Conn {
         }
     }
 
+    /** extra: more header lines, each ending in \r\n. */
     async request(method, path, body, extra = '') {
         if (!this.sock) {
             this.buf = '';

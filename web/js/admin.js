@@ -16,6 +16,7 @@ import { api, get, post, patch, ApiError, followAvailability } from './api.js';
 import { SeatMap } from './seatmap.js';
 import { generateVenue, summarize } from './venuegen.js';
 import { salesChart } from './chart.js';
+import { waitingRoomFields, readWaitingRoom, waitingRoomChange, queuePanel } from './admin-queue.js';
 
 chrome('admin');
 const app = $('#app');
@@ -375,6 +376,7 @@ async function newEvent(preselect) {
                 venues.map((v) => h('option', { value: v.id, selected: v.id === preselect }, `${v.name}${v.city ? ` · ${v.city}` : ''}`)))
                 : h('p.muted', 'No venue yet: ', h('a', { href: '#venue' }, 'create one first'), '.')),
         ...eventFields(),
+        waitingRoomFields(),
         h('div.field', h('label', { for: 'ev-currency' }, 'Currency'), currencySel),
         h('fieldset', { style: { border: 0, padding: 0, margin: 0 } }, h('legend', h('strong', 'Prices per category')), h('div#ev-prices')),
         h('div#ev-error', { role: 'alert' }),
@@ -392,6 +394,8 @@ async function newEvent(preselect) {
             const f = readEventFields();
             body = { venue_id: venueId, ...f, currency: currencySel.value, prices: readPrices(currencySel.value) };
             if (!body.on_sale_at) delete body.on_sale_at;
+            const wr = readWaitingRoom();
+            if (wr) body.waiting_room = wr;
         } catch (err) {
             fill($('#ev-error'), h('div.alert.bad', err.message));
             return;
@@ -430,6 +434,7 @@ async function editEvent(id) {
         h('div.spread', h('h2', { style: { margin: 0 } }, `Edit: ${ev.name}`), eventBadge(ev)),
         h('p.muted', `${ev.venue.name} · ${ev.currency} · id `, h('code', ev.id)),
         ...eventFields(ev),
+        waitingRoomFields(ev),
         h('fieldset', { style: { border: 0, padding: 0, margin: 0 } }, h('legend', h('strong', `Prices (${ev.currency})`)), priceInputs(sm.categories, prices, ev.currency)),
         h('div#ev-error', { role: 'alert' }),
         h('div.row', h('button.btn.primary#ev-submit', { type: 'submit' }, 'Save changes'), h('a.btn', { href: `#dash=${ev.id}` }, 'Dashboard')),
@@ -448,10 +453,11 @@ async function editEvent(id) {
     }
 
     function save(button) {
-        let f, p;
+        let f, p, wr;
         try {
             f = readEventFields();
             p = readPrices(ev.currency);
+            wr = waitingRoomChange(ev, readWaitingRoom());
         } catch (err) {
             fill($('#ev-error'), h('div.alert.bad', err.message));
             return;
@@ -461,6 +467,7 @@ async function editEvent(id) {
         if (f.on_sale_at && f.on_sale_at !== ev.on_sale_at) body.on_sale_at = f.on_sale_at;
         const changed = Object.fromEntries(Object.entries(p).filter(([k, v]) => prices[k] !== v));
         if (Object.keys(changed).length) body.prices = changed;
+        if (wr !== undefined) body.waiting_room = wr;
         if (!Object.keys(body).length) {
             toast('Nothing changed');
             return;
@@ -487,10 +494,13 @@ async function dashboard(id) {
         return;
     }
     let selected = [];
-    fill($('#dash'), 
+    const [queueCard, stopQueue] = queuePanel(ev, adm, refused);
+    if (stopQueue) cleanup.push(stopQueue);
+    fill($('#dash'),
         h('div.spread', { style: { flexWrap: 'wrap' } }, h('div', h('h2', { style: { margin: 0 } }, ev.name), h('p.muted', `${fmtDate(ev.starts_at)} · ${ev.venue.name}`)),
             h('div.row', eventBadge(ev), h('a.btn.small', { href: `#edit=${ev.id}` }, 'Edit'), h('a.btn.small', { href: `/event.html?id=${ev.id}` }, 'Public page'))),
         h('div#kpis'),
+        queueCard,
         h('section.card.chart', h('div.spread', h('h3', 'Sales over time'), h('span.small.muted', 'bars: tickets per hour · line: revenue so far')), h('div#chart')),
         h('section.card', h('h3', 'By category'), h('div#by-cat')),
         h('section.card.map-card', sm.sections.length ? h('div#dash-map') : h('div#dash-map.hidden'),

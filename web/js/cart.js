@@ -127,7 +127,11 @@ export function holdErrorText(err, { names = (id) => id, areaName = (id) => id, 
             if (d.field === 'customer.email') return 'Please enter a valid e-mail address.';
             return err.message;
         case 'RATE_LIMITED':
-            return 'Lots of people are buying right now. Wait a moment and try again.';
+            if (d.limit === 'seats_per_address' || d.limit === 'holds_per_address')
+                return 'Too many seats are already held from your network for this event. Complete or release those holds, or wait for them to end, and try again.';
+            return `Lots of people are buying right now. Wait ${Math.max(1, Number(d.retry_after_s) || 5)} s and try again.`;
+        case 'QUEUE_REQUIRED':
+            return 'This on-sale has a waiting room: join the queue to buy.';
         case 'NETWORK':
             return err.message;
         default:

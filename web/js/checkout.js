@@ -14,6 +14,7 @@
 import { h, $, fill, chrome, money, fmtDate, params, busy, clock } from './ui.js';
 import { get, post, del, ApiError } from './api.js';
 import { loadHold, updateHold, clearHold, buyer, countdown, itemText, rememberOrder } from './cart.js';
+import { passHeaders } from './pass.js';
 
 chrome('events');
 const app = $('#app');
@@ -252,7 +253,7 @@ async function pay() {
 async function startCheckout(form, inBrowser) {
     try {
         const body = { customer: { email: form.email, name: form.name }, create_intent: inBrowser };
-        const res = await post(`/api/v1/holds/${encodeURIComponent(holdId)}/checkout`, body, { idem: true });
+        const res = await post(`/api/v1/holds/${encodeURIComponent(holdId)}/checkout`, body, { idem: true, headers: passHeaders(eventId) });
         entry.order = { id: res.order.id, secret: res.order.secret };
         updateHold(eventId, { order: entry.order });
         return res;

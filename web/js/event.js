@@ -9,6 +9,7 @@ import { h, $, fill, chrome, money, fmtDate, eventBadge, params, busy, toast, cl
 import { get, post, del, ApiError, followAvailability } from './api.js';
 import { SeatMap } from './seatmap.js';
 import { saveHold, loadHold, clearHold, buyer, countdown, holdErrorText, itemText } from './cart.js';
+import { loadPass, clearPass, passHeaders, queuePage } from './pass.js';
 
 chrome('events');
 const app = $('#app');
@@ -237,6 +238,7 @@ function renderPanel() {
     if (!panel) return;
     if (S.entry) return renderCart(panel);
     renderCartBar();
+    if (needsQueue()) return renderQueueCard(panel);
     if (!onSale()) {
         const ev = S.event;
         const why = {
@@ -268,6 +270,22 @@ function renderPanel() {
         actionButton(),
         h('p.small.muted', `Seats are held for ${Math.round(S.event.hold_ttl_s / 60)} min while you pay.${S.event.per_customer_limit ? ` At most ${S.event.per_customer_limit} tickets per buyer.` : ''}`),
     ));
+}
+
+// A waiting-room event sells only to visitors the queue admitted (their
+// pass is kept by the waiting page, pass.js).
+function needsQueue() {
+    const wr = S.event.waiting_room;
+    return !!(wr && wr.enabled) && !['sold_out', 'cancelled', 'ended'].includes(S.event.status) && !loadPass(eventId);
+}
+
+function renderQueueCard(panel, refused) {
+    const wr = S.event.waiting_room;
+    fill(panel, h('div.stack#queue-card',
+        h('div.alert.info', h('strong', refused ? 'Your turn to buy has ended' : 'This on-sale has a waiting room'),
+            h('span', `So that everyone gets a fair chance, buyers are let in a few at a time.${wr.onsale_at ? ` Everyone who joins before ${fmtDate(wr.onsale_at)} gets a random place at that moment.` : ''}`)),
+        h('a.btn.primary.block#join-queue', { href: queuePage(eventId) }, 'Join the queue'),
+        h('p.small.muted', 'You can look at the seat map meanwhile.')));
 }
 
 function seatsTab() {
@@ -373,7 +391,7 @@ async function createHold(body, button) {
     if (!email) return;
     $('#panel-error').replaceChildren();
     try {
-        const res = await busy(button, () => post(`/api/v1/events/${encodeURIComponent(eventId)}/holds`, { ...body, customer: { email } }, { idem: true }));
+        const res = await busy(button, () => post(`/api/v1/events/${encodeURIComponent(eventId)}/holds`, { ...body, customer: { email } }, { idem: true, headers: passHeaders(eventId) }));
         const hold = res.hold;
         const items = [
             ...hold.seats.map((id) => seatItem(S.map.index.get(id))),
@@ -390,6 +408,10 @@ async function createHold(body, button) {
         $('#checkout')?.focus();
     } catch (err) {
         if (!(err instanceof ApiError)) throw err;
+        if (err.code === 'QUEUE_REQUIRED') {
+            clearPass(eventId);
+            return renderQueueCard($('#panel'), true);
+        }
         if (err.code === 'SEATS_UNAVAILABLE' && err.details.seats?.length) {
             S.map.applyChanges(err.details.seats.map((id) => ({ id, state: 'held' })));
         }
