@@ -84,10 +84,15 @@ class Pool {
         this.waiting = [];
     }
 
+    /** The answer, or {status: 0} after a network error (counted). */
     async request(method, path, body, headers) {
         const c = this.free.pop() || (await new Promise((r) => this.waiting.push(r)));
         try {
             return await c.request(method, path, body, headers);
+        } catch (e) {
+            note(stats.errors, `network ${e.code || e.message}`);
+            c.close();
+            return { status: 0, body: '', ms: NaN };
         } finally {
             const next = this.waiting.shift();
             if (next) next(c);
@@ -137,7 +142,7 @@ async function waitTurn(who, t) {
     for (let first = true; !stopping; first = false) {
         const res = await pool.request('GET', `/api/v1/events/${eventId}/queue`, undefined,
             `X-Forwarded-For: ${who.addr}\r\nX-Queue-Ticket: ${t.ticket}\r\n`);
-        stats.pollMs.push(res.ms);
+        if (res.status) stats.pollMs.push(res.ms);
         if (res.status !== 200) {
             note(stats.errors, `poll ${code(res)}`);
             await sleep(2000);
@@ -162,7 +167,7 @@ async function waitTurn(who, t) {
 async function hold(who, pass, body, timed) {
     const res = await pool.request('POST', `/api/v1/events/${eventId}/holds`, body,
         `X-Forwarded-For: ${who.addr}\r\n${pass ? `X-Queue-Pass: ${pass}\r\n` : ''}`);
-    if (timed) stats.holdMs.push(res.ms);
+    if (timed && res.status) stats.holdMs.push(res.ms);
     if (res.status !== 201) {
         note(stats.refusals, `${who.kind} hold ${code(res)}`);
         return null;
@@ -306,13 +311,13 @@ async function main() {
         let rank = 0;
         for (let i = 0; i < nhonest; i++) {
             const who = { id: i, kind: 'honest', addr: addr(100000 + i) };
-            if (i < early) crowd.push(honest(who, arrivals[i], rank++));
-            else crowd.push(honest(who, onsaleAt + 500 + Math.random() * ARRIVE_S * 1000, null));
+            const visit = i < early ? honest(who, arrivals[i], rank++) : honest(who, onsaleAt + 500 + Math.random() * ARRIVE_S * 1000, null);
+            crowd.push(visit.catch((e) => note(stats.errors, `honest ${e.message}`)));
         }
         const kinds = [botSkipper, botScalper, botHoarder];
         for (let i = 0; i < nbots; i++) {
             const who = { id: i, kind: 'bot', addr: addr(1 + Math.floor(i / BOTS_PER_ADDRESS)) };
-            crowd.push(sleep(Math.random() * (onsaleAt - t0)).then(() => kinds[i % 3](who)));
+            crowd.push(sleep(Math.random() * (onsaleAt - t0)).then(() => kinds[i % 3](who)).catch((e) => note(stats.errors, `bot ${e.message}`)));
         }
 
         // the sell-out: every place sold, or the time runs out

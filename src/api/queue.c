@@ -117,9 +117,7 @@ static int send_no_store(bo_http_req_t *r, int status, json_t *body)
     if (!body)
         return BO_ENOMEM;
     bo_http_set_header(r, "Cache-Control", "no-store");
-    int rc = bo_http_send_json(r, status, body);
-    json_decref(body);
-    return rc;
+    return bo_http_send_json(r, status, body); /* takes body */
 }
 
 /* ---- POST /api/v1/events/{id}/queue ---- */
@@ -139,11 +137,12 @@ static void join_answer(bo_http_req_t *r, void *arg)
     json_t *body = c->status == 0 ? view_json(c->event, &c->cfg, &c->view) : NULL;
     if (r && body) {
         bo_http_set_header(r, "Cache-Control", "no-store");
-        bo_http_send_json(r, 201, body);
-    } else if (r) {
-        bo_http_send_error(r, c->status ? c->status : BO_ENOMEM, NULL, NULL);
+        bo_http_send_json(r, 201, body); /* takes body */
+    } else {
+        if (r)
+            bo_http_send_error(r, c->status ? c->status : BO_ENOMEM, NULL, NULL);
+        json_decref(body);
     }
-    json_decref(body);
     sodium_memzero(&c->view, sizeof(c->view));
     free(c);
 }
