@@ -2,8 +2,11 @@
  * record.c - decisions (bo_mut_t): their encoding and decoding, and the one
  * switch that applies them, shared by live calls and replay (record.h).
  *
- * Workload: one apply + encode per decision on the hot path (~30 bytes for
+ * Workload: one apply + encode per decision on the hot path (~40 bytes for
  * a 2-seat hold), one decode + apply per log record at start-up (millions).
+ *
+ * A HOLD ends with its client key (a varint), which records written before
+ * the caps lack: a HOLD that ends after its GA lines has client 0.
  */
 #include <string.h>
 
@@ -28,7 +31,7 @@ static int has_sale(uint8_t op)
 
 size_t bo_mut_max_size(const bo_mut_t *m)
 {
-    return 1 + 16 + 4 * 10 + 5 + (size_t)m->nseats * 10 + 5 + (size_t)m->nga * 10;
+    return 1 + 16 + 5 * 10 + 5 + (size_t)m->nseats * 10 + 5 + (size_t)m->nga * 10;
 }
 
 size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
@@ -51,6 +54,8 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
         p = bo__put_seats(p, m->seats, m->nseats);
     if (has_sale(m->op))
         p = bo__put_ga(p, m->ga, m->nga);
+    if (m->op == BO_MUT_HOLD)
+        p = bo_put_uv(p, m->client);
     return (size_t)(p - buf);
 }
 
@@ -88,6 +93,8 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
     if (m->op == BO_MUT_PAY_START)
         m->deadline_ms = bo_get_sv(&r);
     int rc = decode_lists(&r, m, seat_buf, seat_cap, ga_buf);
+    if (rc == 0 && m->op == BO_MUT_HOLD && r.p < r.end)
+        m->client = bo_get_uv(&r);
     if (rc == 0 && (r.bad || r.p != r.end))
         rc = BO_ECORRUPT;
     return rc;
@@ -103,6 +110,7 @@ static int apply_hold(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms, bo_hold_r
     bo_hold_req_t req = {
         .id = m->id,
         .customer = m->customer,
+        .client = m->client,
         .seats = m->seats,
         .nseats = m->nseats,
         .ga = m->ga,
@@ -120,6 +128,7 @@ static int apply_hold(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms, bo_hold_r
         fx->logged = (bo_mut_t){.op = BO_MUT_HOLD,
                                 .id = req.id,
                                 .customer = req.customer,
+                                .client = req.client,
                                 .expires_at_ms = res->expires_at_ms,
                                 .amount_cents = res->amount_cents,
                                 .seats = res->seats,
