@@ -74,9 +74,9 @@ typedef struct bo_inv_config {
  * explicit seats and GA lines may be combined; best available stands alone. */
 typedef struct bo_hold_req {
     bo_hold_id_t id;
-    uint64_t customer;     /* a hash of the buyer's identity; 0 = anonymous (no limit) */
-    uint64_t client;       /* a hash of the client's address, the key of the caps below;
-                              0 = none (no caps) */
+    uint64_t customer; /* a hash of the buyer's identity; 0 = anonymous (no limit) */
+    uint64_t client;   /* a hash of the client's address, the key of the caps below;
+                          0 = none (no caps) */
     /* The event's caps per client (0 = none): seats + GA tickets, and holds,
      * of its HELD or PAYING holds with this one (util/limits.h
      * seats_per_address, holds_per_address). Not checked on replay. */

@@ -42,7 +42,7 @@
       "the payment gateway did not answer, retry later")                                           \
     X(ESIGNATURE, -28, 400, "INVALID_SIGNATURE", "the signature does not verify")                  \
     X(EORDERBUSY, -29, 409, "ORDER_BUSY",                                                          \
-      "another step of this order is in progress, retry in a moment")                             \
+      "another step of this order is in progress, retry in a moment")                              \
     X(ECAP, -30, 429, "RATE_LIMITED",                                                              \
       "this address holds as many seats or holds of the event as it may")
 

@@ -92,6 +92,15 @@ char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description)
                           "cancelled", e->cancelled, "created_at", (json_int_t)e->created_ms);
     if (j && e->refund_deadline_ms)
         json_object_set_new(j, "refund_deadline", json_integer(e->refund_deadline_ms));
+    json_t *limits = j && e->limits_set ? json_object() : NULL;
+    for (int i = 0; limits && i < BO_LIMITS; i++)
+        if (e->limits_set >> i & 1)
+            json_object_set_new(limits, bo_limit_name((enum bo_limit)i),
+                                json_integer(e->limits.v[i]));
+    if (limits && json_object_set_new(j, "limits", limits)) {
+        json_decref(j);
+        return NULL;
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -113,6 +122,22 @@ static int64_t meta_int(json_t *meta, const char *key)
     return (int64_t)json_integer_value(json_object_get(meta, key));
 }
 
+/* The limits set for the event (written by bo_catalog_meta_json). */
+static void meta_limits(json_t *limits, bo_event_info_t *i)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(limits, key, v)
+    {
+        enum bo_limit which = bo_limit_find(key, strlen(key));
+        json_int_t n = json_integer_value(v);
+        if (which == BO_LIMITS || !json_is_integer(v) || n < 0 || n > BO_LIMIT_MAX)
+            continue; /* never written so: ignored */
+        i->limits.v[which] = (uint32_t)n;
+        i->limits_set |= 1u << which;
+    }
+}
+
 static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *meta_json)
 {
     json_t *meta = json_loads(meta_json ? meta_json : "{}", 0, NULL);
@@ -132,6 +157,7 @@ static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *me
     i->created_ms = meta_int(meta, "created_at");
     i->refund_deadline_ms = meta_int(meta, "refund_deadline");
     i->cancelled = json_is_true(json_object_get(meta, "cancelled"));
+    meta_limits(json_object_get(meta, "limits"), i);
     e->description = strdup(meta_str(meta, "description"));
     e->name_lc = malloc(strlen(i->name) + 1);
     json_decref(meta);

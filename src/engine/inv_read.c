@@ -207,11 +207,12 @@ size_t bo_inv_memory(const bo_inv_t *inv)
     const bo_layout_t *l = inv->layout;
     size_t per_seat = (size_t)l->nseats * sizeof(uint32_t) + (size_t)l->nrows * sizeof(uint16_t) +
                       (size_t)l->ncategories * sizeof(uint32_t) + (size_t)l->nga * 8;
-    size_t holds = (size_t)inv->cap_holds * (sizeof(struct hold) + 4 * sizeof(uint32_t)) +
-                   (size_t)(inv->hash_mask + 1) * sizeof(uint64_t) +
-                   (size_t)(inv->cust.mask + inv->client_tickets.mask + inv->client_holds.mask + 3) *
-                       sizeof(struct cust) +
-                   inv->jcap * sizeof(struct jent) + inv->hcap * sizeof(struct hold);
+    size_t holds =
+        (size_t)inv->cap_holds * (sizeof(struct hold) + 4 * sizeof(uint32_t)) +
+        (size_t)(inv->hash_mask + 1) * sizeof(uint64_t) +
+        (size_t)(inv->cust.mask + inv->client_tickets.mask + inv->client_holds.mask + 3) *
+            sizeof(struct cust) +
+        inv->jcap * sizeof(struct jent) + inv->hcap * sizeof(struct hold);
     return sizeof(*inv) + per_seat + holds;
 }
 

@@ -468,7 +468,8 @@ static uint8_t over_cap(const bo_inv_t *inv, const bo_hold_req_t *r, uint32_t wa
     uint64_t tickets = bo__count_get(&inv->client_tickets, r->client);
     if (r->max_client_tickets && tickets + want > r->max_client_tickets)
         return BO_CAP_SEATS;
-    if (r->max_client_holds && bo__count_get(&inv->client_holds, r->client) + 1 > r->max_client_holds)
+    if (r->max_client_holds &&
+        bo__count_get(&inv->client_holds, r->client) + 1 > r->max_client_holds)
         return BO_CAP_HOLDS;
     return BO_CAP_NONE;
 }

@@ -171,7 +171,8 @@ static void undo_one(bo_inv_t *inv, const struct jent *e)
         break;
     case J_CUST: {
         struct ctab *t = e->p;
-        for (uint32_t i = (uint32_t)(e->b * 0x9e3779b97f4a7c15ull) & t->mask;; i = (i + 1) & t->mask)
+        for (uint32_t i = (uint32_t)(e->b * 0x9e3779b97f4a7c15ull) & t->mask;;
+             i = (i + 1) & t->mask)
             if (t->e[i].key == e->b) {
                 t->e[i].count = e->a;
                 break;

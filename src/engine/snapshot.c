@@ -89,8 +89,7 @@ static int import_blocked(bo_inv_t *inv, bo_reader_t *r)
 }
 
 /* One hold's fields, its seats into seats and GA into ga. */
-static int read_hold(bo_reader_t *r, int version, struct hold *h, uint32_t *seats,
-                     bo_ga_line_t *ga)
+static int read_hold(bo_reader_t *r, int version, struct hold *h, uint32_t *seats, bo_ga_line_t *ga)
 {
     memset(h, 0, sizeof(*h));
     bo_get_bytes(r, &h->status, 1);

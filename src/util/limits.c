@@ -12,19 +12,13 @@
 #include "util/limits.h"
 
 static const char *const names[BO_LIMITS] = {
-    "holds_per_min",      "checkouts_per_min", "card_attempts_per_min",
+    "holds_per_min",       "checkouts_per_min", "card_attempts_per_min",
     "queue_joins_per_min", "seats_per_address", "holds_per_address",
 };
 
 void bo_limits_default(bo_limits_t *l)
 {
     *l = (bo_limits_t){BO_LIMIT_DEFAULTS};
-}
-
-void bo_limits_unset(bo_limits_t *l)
-{
-    for (int i = 0; i < BO_LIMITS; i++)
-        l->v[i] = BO_LIMIT_UNSET;
 }
 
 const char *bo_limit_name(enum bo_limit which)
@@ -87,8 +81,9 @@ int bo_limits_parse(const char *text, bo_limits_t *l, char *err, size_t cap)
     }
 }
 
-void bo_limits_effective(const bo_limits_t *server, const bo_limits_t *event, bo_limits_t *out)
+void bo_limits_effective(const bo_limits_t *server, const bo_limits_t *event, uint32_t set,
+                         bo_limits_t *out)
 {
     for (int i = 0; i < BO_LIMITS; i++)
-        out->v[i] = event->v[i] == BO_LIMIT_UNSET ? server->v[i] : event->v[i];
+        out->v[i] = set >> i & 1 ? event->v[i] : server->v[i];
 }

@@ -21,18 +21,18 @@ enum bo_limit {
     BO_LIMITS
 };
 
-#define BO_LIMIT_MAX   1000000u   /* the largest value a limit may take */
-#define BO_LIMIT_UNSET UINT32_MAX /* an event's override: the server's value */
+#define BO_LIMIT_MAX 1000000u /* the largest value a limit may take */
 
 typedef struct bo_limits {
     uint32_t v[BO_LIMITS]; /* by enum bo_limit */
 } bo_limits_t;
 
 /* The server's defaults (docs: README "--limits"). */
-#define BO_LIMIT_DEFAULTS {30, 10, 10, 10, 50, 20}
+#define BO_LIMIT_DEFAULTS                                                                          \
+    {                                                                                              \
+        30, 10, 10, 10, 50, 20                                                                     \
+    }
 void bo_limits_default(bo_limits_t *l);
-/* Every limit BO_LIMIT_UNSET: an event without overrides. */
-void bo_limits_unset(bo_limits_t *l);
 /* "holds_per_min", ... by enum bo_limit. */
 const char *bo_limit_name(enum bo_limit which);
 /* The limit named by name (len bytes), or BO_LIMITS. */
@@ -43,7 +43,9 @@ enum bo_limit bo_limit_find(const char *name, size_t len);
  * bytes) and *l partly changed.
  */
 int bo_limits_parse(const char *text, bo_limits_t *l, char *err, size_t cap);
-/* The limits in force for an event: its overrides over the server's. */
-void bo_limits_effective(const bo_limits_t *server, const bo_limits_t *event, bo_limits_t *out);
+/* The limits in force for an event: its overrides (event->v[i] where bit
+ * i of set is 1) over the server's. */
+void bo_limits_effective(const bo_limits_t *server, const bo_limits_t *event, uint32_t set,
+                         bo_limits_t *out);
 
 #endif

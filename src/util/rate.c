@@ -94,8 +94,8 @@ int64_t bo_rate_take_at(bo_rate_t *rl, const char *key, size_t len, uint32_t bur
     if (!s) { /* a new key: the set's free or most idle bucket, full */
         int64_t most = -1;
         for (unsigned i = 0; i < BO_RATE_WAYS; i++) {
-            int64_t t = set[i].key ? refill(&set[i], burst, period_ms, now_ms)
-                                   : full + 1; /* free first */
+            int64_t t =
+                set[i].key ? refill(&set[i], burst, period_ms, now_ms) : full + 1; /* free first */
             if (t > most)
                 s = &set[i], most = t;
         }
