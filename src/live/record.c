@@ -5,14 +5,17 @@
  * Workload: one apply + encode per decision on the hot path (~40 bytes for
  * a 2-seat hold), one decode + apply per log record at start-up (millions).
  *
- * A HOLD ends with its client key (a varint), which records written before
- * the caps lack: a HOLD that ends after its GA lines has client 0.
+ * A HOLD is written with op byte REC_HOLD_CLIENT and its client key after
+ * its customer; records written before the caps (op byte BO_MUT_HOLD) have
+ * none (client 0), and still read.
  */
 #include <string.h>
 
 #include "boxoffice/error.h"
 #include "live/record.h"
 #include "engine/codec.h"
+
+#define REC_HOLD_CLIENT 0x81 /* a HOLD with its client key */
 
 static int has_id(uint8_t op)
 {
@@ -37,7 +40,7 @@ size_t bo_mut_max_size(const bo_mut_t *m)
 size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
 {
     uint8_t *p = buf;
-    *p++ = m->op;
+    *p++ = m->op == BO_MUT_HOLD ? REC_HOLD_CLIENT : m->op;
     if (has_id(m->op)) {
         memcpy(p, m->id.b, 16);
         p += 16;
@@ -46,16 +49,16 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
         p = bo_put_uv(p, m->customer);
         p = bo_put_sv(p, m->amount_cents);
     }
-    if (m->op == BO_MUT_HOLD)
+    if (m->op == BO_MUT_HOLD) {
+        p = bo_put_uv(p, m->client);
         p = bo_put_sv(p, m->expires_at_ms);
+    }
     if (m->op == BO_MUT_PAY_START)
         p = bo_put_sv(p, m->deadline_ms);
     if (has_seats(m->op))
         p = bo__put_seats(p, m->seats, m->nseats);
     if (has_sale(m->op))
         p = bo__put_ga(p, m->ga, m->nga);
-    if (m->op == BO_MUT_HOLD)
-        p = bo_put_uv(p, m->client);
     return (size_t)(p - buf);
 }
 
@@ -75,9 +78,11 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
 {
     bo_reader_t r = {buf, buf + len, 0};
     memset(m, 0, sizeof(*m));
-    if (len < 1 || buf[0] < BO_MUT_HOLD || buf[0] > BO_MUT_UNBLOCK)
+    if (len < 1 || ((buf[0] < BO_MUT_HOLD || buf[0] > BO_MUT_UNBLOCK) && buf[0] != REC_HOLD_CLIENT))
         return BO_ECORRUPT;
-    m->op = *r.p++;
+    int client = buf[0] == REC_HOLD_CLIENT;
+    m->op = client ? BO_MUT_HOLD : buf[0];
+    r.p++;
     if (has_id(m->op)) {
         if (r.end - r.p < 16)
             return BO_ECORRUPT;
@@ -88,13 +93,13 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
         m->customer = bo_get_uv(&r);
         m->amount_cents = bo_get_sv(&r);
     }
+    if (client)
+        m->client = bo_get_uv(&r);
     if (m->op == BO_MUT_HOLD)
         m->expires_at_ms = bo_get_sv(&r);
     if (m->op == BO_MUT_PAY_START)
         m->deadline_ms = bo_get_sv(&r);
     int rc = decode_lists(&r, m, seat_buf, seat_cap, ga_buf);
-    if (rc == 0 && m->op == BO_MUT_HOLD && r.p < r.end)
-        m->client = bo_get_uv(&r);
     if (rc == 0 && (r.bad || r.p != r.end))
         rc = BO_ECORRUPT;
     return rc;
