@@ -8,7 +8,10 @@
 import net from 'node:net';
 
 /** One connection; one request at a time. request() resolves to
- * {status, body (latin1 string), ms} or rejects on a network error. */
+ * {status, body (latin1 string), ms} or rejects on a network error; extra
+ * is more header lines ("Name: value\r\n" each), such as the buyer's
+ * X-Forwarded-For address (holds, checkouts and card attempts are limited
+ * per client address). */
 export class Conn {
     constructor(host, port, timeoutMs = 30000) {
         this.host = host;
@@ -52,7 +55,7 @@ export class Conn {
             await this.connect();
         }
         const head = body === undefined
-            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n\r\n`
+            ? `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}\r\n`
             : `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
         return new Promise((resolve, reject) => {
             const t0 = performance.now();

@@ -46,9 +46,12 @@ export async function rewire(shop) {
 
 export const email = (tag = 'buyer') => `${tag}-${Math.random().toString(16).slice(2)}@example.test`;
 
-/** POST a hold; resolves to the response. */
-export function hold(srv, eventId, body) {
-    return srv.post(`/api/v1/events/${eventId}/holds`, { customer: { email: email() }, ...body });
+/** POST a hold from a buyer of its own (an address and an e-mail: holds
+ * are rate-limited and capped per client address) unless opts.headers
+ * names another; resolves to the response. */
+export function hold(srv, eventId, body, opts = {}) {
+    const headers = { 'x-forwarded-for': buyerAddress(), ...(opts.headers || {}) };
+    return srv.post(`/api/v1/events/${eventId}/holds`, { customer: { email: email() }, ...body }, { ...opts, headers });
 }
 
 /** POST checkout. opts.intent: ask for the gateway intent now
