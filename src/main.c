@@ -226,10 +226,8 @@ static const struct serve_option {
     [O_TRUSTED_PROXY] = {"trusted-proxy", "BOXOFFICE_TRUSTED_PROXY", "CIDR,...", "127.0.0.0/8,::1",
                          "proxies whose X-Forwarded-For names the client (none: no proxy)"},
     [O_LIMITS] = {"limits", "BOXOFFICE_LIMITS", "NAME=N,...|off", NULL,
-                  "rate limits and caps per client address, over the defaults "
-                  "holds_per_min=30, checkouts_per_min=10, card_attempts_per_min=10, "
-                  "queue_joins_per_min=10, seats_per_address=50, holds_per_address=20 "
-                  "(0: no limit; off: all 0)"},
+                  "rate limits and caps per client address over their defaults (below; "
+                  "0: no limit; off: all 0)"},
 };
 
 /* The server's limits: the defaults, --limits over them, then
@@ -297,7 +295,16 @@ static void serve_usage(FILE *f)
         fprintf(f, "  %-36s %s\n  %-36s [%s%s%s]\n", left, o->help, "", o->env,
                 o->def ? "; default " : "", o->def ? o->def : "");
     }
-    fputs("  --help                               this text\n\nBOXOFFICE_ADMIN_TOKEN may hold the "
+    bo_limits_t l;
+    bo_limits_default(&l);
+    fputs("  --help                               this text\n\n--limits names and defaults:", f);
+    for (int i = 0; i < BO_LIMITS; i++)
+        fprintf(f, "%s %s=%u", i ? "," : "", bo_limit_name((enum bo_limit)i), l.v[i]);
+    fputs("\n  (per minute and client address: holds of an event, checkouts, card attempts, "
+          "queue joins\n  of an event; at once per client address and event: seats and GA "
+          "tickets held or\n  paying, live holds)\n",
+          f);
+    fputs("\nBOXOFFICE_ADMIN_TOKEN may hold the "
           "admin token itself (unless --admin-token-file is given).\nSIGTERM or SIGINT stops "
           "gracefully: no new connections, in-flight requests\nfinish (10 s at most), the last "
           "commit is made, exit status 0.\n",
