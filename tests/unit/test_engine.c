@@ -15,6 +15,7 @@
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
+#include "engine/codec.h"
 #include "helpers/inv_fixture.h"
 
 TestSuite(inv, .init = setup, .fini = teardown);
@@ -984,4 +985,40 @@ Test(caps, replay_skips_the_caps_but_counts_journal_and_snapshot_restore)
     more.max_client_holds = 2;
     cr_assert_eq(bo_inv_hold(copy, &more, T0, &res), BO_ECAP, "the caps hold after import");
     bo_inv_free(copy);
+}
+
+/* A snapshot written before the caps (version 1: holds without a client)
+ * still imports; its holds count for no client. */
+Test(caps, a_version_1_snapshot_imports_with_client_0)
+{
+    uint8_t buf[128], *p = buf;
+    const uint32_t seats[] = {2, 3};
+    bo_hold_id_t id = hid(1);
+    *p++ = 1;            /* version */
+    p = bo_put_uv(p, 0); /* no blocked seats */
+    p = bo_put_uv(p, 1); /* one hold */
+    *p++ = BO_HOLD_HELD;
+    memcpy(p, id.b, 16);
+    p += 16;
+    p = bo_put_uv(p, 7);          /* customer */
+    p = bo_put_sv(p, T0);         /* created */
+    p = bo_put_sv(p, T0 + TTL);   /* expires */
+    p = bo_put_sv(p, 0);          /* pay deadline */
+    p = bo_put_sv(p, 2 * P_PREM); /* amount */
+    p = bo_put_uv(p, 0);          /* payment failures */
+    p = bo__put_seats(p, seats, 2);
+    p = bo__put_ga(p, NULL, 0);
+    cr_assert_eq(bo_inv_import(inv, buf, (size_t)(p - buf)), 0);
+    cr_assert_eq(bo_inv_check(inv), 0);
+    bo_hold_view_t v = view(1, T0);
+    cr_assert_eq(v.client, 0);
+    cr_assert_eq(v.customer, 7);
+    cr_assert_eq(v.nseats, 2);
+    expect_state(LIST(2, 3), BO_SEAT_HELD, T0);
+    buf[0] = 3;
+    bo_inv_t *other;
+    bo_inv_config_t cfg = config(TTL, 0, 0);
+    cr_assert_eq(bo_inv_new(L, &cfg, &other), 0);
+    cr_assert_eq(bo_inv_import(other, buf, (size_t)(p - buf)), BO_ECORRUPT, "an unknown version");
+    bo_inv_free(other);
 }
