@@ -90,8 +90,8 @@ function init(args)
             sec, label, s, sec, label, s + 1, tid, #tails + 1)
           local headers = {
             ["Content-Type"] = "application/json",
-            ["X-Forwarded-For"] = string.format("10.%d.%d.%d", (k + 1) >> 16 & 255,
-              (k + 1) >> 8 & 255, (k + 1) & 255),
+            ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor((k + 1) / 65536) % 256,
+              math.floor((k + 1) / 256) % 256, (k + 1) % 256),
           }
           tails[#tails + 1] = string.sub(wrk.format("POST", "/", headers, body), line + 1)
         end
