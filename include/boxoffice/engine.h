@@ -282,7 +282,7 @@ size_t bo_inv_memory(const bo_inv_t *inv);
 /*
  * Debug audit (src/engine/inv_check.c): recount every seat and hold and
  * compare with the counters (per state, category, row, GA area, live holds,
- * customers), the id hash, the free slots, the deadline heaps and the
+ * customers, clients), the id hash, the free slots, the deadline heaps and the
  * journal. 0 when all agree; else BO_ECORRUPT after printing the first
  * disagreement to stderr (BO_ENOMEM). O(seats + hold slots): for tests (the
  * model test calls it as it goes), never on the booking path, where
