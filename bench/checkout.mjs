@@ -183,8 +183,10 @@ const email = (buyer) => `b${buyer}-${++customerSeq}@example.test`;
 const HOLD_ID = /"id":"(hold_[0-9a-f]+)"/;
 const ORDER_ID = /"id":"(ord_[0-9a-f]+)"/;
 const ORDER_SECRET = /"secret":"([0-9a-f]{32})"/;
-// every flow is a buyer of its own: its own client address (card attempts
-// are limited per address; the server trusts X-Forwarded-For from loopback)
+// every flow is a buyer of its own: its own client address for its hold,
+// checkout and confirm (holds, checkouts and card attempts are limited per
+// address, and seats held per address capped; the server trusts
+// X-Forwarded-For from loopback)
 let flowSeq = 0;
 const buyerAddress = () => {
     const n = ++flowSeq;
@@ -192,17 +194,22 @@ const buyerAddress = () => {
 };
 
 /** One flow's steps: [name, expected status, fn(conn, ctx) -> answer]. */
+const from = (x) => `X-Forwarded-For: ${x.addr}\r\n`;
+const holdStep = ['hold', 201, (c, x) => {
+    x.addr = buyerAddress(); // the flow's first step: a new buyer
+    return c.request('POST', x.path, `{"seats":${x.seats},"customer":{"email":"${email(x.buyer)}"}}`, from(x));
+}];
 const FLOWS = {
     baseline: [
-        ['hold', 201, (c, x) => c.request('POST', x.path, `{"seats":${x.seats},"customer":{"email":"${email(x.buyer)}"}}`)],
-        ['release', 204, (c, x) => c.request('DELETE', `/api/v1/holds/${x.hold}`)],
+        holdStep,
+        ['release', 204, (c, x) => c.request('DELETE', `/api/v1/holds/${x.hold}`, undefined, from(x))],
     ],
     checkout: [
-        ['hold', 201, (c, x) => c.request('POST', x.path, `{"seats":${x.seats},"customer":{"email":"${email(x.buyer)}"}}`)],
+        holdStep,
         ['checkout', 201, (c, x) => c.request('POST', `/api/v1/holds/${x.hold}/checkout`,
-            `{"customer":{"email":"${email(x.buyer)}","name":"Bench Buyer"}}`)],
+            `{"customer":{"email":"${email(x.buyer)}","name":"Bench Buyer"}}`, from(x))],
         ['confirm', 200, (c, x) => c.request('POST', `/api/v1/orders/${x.order}/confirm`,
-            `{"payment_method":"pm_card_visa","secret":"${x.secret}"}`, `X-Forwarded-For: ${buyerAddress()}\r\n`)],
+            `{"payment_method":"pm_card_visa","secret":"${x.secret}"}`, from(x))],
     ],
 };
 

@@ -9,7 +9,10 @@
 import net from 'node:net';
 
 /** One connection; one request at a time. request() resolves to
- * {status, body (latin1 string), ms} or rejects on a network error. */
+ * {status, body (latin1 string), ms} or rejects on a network error; extra
+ * is more header lines ("Name: value\r\n" each), such as the buyer's
+ * X-Forwarded-For address (holds, checkouts and card attempts are limited
+ * per client address). */
 export class Conn {
     constructor(host, port, timeoutMs = 30000) {
         this.host = host;

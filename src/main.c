@@ -181,6 +181,7 @@ enum {
     O_CARD_ATTEMPTS,
     O_TRUSTED_PROXY,
     O_MAX_CONNECTIONS,
+    O_LIMITS,
     O_COUNT
 };
 
@@ -220,13 +221,42 @@ static const struct serve_option {
     [O_RECONCILE_BUDGET] = {"reconcile-budget-per-s", "BOXOFFICE_RECONCILE_BUDGET_PER_S", "N", "20",
                             "gateway requests a second the reconciler may send (1..10000)"},
     [O_CARD_ATTEMPTS] = {"card-attempts-per-minute", "BOXOFFICE_CARD_ATTEMPTS_PER_MINUTE", "N",
-                         "10", "card payments one client address may try per minute (0: no limit)"},
+                         NULL,
+                         "card payments one client address may try per minute (0: no limit; "
+                         "the same as --limits card_attempts_per_min=N, and wins over it)"},
     [O_TRUSTED_PROXY] = {"trusted-proxy", "BOXOFFICE_TRUSTED_PROXY", "CIDR,...", "127.0.0.0/8,::1",
                          "proxies whose X-Forwarded-For names the client (none: no proxy)"},
     [O_MAX_CONNECTIONS] = {"max-connections", "BOXOFFICE_MAX_CONNECTIONS", "N", "16384",
                            "client connections open at once (1..1000000); the open-file "
                            "limit is raised to match"},
+    [O_LIMITS] = {"limits", "BOXOFFICE_LIMITS", "NAME=N,...|off", NULL,
+                  "rate limits and caps per client address over their defaults (below; "
+                  "0: no limit; off: all 0)"},
 };
+
+/* The server's limits: the defaults, --limits over them, then
+ * --card-attempts-per-minute. 0, or 2 with a message. */
+static int parse_limits(const char **val, bo_limits_t *l)
+{
+    char err[256];
+    uint32_t card;
+    bo_limits_default(l);
+    if (val[O_LIMITS] && bo_limits_parse(val[O_LIMITS], l, err, sizeof(err))) {
+        fprintf(stderr, "boxoffice serve: --limits: %s\n", err);
+        return 2;
+    }
+    if (!val[O_CARD_ATTEMPTS])
+        return 0;
+    if (parse_u32(val[O_CARD_ATTEMPTS], &card) || card > BO_LIMIT_MAX) {
+        fprintf(stderr,
+                "boxoffice serve: --card-attempts-per-minute takes a number from 0 (no "
+                "limit) to %u\n",
+                BO_LIMIT_MAX);
+        return 2;
+    }
+    l->v[BO_LIMIT_CARD_ATTEMPTS_PER_MIN] = card;
+    return 0;
+}
 
 /* The trusted proxies of spec: networks ("ADDR" or "ADDR/BITS", IPv4 or
  * IPv6) separated by commas or blanks, or "none". 0, or 2 with a message
@@ -269,7 +299,16 @@ static void serve_usage(FILE *f)
         fprintf(f, "  %-36s %s\n  %-36s [%s%s%s]\n", left, o->help, "", o->env,
                 o->def ? "; default " : "", o->def ? o->def : "");
     }
-    fputs("  --help                               this text\n\nBOXOFFICE_ADMIN_TOKEN may hold the "
+    bo_limits_t l;
+    bo_limits_default(&l);
+    fputs("  --help                               this text\n\n--limits names and defaults:", f);
+    for (int i = 0; i < BO_LIMITS; i++)
+        fprintf(f, "%s %s=%u", i ? "," : "", bo_limit_name((enum bo_limit)i), l.v[i]);
+    fputs("\n  (per minute and client address: holds of an event, checkouts, card attempts, "
+          "queue joins\n  of an event; at once per client address and event: seats and GA "
+          "tickets held or\n  paying, live holds)\n",
+          f);
+    fputs("\nBOXOFFICE_ADMIN_TOKEN may hold the "
           "admin token itself (unless --admin-token-file is given).\nSIGTERM or SIGINT stops "
           "gracefully: no new connections, in-flight requests\nfinish (10 s at most), the last "
           "commit is made, exit status 0.\n",
@@ -471,7 +510,7 @@ static int cmd_serve(int argc, char **argv)
     if ((rc = serve_admin_token(val, flagged, &token)) || (rc = serve_store(val[O_DB], &live)))
         goto out;
     rc = 1;
-    uint32_t pay_timeout_ms = 5000, reconcile_ms = 500, card_attempts = 10;
+    uint32_t pay_timeout_ms = 5000, reconcile_ms = 500;
     uint32_t reconcile_budget = BO_RECONCILE_BUDGET_PER_S;
     if (parse_u32(val[O_PAYMENT_TIMEOUT], &pay_timeout_ms) || pay_timeout_ms < 10 ||
         parse_u32(val[O_RECONCILE], &reconcile_ms) || reconcile_ms < 10) {
@@ -485,14 +524,9 @@ static int cmd_serve(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (parse_u32(val[O_CARD_ATTEMPTS], &card_attempts)) {
-        fprintf(stderr,
-                "boxoffice serve: --card-attempts-per-minute takes a number (0: no limit)\n");
-        rc = 2;
-        goto out;
-    }
+    bo_limits_t limits;
     bo_http_trusted_t trusted;
-    if ((rc = parse_trusted(val[O_TRUSTED_PROXY], &trusted)))
+    if ((rc = parse_limits(val, &limits)) || (rc = parse_trusted(val[O_TRUSTED_PROXY], &trusted)))
         goto out;
     rc = 1;
     bo_pay_t *pay = NULL;
@@ -503,7 +537,7 @@ static int cmd_serve(int argc, char **argv)
     bo_api_config_t acfg = {.admin_token = token,
                             .reconcile_ms = reconcile_ms,
                             .reconcile_budget_per_s = reconcile_budget,
-                            .card_attempts_per_min = card_attempts,
+                            .limits = &limits,
                             .trusted_proxies = &trusted,
                             .demo = demo,
                             .payment = val[O_PAYMENT],

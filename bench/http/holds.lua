@@ -8,7 +8,10 @@
 -- thread i mod WRK_THREADS), so the threads hold on the same event at the
 -- same time without taking each other's pairs; the event is full when the
 -- last pair is dealt. Each pair has its own buyer (per-customer limits do
--- not interfere). Seat ids are those of
+-- not interfere) at its own client address, sent as X-Forwarded-For
+-- (10.a.b.c from the pair's index; the server trusts loopback as a proxy),
+-- so the holds take the rate-limited and capped path as real buyers behind
+-- a proxy do, one hold per address per event. Seat ids are those of
 -- `boxoffice venue-gen`: S<section>-<row label>-<n>.
 --
 -- Set by bench_http.sh: EVENTS (fresh event ids, one per round, space
@@ -85,7 +88,12 @@ function init(args)
           local body = string.format(
             '{"seats":["S%d-%s-%d","S%d-%s-%d"],"customer":{"email":"b%d-%d@example.com"}}',
             sec, label, s, sec, label, s + 1, tid, #tails + 1)
-          tails[#tails + 1] = string.sub(wrk.format("POST", "/", nil, body), line + 1)
+          local headers = {
+            ["Content-Type"] = "application/json",
+            ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor((k + 1) / 65536) % 256,
+              math.floor((k + 1) / 256) % 256, (k + 1) % 256),
+          }
+          tails[#tails + 1] = string.sub(wrk.format("POST", "/", headers, body), line + 1)
         end
         k = k + 1
       end

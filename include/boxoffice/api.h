@@ -13,6 +13,7 @@
 #include "boxoffice/http.h"
 #include "boxoffice/pay.h"
 #include "boxoffice/live.h"
+#include "util/limits.h"
 
 /* What `boxoffice serve` hands the API layer. Strings are copied by
  * bo_api_register. */
@@ -29,15 +30,12 @@ typedef struct bo_api_config {
     /* gateway requests a second the reconciler may send (a second's worth
      * may come at once); 0: BO_RECONCILE_BUDGET_PER_S */
     uint32_t reconcile_budget_per_s;
-    /* card attempts (confirms with a card) per minute per client address
-     * (http.h bo_http_client_addr); 0: no limit. `serve` passes 10. */
-    uint32_t card_attempts_per_min;
+    /* the rate limits and per-address caps (util/limits.h), which each
+     * event may override; NULL: none (every limit 0). `serve` passes
+     * --limits over the defaults. */
+    const bo_limits_t *limits;
     const bo_http_trusted_t *trusted_proxies; /* copied; NULL: loopback */
-    /* waiting-room joins per minute per client address per event (a token
-     * bucket of that many); 0: BO_API_QUEUE_JOINS_PER_MIN */
-    uint32_t queue_joins_per_min;
 } bo_api_config_t;
-#define BO_API_QUEUE_JOINS_PER_MIN 10
 
 /*
  * Register every route of the API on srv (before bo_server_run), backed by

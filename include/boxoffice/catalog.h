@@ -23,6 +23,7 @@
 #include "boxoffice/layout.h"
 #include "boxoffice/live.h"
 #include "boxoffice/queue.h"
+#include "util/limits.h"
 
 #define BO_CATALOG_NAME_MAX        200u  /* bytes: event and venue names, city, address */
 #define BO_CATALOG_DESCRIPTION_MAX 4096u /* bytes: an event's description */
@@ -46,6 +47,10 @@ typedef struct bo_event_info {
     int64_t refund_deadline_ms; /* buyers may cancel paid orders until then; 0: 24 h before */
     bool cancelled;
     bo_queue_config_t waiting_room; /* enabled false: none (stored in the meta) */
+    /* the on-sale's limits set for this event (util/limits.h): limits.v[i]
+     * where bit i of limits_set is 1, the server's elsewhere */
+    bo_limits_t limits;
+    uint32_t limits_set;
     /* the live layer's event (set as the catalog takes the event, which
      * the live layer made visible before): a request that found the event
      * here decides and reads through it, without looking it up again */

@@ -74,7 +74,13 @@ typedef struct bo_inv_config {
  * explicit seats and GA lines may be combined; best available stands alone. */
 typedef struct bo_hold_req {
     bo_hold_id_t id;
-    uint64_t customer;     /* a hash of the buyer's identity; 0 = anonymous (no limit) */
+    uint64_t customer; /* a hash of the buyer's identity; 0 = anonymous (no limit) */
+    uint64_t client;   /* a hash of the client's address, the key of the caps below;
+                          0 = none (no caps) */
+    /* The event's caps per client (0 = none): seats + GA tickets, and holds,
+     * of its HELD or PAYING holds with this one (util/limits.h
+     * seats_per_address, holds_per_address). Not checked on replay. */
+    uint32_t max_client_tickets, max_client_holds;
     const uint32_t *seats; /* explicit seat indices, no duplicates */
     uint32_t nseats;
     const bo_ga_line_t *ga; /* at most one line per area */
@@ -84,13 +90,17 @@ typedef struct bo_hold_req {
     uint32_t best_section;  /* BO_NONE = any */
     int64_t expires_at_ms;  /* 0 = now + hold_ttl_ms; replay passes the logged value */
     int replay;             /* 1: re-apply a logged hold: skips the customer limit and
-                               takes amount_cents as logged */
+                               the client caps, takes amount_cents as logged */
     int64_t amount_cents;   /* replay only */
 } bo_hold_req_t;
+
+/* Which client cap refused a hold (bo_hold_res_t.cap, with BO_ECAP). */
+enum bo_hold_cap { BO_CAP_NONE = 0, BO_CAP_SEATS = 1, BO_CAP_HOLDS = 2 };
 
 /* What a hold got, or why not. */
 typedef struct bo_hold_res {
     uint32_t slot;
+    uint8_t cap; /* on BO_ECAP: enum bo_hold_cap */
     int64_t expires_at_ms;
     int64_t amount_cents;
     uint32_t seats[BO_HOLD_MAX_SEATS]; /* seats held (best available: chosen ones) */
@@ -110,6 +120,7 @@ typedef struct bo_hold_view {
     uint8_t status; /* enum bo_hold_status, expiry already applied */
     uint8_t pay_failures;
     uint64_t customer;
+    uint64_t client;
     int64_t created_ms;
     int64_t expires_at_ms;
     int64_t pay_deadline_ms; /* PAYING only */
@@ -158,7 +169,10 @@ const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv);
  * BO_HOLD_MAX_GA lines; a best category or section out of range; NULL
  * arrays with nonzero counts; expires_at_ms <= now); BO_EEXIST for the id of a hold that is not
  * gone (HELD, PAYING or SOLD); BO_ELIMIT when the customer's seats and GA tickets (HELD, PAYING,
- * SOLD) plus this request exceed per_customer_limit; BO_EFULL when every hold slot is in use;
+ * SOLD) plus this request exceed per_customer_limit; BO_ECAP with res->cap when the client's
+ * seats and GA tickets (HELD, PAYING) plus this request exceed max_client_tickets
+ * (BO_CAP_SEATS), or its HELD and PAYING holds plus this one exceed max_client_holds
+ * (BO_CAP_HOLDS); BO_EFULL when every hold slot is in use;
  * BO_EUNAVAILABLE with res->unavailable (requested seats not AVAILABLE, in request order) and
  * res->ga_short (areas short of capacity, in request order); BO_ENOSEATS when
  * best available finds nothing even relaxed. Returns 0 with res filled
@@ -229,6 +243,10 @@ uint32_t bo_inv_category_available(const bo_inv_t *inv, uint32_t category, int64
 /* Per GA area: capacity - held - sold, and sold. */
 uint32_t bo_inv_ga_available(const bo_inv_t *inv, uint32_t area, int64_t now_ms);
 uint32_t bo_inv_ga_sold(const bo_inv_t *inv, uint32_t area);
+/* A client's seats + GA tickets and holds that count for its caps (HELD,
+ * not expired at now_ms, or PAYING). O(HELD holds): tests and audits. */
+void bo_inv_client_counts(const bo_inv_t *inv, uint64_t client, int64_t now_ms, uint32_t *tickets,
+                          uint32_t *holds);
 /*
  * Every hold that is HELD (and not expired at now_ms), PAYING or SOLD, in
  * no particular order: fn(arg, view) with a view valid during the call.
@@ -264,7 +282,7 @@ size_t bo_inv_memory(const bo_inv_t *inv);
 /*
  * Debug audit (src/engine/inv_check.c): recount every seat and hold and
  * compare with the counters (per state, category, row, GA area, live holds,
- * customers), the id hash, the free slots, the deadline heaps and the
+ * customers, clients), the id hash, the free slots, the deadline heaps and the
  * journal. 0 when all agree; else BO_ECORRUPT after printing the first
  * disagreement to stderr (BO_ENOMEM). O(seats + hold slots): for tests (the
  * model test calls it as it goes), never on the booking path, where

@@ -69,6 +69,7 @@ typedef struct bo_mut {
                                  available, GA); NULL in a logged hold (the fields below) */
     bo_hold_id_t id;          /* every op but BLOCK/UNBLOCK */
     uint64_t customer;        /* HOLD, CONFIRM */
+    uint64_t client;          /* HOLD: the client key of its caps (engine.h) */
     int64_t expires_at_ms;    /* HOLD */
     int64_t deadline_ms;      /* PAY_START */
     int64_t amount_cents;     /* HOLD, CONFIRM */

@@ -98,6 +98,11 @@ bool bo_orders_paying(const bo_orders_t *os);
 const char *bo_orders_gateway(const bo_orders_t *os);
 /* The ticket verification key, base64url (for scanners). */
 const char *bo_orders_ticket_pk(const bo_orders_t *os);
+/* A key for purpose (a short constant) derived from the store's ticket
+ * signing key (BLAKE2b keyed by its seed), so that it is the same after a
+ * restart and unknown outside: out gets len bytes (16..64). 0, or
+ * BO_EINVAL before the orders are open. */
+int bo_orders_derive_key(const bo_orders_t *os, const char *purpose, uint8_t *out, size_t len);
 /* "pending_payment", "paid", ... (enum bo_order_status). */
 const char *bo_order_status_name(int status);
 
@@ -108,6 +113,8 @@ bo_order_t *bo_order_find(bo_orders_t *os, uint64_t id);
 /* The order of a hold while its checkout is pending, pinned, or NULL. */
 bo_order_t *bo_order_pending_of_hold(bo_orders_t *os, uint64_t event, const bo_hold_id_t *hold);
 void bo_order_put(bo_orders_t *os, bo_order_t *o);
+/* The event of a pinned order (its id never changes). */
+uint64_t bo_order_event_of(const bo_order_t *o);
 /* Whether candidate (len bytes) is o's secret: constant time whatever o
  * (NULL: an unknown order, compared with a dummy) and len. */
 bool bo_order_secret_is(const bo_order_t *o, const char *candidate, size_t len);

@@ -181,9 +181,8 @@ static int copy_config(bo_api_t *api, const bo_api_config_t *cfg)
     api->reconcile_ms = cfg->reconcile_ms ? cfg->reconcile_ms : 500;
     api->reconcile_budget_per_s =
         cfg->reconcile_budget_per_s ? cfg->reconcile_budget_per_s : BO_RECONCILE_BUDGET_PER_S;
-    api->card_attempts_per_min = cfg->card_attempts_per_min;
-    api->queue_joins_per_min =
-        cfg->queue_joins_per_min ? cfg->queue_joins_per_min : BO_API_QUEUE_JOINS_PER_MIN;
+    if (cfg->limits)
+        api->limits = *cfg->limits;
     if (cfg->trusted_proxies)
         api->trusted_proxies = *cfg->trusted_proxies;
     else
@@ -231,10 +230,10 @@ int bo_api_register(bo_server_t *srv, bo_live_t *live, const bo_api_config_t *cf
         (rc = bo__api_venues_register(api)) || (rc = bo__api_venue_read_register(api)) ||
         (rc = bo__api_events_register(api)) || (rc = bo__api_block_register(api)) ||
         (rc = bo__api_report_register(api)) || (rc = bo__api_seatmap_register(api)) ||
-        (rc = bo__api_availability_register(api)) || (rc = bo__api_holds_register(api)) ||
-        (rc = bo__webhook_register(api)) || (rc = bo__checkin_register(api)) ||
-        (rc = bo__api_queue_register(api)) || (rc = bo__orders_register(api)) ||
-        (rc = bo_queues_ready(api->queues)))
+        (rc = bo__api_availability_register(api)) || (rc = bo__limit_register(api)) ||
+        (rc = bo__api_holds_register(api)) || (rc = bo__webhook_register(api)) ||
+        (rc = bo__checkin_register(api)) || (rc = bo__api_queue_register(api)) ||
+        (rc = bo__orders_register(api)) || (rc = bo_queues_ready(api->queues)))
         return rc;
     /* the checkout page confirms cards with the simulator itself */
     if (api->payment && !strncmp(api->payment, "sim:", 4) &&

@@ -17,6 +17,7 @@
 
 #include "order/ids.h"
 #include "util/email.h"
+#include "util/limits.h"
 #include "util/rate.h"
 #include "boxoffice/api.h"
 #include "boxoffice/catalog.h"
@@ -43,15 +44,18 @@ enum bo__queue_reject {
 
 /* holds.c: what boxoffice_holds_total{result} counts */
 enum bo__hold_result {
-    BO__HOLD_CREATED,     /* 201 */
-    BO__HOLD_UNAVAILABLE, /* 409 SEATS_UNAVAILABLE */
-    BO__HOLD_SOLD_OUT,    /* 409 SOLD_OUT */
-    BO__HOLD_LIMIT,       /* 422 LIMIT_EXCEEDED */
-    BO__HOLD_INVALID,     /* 400 */
-    BO__HOLD_NOT_ON_SALE, /* 422 NOT_ON_SALE */
-    BO__HOLD_FAILED,      /* 5xx */
+    BO__HOLD_CREATED,      /* 201 */
+    BO__HOLD_UNAVAILABLE,  /* 409 SEATS_UNAVAILABLE */
+    BO__HOLD_SOLD_OUT,     /* 409 SOLD_OUT */
+    BO__HOLD_LIMIT,        /* 422 LIMIT_EXCEEDED */
+    BO__HOLD_INVALID,      /* 400 */
+    BO__HOLD_NOT_ON_SALE,  /* 422 NOT_ON_SALE */
+    BO__HOLD_FAILED,       /* 5xx */
+    BO__HOLD_RATE_LIMITED, /* 429 RATE_LIMITED: a token bucket or a per-address cap */
     BO__HOLD_RESULTS
 };
+
+#define BO_API_CLIENT_KEY_BYTES 16 /* a SipHash key (libsodium crypto_shorthash) */
 
 typedef struct bo_api {
     bo_server_t *srv;
@@ -77,16 +81,19 @@ typedef struct bo_api {
     bo_orders_t *orders;
     bo_pay_t *pay; /* handed to orders when they open (then NULL here) */
     uint32_t reconcile_ms, reconcile_budget_per_s;
-    bo_rate_t *card_attempts; /* per client address; NULL: no limit */
-    uint32_t card_attempts_per_min;
+    /* limit.c: the server's limits (each event may override them), the
+     * token buckets of the per-minute ones, their refusals' counters and
+     * the key of the client hash the engine's caps count by */
+    bo_limits_t limits;
+    bo_rate_t *rates[BO_LIMITS]; /* holds, checkouts, card attempts; else NULL */
+    bo_metric_series_t *limit_rejections[BO_LIMITS];
+    uint8_t client_hash_key[BO_API_CLIENT_KEY_BYTES];
     bo_http_trusted_t trusted_proxies; /* whose X-Forwarded-For is believed */
     bo_staff_t *staff;                 /* checkin.c: staff tokens (boxoffice/staff.h) */
     pthread_mutex_t changing_mu;       /* events.c: events with a PATCH being committed */
     struct bo_u64map *changing;
-    /* queue.c: the waiting rooms, joins per client address and event */
+    /* queue.c: the waiting rooms (joins are limited by limit.c) */
     bo_queues_t *queues;
-    bo_rate_t *queue_joins;
-    uint32_t queue_joins_per_min;
     uint64_t queue_rejected[BO__QUEUE_REJECTS]; /* atomic */
 } bo_api_t;
 
@@ -332,5 +339,31 @@ int bo__orders_release_hold(bo_api_t *api, bo_http_req_t *r, uint64_t event,
                             const bo_hold_id_t *hold);
 int bo__webhook_register(bo_api_t *api); /* webhook.c */
 int bo__checkin_register(bo_api_t *api); /* checkin.c */
+
+/* ---- limit.c: rate limits and per-address caps ------------------------------------ */
+
+/* The buckets, their metrics (boxoffice_limit_rejections_total{limit}). */
+int bo__limit_register(bo_api_t *api);
+/* The client hash's key from now on (derived from the store's key
+ * material, so a client's key is the same after a restart). */
+void bo__limit_keyed(bo_api_t *api, const uint8_t key[BO_API_CLIENT_KEY_BYTES]);
+/* The limits in force for an event (info NULL: the server's). */
+void bo__limits_of(const bo_api_t *api, const bo_event_info_t *info, bo_limits_t *out);
+/* r's client key for the engine's caps: a keyed hash of its address
+ * (bo_http_client_addr), never 0. */
+uint64_t bo__limit_client_key(bo_api_t *api, bo_http_req_t *r);
+/*
+ * Take a token of the per-minute limit which (holds, checkouts, card
+ * attempts) for r's client at event (0: any event), per_min a minute
+ * (0: no limit). Returns 0, or BO_ERATE once 429 RATE_LIMITED was answered
+ * with Retry-After and counted.
+ */
+int bo__limit_take(bo_api_t *api, bo_http_req_t *r, enum bo_limit which, uint64_t event,
+                   uint32_t per_min);
+/* Count a refusal by which (of value) and set Retry-After (wait_ms
+ * rounded up to seconds, >= 1); answer it as well when send. Returns the
+ * error answered: BO_ECAP for a cap, else BO_ERATE. */
+int bo__limit_refuse(bo_api_t *api, bo_http_req_t *r, enum bo_limit which, uint32_t value,
+                     int64_t wait_ms, bool send);
 
 #endif

@@ -89,6 +89,17 @@ static json_t *counts_json(const bo_layout_t *l, const struct detail *d, uint64_
                      "blocked", (json_int_t)d->counts.blocked);
 }
 
+/* The limits in force for e: every name with its value (0: none). */
+static json_t *limits_json(const bo_api_t *api, const bo_event_info_t *e)
+{
+    bo_limits_t l;
+    bo__limits_of(api, e, &l);
+    json_t *o = json_object();
+    for (int i = 0; o && i < BO_LIMITS; i++)
+        json_object_set_new(o, bo_limit_name((enum bo_limit)i), json_integer(l.v[i]));
+    return o;
+}
+
 json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
 {
     bo_event_info_t e;
@@ -127,6 +138,7 @@ json_t *bo__event_json(bo_api_t *api, uint64_t event, int *err)
             bo_time_format(bo_catalog_refund_deadline_ms(&e), refund);
             json_object_set_new(out, "refund_deadline", json_string(refund));
             json_object_set_new(out, "waiting_room", bo__queue_config_json(event, &e.waiting_room));
+            json_object_set_new(out, "limits", limits_json(api, &e));
         }
         free(desc);
         if (!out)

@@ -29,7 +29,7 @@ static const char *const result_names[BO__HOLD_RESULTS] = {
     [BO__HOLD_CREATED] = "created",   [BO__HOLD_UNAVAILABLE] = "unavailable",
     [BO__HOLD_SOLD_OUT] = "sold_out", [BO__HOLD_LIMIT] = "limit",
     [BO__HOLD_INVALID] = "invalid",   [BO__HOLD_NOT_ON_SALE] = "not_on_sale",
-    [BO__HOLD_FAILED] = "failed",
+    [BO__HOLD_FAILED] = "failed",     [BO__HOLD_RATE_LIMITED] = "rate_limited",
 };
 
 static void count(bo_api_t *api, enum bo__hold_result res)
@@ -53,6 +53,9 @@ static enum bo__hold_result result_of(int err)
         return BO__HOLD_INVALID;
     case BO_ENOTONSALE:
         return BO__HOLD_NOT_ON_SALE;
+    case BO_ERATE:
+    case BO_ECAP:
+        return BO__HOLD_RATE_LIMITED;
     default:
         return BO__HOLD_FAILED;
     }
@@ -111,6 +114,7 @@ typedef struct hold_call {
     bo_live_event_t *ev; /* found once (the catalog's), handed down */
     const bo_layout_t *layout;
     char currency[4];
+    bo_limits_t limits; /* the event's */
     bo_hold_req_t req;
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
@@ -206,6 +210,27 @@ static int limit_of(void *arg, const bo_inv_t *inv, int64_t now_ms)
     return (int)bo_inv_config(inv)->per_customer_limit;
 }
 
+static int ttl_s_of(void *arg, const bo_inv_t *inv, int64_t now_ms)
+{
+    return (int)(bo_inv_config(inv)->hold_ttl_ms / 1000);
+}
+
+/* A cap refused the hold: 429 with the cap and when to retry (the event's
+ * hold time: a hold of the address has ended by then, unless paying). */
+static int cap_refused(hold_call_t *c, bo_http_req_t *r)
+{
+    enum bo_limit which =
+        c->res.cap == BO_CAP_HOLDS ? BO_LIMIT_HOLDS_PER_ADDRESS : BO_LIMIT_SEATS_PER_ADDRESS;
+    int ttl_s = bo_live_read_of(c->api->live, c->ev, ttl_s_of, NULL);
+    bo__idem_end(c->api, &c->idem, 0, NULL, 0); /* a 429 is never stored */
+    count(c->api, BO__HOLD_RATE_LIMITED);
+    bo__limit_refuse(c->api, r, which, c->limits.v[which], ttl_s > 0 ? ttl_s * 1000LL : 1000, true);
+    if (c->a)
+        bo_http_async_finish(c->a, NULL, NULL);
+    call_free(c);
+    return 0;
+}
+
 /* The details of an engine refusal. */
 static json_t *refusal_details(hold_call_t *c)
 {
@@ -240,6 +265,8 @@ static int hold_refused(hold_call_t *c, bo_http_req_t *r)
 {
     bo_api_t *api = c->api;
     BO_ASSERT(c->status < 0); /* the error return: no callback will come */
+    if (c->status == BO_ECAP)
+        return cap_refused(c, r);
     int err = c->status == BO_EEXIST ? BO_EBUSY : c->status; /* a hold id drawn twice */
     const char *message = err == BO_ENOTFOUND ? "no such event" : NULL;
     json_t *details = refusal_details(c);
@@ -324,13 +351,26 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
         return BO_ENOMEM;
     c->api = api;
     uint64_t pass_customer = 0;
-    if (hold_read(api, r, c, &info) || bo__queue_require(api, r, &info, &pass_customer) ||
-        bo__idem_begin(api, r, &c->idem)) {
+    if (hold_read(api, r, c, &info) || bo__queue_require(api, r, &info, &pass_customer)) {
         call_free(c);
         return 0;
     }
     if (pass_customer) /* one pass, one shopper: the limit counts per pass */
         c->req.customer = pass_customer;
+    bo__limits_of(api, &info, &c->limits);
+    if (bo__limit_take(api, r, BO_LIMIT_HOLDS_PER_MIN, c->event,
+                       c->limits.v[BO_LIMIT_HOLDS_PER_MIN])) {
+        count(api, BO__HOLD_RATE_LIMITED);
+        call_free(c);
+        return 0;
+    }
+    if (bo__idem_begin(api, r, &c->idem)) {
+        call_free(c);
+        return 0;
+    }
+    c->req.client = bo__limit_client_key(api, r);
+    c->req.max_client_tickets = c->limits.v[BO_LIMIT_SEATS_PER_ADDRESS];
+    c->req.max_client_holds = c->limits.v[BO_LIMIT_HOLDS_PER_ADDRESS];
     if (info.status != BO_EVENT_ON_SALE && info.status != BO_EVENT_SOLD_OUT) {
         count(api, BO__HOLD_NOT_ON_SALE);
         int rc = refuse(api, r, &c->idem, NULL, BO_ENOTONSALE, NULL, not_on_sale_details(&info));

@@ -35,8 +35,7 @@
 #include "util/time.h"
 #include "util/text.h"
 
-#define PAYMENT_METHOD_MAX      BO_ORDER_PAYMENT_MAX
-#define CARD_ATTEMPTS_PERIOD_MS 60000 /* --card-attempts-per-minute */
+#define PAYMENT_METHOD_MAX BO_ORDER_PAYMENT_MAX
 
 /* One order request, from its handler to its answer. */
 typedef struct step {
@@ -46,7 +45,8 @@ typedef struct step {
     bo_order_request_t req;
 } step_t;
 
-static int card_attempt(bo_api_t *api, bo_http_req_t *r);
+static int card_attempt(bo_api_t *api, bo_http_req_t *r, uint64_t event);
+static uint32_t limit_at(bo_api_t *api, uint64_t event, enum bo_limit which);
 
 /* ---- answers ------------------------------------------------------------------- */
 
@@ -197,8 +197,11 @@ static int on_checkout(void *arg, bo_http_req_t *r)
         return bo_http_send_error(r, BO_ENOTFOUND, "no such hold", NULL);
     }
     bo_event_info_t info; /* a waiting-room event's checkout needs its pass */
-    bool gated = bo_catalog_event(api->catalog, s->req.event, &info) == 0;
-    if (read_customer(r, s) || (gated && bo__queue_require(api, r, &info, NULL)) ||
+    bool known = bo_catalog_event(api->catalog, s->req.event, &info) == 0;
+    bo_limits_t lim;
+    bo__limits_of(api, known ? &info : NULL, &lim);
+    if (read_customer(r, s) || (known && bo__queue_require(api, r, &info, NULL)) ||
+        bo__limit_take(api, r, BO_LIMIT_CHECKOUTS_PER_MIN, 0, lim.v[BO_LIMIT_CHECKOUTS_PER_MIN]) ||
         bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 0;
@@ -207,7 +210,8 @@ static int on_checkout(void *arg, bo_http_req_t *r)
     if (rc)
         return step_made(s, r, rc);
     /* an intent asked for is a payment attempt: counted per client address */
-    if (s->req.create_intent && bo_orders_paying(api->orders) && card_attempt(api, r)) {
+    if (s->req.create_intent && bo_orders_paying(api->orders) &&
+        card_attempt(api, r, s->req.event)) {
         step_drop(s, st);
         return 0;
     }
@@ -338,25 +342,21 @@ static int read_step_body(bo_http_req_t *r, step_t *s, char secret[BO_ORDER_SECR
     return BO_EINVAL;
 }
 
-/* A card attempt of r's client: 0, or 429 RATE_LIMITED answered with
- * Retry-After (BO_ERATE; nothing taken). */
-static int card_attempt(bo_api_t *api, bo_http_req_t *r)
+/* A per-minute limit in force at event (the server's for an unknown one). */
+static uint32_t limit_at(bo_api_t *api, uint64_t event, enum bo_limit which)
 {
-    if (!api->card_attempts)
-        return 0;
-    const char *client = bo_http_client_addr(r, &api->trusted_proxies);
-    int64_t wait_ms =
-        bo_rate_take(api->card_attempts, client, strlen(client), bo_live_now_ms(api->live));
-    if (wait_ms == 0)
-        return 0;
-    char after[24];
-    snprintf(after, sizeof(after), "%lld", (long long)((wait_ms + 999) / 1000));
-    bo_http_set_header(r, "Retry-After", after);
-    bo_http_send_error(r, BO_ERATE, "too many card attempts from this address: retry later",
-                       json_pack("{sIsI}", "limit_per_minute",
-                                 (json_int_t)api->card_attempts_per_min, "retry_after_s",
-                                 (json_int_t)((wait_ms + 999) / 1000)));
-    return BO_ERATE;
+    bo_event_info_t info;
+    bo_limits_t l;
+    bo__limits_of(api, bo_catalog_event(api->catalog, event, &info) ? NULL : &info, &l);
+    return l.v[which];
+}
+
+/* A card attempt of r's client at event: 0, or 429 RATE_LIMITED answered
+ * with Retry-After (BO_ERATE; nothing taken). */
+static int card_attempt(bo_api_t *api, bo_http_req_t *r, uint64_t event)
+{
+    return bo__limit_take(api, r, BO_LIMIT_CARD_ATTEMPTS_PER_MIN, 0,
+                          limit_at(api, event, BO_LIMIT_CARD_ATTEMPTS_PER_MIN));
 }
 
 /* Confirm and cancel: read, authorise, one step at a time, a card attempt
@@ -378,10 +378,11 @@ static int order_step(bo_api_t *api, bo_http_req_t *r, enum bo_order_step_kind k
         free(s);
         return 0;
     }
+    uint64_t event = bo_order_event_of(o); /* o's pin goes to the step */
     int rc = bo_order_step(api->orders, o, kind, &s->req, &st);
     if (rc)
         return step_made(s, r, rc);
-    if (s->req.payment_method[0] && bo_orders_paying(api->orders) && card_attempt(api, r)) {
+    if (s->req.payment_method[0] && bo_orders_paying(api->orders) && card_attempt(api, r, event)) {
         step_drop(s, st);
         return 0;
     }
@@ -597,8 +598,6 @@ static void orders_free(void *arg)
     bo_api_t *api = arg;
     bo_orders_free(api->orders);
     api->orders = NULL;
-    bo_rate_free(api->card_attempts);
-    api->card_attempts = NULL;
 }
 
 int bo__orders_register(bo_api_t *api)
@@ -618,13 +617,15 @@ int bo__orders_register(bo_api_t *api)
                               .other_doc = other_doc,
                               .other_arg = api};
     api->pay = NULL; /* the orders' now */
-    if (api->card_attempts_per_min &&
-        !(api->card_attempts = bo_rate_new(api->card_attempts_per_min, CARD_ATTEMPTS_PERIOD_MS)))
-        return BO_ENOMEM;
     if ((rc = bo_server_at_free(api->srv, orders_free, api)) ||
         (rc = bo_server_at_stop(api->srv, orders_stop, api)) ||
         (rc = bo_orders_open(&cfg, &api->orders)))
         return rc;
+    uint8_t key[BO_API_CLIENT_KEY_BYTES];
+    if ((rc = bo_orders_derive_key(api->orders, "boxoffice client address key v1", key,
+                                   sizeof(key))))
+        return rc;
+    bo__limit_keyed(api, key);
     bo_server_t *srv = api->srv;
     if ((rc = bo_server_route(srv, "POST", "/api/v1/holds/{hold_id}/checkout", on_checkout, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/orders/{id}", on_order_get, api)) ||

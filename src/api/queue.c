@@ -21,7 +21,6 @@
 #include "api/api_internal.h"
 #include "util/time.h"
 
-#define JOINS_PERIOD_MS 60000 /* queue_joins_per_min */
 
 static const char *const reject_names[BO__QUEUE_REJECTS] = {
     [BO__QUEUE_REJECT_RATE] = "rate",
@@ -156,24 +155,18 @@ static void join_done(void *arg, int status, const bo_queue_view_t *v)
     bo_http_async_finish(c->a, join_answer, c);
 }
 
-/* The join's rate limit per client address and event: 0, or BO_ERATE once
+/* A token of the join's bucket (limit.c: queue_joins_per_min of the
+ * event's limits, per client address and event): 0, or BO_ERATE once
  * answered (429 with Retry-After). */
-static int join_rate(bo_api_t *api, bo_http_req_t *r, uint64_t event)
+static int join_rate(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e)
 {
-    char key[BO_HTTP_ADDR_MAX + 24];
-    const char *client = bo_http_client_addr(r, &api->trusted_proxies);
-    int n = snprintf(key, sizeof(key), "%016llx|%s", (unsigned long long)event, client);
-    int64_t wait_ms = bo_rate_take(api->queue_joins, key, (size_t)n, bo_live_now_ms(api->live));
-    if (wait_ms == 0)
-        return 0;
-    char after[24];
-    rejected(api, BO__QUEUE_REJECT_RATE);
-    snprintf(after, sizeof(after), "%lld", (long long)((wait_ms + 999) / 1000));
-    bo_http_set_header(r, "Retry-After", after);
-    bo_http_send_error(r, BO_ERATE, "too many queue joins from this address: retry later",
-                       json_pack("{sIsI}", "limit_per_minute", (json_int_t)api->queue_joins_per_min,
-                                 "retry_after_s", (json_int_t)((wait_ms + 999) / 1000)));
-    return BO_ERATE;
+    bo_limits_t lim;
+    bo__limits_of(api, e, &lim);
+    int rc = bo__limit_take(api, r, BO_LIMIT_QUEUE_JOINS_PER_MIN, e->id,
+                            lim.v[BO_LIMIT_QUEUE_JOINS_PER_MIN]);
+    if (rc)
+        rejected(api, BO__QUEUE_REJECT_RATE);
+    return rc;
 }
 
 /* The proof of work of the body, when the event asks for one: 0, or an
@@ -218,7 +211,7 @@ static int on_join(void *arg, bo_http_req_t *r)
 {
     bo_api_t *api = arg;
     bo_event_info_t e;
-    if (queue_event(api, r, &e) || join_rate(api, r, e.id) || join_pow(api, r, &e))
+    if (queue_event(api, r, &e) || join_rate(api, r, &e) || join_pow(api, r, &e))
         return 0;
     join_call_t *c = calloc(1, sizeof(*c));
     if (!c || !(c->a = bo_http_async_begin(r))) {
@@ -399,8 +392,6 @@ static void queue_free(void *arg)
     bo_api_t *api = arg;
     bo_queues_free(api->queues);
     api->queues = NULL;
-    bo_rate_free(api->queue_joins);
-    api->queue_joins = NULL;
 }
 
 int bo__api_queue_register(bo_api_t *api)
@@ -410,8 +401,6 @@ int bo__api_queue_register(bo_api_t *api)
     if ((rc = bo_server_at_free(srv, queue_free, api)) ||
         (rc = bo_queues_new(api->live, &api->queues)))
         return rc;
-    if (!(api->queue_joins = bo_rate_new(api->queue_joins_per_min, JOINS_PERIOD_MS)))
-        return BO_ENOMEM;
     if ((rc = bo_server_route(srv, "POST", "/api/v1/events/{id}/queue", on_join, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/queue", on_poll, api)) ||
         (rc = bo_server_route(srv, "GET", "/api/v1/events/{id}/queue/challenge", on_challenge,

@@ -101,6 +101,15 @@ char *bo_catalog_meta_json(const bo_event_info_t *e, const char *description)
                       "admit_per_min", (json_int_t)w->admit_per_min, "max_active",
                       (json_int_t)w->max_active, "pass_ttl_s", (json_int_t)w->pass_ttl_s,
                       "pow_difficulty", (json_int_t)w->pow_difficulty, "paused", w->paused));
+    json_t *limits = j && e->limits_set ? json_object() : NULL;
+    for (int i = 0; limits && i < BO_LIMITS; i++)
+        if (e->limits_set >> i & 1)
+            json_object_set_new(limits, bo_limit_name((enum bo_limit)i),
+                                json_integer(e->limits.v[i]));
+    if (limits && json_object_set_new(j, "limits", limits)) {
+        json_decref(j);
+        return NULL;
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
@@ -120,6 +129,22 @@ static const char *meta_str(json_t *meta, const char *key)
 static int64_t meta_int(json_t *meta, const char *key)
 {
     return (int64_t)json_integer_value(json_object_get(meta, key));
+}
+
+/* The limits set for the event (written by bo_catalog_meta_json). */
+static void meta_limits(json_t *limits, bo_event_info_t *i)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(limits, key, v)
+    {
+        enum bo_limit which = bo_limit_find(key, strlen(key));
+        json_int_t n = json_integer_value(v);
+        if (which == BO_LIMITS || !json_is_integer(v) || n < 0 || n > BO_LIMIT_MAX)
+            continue; /* never written so: ignored */
+        i->limits.v[which] = (uint32_t)n;
+        i->limits_set |= 1u << which;
+    }
 }
 
 static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *meta_json)
@@ -154,6 +179,7 @@ static struct cat_event *event_parse(uint64_t id, uint64_t venue, const char *me
         q->paused = json_is_true(json_object_get(w, "paused"));
         q->enabled = q->admit_per_min > 0 && q->max_active > 0 && q->pass_ttl_s > 0;
     }
+    meta_limits(json_object_get(meta, "limits"), i);
     e->description = strdup(meta_str(meta, "description"));
     e->name_lc = malloc(strlen(i->name) + 1);
     json_decref(meta);

@@ -234,6 +234,35 @@ static int get_waiting_room(json_t *w, bo_event_info_t *e, bo_catalog_bad_t *b)
     return 0;
 }
 
+/* limits: {name: count or null} over the event's own (null: the server's
+ * value again); names and values as `serve --limits` takes them. */
+static int get_limits(json_t *v, bo_event_info_t *e, bo_catalog_bad_t *b)
+{
+    const char *key;
+    json_t *n;
+    char field[96];
+    json_int_t value;
+    if (!json_is_object(v))
+        return fail(b, "limits", "limits must be an object of limit names to counts or null", NULL);
+    json_object_foreach(v, key, n)
+    {
+        enum bo_limit which = bo_limit_find(key, strlen(key));
+        snprintf(field, sizeof(field), "limits.%.64s", key);
+        if (which == BO_LIMITS)
+            return fail(b, field, "not a limit: see the event's limits for their names", NULL);
+        if (json_is_null(n)) {
+            e->limits_set &= ~(1u << which);
+            e->limits.v[which] = 0;
+            continue;
+        }
+        if (get_int(n, field, 0, BO_LIMIT_MAX, &value, b))
+            return BO_EINVAL;
+        e->limits.v[which] = (uint32_t)value;
+        e->limits_set |= 1u << which;
+    }
+    return 0;
+}
+
 /* The fields every body may carry, into e / description / cfg. */
 static int common_fields(json_t *body, bo_event_info_t *e, const char **description,
                          bo_inv_config_t *cfg, bo_catalog_bad_t *b)
@@ -265,6 +294,8 @@ static int common_fields(json_t *body, bo_event_info_t *e, const char **descript
     }
     if ((v = json_object_get(body, "waiting_room")) && get_waiting_room(v, e, b))
         return BO_EINVAL;
+    if ((v = json_object_get(body, "limits")) && get_limits(v, e, b))
+        return BO_EINVAL;
     return 0;
 }
 
@@ -279,11 +310,12 @@ static int check_times(json_t *body, const bo_event_info_t *e, bo_catalog_bad_t 
 static const char *const patch_keys[] = {
     "name",       "description",        "starts_at", "on_sale_at",      "prices",
     "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", "waiting_room",
-    NULL};
+    "limits",     NULL};
 
 static const char *const create_keys[] = {
     "venue_id", "name",       "description",        "starts_at",       "on_sale_at",   "currency",
-    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", "waiting_room", NULL};
+    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", "waiting_room", "limits",
+    NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
 int bo_catalog_fields_create(json_t *body, int64_t now_ms, bo_event_info_t *e, const char **desc,

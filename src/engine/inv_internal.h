@@ -17,6 +17,7 @@
 struct hold {
     bo_hold_id_t id;
     uint64_t customer;
+    uint64_t client; /* a hash of the client's address; 0: none (no caps) */
     int64_t created_ms;
     int64_t expires_at_ms;
     int64_t pay_deadline_ms;
@@ -24,7 +25,7 @@ struct hold {
     uint32_t *seats; /* one allocation: seats, then ga lines */
     bo_ga_line_t *ga;
     uint32_t nseats, nga;
-    uint32_t tickets; /* nseats + GA quantities: what the customer limit counts */
+    uint32_t tickets; /* nseats + GA quantities: what the customer limit and seat cap count */
     uint8_t status;
     uint8_t pay_failures;
 };
@@ -47,7 +48,7 @@ enum jtype {
     J_SLOT_PUSH,   /* slot a was pushed on the free list: take it off */
     J_HASH_INS,    /* slot a was added to the id hash: remove it */
     J_HASH_DEL,    /* slot a was removed from the id hash: add it */
-    J_CUST,        /* customer b had count a */
+    J_CUST,        /* key b of the counter table p had count a */
     J_FREE_LATER,  /* free(p) when forgotten (kept for undo) */
     J_FREE_ON_UNDO /* free(p) when rolled back */
 };
@@ -62,6 +63,14 @@ struct jent {
 struct cust {
     uint64_t key; /* 0 = empty */
     uint32_t count;
+};
+
+/* Counts by a 64-bit key (customers, client addresses): open addressing,
+ * grown before a hold is installed (bo__hold_prepare); a key stays once
+ * added (its count may go back to 0). */
+struct ctab {
+    struct cust *e;
+    uint32_t mask, used;
 };
 
 struct bo_inv {
@@ -82,8 +91,9 @@ struct bo_inv {
     uint32_t nfree;
     uint64_t *hash; /* tag << 32 | slot; 0 empty (journal.c) */
     uint32_t hash_mask, hash_used, hash_tomb;
-    struct cust *cust;
-    uint32_t cust_mask, cust_used;
+    struct ctab cust;           /* seats + GA tickets HELD, PAYING or SOLD per customer */
+    struct ctab client_tickets; /* seats + GA tickets HELD or PAYING per client */
+    struct ctab client_holds;   /* holds HELD or PAYING per client */
     struct heap exp, pay;
     /* journal */
     int journal_on;
@@ -108,8 +118,11 @@ uint32_t bo__hold_alloc(bo_inv_t *inv, const struct hold *h);
 void bo__hold_release_slot(bo_inv_t *inv, uint32_t slot);
 void bo__hold_set(bo_inv_t *inv, uint32_t slot, const struct hold *h);
 void bo__heap_sync(bo_inv_t *inv, uint32_t slot);
-uint32_t bo__cust_get(const bo_inv_t *inv, uint64_t customer);
-int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta);
+/* The count of key in t (0 for key 0 or a key never counted). */
+uint32_t bo__count_get(const struct ctab *t, uint64_t key);
+/* Add delta to key's count in t (journaled); key 0 is not counted. Needs
+ * bo__hold_prepare'd room for a new key. */
+void bo__count_add(bo_inv_t *inv, struct ctab *t, uint64_t key, int64_t delta);
 /* bo_inv_check's half about holds: the hold table, free list, id hash,
  * heaps, customers and journal agree (0 or BO_ECORRUPT). */
 int bo__holds_check(const bo_inv_t *inv);

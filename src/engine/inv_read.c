@@ -134,6 +134,7 @@ static void view_of(const struct hold *h, bo_hold_view_t *v)
         .status = h->status,
         .pay_failures = h->pay_failures,
         .customer = h->customer,
+        .client = h->client,
         .created_ms = h->created_ms,
         .expires_at_ms = h->expires_at_ms,
         .pay_deadline_ms = h->pay_deadline_ms,
@@ -206,9 +207,27 @@ size_t bo_inv_memory(const bo_inv_t *inv)
     const bo_layout_t *l = inv->layout;
     size_t per_seat = (size_t)l->nseats * sizeof(uint32_t) + (size_t)l->nrows * sizeof(uint16_t) +
                       (size_t)l->ncategories * sizeof(uint32_t) + (size_t)l->nga * 8;
-    size_t holds = (size_t)inv->cap_holds * (sizeof(struct hold) + 4 * sizeof(uint32_t)) +
-                   (size_t)(inv->hash_mask + 1) * sizeof(uint64_t) +
-                   (size_t)(inv->cust_mask + 1) * sizeof(struct cust) +
-                   inv->jcap * sizeof(struct jent) + inv->hcap * sizeof(struct hold);
+    size_t holds =
+        (size_t)inv->cap_holds * (sizeof(struct hold) + 4 * sizeof(uint32_t)) +
+        (size_t)(inv->hash_mask + 1) * sizeof(uint64_t) +
+        (size_t)(inv->cust.mask + inv->client_tickets.mask + inv->client_holds.mask + 3) *
+            sizeof(struct cust) +
+        inv->jcap * sizeof(struct jent) + inv->hcap * sizeof(struct hold);
     return sizeof(*inv) + per_seat + holds;
+}
+
+void bo_inv_client_counts(const bo_inv_t *inv, uint64_t client, int64_t now_ms, uint32_t *tickets,
+                          uint32_t *holds)
+{
+    *tickets = bo__count_get(&inv->client_tickets, client);
+    *holds = bo__count_get(&inv->client_holds, client);
+    if (client == 0 || (*holds == 0 && *tickets == 0))
+        return;
+    for (uint32_t i = 0; i < inv->exp.n; i++) { /* expired, not yet swept: gone */
+        const struct hold *h = &inv->holds[inv->exp.slots[i]];
+        if (h->client == client && h->expires_at_ms <= now_ms) {
+            *tickets -= h->tickets;
+            *holds -= 1;
+        }
+    }
 }

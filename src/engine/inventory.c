@@ -75,7 +75,7 @@ void bo__set_seat(bo_inv_t *inv, uint32_t seat, unsigned state, uint32_t slot)
 /* Journal entries one hold-level change may write, reserved up front. */
 static size_t hold_cost(uint32_t nseats, uint32_t nga)
 {
-    return 24 + 2 * (size_t)nseats + 2 * (size_t)nga;
+    return 26 + 2 * (size_t)nseats + 2 * (size_t)nga;
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -182,6 +182,13 @@ const bo_inv_config_t *bo_inv_config(const bo_inv_t *inv)
 
 /* ---- hold-level changes (cannot fail once called) ------------------------ */
 
+/* A live hold starts (sign 1) or stops (-1) counting for its client's caps. */
+static void client_add(bo_inv_t *inv, const struct hold *h, int sign)
+{
+    bo__count_add(inv, &inv->client_tickets, h->client, sign * (int64_t)h->tickets);
+    bo__count_add(inv, &inv->client_holds, h->client, sign);
+}
+
 /* A live (HELD or PAYING) hold goes away: its seats and GA return to sale. */
 static void drop_hold(bo_inv_t *inv, uint32_t slot)
 {
@@ -193,7 +200,8 @@ static void drop_hold(bo_inv_t *inv, uint32_t slot)
     }
     for (uint32_t i = 0; i < h->nga; i++)
         add_u32(inv, &inv->ga_held[h->ga[i].area], -(int64_t)h->ga[i].quantity);
-    bo__cust_add(inv, h->customer, -(int64_t)h->tickets);
+    bo__count_add(inv, &inv->cust, h->customer, -(int64_t)h->tickets);
+    client_add(inv, h, -1);
     add_u32(inv, &inv->n_live, -1);
     bo__hold_release_slot(inv, slot);
 }
@@ -211,6 +219,7 @@ static void sell_hold(bo_inv_t *inv, uint32_t slot)
         add_u32(inv, &inv->ga_held[h.ga[i].area], -(int64_t)h.ga[i].quantity);
         add_u32(inv, &inv->ga_sold[h.ga[i].area], h.ga[i].quantity);
     }
+    client_add(inv, &h, -1);
     add_u32(inv, &inv->n_live, -1);
     h.status = BO_HOLD_SOLD;
     bo__hold_set(inv, slot, &h);
@@ -227,7 +236,7 @@ static void unsell_hold(bo_inv_t *inv, uint32_t slot)
     }
     for (uint32_t i = 0; i < h->nga; i++)
         add_u32(inv, &inv->ga_sold[h->ga[i].area], -(int64_t)h->ga[i].quantity);
-    bo__cust_add(inv, h->customer, -(int64_t)h->tickets);
+    bo__count_add(inv, &inv->cust, h->customer, -(int64_t)h->tickets);
     bo__hold_release_slot(inv, slot);
 }
 
@@ -424,9 +433,11 @@ uint32_t bo__install_hold(bo_inv_t *inv, const struct hold *h, unsigned st)
         /* never past capacity: the GA half of zero overselling */
         BO_ASSERT((uint64_t)inv->ga_held[a] + inv->ga_sold[a] <= inv->layout->ga[a].capacity);
     }
-    bo__cust_add(inv, h->customer, h->tickets);
-    if (st == BO_SEAT_HELD)
+    bo__count_add(inv, &inv->cust, h->customer, h->tickets);
+    if (st == BO_SEAT_HELD) {
+        client_add(inv, h, 1);
         add_u32(inv, &inv->n_live, 1);
+    }
     inv->version++;
     return slot;
 }
@@ -449,10 +460,25 @@ static int choose_seats(bo_inv_t *inv, const bo_hold_req_t *r, bo_hold_res_t *re
     return 0;
 }
 
+/* Which cap of its client the request would pass (seats first), if any. */
+static uint8_t over_cap(const bo_inv_t *inv, const bo_hold_req_t *r, uint32_t want)
+{
+    if (r->client == 0)
+        return BO_CAP_NONE;
+    uint64_t tickets = bo__count_get(&inv->client_tickets, r->client);
+    if (r->max_client_tickets && tickets + want > r->max_client_tickets)
+        return BO_CAP_SEATS;
+    if (r->max_client_holds &&
+        bo__count_get(&inv->client_holds, r->client) + 1 > r->max_client_holds)
+        return BO_CAP_HOLDS;
+    return BO_CAP_NONE;
+}
+
 int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_res_t *res)
 {
     BO_ASSERT(inv != NULL && r != NULL && res != NULL);
     res->nseats = res->nunavailable = res->nga_short = 0;
+    res->cap = BO_CAP_NONE;
     int rc = check_hold_req(inv, r, now_ms);
     if (rc)
         return rc;
@@ -461,13 +487,16 @@ int bo_inv_hold(bo_inv_t *inv, const bo_hold_req_t *r, int64_t now_ms, bo_hold_r
         return BO_EEXIST;
     uint32_t want = r->best_quantity + tickets_of(r->nseats, r->ga, r->nga);
     uint32_t limit = inv->cfg.per_customer_limit;
-    if (!r->replay && limit && r->customer && bo__cust_get(inv, r->customer) + want > limit)
+    if (!r->replay && limit && r->customer && bo__count_get(&inv->cust, r->customer) + want > limit)
         return BO_ELIMIT;
+    if (!r->replay && (res->cap = over_cap(inv, r, want)) != BO_CAP_NONE)
+        return BO_ECAP;
     if ((rc = bo__hold_prepare(inv)) || (rc = choose_seats(inv, r, res)))
         return rc;
     struct hold h;
     if ((rc = bo__make_hold(&h, &r->id, r->customer, res->seats, res->nseats, r->ga, r->nga)))
         return rc;
+    h.client = r->client;
     if ((rc = bo__j_reserve(inv, hold_cost(h.nseats, h.nga)))) {
         free(h.seats);
         return rc;

@@ -1,6 +1,7 @@
 /*
  * journal.c - the inventory's bookkeeping: the undo journal, the hold slot
- * table with its free list, the hold-id hash, the per-customer counters and
+ * table with its free list, the hold-id hash, the per-customer and
+ * per-client counters and
  * the two deadline heaps (HELD holds by expires_at, PAYING holds by their
  * payment deadline).
  *
@@ -168,14 +169,16 @@ static void undo_one(bo_inv_t *inv, const struct jent *e)
     case J_HASH_DEL:
         hash_insert(inv, e->a);
         break;
-    case J_CUST:
-        for (uint32_t i = (uint32_t)(e->b * 0x9e3779b97f4a7c15ull) & inv->cust_mask;;
-             i = (i + 1) & inv->cust_mask)
-            if (inv->cust[i].key == e->b) {
-                inv->cust[i].count = e->a;
+    case J_CUST: {
+        struct ctab *t = e->p;
+        for (uint32_t i = (uint32_t)(e->b * 0x9e3779b97f4a7c15ull) & t->mask;;
+             i = (i + 1) & t->mask)
+            if (t->e[i].key == e->b) {
+                t->e[i].count = e->a;
                 break;
             }
         break;
+    }
     case J_FREE_ON_UNDO:
         free(e->p);
         break;
@@ -286,60 +289,65 @@ static int hash_prepare(bo_inv_t *inv)
     return 0;
 }
 
-/* ---- customers ---------------------------------------------------------- */
+/* ---- counters by key (customers, clients) ------------------------------- */
 
-static struct cust *cust_slot(const bo_inv_t *inv, uint64_t key)
+static struct cust *ctab_slot(const struct ctab *t, uint64_t key)
 {
-    for (uint32_t i = (uint32_t)(key * 0x9e3779b97f4a7c15ull) & inv->cust_mask;;
-         i = (i + 1) & inv->cust_mask)
-        if (inv->cust[i].key == key || inv->cust[i].key == 0)
-            return &inv->cust[i];
+    for (uint32_t i = (uint32_t)(key * 0x9e3779b97f4a7c15ull) & t->mask;; i = (i + 1) & t->mask)
+        if (t->e[i].key == key || t->e[i].key == 0)
+            return &t->e[i];
 }
 
-uint32_t bo__cust_get(const bo_inv_t *inv, uint64_t customer)
+uint32_t bo__count_get(const struct ctab *t, uint64_t key)
 {
-    if (customer == 0)
+    if (key == 0)
         return 0;
-    struct cust *c = cust_slot(inv, customer);
-    return c->key == customer ? c->count : 0;
+    struct cust *c = ctab_slot(t, key);
+    return c->key == key ? c->count : 0;
 }
 
-static int cust_prepare(bo_inv_t *inv)
+static int ctab_init(struct ctab *t)
 {
-    uint32_t cap = inv->cust_mask + 1;
-    if ((inv->cust_used + 1) * 2 <= cap)
+    t->mask = 63;
+    t->e = calloc(64, sizeof(struct cust));
+    return t->e ? 0 : BO_ENOMEM;
+}
+
+/* Room for one more key. */
+static int ctab_prepare(struct ctab *t)
+{
+    uint32_t cap = t->mask + 1;
+    if ((t->used + 1) * 2 <= cap)
         return 0;
-    struct cust *old = inv->cust;
+    struct ctab old = *t;
     uint32_t ncap = cap * 2;
-    inv->cust = calloc(ncap, sizeof(*inv->cust));
-    if (!inv->cust) {
-        inv->cust = old;
+    t->e = calloc(ncap, sizeof(struct cust));
+    if (!t->e) {
+        t->e = old.e;
         return BO_ENOMEM;
     }
-    inv->cust_mask = ncap - 1;
+    t->mask = ncap - 1;
     for (uint32_t i = 0; i < cap; i++)
-        if (old[i].key)
-            *cust_slot(inv, old[i].key) = old[i];
-    free(old);
+        if (old.e[i].key)
+            *ctab_slot(t, old.e[i].key) = old.e[i];
+    free(old.e);
     return 0;
 }
 
-/* Add delta to a customer's count; needs cust_prepare'd room for a new key. */
-int bo__cust_add(bo_inv_t *inv, uint64_t customer, int64_t delta)
+void bo__count_add(bo_inv_t *inv, struct ctab *t, uint64_t key, int64_t delta)
 {
-    if (customer == 0 || delta == 0)
-        return 0;
-    struct cust *c = cust_slot(inv, customer);
+    if (key == 0 || delta == 0)
+        return;
+    struct cust *c = ctab_slot(t, key);
     if (c->key == 0) {
-        BO_ASSERT(delta > 0 && (inv->cust_used + 1) * 2 <= inv->cust_mask + 1); /* cust_prepare'd */
-        c->key = customer;
-        inv->cust_used++;
+        BO_ASSERT(delta > 0 && (t->used + 1) * 2 <= t->mask + 1); /* ctab_prepare'd */
+        c->key = key;
+        t->used++;
     }
     BO_ASSERT(delta > 0 || c->count >= (uint64_t)-delta); /* a count never goes below 0 */
     BO_ASSERT(delta < 0 || (uint64_t)c->count + (uint64_t)delta <= UINT32_MAX);
-    push(inv, J_CUST, c->count, customer, NULL);
+    push(inv, J_CUST, c->count, key, t);
     c->count = (uint32_t)((int64_t)c->count + delta);
-    return 0;
 }
 
 /* ---- deadline heaps ----------------------------------------------------- */
@@ -433,13 +441,13 @@ void bo__heap_sync(bo_inv_t *inv, uint32_t slot)
 int bo__holds_init(bo_inv_t *inv)
 {
     inv->hash_mask = 63;
-    inv->cust_mask = 63;
     inv->hash = calloc(64, sizeof(uint64_t));
-    inv->cust = calloc(64, sizeof(struct cust));
     inv->nholds = 1; /* slot 0 means "no hold" in seat words */
     inv->pay.paying = 1;
     inv->journal_on = 1;
-    return inv->hash && inv->cust ? 0 : BO_ENOMEM;
+    if (ctab_init(&inv->cust) || ctab_init(&inv->client_tickets) || ctab_init(&inv->client_holds))
+        return BO_ENOMEM;
+    return inv->hash ? 0 : BO_ENOMEM;
 }
 
 void bo__holds_free(bo_inv_t *inv)
@@ -451,7 +459,9 @@ void bo__holds_free(bo_inv_t *inv)
     free(inv->holds);
     free(inv->free_slots);
     free(inv->hash);
-    free(inv->cust);
+    free(inv->cust.e);
+    free(inv->client_tickets.e);
+    free(inv->client_holds.e);
     free(inv->exp.slots);
     free(inv->exp.pos);
     free(inv->pay.slots);
@@ -508,7 +518,11 @@ int bo__hold_prepare(bo_inv_t *inv)
     if (rc == 0)
         rc = hash_prepare(inv);
     if (rc == 0)
-        rc = cust_prepare(inv);
+        rc = ctab_prepare(&inv->cust);
+    if (rc == 0)
+        rc = ctab_prepare(&inv->client_tickets);
+    if (rc == 0)
+        rc = ctab_prepare(&inv->client_holds);
     return rc;
 }
 
@@ -610,38 +624,55 @@ static int check_heap(const bo_inv_t *inv, const struct heap *h)
     return 0;
 }
 
-/* Every customer's count is the tickets of its holds. */
-static int check_customers(const bo_inv_t *inv)
+/* What a hold adds to a counter table: a customer counts the tickets of
+ * its holds, sold ones too; a client the tickets, or the number, of its
+ * live (HELD or PAYING) holds. */
+enum ckind { C_CUSTOMER, C_CLIENT_TICKETS, C_CLIENT_HOLDS };
+static uint32_t counted(const struct hold *h, enum ckind kind, uint64_t *key)
 {
-    uint32_t cap = inv->cust_mask + 1, used = 0;
-    uint64_t *left = calloc(cap, sizeof(uint64_t));
+    *key = kind == C_CUSTOMER ? h->customer : h->client;
+    if (h->status == BO_HOLD_NONE || *key == 0)
+        return 0;
+    if (kind == C_CUSTOMER)
+        return h->tickets;
+    if (h->status == BO_HOLD_SOLD)
+        return 0;
+    return kind == C_CLIENT_TICKETS ? h->tickets : 1;
+}
+
+/* Every count of t is what its holds add (counted). */
+static int check_counts(const bo_inv_t *inv, const struct ctab *t, enum ckind kind)
+{
+    uint32_t cap = t->mask + 1, used = 0;
+    uint64_t *left = calloc(cap, sizeof(uint64_t)), key;
     if (!left)
         return BO_ENOMEM;
     int rc = 0;
     for (uint32_t i = 0; i < cap; i++) {
-        left[i] = inv->cust[i].count;
-        used += inv->cust[i].key != 0;
+        left[i] = t->e[i].count;
+        used += t->e[i].key != 0;
     }
     for (uint32_t s = 1; s < inv->nholds && rc == 0; s++) {
-        const struct hold *h = &inv->holds[s];
-        if (h->status == BO_HOLD_NONE || h->customer == 0)
+        uint32_t n = counted(&inv->holds[s], kind, &key);
+        if (n == 0)
             continue;
-        const struct cust *c = cust_slot(inv, h->customer);
-        if (c->key != h->customer || left[c - inv->cust] < h->tickets)
-            rc = bo__check_failed("a hold's customer counts its tickets", __FILE__, __LINE__);
+        const struct cust *c = ctab_slot(t, key);
+        if (c->key != key || left[c - t->e] < n)
+            rc = bo__check_failed("a hold's customer or client counts it", __FILE__, __LINE__);
         else
-            left[c - inv->cust] -= h->tickets;
+            left[c - t->e] -= n;
     }
     for (uint32_t i = 0; i < cap && rc == 0; i++)
         if (left[i])
-            rc = bo__check_failed("a customer counts tickets of no hold", __FILE__, __LINE__);
+            rc = bo__check_failed("a customer or client counts tickets of no hold", __FILE__,
+                                  __LINE__);
     free(left);
-    if (rc == 0 && used != inv->cust_used)
-        rc = bo__check_failed("used == inv->cust_used", __FILE__, __LINE__);
+    if (rc == 0 && used != t->used)
+        rc = bo__check_failed("used == t->used", __FILE__, __LINE__);
     return rc;
 }
 
-/* The hold table, its free list, the id hash, the heaps, the customers and
+/* The hold table, its free list, the id hash, the heaps, the counters and
  * the journal agree with each other. O(hold slots + hash + journal). */
 int bo__holds_check(const bo_inv_t *inv)
 {
@@ -671,7 +702,11 @@ int bo__holds_check(const bo_inv_t *inv)
     if (rc == 0)
         rc = check_heap(inv, &inv->pay);
     if (rc == 0)
-        rc = check_customers(inv);
+        rc = check_counts(inv, &inv->cust, C_CUSTOMER);
+    if (rc == 0)
+        rc = check_counts(inv, &inv->client_tickets, C_CLIENT_TICKETS);
+    if (rc == 0)
+        rc = check_counts(inv, &inv->client_holds, C_CLIENT_HOLDS);
     if (rc)
         return rc;
     size_t copies = 0;

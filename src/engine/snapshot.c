@@ -3,10 +3,10 @@
  * store can drop the log records it covers and recovery starts from it
  * instead of replaying an on-sale's millions of holds.
  *
- * Format (varints, seats delta-coded): version 1; the blocked seats; then
+ * Format (varints, seats delta-coded): version 2; the blocked seats; then
  * every hold that is not gone (HELD holds already expired are swept first):
- * status, id, customer, created, expires_at, pay deadline, amount, payment
- * failures, seats, GA lines.
+ * status, id, customer, client, created, expires_at, pay deadline, amount,
+ * payment failures, seats, GA lines. Version 1 (no client: 0) still reads.
  *
  * Workload: one export every ~10^5 decisions of an event, under its lock:
  * O(seats + holds), a few ms for a sold-out 100,000-seat stadium. One import
@@ -19,7 +19,7 @@
 #include "engine/inv_internal.h"
 #include "engine/codec.h"
 
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2 /* 1: holds without their client */
 
 static size_t export_bound(const bo_inv_t *inv)
 {
@@ -27,7 +27,7 @@ static size_t export_bound(const bo_inv_t *inv)
     for (uint32_t s = 1; s < inv->nholds; s++) {
         const struct hold *h = &inv->holds[s];
         if (h->status != BO_HOLD_NONE)
-            n += 1 + 16 + 8 * BO_VARINT_MAX + (size_t)(h->nseats + 2 * h->nga) * BO_VARINT_MAX;
+            n += 1 + 16 + 9 * BO_VARINT_MAX + (size_t)(h->nseats + 2 * h->nga) * BO_VARINT_MAX;
     }
     return n;
 }
@@ -38,6 +38,7 @@ static uint8_t *put_hold(uint8_t *p, const struct hold *h)
     memcpy(p, h->id.b, 16);
     p += 16;
     p = bo_put_uv(p, h->customer);
+    p = bo_put_uv(p, h->client);
     p = bo_put_sv(p, h->created_ms);
     p = bo_put_sv(p, h->expires_at_ms);
     p = bo_put_sv(p, h->pay_deadline_ms);
@@ -88,12 +89,13 @@ static int import_blocked(bo_inv_t *inv, bo_reader_t *r)
 }
 
 /* One hold's fields, its seats into seats and GA into ga. */
-static int read_hold(bo_reader_t *r, struct hold *h, uint32_t *seats, bo_ga_line_t *ga)
+static int read_hold(bo_reader_t *r, int version, struct hold *h, uint32_t *seats, bo_ga_line_t *ga)
 {
     memset(h, 0, sizeof(*h));
     bo_get_bytes(r, &h->status, 1);
     bo_get_bytes(r, h->id.b, 16);
     h->customer = bo_get_uv(r);
+    h->client = version >= 2 ? bo_get_uv(r) : 0;
     h->created_ms = bo_get_sv(r);
     h->expires_at_ms = bo_get_sv(r);
     h->pay_deadline_ms = bo_get_sv(r);
@@ -110,12 +112,12 @@ static int read_hold(bo_reader_t *r, struct hold *h, uint32_t *seats, bo_ga_line
 }
 
 /* Check a read hold against the inventory, then install it. */
-static int import_hold(bo_inv_t *inv, bo_reader_t *r)
+static int import_hold(bo_inv_t *inv, bo_reader_t *r, int version)
 {
     struct hold f, h;
     uint32_t seats[BO_HOLD_MAX_SEATS];
     bo_ga_line_t ga[BO_HOLD_MAX_GA];
-    int rc = read_hold(r, &f, seats, ga);
+    int rc = read_hold(r, version, &f, seats, ga);
     if (rc == 0 &&
         (bo__check_seats(inv, seats, f.nseats, BO_HOLD_MAX_SEATS) || bo__check_ga(inv, ga, f.nga) ||
          f.nseats + f.nga == 0 || bo__hold_find(inv, &f.id) ||
@@ -130,6 +132,7 @@ static int import_hold(bo_inv_t *inv, bo_reader_t *r)
     if (rc)
         return rc;
     h.status = f.status;
+    h.client = f.client;
     h.created_ms = f.created_ms;
     h.expires_at_ms = f.expires_at_ms;
     h.pay_deadline_ms = f.pay_deadline_ms;
@@ -142,13 +145,14 @@ static int import_hold(bo_inv_t *inv, bo_reader_t *r)
 int bo_inv_import(bo_inv_t *inv, const uint8_t *buf, size_t len)
 {
     bo_reader_t r = {buf, buf + len, 0};
-    if (inv->n_avail != inv->layout->nseats || inv->n_live || len < 1 || buf[0] != SNAPSHOT_VERSION)
+    if (inv->n_avail != inv->layout->nseats || inv->n_live || len < 1 || buf[0] < 1 ||
+        buf[0] > SNAPSHOT_VERSION)
         return BO_ECORRUPT;
-    r.p++;
+    int version = *r.p++;
     int rc = import_blocked(inv, &r);
     uint64_t n = rc ? 0 : bo_get_uv(&r);
     for (uint64_t i = 0; i < n && rc == 0; i++)
-        rc = import_hold(inv, &r);
+        rc = import_hold(inv, &r, version);
     if (rc == 0 && (r.bad || r.p != r.end))
         rc = BO_ECORRUPT;
     return rc;

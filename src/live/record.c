@@ -2,14 +2,20 @@
  * record.c - decisions (bo_mut_t): their encoding and decoding, and the one
  * switch that applies them, shared by live calls and replay (record.h).
  *
- * Workload: one apply + encode per decision on the hot path (~30 bytes for
+ * Workload: one apply + encode per decision on the hot path (~40 bytes for
  * a 2-seat hold), one decode + apply per log record at start-up (millions).
+ *
+ * A HOLD is written with op byte REC_HOLD_CLIENT and its client key after
+ * its customer; records written before the caps (op byte BO_MUT_HOLD) have
+ * none (client 0), and still read.
  */
 #include <string.h>
 
 #include "boxoffice/error.h"
 #include "live/record.h"
 #include "engine/codec.h"
+
+#define REC_HOLD_CLIENT 0x81 /* a HOLD with its client key */
 
 static int has_id(uint8_t op)
 {
@@ -28,13 +34,13 @@ static int has_sale(uint8_t op)
 
 size_t bo_mut_max_size(const bo_mut_t *m)
 {
-    return 1 + 16 + 4 * 10 + 5 + (size_t)m->nseats * 10 + 5 + (size_t)m->nga * 10;
+    return 1 + 16 + 5 * 10 + 5 + (size_t)m->nseats * 10 + 5 + (size_t)m->nga * 10;
 }
 
 size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
 {
     uint8_t *p = buf;
-    *p++ = m->op;
+    *p++ = m->op == BO_MUT_HOLD ? REC_HOLD_CLIENT : m->op;
     if (has_id(m->op)) {
         memcpy(p, m->id.b, 16);
         p += 16;
@@ -43,8 +49,10 @@ size_t bo_mut_encode(const bo_mut_t *m, uint8_t *buf)
         p = bo_put_uv(p, m->customer);
         p = bo_put_sv(p, m->amount_cents);
     }
-    if (m->op == BO_MUT_HOLD)
+    if (m->op == BO_MUT_HOLD) {
+        p = bo_put_uv(p, m->client);
         p = bo_put_sv(p, m->expires_at_ms);
+    }
     if (m->op == BO_MUT_PAY_START)
         p = bo_put_sv(p, m->deadline_ms);
     if (has_seats(m->op))
@@ -70,9 +78,11 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
 {
     bo_reader_t r = {buf, buf + len, 0};
     memset(m, 0, sizeof(*m));
-    if (len < 1 || buf[0] < BO_MUT_HOLD || buf[0] > BO_MUT_UNBLOCK)
+    if (len < 1 || ((buf[0] < BO_MUT_HOLD || buf[0] > BO_MUT_UNBLOCK) && buf[0] != REC_HOLD_CLIENT))
         return BO_ECORRUPT;
-    m->op = *r.p++;
+    int client = buf[0] == REC_HOLD_CLIENT;
+    m->op = client ? BO_MUT_HOLD : buf[0];
+    r.p++;
     if (has_id(m->op)) {
         if (r.end - r.p < 16)
             return BO_ECORRUPT;
@@ -83,6 +93,8 @@ int bo_mut_decode(const uint8_t *buf, size_t len, bo_mut_t *m, uint32_t *seat_bu
         m->customer = bo_get_uv(&r);
         m->amount_cents = bo_get_sv(&r);
     }
+    if (client)
+        m->client = bo_get_uv(&r);
     if (m->op == BO_MUT_HOLD)
         m->expires_at_ms = bo_get_sv(&r);
     if (m->op == BO_MUT_PAY_START)
@@ -103,6 +115,7 @@ static int apply_hold(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms, bo_hold_r
     bo_hold_req_t req = {
         .id = m->id,
         .customer = m->customer,
+        .client = m->client,
         .seats = m->seats,
         .nseats = m->nseats,
         .ga = m->ga,
@@ -120,6 +133,7 @@ static int apply_hold(bo_inv_t *inv, const bo_mut_t *m, int64_t at_ms, bo_hold_r
         fx->logged = (bo_mut_t){.op = BO_MUT_HOLD,
                                 .id = req.id,
                                 .customer = req.customer,
+                                .client = req.client,
                                 .expires_at_ms = res->expires_at_ms,
                                 .amount_cents = res->amount_cents,
                                 .seats = res->seats,

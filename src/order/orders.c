@@ -154,6 +154,12 @@ void bo_order_put(bo_orders_t *os, bo_order_t *o)
     bo__order_put(os, o);
 }
 
+uint64_t bo_order_event_of(const bo_order_t *o)
+{
+    BO_ASSERT(o != NULL);
+    return o->event;
+}
+
 bool bo_order_secret_is(const bo_order_t *o, const char *candidate, size_t len)
 {
     static const char dummy[BO_ORDER_SECRET_LEN + 1] = "00000000000000000000000000000000";

@@ -75,6 +75,18 @@ int bo__order_keys(bo_orders_t *os)
     return bo_ticket_pk_b64(os->ticket_keys->pk, os->ticket_pk_b64, sizeof(os->ticket_pk_b64));
 }
 
+int bo_orders_derive_key(const bo_orders_t *os, const char *purpose, uint8_t *out, size_t len)
+{
+    if (!os || !os->ticket_keys || len < crypto_generichash_BYTES_MIN ||
+        len > crypto_generichash_BYTES_MAX)
+        return BO_EINVAL;
+    /* the seed (the first 32 bytes of sk) keys a hash of the purpose */
+    return crypto_generichash(out, len, (const uint8_t *)purpose, strlen(purpose),
+                              os->ticket_keys->sk, 32)
+               ? BO_EINVAL
+               : 0;
+}
+
 /* The answer of a scan: {"result", "ticket"?, ...} with, for refusals, the
  * usual error object too. */
 static void scan_reply(bo_order_step_t *s, int status, const char *result, const char *code,

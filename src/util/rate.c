@@ -1,10 +1,12 @@
 /*
- * rate.c - token buckets by key (rate.h): how many card attempts one
- * client address may make (src/api/orders.c), so that nobody tests
- * stolen card numbers through the confirm endpoint at the gateway's pace.
+ * rate.c - token buckets by key (rate.h): how many holds, checkouts and
+ * card attempts one client address may make (src/api/limit.c), so that
+ * one script cannot take an on-sale at its own pace, nor test stolen card
+ * numbers through the confirm endpoint at the gateway's.
  *
- * Workload: one take per card attempt, a few per second at most, from any
- * loop thread: one mutex over a fixed table is plenty. Memory is bounded
+ * Workload: one take per limited request, up to ~10^5 a second in an
+ * on-sale, from any loop thread; a take is a keyed hash and a scan of 4
+ * slots under one mutex per table (~100 ns held). Memory is bounded
  * whatever the number of addresses: BO_RATE_SLOTS buckets in sets of
  * BO_RATE_WAYS, a key's set chosen by a keyed hash (an attacker cannot aim
  * at another address's set). A new key takes the bucket of its set that
@@ -12,13 +14,13 @@
  * spending its tokens is the last to be forgotten, so churning addresses
  * cannot reset it, and honest buyers never share a bucket.
  */
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "util/assert.h"
 #include "util/rate.h"
 
 #define MILLI 1000 /* tokens are counted in thousandths */
@@ -58,24 +60,32 @@ void bo_rate_free(bo_rate_t *rl)
     free(rl);
 }
 
-/* The slot's tokens at now_ms (refilled; at most burst). */
-static int64_t refill(const bo_rate_t *rl, const struct slot *s, int64_t now_ms)
+/* The slot's tokens at now_ms, refilled at burst per period_ms (at most
+ * burst: a bucket whose rate went down holds the new burst at most). */
+static int64_t refill(const struct slot *s, uint32_t burst, uint32_t period_ms, int64_t now_ms)
 {
-    int64_t full = (int64_t)rl->burst * MILLI, dt = now_ms - s->last_ms;
+    int64_t full = (int64_t)burst * MILLI, dt = now_ms - s->last_ms;
     if (dt <= 0)
-        return s->tokens_m;
-    if (dt >= rl->period_ms)
+        return s->tokens_m < full ? s->tokens_m : full;
+    if (dt >= period_ms)
         return full;
-    int64_t t = s->tokens_m + dt * full / rl->period_ms;
+    int64_t t = s->tokens_m + dt * full / period_ms;
     return t < full ? t : full;
 }
 
 int64_t bo_rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms)
 {
+    return bo_rate_take_at(rl, key, len, rl->burst, rl->period_ms, now_ms);
+}
+
+int64_t bo_rate_take_at(bo_rate_t *rl, const char *key, size_t len, uint32_t burst,
+                        uint32_t period_ms, int64_t now_ms)
+{
+    BO_ASSERT(burst > 0 && period_ms > 0);
     uint64_t h;
     crypto_shorthash((uint8_t *)&h, (const uint8_t *)key, len, rl->hash_key);
     h |= 1; /* never 0: 0 marks a free slot */
-    int64_t full = (int64_t)rl->burst * MILLI, wait_ms = 0;
+    int64_t full = (int64_t)burst * MILLI, wait_ms = 0;
     pthread_mutex_lock(&rl->mu);
     struct slot *set = &rl->slots[(h % (BO_RATE_SLOTS / BO_RATE_WAYS)) * BO_RATE_WAYS], *s = NULL;
     for (unsigned i = 0; i < BO_RATE_WAYS && !s; i++)
@@ -84,22 +94,23 @@ int64_t bo_rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms)
     if (!s) { /* a new key: the set's free or most idle bucket, full */
         int64_t most = -1;
         for (unsigned i = 0; i < BO_RATE_WAYS; i++) {
-            int64_t t = set[i].key ? refill(rl, &set[i], now_ms) : full + 1; /* free first */
+            int64_t t =
+                set[i].key ? refill(&set[i], burst, period_ms, now_ms) : full + 1; /* free first */
             if (t > most)
                 s = &set[i], most = t;
         }
         *s = (struct slot){h, full, now_ms};
     }
-    int64_t tokens = refill(rl, s, now_ms);
+    int64_t tokens = refill(s, burst, period_ms, now_ms);
     if (tokens >= MILLI) {
         tokens -= MILLI;
     } else { /* the time the missing part takes to come back, rounded up */
         int64_t per_token_m = full;
-        wait_ms = ((MILLI - tokens) * rl->period_ms + per_token_m - 1) / per_token_m;
+        wait_ms = ((MILLI - tokens) * period_ms + per_token_m - 1) / per_token_m;
     }
     s->tokens_m = tokens;
     s->last_ms = now_ms > s->last_ms ? now_ms : s->last_ms;
-    assert(tokens >= 0 && tokens <= full);
+    BO_ASSERT(tokens >= 0 && tokens <= full);
     pthread_mutex_unlock(&rl->mu);
     return wait_ms;
 }

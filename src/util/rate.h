@@ -1,8 +1,8 @@
 /*
  * rate.h - token buckets by key (rate.c): a table of buckets keyed by
  * short strings (client addresses), each key taking up to burst tokens at
- * once, refilled at burst per period_ms. The API limits card attempts per
- * client address with it (src/api/orders.c).
+ * once, refilled at burst per period_ms. The API limits holds, checkouts
+ * and card attempts per client address with it (src/api/limit.c).
  */
 #ifndef BOXOFFICE_UTIL_RATE_H
 #define BOXOFFICE_UTIL_RATE_H
@@ -22,5 +22,10 @@ void bo_rate_free(bo_rate_t *rl);
 /* Take one token for key at now_ms: 0, or how many ms until one is there
  * (nothing taken). Any thread. */
 int64_t bo_rate_take(bo_rate_t *rl, const char *key, size_t len, int64_t now_ms);
+/* The same at this take's rate (burst > 0 per period_ms > 0), so that one
+ * table serves events of different rates: a key's bucket refills at the
+ * rate of its latest take and never holds more than that burst. */
+int64_t bo_rate_take_at(bo_rate_t *rl, const char *key, size_t len, uint32_t burst,
+                        uint32_t period_ms, int64_t now_ms);
 
 #endif

@@ -443,7 +443,9 @@ describe('orders and payments', () => {
         oa.assertError(limited, 429, 'RATE_LIMITED', 'the 11th card attempt from one address');
         const after_s = Number(limited.headers.get('retry-after'));
         assert.ok(Number.isInteger(after_s) && after_s >= 1 && after_s <= 60, `Retry-After: ${limited.headers.get('retry-after')}`);
-        assert.equal(limited.body.error.details.limit_per_minute, 10);
+        assert.equal(limited.body.error.details.limit, 'card_attempts_per_min');
+        assert.equal(limited.body.error.details.limit_value, 10);
+        assert.equal(limited.body.error.details.retry_after_s, after_s);
         // a changing left part does not help: the address is the proxy's word
         const spoofed = await oa.confirm(srv, last, oa.DECLINE, { headers: { 'x-forwarded-for': `192.0.2.${Math.floor(Math.random() * 250)}, ${attacker}` } });
         oa.assertError(spoofed, 429, 'RATE_LIMITED', 'same client, another claimed origin');

@@ -44,6 +44,7 @@ describe('command line', () => {
             '--payment': 'BOXOFFICE_PAYMENT', '--payment-secret-key-file': 'BOXOFFICE_PAYMENT_SECRET_KEY_FILE',
             '--payment-webhook-secret-file': 'BOXOFFICE_PAYMENT_WEBHOOK_SECRET_FILE',
             '--web-root': 'BOXOFFICE_WEB_ROOT', '--tls-cert': 'BOXOFFICE_TLS_CERT', '--tls-key': 'BOXOFFICE_TLS_KEY',
+            '--limits': 'BOXOFFICE_LIMITS',
         };
         for (const [flag, variable] of Object.entries(options)) {
             const at = stdout.indexOf(`  ${flag} `);
@@ -128,6 +129,15 @@ describe('command line', () => {
             [['--max-connections', '0'], 2, /--max-connections takes 1\.\.1000000/],
             [['--max-connections', '1000001'], 2, /--max-connections takes 1\.\.1000000/],
             [['--max-connections', 'many'], 2, /--max-connections takes 1\.\.1000000/],
+            [['--limits', 'holds_per_hour=3'], 2, /--limits: 'holds_per_hour=3' is not name=value with a name among holds_per_min, /],
+            [['--limits', 'seats_per_address'], 2, /--limits: 'seats_per_address' is not name=value/],
+            [['--limits', 'seats_per_address=-1'], 2, /--limits: seats_per_address must be a whole number from 0 \(no limit\) to 1000000/],
+            [['--limits', 'holds_per_min=1000001'], 2, /--limits: holds_per_min must be a whole number/],
+            [['--limits', 'holds_per_min=5,,checkouts_per_min=2'], 2, /--limits: '' is not name=value/],
+            [['--limits', 'holds_per_min=1e3'], 2, /--limits: holds_per_min must be a whole number/],
+            [['--limits', ''], 2, /--limits: expected off or name=value/],
+            [['--limits', 'OFF'], 2, /--limits: 'OFF' is not name=value/],
+            [['--card-attempts-per-minute', 'ten'], 2, /--card-attempts-per-minute takes a number/],
         ];
         for (const [args, code, message] of cases) {
             const res = await run(BIN, [...base, '--db', `sqlite:${join(dir, 'bad.db')}`, ...args]);
@@ -135,6 +145,17 @@ describe('command line', () => {
             assert.match(res.stderr, message, args.join(' '));
             assert.doesNotMatch(res.stdout + res.stderr, /listening on/, `${args.join(' ')} must not start`);
         }
+    });
+
+    it('BOXOFFICE_LIMITS is read like --limits, and a bad value is refused the same way', async () => {
+        const res = await run(BIN, ['serve', '--admin-token-file', join(dir, 'bad.token'), '--listen', '127.0.0.1:0',
+            '--db', `sqlite:${join(dir, 'bad.db')}`], { BOXOFFICE_LIMITS: 'seats_per_address=many' });
+        assert.equal(res.code, 2, res.stderr);
+        assert.match(res.stderr, /--limits: seats_per_address must be a whole number/);
+        const help = await run(BIN, ['serve', '--help']);
+        for (const name of ['holds_per_min=30', 'checkouts_per_min=10', 'card_attempts_per_min=10',
+            'queue_joins_per_min=10', 'seats_per_address=50', 'holds_per_address=20'])
+            assert.ok(help.stdout.includes(name), `--help names ${name} with its default`);
     });
 
     /** `serve` on db (a path), to its exit: {code, stdout, stderr}. One

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Server, holdKey } from './lib/server.mjs';
 import { assertStatus, setupEvent } from './lib/api.mjs';
-import { apiState, assertApiEqualsFile, fileReplay, ledgerViolations, liveHolds, newLedger, runLoad } from './lib/load.mjs';
+import { apiState, assertApiEqualsFile, fileReplay, ledgerViolations, liveHolds, newLedger, runLoad, LOAD_LIMITS } from './lib/load.mjs';
 
 const CLIENTS = Number(process.env.BOXOFFICE_LOAD_CLIENTS || 200);
 const DURATION_MS = Number(process.env.BOXOFFICE_LOAD_MS || 10000);
@@ -19,7 +19,7 @@ const GEN = { sections: 4, rows: 8, seats: 12, ga: 2, ga_capacity: 150 };
 
 let srv;
 before(async () => {
-    srv = await Server.start({});
+    srv = await Server.start({ args: LOAD_LIMITS });
 });
 after(async () => {
     if (srv) await srv.cleanup();

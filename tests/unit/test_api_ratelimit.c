@@ -46,3 +46,25 @@ Test(rate, churning_keys_do_not_reset_a_spending_key)
     cr_assert_gt(take(rl, "attacker", 1000), 0, "still limited");
     bo_rate_free(rl);
 }
+
+/* One table, each take at its own rate: an event's 2 a minute and another
+ * event's 30 a minute do not share a bucket, and a key whose rate went
+ * down holds the new burst at most. */
+Test(rate, each_take_at_its_own_rate)
+{
+    bo_rate_t *rl = bo_rate_new(1, 60000);
+    cr_assert_not_null(rl);
+    cr_assert_eq(bo_rate_take_at(rl, "a/1", 3, 2, 60000, 0), 0);
+    cr_assert_eq(bo_rate_take_at(rl, "a/1", 3, 2, 60000, 0), 0);
+    cr_assert_eq(bo_rate_take_at(rl, "a/1", 3, 2, 60000, 0), 30000, "the 3rd at 2 a minute");
+    for (int i = 0; i < 30; i++)
+        cr_assert_eq(bo_rate_take_at(rl, "a/2", 3, 30, 60000, 0), 0, "take %d at 30 a minute", i);
+    cr_assert_eq(bo_rate_take_at(rl, "a/2", 3, 30, 60000, 0), 2000);
+    cr_assert_eq(bo_rate_take_at(rl, "a/1", 3, 2, 60000, 30000), 0, "a token back after 30 s");
+    /* a full bucket of 30 read at a rate of 5: 5 at most */
+    cr_assert_eq(bo_rate_take_at(rl, "b", 1, 30, 60000, 0), 0);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(bo_rate_take_at(rl, "b", 1, 5, 60000, 1), 0, "take %d at 5", i);
+    cr_assert_neq(bo_rate_take_at(rl, "b", 1, 5, 60000, 1), 0, "the burst is the new rate's");
+    bo_rate_free(rl);
+}

@@ -15,6 +15,7 @@
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
+#include "engine/codec.h"
 #include "helpers/inv_fixture.h"
 
 TestSuite(inv, .init = setup, .fini = teardown);
@@ -829,4 +830,195 @@ Test(expiry, every_mutation_sweeps_first)
     cr_assert_eq(hold_seats(4, 0, LIST(5), T0 + 3 * TTL, NULL), 0);
     cr_assert_eq(hold_seats(5, 0, LIST(5), T0 + 4 * TTL, NULL), 0, "hold sweeps");
     expect_counts(T0 + 4 * TTL, 14, 1, 0, 1, 1);
+}
+
+/* ---- the caps per client address (seats_per_address, holds_per_address) ---- */
+
+TestSuite(caps, .init = setup, .fini = teardown);
+
+#define CLIENT 0xc1u /* a client key */
+#define OTHER  0xc2u
+
+/* A hold of client under caps of max_tickets seats and max_holds holds. */
+static int cap_hold(uint32_t id, uint64_t client, const uint32_t *seats, uint32_t n,
+                    uint32_t ga_qty, uint32_t max_tickets, uint32_t max_holds, bo_hold_res_t *res)
+{
+    bo_ga_line_t g = {FLOOR, ga_qty};
+    bo_hold_req_t r = req(id, 0);
+    r.client = client;
+    r.max_client_tickets = max_tickets;
+    r.max_client_holds = max_holds;
+    r.seats = n ? seats : NULL;
+    r.nseats = n;
+    r.ga = ga_qty ? &g : NULL;
+    r.nga = ga_qty ? 1 : 0;
+    return hold_req(&r, T0, res);
+}
+
+static void expect_client(uint64_t client, int64_t now, uint32_t tickets, uint32_t holds)
+{
+    uint32_t t, h;
+    bo_inv_client_counts(inv, client, now, &t, &h);
+    cr_assert_eq(t, tickets, "client %llx: %u seats, expected %u", (unsigned long long)client, t,
+                 tickets);
+    cr_assert_eq(h, holds, "client %llx: %u holds, expected %u", (unsigned long long)client, h,
+                 holds);
+}
+
+Test(caps, seats_per_client_up_to_the_cap_then_ecap)
+{
+    bo_hold_res_t res;
+    cr_assert_eq(cap_hold(1, CLIENT, LIST(0, 1), 0, 4, 0, &res), 0);
+    cr_assert_eq(cap_hold(2, CLIENT, NULL, 0, 2, 4, 0, &res), 0, "exactly at the cap");
+    expect_client(CLIENT, T0, 4, 2);
+    last_version = bo_inv_version(inv);
+    cr_assert_eq(cap_hold(3, CLIENT, LIST(2), 0, 4, 0, &res), BO_ECAP, "the 5th seat");
+    cr_assert_eq(res.cap, BO_CAP_SEATS);
+    cr_assert_eq(cap_hold(3, CLIENT, NULL, 0, 1, 4, 0, &res), BO_ECAP, "a GA ticket counts too");
+    cr_assert_eq(hold_best(3, 0, 1, BO_NONE, BO_NONE, T0, NULL), 0, "without a client: no cap");
+    cr_assert_eq(release(3, T0), 0);
+    last_version = bo_inv_version(inv);
+    bo_hold_req_t r = req(3, 0);
+    r.client = CLIENT;
+    r.max_client_tickets = 4;
+    r.best_quantity = 1;
+    cr_assert_eq(hold_req(&r, T0, &res), BO_ECAP, "best available counts its quantity");
+    expect_same_version();
+    expect_state(LIST(2), BO_SEAT_AVAILABLE, T0);
+    cr_assert_eq(hold_status(3, T0), BO_HOLD_NONE);
+    expect_client(CLIENT, T0, 4, 2);
+    cr_assert_eq(cap_hold(3, OTHER, LIST(2, 3, 4, 5), 0, 4, 0, &res), 0, "another client");
+    cr_assert_eq(cap_hold(4, CLIENT, LIST(6), 0, 0, 0, &res), 0, "a cap of 0 is none");
+    cr_assert_eq(cap_hold(5, CLIENT, LIST(7, 8, 9, 10, 11), 0, 4, 0, &res), BO_ECAP,
+                 "one request past the cap");
+}
+
+Test(caps, holds_per_client_up_to_the_cap_then_ecap)
+{
+    bo_hold_res_t res;
+    cr_assert_eq(cap_hold(1, CLIENT, LIST(0), 0, 0, 2, &res), 0);
+    cr_assert_eq(cap_hold(2, CLIENT, LIST(1), 0, 0, 2, &res), 0, "exactly at the cap");
+    last_version = bo_inv_version(inv);
+    cr_assert_eq(cap_hold(3, CLIENT, LIST(2), 0, 0, 2, &res), BO_ECAP, "the 3rd hold");
+    cr_assert_eq(res.cap, BO_CAP_HOLDS);
+    expect_same_version();
+    cr_assert_eq(cap_hold(3, CLIENT, LIST(2), 0, 2, 2, &res), BO_ECAP);
+    cr_assert_eq(res.cap, BO_CAP_SEATS, "the seat cap is checked first");
+    cr_assert_eq(cap_hold(3, OTHER, LIST(2), 0, 0, 2, &res), 0, "another client");
+    expect_client(CLIENT, T0, 2, 2);
+    expect_client(OTHER, T0, 1, 1);
+}
+
+Test(caps, release_expiry_failure_and_sale_give_back_paying_keeps)
+{
+    bo_hold_res_t res;
+    int released;
+    cr_assert_eq(cap_hold(1, CLIENT, LIST(0, 1), 0, 0, 0, &res), 0);
+    cr_assert_eq(cap_hold(2, CLIENT, LIST(2), 0, 0, 0, &res), 0);
+    cr_assert_eq(cap_hold(3, CLIENT, LIST(3), 0, 0, 0, &res), 0);
+    expect_client(CLIENT, T0, 4, 3);
+    cr_assert_eq(release(1, T0), 0);
+    expect_client(CLIENT, T0, 2, 2);
+    cr_assert_eq(pay_start(2, T0 + 2 * TTL, T0), 0);
+    expect_client(CLIENT, T0 + TTL, 1, 1); /* hold 3 expired: gone; PAYING 2 counts */
+    cr_assert_eq(cap_hold(4, CLIENT, LIST(4), 0, 2, 2, &res), BO_ECAP, "at T0 hold 3 still counts");
+    cr_assert_eq(confirm(2, NULL, 0, T0 + 1), 0);
+    expect_client(CLIENT, T0 + 1, 1, 1); /* sold: not counted; hold 3 left */
+    cr_assert_eq(cancel(2, T0 + 1), 0);
+    expect_client(CLIENT, T0 + 1, 1, 1); /* a cancelled sale changes nothing */
+    cr_assert_eq(pay_start(3, T0 + 10, T0 + 2), 0);
+    for (int i = 0; i < (int)BO_PAY_MAX_FAILURES; i++) {
+        cr_assert_eq(pay_failed(3, T0 + 3, &released), 0);
+        if (i + 1 < (int)BO_PAY_MAX_FAILURES)
+            cr_assert_eq(pay_start(3, T0 + 10, T0 + 3), 0);
+    }
+    cr_assert_eq(released, 1);
+    expect_client(CLIENT, T0 + 3, 0, 0);
+    /* expiry, through a sweep */
+    cr_assert_eq(cap_hold(5, CLIENT, LIST(5, 6), 0, 2, 1, &res), 0);
+    cr_assert_eq(cap_hold(6, CLIENT, LIST(7), 0, 2, 1, &res), BO_ECAP);
+    cr_assert_eq(bo_inv_expire(inv, T0 + TTL), 1u);
+    expect_client(CLIENT, T0 + TTL, 0, 0);
+}
+
+Test(caps, replay_skips_the_caps_but_counts_journal_and_snapshot_restore)
+{
+    bo_hold_res_t res;
+    cr_assert_eq(cap_hold(1, CLIENT, LIST(0, 1), 0, 2, 1, &res), 0);
+    bo_hold_req_t r = req(2, 0);
+    SEATS_OF(r, 2, 3);
+    r.client = CLIENT;
+    r.max_client_tickets = 2;
+    r.max_client_holds = 1;
+    r.replay = 1;
+    r.expires_at_ms = T0 + TTL;
+    cr_assert_eq(hold_req(&r, T0, &res), 0, "a logged hold is re-applied whatever the caps");
+    expect_client(CLIENT, T0, 4, 2);
+    cr_assert_eq(view(2, T0).client, CLIENT);
+    /* the journal: a rolled-back hold gives its counts back */
+    bo_jpos_t pos = bo_inv_journal_pos(inv);
+    cr_assert_eq(cap_hold(3, CLIENT, LIST(4), 0, 0, 0, &res), 0);
+    cr_assert_eq(release(1, T0), 0);
+    expect_client(CLIENT, T0, 3, 2);
+    bo_inv_rollback(inv, pos);
+    cr_assert_eq(bo_inv_check(inv), 0);
+    expect_client(CLIENT, T0, 4, 2);
+    /* a snapshot carries each hold's client */
+    cr_assert_eq(pay_start(2, T0 + 5 * TTL, T0), 0);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(bo_inv_export(inv, T0, &buf, &len), 0);
+    bo_inv_t *copy;
+    bo_inv_config_t cfg = config(TTL, 0, 0);
+    cr_assert_eq(bo_inv_new(L, &cfg, &copy), 0);
+    cr_assert_eq(bo_inv_import(copy, buf, len), 0);
+    free(buf);
+    cr_assert_eq(bo_inv_check(copy), 0);
+    uint32_t t, h;
+    bo_inv_client_counts(copy, CLIENT, T0, &t, &h);
+    cr_assert(t == 4 && h == 2, "imported: %u seats %u holds", t, h);
+    bo_inv_client_counts(copy, CLIENT, T0 + TTL, &t, &h);
+    cr_assert(t == 2 && h == 1, "the paying hold outlives its expiry: %u seats %u holds", t, h);
+    bo_hold_req_t more = req(9, 0);
+    SEATS_OF(more, 8);
+    more.client = CLIENT;
+    more.max_client_holds = 2;
+    cr_assert_eq(bo_inv_hold(copy, &more, T0, &res), BO_ECAP, "the caps hold after import");
+    bo_inv_free(copy);
+}
+
+/* A snapshot written before the caps (version 1: holds without a client)
+ * still imports; its holds count for no client. */
+Test(caps, a_version_1_snapshot_imports_with_client_0)
+{
+    uint8_t buf[128], *p = buf;
+    const uint32_t seats[] = {2, 3};
+    bo_hold_id_t id = hid(1);
+    *p++ = 1;            /* version */
+    p = bo_put_uv(p, 0); /* no blocked seats */
+    p = bo_put_uv(p, 1); /* one hold */
+    *p++ = BO_HOLD_HELD;
+    memcpy(p, id.b, 16);
+    p += 16;
+    p = bo_put_uv(p, 7);          /* customer */
+    p = bo_put_sv(p, T0);         /* created */
+    p = bo_put_sv(p, T0 + TTL);   /* expires */
+    p = bo_put_sv(p, 0);          /* pay deadline */
+    p = bo_put_sv(p, 2 * P_PREM); /* amount */
+    p = bo_put_uv(p, 0);          /* payment failures */
+    p = bo__put_seats(p, seats, 2);
+    p = bo__put_ga(p, NULL, 0);
+    cr_assert_eq(bo_inv_import(inv, buf, (size_t)(p - buf)), 0);
+    cr_assert_eq(bo_inv_check(inv), 0);
+    bo_hold_view_t v = view(1, T0);
+    cr_assert_eq(v.client, 0);
+    cr_assert_eq(v.customer, 7);
+    cr_assert_eq(v.nseats, 2);
+    expect_state(LIST(2, 3), BO_SEAT_HELD, T0);
+    buf[0] = 3;
+    bo_inv_t *other;
+    bo_inv_config_t cfg = config(TTL, 0, 0);
+    cr_assert_eq(bo_inv_new(L, &cfg, &other), 0);
+    cr_assert_eq(bo_inv_import(other, buf, (size_t)(p - buf)), BO_ECORRUPT, "an unknown version");
+    bo_inv_free(other);
 }

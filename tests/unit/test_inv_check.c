@@ -96,9 +96,13 @@ Test(inv_check, finds_a_broken_heap_free_list_and_customer_count)
     inv->nfree++;
     bo_hold_view_t v = view(2, T0);
     cr_assert_eq(v.customer, 8);
-    cr_assert_eq(bo__cust_get(inv, 8), 3);
-    bo__cust_add(inv, 8, 1);
+    cr_assert_eq(bo__count_get(&inv->cust, 8), 3);
+    bo__count_add(inv, &inv->cust, 8, 1);
     cr_assert_eq(bo_inv_check(inv), BO_ECORRUPT, "customer 8 counts 4 tickets of 3");
+    bo__count_add(inv, &inv->cust, 8, -1);
+    cr_assert_eq(bo_inv_check(inv), 0);
+    bo__count_add(inv, &inv->client_holds, 9, 1); /* a hold of no client */
+    cr_assert_eq(bo_inv_check(inv), BO_ECORRUPT, "client 9 counts a hold it has not");
 }
 
 /* The per-mutation asserts, when the build has them (make ASSERTS=0

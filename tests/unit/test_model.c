@@ -128,6 +128,8 @@ static void check_hold_answer(model_t *m, const bo_hold_req_t *req, int rc, bo_h
         model_say_seats(m, "ref.ga_short", r->ga_short, r->nga_short);
         model_diverge(m, "hold: the unavailable seats or short GA areas differ (request order)");
     }
+    if (rc == BO_ECAP && e->cap != r->cap)
+        model_diverge(m, "hold: the engine's cap %u, the reference's %u", e->cap, r->cap);
     if (rc != 0)
         return;
     if (e->nseats > BO_HOLD_MAX_SEATS)
@@ -187,6 +189,9 @@ static bo_hold_req_t new_req(model_t *m)
     memset(&q, 0, sizeof q);
     model_fresh_id(m, &q.id);
     q.customer = model_pick_customer(m);
+    q.client = model_pick_client(m);
+    q.max_client_tickets = m->cap_tickets;
+    q.max_client_holds = m->cap_holds;
     q.best_category = BO_NONE;
     q.best_section = BO_NONE;
     return q;
@@ -621,6 +626,7 @@ static int op_reads(model_t *m)
     model_check_seats(m, seats, n);
     model_check_due(m, 1 + model_below(m, 3));
     model_check_areas(m);
+    model_check_clients(m);
     model_after_read(m);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "boxoffice/engine.h"
 #include "boxoffice/error.h"
 #include "boxoffice/layout.h"
+#include "engine/codec.h"
 #include "live/record.h"
 
 #define T0  1000000
@@ -59,6 +60,7 @@ static void expect_decoded(const bo_mut_t *m, const bo_mut_t *d)
     cr_assert_eq(d->customer, op_has_sale(m->op) ? m->customer : 0, "op %u: customer", m->op);
     cr_assert_eq(d->amount_cents, op_has_sale(m->op) ? m->amount_cents : 0, "op %u: amount", m->op);
     cr_assert_eq(d->expires_at_ms, m->op == BO_MUT_HOLD ? m->expires_at_ms : 0, "op %u", m->op);
+    cr_assert_eq(d->client, m->op == BO_MUT_HOLD ? m->client : 0, "op %u: client", m->op);
     cr_assert_eq(d->deadline_ms, m->op == BO_MUT_PAY_START ? m->deadline_ms : 0, "op %u", m->op);
     if (op_has_seats(m->op)) {
         cr_assert_eq(d->nseats, m->nseats, "op %u: %u seats, want %u", m->op, d->nseats, m->nseats);
@@ -235,8 +237,44 @@ Test(codec, a_small_hold_is_compact)
     m.customer = 0x9f3c2a1b77e4d501ull;
     m.amount_cents = 9000;
     m.expires_at_ms = 1700000300000;
+    m.client = 0x5a17c0ffee123457ull;
     size_t n = round_trip(&m);
-    cr_assert_leq(n, 45, "a 2-seat hold took %zu bytes", n);
+    cr_assert_leq(n, 55, "a 2-seat hold took %zu bytes", n);
+}
+
+/* A hold written before the caps (op byte 1, no client) still reads, with
+ * client 0; the same bytes under the new op byte are cut short. */
+Test(codec, a_hold_without_its_client_reads_as_client_0)
+{
+    const uint32_t seats[] = {7, 8};
+    bo_mut_t m = full_mut(BO_MUT_HOLD, seats, 2, NULL, 0);
+    m.client = 0;
+    uint8_t buf[128], old[128];
+    size_t n = bo_mut_encode(&m, buf);
+    cr_assert_eq(buf[0], 0x81, "a hold is written with its client");
+    /* the old layout: op 1, id, customer, amount, then (no client) expiry... */
+    size_t head = 1 + 16;
+    bo_mut_t d;
+    uint32_t dseats[4];
+    bo_ga_line_t ga[BO_HOLD_MAX_GA];
+    cr_assert_eq(decode(buf, n, &d, dseats, 4, ga), 0);
+    old[0] = BO_MUT_HOLD;
+    memcpy(old + 1, buf + 1, 16);
+    /* customer and amount as written, the client's one zero byte left out */
+    uint8_t cust[32];
+    uint8_t *p = cust;
+    p = bo_put_uv(p, m.customer);
+    p = bo_put_sv(p, m.amount_cents);
+    size_t sale_len = (size_t)(p - cust);
+    memcpy(old + head, buf + head, sale_len);
+    cr_assert_eq(buf[head + sale_len], 0, "client 0 is one zero byte");
+    memcpy(old + head + sale_len, buf + head + sale_len + 1, n - head - sale_len - 1);
+    cr_assert_eq(decode(old, n - 1, &d, dseats, 4, ga), 0, "an old hold record reads");
+    cr_assert_eq(d.op, BO_MUT_HOLD);
+    cr_assert_eq(d.client, 0);
+    expect_decoded(&m, &d);
+    old[0] = 0x81;
+    cr_assert_eq(decode(old, n - 1, &d, dseats, 4, ga), BO_ECORRUPT, "a new hold cut short");
 }
 
 /* ---- garbage ----------------------------------------------------------------- */

@@ -25,15 +25,17 @@ export function rng(seed) {
     };
 }
 
-/** One JSON request on agent; resolves {status, body} or rejects on a
- * network error. */
-function call(agent, port, method, path, body, timeoutMs = 30000) {
+/** One JSON request on agent from client address from (X-Forwarded-For,
+ * which the server believes from loopback; null: none); resolves {status,
+ * body} or rejects on a network error. */
+function call(agent, port, method, path, body, from = null, timeoutMs = 30000) {
     return new Promise((resolve, reject) => {
         const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+        const headers = data ? { 'content-type': 'application/json', 'content-length': data.length } : {};
+        if (from) headers['x-forwarded-for'] = from;
         const req = http.request(
             {
-                host: '127.0.0.1', port, method, path, agent,
-                headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+                host: '127.0.0.1', port, method, path, agent, headers,
             },
             (res) => {
                 const chunks = [];
@@ -77,9 +79,13 @@ export function newLedger() {
  * Run `clients` clients against ev for durationMs (or until stop() is
  * called, or, with stopOnNetworkError, until the server is gone). Each
  * client has its own keep-alive connection and keeps at most 3 holds,
- * releasing one now and then. pollers clients read availability and check
- * that each answer is consistent in itself.
+ * releasing one now and then, from a client address of its own. A client
+ * holds at machine speed, far past a buyer's holds_per_min: the server
+ * runs with LOAD_LIMITS (that bucket off, the per-address caps on).
+ * pollers clients read availability and check that each answer is
+ * consistent in itself.
  */
+export const LOAD_LIMITS = ['--limits', 'holds_per_min=0'];
 export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 10000, seed = 1, stopOnNetworkError = false, pollers = 2 }) {
     const rand = rng(seed);
     const port = srv.port;
@@ -99,6 +105,9 @@ export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 100
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
         const r = rng(seed * 1000 + n);
         const email = `load-${seed}-${n}@example.test`;
+        // each client is a buyer at an address of its own (a client holds at
+        // most 3 holds of at most 4 places: under the per-address caps)
+        const from = `10.77.${(n >> 8) & 255}.${n & 255}`;
         const mine = [];
         try {
             while (alive()) {
@@ -108,7 +117,7 @@ export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 100
                     ledger.requests++;
                     let res;
                     try {
-                        res = await call(agent, port, 'DELETE', `/api/v1/holds/${h.id}`);
+                        res = await call(agent, port, 'DELETE', `/api/v1/holds/${h.id}`, undefined, from);
                     } catch (e) {
                         ledger.networkErrors++;
                         if (e.code === 'ECONNREFUSED') h.relSentAt = null; // never reached a server: still live
@@ -143,7 +152,7 @@ export async function runLoad({ srv, ev, ledger, clients = 200, durationMs = 100
                 ledger.requests++;
                 let res;
                 try {
-                    res = await call(agent, port, 'POST', `/api/v1/events/${ev.event.id}/holds`, body);
+                    res = await call(agent, port, 'POST', `/api/v1/events/${ev.event.id}/holds`, body, from);
                 } catch (e) {
                     ledger.networkErrors++;
                     if (e.code !== 'ECONNREFUSED') ledger.inDoubtHolds.push({ body, sentAt, error: e.code || e.message });

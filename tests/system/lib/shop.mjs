@@ -46,20 +46,23 @@ export async function rewire(shop) {
 
 export const email = (tag = 'buyer') => `${tag}-${Math.random().toString(16).slice(2)}@example.test`;
 
-/** POST a hold; resolves to the response. */
-export function hold(srv, eventId, body) {
-    return srv.post(`/api/v1/events/${eventId}/holds`, { customer: { email: email() }, ...body });
+/** POST a hold from a buyer of its own (an address and an e-mail: holds
+ * are rate-limited and capped per client address) unless opts.headers
+ * names another; resolves to the response. */
+export function hold(srv, eventId, body, opts = {}) {
+    const headers = { 'x-forwarded-for': buyerAddress(), ...(opts.headers || {}) };
+    return srv.post(`/api/v1/events/${eventId}/holds`, { customer: { email: email() }, ...body }, { ...opts, headers });
 }
 
-/** POST checkout. opts.intent: ask for the gateway intent now
- * ("create_intent", as a browser that confirms at the gateway does), from a
- * buyer address of its own (it is a card attempt) unless opts.headers says
- * otherwise; without it the order has no intent until its first payment
+/** POST checkout from a buyer address of its own (checkouts and card
+ * attempts are limited per address) unless opts.headers says otherwise.
+ * opts.intent: ask for the gateway intent now ("create_intent", as a
+ * browser that confirms at the gateway does: a card attempt); without it the order has no intent until its first payment
  * attempt. Other opts go to the request. */
 export function checkout(srv, holdId, customer = { email: email(), name: 'Test Buyer' }, opts = {}) {
     const { intent, ...rest } = opts;
-    if (!intent) return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, rest);
-    const headers = { 'x-forwarded-for': buyerAddress(), ...(rest.headers || {}) };
+    const headers = { 'x-forwarded-for': buyerAddress(), ...(rest.headers || {}) }; // checkouts are limited per address too
+    if (!intent) return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer }, { ...rest, headers });
     return srv.post(`/api/v1/holds/${holdId}/checkout`, { customer, create_intent: true }, { ...rest, headers });
 }
 

@@ -11,6 +11,9 @@
 import { internalId, sqliteQuery } from './server.mjs';
 
 export const OP = { HOLD: 1, RELEASE: 2, PAY_START: 3, PAY_FAILED: 4, CONFIRM: 5, CANCEL: 6, BLOCK: 7, UNBLOCK: 8 };
+// A hold with its client key (the caps' key) after its customer; op HOLD
+// records, written before the caps, have none.
+const HOLD_CLIENT = 0x81;
 const OP_NAME = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 class Reader {
@@ -43,12 +46,14 @@ class Reader {
     }
 }
 
-/** Decode one log record body (a Buffer) into {op, id, customer,
+/** Decode one log record body (a Buffer) into {op, id, customer, client,
  * amount_cents, expires_at_ms, deadline_ms, seats, ga}. Throws on a
  * malformed record. */
 export function decodeMutation(buf) {
     const r = new Reader(buf);
-    const op = r.byte();
+    const byte = r.byte();
+    const withClient = byte === HOLD_CLIENT;
+    const op = withClient ? OP.HOLD : byte;
     if (op < OP.HOLD || op > OP.UNBLOCK) throw new Error(`unknown op ${op}`);
     const m = { op, name: OP_NAME[op], seats: [], ga: [] };
     if (op !== OP.BLOCK && op !== OP.UNBLOCK) m.id = Buffer.from(r.bytes(16)).toString('hex');
@@ -57,6 +62,7 @@ export function decodeMutation(buf) {
         m.customer = r.uv();
         m.amount_cents = Number(r.sv());
     }
+    if (op === OP.HOLD) m.client = withClient ? r.uv() : 0n;
     if (op === OP.HOLD) m.expires_at_ms = Number(r.sv());
     if (op === OP.PAY_START) m.deadline_ms = Number(r.sv());
     if (sale || op === OP.BLOCK || op === OP.UNBLOCK) {
@@ -78,12 +84,12 @@ export function decodeMutation(buf) {
 const HOLD_STATUS = { 1: 'held', 2: 'paying', 3: 'sold' };
 
 /** Decode a snapshot body (a Buffer): {blocked: [seat], holds: [{status,
- * id, customer, created_ms, expires_at_ms, pay_deadline_ms, amount_cents,
+ * id, customer, client (version 2), created_ms, expires_at_ms, pay_deadline_ms, amount_cents,
  * pay_failures, seats, ga}]}. Throws on a malformed snapshot. */
 export function decodeSnapshot(buf) {
     const r = new Reader(buf);
     const version = r.byte();
-    if (version !== 1) throw new Error(`snapshot version ${version}`);
+    if (version !== 1 && version !== 2) throw new Error(`snapshot version ${version}`);
     const seats = () => {
         const n = Number(r.uv());
         const out = [];
@@ -102,6 +108,7 @@ export function decodeSnapshot(buf) {
         if (!HOLD_STATUS[status]) throw new Error(`snapshot hold status ${status}`);
         const h = { status: HOLD_STATUS[status], id: Buffer.from(r.bytes(16)).toString('hex') };
         h.customer = r.uv();
+        h.client = version >= 2 ? r.uv() : 0n;
         h.created_ms = Number(r.sv());
         h.expires_at_ms = Number(r.sv());
         h.pay_deadline_ms = Number(r.sv());

@@ -19,13 +19,14 @@
 #include "ref_inv.h"
 
 #define MODEL_CUSTOMERS 10  /* customers[0] is anonymous (0) */
+#define MODEL_CLIENTS   4   /* clients[0] is none (0): few, so the caps bite */
 #define MODEL_RING      128 /* recent holds, for late confirms and gone ids */
 #define MODEL_TRACE     16  /* operations printed before a divergence */
 #define MODEL_MAX_CP    3   /* nested journal positions */
 #define MODEL_HOT_MAX   64  /* seats of the hot region */
 #define MODEL_DESC      1024
 #define MODEL_MAX_OPS   32 /* kinds of operation, for the statistics */
-#define MODEL_CODES     17 /* answers 0..-16 */
+#define MODEL_CODES     31 /* answers 0..-30 */
 
 /* Hold statuses as bits, to pick holds by status. */
 #define M_HELD   (1u << BO_HOLD_HELD)
@@ -63,6 +64,8 @@ typedef struct model {
     int64_t now;
     uint64_t version; /* the engine's, as last seen */
     uint64_t customers[MODEL_CUSTOMERS];
+    uint64_t clients[MODEL_CLIENTS];
+    uint32_t cap_tickets, cap_holds; /* the episode's caps per client (0: none) */
     uint32_t hot[MODEL_HOT_MAX], nhot;
     model_record_t ring[MODEL_RING];
     uint32_t nring, ring_next;
@@ -137,6 +140,9 @@ void model_after_read(model_t *m);
 /* ---- model_pick.c: random choices, episodes ---- */
 
 uint64_t model_pick_customer(model_t *m);
+uint64_t model_pick_client(model_t *m);
+/* Engine and reference agree on every client's cap counts. */
+void model_check_clients(model_t *m);
 void model_fresh_id(model_t *m, bo_hold_id_t *id);
 /* n distinct seats, mostly from the hot region; returns how many. */
 uint32_t model_pick_seats(model_t *m, uint32_t n, uint32_t *out);

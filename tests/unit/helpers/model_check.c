@@ -62,7 +62,8 @@ void model_say_req(model_t *m, const bo_hold_req_t *q)
 {
     model_say(m, "hold");
     model_say_id(m, &q->id);
-    model_say(m, " customer=%llx", (unsigned long long)q->customer);
+    model_say(m, " customer=%llx client=%llx", (unsigned long long)q->customer,
+              (unsigned long long)q->client);
     if (q->nseats)
         model_say_seats(m, "seats", q->seats, q->nseats);
     if (q->nga)
@@ -223,6 +224,8 @@ static void check_view(model_t *m, const ref_hold_t *h, const bo_hold_view_t *v)
         bad = "status";
     else if (v->customer != h->customer)
         bad = "customer";
+    else if (v->client != h->client)
+        bad = "client";
     else if (v->amount_cents != h->amount_cents)
         bad = "amount_cents";
     else if (!model_same_set(v->seats, v->nseats, h->seats, h->nseats))
@@ -349,6 +352,7 @@ void model_full_compare(model_t *m)
         model_diverge(m, "the reference broke its own invariant (a test bug): %s", why);
     if (bo_inv_check(m->inv) != 0) /* printed which check */
         model_diverge(m, "bo_inv_check: the engine's counters disagree with its seats and holds");
+    model_check_clients(m);
     check_seat_states(m);
     model_check_counts(m);
     model_check_areas(m);
@@ -368,4 +372,16 @@ void model_full_compare(model_t *m)
     if (bo_inv_memory(m->inv) == 0)
         model_diverge(m, "bo_inv_memory is 0");
     model_after_read(m);
+}
+
+void model_check_clients(model_t *m)
+{
+    for (uint32_t i = 1; i < MODEL_CLIENTS; i++) {
+        uint32_t et, eh, rt, rh;
+        bo_inv_client_counts(m->inv, m->clients[i], m->now, &et, &eh);
+        ref_inv_client_counts(m->ref, m->clients[i], &rt, &rh);
+        if (et != rt || eh != rh)
+            model_diverge(m, "client %llx: engine counts %u seats %u holds, reference %u %u",
+                          (unsigned long long)m->clients[i], et, eh, rt, rh);
+    }
 }

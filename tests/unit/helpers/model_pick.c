@@ -27,6 +27,11 @@ uint64_t model_pick_customer(model_t *m)
     return model_chance(m, 250) ? 0 : m->customers[1 + model_below(m, MODEL_CUSTOMERS - 1)];
 }
 
+uint64_t model_pick_client(model_t *m)
+{
+    return model_chance(m, 200) ? 0 : m->clients[1 + model_below(m, MODEL_CLIENTS - 1)];
+}
+
 static uint32_t pick_seat(model_t *m)
 {
     return model_chance(m, 750) ? m->hot[model_below(m, m->nhot)]
@@ -189,13 +194,19 @@ void model_episode_start(model_t *m)
     cr_assert(m->due_e && m->due_r);
     for (uint32_t i = 1; i < MODEL_CUSTOMERS; i++)
         m->customers[i] = model_next(m) | 1;
+    for (uint32_t i = 1; i < MODEL_CLIENTS; i++)
+        m->clients[i] = model_next(m) | 1;
+    uint32_t caps = model_below(m, 4); /* none, seats, holds, both */
+    m->cap_tickets = caps & 1 ? 1 + model_below(m, 40) : 0;
+    m->cap_holds = caps & 2 ? 1 + model_below(m, 8) : 0;
     m->now = 1700000000000 + model_below(m, 1000000000);
     m->version = bo_inv_version(m->inv);
     m->journal_on = 1;
     m->ncp = m->nring = m->ring_next = 0;
     snprintf(m->venue_desc + strlen(m->venue_desc), sizeof m->venue_desc - strlen(m->venue_desc),
-             "; ttl %lld ms, customer limit %u, max holds %u", (long long)m->ref->cfg.hold_ttl_ms,
-             cfg.per_customer_limit, m->ref->cfg.max_holds);
+             "; ttl %lld ms, customer limit %u, max holds %u, caps per client %u seats %u holds",
+             (long long)m->ref->cfg.hold_ttl_ms, cfg.per_customer_limit, m->ref->cfg.max_holds,
+             m->cap_tickets, m->cap_holds);
 }
 
 void model_episode_end(model_t *m)

@@ -154,6 +154,18 @@ static uint64_t customer_units(const ref_inv_t *r, uint64_t customer)
     return n;
 }
 
+void ref_inv_client_counts(const ref_inv_t *r, uint64_t client, uint32_t *tickets, uint32_t *holds)
+{
+    *tickets = *holds = 0;
+    for (uint32_t i = 0; client && i < r->hwm; i++) {
+        const ref_hold_t *h = &r->holds[i];
+        if ((h->status == BO_HOLD_HELD || h->status == BO_HOLD_PAYING) && h->client == client) {
+            *tickets += ref_inv_hold_units(h);
+            *holds += 1;
+        }
+    }
+}
+
 static uint32_t ga_units(const ref_inv_t *r, uint32_t area, int sold)
 {
     uint32_t n = 0;
@@ -255,6 +267,17 @@ static int hold_answer(ref_inv_t *r, const bo_hold_req_t *req, bo_hold_res_t *re
     if (!req->replay && req->customer != 0 && limit != 0 &&
         customer_units(r, req->customer) + want > limit)
         return BO_ELIMIT;
+    uint32_t tickets, holds;
+    ref_inv_client_counts(r, req->client, &tickets, &holds);
+    if (!req->replay && req->client && req->max_client_tickets &&
+        tickets + want > req->max_client_tickets) {
+        res->cap = BO_CAP_SEATS;
+        return BO_ECAP;
+    }
+    if (!req->replay && req->client && req->max_client_holds && holds + 1 > req->max_client_holds) {
+        res->cap = BO_CAP_HOLDS;
+        return BO_ECAP;
+    }
     if (in_use(r) >= r->cfg.max_holds)
         return BO_EFULL;
     if (req->best_quantity > 0)
@@ -269,6 +292,7 @@ int ref_inv_hold_check(ref_inv_t *r, const bo_hold_req_t *req, int64_t now_ms, b
 {
     ref_inv_tick(r, now_ms);
     res->nunavailable = res->nga_short = res->nseats = 0;
+    res->cap = BO_CAP_NONE;
     int rc = hold_answer(r, req, res);
     return rc ? settle(r, rc) : 0;
 }
@@ -318,6 +342,7 @@ void ref_inv_hold_apply(ref_inv_t *r, const bo_hold_req_t *req, const uint32_t *
                         uint32_t nseats, int64_t now_ms, bo_hold_res_t *res)
 {
     ref_hold_t *h = create(r, &req->id, req->customer, seats, nseats, req->ga, req->nga);
+    h->client = req->client;
     h->status = BO_HOLD_HELD;
     h->created_ms = now_ms;
     h->expires_at_ms = req->expires_at_ms ? req->expires_at_ms : now_ms + r->cfg.hold_ttl_ms;

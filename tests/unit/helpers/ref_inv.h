@@ -26,6 +26,7 @@ typedef struct ref_hold {
     uint8_t pay_failures;
     uint8_t late; /* made by a confirm of a gone hold: created/expires unchecked */
     uint64_t customer;
+    uint64_t client; /* the caps' key; 0: none */
     int64_t created_ms;
     int64_t expires_at_ms;
     int64_t pay_deadline_ms;
@@ -100,6 +101,8 @@ uint32_t ref_inv_count_holds(const ref_inv_t *r, unsigned mask);
 const ref_hold_t *ref_inv_nth_hold(const ref_inv_t *r, unsigned mask, uint32_t n);
 /* Seats + GA tickets of a hold. */
 uint32_t ref_inv_hold_units(const ref_hold_t *h);
+/* A client's seats + GA tickets and holds, HELD or PAYING (the caps). */
+void ref_inv_client_counts(const ref_inv_t *r, uint64_t client, uint32_t *tickets, uint32_t *holds);
 /* The reference's own invariants; NULL or what is broken. */
 const char *ref_inv_self_check(const ref_inv_t *r);
 
