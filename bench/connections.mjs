@@ -15,12 +15,11 @@
 // has been answered, the polls of SECONDS seconds are measured (client
 // side: request written -> answer read) while all stay open.
 //
-// The poll's target: until the waiting room is merged, a cheap public read
-// of the demo event (GET /api/v1/events/{id}). pollRequest() below is the
-// one place that says what a poll is: switching to the waiting room's
-// GET /api/v1/events/{id}/queue with `X-Queue-Ticket: <ticket>` is a
-// one-line change there (plus the join that gives each visitor its ticket,
-// POST /api/v1/events/{id}/queue, in joinQueue()).
+// The poll is the waiting room's: the demo event is given a waiting room
+// that is on sale and admits 60 visitors a minute (so nearly all of them
+// wait, as in a real on-sale's first minutes); each polling visitor joins
+// it first (POST /api/v1/events/{id}/queue, a durable write), then polls
+// GET /api/v1/events/{id}/queue with its X-Queue-Ticket (pollRequest()).
 //
 // Reports: p50/p99 of the polls in the window, errors and reconnects, the
 // server's RSS before the visitors came and with them all connected,
@@ -63,13 +62,22 @@ const DEADLINE_MS = 40000 + SECONDS * 1000;
 /** The visitor's own client address: 10.x.y.z from its number (1-based). */
 const address = (n) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 
-/** What a poll is: [path, extra header lines]. The waiting room's poll is
- *  [`/api/v1/events/${eventId}/queue`, `X-Forwarded-For: ${v.addr}\r\nX-Queue-Ticket: ${v.ticket}\r\n`]. */
-const pollRequest = (v, eventId) => [`/api/v1/events/${eventId}`, `X-Forwarded-For: ${v.addr}\r\n`];
+/** What a poll is: [path, extra header lines]: the visitor's place in the queue. */
+const pollRequest = (v, eventId) => [`/api/v1/events/${eventId}/queue`, `X-Forwarded-For: ${v.addr}\r\nX-Queue-Ticket: ${v.ticket}\r\n`];
 
-/** Before the first poll: nothing yet. With the waiting room: one
- *  POST /api/v1/events/{id}/queue whose answer's queue.ticket becomes v.ticket. */
-async function joinQueue(v, eventId) {}
+/** Before the first poll: join the waiting room; its ticket becomes v.ticket. */
+async function joinQueue(v, eventId) {
+    for (let attempt = 0; ; attempt++) {
+        const res = await v.conn.request('POST', `/api/v1/events/${eventId}/queue`, '{}', `X-Forwarded-For: ${v.addr}\r\n`);
+        const m = /"ticket":"(qt_[0-9a-zA-Z_-]+)"/.exec(res.body);
+        if (res.status === 201 && m) {
+            v.ticket = m[1];
+            return;
+        }
+        if (attempt === 3) throw new Error(`join: ${res.status} ${res.body.slice(0, 200)}`);
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
 
 /** An SSE visitor: the stream's socket, kept open; resolves once the
  * answer's head (200) came, rejects on another status or a closed socket. */
@@ -238,6 +246,10 @@ async function main() {
         const log = readFileSync(srv.logPath, 'utf8').split('\n').filter((l) => /open-file limit/.test(l));
         for (const l of log) console.log(`  server: ${l}`);
         const ev = (await srv.get('/api/v1/events')).body.events[0];
+        const room = { enabled: true, prequeue_opens_at: new Date(Date.now() - 120e3).toISOString(),
+            onsale_at: new Date(Date.now() - 60e3).toISOString(), admit_per_min: 60, max_active: 100, pass_ttl_s: 600 };
+        const patched = await srv.patch(`/api/v1/events/${ev.id}`, { waiting_room: room }, { admin: true });
+        if (patched.status !== 200) throw new Error(`PATCH waiting_room: ${patched.status} ${patched.text.slice(0, 200)}`);
         for (let i = 0; i < 50; i++) await srv.get(`/api/v1/events/${ev.id}`); // warm: the event's document is built
         const rss0 = rssKiB(srv.pid);
         console.log(`bench-connections: ${CONNECTIONS} visitors (${(SSE_SHARE * 100).toFixed(0)} % on SSE) of "${ev.name}" over ` +

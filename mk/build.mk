@@ -62,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory bench-connections run format \
+.PHONY: all test test-unit test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory bench-connections bench-onsale run format \
         format-check test-build
 .DEFAULT_GOAL := all
 
@@ -213,7 +213,7 @@ test-fuzz: $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory bench-connections
+bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory bench-connections bench-onsale
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -249,6 +249,12 @@ bench-memory: all
 .PHONY: bench-connections
 bench-connections: all
 	ulimit -Sn $$(ulimit -Hn) && BOXOFFICE_BIN=$(BUILD)/boxoffice node bench/connections.mjs
+
+# An on-sale behind a waiting room (issue 14): 20,000 visitors, a fifth of
+# them bots, a 12,800-place event through paysim (bench/onsale.mjs); last
+# line onsale_sellout_s=... honest_share=... bot_share=... ...
+bench-onsale: all node_modules/.package-lock.json
+	ulimit -Sn $$(ulimit -Hn) && BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/onsale.mjs
 
 # The web UI's seat map of a 100,000-seat venue in headless Chromium: time
 # from navigation until it is drawn and a click selects a seat

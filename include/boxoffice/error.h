@@ -44,7 +44,7 @@
     X(EORDERBUSY, -29, 409, "ORDER_BUSY",                                                          \
       "another step of this order is in progress, retry in a moment")                              \
     X(ECAP, -30, 429, "RATE_LIMITED",                                                              \
-      "this address holds as many seats or holds of the event as it may") \
+      "this address holds as many seats or holds of the event as it may")                          \
     X(EQUEUEREQUIRED, -40, 403, "QUEUE_REQUIRED",                                                  \
       "this event has a waiting room: a valid queue pass is required")                             \
     X(EQUEUENOTOPEN, -41, 409, "QUEUE_NOT_OPEN", "the waiting room is not open yet")               \

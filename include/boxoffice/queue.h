@@ -142,10 +142,20 @@ const char *bo_queue_pass_reason(int verdict);
  * Check a pass (len bytes; NULL: none) for event at now_ms, with no store
  * read: its MAC first, then its event, then its expiry. On OK, *customer
  * (may be NULL) is the shopper's key for per-customer limits: a nonzero
- * hash of (event, place), one per pass.
+ * hash of (event, place), one per pass; and *place (may be NULL) its place.
  */
 int bo_queue_pass_check(bo_queues_t *qs, uint64_t event, const char *pass, size_t len,
-                        int64_t now_ms, uint64_t *customer);
+                        int64_t now_ms, uint64_t *customer, uint32_t *place);
+/*
+ * The shopper admitted at place went on to pay (a checkout with its pass):
+ * from now on it no longer counts among the event's active shoppers, so
+ * that the next visitor is let in (its pass stays valid until it expires:
+ * it may still buy within the per-buyer limit). Idempotent; nothing for a
+ * place that is not admitted. Not durable: after a restart a shopper
+ * counts as active again until its pass expires.
+ */
+void bo_queue_shopped(bo_queues_t *qs, uint64_t event, const bo_queue_config_t *cfg, uint32_t place,
+                      int64_t now_ms);
 
 /* A proof-of-work challenge for event (difficulty bits), into out; its
  * expiry in *expires_at_ms. 0 or BO_EINVAL (difficulty 0). */

@@ -318,12 +318,13 @@ int bo__api_queue_register(bo_api_t *api);
 /*
  * The pass a hold or checkout of a waiting-room event needs (X-Queue-Pass
  * or the bo_queue_pass cookie): 0 when e has no waiting room or the pass
- * is valid (then *customer, when not NULL, is the pass's shopper key;
- * untouched without a waiting room), else BO_EQUEUEREQUIRED once 403
+ * is valid (then *customer, when not NULL, is the pass's shopper key,
+ * untouched without a waiting room; *place, when not NULL, its place, 0
+ * without a waiting room), else BO_EQUEUEREQUIRED once 403
  * QUEUE_REQUIRED was answered (details.join_url, details.reason).
  */
 int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e,
-                      uint64_t *customer);
+                      uint64_t *customer, uint32_t *place);
 /* An event's "waiting_room" (null when off), with its join_url. */
 json_t *bo__queue_config_json(uint64_t event, const bo_queue_config_t *w);
 

@@ -351,7 +351,7 @@ static int on_hold_create(void *arg, bo_http_req_t *r)
         return BO_ENOMEM;
     c->api = api;
     uint64_t pass_customer = 0;
-    if (hold_read(api, r, c, &info) || bo__queue_require(api, r, &info, &pass_customer)) {
+    if (hold_read(api, r, c, &info) || bo__queue_require(api, r, &info, &pass_customer, NULL)) {
         call_free(c);
         return 0;
     }

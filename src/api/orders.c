@@ -43,6 +43,10 @@ typedef struct step {
     bo_http_async_t *a;
     bo_idem_t idem;
     bo_order_request_t req;
+    /* a waiting-room checkout: the pass's place, which leaves the active
+     * shoppers once the checkout succeeded (queue.h bo_queue_shopped) */
+    uint32_t shopper_place;
+    bo_queue_config_t room;
 } step_t;
 
 static int card_attempt(bo_api_t *api, bo_http_req_t *r, uint64_t event);
@@ -60,6 +64,9 @@ static void step_done(void *arg, bo_order_answer_t *ans)
     BO_ASSERT(s->a != NULL &&
               (ans->err < 0 || (ans->err == 0 && ans->order != 0 &&
                                 (ans->status == 200 || ans->status == 201 || ans->status == 204))));
+    if (ans->err == 0 && s->shopper_place) /* gone to pay: the next visitor is let in */
+        bo_queue_shopped(api->queues, s->req.event, &s->room, s->shopper_place,
+                         bo_live_now_ms(api->live));
     if (ans->err == BO_EORDERBUSY) {
         json_decref(ans->details);
         bo__idem_reply_busy(api, &s->idem, s->a);
@@ -199,13 +206,17 @@ static int on_checkout(void *arg, bo_http_req_t *r)
     bo_event_info_t info; /* a waiting-room event's checkout needs its pass */
     bool known = bo_catalog_event(api->catalog, s->req.event, &info) == 0;
     bo_limits_t lim;
+    uint32_t place = 0;
     bo__limits_of(api, known ? &info : NULL, &lim);
-    if (read_customer(r, s) || (known && bo__queue_require(api, r, &info, NULL)) ||
+    if (read_customer(r, s) || (known && bo__queue_require(api, r, &info, NULL, &place)) ||
         bo__limit_take(api, r, BO_LIMIT_CHECKOUTS_PER_MIN, 0, lim.v[BO_LIMIT_CHECKOUTS_PER_MIN]) ||
         bo__idem_begin(api, r, &s->idem)) {
         free(s);
         return 0;
     }
+    s->shopper_place = place;
+    if (place)
+        s->room = info.waiting_room;
     int rc = bo_order_checkout_step(api->orders, &s->req, &st);
     if (rc)
         return step_made(s, r, rc);

@@ -21,7 +21,6 @@
 #include "api/api_internal.h"
 #include "util/time.h"
 
-
 static const char *const reject_names[BO__QUEUE_REJECTS] = {
     [BO__QUEUE_REJECT_RATE] = "rate",
     [BO__QUEUE_REJECT_POW] = "pow",
@@ -321,8 +320,11 @@ static const char *cookie(const char *h, size_t len, const char *name, size_t *o
     return NULL;
 }
 
-int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e, uint64_t *customer)
+int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e, uint64_t *customer,
+                      uint32_t *place)
 {
+    if (place)
+        *place = 0;
     if (!e->waiting_room.enabled)
         return 0;
     size_t len = 0, clen;
@@ -331,7 +333,7 @@ int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e,
     if (ck)
         pass = cookie(ck, clen, "bo_queue_pass", &len);
     int v = bo_queue_pass_check(api->queues, e->id, pass, pass ? len : 0, bo_live_now_ms(api->live),
-                                customer);
+                                customer, place);
     if (v == BO_QUEUE_PASS_OK)
         return 0;
     static const enum bo__queue_reject why[] = {

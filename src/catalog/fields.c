@@ -307,15 +307,23 @@ static int check_times(json_t *body, const bo_event_info_t *e, bo_catalog_bad_t 
     return fail(b, field, "on_sale_at must be before starts_at", NULL);
 }
 
-static const char *const patch_keys[] = {
-    "name",       "description",        "starts_at", "on_sale_at",      "prices",
-    "hold_ttl_s", "per_customer_limit", "status",    "refund_deadline", "waiting_room",
-    "limits",     NULL};
+static const char *const patch_keys[] = {"name",
+                                         "description",
+                                         "starts_at",
+                                         "on_sale_at",
+                                         "prices",
+                                         "hold_ttl_s",
+                                         "per_customer_limit",
+                                         "status",
+                                         "refund_deadline",
+                                         "waiting_room",
+                                         "limits",
+                                         NULL};
 
 static const char *const create_keys[] = {
-    "venue_id", "name",       "description",        "starts_at",       "on_sale_at",   "currency",
-    "prices",   "hold_ttl_s", "per_customer_limit", "refund_deadline", "waiting_room", "limits",
-    NULL};
+    "venue_id",     "name",   "description", "starts_at",          "on_sale_at",
+    "currency",     "prices", "hold_ttl_s",  "per_customer_limit", "refund_deadline",
+    "waiting_room", "limits", NULL};
 
 /* Everything but the venue's existence and the prices (which need it). */
 int bo_catalog_fields_create(json_t *body, int64_t now_ms, bo_event_info_t *e, const char **desc,

@@ -130,10 +130,20 @@ static void age(bo__queue_t *q, const bo_queue_config_t *cfg, int64_t now_ms)
 {
     int64_t now_s = now_ms / 1000;
     while (q->adm_expired < q->nadm &&
-           (int64_t)q->v[q->adm[q->adm_expired]].admitted_s + cfg->pass_ttl_s <= now_s)
+           (int64_t)q->v[q->adm[q->adm_expired]].admitted_s + cfg->pass_ttl_s <= now_s) {
+        if (q->v[q->adm[q->adm_expired]].shopped)
+            q->shopped--;
         q->adm_expired++;
+    }
+    BO_ASSERT(q->shopped <= q->nadm - q->adm_expired);
     while (q->adm_old < q->nadm && (int64_t)q->v[q->adm[q->adm_old]].admitted_s + 60 <= now_s)
         q->adm_old++;
+}
+
+/* Admitted shoppers whose pass is valid and who have not gone on to pay. */
+static uint32_t active_of(const bo__queue_t *q)
+{
+    return q->nadm - q->adm_expired - q->shopped;
 }
 
 /* Admission credit owed at now_ms, capped at a second's worth (one at
@@ -179,7 +189,7 @@ static void admit(bo_queues_t *qs, bo__queue_t *q, const bo_queue_config_t *cfg,
     uint32_t now_s = (uint32_t)(now_ms / 1000), first = q->nadm, looked = 0;
     uint64_t skipped = q->skipped;
     while (q->next_place <= q->n && q->credit >= MS_PER_MIN && looked++ < TICK_MAX &&
-           q->nadm - q->adm_expired < cfg->max_active) {
+           active_of(q) < cfg->max_active) {
         bo__visitor_t *v = &q->v[arrival_at(q, q->next_place)];
         if (v->status != BO_QUEUE_WAITING) { /* gone: its join failed */
             q->next_place++;
@@ -374,6 +384,26 @@ int bo_queue_poll(bo_queues_t *qs, uint64_t event, const bo_queue_config_t *cfg,
     return rc;
 }
 
+void bo_queue_shopped(bo_queues_t *qs, uint64_t event, const bo_queue_config_t *cfg, uint32_t place,
+                      int64_t now_ms)
+{
+    bo__queue_t *q = cfg->enabled ? bo__queue_get(qs, event, false) : NULL;
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    age(q, cfg, now_ms); /* an admission still counted is in adm[adm_expired..nadm) */
+    if (q->seed_set && place >= 1 && place <= q->n) {
+        bo__visitor_t *v = &q->v[arrival_at(q, place)];
+        if (v->status == BO_QUEUE_ADMITTED && !v->shopped &&
+            (int64_t)v->admitted_s + cfg->pass_ttl_s > now_ms / 1000) {
+            v->shopped = 1;
+            q->shopped++;
+            tick(qs, q, cfg, now_ms); /* the place it leaves goes to the next visitor */
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
 int bo_queue_stats(bo_queues_t *qs, uint64_t event, const bo_queue_config_t *cfg, int64_t now_ms,
                    bo_queue_stats_t *out)
 {
@@ -388,7 +418,7 @@ int bo_queue_stats(bo_queues_t *qs, uint64_t event, const bo_queue_config_t *cfg
     out->prequeue = q->seed_set ? 0 : q->nprequeue;
     out->waiting = q->nwaiting;
     out->admitted_total = q->nadm;
-    out->active = q->nadm - q->adm_expired;
+    out->active = active_of(q);
     out->skipped_total = q->skipped;
     out->admissions_last_min = q->nadm - q->adm_old;
     out->seed_set = q->seed_set;
@@ -409,7 +439,7 @@ void bo_queue_totals(bo_queues_t *qs, bo_queue_totals_t *out)
         out->admitted += q->nadm;
         out->skipped += q->skipped;
         out->waiting += q->nwaiting + q->nprequeue;
-        out->active += q->nadm - q->adm_expired;
+        out->active += active_of(q);
         pthread_mutex_unlock(&q->mu);
     }
     pthread_mutex_unlock(&qs->mu);

@@ -24,7 +24,8 @@ typedef struct bo__visitor {
     uint32_t last_poll_s; /* Unix seconds of the last join or poll */
     uint32_t admitted_s;  /* Unix seconds of the admission; 0: none */
     uint8_t status;       /* enum bo_queue_status, or BO__VISITOR_GONE */
-    uint8_t pre;          /* joined before on-sale */
+    uint8_t pre : 1;      /* joined before on-sale */
+    uint8_t shopped : 1;  /* admitted, then paid: no longer active (bo_queue_shopped) */
 } bo__visitor_t;
 _Static_assert(sizeof(bo__visitor_t) == 32, "a visitor costs 32 bytes");
 
@@ -44,6 +45,7 @@ typedef struct bo__queue {
     uint32_t *adm;       /* arrivals in the order of their admission */
     uint32_t nadm, adm_cap;
     uint32_t adm_expired; /* adm[0..adm_expired): passes expired */
+    uint32_t shopped;     /* of adm[adm_expired..nadm): shoppers gone to pay */
     uint32_t adm_old;     /* adm[0..adm_old): admitted over a minute ago */
     int64_t credit;       /* admissions owed, in 1/60000 of one */
     int64_t credit_at_ms; /* 0: not counting (paused or not started) */

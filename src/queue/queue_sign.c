@@ -88,7 +88,7 @@ void bo__queue_pass_make(bo_queues_t *qs, uint64_t event, uint32_t place, uint32
 }
 
 int bo_queue_pass_check(bo_queues_t *qs, uint64_t event, const char *pass, size_t len,
-                        int64_t now_ms, uint64_t *customer)
+                        int64_t now_ms, uint64_t *customer, uint32_t *place_out)
 {
     char msg[BO_QUEUE_PASS_MAX + 1];
     uint8_t mac[crypto_auth_BYTES];
@@ -120,6 +120,8 @@ int bo_queue_pass_check(bo_queues_t *qs, uint64_t event, const char *pass, size_
         memcpy(customer, h, sizeof(*customer));
         *customer |= 1; /* 0 is the anonymous customer */
     }
+    if (place_out)
+        *place_out = place;
     return BO_QUEUE_PASS_OK;
 }
 

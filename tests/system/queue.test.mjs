@@ -10,8 +10,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { Server, sleep } from './lib/server.mjs';
+import { sleep } from './lib/server.mjs';
 import { assertError, assertStatus, setupEvent } from './lib/api.mjs';
+import { startShop } from './lib/shop.mjs';
 
 const GEN = { sections: 2, rows: 4, seats: 10 };
 const N_PRE = 1000;
@@ -23,12 +24,13 @@ const xff = () => {
     return { 'x-forwarded-for': `10.${(addr >> 16) & 255}.${(addr >> 8) & 255}.${addr & 255}` };
 };
 
-let srv;
+let srv, shop;
 before(async () => {
-    srv = await Server.start({});
+    shop = await startShop(); // a gateway: a shopper's checkout is part of the queue's story
+    srv = shop.srv;
 });
 after(async () => {
-    if (srv) await srv.cleanup();
+    if (shop) await shop.stop();
 });
 
 async function wrEvent(wr, extra = {}) {
@@ -55,6 +57,24 @@ async function admitted(ev) {
 }
 const hold = (ev, seat, pass, email = 'a@example.com') =>
     srv.post(`/api/v1/events/${ev.event.id}/holds`, { seats: [seat], customer: { email } }, { headers: pass ? { 'x-queue-pass': pass } : {} });
+
+it('lets the next visitor in when an admitted shopper goes on to pay', async () => {
+    const ev = await wrEvent({ max_active: 1 });
+    const a = await admitted(ev);
+    const jb = await join(ev);
+    assertStatus(jb, 201, 'join b');
+    const waiting = await poll(ev, jb.body.queue.ticket);
+    assert.equal(waiting.body.queue.status, 'waiting', 'one shopper at a time');
+    const h = await hold(ev, ev.seats[5], a.pass, 'shopper-a@example.com');
+    assertStatus(h, 201, 'a holds with the pass');
+    const ck = await srv.post(`/api/v1/holds/${h.body.hold.id}/checkout`, {}, { headers: { 'x-queue-pass': a.pass, ...xff() } });
+    assertStatus(ck, 201, 'a checks out');
+    const now = await poll(ev, jb.body.queue.ticket);
+    assert.equal(now.body.queue.status, 'admitted', `b is let in: ${now.text}`);
+    const stats = await srv.get(`/api/v1/events/${ev.event.id}/queue/stats`, { admin: true });
+    assert.equal(stats.body.active, 1, 'a no longer counts');
+    assertStatus(await hold(ev, ev.seats[6], a.pass, 'shopper-a@example.com'), 201, "a's pass still holds");
+});
 
 // A pass to expire: issued first, checked in the last test (60 s later, the least pass_ttl_s).
 let expiring;

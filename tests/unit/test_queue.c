@@ -193,6 +193,30 @@ Test(queue, admissions_follow_the_rate_and_the_active_cap)
     cr_assert_eq(poll_at(&cfg, &t[0], T0 + 60000).status, BO_QUEUE_EXPIRED);
 }
 
+Test(queue, a_shopper_gone_to_pay_lets_the_next_one_in)
+{
+    bo_queue_config_t cfg = config(60, 1); /* one a second, one active at most */
+    bo_queue_view_t a = join(&cfg, T0), b = join(&cfg, T0 + 1);
+    cr_assert_eq(poll_at(&cfg, &a, T0 + 10).status, BO_QUEUE_ADMITTED);
+    cr_assert_eq(poll_at(&cfg, &b, T0 + 5000).status, BO_QUEUE_WAITING, "one is active");
+    bo_queue_shopped(qs, EV, &cfg, a.place, T0 + 5000);
+    bo_queue_shopped(qs, EV, &cfg, a.place, T0 + 5000); /* idempotent */
+    bo_queue_stats_t st;
+    bo_queue_stats(qs, EV, &cfg, T0 + 5000, &st);
+    cr_assert_eq(st.active, 1, "b took a's place at once");
+    cr_assert_eq(poll_at(&cfg, &b, T0 + 5001).status, BO_QUEUE_ADMITTED);
+    cr_assert_eq(poll_at(&cfg, &a, T0 + 5001).status, BO_QUEUE_ADMITTED, "a's pass still holds");
+    /* a's pass expiring later gives nothing back twice */
+    bo_queue_stats(qs, EV, &cfg, T0 + 60000, &st);
+    cr_assert_eq(st.active, 1, "b only");
+    bo_queue_stats(qs, EV, &cfg, T0 + 66000, &st);
+    cr_assert_eq(st.active, 0);
+    bo_queue_shopped(qs, EV, &cfg, 99, T0 + 66000); /* no such place: nothing */
+    bo_queue_shopped(qs, EV, &cfg, b.place, T0 + 66000); /* expired: nothing */
+    bo_queue_stats(qs, EV, &cfg, T0 + 66000, &st);
+    cr_assert_eq(st.active, 0);
+}
+
 Test(queue, a_silent_visitor_is_skipped_and_does_not_block)
 {
     bo_queue_config_t cfg = config(600, 10);
@@ -221,27 +245,27 @@ Test(queue, passes_verify_and_refuse_forgeries_other_events_and_expiry)
     cr_assert_eq(vb.status, BO_QUEUE_ADMITTED);
     uint64_t ca = 0, cb = 0;
     size_t n = strlen(va.pass);
-    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 2000, &ca), BO_QUEUE_PASS_OK);
-    cr_assert_eq(bo_queue_pass_check(qs, EV, vb.pass, strlen(vb.pass), T0 + 2000, &cb),
+    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 2000, &ca, NULL), BO_QUEUE_PASS_OK);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, vb.pass, strlen(vb.pass), T0 + 2000, &cb, NULL),
                  BO_QUEUE_PASS_OK);
     cr_assert(ca != 0 && cb != 0 && ca != cb, "one shopper per pass");
-    cr_assert_eq(bo_queue_pass_check(qs, EV, NULL, 0, T0, NULL), BO_QUEUE_PASS_MISSING);
-    cr_assert_eq(bo_queue_pass_check(qs, EV + 1, va.pass, n, T0 + 2000, NULL),
+    cr_assert_eq(bo_queue_pass_check(qs, EV, NULL, 0, T0, NULL, NULL), BO_QUEUE_PASS_MISSING);
+    cr_assert_eq(bo_queue_pass_check(qs, EV + 1, va.pass, n, T0 + 2000, NULL, NULL),
                  BO_QUEUE_PASS_OTHER_EVENT);
-    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 61000, NULL), BO_QUEUE_PASS_EXPIRED);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 61000, NULL, NULL), BO_QUEUE_PASS_EXPIRED);
     char forged[BO_QUEUE_PASS_MAX + 1];
     memcpy(forged, va.pass, n + 1);
     char *dot = strchr(forged + 3, '.'); /* the place, after the event */
     dot[1] = dot[1] == '9' ? '8' : '9';
-    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL), BO_QUEUE_PASS_INVALID);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL), BO_QUEUE_PASS_INVALID);
     memcpy(forged, va.pass, n + 1);
     forged[n - 1] = forged[n - 1] == '0' ? '1' : '0';
-    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL), BO_QUEUE_PASS_INVALID);
-    cr_assert_eq(bo_queue_pass_check(qs, EV, "qp.x", 4, T0, NULL), BO_QUEUE_PASS_INVALID);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL), BO_QUEUE_PASS_INVALID);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, "qp.x", 4, T0, NULL, NULL), BO_QUEUE_PASS_INVALID);
     /* the key is durable: a reopened store accepts the pass */
     close_all();
     open_all();
-    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 2000, NULL), BO_QUEUE_PASS_OK);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 2000, NULL, NULL), BO_QUEUE_PASS_OK);
 }
 
 Test(queue, a_proof_of_work_counts_once)
