@@ -27,7 +27,10 @@
 // which real browsers would not do); every request carries its visitor's
 // address.
 //
-// Measured: the time from the on-sale until every place is sold; who got
+// Measured: the time from the on-sale until 99 % of the places are sold
+// (onsale_sellout_s; best available never leaves a lone seat, so the last
+// ones go one at a time to whoever asks for one: the time to the very last
+// is printed too); who got
 // the tickets (from the paid orders, checked against the server's report);
 // the rank correlation between pre-queue arrival and drawn place (Spearman;
 // near 0 when the draw is fair); FIFO violations after the on-sale (a join
@@ -208,7 +211,9 @@ async function honest(who, arriveAtMs, rank) {
     const pass = await waitTurn(who, t);
     if (!pass || stopping) return;
     const email = `h${who.id}@example.test`;
-    const h = await hold(who, pass, holdBody(1 + rand(LIMIT), email), true);
+    // as a person would: what they came for, else a single place if any is left
+    const h = (await hold(who, pass, holdBody(1 + rand(LIMIT), email), true)) ||
+        (await hold(who, pass, holdBody(1, email), true));
     if (h) await pay(who, pass, h, email);
 }
 
@@ -320,16 +325,18 @@ async function main() {
             crowd.push(sleep(Math.random() * (onsaleAt - t0)).then(() => kinds[i % 3](who)).catch((e) => note(stats.errors, `bot ${e.message}`)));
         }
 
-        // the sell-out: every place sold, or the time runs out
-        let soldOutS = NaN;
+        // the sell-out: 99 % of the places sold (best available never
+        // leaves a lone seat, so the last ones go one at a time to whoever
+        // asks for one); the run ends when every place is sold, 30 s after
+        // the sell-out, or at MAX_S
+        let soldOutS = NaN, allSoldS = NaN;
         for (;;) {
             await sleep(500);
             const r = await report(srv);
-            if (r.sold >= r.total) {
-                soldOutS = (Date.now() - onsaleAt) / 1000;
-                break;
-            }
-            if (Date.now() - t0 > MAX_S * 1000) break;
+            const at = (Date.now() - onsaleAt) / 1000;
+            if (Number.isNaN(soldOutS) && r.sold >= 0.99 * r.total) soldOutS = at;
+            if (r.sold >= r.total) allSoldS = at;
+            if (r.sold >= r.total || at > soldOutS + 30 || Date.now() - t0 > MAX_S * 1000) break;
         }
         stopping = true;
         await Promise.race([Promise.all(crowd), sleep(30000)]);
@@ -345,7 +352,8 @@ async function main() {
         stats.holdMs.sort((a, b) => a - b);
         const corr = spearman(stats.prequeue);
         const fifo = fifoViolations(stats.post);
-        console.log(`  sold ${final.sold} of ${final.total}: honest ${stats.sold.honest}, bots ${stats.sold.bot}; ` +
+        console.log(`  sold ${final.sold} of ${final.total} (99 % at ${soldOutS.toFixed(1)} s, all ${Number.isNaN(allSoldS) ? 'not by the end' : `at ${allSoldS.toFixed(1)} s`} after the on-sale): ` +
+            `honest ${stats.sold.honest}, bots ${stats.sold.bot}; ` +
             `pre-queue draws ${stats.prequeue.length}, later joins ${stats.post.length}`);
         console.log(`  polls ${stats.pollMs.length}: p50 ${pct(stats.pollMs, 50).toFixed(1)} ms p99 ${pct(stats.pollMs, 99).toFixed(1)} ms; ` +
             `honest holds ${stats.holdMs.length}: p50 ${pct(stats.holdMs, 50).toFixed(1)} ms p99 ${pct(stats.holdMs, 99).toFixed(1)} ms`);

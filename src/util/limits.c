@@ -22,7 +22,7 @@ static const char *const names[BO_LIMITS] = {
  * and 20 holds lets a booking agent work without letting one script hoard. */
 static const uint32_t defaults[BO_LIMITS] = {
     [BO_LIMIT_HOLDS_PER_MIN] = 30,         [BO_LIMIT_CHECKOUTS_PER_MIN] = 10,
-    [BO_LIMIT_CARD_ATTEMPTS_PER_MIN] = 10, [BO_LIMIT_QUEUE_JOINS_PER_MIN] = 10,
+    [BO_LIMIT_CARD_ATTEMPTS_PER_MIN] = 10, [BO_LIMIT_QUEUE_JOINS_PER_MIN] = 4,
     [BO_LIMIT_SEATS_PER_ADDRESS] = 50,     [BO_LIMIT_HOLDS_PER_ADDRESS] = 20,
 };
 

@@ -154,7 +154,7 @@ describe('command line', () => {
         assert.match(res.stderr, /--limits: seats_per_address must be a whole number/);
         const help = await run(BIN, ['serve', '--help']);
         for (const name of ['holds_per_min=30', 'checkouts_per_min=10', 'card_attempts_per_min=10',
-            'queue_joins_per_min=10', 'seats_per_address=50', 'holds_per_address=20'])
+            'queue_joins_per_min=4', 'seats_per_address=50', 'holds_per_address=20'])
             assert.ok(help.stdout.includes(name), `--help names ${name} with its default`);
     });
 

@@ -23,7 +23,7 @@ const DEFAULTS = {
     holds_per_min: 30,
     checkouts_per_min: 10,
     card_attempts_per_min: 10,
-    queue_joins_per_min: 10,
+    queue_joins_per_min: 4,
     seats_per_address: 50,
     holds_per_address: 20,
 };
