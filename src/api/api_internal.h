@@ -323,8 +323,8 @@ int bo__api_queue_register(bo_api_t *api);
  * without a waiting room), else BO_EQUEUEREQUIRED once 403
  * QUEUE_REQUIRED was answered (details.join_url, details.reason).
  */
-int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e,
-                      uint64_t *customer, uint32_t *place);
+int bo__queue_require(bo_api_t *api, bo_http_req_t *r, const bo_event_info_t *e, uint64_t *customer,
+                      uint32_t *place);
 /* An event's "waiting_room" (null when off), with its join_url. */
 json_t *bo__queue_config_json(uint64_t event, const bo_queue_config_t *w);
 

@@ -211,7 +211,7 @@ Test(queue, a_shopper_gone_to_pay_lets_the_next_one_in)
     cr_assert_eq(st.active, 1, "b only");
     bo_queue_stats(qs, EV, &cfg, T0 + 66000, &st);
     cr_assert_eq(st.active, 0);
-    bo_queue_shopped(qs, EV, &cfg, 99, T0 + 66000); /* no such place: nothing */
+    bo_queue_shopped(qs, EV, &cfg, 99, T0 + 66000);      /* no such place: nothing */
     bo_queue_shopped(qs, EV, &cfg, b.place, T0 + 66000); /* expired: nothing */
     bo_queue_stats(qs, EV, &cfg, T0 + 66000, &st);
     cr_assert_eq(st.active, 0);
@@ -252,15 +252,18 @@ Test(queue, passes_verify_and_refuse_forgeries_other_events_and_expiry)
     cr_assert_eq(bo_queue_pass_check(qs, EV, NULL, 0, T0, NULL, NULL), BO_QUEUE_PASS_MISSING);
     cr_assert_eq(bo_queue_pass_check(qs, EV + 1, va.pass, n, T0 + 2000, NULL, NULL),
                  BO_QUEUE_PASS_OTHER_EVENT);
-    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 61000, NULL, NULL), BO_QUEUE_PASS_EXPIRED);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, va.pass, n, T0 + 61000, NULL, NULL),
+                 BO_QUEUE_PASS_EXPIRED);
     char forged[BO_QUEUE_PASS_MAX + 1];
     memcpy(forged, va.pass, n + 1);
     char *dot = strchr(forged + 3, '.'); /* the place, after the event */
     dot[1] = dot[1] == '9' ? '8' : '9';
-    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL), BO_QUEUE_PASS_INVALID);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL),
+                 BO_QUEUE_PASS_INVALID);
     memcpy(forged, va.pass, n + 1);
     forged[n - 1] = forged[n - 1] == '0' ? '1' : '0';
-    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL), BO_QUEUE_PASS_INVALID);
+    cr_assert_eq(bo_queue_pass_check(qs, EV, forged, n, T0 + 2000, NULL, NULL),
+                 BO_QUEUE_PASS_INVALID);
     cr_assert_eq(bo_queue_pass_check(qs, EV, "qp.x", 4, T0, NULL, NULL), BO_QUEUE_PASS_INVALID);
     /* the key is durable: a reopened store accepts the pass */
     close_all();
