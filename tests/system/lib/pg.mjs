@@ -33,9 +33,7 @@ export async function startPg() {
         },
         /** Start it again on the same port and data (after halt()). */
         async resume() {
-            const port = new URL(url).port;
-            await execFileP('bash', ['-c', `runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D '${dir}/data' -l '${dir}/server.log' -w -t 60 ` +
-                `-o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null`]);
+            await execFileP(SCRIPT, ['resume', dir]);
         },
         async stop() {
             await execFileP(SCRIPT, ['stop', dir]);
