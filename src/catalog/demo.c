@@ -2,8 +2,8 @@
  * demo.c - `boxoffice serve --demo`: seed a demo venue (12 sections of 30
  * rows of 30 seats, 10,800 seats in four price categories, plus a standing
  * floor of 2,000) in Lyon, and four events on it (two on sale now, one
- * whose sales open later, one next season), so that a new user's `make
- * run` serves a real booking system.
+ * whose sales open later behind a waiting room, one next season), so that
+ * a new user's `make run` serves a real booking system.
  *
  * Seeding (bo_catalog_demo, catalog.h) goes through the live layer like
  * any admin call, into the catalog, and waits for
@@ -12,6 +12,7 @@
  * what an interrupted first start missed. A store that already holds other
  * venues is not touched.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct demo_event {
     int64_t starts_in_ms, on_sale_in_ms; /* from the first seeding */
     int64_t prices[5];                   /* P1..P4, GA */
     uint32_t hold_ttl_s, per_customer_limit;
+    bool waiting_room; /* its on-sale queues buyers: the pre-queue opens a day before */
 };
 
 static const struct demo_event demo_events[] = {
@@ -38,7 +40,8 @@ static const struct demo_event demo_events[] = {
      -DAY_MS,
      {12000, 9500, 7500, 5500, 4500},
      300,
-     10},
+     10,
+     false},
     {"jazz",
      "Jazz à Fourvière",
      "A quartet, a trio and a late jam session.",
@@ -46,7 +49,8 @@ static const struct demo_event demo_events[] = {
      -2 * DAY_MS,
      {8000, 6500, 5000, 3500, 3000},
      600,
-     8},
+     8,
+     false},
     {"gala",
      "Chamber Orchestra: New Year Gala",
      "Strauss, champagne and a midnight waltz.",
@@ -54,7 +58,8 @@ static const struct demo_event demo_events[] = {
      7 * DAY_MS,
      {15000, 12000, 9000, 6000, 5000},
      300,
-     6},
+     6,
+     true},
     {"electric",
      "Les Nuits Électriques",
      "Three stages of electronic music until dawn.",
@@ -62,7 +67,8 @@ static const struct demo_event demo_events[] = {
      30 * DAY_MS,
      {6000, 5000, 4000, 3000, 3900},
      300,
-     10},
+     10,
+     false},
 };
 
 static int has_venue(void *arg, uint64_t venue, const bo_layout_t *layout)
@@ -110,6 +116,13 @@ static int seed_event(bo_catalog_t *c, uint64_t venue, const struct demo_event *
     if (!l)
         return BO_ENOTFOUND;
     e.starts_at_ms -= e.starts_at_ms % 3600000; /* on the hour */
+    if (d->waiting_room)
+        e.waiting_room = (bo_queue_config_t){.enabled = true,
+                                             .prequeue_opens_at_ms = e.on_sale_at_ms - DAY_MS,
+                                             .onsale_at_ms = e.on_sale_at_ms,
+                                             .admit_per_min = 600,
+                                             .max_active = 2000,
+                                             .pass_ttl_s = 900};
     snprintf(e.name, sizeof(e.name), "%s", d->name);
     memcpy(e.currency, "EUR", 4);
     for (uint32_t k = 0; k < 5; k++) {
