@@ -5,7 +5,7 @@
 # alone; its recursive makes come back to this file, not to ../Makefile.
 
 CC       ?= cc
-PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib
+PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib libpq
 TESTPKGS := criterion
 SANITIZE ?=
 

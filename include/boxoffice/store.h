@@ -144,7 +144,19 @@ typedef struct bo_store_ops {
     int (*load)(void *backend, const bo_store_visitor_t *v, void *ctx);
     void (*close)(void *backend);
     const struct bo_store_reader *reader; /* NULL: documents are not read back */
+    /* Optional (a backend on a network connection): ready says, from any
+     * thread and at once, whether commits can succeed now (false while the
+     * connection is lost); while it is false the store refuses submissions
+     * with BO_EIO and its idle committer calls poke every
+     * BO_STORE_POKE_MS, which reconnects when the backend's backoff allows.
+     * inject_cut makes the next commit lose its connection after sending
+     * COMMIT (an unknown outcome, for tests). */
+    bool (*ready)(void *backend);
+    void (*poke)(void *backend);
+    void (*inject_cut)(void *backend);
 } bo_store_ops_t;
+
+#define BO_STORE_POKE_MS 50
 
 /* Reads of documents by any thread, on a connection of their own (a
  * backend that cannot leaves bo_store_ops_t.reader NULL: bo_store_doc_get
@@ -185,7 +197,9 @@ typedef struct bo_store_stats {
 
 /*
  * Open a store by URL: "sqlite:PATH" (creates the file and schema, runs
- * pending migrations). Does not start the committer: call bo_store_load
+ * pending migrations), or "postgresql://..." / "postgres://..." (libpq's
+ * URL: the database must exist; creates the schema in its current schema,
+ * runs pending migrations). Does not start the committer: call bo_store_load
  * (recovery) first, then bo_store_start. Returns 0 and *out (caller owns,
  * bo_store_close), BO_EINVAL for an unknown URL, BO_EIO when the database
  * cannot be opened or written, BO_ECORRUPT when it is not a boxoffice store
@@ -216,7 +230,8 @@ int bo_store_start(bo_store_t *s);
 /*
  * Queue rec for the next commit. Returns 0 (rec->done will be called) or
  * BO_EBUSY when BO_STORE_MAX_PENDING records are queued, or BO_EIO after
- * bo_store_close began (done is not called then). Any thread, done callbacks
+ * bo_store_close began or while the store is not ready (bo_store_ready;
+ * done is not called then). Any thread, done callbacks
  * included; records submitted before bo_store_start wait for it (or for
  * bo_store_close).
  */
@@ -240,6 +255,13 @@ void bo_store_flush(bo_store_t *s);
  * may be NULL. Any time; they apply from the next batch on.
  */
 void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)(void));
+/* Whether commits can succeed now: false while a network backend has
+ * lost its database (then submissions get BO_EIO at once). Any thread. */
+bool bo_store_ready(bo_store_t *s);
+/* The next commit loses its connection after sending COMMIT, before its
+ * answer (an unknown outcome the backend must resolve; fault tests).
+ * BO_ESTATE for a backend without a connection (SQLite). */
+int bo_store_inject_unknown_outcome(bo_store_t *s);
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
 /* Make each injected failure take delay_ms first, as a disk that times out
@@ -272,5 +294,10 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
  * with the schema version this build's migrations reach (sqlite.c). */
 int bo__sqlite_check(const char *path, char *why, size_t cap);
 int bo__sqlite_check_file(const char *path, int newest_version, char *why, size_t cap);
+/* The PostgreSQL backend (src/store/pg*.c), url the whole URL. check
+ * answers BO_EIO for a server it cannot reach or a read-only one,
+ * BO_ECORRUPT for another program's database or a newer boxoffice's. */
+int bo__pg_open(const char *url, const bo_store_ops_t **ops, void **backend);
+int bo__pg_check(const char *url, char *why, size_t cap);
 
 #endif
