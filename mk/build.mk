@@ -113,8 +113,10 @@ test: test-build format-check test-layers test-docs lint-openapi test-unit test-
 test-build:
 	@tests/build/fresh_machine.sh
 
+# The store's suite runs on both backends (test_store_pg: PostgreSQL, on a
+# private cluster that scripts/with-pg starts and stops by its PID).
 test-unit: all $(TEST_BIN)
-	@scripts/run-tests $(TEST_BIN)
+	@scripts/with-pg scripts/run-tests $(TEST_BIN)
 
 # Folders depend downwards only: every #include "..." of src/, the public
 # headers and paysim against the table atop scripts/check-layers (known

@@ -149,11 +149,10 @@ typedef struct bo_store_ops {
      * connection is lost); while it is false the store refuses submissions
      * with BO_EIO and its idle committer calls poke every
      * BO_STORE_POKE_MS, which reconnects when the backend's backoff allows.
-     * inject_cut makes the next commit lose its connection after sending
-     * COMMIT (an unknown outcome, for tests). */
+     * inject_cut: bo_store_inject_unknown_outcome. */
     bool (*ready)(void *backend);
     void (*poke)(void *backend);
-    void (*inject_cut)(void *backend);
+    void (*inject_cut)(void *backend, bool sent);
 } bo_store_ops_t;
 
 #define BO_STORE_POKE_MS 50
@@ -258,10 +257,12 @@ void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)
 /* Whether commits can succeed now: false while a network backend has
  * lost its database (then submissions get BO_EIO at once). Any thread. */
 bool bo_store_ready(bo_store_t *s);
-/* The next commit loses its connection after sending COMMIT, before its
- * answer (an unknown outcome the backend must resolve; fault tests).
- * BO_ESTATE for a backend without a connection (SQLite). */
-int bo_store_inject_unknown_outcome(bo_store_t *s);
+/* The next commit loses its connection before its answer: after sending
+ * COMMIT (sent true: it most likely committed) or just before (false: it
+ * cannot have); an unknown outcome either way, which the backend must
+ * resolve (fault tests). BO_ESTATE for a backend without a connection
+ * (SQLite). */
+int bo_store_inject_unknown_outcome(bo_store_t *s, bool sent);
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
 /* Make each injected failure take delay_ms first, as a disk that times out

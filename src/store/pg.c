@@ -23,6 +23,7 @@
  * reconnect path only while PostgreSQL is away. Only SQL that PostgreSQL-
  * protocol distributed engines share: no advisory locks, no LISTEN/NOTIFY.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,20 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Notices (a table that exists already, a cascade) are not errors. */
+static void quiet(void *arg, const char *message)
+{
+}
+
 PGconn *bo__pg_connect(const char *url)
 {
-    const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *const vals[] = {url, BO_PG_CONNECT_TIMEOUT, "boxoffice", NULL};
-    return PQconnectdbParams(keys, vals, 1);
+    /* the URL's own settings win over these defaults (they come after) */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {BO_PG_CONNECT_TIMEOUT, "boxoffice", url, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, quiet, NULL);
+    return c;
 }
 
 int bo__pg_exec(PGconn *c, const char *sql)
@@ -147,6 +157,14 @@ static int resolve(struct pg *b, uint64_t batch)
     }
 }
 
+/* Has the server said anything on an idle connection? It only does to
+ * close it (a restart, a terminated backend): a farewell, then EOF. */
+static bool closed_while_idle(PGconn *c)
+{
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+    return PQstatus(c) != CONNECTION_OK || poll(&p, 1, 0) != 0;
+}
+
 static int pg_commit(void *backend, bo_rec_t *const *recs, size_t n)
 {
     struct pg *b = backend;
@@ -157,8 +175,8 @@ static int pg_commit(void *backend, bo_rec_t *const *recs, size_t n)
     if ((rc = ensure_connected(b)))
         return rc;
     /* A connection the server closed while idle left its farewell (or
-     * EOF) in the socket: read it, and fail cleanly before sending. */
-    if (!PQconsumeInput(b->wr) || PQstatus(b->wr) != CONNECTION_OK) {
+     * EOF) in the socket: start over on a new one before sending. */
+    if (closed_while_idle(b->wr)) {
         drop(b);
         if ((rc = connect_once(b)))
             return rc;
@@ -187,9 +205,9 @@ static void pg_poke(void *backend)
     ensure_connected(backend);
 }
 
-static void pg_inject_cut(void *backend)
+static void pg_inject_cut(void *backend, bool sent)
 {
-    __atomic_store_n(&((struct pg *)backend)->cut_after_commit, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&((struct pg *)backend)->cut, sent ? 2 : 1, __ATOMIC_RELEASE);
 }
 
 static void pg_close(void *backend)

@@ -533,9 +533,12 @@ int bo__pg_send_batch(struct pg *b, bo_rec_t *const *recs, size_t n, bool *lost,
     }
     rc = queue_all(&bt, b, recs, n);
     bool oom = bt.oom;
+    int cut = __atomic_exchange_n(&b->cut, 0, __ATOMIC_ACQ_REL); /* tests */
+    if (cut == 1)
+        shutdown(PQsocket(bt.c), SHUT_RDWR); /* COMMIT never leaves */
     sent = PQpipelineSync(bt.c) == 1 && flush_all(bt.c) == 0;
-    if (sent && __atomic_exchange_n(&b->cut_after_commit, 0, __ATOMIC_ACQ_REL))
-        shutdown(PQsocket(bt.c), SHUT_RDWR); /* tests: the answer to COMMIT never comes */
+    if (sent && cut == 2)
+        shutdown(PQsocket(bt.c), SHUT_RDWR); /* the answer to COMMIT never comes */
     int rd = sent ? read_all(&bt, lost, in_doubt) : BO_EIO;
     if (!sent) { /* the connection is not to be trusted: it is dropped */
         *lost = true;

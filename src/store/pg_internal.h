@@ -49,9 +49,9 @@ struct pg {
     uint64_t next_try_us;
     uint32_t delay_ms;
     int down; /* atomic: 1 while the writer has no working connection */
-    /* Tests: the next commit's connection is cut after its COMMIT was
-     * sent, before its answer is read (an unknown outcome). */
-    int cut_after_commit; /* atomic */
+    /* Tests: the next commit's connection is cut just before its COMMIT
+     * is sent (1) or after (2), before its answer is read. Atomic. */
+    int cut;
     /* Reads of documents by any thread: a connection of their own. */
     PGconn *rd;
     pthread_mutex_t rd_mu;

@@ -460,11 +460,11 @@ void bo_store_inject_failures(bo_store_t *s, uint32_t n)
     pthread_mutex_unlock(&s->mu);
 }
 
-int bo_store_inject_unknown_outcome(bo_store_t *s)
+int bo_store_inject_unknown_outcome(bo_store_t *s, bool sent)
 {
     if (!s->ops->inject_cut)
         return BO_ESTATE;
-    s->ops->inject_cut(s->backend);
+    s->ops->inject_cut(s->backend, sent);
     return 0;
 }
 
