@@ -191,7 +191,8 @@ static const struct serve_option {
     [O_LISTEN] = {"listen", "BOXOFFICE_LISTEN", "HOST:PORT", "127.0.0.1:8080",
                   "address to listen on ([IPv6]:PORT too; port 0 picks a free one)"},
     [O_DB] = {"db", "BOXOFFICE_DB", "URL", "sqlite:./boxoffice.db",
-              "the store: sqlite:PATH, or postgresql://USER@HOST:PORT/DB (an existing database; the schema is created)"},
+              "the store: sqlite:PATH, or postgresql://USER@HOST:PORT/DB (an existing database; "
+              "the schema is created)"},
     [O_THREADS] = {"threads", "BOXOFFICE_THREADS", "N", NULL,
                    "event-loop threads (default: one per core)"},
     [O_DEMO] = {"demo", "BOXOFFICE_DEMO", NULL, NULL,

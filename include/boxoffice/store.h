@@ -188,7 +188,8 @@ typedef struct bo_store_stats {
     /* commits (failed too) that took at most BO_STORE_COMMIT_US_FIRST << i
      * microseconds, not cumulative; the last one counts every longer one */
     uint64_t commit_us_hist[BO_STORE_COMMIT_BUCKETS];
-    uint64_t pending; /* queued now, not yet taken by the committer */
+    uint64_t pending;    /* queued now, not yet taken by the committer */
+    uint64_t reconnects; /* times the idle committer found the backend ready again */
 } bo_store_stats_t;
 
 #define BO_STORE_MAX_PENDING 200000u /* records queued; past it submit says BO_EBUSY */

@@ -10,14 +10,13 @@
  * refused with BO_EIO, and the idle committer reconnects (ops->poke), at
  * most once per backoff (50 ms doubling to 2 s). A connection the server
  * closed while idle (a restart, a terminated backend) is noticed before a
- * batch is sent on it, so that batch fails cleanly. A batch whose COMMIT was sent but not answered has an
- * unknown outcome: reporting a failure would make the engine roll back a
- * decision that may be durable, and reporting success one that may not be.
- * So the committer resolves it before answering: it reconnects (with the
- * same backoff, as long as it takes) and reads this writer's row of
- * store_commits, which every batch sets to its number first thing in its
- * transaction; reading it FOR UPDATE waits for the old transaction if the
- * server still runs it. The number there says whether the batch committed.
+ * batch is sent on it, so that batch fails cleanly. A batch whose COMMIT was sent but not answered
+ * has an unknown outcome: reporting a failure would make the engine roll back a decision that may
+ * be durable, and reporting success one that may not be. So the committer resolves it before
+ * answering: it reconnects (with the same backoff, as long as it takes) and reads this writer's row
+ * of store_commits, which every batch sets to its number first thing in its transaction; reading it
+ * FOR UPDATE waits for the old transaction if the server still runs it. The number there says
+ * whether the batch committed.
  *
  * Workload: one commit per ~1 ms under load on the committer thread; the
  * reconnect path only while PostgreSQL is away. Only SQL that PostgreSQL-
@@ -127,9 +126,9 @@ static int batch_committed(struct pg *b, uint64_t batch)
     snprintf(writer, sizeof(writer), "%lld", (long long)b->writer);
     if (bo__pg_exec(b->wr, "BEGIN"))
         return BO_EIO;
-    PGresult *res = PQexecParams(b->wr,
-                                 "SELECT batch FROM store_commits WHERE writer = $1::int8 FOR UPDATE",
-                                 1, NULL, v, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(b->wr, "SELECT batch FROM store_commits WHERE writer = $1::int8 FOR UPDATE", 1,
+                     NULL, v, NULL, NULL, 0);
     int rc = BO_EIO;
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         rc = PQntuples(res) == 1 && strtoull(PQgetvalue(res, 0, 0), NULL, 10) == batch;

@@ -110,9 +110,9 @@ static const struct {
 };
 
 static const char *const stmt_names[P_COUNT] = {
-    "bo_mark",   "bo_venue", "bo_event",    "bo_ga_capacity", "bo_log",
-    "bo_sold_add", "bo_sold_del", "bo_ga_sold", "bo_snap_put", "bo_log_cover",
-    "bo_idem",   "bo_idem_expire", "bo_doc",  "bo_doc_key",     "bo_outbox",
+    "bo_mark",     "bo_venue",       "bo_event",   "bo_ga_capacity", "bo_log",
+    "bo_sold_add", "bo_sold_del",    "bo_ga_sold", "bo_snap_put",    "bo_log_cover",
+    "bo_idem",     "bo_idem_expire", "bo_doc",     "bo_doc_key",     "bo_outbox",
 };
 
 int bo__pg_prepare(PGconn *c)

@@ -40,8 +40,8 @@ enum bo_pg_stmt {
 };
 
 struct pg {
-    char *url;     /* the conninfo, as given */
-    PGconn *wr;    /* the committer's connection; NULL while down */
+    char *url;       /* the conninfo, as given */
+    PGconn *wr;      /* the committer's connection; NULL while down */
     uint64_t writer; /* random, per open: names this writer's row of store_commits */
     uint64_t batch;  /* the number of the latest batch sent */
     /* Reconnection: the next attempt not before next_try_us, waiting

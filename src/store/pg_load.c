@@ -64,8 +64,8 @@ static int load_event_recs(PGconn *c, int64_t event, const bo_store_visitor_t *v
     bo_rec_t r;
 
     snprintf(ev, sizeof(ev), "%lld", (long long)event);
-    PGresult *res = query(c, "SELECT event, seq, at_ms, body FROM snapshots WHERE event = $1::int8",
-                          ev, NULL);
+    PGresult *res =
+        query(c, "SELECT event, seq, at_ms, body FROM snapshots WHERE event = $1::int8", ev, NULL);
     if (!res)
         return BO_EIO;
     if (PQntuples(res) == 1) {
@@ -160,8 +160,8 @@ static int load_idem(PGconn *c, const bo_store_visitor_t *v, void *ctx)
             rc = BO_ECORRUPT;
         else
             rc = v->idem(ctx, PQgetvalue(res, i, 0), (const uint8_t *)PQgetvalue(res, i, 1),
-                         get_i32(res, i, 2), PQgetvalue(res, i, 3),
-                         (size_t)PQgetlength(res, i, 3), get_i64(res, i, 4));
+                         get_i32(res, i, 2), PQgetvalue(res, i, 3), (size_t)PQgetlength(res, i, 3),
+                         get_i64(res, i, 4));
     }
     PQclear(res);
     return rc;
@@ -173,8 +173,8 @@ static int load_docs(PGconn *c, const bo_store_visitor_t *v, void *ctx)
     if (!v->doc)
         return 0;
     /* settled documents are read on demand (bo_store_doc_get) */
-    PGresult *res =
-        query(c, "SELECT coll, id, body FROM docs WHERE NOT settled ORDER BY coll, wseq", NULL, NULL);
+    PGresult *res = query(
+        c, "SELECT coll, id, body FROM docs WHERE NOT settled ORDER BY coll, wseq", NULL, NULL);
     if (!res)
         return BO_EIO;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++)

@@ -56,9 +56,9 @@ static const char *const migrations[] = {
 static const struct {
     int since_version;
     const char *table;
-} tables[] = {{1, "venues"}, {1, "events"}, {1, "ga"},   {1, "sold"},     {1, "log"},
-              {1, "snapshots"}, {1, "idem"}, {1, "docs"}, {1, "doc_keys"}, {1, "outbox"},
-              {1, "store_commits"}};
+} tables[] = {{1, "venues"},   {1, "events"},    {1, "ga"},           {1, "sold"},
+              {1, "log"},      {1, "snapshots"}, {1, "idem"},         {1, "docs"},
+              {1, "doc_keys"}, {1, "outbox"},    {1, "store_commits"}};
 
 /* The first column of the first row of sql as an integer, or -1. */
 static long long query_int(PGconn *c, const char *sql)

@@ -283,7 +283,9 @@ static void poke(bo_store_t *s)
         return;
     pthread_mutex_unlock(&s->mu);
     s->ops->poke(s->backend);
+    bool up = bo_store_ready(s);
     pthread_mutex_lock(&s->mu);
+    s->stats.reconnects += up;
 }
 
 /* The committer: take every queued record, commit, complete, repeat; once
