@@ -267,8 +267,9 @@ bench-web: all node_modules/.package-lock.json
 
 # The demo: seeds a venue and events into ./boxoffice.db on first start and
 # reuses them after; the admin token is kept in ./boxoffice.admin-token.
+# make run DB=postgresql://...: the demo on that store (BOXOFFICE_DB)
 run: all
-	BUILD=$(BUILD) scripts/run-demo
+	BUILD=$(BUILD) $(if $(DB),BOXOFFICE_DB='$(DB)') scripts/run-demo
 
 FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
 format:
