@@ -197,7 +197,7 @@ static int commit_retrying(bo_store_t *s, struct trec *t, uint64_t seq)
     }
 }
 
-Test(store, pg_stopped_and_started_again_loses_nothing_acknowledged, .timeout = 120)
+Test(store, pg_stopped_and_started_again_loses_nothing_acknowledged)
 {
     enum { N = 40 };
     struct trec t[1];
