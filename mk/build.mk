@@ -5,7 +5,7 @@
 # alone; its recursive makes come back to this file, not to ../Makefile.
 
 CC       ?= cc
-PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib
+PKGS     := jansson sqlite3 libsodium libh2o-evloop openssl libcurl libqrencode zlib libpq
 TESTPKGS := criterion
 SANITIZE ?=
 
@@ -113,8 +113,10 @@ test: test-build format-check test-layers test-docs lint-openapi test-unit test-
 test-build:
 	@tests/build/fresh_machine.sh
 
+# The store's suite runs on both backends (test_store_pg: PostgreSQL, on a
+# private cluster that scripts/with-pg starts and stops by its PID).
 test-unit: all $(TEST_BIN)
-	@scripts/run-tests $(TEST_BIN)
+	@scripts/with-pg scripts/run-tests $(TEST_BIN)
 
 # Folders depend downwards only: every #include "..." of src/, the public
 # headers and paysim against the table atop scripts/check-layers (known
@@ -265,8 +267,9 @@ bench-web: all node_modules/.package-lock.json
 
 # The demo: seeds a venue and events into ./boxoffice.db on first start and
 # reuses them after; the admin token is kept in ./boxoffice.admin-token.
+# make run DB=postgresql://...: the demo on that store (BOXOFFICE_DB)
 run: all
-	BUILD=$(BUILD) scripts/run-demo
+	BUILD=$(BUILD) $(if $(DB),BOXOFFICE_DB='$(DB)') scripts/run-demo
 
 FORMAT_FILES = $(shell find include src tests bench tools -name '*.[ch]' 2>/dev/null)
 format:

@@ -191,7 +191,8 @@ static const struct serve_option {
     [O_LISTEN] = {"listen", "BOXOFFICE_LISTEN", "HOST:PORT", "127.0.0.1:8080",
                   "address to listen on ([IPv6]:PORT too; port 0 picks a free one)"},
     [O_DB] = {"db", "BOXOFFICE_DB", "URL", "sqlite:./boxoffice.db",
-              "the store: sqlite:PATH (a PostgreSQL store is not built yet)"},
+              "the store: sqlite:PATH, or postgresql://USER@HOST:PORT/DB (an existing database; "
+              "the schema is created)"},
     [O_THREADS] = {"threads", "BOXOFFICE_THREADS", "N", NULL,
                    "event-loop threads (default: one per core)"},
     [O_DEMO] = {"demo", "BOXOFFICE_DEMO", NULL, NULL,
@@ -420,26 +421,44 @@ static int serve_admin_token(const char **val, const bool *flagged, char **token
     return 0;
 }
 
+/* url as it may be printed: a PostgreSQL URL's credentials (user:password@)
+ * become "***@" (a password is no log's business). */
+static const char *store_shown(const char *url, char *buf, size_t cap)
+{
+    const char *scheme = strstr(url, "://"), *at, *slash;
+    if (strncmp(url, "postgres", 8) != 0 || !scheme)
+        return url;
+    at = strchr(scheme + 3, '@');
+    slash = strchr(scheme + 3, '/');
+    if (!at || (slash && slash < at))
+        return url;
+    snprintf(buf, cap, "%.*s***%s", (int)(scheme + 3 - url), url, at);
+    return buf;
+}
+
 /* The store at url, checked, opened and loaded: 0, or 2 after saying why
- * (a file that is not a store this build may write, or does not load). */
+ * (a file or database that is not a store this build may write, a server
+ * it cannot reach, or a store that does not load). */
 static int serve_store(const char *url, bo_live_t **live)
 {
-    char why[256];
+    char why[256], shown[512];
     int err;
     bool pg = !strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11);
-    if (pg || (err = bo_store_check(url, why, sizeof(why))) == BO_EINVAL) {
-        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", url,
-                pg ? "this build has no PostgreSQL store yet (use --db sqlite:PATH)"
-                   : "--db takes sqlite:PATH");
+    const char *name = store_shown(url, shown, sizeof(shown));
+    if ((err = bo_store_check(url, why, sizeof(why))) == BO_EINVAL) {
+        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", name,
+                "--db takes sqlite:PATH or postgresql://...");
         return 2;
     }
     if (err) {
-        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", url, why);
+        fprintf(stderr, "boxoffice serve: cannot open the store %s: %s\n", name, why);
         return 2;
     }
     if ((err = bo_live_open(url, NULL, live))) {
-        fprintf(stderr, "boxoffice serve: cannot load the store %s: %s%s\n", url, bo_strerror(err),
-                err == BO_ECORRUPT || err == BO_EIO ? " (is the file damaged?)" : "");
+        fprintf(stderr, "boxoffice serve: cannot load the store %s: %s%s\n", name, bo_strerror(err),
+                err != BO_ECORRUPT && err != BO_EIO ? ""
+                : pg                                ? " (is the database damaged or gone?)"
+                                                    : " (is the file damaged?)");
         return 2;
     }
     return 0;

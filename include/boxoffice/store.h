@@ -144,7 +144,18 @@ typedef struct bo_store_ops {
     int (*load)(void *backend, const bo_store_visitor_t *v, void *ctx);
     void (*close)(void *backend);
     const struct bo_store_reader *reader; /* NULL: documents are not read back */
+    /* Optional (a backend on a network connection): ready says, from any
+     * thread and at once, whether commits can succeed now (false while the
+     * connection is lost); while it is false the store refuses submissions
+     * with BO_EIO and its idle committer calls poke every
+     * BO_STORE_POKE_MS, which reconnects when the backend's backoff allows.
+     * inject_cut: bo_store_inject_unknown_outcome. */
+    bool (*ready)(void *backend);
+    void (*poke)(void *backend);
+    void (*inject_cut)(void *backend, bool sent);
 } bo_store_ops_t;
+
+#define BO_STORE_POKE_MS 50
 
 /* Reads of documents by any thread, on a connection of their own (a
  * backend that cannot leaves bo_store_ops_t.reader NULL: bo_store_doc_get
@@ -177,7 +188,8 @@ typedef struct bo_store_stats {
     /* commits (failed too) that took at most BO_STORE_COMMIT_US_FIRST << i
      * microseconds, not cumulative; the last one counts every longer one */
     uint64_t commit_us_hist[BO_STORE_COMMIT_BUCKETS];
-    uint64_t pending; /* queued now, not yet taken by the committer */
+    uint64_t pending;    /* queued now, not yet taken by the committer */
+    uint64_t reconnects; /* times the idle committer found the backend ready again */
 } bo_store_stats_t;
 
 #define BO_STORE_MAX_PENDING 200000u /* records queued; past it submit says BO_EBUSY */
@@ -185,7 +197,9 @@ typedef struct bo_store_stats {
 
 /*
  * Open a store by URL: "sqlite:PATH" (creates the file and schema, runs
- * pending migrations). Does not start the committer: call bo_store_load
+ * pending migrations), or "postgresql://..." / "postgres://..." (libpq's
+ * URL: the database must exist; creates the schema in its current schema,
+ * runs pending migrations). Does not start the committer: call bo_store_load
  * (recovery) first, then bo_store_start. Returns 0 and *out (caller owns,
  * bo_store_close), BO_EINVAL for an unknown URL, BO_EIO when the database
  * cannot be opened or written, BO_ECORRUPT when it is not a boxoffice store
@@ -216,7 +230,8 @@ int bo_store_start(bo_store_t *s);
 /*
  * Queue rec for the next commit. Returns 0 (rec->done will be called) or
  * BO_EBUSY when BO_STORE_MAX_PENDING records are queued, or BO_EIO after
- * bo_store_close began (done is not called then). Any thread, done callbacks
+ * bo_store_close began or while the store is not ready (bo_store_ready;
+ * done is not called then). Any thread, done callbacks
  * included; records submitted before bo_store_start wait for it (or for
  * bo_store_close).
  */
@@ -240,6 +255,15 @@ void bo_store_flush(bo_store_t *s);
  * may be NULL. Any time; they apply from the next batch on.
  */
 void bo_store_set_batch_hooks(bo_store_t *s, void (*before)(void), void (*after)(void));
+/* Whether commits can succeed now: false while a network backend has
+ * lost its database (then submissions get BO_EIO at once). Any thread. */
+bool bo_store_ready(bo_store_t *s);
+/* The next commit loses its connection before its answer: after sending
+ * COMMIT (sent true: it most likely committed) or just before (false: it
+ * cannot have); an unknown outcome either way, which the backend must
+ * resolve (fault tests). BO_ESTATE for a backend without a connection
+ * (SQLite). */
+int bo_store_inject_unknown_outcome(bo_store_t *s, bool sent);
 /* Fail the next n commits with BO_EIO without writing (fault tests). */
 void bo_store_inject_failures(bo_store_t *s, uint32_t n);
 /* Make each injected failure take delay_ms first, as a disk that times out
@@ -272,5 +296,10 @@ int bo__sqlite_open(const char *path, const bo_store_ops_t **ops, void **backend
  * with the schema version this build's migrations reach (sqlite.c). */
 int bo__sqlite_check(const char *path, char *why, size_t cap);
 int bo__sqlite_check_file(const char *path, int newest_version, char *why, size_t cap);
+/* The PostgreSQL backend (src/store/pg*.c), url the whole URL. check
+ * answers BO_EIO for a server it cannot reach or a read-only one,
+ * BO_ECORRUPT for another program's database or a newer boxoffice's. */
+int bo__pg_open(const char *url, const bo_store_ops_t **ops, void **backend);
+int bo__pg_check(const char *url, char *why, size_t cap);
 
 #endif

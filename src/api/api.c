@@ -1,7 +1,8 @@
 /*
  * api.c - the API's registration and its operational endpoints: /healthz
- * (the process answers), /readyz (the store commits: 503 while its last
- * commits fail, its queue is full, or the server is stopping), /metrics
+ * (the process answers), /readyz (the store commits: 503 while its
+ * database is unreachable, its last commits fail, its queue is full, or
+ * the server is stopping), /metrics
  * (the server's registry plus the store's counters). The resource handlers
  * live in the other files of src/api/ and are registered from
  * bo_api_register.
@@ -34,12 +35,16 @@ static int on_healthz(void *arg, bo_http_req_t *r)
 }
 
 /* Failing when the commits since the previous probe all failed; no
- * commits since then keeps the previous verdict. */
+ * commits since then keeps the previous verdict, unless the store
+ * reconnected to its database since (then it may commit again). */
 static bool store_failing(bo_api_t *api, const bo_store_stats_t *st)
 {
     pthread_mutex_lock(&api->ready_mu);
     if (st->commits != api->seen_commits || st->commit_failures != api->seen_failures)
         api->failing = st->commits == api->seen_commits;
+    if (st->reconnects != api->seen_reconnects && st->commits == api->seen_commits)
+        api->failing = false;
+    api->seen_reconnects = st->reconnects;
     api->seen_commits = st->commits;
     api->seen_failures = st->commit_failures;
     bool failing = api->failing;
@@ -55,6 +60,8 @@ static int on_readyz(void *arg, bo_http_req_t *r)
     bo_store_get_stats(bo_live_store(api->live), &st);
     if (bo_server_stopping(api->srv))
         why = "shutting down";
+    else if (!bo_store_ready(bo_live_store(api->live)))
+        why = "the store's database is unreachable";
     else if (store_failing(api, &st))
         why = "the store's last commits failed";
     else if (st.pending >= BO_STORE_MAX_PENDING)
@@ -91,6 +98,9 @@ static void collect_store(void *arg, bo_metrics_out_t *o)
     bo_metrics_sample(o, "boxoffice_store_commit_failures_total", NULL, (double)st.commit_failures);
     bo_metrics_family(o, "boxoffice_store_records_total", "counter", "Records made durable.");
     bo_metrics_sample(o, "boxoffice_store_records_total", NULL, (double)st.records);
+    bo_metrics_family(o, "boxoffice_store_up", "gauge",
+                      "1 while the store's database is reachable (0: mutations answer 503).");
+    bo_metrics_sample(o, "boxoffice_store_up", NULL, bo_store_ready(bo_live_store(api->live)));
     bo_metrics_family(o, "boxoffice_store_pending", "gauge", "Records waiting for a commit.");
     bo_metrics_sample(o, "boxoffice_store_pending", NULL, (double)st.pending);
     uint64_t batches = 0, cum = 0;

@@ -67,7 +67,7 @@ typedef struct bo_api {
     size_t max_body_bytes;
     /* readiness: commit counters at the last probe */
     pthread_mutex_t ready_mu;
-    uint64_t seen_commits, seen_failures;
+    uint64_t seen_commits, seen_failures, seen_reconnects;
     bool failing;
     /* the resources' state */
     bo_catalog_t *catalog; /* events_list.c opens it */

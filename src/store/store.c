@@ -1,8 +1,10 @@
 /*
  * store.c - the generic half of the store: the URL dispatch to a backend,
  * the submission queue, the group committer thread, cancel, flush and stats.
- * The backends (sqlite.c, later PostgreSQL) only turn one batch into one
- * transaction.
+ * The backends (sqlite.c, pg.c) only turn one batch into one transaction;
+ * one on a network connection may be unavailable for a while (ops->ready):
+ * then submissions are refused at once and the idle committer pokes it
+ * (ops->poke) so that it reconnects.
  *
  * Workload: every hold and release submits one record from a request thread
  * (~10^5/s during an on-sale) while one committer thread turns them into
@@ -65,7 +67,7 @@ struct bo_store {
 };
 
 /* Backends by URL prefix; skip says how much of the URL is not the backend's
- * (a postgresql:// backend will take the whole URL as its conninfo). */
+ * (the PostgreSQL backend takes the whole URL as its conninfo). */
 static const struct {
     const char *prefix;
     size_t skip;
@@ -73,6 +75,8 @@ static const struct {
     int (*check)(const char *rest, char *why, size_t cap);
 } backends[] = {
     {"sqlite:", 7, bo__sqlite_open, bo__sqlite_check},
+    {"postgresql://", 0, bo__pg_open, bo__pg_check},
+    {"postgres://", 0, bo__pg_open, bo__pg_check},
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -83,7 +87,7 @@ static size_t backend_of(const char *url)
     for (i = 0; url && i < NBACKENDS; i++)
         if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)) == 0)
             break;
-    return i < NBACKENDS && url[backends[i].skip] != '\0' ? i : NBACKENDS;
+    return i < NBACKENDS && url[strlen(backends[i].prefix)] != '\0' ? i : NBACKENDS;
 }
 
 int bo_store_check(const char *url, char *why, size_t cap)
@@ -256,6 +260,34 @@ static void linger(bo_store_t *s, uint64_t until_us)
     }
 }
 
+bool bo_store_ready(bo_store_t *s)
+{
+    return !s->ops->ready || s->ops->ready(s->backend);
+}
+
+/* Idle while the backend is unavailable: wait BO_STORE_POKE_MS (or for a
+ * record), then let the backend try to reconnect, unlocked. Called locked. */
+static void poke(bo_store_t *s)
+{
+    struct timespec ts;
+
+    BO_ASSERT(bo_mutex_held(&s->mu) && s->ops->poke != NULL);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += BO_STORE_POKE_MS * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    s->sleeping = true;
+    pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+    s->sleeping = false;
+    if (s->head || s->closing)
+        return;
+    pthread_mutex_unlock(&s->mu);
+    s->ops->poke(s->backend);
+    bool up = bo_store_ready(s);
+    pthread_mutex_lock(&s->mu);
+    s->stats.reconnects += up;
+}
+
 /* The committer: take every queued record, commit, complete, repeat; once
  * closing, drain the queue and return. Runs on its own thread, or on the
  * closer's when the store was never started. */
@@ -271,6 +303,10 @@ static void *committer(void *arg)
     pthread_mutex_lock(&s->mu);
     for (n = 0;;) {
         while (!s->head && !s->closing) {
+            if (s->ops->poke && !bo_store_ready(s)) {
+                poke(s);
+                continue;
+            }
             s->sleeping = true;
             pthread_cond_wait(&s->wake, &s->mu);
             s->sleeping = false;
@@ -320,6 +356,8 @@ int bo_store_submit(bo_store_t *s, bo_rec_t *rec)
     BO_ASSERT(rec != NULL && rec->done != NULL);
     BO_ASSERT(rec->kind >= BO_REC_VENUE && rec->kind <= BO_REC_DOCS);
 
+    if (!bo_store_ready(s)) /* the database is away: answer now */
+        return BO_EIO;
     pthread_mutex_lock(&s->mu);
     if (s->closing) {
         rc = BO_EIO;
@@ -422,6 +460,14 @@ void bo_store_inject_failures(bo_store_t *s, uint32_t n)
     pthread_mutex_lock(&s->mu);
     s->inject = n;
     pthread_mutex_unlock(&s->mu);
+}
+
+int bo_store_inject_unknown_outcome(bo_store_t *s, bool sent)
+{
+    if (!s->ops->inject_cut)
+        return BO_ESTATE;
+    s->ops->inject_cut(s->backend, sent);
+    return 0;
 }
 
 void bo_store_inject_delay(bo_store_t *s, uint32_t delay_ms)

@@ -119,7 +119,10 @@ describe('command line', () => {
             [['--bogus'], 2, /unrecognized option '--bogus'/],
             [['--listen', 'nonsense'], 1, /bad listen address 'nonsense'/],
             [['--db', 'mysql:x'], 2, /--db takes sqlite:PATH/],
-            [['--db', 'postgresql://localhost/boxoffice'], 2, /no PostgreSQL store/],
+            [['--db', 'postgresql://127.0.0.1:1/boxoffice'], 2,
+                /cannot open the store postgresql:\/\/127\.0\.0\.1:1\/boxoffice: cannot connect: /],
+            [['--db', 'postgresql://bo:s3cret@127.0.0.1:1/boxoffice'], 2,
+                /cannot open the store postgresql:\/\/\*\*\*@127\.0\.0\.1:1\/boxoffice: cannot connect: /], // no password shown
             [['--db', `sqlite:${join(dir, 'no-such-dir', 'x.db')}`], 2,
                 /cannot open the store sqlite:\S+no-such-dir\/x\.db: it does not exist and its directory \S+no-such-dir does not either/],
             [['--tls-cert', join(dir, 'missing.pem')], 1, /--tls-cert and --tls-key go together/],

@@ -3,6 +3,14 @@
  * directory: group commit, recovery, the database's last line of defence,
  * cancel, back-pressure and shutdown.
  *
+ * test_store_pg.c compiles this file again with BO_TEST_PG: then every
+ * test runs on the PostgreSQL backend instead, each in a schema of its own
+ * in the cluster at BOXOFFICE_TEST_PG_URL (make test-unit starts one). The
+ * tests of the SQLite file itself (its modes, its checks of foreign or
+ * damaged files, its WAL and checkpointer) run on SQLite only;
+ * test_store_pg.c adds PostgreSQL's own (check, reconnect, unknown
+ * outcomes).
+ *
  * Batches are made deterministic by submitting before bo_store_start (the
  * first batch then holds every queued record), or by parking the committer
  * inside a done callback (a gate) while the test queues records behind it.
@@ -23,14 +31,64 @@
 #include "boxoffice/error.h"
 #include "boxoffice/store.h"
 
-static char dir[64], path[128], url[160];
+#ifdef BO_TEST_PG
+#include <libpq-fe.h>
+#include <time.h>
+#endif
+
+static char dir[64], path[128], url[512];
+
+#ifdef BO_TEST_PG
+static char schema[48];
+
+/* A connection to the test cluster's URL with its search_path at the
+ * test's schema (with_schema) or not. */
+static PGconn *pg_conn(bool with_schema)
+{
+    const char *base = getenv("BOXOFFICE_TEST_PG_URL");
+    cr_assert(base && *base, "BOXOFFICE_TEST_PG_URL is not set (make test-unit sets it)");
+    PGconn *c = PQconnectdb(with_schema ? url : base);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(PQexec(c, "SET client_min_messages = warning")); /* no notices of a cascade */
+    return c;
+}
+
+static void pg_run(bool with_schema, const char *sql)
+{
+    PGconn *c = pg_conn(with_schema);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* A schema of its own for each test (tests run in processes of their own,
+ * several at once). */
+static void setup_pg(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(schema, sizeof(schema), "t_%d_%ld", (int)getpid(), (long)(ts.tv_nsec % 1000000));
+    snprintf(url, sizeof(url), "%s?options=-csearch_path%%3D%s", getenv("BOXOFFICE_TEST_PG_URL"),
+             schema);
+    char sql[96];
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+    pg_run(false, sql);
+}
+#endif
 
 static void setup(void)
 {
     strcpy(dir, "/tmp/bo_store_XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/store.db", dir);
+#ifdef BO_TEST_PG
+    setup_pg();
+#else
     snprintf(url, sizeof(url), "sqlite:%s", path);
+#endif
 }
 
 static void teardown(void)
@@ -43,6 +101,10 @@ static void teardown(void)
     snprintf(p, sizeof(p), "%s-shm", path);
     unlink(p);
     rmdir(dir);
+#ifdef BO_TEST_PG
+    snprintf(p, sizeof(p), "DROP SCHEMA %s CASCADE", schema);
+    pg_run(false, p);
+#endif
 }
 
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 60);
@@ -365,6 +427,25 @@ static void expect_run(const struct seen *sn, size_t *i, uint64_t event, uint64_
     }
 }
 
+#ifdef BO_TEST_PG
+/* The first column of the first row of sql, run on the test's schema. */
+static long long sql_int(const char *sql)
+{
+    PGconn *c = pg_conn(true);
+    PGresult *res = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(res));
+    cr_assert_gt(PQntuples(res), 0, "%s", sql);
+    long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+static void sql_exec(const char *sql)
+{
+    pg_run(true, sql);
+}
+#else
 /* The first column of the first row of sql, run on the file directly. */
 static long long sql_int(const char *sql)
 {
@@ -392,13 +473,17 @@ static void sql_exec(const char *sql)
     sqlite3_close(db);
 }
 
+#endif
+
 /* ---- opening ------------------------------------------------------------ */
 
 Test(store, open_rejects_unknown_urls)
 {
     bo_store_t *s = (bo_store_t *)1;
 
-    cr_assert_eq(bo_store_open("postgresql://localhost/boxoffice", &s), BO_EINVAL);
+    cr_assert_eq(bo_store_open("postgresql://", &s), BO_EINVAL);
+    cr_assert_null(s);
+    cr_assert_eq(bo_store_open("postgresql://127.0.0.1:1/boxoffice", &s), BO_EIO); /* no server */
     cr_assert_null(s);
     cr_assert_eq(bo_store_open("", &s), BO_EINVAL);
     cr_assert_eq(bo_store_open("sqlite:", &s), BO_EINVAL);
@@ -409,6 +494,7 @@ Test(store, open_rejects_unknown_urls)
     bo_store_close(NULL);
 }
 
+#ifndef BO_TEST_PG /* the SQLite file itself */
 static unsigned mode_of(const char *suffix)
 {
     char p[160];
@@ -552,6 +638,8 @@ Test(store, a_read_only_store_or_a_directory_is_refused)
     expect_store_refused(BO_EIO, "it does not exist and its directory");
 }
 
+#endif
+
 Test(store, empty_database_loads_nothing_and_has_the_schema)
 {
     struct seen sn = {0};
@@ -564,6 +652,15 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
     cr_assert_eq(bo_store_load(s, &visitor, &sn), BO_ESTATE);
     bo_store_flush(s); /* nothing queued: returns at once */
     bo_store_close(s);
+#ifdef BO_TEST_PG
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), 1);
+    cr_assert_eq(sql_int("SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+                         " current_schema() AND table_name IN ('venues','events','ga','sold',"
+                         "'log','snapshots','idem','docs','outbox','doc_keys','store_commits')"),
+                 11);
+    cr_assert_eq(load_all(&sn), 0); /* reopening runs no migration again */
+    cr_assert_eq(sql_int("SELECT version FROM schema_version"), 1);
+#else
     cr_assert_eq(sql_int("PRAGMA user_version"), 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
                          "('venues','events','ga','sold','log','snapshots','idem','docs',"
@@ -576,6 +673,7 @@ Test(store, empty_database_loads_nothing_and_has_the_schema)
     cr_assert_eq(load_all(&sn), 0);
     cr_assert_eq(sql_int("PRAGMA user_version"), 4);
     cr_assert_eq(sql_int("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+#endif
 }
 
 /* ---- round trip --------------------------------------------------------- */
@@ -1196,6 +1294,7 @@ Test(store, concurrent_submitters_share_commits)
     free(sn.recs);
 }
 
+#ifndef BO_TEST_PG /* the SQLite file itself */
 static long long file_size(const char *p)
 {
     struct stat stbuf;
@@ -1230,6 +1329,8 @@ Test(store, the_checkpointer_copies_the_wal_into_the_database)
     cr_assert_geq(after, before + 100 * 1024, "database %lld bytes, then %lld", before, after);
     free(t);
 }
+
+#endif
 
 static void submit_during_close(struct trec *t)
 {
@@ -1309,6 +1410,16 @@ Test(store, load_refuses_gaps_and_orphans_and_stops_on_request)
     commit_seqs(1, 2, 2); /* now 1, 3, 2 in the log: sorted, whole again */
     cr_assert_eq(load_all(&sn), 0);
     cr_assert_eq(sn.nrecs, 5);
+#ifdef BO_TEST_PG
+    /* PostgreSQL's log is keyed by (event, seq): a duplicate is refused */
+    cr_assert_eq(sql_int("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()"
+                         " AND tablename = 'log' AND indexdef LIKE '%UNIQUE%(event, seq)%'"),
+                 1);
+    sql_exec("INSERT INTO log(event, seq, at_ms, body) VALUES(77, 1, 0, '\\x00')");
+    cr_assert_eq(load_all(&sn), BO_ECORRUPT, "a record of an unknown event");
+    sql_exec("DELETE FROM log WHERE event = 77");
+    sql_exec("INSERT INTO snapshots VALUES(0, 1, 0, '\\x00')");
+#else
     commit_seqs(1, 2, 2); /* a duplicate seq */
     cr_assert_eq(load_all(&sn), BO_ECORRUPT);
     sql_exec("DELETE FROM log WHERE id = (SELECT max(id) FROM log)");
@@ -1317,6 +1428,7 @@ Test(store, load_refuses_gaps_and_orphans_and_stops_on_request)
     cr_assert_eq(load_all(&sn), BO_ECORRUPT, "a record of an unknown event");
     sql_exec("DELETE FROM log WHERE event = 77");
     sql_exec("INSERT INTO snapshots VALUES(0, 1, 0, x'00', 0)");
+#endif
     cr_assert_eq(load_all(&sn), BO_ECORRUPT, "a snapshot of an unknown event");
     free(sn.recs);
 }

@@ -303,7 +303,7 @@ export async function apiState(srv, ev) {
  * assert it is legal throughout; returns the replay.
  */
 export async function fileReplay(srv, ev, { nowMs = Date.now() } = {}) {
-    const file = await readEventFile(srv.dbPath, ev.event.id);
+    const file = await readEventFile(srv, ev.event.id);
     assert.equal(file.eventRows, 1, 'the event is in the events table');
     const capacity = ev.map.ga_areas.map((g) => g.capacity);
     assert.deepEqual(file.ga.map((g) => [g.area, g.capacity]), capacity.map((c, i) => [i, c]), 'ga table: one row per area with its capacity');

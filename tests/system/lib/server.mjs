@@ -4,10 +4,15 @@
 // the same file; JSON requests over fetch; the SQLite file read directly
 // with Debian's sqlite3 command line.
 //
+// BOXOFFICE_TEST_DB=pg: each Server gets a fresh database (CREATE DATABASE)
+// in one private PostgreSQL cluster that this test process starts on first
+// use (scripts/pg-cluster) and stops by its PID when it exits; --db is its
+// URL, and sql() runs the query there with psql (results as JSON).
+//
 // Every process started here is remembered and killed by PID when the test
 // process exits, so a failed test never leaves a server behind.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +30,52 @@ export const BIN = process.env.BOXOFFICE_BIN ? resolve(process.env.BOXOFFICE_BIN
 const START_TIMEOUT_MS = 30000;
 const STOP_TIMEOUT_MS = 15000;
 const REQUEST_TIMEOUT_MS = 20000;
+
+/** Which store each Server uses: 'sqlite' (default) or 'pg' (BOXOFFICE_TEST_DB). */
+export const TEST_DB = process.env.BOXOFFICE_TEST_DB || 'sqlite';
+const PG_CLUSTER = join(ROOT, 'scripts/pg-cluster');
+const PSQL = '/usr/lib/postgresql/15/bin/psql';
+let pgCluster = null; // {dir, url} once started: one per test process
+
+/** The shared cluster of this process, started on first use. */
+async function sharedPg() {
+    if (pgCluster) return pgCluster;
+    const dir = `/tmp/boxoffice-pg-${randomBytes(6).toString('hex')}`;
+    pgCluster = { dir, url: null };
+    process.on('exit', () => {
+        try {
+            execFileSync(PG_CLUSTER, ['stop', dir], { stdio: 'ignore' });
+            if (!process.env.BOXOFFICE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+        } catch {
+            /* nothing to stop */
+        }
+    });
+    const { stdout } = await execFileP(PG_CLUSTER, ['start', dir]);
+    pgCluster.url = stdout.trim();
+    return pgCluster;
+}
+
+/** psql on url: the output of one command (-At, no psqlrc). */
+async function psql(url, command) {
+    const { stdout } = await execFileP(PSQL, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', url, '-c', command], {
+        maxBuffer: 512 * 1024 * 1024,
+    });
+    return stdout;
+}
+
+/** A fresh database in the shared cluster: its URL. */
+export async function freshPgDatabase() {
+    const pg = await sharedPg();
+    const name = `bo_${randomBytes(6).toString('hex')}`;
+    await psql(pg.url.replace(/\/boxoffice$/, '/postgres'), `CREATE DATABASE ${name}`);
+    return pg.url.replace(/\/boxoffice$/, `/${name}`);
+}
+
+/** Rows of a query on a PostgreSQL database, as sqliteQuery gives them. */
+export async function pgQuery(url, query) {
+    const out = await psql(url, `SELECT coalesce(json_agg(t), '[]') FROM (${query}) t`);
+    return JSON.parse(out.trim() || '[]');
+}
 
 /** A fresh directory under the system temp dir (removed by cleanup()). */
 export function tempDir(tag = 'boxoffice-systest-') {
@@ -53,6 +104,9 @@ export class Server {
         this.logPath = join(this.dir, 'server.log');
         this.token = opts.token === null ? null : opts.token || newToken();
         if (this.token) writeFileSync(this.tokenFile, this.token + '\n', { mode: 0o600 });
+        // opts.dbUrl: this store URL instead of the SQLite file (Server.start
+        // makes one under BOXOFFICE_TEST_DB=pg)
+        this.dbUrl = opts.dbUrl || null;
         this.child = null;
         this.starts = 0;
         this.tail = []; // last lines of stderr, for failure messages
@@ -60,6 +114,7 @@ export class Server {
 
     static async start(opts = {}) {
         const s = new Server(opts);
+        if (TEST_DB === 'pg' && !opts.dbUrl) s.dbUrl = await freshPgDatabase();
         await s.launch();
         return s;
     }
@@ -73,7 +128,7 @@ export class Server {
         const args = [
             'serve',
             '--listen', '127.0.0.1:0',
-            '--db', `sqlite:${this.dbPath}`,
+            '--db', this.dbUrl || `sqlite:${this.dbPath}`,
             '--admin-token-file', this.tokenFile,
         ];
         if (this.opts.demo) args.push('--demo');
@@ -179,9 +234,10 @@ export class Server {
         return this.req('DELETE', path, opts);
     }
 
-    /** Rows of a query on the SQLite file (see sqliteQuery). */
+    /** Rows of a query on the store: the SQLite file (see sqliteQuery),
+     * or the PostgreSQL database (pgQuery). */
     sql(query) {
-        return sqliteQuery(this.dbPath, query);
+        return this.dbUrl ? pgQuery(this.dbUrl, query) : sqliteQuery(this.dbPath, query);
     }
 }
 

@@ -124,15 +124,18 @@ export function decodeSnapshot(buf) {
     return { blocked, holds };
 }
 
-/** Everything the file holds about one event ("evt_…"). */
-export async function readEventFile(dbPath, eventId) {
+/** Everything the store holds about one event ("evt_…"): store is the
+ * SQLite file's path, or a Server (its sql(): SQLite or PostgreSQL). */
+export async function readEventFile(store, eventId) {
     const ev = internalId(eventId).toString();
+    const q = typeof store === 'string' ? (sql) => sqliteQuery(store, sql) : (sql) => store.sql(sql);
+    const hex = typeof store !== 'string' && store.dbUrl ? "upper(encode(body, 'hex'))" : 'hex(body)';
     const [log, snaps, ga, sold, events] = await Promise.all([
-        sqliteQuery(dbPath, `SELECT seq, at_ms, hex(body) AS body FROM log WHERE event = ${ev} ORDER BY seq`),
-        sqliteQuery(dbPath, `SELECT seq, at_ms, hex(body) AS body FROM snapshots WHERE event = ${ev}`),
-        sqliteQuery(dbPath, `SELECT area, capacity, sold FROM ga WHERE event = ${ev} ORDER BY area`),
-        sqliteQuery(dbPath, `SELECT seat FROM sold WHERE event = ${ev} ORDER BY seat`),
-        sqliteQuery(dbPath, `SELECT CAST(venue AS TEXT) AS venue FROM events WHERE id = ${ev}`),
+        q(`SELECT seq, at_ms, ${hex} AS body FROM log WHERE event = ${ev} ORDER BY seq`),
+        q(`SELECT seq, at_ms, ${hex} AS body FROM snapshots WHERE event = ${ev}`),
+        q(`SELECT area, capacity, sold FROM ga WHERE event = ${ev} ORDER BY area`),
+        q(`SELECT seat FROM sold WHERE event = ${ev} ORDER BY seat`),
+        q(`SELECT CAST(venue AS TEXT) AS venue FROM events WHERE id = ${ev}`),
     ]);
     return {
         log: log.map((row) => ({ seq: row.seq, at_ms: row.at_ms, mut: decodeMutation(Buffer.from(row.body, 'hex')) })),
