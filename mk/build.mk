@@ -101,6 +101,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# bench_peers, the peer designs' client (PostgreSQL and Redis), alone links
+# libpq and hiredis: their flags are read for it only, when it is built.
+PEER_PKGS := libpq hiredis
+$(BUILD)/obj/bench/bench_peers.o: CFLAGS += $(shell pkg-config --cflags $(PEER_PKGS))
+$(BUILD)/bench/bench_peers: LDLIBS += $(shell pkg-config --libs $(PEER_PKGS))
+
 # The build itself on a fresh machine (below), formatting, the layers, the
 # docs' cited numbers, every unit suite, the threaded suites under
 # ThreadSanitizer, then the system tests over HTTP.

@@ -1,0 +1,838 @@
+/*
+ * bench_peers.c - the designs a box office would pick instead of boxoffice,
+ * each in its best form with no HTTP in front, under the hot-event hold
+ * workload of `make bench-compare` (bench/bench_compare.sh): random 2-seat
+ * all-or-nothing holds of adjacent seats on one hot event, each with a
+ * 5-minute expiry; when the event is full, a fresh one.
+ *
+ *   pg-forupdate   PostgreSQL, pretix/alf.io style: BEGIN; SELECT the two
+ *                  seat rows FOR UPDATE; the client checks both free or
+ *                  expired; UPDATE them to held (hold id, expiry); INSERT
+ *                  the hold; COMMIT (or ROLLBACK). Two round trips, each a
+ *                  pipeline of prepared statements (libpq pipeline mode).
+ *   pg-condupdate  PostgreSQL, one call of a PL/pgSQL function: UPDATE both
+ *                  seats WHERE free or expired, check the row count (2, or
+ *                  raise: all or nothing), INSERT the hold. One round trip.
+ *   redis          Redis, EVALSHA of a Lua script: both seat keys absent
+ *                  (free, or expired by Redis), then SET both and the hold
+ *                  key with a 5-minute PX expiry. One round trip.
+ *
+ * Durability is the server's (PostgreSQL's defaults: fsync on,
+ * synchronous_commit on; Redis as bench_compare.sh starts it). Each client
+ * is one connection with one hold in flight, as a pool of application
+ * workers would hold; THREADS threads each run an epoll loop over their
+ * share of the clients, so the client costs a few microseconds of CPU per
+ * hold and is not what limits a leg (it prints its own CPU use).
+ *
+ * Pairs are dealt as bench/http/holds.lua deals them to boxoffice: an
+ * event's SEATS/2 pairs (seats 2k-1 and 2k) in a random order, each pair
+ * once, so every hold should succeed, and the holds of one event run at the
+ * same time; the last pair dealt fills the event and the next hold goes to a
+ * fresh one. PostgreSQL's events (SEATS seat rows each) are created a few
+ * ahead by a thread of their own; Redis needs none (keys).
+ *
+ * At the end each leg checks itself: seats held (rows with a hold id; seat
+ * keys) against successful holds x 2, holds stored against successful holds
+ * (and on PostgreSQL every hold's two seats pointing at it). The schema or
+ * the Redis keyspace is emptied first: one invocation is one measurement.
+ *
+ * Usage: bench_peers MODE TARGET CLIENTS SECONDS
+ *   MODE pg-forupdate | pg-condupdate | redis; TARGET a libpq URL, or
+ *   HOST:PORT for redis. Env: BOXOFFICE_COMPARE_SEATS (seats per event,
+ *   20000), BOXOFFICE_COMPARE_CLIENT_THREADS (2).
+ * Last line: result design=… clients=… holds_per_s=… p99_ms=… check=ok|FAIL
+ * (exit 1 when the check fails or a hold errs).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS  1024
+#define MAX_THREADS  16
+#define HOLD_TTL_MS  300000
+#define EVENTS_AHEAD 2
+#define HIST_US      10     /* histogram bucket width */
+#define HIST_BUCKETS 200000 /* 2 s; slower holds land in the last */
+
+enum mode { PG_FORUPDATE, PG_CONDUPDATE, REDIS };
+
+/* Where a client is in its hold. */
+enum step { IDLE, STALLED, SELECTING, WRITING, ROLLING_BACK, CALLING, EVALING, DONE };
+
+struct client {
+    struct worker *w;
+    int fd;
+    PGconn *pg;
+    redisReader *rd;
+    enum step step;
+    uint64_t dealt; /* the pair's number in the deal */
+    uint64_t hold_id;
+    int event, seat_a;
+    int rows_free; /* SELECT FOR UPDATE: rows found free or expired */
+    bool err;      /* this hold got an error result */
+    bool want_out; /* EPOLLOUT asked for */
+    uint64_t t0_ns;
+    char out[512]; /* redis: the formatted command not yet written */
+    size_t out_len, out_off;
+};
+
+struct worker {
+    pthread_t tid;
+    int epfd;
+    struct client *clients;
+    int nclients;
+    uint64_t ok, ok_in_window, refused, errors;
+    uint64_t *hist; /* latency of every answered hold, HIST_US buckets */
+    char first_error[256];
+};
+
+static enum mode mode;
+static const char *target;
+static int seats_per_event = 20000;
+static uint64_t deadline_ns;
+static char redis_sha[64];
+static atomic_uint_fast64_t dealt_pairs;
+static atomic_uint_fast64_t hold_ids;
+static atomic_int events_ready; /* events 1..events_ready have their seats */
+static atomic_bool stopping;
+static atomic_uint_fast64_t event_wait_ns;
+
+static const char *const LUA = "if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end\n"
+                               "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+                               "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])\n"
+                               "redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])\n"
+                               "return 1\n";
+
+static const char *const SCHEMA =
+    "DROP FUNCTION IF EXISTS bench_hold(int, int, int, bigint);"
+    "DROP TABLE IF EXISTS hold, seat;"
+    "CREATE TABLE seat (event_id int NOT NULL, seat_no int NOT NULL, hold_id bigint,"
+    " held_until timestamptz, PRIMARY KEY (event_id, seat_no));"
+    "CREATE TABLE hold (id bigint PRIMARY KEY, event_id int NOT NULL, seat_a int NOT NULL,"
+    " seat_b int NOT NULL, expires_at timestamptz NOT NULL);"
+    "CREATE FUNCTION bench_hold(ev int, a int, b int, hid bigint) RETURNS void"
+    " LANGUAGE plpgsql AS $$ DECLARE n int; BEGIN"
+    " UPDATE seat SET hold_id = hid, held_until = now() + interval '5 minutes'"
+    "  WHERE event_id = ev AND seat_no IN (a, b) AND (hold_id IS NULL OR held_until < now());"
+    " GET DIAGNOSTICS n = ROW_COUNT;"
+    " IF n <> 2 THEN RAISE EXCEPTION 'seats taken' USING ERRCODE = 'P0001'; END IF;"
+    " INSERT INTO hold VALUES (hid, ev, a, b, now() + interval '5 minutes');"
+    " END $$;";
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "bench_peers: %s: %s\n", what, detail ? detail : "");
+    exit(2);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* The pair number dealt d stands for: its event (1-based) and the first of
+ * its two seats (1-based; the second is seat_a + 1). Each event visits its
+ * pairs in the order offset, offset + step, ... (mod pairs, step coprime
+ * with pairs): every pair once, in an order of its own. */
+static void deal(uint64_t d, int *event, int *seat_a)
+{
+    uint64_t pairs = (uint64_t)seats_per_event / 2, e = d / pairs + 1, k = d % pairs;
+    uint64_t offset = mix(e) % pairs, step = mix(e * 7 + 3) % pairs;
+
+    if (step == 0)
+        step = 1;
+    while (gcd(step, pairs) != 1)
+        step = step % (pairs - 1) + 1;
+    *event = (int)e;
+    *seat_a = (int)(2 * ((offset + k * step) % pairs) + 1);
+}
+
+/* Asks epoll for writability while the client has bytes the socket did
+ * not take (a syscall only when that changes). */
+static void set_events(int fd, struct client *c, bool want_out)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
+
+    if (want_out == c->want_out)
+        return;
+    if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+        die("epoll_ctl", strerror(errno));
+    c->want_out = want_out;
+}
+
+/* PostgreSQL: the pipeline queued, flushed as far as the socket takes it. */
+static void pg_flush(struct client *c)
+{
+    int r = PQflush(c->pg);
+
+    if (r < 0)
+        die("PQflush", PQerrorMessage(c->pg));
+    set_events(c->fd, c, r == 1);
+}
+
+static void pg_send(struct client *c, const char *stmt, int n, const char *const *params)
+{
+    int r = stmt ? PQsendQueryPrepared(c->pg, stmt, n, params, NULL, NULL, 0)
+                 : PQsendQueryParams(c->pg, params[0], 0, NULL, NULL, NULL, NULL, 0);
+
+    if (!r)
+        die("send", PQerrorMessage(c->pg));
+}
+
+static void pg_sync(struct client *c)
+{
+    if (!PQpipelineSync(c->pg))
+        die("PQpipelineSync", PQerrorMessage(c->pg));
+    pg_flush(c);
+}
+
+static void pg_start(struct client *c)
+{
+    char ev[16], a[16], b[16], h[24];
+    const char *p[4] = {ev, a, b, h};
+    const char *begin[1] = {"BEGIN"};
+
+    snprintf(ev, sizeof ev, "%d", c->event);
+    snprintf(a, sizeof a, "%d", c->seat_a);
+    snprintf(b, sizeof b, "%d", c->seat_a + 1);
+    snprintf(h, sizeof h, "%llu", (unsigned long long)c->hold_id);
+    c->rows_free = 0;
+    if (mode == PG_CONDUPDATE) {
+        pg_send(c, "hold", 4, p);
+        c->step = CALLING;
+    } else {
+        pg_send(c, NULL, 0, begin);
+        pg_send(c, "lock", 3, p);
+        c->step = SELECTING;
+    }
+    pg_sync(c);
+}
+
+/* FOR UPDATE's second round trip: write the hold and commit if both rows
+ * were free, else roll back. */
+static void pg_write(struct client *c)
+{
+    char ev[16], a[16], b[16], h[24];
+    const char *p[4] = {ev, a, b, h};
+    const char *sql[1] = {"COMMIT"};
+
+    snprintf(ev, sizeof ev, "%d", c->event);
+    snprintf(a, sizeof a, "%d", c->seat_a);
+    snprintf(b, sizeof b, "%d", c->seat_a + 1);
+    snprintf(h, sizeof h, "%llu", (unsigned long long)c->hold_id);
+    if (c->rows_free == 2 && !c->err) {
+        pg_send(c, "seize", 4, p);
+        pg_send(c, "record", 4, p);
+        c->step = WRITING;
+    } else {
+        sql[0] = "ROLLBACK";
+        c->step = ROLLING_BACK;
+    }
+    pg_send(c, NULL, 0, sql);
+    pg_sync(c);
+}
+
+static void redis_writable(struct client *c);
+
+static void redis_start(struct client *c)
+{
+    char k1[48], k2[48], k3[48], id[24], ttl[16], doc[64];
+    char *cmd = NULL;
+    int n;
+
+    snprintf(k1, sizeof k1, "s:%d:%d", c->event, c->seat_a);
+    snprintf(k2, sizeof k2, "s:%d:%d", c->event, c->seat_a + 1);
+    snprintf(k3, sizeof k3, "h:%llu", (unsigned long long)c->hold_id);
+    snprintf(id, sizeof id, "%llu", (unsigned long long)c->hold_id);
+    snprintf(ttl, sizeof ttl, "%d", HOLD_TTL_MS);
+    snprintf(doc, sizeof doc, "%d:%d:%d", c->event, c->seat_a, c->seat_a + 1);
+    n = redisFormatCommand(&cmd, "EVALSHA %s 3 %s %s %s %s %s %s", redis_sha, k1, k2, k3, id, ttl,
+                           doc);
+    if (n < 0 || (size_t)n > sizeof c->out)
+        die("redisFormatCommand", "too long");
+    memcpy(c->out, cmd, (size_t)n);
+    redisFreeCommand(cmd);
+    c->out_len = (size_t)n;
+    c->out_off = 0;
+    c->step = EVALING;
+    redis_writable(c);
+}
+
+/* The next hold of a client: a pair from the deal, sent when its event's
+ * seats exist (else the client waits: STALLED). After the deadline the
+ * client stops. */
+static void next_hold(struct client *c, uint64_t now)
+{
+    if (c->step != STALLED) {
+        if (now >= deadline_ns) {
+            c->step = DONE;
+            return;
+        }
+        c->dealt = atomic_fetch_add(&dealt_pairs, 1);
+        deal(c->dealt, &c->event, &c->seat_a);
+        c->hold_id = atomic_fetch_add(&hold_ids, 1) + 1;
+        c->t0_ns = now;
+    }
+    if (c->event > atomic_load(&events_ready)) {
+        c->step = STALLED;
+        return;
+    }
+    if (c->step == STALLED)
+        atomic_fetch_add(&event_wait_ns, now - c->t0_ns);
+    c->err = false;
+    if (mode == REDIS)
+        redis_start(c);
+    else
+        pg_start(c);
+}
+
+static void record_error(struct worker *w, const char *msg)
+{
+    if (w->first_error[0] == '\0')
+        snprintf(w->first_error, sizeof w->first_error, "%s", msg);
+}
+
+/* One hold answered: count it (ok, refused or error), then the next. */
+static void finish(struct client *c, int outcome)
+{
+    struct worker *w = c->w;
+    uint64_t t = now_ns(), us = (t - c->t0_ns) / 1000, b = us / HIST_US;
+
+    w->hist[b < HIST_BUCKETS ? b : HIST_BUCKETS - 1]++;
+    if (outcome > 0) {
+        w->ok++;
+        if (t <= deadline_ns)
+            w->ok_in_window++;
+    } else if (outcome == 0) {
+        w->refused++;
+    } else {
+        w->errors++;
+    }
+    c->step = IDLE;
+    next_hold(c, t);
+}
+
+/* A result of the client's pipeline: what it says about the hold. */
+static void pg_result(struct client *c, PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+
+    if (st == PGRES_FATAL_ERROR) {
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* the function's own refusal (seats taken) is not an error */
+        if (!(mode == PG_CONDUPDATE && code && strcmp(code, "P0001") == 0)) {
+            c->err = true;
+            record_error(c->w, PQresultErrorMessage(r));
+        } else {
+            c->rows_free = -1;
+        }
+    } else if (st == PGRES_PIPELINE_ABORTED) {
+        c->err = true;
+    } else if (st == PGRES_TUPLES_OK && c->step == SELECTING) {
+        for (int i = 0; i < PQntuples(r); i++)
+            c->rows_free += PQgetvalue(r, i, 0)[0] == 't';
+    }
+}
+
+/* At the pipeline's sync: the step's results are all in. */
+static void pg_synced(struct client *c)
+{
+    switch (c->step) {
+    case SELECTING:
+        pg_write(c); /* commits, or rolls back on an error or a taken seat */
+        return;
+    case WRITING:
+        finish(c, c->err ? -1 : 1);
+        return;
+    case ROLLING_BACK:
+        finish(c, c->err ? -1 : 0);
+        return;
+    case CALLING:
+        finish(c, c->err ? -1 : c->rows_free < 0 ? 0 : 1);
+        return;
+    default:
+        die("pipeline", "a sync in no step");
+    }
+}
+
+static bool pg_in_flight(const struct client *c)
+{
+    return c->step == SELECTING || c->step == WRITING || c->step == ROLLING_BACK ||
+           c->step == CALLING;
+}
+
+/* Every result that has arrived. In pipeline mode one NULL ends each
+ * query's results; two in a row mean nothing more is queued. */
+static void pg_readable(struct client *c)
+{
+    int nulls = 0;
+
+    if (!PQconsumeInput(c->pg))
+        die("PQconsumeInput", PQerrorMessage(c->pg));
+    while (pg_in_flight(c) && !PQisBusy(c->pg)) {
+        PGresult *r = PQgetResult(c->pg);
+
+        if (r == NULL) {
+            if (++nulls > 1)
+                break;
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            pg_synced(c); /* sends the next step, if any */
+            continue;
+        }
+        pg_result(c, r);
+        PQclear(r);
+    }
+}
+
+static void redis_writable(struct client *c)
+{
+    if (c->step != EVALING)
+        return;
+    while (c->out_off < c->out_len) {
+        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        if (n < 0) {
+            if (errno == EAGAIN) {
+                set_events(c->fd, c, true);
+                return;
+            }
+            die("write to redis", strerror(errno));
+        }
+        c->out_off += (size_t)n;
+    }
+    set_events(c->fd, c, false);
+}
+
+static void redis_readable(struct client *c)
+{
+    char buf[4096];
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    void *reply = NULL;
+
+    if (n <= 0) {
+        if (n < 0 && errno == EAGAIN)
+            return;
+        die("read from redis", n == 0 ? "closed" : strerror(errno));
+    }
+    if (redisReaderFeed(c->rd, buf, (size_t)n) != REDIS_OK)
+        die("redisReaderFeed", c->rd->errstr);
+    if (redisReaderGetReply(c->rd, &reply) != REDIS_OK)
+        die("redisReaderGetReply", c->rd->errstr);
+    if (reply == NULL)
+        return;
+    redisReply *r = reply;
+    int outcome = r->type == REDIS_REPLY_INTEGER ? (r->integer == 1 ? 1 : 0) : -1;
+    if (outcome < 0)
+        record_error(c->w, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(reply);
+    finish(c, outcome);
+}
+
+static bool any_running(struct worker *w, bool *stalled)
+{
+    bool running = false;
+
+    *stalled = false;
+    for (int i = 0; i < w->nclients; i++) {
+        running |= w->clients[i].step != DONE;
+        *stalled |= w->clients[i].step == STALLED;
+    }
+    return running;
+}
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct epoll_event evs[64];
+    bool stalled;
+
+    for (int i = 0; i < w->nclients; i++)
+        next_hold(&w->clients[i], now_ns());
+    while (any_running(w, &stalled)) {
+        int n = epoll_wait(w->epfd, evs, 64, stalled ? 1 : 100);
+        for (int i = 0; i < n; i++) {
+            struct client *c = evs[i].data.ptr;
+            bool in = evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP),
+                 out = evs[i].events & EPOLLOUT;
+            if (mode == REDIS) {
+                if (out)
+                    redis_writable(c);
+                if (in)
+                    redis_readable(c);
+            } else {
+                if (out)
+                    pg_flush(c);
+                if (in)
+                    pg_readable(c);
+            }
+        }
+        if (stalled)
+            for (int i = 0; i < w->nclients; i++)
+                if (w->clients[i].step == STALLED)
+                    next_hold(&w->clients[i], now_ns());
+    }
+    return NULL;
+}
+
+static PGconn *pg_connect(void)
+{
+    PGconn *pg = PQconnectdb(target);
+
+    if (PQstatus(pg) != CONNECTION_OK)
+        die("connect to PostgreSQL", PQerrorMessage(pg));
+    return pg;
+}
+
+static void pg_exec(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        die(sql, PQerrorMessage(pg));
+    PQclear(r);
+}
+
+static void pg_prepare(PGconn *pg, const char *name, const char *sql)
+{
+    PGresult *r = PQprepare(pg, name, sql, 0, NULL);
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        die(name, PQerrorMessage(pg));
+    PQclear(r);
+}
+
+static void pg_open(struct client *c)
+{
+    c->pg = pg_connect();
+    pg_exec(c->pg, "SET client_min_messages = warning");
+    pg_prepare(c->pg, "lock",
+               "SELECT hold_id IS NULL OR held_until < now() FROM seat"
+               " WHERE event_id = $1 AND seat_no IN ($2, $3) FOR UPDATE");
+    pg_prepare(c->pg, "seize",
+               "UPDATE seat SET hold_id = $4, held_until = now() + interval '5 minutes'"
+               " WHERE event_id = $1 AND seat_no IN ($2, $3)");
+    pg_prepare(c->pg, "record",
+               "INSERT INTO hold VALUES ($4, $1, $2, $3, now() + interval '5 minutes')");
+    pg_prepare(c->pg, "hold", "SELECT bench_hold($1, $2, $3, $4)");
+    if (PQsetnonblocking(c->pg, 1) != 0 || !PQenterPipelineMode(c->pg))
+        die("pipeline mode", PQerrorMessage(c->pg));
+    c->fd = PQsocket(c->pg);
+}
+
+static void pg_create_event(PGconn *pg, int event)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof sql,
+             "INSERT INTO seat (event_id, seat_no) SELECT %d, g FROM generate_series(1, %d) g",
+             event, seats_per_event);
+    pg_exec(pg, sql);
+    atomic_store(&events_ready, event);
+}
+
+/* Keeps EVENTS_AHEAD events' seats ready past the one being dealt. */
+static void *producer_run(void *arg)
+{
+    PGconn *pg = arg;
+
+    while (!atomic_load(&stopping)) {
+        int dealing = (int)(atomic_load(&dealt_pairs) / (uint64_t)(seats_per_event / 2)) + 1;
+        if (atomic_load(&events_ready) < dealing + EVENTS_AHEAD)
+            pg_create_event(pg, atomic_load(&events_ready) + 1);
+        else
+            usleep(2000);
+    }
+    return NULL;
+}
+
+/* TARGET as HOST:PORT (an IPv4 address). */
+static int redis_target(char *host, size_t cap)
+{
+    const char *colon = strrchr(target, ':');
+
+    if (!colon || (size_t)(colon - target) >= cap)
+        die("redis target is not HOST:PORT", target);
+    memcpy(host, target, (size_t)(colon - target));
+    host[colon - target] = '\0';
+    return atoi(colon + 1);
+}
+
+/* A client's own non-blocking socket; hiredis only formats and parses. */
+static int redis_socket(void)
+{
+    char host[64];
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, port = redis_target(host, sizeof host);
+
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        die("redis target", host);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        die("connect to redis", strerror(errno));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
+        die("fcntl", strerror(errno));
+    return fd;
+}
+
+static redisContext *redis_control(void)
+{
+    char host[64];
+    int port = redis_target(host, sizeof host);
+    redisContext *rc = redisConnect(host, port);
+
+    if (rc == NULL || rc->err)
+        die("connect to redis", rc ? rc->errstr : "no memory");
+    return rc;
+}
+
+static redisReply *redis_cmd(redisContext *rc, const char *fmt, const char *arg)
+{
+    redisReply *r = redisCommand(rc, fmt, arg);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        die(fmt, r ? r->str : rc->errstr);
+    return r;
+}
+
+/* Keys matching pattern in the whole keyspace. */
+static uint64_t redis_count(redisContext *rc, const char *pattern)
+{
+    char cursor[32] = "0";
+    uint64_t n = 0;
+
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 10000", cursor, pattern);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            die("SCAN", rc->errstr);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        n += r->element[1]->elements;
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return n;
+}
+
+static void setup(struct worker *ws, int nthreads, int clients, void **control)
+{
+    if (mode == REDIS) {
+        redisContext *rc = redis_control();
+        freeReplyObject(redis_cmd(rc, "FLUSHALL", NULL));
+        redisReply *r = redis_cmd(rc, "SCRIPT LOAD %s", LUA);
+        snprintf(redis_sha, sizeof redis_sha, "%s", r->str);
+        freeReplyObject(r);
+        atomic_store(&events_ready, INT32_MAX);
+        *control = rc;
+    } else {
+        PGconn *pg = pg_connect();
+        pg_exec(pg, "SET client_min_messages = warning");
+        pg_exec(pg, SCHEMA);
+        for (int e = 1; e <= EVENTS_AHEAD + 1; e++)
+            pg_create_event(pg, e);
+        *control = pg;
+    }
+    for (int i = 0; i < clients; i++) {
+        struct worker *w = &ws[i % nthreads];
+        struct client *c = &w->clients[w->nclients++];
+        c->w = w;
+        if (mode == REDIS) {
+            c->fd = redis_socket();
+            c->rd = redisReaderCreate();
+        } else {
+            pg_open(c);
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+            die("epoll_ctl", strerror(errno));
+    }
+}
+
+static uint64_t pg_count(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    uint64_t n;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        die(sql, PQerrorMessage(pg));
+    n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+/* The leg's own check: seats held vs successful holds x 2, holds stored vs
+ * successful holds; true when they agree. */
+static bool check(void *control, uint64_t ok)
+{
+    uint64_t seats, holds, linked;
+
+    if (mode == REDIS) {
+        seats = redis_count(control, "s:*");
+        holds = redis_count(control, "h:*");
+        linked = seats;
+    } else {
+        seats = pg_count(
+            control, "SELECT count(*) FROM seat WHERE hold_id IS NOT NULL AND held_until > now()");
+        holds = pg_count(control, "SELECT count(*) FROM hold");
+        linked =
+            pg_count(control, "SELECT count(*) FROM hold h JOIN seat s ON s.event_id = h.event_id"
+                              " AND s.seat_no IN (h.seat_a, h.seat_b) AND s.hold_id = h.id");
+    }
+    printf("check: %llu seats held, %llu successful holds x 2 = %llu; %llu holds stored; "
+           "%llu seats pointing at their hold: %s\n",
+           (unsigned long long)seats, (unsigned long long)ok, (unsigned long long)(2 * ok),
+           (unsigned long long)holds, (unsigned long long)linked,
+           seats == 2 * ok && holds == ok && linked == 2 * ok ? "ok"
+                                                              : "FAIL (a seat held twice or lost)");
+    return seats == 2 * ok && holds == ok && linked == 2 * ok;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static double percentile_ms(const uint64_t *hist, uint64_t total, double p)
+{
+    uint64_t want = (uint64_t)(p * (double)total + 0.5), seen = 0;
+
+    for (int b = 0; b < HIST_BUCKETS; b++) {
+        seen += hist[b];
+        if (seen >= want && seen > 0)
+            return (double)(b + 1) * HIST_US / 1000.0;
+    }
+    return 0;
+}
+
+static const char *mode_name(void)
+{
+    return mode == REDIS ? "redis" : mode == PG_FORUPDATE ? "pg_forupdate" : "pg_condupdate";
+}
+
+static void parse_args(int argc, char **argv, int *clients, double *seconds, int *nthreads)
+{
+    const char *env;
+
+    if (argc != 5)
+        die("usage", "bench_peers pg-forupdate|pg-condupdate|redis TARGET CLIENTS SECONDS");
+    if (strcmp(argv[1], "pg-forupdate") == 0)
+        mode = PG_FORUPDATE;
+    else if (strcmp(argv[1], "pg-condupdate") == 0)
+        mode = PG_CONDUPDATE;
+    else if (strcmp(argv[1], "redis") == 0)
+        mode = REDIS;
+    else
+        die("unknown mode", argv[1]);
+    target = argv[2];
+    *clients = atoi(argv[3]);
+    *seconds = atof(argv[4]);
+    if ((env = getenv("BOXOFFICE_COMPARE_SEATS")) != NULL)
+        seats_per_event = atoi(env);
+    *nthreads = (env = getenv("BOXOFFICE_COMPARE_CLIENT_THREADS")) != NULL ? atoi(env) : 2;
+    if (*clients < 1 || *clients > MAX_CLIENTS || *seconds <= 0 || *seconds > 3600 ||
+        seats_per_event < 4 || seats_per_event % 2 != 0 || seats_per_event > 1000000 ||
+        *nthreads < 1 || *nthreads > MAX_THREADS)
+        die("bad arguments",
+            "CLIENTS 1..1024, SECONDS 0..3600, even SEATS 4..1000000, THREADS 1..16");
+    if (*nthreads > *clients)
+        *nthreads = *clients;
+}
+
+int main(int argc, char **argv)
+{
+    int clients, nthreads;
+    double seconds, cpu0, cpu1;
+    struct worker ws[MAX_THREADS] = {0};
+    static uint64_t hist[HIST_BUCKETS];
+    uint64_t ok = 0, in_window = 0, refused = 0, errors = 0, answered = 0, t0;
+    void *control = NULL;
+    pthread_t producer;
+    bool good;
+
+    parse_args(argc, argv, &clients, &seconds, &nthreads);
+    for (int t = 0; t < nthreads; t++) {
+        ws[t].epfd = epoll_create1(0);
+        ws[t].clients = calloc((size_t)clients, sizeof(struct client));
+        ws[t].hist = calloc(HIST_BUCKETS, sizeof(uint64_t));
+        if (ws[t].epfd < 0 || !ws[t].clients || !ws[t].hist)
+            die("setup", "no memory");
+    }
+    setup(ws, nthreads, clients, &control);
+    if (mode != REDIS && pthread_create(&producer, NULL, producer_run, pg_connect()) != 0)
+        die("pthread_create", "producer");
+    cpu0 = cpu_s();
+    t0 = now_ns();
+    deadline_ns = t0 + (uint64_t)(seconds * 1e9);
+    for (int t = 0; t < nthreads; t++)
+        if (pthread_create(&ws[t].tid, NULL, worker_run, &ws[t]) != 0)
+            die("pthread_create", "worker");
+    for (int t = 0; t < nthreads; t++) {
+        pthread_join(ws[t].tid, NULL);
+        ok += ws[t].ok, in_window += ws[t].ok_in_window, refused += ws[t].refused,
+            errors += ws[t].errors;
+        for (int b = 0; b < HIST_BUCKETS; b++)
+            hist[b] += ws[t].hist[b];
+        if (ws[t].first_error[0])
+            fprintf(stderr, "bench_peers: first error: %s\n", ws[t].first_error);
+    }
+    cpu1 = cpu_s();
+    atomic_store(&stopping, true);
+    if (mode != REDIS)
+        pthread_join(producer, NULL);
+    answered = ok + refused + errors;
+    printf("%s: %d clients, %.1f s: %llu holds (%llu in the window), %llu refused, %llu errors; "
+           "%d events used; clients waited %.0f ms for fresh events; client CPU %.2f cores\n",
+           mode_name(), clients, seconds, (unsigned long long)ok, (unsigned long long)in_window,
+           (unsigned long long)refused, (unsigned long long)errors,
+           (int)(atomic_load(&dealt_pairs) / (uint64_t)(seats_per_event / 2)) + 1,
+           atomic_load(&event_wait_ns) / 1e6, (cpu1 - cpu0) / seconds);
+    good = check(control, ok) && errors == 0;
+    printf("result design=%s clients=%d holds_per_s=%.0f p50_ms=%.2f p99_ms=%.2f check=%s\n",
+           mode_name(), clients, (double)in_window / seconds, percentile_ms(hist, answered, 0.50),
+           percentile_ms(hist, answered, 0.99), good ? "ok" : "FAIL");
+    return good ? 0 : 1;
+}
