@@ -43,6 +43,7 @@ DURATION=${BOXOFFICE_COMPARE_SECONDS:-8}
 LEGS=${BOXOFFICE_COMPARE_LEGS:-boxoffice_sqlite boxoffice_pg pg_forupdate pg_condupdate redis_always redis_none}
 PLOT=${BOXOFFICE_COMPARE_PLOT:-docs/img/bench-compare.png}
 WRK_THREADS=${BOXOFFICE_BENCH_WRK_THREADS:-2}
+BUILD=${BUILD:-build}
 SECTIONS=20 ROWS=20 SEATS=50
 SEATS_PER_EVENT=$((SECTIONS * ROWS * SEATS))
 PAIRS=$((SEATS_PER_EVENT / 2))
@@ -65,24 +66,32 @@ free_port() {
 }
 
 # What the machine does during a leg: "<busy jiffies> <all jiffies> <disk
-# writes> <disk cache flushes>" (the disk of /tmp, where every store lives).
+# writes> <disk cache flushes> <server jiffies>" (the disk of /tmp, where
+# every store lives; the server is srv_pid, boxoffice or redis-server, when
+# it is one process: PostgreSQL's backends end with their connections, so
+# its share is the machine's less the client's).
 disk=$(basename "$(df --output=source /tmp | tail -1)")
+srv_pid=""
 machine() {
     echo "$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)" \
-        "$(awk -v d="$disk" '$3 == d {print $8, (NF >= 19 ? $19 : 0); f = 1} END {if (!f) print 0, 0}' /proc/diskstats)"
+        "$(awk -v d="$disk" '$3 == d {print $8, (NF >= 19 ? $19 : 0); f = 1} END {if (!f) print 0, 0}' /proc/diskstats)" \
+        "$([ -n "$srv_pid" ] && awk '{print $14 + $15}' "/proc/$srv_pid/stat" || echo -1)"
 }
-# "<cores busy> <writes/s> <flushes/s>" between two machine() samples.
+# "<cores busy> <writes/s> <flushes/s> <server cores>" between two
+# machine() samples, the seconds between them third.
 machine_delta() {
-    echo "$1 $2 $3" | awk -v n="$(nproc)" '{
-        printf "%.2f %.0f %.0f", ($5 - $1) / ($6 - $2) * n, ($7 - $3) / $9, ($8 - $4) / $9}'
+    echo "$1 $2 $3" | awk -v n="$(nproc)" -v hz="$(getconf CLK_TCK)" '{
+        printf "%.2f %.0f %.0f %s", ($6 - $1) / ($7 - $2) * n, ($8 - $3) / $11, ($9 - $4) / $11,
+            ($5 < 0 ? "-" : sprintf("%.2f", ($10 - $5) / hz / $11))}'
 }
 
 # One result: leg clients holds/s p99_ms check cores writes/s flushes/s
+# server_cores
 : >"$tmp/results"
 record() {
     echo "$*" >>"$tmp/results"
-    echo "$*" | awk '{printf "  %-16s %4d clients: %7s holds/s, p99 %7s ms, check %s; machine %s cores busy, disk %s writes/s, %s flushes/s\n",
-        $1, $2, $3, $4, $5, $6, $7, $8}'
+    echo "$*" | awk '{printf "  %-16s %4d clients: %7s holds/s, p99 %7s ms, check %s; machine %s cores busy (server %s), disk %s writes/s, %s flushes/s\n",
+        $1, $2, $3, $4, $5, $6, $9, $7, $8}'
 }
 
 echo "bench-compare: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
@@ -103,12 +112,13 @@ fi
 # Starts `boxoffice serve` on DB; sets url and auth; returns 1 (and leaves
 # the server's words in $tmp/server.log) when it exits instead of listening.
 start_boxoffice() {
-    build/boxoffice serve --listen 127.0.0.1:0 --db "$1" ${BOXOFFICE_BENCH_THREADS:+--threads $BOXOFFICE_BENCH_THREADS} \
+    "$BUILD/boxoffice" serve --listen 127.0.0.1:0 --db "$1" ${BOXOFFICE_BENCH_THREADS:+--threads $BOXOFFICE_BENCH_THREADS} \
         --admin-token-file "$tmp/token" --access-log off 2>"$tmp/server.log" &
     server=$!
+    srv_pid=$server
     for _ in $(seq 300); do
         grep -q 'listening on' "$tmp/server.log" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || { wait "$server" || true; server=""; return 1; }
+        kill -0 "$server" 2>/dev/null || { wait "$server" || true; server="" srv_pid=""; return 1; }
         sleep 0.1
     done
     url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/server.log" | head -1)
@@ -118,7 +128,7 @@ start_boxoffice() {
 
 stop_boxoffice() {
     kill -TERM "$server" && wait "$server" || true
-    server=""
+    server="" srv_pid=""
     rm -f "$tmp/token"
 }
 
@@ -185,10 +195,10 @@ boxoffice_leg() {
     if ! start_boxoffice "$db"; then
         echo "  $leg: the server refused --db ${db%%://*}://…: $(grep -v '^admin token' "$tmp/server.log" | tail -1)"
         echo "  $leg: boxoffice's PostgreSQL store is not built: boxoffice_pg_holds_per_s=nan"
-        for clients in $LEVELS; do record "$leg" "$clients" nan nan - - - -; done
+        for clients in $LEVELS; do record "$leg" "$clients" nan nan - - - - -; done
         return
     fi
-    build/boxoffice venue-gen --sections $SECTIONS --rows $ROWS --seats $SEATS --ga 0 --categories 4 >"$tmp/venue.json"
+    "$BUILD/boxoffice" venue-gen --sections $SECTIONS --rows $ROWS --seats $SEATS --ga 0 --categories 4 >"$tmp/venue.json"
     venue=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' \
         --data-binary @"$tmp/venue.json" "$url/api/v1/venues" | grep -o '"id":"ven_[0-9a-f]*"' | cut -d'"' -f4)
     starts=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
@@ -207,7 +217,7 @@ peers_leg() {
     for clients in $LEVELS; do
         m0=$(machine)
         t0=$(date +%s.%N)
-        build/bench/bench_peers "$mode" "$target" "$clients" "$DURATION" >"$tmp/peers.txt" || true
+        "$BUILD/bench/bench_peers" "$mode" "$target" "$clients" "$DURATION" >"$tmp/peers.txt" || true
         t1=$(date +%s.%N)
         m1=$(machine)
         sed '/^result /d; s/^/  /' "$tmp/peers.txt"
@@ -227,6 +237,7 @@ redis_leg() {
     redis-server --bind 127.0.0.1 --port "$port" --dir "$rdir" --protected-mode yes --daemonize no "$@" \
         >"$rdir/log" 2>&1 &
     redis=$!
+    srv_pid=$redis
     for _ in $(seq 100); do
         redis-cli -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.1
@@ -236,7 +247,7 @@ redis_leg() {
         "save '$(redis-cli -p "$port" config get save | tail -1)'"
     peers_leg "$leg" redis "127.0.0.1:$port"
     kill -TERM "$redis" && wait "$redis" || true
-    redis=""
+    redis="" srv_pid=""
 }
 
 for leg in $LEGS; do
@@ -267,17 +278,21 @@ if [ -s "$tmp/plot.dat" ]; then
 set terminal pngcairo size 1200,520 font ",10"
 set output "$PLOT"
 set multiplot layout 1,2 title "Hot-event 2-seat holds, $(date -u +%Y-%m-%d), $(nproc) cores, ${DURATION} s per point (make bench-compare)"
-set key top left
+set termoption noenhanced
+set key below horizontal
 set grid
 set xlabel "concurrent clients"
-set xtics (${LEVELS// /, })
 set logscale x 2
+set xrange [$(echo "$LEVELS" | tr ' ' '\n' | sort -n | head -1) / 1.4 : $(echo "$LEVELS" | tr ' ' '\n' | sort -n | tail -1) * 1.4]
+set xtics (${LEVELS// /, })
 set ylabel "successful holds/s"
+set yrange [0:*]
 set format y "%.0s%c"
 designs = "$designs"
 plot for [i = 1:words(designs)] "$tmp/plot.dat" index (i - 1) using 2:3 with linespoints lw 2 title word(designs, i)
 set ylabel "p99 latency (ms)"
 set logscale y 10
+set yrange [*:*]
 set format y "%g"
 plot for [i = 1:words(designs)] "$tmp/plot.dat" index (i - 1) using 2:4 with linespoints lw 2 title word(designs, i)
 unset multiplot
