@@ -94,8 +94,12 @@ record() {
         $1, $2, $3, $4, $5, $6, $9, $7, $8}'
 }
 
-echo "bench-compare: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-    "clients ${LEVELS// /, }; ${DURATION} s each; events of $SEATS_PER_EVENT seats"
+# How busy the machine is before the run (other work): 2 s of /proc/stat.
+m0=$(machine)
+sleep 2
+idle_busy=$(machine_delta "$m0" "$(machine)" 2 | cut -d' ' -f1)
+echo "bench-compare: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "$idle_busy cores busy before the run; clients ${LEVELS// /, }; ${DURATION} s each; events of $SEATS_PER_EVENT seats"
 
 # --- PostgreSQL: one private cluster for every PostgreSQL leg ------------
 pg_url=""
