@@ -8,16 +8,18 @@
 # design at the same numbers of concurrent clients, each client one hold in
 # flight, for the same time. The legs:
 #   boxoffice_sqlite  boxoffice over HTTP on SQLite, as bench_http.sh runs
-#                     it; wrk with bench/http/holds.lua (every pair's hold
-#                     from its own X-Forwarded-For address)
+#                     it; the requests bench/http/holds.lua sends (every
+#                     pair's hold from its own X-Forwarded-For address)
 #   boxoffice_pg      the same on PostgreSQL (--db postgresql://…), when
 #                     this build has that store; else nan and a line saying so
 #   pg_forupdate      PostgreSQL, SELECT … FOR UPDATE in a client transaction
 #   pg_condupdate     PostgreSQL, a conditional UPDATE in a PL/pgSQL function
 #   redis_always      Redis, a Lua script, AOF with appendfsync always
 #   redis_none        Redis, the same script, no persistence
-# The last four with no HTTP in front, through bench/bench_peers.c (C:
-# libpq pipeline mode, hiredis's parser over epoll). PostgreSQL is a private
+# The last four with no HTTP in front. Every leg's client is
+# bench/bench_peers.c (C, epoll, one connection per client, one hold in
+# flight each: HTTP/1.1 keep-alive to boxoffice, libpq pipeline mode,
+# hiredis's parser), so the legs differ only in their servers. PostgreSQL is a private
 # cluster (scripts/pg-cluster: durable defaults, fsync and synchronous_commit
 # on), Redis Debian's redis-server on a free loopback port in a temp dir;
 # both stopped by their PIDs at the end.
@@ -34,15 +36,14 @@
 # Knobs: BOXOFFICE_COMPARE_CLIENTS ("16 64 128"), BOXOFFICE_COMPARE_SECONDS
 # (per design and level, 8), BOXOFFICE_COMPARE_LEGS (the names above),
 # BOXOFFICE_COMPARE_PLOT (the PNG's path), BOXOFFICE_COMPARE_CLIENT_THREADS
-# (bench_peers' threads, 2), BOXOFFICE_BENCH_WRK_THREADS (2),
-# BOXOFFICE_BENCH_THREADS (the server's --threads).
+# (bench_peers' threads, 2), BOXOFFICE_BENCH_THREADS (the server's
+# --threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEVELS=${BOXOFFICE_COMPARE_CLIENTS:-16 64 128}
 DURATION=${BOXOFFICE_COMPARE_SECONDS:-8}
 LEGS=${BOXOFFICE_COMPARE_LEGS:-boxoffice_sqlite boxoffice_pg pg_forupdate pg_condupdate redis_always redis_none}
 PLOT=${BOXOFFICE_COMPARE_PLOT:-docs/img/bench-compare.png}
-WRK_THREADS=${BOXOFFICE_BENCH_WRK_THREADS:-2}
 BUILD=${BUILD:-build}
 SECTIONS=20 ROWS=20 SEATS=50
 SEATS_PER_EVENT=$((SECTIONS * ROWS * SEATS))
@@ -162,10 +163,32 @@ print(held, other)
 EOF
 }
 
-# One level: fresh events enough for `rate` holds/s (the last level's best,
-# with room), wrk for DURATION s, then the check.
+# Runs bench_peers MODE TARGET CLIENTS for DURATION s (more environment
+# before it, as VAR=value words); leaves its output in $tmp/peers.txt, the
+# machine's figures (machine_delta) in $tmp/machine, and shows its lines.
+run_peers() {
+    local m0 m1 t0 t1
+    m0=$(machine)
+    t0=$(date +%s.%N)
+    env "$@" "$DURATION" >"$tmp/peers.txt" || true
+    t1=$(date +%s.%N)
+    m1=$(machine)
+    machine_delta "$m0" "$m1" "$(echo "$t0 $t1" | awk '{print $2 - $1}')" >"$tmp/machine"
+    sed '/^result /d; /^check: by the caller/d; s/^/  /' "$tmp/peers.txt"
+}
+# A field of bench_peers' result line (nan when it has none).
+peers_field() {
+    local v
+    v=$(grep '^result ' "$tmp/peers.txt" | grep -o " $1=[^ ]*" | cut -d= -f2)
+    echo "${v:-nan}"
+}
+
+# One level: fresh events enough for `rate` holds/s (the best so far, with
+# room), bench_peers' http mode for DURATION s, then the check: seats held
+# over those events (their availability) = successful holds x 2 = the
+# server's own count of 201s x 2.
 boxoffice_level() {
-    local leg=$1 clients=$2 rate=$3 nevents events="" event before after t0 t1 m0 m1 p99 held other holds check
+    local leg=$1 clients=$2 rate=$3 nevents events="" event before after held other holds check
     nevents=$(echo "$rate $DURATION $PAIRS" | awk '{printf "%d", $1 * 1.5 * $2 / $3 + 2}')
     for _ in $(seq "$nevents"); do
         event=$(new_event)
@@ -173,29 +196,19 @@ boxoffice_level() {
         events="$events $event"
     done
     before=$(holds_201)
-    m0=$(machine)
-    t0=$(date +%s.%N)
-    EVENTS="$events" SECTIONS=$SECTIONS ROWS=$ROWS SEATS=$SEATS WRK_THREADS=$WRK_THREADS \
-        wrk -t"$WRK_THREADS" -c"$clients" -d"${DURATION}s" -s bench/http/holds.lua "$url" >"$tmp/wrk.txt"
-    t1=$(date +%s.%N)
-    m1=$(machine)
+    run_peers BOXOFFICE_COMPARE_EVENTS="$events" "$BUILD/bench/bench_peers" http "${url#http://}" "$clients"
     after=$(holds_201)
-    p99=$(awk -F'latency_p99_us=' '/latency_p99_us/ {printf "%.2f", $2 / 1000}' "$tmp/wrk.txt")
-    grep -q 'ran out of fresh events' "$tmp/wrk.txt" && echo "  $leg: ran out of fresh events (raise the estimate): the rest were refused" >&2
-    # wrk's last answers may land after t1: wait until the count stops.
-    sleep 0.5
-    holds=$(holds_201)
-    holds=$((holds - before))
+    holds=$(peers_field holds)
     read -r held other < <(held_seats $events)
     check=ok
-    [ "$held" -eq $((holds * 2)) ] && [ "$other" -eq 0 ] || check=FAIL
-    echo "  $leg: check: $held seats held over $nevents events, $holds successful holds x 2 = $((holds * 2)), $other sold or blocked: $check"
-    record "$leg" "$clients" "$(echo "$after $before $t0 $t1" | awk '{printf "%.0f", ($1 - $2) / ($4 - $3)}')" "$p99" "$check" \
-        $(machine_delta "$m0" "$m1" "$(echo "$t0 $t1" | awk '{print $2 - $1}')")
+    [ "$holds" != nan ] && [ "$held" -eq $((holds * 2)) ] && [ $((after - before)) -eq "$holds" ] && [ "$other" -eq 0 ] || check=FAIL
+    echo "  check: $held seats held over $nevents events, $holds successful holds x 2 = $((holds * 2))," \
+        "the server's 201s $((after - before)), $other seats sold or blocked: $check"
+    record "$leg" "$clients" "$(peers_field holds_per_s)" "$(peers_field p99_ms)" "$check" $(cat "$tmp/machine")
 }
 
 boxoffice_leg() {
-    local leg=$1 db=$2 rate=40000 clients last
+    local leg=$1 db=$2 rate=60000 clients last
     if ! start_boxoffice "$db"; then
         echo "  $leg: the server refused --db ${db%%://*}://…: $(grep -v '^admin token' "$tmp/server.log" | tail -1)"
         echo "  $leg: boxoffice's PostgreSQL store is not built: boxoffice_pg_holds_per_s=nan"
@@ -208,7 +221,6 @@ boxoffice_leg() {
     starts=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
     for clients in $LEVELS; do
         boxoffice_level "$leg" "$clients" "$rate"
-        sed -n "s/^wrk:/  $leg: wrk:/p" "$tmp/wrk.txt"
         last=$(tail -1 "$tmp/results" | cut -d' ' -f3)
         rate=$(echo "$rate $last" | awk '{print ($2 > $1 ? $2 : $1)}')
     done
@@ -217,18 +229,11 @@ boxoffice_leg() {
 
 # --- the peers, through bench_peers ---------------------------------------
 peers_leg() {
-    local leg=$1 mode=$2 target=$3 clients m0 m1 t0 t1 line
+    local leg=$1 mode=$2 target=$3 clients
     for clients in $LEVELS; do
-        m0=$(machine)
-        t0=$(date +%s.%N)
-        "$BUILD/bench/bench_peers" "$mode" "$target" "$clients" "$DURATION" >"$tmp/peers.txt" || true
-        t1=$(date +%s.%N)
-        m1=$(machine)
-        sed '/^result /d; s/^/  /' "$tmp/peers.txt"
-        line=$(grep '^result ' "$tmp/peers.txt" || echo "result holds_per_s=nan p99_ms=nan check=FAIL")
-        record "$leg" "$clients" "$(echo "$line" | grep -o 'holds_per_s=[^ ]*' | cut -d= -f2)" \
-            "$(echo "$line" | grep -o 'p99_ms=[^ ]*' | cut -d= -f2)" "$(echo "$line" | grep -o 'check=[^ ]*' | cut -d= -f2)" \
-            $(machine_delta "$m0" "$m1" "$(echo "$t0 $t1" | awk '{print $2 - $1}')")
+        run_peers "$BUILD/bench/bench_peers" "$mode" "$target" "$clients"
+        record "$leg" "$clients" "$(peers_field holds_per_s)" "$(peers_field p99_ms)" "$(peers_field check)" \
+            $(cat "$tmp/machine")
     done
 }
 

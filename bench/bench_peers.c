@@ -16,6 +16,12 @@
  *   redis          Redis, EVALSHA of a Lua script: both seat keys absent
  *                  (free, or expired by Redis), then SET both and the hold
  *                  key with a 5-minute PX expiry. One round trip.
+ *   http           boxoffice itself: POST /api/v1/events/{id}/holds over
+ *                  HTTP/1.1 keep-alive, the request bench/http/holds.lua
+ *                  sends (its own buyer and X-Forwarded-For address per
+ *                  pair), on events the caller made (BOXOFFICE_COMPARE_EVENTS,
+ *                  ids in the order they fill). The same client as the peers
+ *                  get, so the comparison is of the servers alone.
  *
  * Durability is the server's (PostgreSQL's defaults: fsync on,
  * synchronous_commit on; Redis as bench_compare.sh starts it). Each client
@@ -31,16 +37,19 @@
  * fresh one. PostgreSQL's events (SEATS seat rows each) are created a few
  * ahead by a thread of their own; Redis needs none (keys).
  *
- * At the end each leg checks itself: seats held (rows with a hold id; seat
+ * At the end each leg checks itself (http: the caller does, from every
+ * event's availability): seats held (rows with a hold id; seat
  * keys) against successful holds x 2, holds stored against successful holds
  * (and on PostgreSQL every hold's two seats pointing at it). The schema or
  * the Redis keyspace is emptied first: one invocation is one measurement.
  *
  * Usage: bench_peers MODE TARGET CLIENTS SECONDS
- *   MODE pg-forupdate | pg-condupdate | redis; TARGET a libpq URL, or
- *   HOST:PORT for redis. Env: BOXOFFICE_COMPARE_SEATS (seats per event,
- *   20000), BOXOFFICE_COMPARE_CLIENT_THREADS (2).
- * Last line: result design=… clients=… holds_per_s=… p99_ms=… check=ok|FAIL
+ *   MODE pg-forupdate | pg-condupdate | redis | http; TARGET a libpq URL,
+ *   or HOST:PORT (IPv4) for redis and http. Env: BOXOFFICE_COMPARE_SEATS
+ *   (seats per event, 20000; http: 20 rows of 50 a section),
+ *   BOXOFFICE_COMPARE_CLIENT_THREADS (2), BOXOFFICE_COMPARE_EVENTS (http).
+ * Last line: result design=… clients=… holds_per_s=… p50_ms=… p99_ms=…
+ * holds=… check=ok|FAIL
  * (exit 1 when the check fails or a hold errs).
  */
 #include <arpa/inet.h>
@@ -70,10 +79,10 @@
 #define HIST_US      10     /* histogram bucket width */
 #define HIST_BUCKETS 200000 /* 2 s; slower holds land in the last */
 
-enum mode { PG_FORUPDATE, PG_CONDUPDATE, REDIS };
+enum mode { PG_FORUPDATE, PG_CONDUPDATE, REDIS, HTTP };
 
 /* Where a client is in its hold. */
-enum step { IDLE, STALLED, SELECTING, WRITING, ROLLING_BACK, CALLING, EVALING, DONE };
+enum step { IDLE, STALLED, SELECTING, WRITING, ROLLING_BACK, CALLING, EVALING, POSTING, DONE };
 
 struct client {
     struct worker *w;
@@ -88,8 +97,10 @@ struct client {
     bool err;      /* this hold got an error result */
     bool want_out; /* EPOLLOUT asked for */
     uint64_t t0_ns;
-    char out[512]; /* redis: the formatted command not yet written */
+    char out[768]; /* redis, http: the request not yet written */
     size_t out_len, out_off;
+    char in[4096]; /* http: the answer so far */
+    size_t in_len;
 };
 
 struct worker {
@@ -112,6 +123,8 @@ static atomic_uint_fast64_t hold_ids;
 static atomic_int events_ready; /* events 1..events_ready have their seats */
 static atomic_bool stopping;
 static atomic_uint_fast64_t event_wait_ns;
+static atomic_int stalled_at_end; /* clients still waiting for an event at the end */
+static char **http_events;        /* http: the events' ids, from BOXOFFICE_COMPARE_EVENTS */
 
 static const char *const LUA = "if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end\n"
                                "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
@@ -270,7 +283,7 @@ static void pg_write(struct client *c)
     pg_sync(c);
 }
 
-static void redis_writable(struct client *c);
+static void sock_writable(struct client *c);
 
 static void redis_start(struct client *c)
 {
@@ -293,7 +306,52 @@ static void redis_start(struct client *c)
     c->out_len = (size_t)n;
     c->out_off = 0;
     c->step = EVALING;
-    redis_writable(c);
+    sock_writable(c);
+}
+
+/* "A" for row 1, "Z" for 26, "AA" for 27: `boxoffice venue-gen`'s labels. */
+static void row_label(int row, char *out, size_t cap)
+{
+    char rev[8];
+    size_t n = 0;
+
+    while (row > 0 && n < sizeof rev) {
+        int r = (row - 1) % 26;
+        rev[n++] = (char)('A' + r);
+        row = (row - 1 - r) / 26;
+    }
+    for (size_t i = 0; i < n && i + 1 < cap; i++)
+        out[i] = rev[n - 1 - i];
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* boxoffice: POST the hold as bench/http/holds.lua does, the seats by
+ * venue-gen's ids (S<section>-<row label>-<n>: 20 rows of 50 a section),
+ * the pair's own buyer and client address (X-Forwarded-For 10.a.b.c from
+ * the pair's number; the server trusts loopback as a proxy). */
+static void http_start(struct client *c)
+{
+    char body[192], row[8];
+    int s0 = c->seat_a - 1, per_row = 50, per_section = 20 * per_row, pair = s0 / 2 + 1;
+    int section = s0 / per_section + 1, n = s0 % per_row + 1, len;
+
+    row_label(s0 % per_section / per_row + 1, row, sizeof row);
+    len = snprintf(
+        body, sizeof body,
+        "{\"seats\":[\"S%d-%s-%d\",\"S%d-%s-%d\"],\"customer\":{\"email\":\"b%d@example.com\"}}",
+        section, row, n, section, row, n + 1, pair);
+    c->out_len = (size_t)snprintf(
+        c->out, sizeof c->out,
+        "POST /api/v1/events/%s/holds HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nX-Forwarded-For: 10.%d.%d.%d\r\n"
+        "Content-Length: %d\r\n\r\n%s",
+        http_events[c->event - 1], pair / 65536 % 256, pair / 256 % 256, pair % 256, len, body);
+    if (c->out_len >= sizeof c->out)
+        die("http request", "too long");
+    c->out_off = 0;
+    c->in_len = 0;
+    c->step = POSTING;
+    sock_writable(c);
 }
 
 /* The next hold of a client: a pair from the deal, sent when its event's
@@ -301,11 +359,13 @@ static void redis_start(struct client *c)
  * client stops. */
 static void next_hold(struct client *c, uint64_t now)
 {
+    if (now >= deadline_ns) {
+        if (c->step == STALLED) /* its pair is never sent */
+            atomic_fetch_add(&stalled_at_end, 1);
+        c->step = DONE;
+        return;
+    }
     if (c->step != STALLED) {
-        if (now >= deadline_ns) {
-            c->step = DONE;
-            return;
-        }
         c->dealt = atomic_fetch_add(&dealt_pairs, 1);
         deal(c->dealt, &c->event, &c->seat_a);
         c->hold_id = atomic_fetch_add(&hold_ids, 1) + 1;
@@ -320,6 +380,8 @@ static void next_hold(struct client *c, uint64_t now)
     c->err = false;
     if (mode == REDIS)
         redis_start(c);
+    else if (mode == HTTP)
+        http_start(c);
     else
         pg_start(c);
 }
@@ -327,7 +389,7 @@ static void next_hold(struct client *c, uint64_t now)
 static void record_error(struct worker *w, const char *msg)
 {
     if (w->first_error[0] == '\0')
-        snprintf(w->first_error, sizeof w->first_error, "%s", msg);
+        snprintf(w->first_error, sizeof w->first_error, "%.255s", msg);
 }
 
 /* One hold answered: count it (ok, refused or error), then the next. */
@@ -426,9 +488,9 @@ static void pg_readable(struct client *c)
     }
 }
 
-static void redis_writable(struct client *c)
+static void sock_writable(struct client *c)
 {
-    if (c->step != EVALING)
+    if (c->step != EVALING && c->step != POSTING)
         return;
     while (c->out_off < c->out_len) {
         ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
@@ -437,7 +499,7 @@ static void redis_writable(struct client *c)
                 set_events(c->fd, c, true);
                 return;
             }
-            die("write to redis", strerror(errno));
+            die("write", strerror(errno));
         }
         c->out_off += (size_t)n;
     }
@@ -469,6 +531,38 @@ static void redis_readable(struct client *c)
     finish(c, outcome);
 }
 
+/* An HTTP/1.1 answer, once all of it (headers and Content-Length bytes)
+ * is in: 201 a hold, 409 a refusal, anything else an error. */
+static void http_readable(struct client *c)
+{
+    ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - 1 - c->in_len);
+    char *end, *cl;
+    size_t head;
+    int status;
+
+    if (n <= 0) {
+        if (n < 0 && errno == EAGAIN)
+            return;
+        die("read from boxoffice", n == 0 ? "closed" : strerror(errno));
+    }
+    c->in_len += (size_t)n;
+    c->in[c->in_len] = '\0';
+    if ((end = strstr(c->in, "\r\n\r\n")) == NULL) {
+        if (c->in_len == sizeof c->in - 1)
+            die("http answer", "headers too long");
+        return;
+    }
+    head = (size_t)(end + 4 - c->in);
+    cl = strcasestr(c->in, "\r\ncontent-length:");
+    if (cl && cl < end && head + strtoul(cl + 17, NULL, 10) > c->in_len)
+        return;
+    if (sscanf(c->in, "HTTP/1.%*d %d", &status) != 1)
+        die("http answer", c->in);
+    if (status != 201 && status != 409)
+        record_error(c->w, c->in);
+    finish(c, status == 201 ? 1 : status == 409 ? 0 : -1);
+}
+
 static bool any_running(struct worker *w, bool *stalled)
 {
     bool running = false;
@@ -495,11 +589,13 @@ static void *worker_run(void *arg)
             struct client *c = evs[i].data.ptr;
             bool in = evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP),
                  out = evs[i].events & EPOLLOUT;
-            if (mode == REDIS) {
+            if (mode == REDIS || mode == HTTP) {
                 if (out)
-                    redis_writable(c);
-                if (in)
+                    sock_writable(c);
+                if (in && mode == REDIS)
                     redis_readable(c);
+                else if (in)
+                    http_readable(c);
             } else {
                 if (out)
                     pg_flush(c);
@@ -588,7 +684,7 @@ static void *producer_run(void *arg)
 }
 
 /* TARGET as HOST:PORT (an IPv4 address). */
-static int redis_target(char *host, size_t cap)
+static int host_port(char *host, size_t cap)
 {
     const char *colon = strrchr(target, ':');
 
@@ -600,11 +696,11 @@ static int redis_target(char *host, size_t cap)
 }
 
 /* A client's own non-blocking socket; hiredis only formats and parses. */
-static int redis_socket(void)
+static int tcp_socket(void)
 {
     char host[64];
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, port = redis_target(host, sizeof host);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, port = host_port(host, sizeof host);
 
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
@@ -620,7 +716,7 @@ static int redis_socket(void)
 static redisContext *redis_control(void)
 {
     char host[64];
-    int port = redis_target(host, sizeof host);
+    int port = host_port(host, sizeof host);
     redisContext *rc = redisConnect(host, port);
 
     if (rc == NULL || rc->err)
@@ -654,6 +750,24 @@ static uint64_t redis_count(redisContext *rc, const char *pattern)
     return n;
 }
 
+/* http: the events made by the caller, in the order they are filled; the
+ * clients wait (and say so) if they fill them all. */
+static void http_load_events(void)
+{
+    const char *env = getenv("BOXOFFICE_COMPARE_EVENTS");
+    char *copy, *save = NULL;
+    int n = 0;
+
+    if (env == NULL || (copy = strdup(env)) == NULL)
+        die("http", "BOXOFFICE_COMPARE_EVENTS names no event");
+    http_events = calloc(strlen(env) / 2 + 1, sizeof(char *));
+    for (char *t = strtok_r(copy, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save))
+        http_events[n++] = t;
+    if (n == 0)
+        die("http", "BOXOFFICE_COMPARE_EVENTS names no event");
+    atomic_store(&events_ready, n);
+}
+
 static void setup(struct worker *ws, int nthreads, int clients, void **control)
 {
     if (mode == REDIS) {
@@ -664,6 +778,8 @@ static void setup(struct worker *ws, int nthreads, int clients, void **control)
         freeReplyObject(r);
         atomic_store(&events_ready, INT32_MAX);
         *control = rc;
+    } else if (mode == HTTP) {
+        http_load_events();
     } else {
         PGconn *pg = pg_connect();
         pg_exec(pg, "SET client_min_messages = warning");
@@ -676,9 +792,9 @@ static void setup(struct worker *ws, int nthreads, int clients, void **control)
         struct worker *w = &ws[i % nthreads];
         struct client *c = &w->clients[w->nclients++];
         c->w = w;
-        if (mode == REDIS) {
-            c->fd = redis_socket();
-            c->rd = redisReaderCreate();
+        if (mode == REDIS || mode == HTTP) {
+            c->fd = tcp_socket();
+            c->rd = mode == REDIS ? redisReaderCreate() : NULL;
         } else {
             pg_open(c);
         }
@@ -706,6 +822,10 @@ static bool check(void *control, uint64_t ok)
 {
     uint64_t seats, holds, linked;
 
+    if (mode == HTTP) {
+        printf("check: by the caller (bench_compare.sh reads back every event's availability)\n");
+        return true;
+    }
     if (mode == REDIS) {
         seats = redis_count(control, "s:*");
         holds = redis_count(control, "h:*");
@@ -750,7 +870,10 @@ static double percentile_ms(const uint64_t *hist, uint64_t total, double p)
 
 static const char *mode_name(void)
 {
-    return mode == REDIS ? "redis" : mode == PG_FORUPDATE ? "pg_forupdate" : "pg_condupdate";
+    return mode == REDIS          ? "redis"
+           : mode == HTTP         ? "boxoffice_http"
+           : mode == PG_FORUPDATE ? "pg_forupdate"
+                                  : "pg_condupdate";
 }
 
 static void parse_args(int argc, char **argv, int *clients, double *seconds, int *nthreads)
@@ -758,13 +881,15 @@ static void parse_args(int argc, char **argv, int *clients, double *seconds, int
     const char *env;
 
     if (argc != 5)
-        die("usage", "bench_peers pg-forupdate|pg-condupdate|redis TARGET CLIENTS SECONDS");
+        die("usage", "bench_peers pg-forupdate|pg-condupdate|redis|http TARGET CLIENTS SECONDS");
     if (strcmp(argv[1], "pg-forupdate") == 0)
         mode = PG_FORUPDATE;
     else if (strcmp(argv[1], "pg-condupdate") == 0)
         mode = PG_CONDUPDATE;
     else if (strcmp(argv[1], "redis") == 0)
         mode = REDIS;
+    else if (strcmp(argv[1], "http") == 0)
+        mode = HTTP;
     else
         die("unknown mode", argv[1]);
     target = argv[2];
@@ -802,7 +927,8 @@ int main(int argc, char **argv)
             die("setup", "no memory");
     }
     setup(ws, nthreads, clients, &control);
-    if (mode != REDIS && pthread_create(&producer, NULL, producer_run, pg_connect()) != 0)
+    if (mode != REDIS && mode != HTTP &&
+        pthread_create(&producer, NULL, producer_run, pg_connect()) != 0)
         die("pthread_create", "producer");
     cpu0 = cpu_s();
     t0 = now_ns();
@@ -821,18 +947,21 @@ int main(int argc, char **argv)
     }
     cpu1 = cpu_s();
     atomic_store(&stopping, true);
-    if (mode != REDIS)
+    if (mode != REDIS && mode != HTTP)
         pthread_join(producer, NULL);
     answered = ok + refused + errors;
     printf("%s: %d clients, %.1f s: %llu holds (%llu in the window), %llu refused, %llu errors; "
-           "%d events used; clients waited %.0f ms for fresh events; client CPU %.2f cores\n",
+           "%d events used; clients waited %.0f ms for fresh events%s; client CPU %.2f cores\n",
            mode_name(), clients, seconds, (unsigned long long)ok, (unsigned long long)in_window,
            (unsigned long long)refused, (unsigned long long)errors,
            (int)(atomic_load(&dealt_pairs) / (uint64_t)(seats_per_event / 2)) + 1,
-           atomic_load(&event_wait_ns) / 1e6, (cpu1 - cpu0) / seconds);
+           atomic_load(&event_wait_ns) / 1e6,
+           atomic_load(&stalled_at_end) ? " (RAN OUT of events: holds/s is a lower bound)" : "",
+           (cpu1 - cpu0) / seconds);
     good = check(control, ok) && errors == 0;
-    printf("result design=%s clients=%d holds_per_s=%.0f p50_ms=%.2f p99_ms=%.2f check=%s\n",
+    printf("result design=%s clients=%d holds_per_s=%.0f p50_ms=%.2f p99_ms=%.2f holds=%llu "
+           "check=%s\n",
            mode_name(), clients, (double)in_window / seconds, percentile_ms(hist, answered, 0.50),
-           percentile_ms(hist, answered, 0.99), good ? "ok" : "FAIL");
+           percentile_ms(hist, answered, 0.99), (unsigned long long)ok, good ? "ok" : "FAIL");
     return good ? 0 : 1;
 }
