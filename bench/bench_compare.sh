@@ -25,8 +25,9 @@
 # both stopped by their PIDs at the end.
 # Each leg checks itself after each level (seats held vs successful holds x
 # 2) and prints it. Each leg also prints the machine's CPU use (cores busy,
-# from /proc/stat: server and client together) and the disk's writes and
-# cache flushes per second (/proc/diskstats), which say what limits it.
+# from /proc/stat: server, client and any other work together), the
+# server's (boxoffice, redis-server) and the client's, and the disk's writes
+# and cache flushes per second (/proc/diskstats): what limits it.
 # Output: a table of holds/s and p99 per design and clients, the plot
 # docs/img/bench-compare.png (gnuplot), and a last line
 #   boxoffice_sqlite_holds_per_s=… boxoffice_pg_holds_per_s=…
@@ -87,12 +88,12 @@ machine_delta() {
 }
 
 # One result: leg clients holds/s p99_ms check cores writes/s flushes/s
-# server_cores
+# server_cores client_cores
 : >"$tmp/results"
 record() {
     echo "$*" >>"$tmp/results"
-    echo "$*" | awk '{printf "  %-16s %4d clients: %7s holds/s, p99 %7s ms, check %s; machine %s cores busy (server %s), disk %s writes/s, %s flushes/s\n",
-        $1, $2, $3, $4, $5, $6, $9, $7, $8}'
+    echo "$*" | awk '{printf "  %-16s %4d clients: %7s holds/s, p99 %7s ms, check %s; machine %s cores busy (server %s, client %s), disk %s writes/s, %s flushes/s\n",
+        $1, $2, $3, $4, $5, $6, $9, $10, $7, $8}'
 }
 
 # How busy the machine is before the run (other work): 2 s of /proc/stat.
@@ -165,7 +166,8 @@ EOF
 
 # Runs bench_peers MODE TARGET CLIENTS for DURATION s (more environment
 # before it, as VAR=value words); leaves its output in $tmp/peers.txt, the
-# machine's figures (machine_delta) in $tmp/machine, and shows its lines.
+# machine's figures (machine_delta, then the client's cores) in
+# $tmp/machine, and shows its lines.
 run_peers() {
     local m0 m1 t0 t1
     m0=$(machine)
@@ -173,7 +175,8 @@ run_peers() {
     env "$@" "$DURATION" >"$tmp/peers.txt" || true
     t1=$(date +%s.%N)
     m1=$(machine)
-    machine_delta "$m0" "$m1" "$(echo "$t0 $t1" | awk '{print $2 - $1}')" >"$tmp/machine"
+    echo "$(machine_delta "$m0" "$m1" "$(echo "$t0 $t1" | awk '{print $2 - $1}')")" \
+        "$(grep -o 'client CPU [0-9.]*' "$tmp/peers.txt" | cut -d' ' -f3 || echo -)" >"$tmp/machine"
     sed '/^result /d; /^check: by the caller/d; s/^/  /' "$tmp/peers.txt"
 }
 # A field of bench_peers' result line (nan when it has none).
@@ -212,7 +215,7 @@ boxoffice_leg() {
     if ! start_boxoffice "$db"; then
         echo "  $leg: the server refused --db ${db%%://*}://…: $(grep -v '^admin token' "$tmp/server.log" | tail -1)"
         echo "  $leg: boxoffice's PostgreSQL store is not built: boxoffice_pg_holds_per_s=nan"
-        for clients in $LEVELS; do record "$leg" "$clients" nan nan - - - - -; done
+        for clients in $LEVELS; do record "$leg" "$clients" nan nan - - - - - -; done
         return
     fi
     "$BUILD/boxoffice" venue-gen --sections $SECTIONS --rows $ROWS --seats $SEATS --ga 0 --categories 4 >"$tmp/venue.json"
