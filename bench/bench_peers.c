@@ -237,16 +237,29 @@ static void pg_sync(struct client *c)
     pg_flush(c);
 }
 
+/* The statements' parameters $1-$4 as text: event, seat a, seat b, hold. */
+struct pg_params {
+    char text[4][24];
+    const char *p[4];
+};
+
+static void pg_params(const struct client *c, struct pg_params *pp)
+{
+    snprintf(pp->text[0], sizeof pp->text[0], "%d", c->event);
+    snprintf(pp->text[1], sizeof pp->text[1], "%d", c->seat_a);
+    snprintf(pp->text[2], sizeof pp->text[2], "%d", c->seat_a + 1);
+    snprintf(pp->text[3], sizeof pp->text[3], "%llu", (unsigned long long)c->hold_id);
+    for (int i = 0; i < 4; i++)
+        pp->p[i] = pp->text[i];
+}
+
 static void pg_start(struct client *c)
 {
-    char ev[16], a[16], b[16], h[24];
-    const char *p[4] = {ev, a, b, h};
+    struct pg_params pp;
+    const char *const *p = pp.p;
     const char *begin[1] = {"BEGIN"};
 
-    snprintf(ev, sizeof ev, "%d", c->event);
-    snprintf(a, sizeof a, "%d", c->seat_a);
-    snprintf(b, sizeof b, "%d", c->seat_a + 1);
-    snprintf(h, sizeof h, "%llu", (unsigned long long)c->hold_id);
+    pg_params(c, &pp);
     c->rows_free = 0;
     if (mode == PG_CONDUPDATE) {
         pg_send(c, "hold", 4, p);
@@ -263,14 +276,11 @@ static void pg_start(struct client *c)
  * were free, else roll back. */
 static void pg_write(struct client *c)
 {
-    char ev[16], a[16], b[16], h[24];
-    const char *p[4] = {ev, a, b, h};
+    struct pg_params pp;
+    const char *const *p = pp.p;
     const char *sql[1] = {"COMMIT"};
 
-    snprintf(ev, sizeof ev, "%d", c->event);
-    snprintf(a, sizeof a, "%d", c->seat_a);
-    snprintf(b, sizeof b, "%d", c->seat_a + 1);
-    snprintf(h, sizeof h, "%llu", (unsigned long long)c->hold_id);
+    pg_params(c, &pp);
     if (c->rows_free == 2 && !c->err) {
         pg_send(c, "seize", 4, p);
         pg_send(c, "record", 4, p);
