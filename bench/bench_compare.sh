@@ -124,7 +124,12 @@ start_boxoffice() {
     srv_pid=$server
     for _ in $(seq 300); do
         grep -q 'listening on' "$tmp/server.log" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || { wait "$server" || true; server="" srv_pid=""; return 1; }
+        # gone, or exited and not yet reaped (kill -0 still finds a zombie)
+        if ! kill -0 "$server" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$server/stat" 2>/dev/null)" = Z ]; then
+            wait "$server" || true
+            server="" srv_pid=""
+            return 1
+        fi
         sleep 0.1
     done
     url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/server.log" | head -1)
