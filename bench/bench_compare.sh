@@ -218,6 +218,7 @@ boxoffice_level() {
 boxoffice_leg() {
     local leg=$1 db=$2 rate=60000 clients last
     if ! start_boxoffice "$db"; then
+        [ "$leg" = boxoffice_pg ] || { echo "bench-compare: the server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
         echo "  $leg: the server refused --db ${db%%://*}://…: $(grep -v '^admin token' "$tmp/server.log" | tail -1)"
         echo "  $leg: boxoffice's PostgreSQL store is not built: boxoffice_pg_holds_per_s=nan"
         for clients in $LEVELS; do record "$leg" "$clients" nan nan - - - - - -; done
