@@ -49,6 +49,7 @@ help:
 	@echo "make test-asan    the unit suites and the server under AddressSanitizer and UBSan"
 	@echo "make test-fuzz    the libFuzzer harnesses, FUZZ_SECONDS each"
 	@echo "make test-long    the engine model test with 10,000,000 operations"
-	@echo "make bench        every benchmark (engine, store, best, http, checkout, web, memory, connections)"
+	@echo "make bench        every benchmark (engine, store, best, http, checkout, web, memory, connections, compare)"
+	@echo "make bench-compare  boxoffice beside PostgreSQL and Redis designs, one run (docs/benchmarks.md)"
 	@echo "make format       clang-format every C file"
 	@echo "make SANITIZE=address,undefined test   run the suites under sanitizers"

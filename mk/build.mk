@@ -62,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 # Keep intermediate objects (test and bench objects, helpers): no rebuilds.
 .SECONDARY:
 
-.PHONY: all test test-unit test-system-pg test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory bench-connections bench-onsale run format \
+.PHONY: all test test-unit test-system-pg test-tsan test-long bench bench-engine bench-store bench-best bench-http bench-checkout bench-memory bench-connections bench-onsale bench-compare run format \
         format-check test-build
 .DEFAULT_GOAL := all
 
@@ -100,6 +100,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libtesthelpers.a $(BUILD)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libboxoffice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench_peers, the peer designs' client (PostgreSQL and Redis), alone links
+# libpq and hiredis: their flags are read for it only, when it is built.
+PEER_PKGS := libpq hiredis
+$(BUILD)/obj/bench/bench_peers.o: CFLAGS += $(shell pkg-config --cflags $(PEER_PKGS))
+$(BUILD)/bench/bench_peers: LDLIBS += $(shell pkg-config --libs $(PEER_PKGS))
 
 # The build itself on a fresh machine (below), formatting, the layers, the
 # docs' cited numbers, every unit suite, the threaded suites under
@@ -223,7 +229,7 @@ test-fuzz: $(FUZZ_BIN)
 test-long: all $(BUILD)/tests/test_model
 	BOXOFFICE_MODEL_OPS=10000000 $(BUILD)/tests/test_model
 
-bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory bench-connections bench-onsale
+bench: bench-engine bench-store bench-best bench-http bench-checkout bench-web bench-memory bench-connections bench-onsale bench-compare
 
 bench-engine: all $(BUILD)/bench/bench_engine
 	$(BUILD)/bench/bench_engine
@@ -265,6 +271,16 @@ bench-connections: all
 # line onsale_sellout_s=... honest_share=... bot_share=... ...
 bench-onsale: all node_modules/.package-lock.json
 	ulimit -Sn $$(ulimit -Hn) && BOXOFFICE_BIN=$(BUILD)/boxoffice PAYSIM_BIN=$(BUILD)/boxoffice-paysim node bench/onsale.mjs
+
+# The hot-event hold workload against boxoffice (HTTP, on SQLite and on
+# PostgreSQL) and the designs a user would pick instead (PostgreSQL SELECT
+# ... FOR UPDATE and a conditional UPDATE in a function, Redis Lua with AOF
+# always and without persistence), same machine, same run, same clients
+# (bench/bench_compare.sh, bench/bench_peers.c; docs/benchmarks.md); the
+# plot docs/img/bench-compare.png; last line boxoffice_sqlite_holds_per_s=...
+.PHONY: bench-compare
+bench-compare: all $(BUILD)/bench/bench_peers
+	BUILD=$(BUILD) bench/bench_compare.sh
 
 # The web UI's seat map of a 100,000-seat venue in headless Chromium: time
 # from navigation until it is drawn and a click selects a seat
