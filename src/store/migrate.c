@@ -254,7 +254,7 @@ static const struct tally {
     {"documents", "SELECT count(*) FROM docs", false},
     {"documents per collection",
      "SELECT coll || '=' || count(*) FROM docs GROUP BY coll ORDER BY coll", false},
-    {"settled documents", "SELECT count(*) FROM docs WHERE settled <> 0", false},
+    {"settled documents", "SELECT count(*) FROM docs WHERE settled", false},
     {"document keys", "SELECT count(*) FROM doc_keys", false},
     {"outbox", "SELECT count(*) FROM outbox", false},
 };
