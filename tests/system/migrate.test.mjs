@@ -38,12 +38,13 @@ const dir = tempDir();
 const sqliteUrl = `sqlite:${join(dir, 'boxoffice.db')}`;
 const before_ = {}; // what the SQLite server showed
 
-async function paidOrder(ev, seats) {
-    const h = await hold(srv, ev.event.id, { seats });
+/** hold (body: seats or GA) -> checkout -> pay on server s: the paid order with its secret. */
+async function paidOrder(ev, body, s = srv) {
+    const h = await hold(s, ev.event.id, body);
     assertStatus(h, 201, 'hold');
-    const c = await checkout(srv, h.body.hold.id, undefined, { intent: true });
+    const c = await checkout(s, h.body.hold.id, undefined, { intent: true });
     assertStatus(c, 201, 'checkout');
-    const p = await confirm(srv, c.body.order, 'pm_card_visa');
+    const p = await confirm(s, c.body.order, 'pm_card_visa');
     assertStatus(p, 200, 'confirm');
     assert.equal(p.body.order.status, 'paid');
     return { ...c.body.order, ...p.body.order, secret: c.body.order.secret };
@@ -56,17 +57,12 @@ before(async () => {
     const ev2 = await setupEvent(srv, GEN);
     before_.ev = ev;
     before_.ev2 = ev2;
-    before_.sold = await paidOrder(ev, ev.seats.slice(0, 2));
-    before_.refunded = await paidOrder(ev, ev.seats.slice(2, 4));
+    before_.sold = await paidOrder(ev, { seats: ev.seats.slice(0, 2) });
+    before_.refunded = await paidOrder(ev, { seats: ev.seats.slice(2, 4) });
     const c = await srv.post(`/api/v1/orders/${before_.refunded.id}/cancel`, {}, { admin: true });
     assertStatus(c, 200, 'admin cancel');
     assert.equal(c.body.order.status, 'refunded');
-    const gh = await hold(srv, ev2.event.id, { ga: { area: ev2.map.ga_areas[0].id, quantity: 3 } });
-    assertStatus(gh, 201, 'GA hold');
-    const gc = await checkout(srv, gh.body.hold.id, undefined, { intent: true });
-    assertStatus(gc, 201, 'GA checkout');
-    assertStatus(await confirm(srv, gc.body.order, 'pm_card_visa'), 200, 'GA confirm');
-    before_.gaOrder = gc.body.order;
+    before_.gaOrder = await paidOrder(ev2, { ga: { area: ev2.map.ga_areas[0].id, quantity: 3 } });
     const live = await hold(srv, ev.event.id, { seats: ev.seats.slice(4, 6) });
     assertStatus(live, 201, 'live hold');
     before_.hold = live.body.hold;
@@ -136,13 +132,8 @@ describe('boxoffice migrate', () => {
         const second = await srv2.post('/api/v1/checkin', { code: before_.sold.tickets[1].code }, { admin: before_.staff });
         assertStatus(second, 200, 'a second ticket scans ok');
         // the refunded order's seats are for sale again: a new hold and sale work
-        const nh = await hold(srv2, ev.event.id, { seats: ev.seats.slice(2, 4) });
-        assertStatus(nh, 201, 'new hold');
-        const nc = await checkout(srv2, nh.body.hold.id, undefined, { intent: true });
-        assertStatus(nc, 201, 'new checkout');
-        const np = await confirm(srv2, nc.body.order, 'pm_card_visa');
-        assertStatus(np, 200, 'new sale');
-        assert.equal(np.body.order.status, 'paid');
+        const np = await paidOrder(ev, { seats: ev.seats.slice(2, 4) }, srv2);
+        assert.equal(np.tickets.length, 2, 'a new sale with its tickets');
         const taken = await hold(srv2, ev.event.id, { seats: ev.seats.slice(4, 6) });
         assert.equal(taken.status, 409, 'the migrated hold still holds its seats');
     });
