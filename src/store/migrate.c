@@ -204,32 +204,42 @@ out:
     return rc;
 }
 
-/* The first column of the first row of sql on each side, as text: a
- * count, or "k=n,k=n,..." for a grouped count (rows joined). */
-static int sq_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+/* The first column of every row of sql, joined with commas: a count, or
+ * "k=n,k=n,..." for a grouped one. What passes cap is cut from out but
+ * still hashed into *h (FNV-1a), which the comparison uses too. */
+static void join_row(char *out, size_t cap, size_t *len, uint64_t *h, const char *v)
+{
+    for (const char *p = v; *p; p++)
+        *h = (*h ^ (unsigned char)*p) * 0x100000001b3ull;
+    *h = (*h ^ ',') * 0x100000001b3ull;
+    if (*len + strlen(v) + 2 < cap)
+        *len += (size_t)snprintf(out + *len, cap - *len, "%s%s", *len ? "," : "", v);
+}
+
+static int sq_text(sqlite3 *db, const char *sql, char *out, size_t cap, uint64_t *h)
 {
     sqlite3_stmt *st = NULL;
     size_t len = 0;
     int step;
     out[0] = '\0';
+    *h = 0xcbf29ce484222325ull;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return BO_EIO;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && len < cap)
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
-                                (const char *)sqlite3_column_text(st, 0));
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        join_row(out, cap, &len, h, (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : BO_EIO;
+    return step == SQLITE_DONE ? 0 : BO_EIO;
 }
 
-static int pg_text(PGconn *pg, const char *sql, char *out, size_t cap)
+static int pg_text(PGconn *pg, const char *sql, char *out, size_t cap, uint64_t *h)
 {
     PGresult *res = PQexec(pg, sql);
     size_t len = 0;
     int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : BO_EIO;
     out[0] = '\0';
-    for (int i = 0; rc == 0 && i < PQntuples(res) && len < cap; i++)
-        len +=
-            (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", PQgetvalue(res, i, 0));
+    *h = 0xcbf29ce484222325ull;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+        join_row(out, cap, &len, h, PQgetvalue(res, i, 0));
     PQclear(res);
     return rc;
 }
@@ -265,13 +275,14 @@ static int verify_counts(sqlite3 *src, PGconn *pg, bo_migrate_say_fn say, void *
                          size_t cap)
 {
     char a[1024], b[1024], line[1200];
+    uint64_t ha, hb;
     for (size_t i = 0; i < sizeof(tallies) / sizeof(tallies[0]); i++) {
-        if (sq_text(src, tallies[i].sql, a, sizeof(a)) ||
-            pg_text(pg, tallies[i].sql, b, sizeof(b))) {
+        if (sq_text(src, tallies[i].sql, a, sizeof(a), &ha) ||
+            pg_text(pg, tallies[i].sql, b, sizeof(b), &hb)) {
             snprintf(why, cap, "counting %s failed", tallies[i].kind);
             return BO_EIO;
         }
-        if (strcmp(a, b) != 0) {
+        if (ha != hb || strcmp(a, b) != 0) {
             snprintf(why, cap, "%s differ: %.400s in the source, %.400s in the destination",
                      tallies[i].kind, a, b);
             return BO_ESTATE;
@@ -332,6 +343,7 @@ static int open_dest(const char *url, PGconn **pg, char *why, size_t cap)
 {
     bo_store_t *s = NULL;
     char n[64];
+    uint64_t h;
     int rc;
 
     if ((rc = bo_store_check(url, why, cap)))
@@ -351,7 +363,7 @@ static int open_dest(const char *url, PGconn **pg, char *why, size_t cap)
                 " (SELECT count(*) FROM log) + (SELECT count(*) FROM snapshots) +"
                 " (SELECT count(*) FROM idem) + (SELECT count(*) FROM docs) +"
                 " (SELECT count(*) FROM doc_keys) + (SELECT count(*) FROM outbox)",
-                n, sizeof(n))) {
+                n, sizeof(n), &h)) {
         snprintf(why, cap, "the destination cannot be read");
         return BO_EIO;
     }
