@@ -225,6 +225,13 @@ int bo_live_idem_put(bo_live_t *live, const char *key, const uint8_t hash[32], i
 typedef int (*bo_live_read_fn)(void *arg, const bo_inv_t *inv, int64_t now_ms);
 int bo_live_read(bo_live_t *live, uint64_t event, bo_live_read_fn fn, void *arg);
 int bo_live_read_of(bo_live_t *live, bo_live_event_t *event, bo_live_read_fn fn, void *arg);
+/* Whether a and b (each recovered from its own store) hold the same events
+ * in the same state at now_ms: details, version, every seat's state, GA
+ * counters and every live or sold hold (src/live/live_compare.c). 0 with
+ * *events compared, or BO_ESTATE with the first difference in why, or
+ * BO_ENOMEM. */
+int bo_live_compare(bo_live_t *a, bo_live_t *b, int64_t now_ms, uint32_t *events, char *why,
+                    size_t cap);
 /* The layout of a venue (valid until bo_live_close), or NULL. */
 const bo_layout_t *bo_live_venue(bo_live_t *live, uint64_t venue);
 

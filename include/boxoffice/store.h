@@ -287,6 +287,23 @@ int bo_store_doc_each(bo_store_t *s, const char *coll, const char *group,
  * included) get BO_EIO. NULL is a no-op. */
 void bo_store_close(bo_store_t *s);
 
+/*
+ * Copy the SQLite store from ("sqlite:PATH", an existing boxoffice store no
+ * server has open) into the PostgreSQL store to ("postgresql://...", a
+ * database with no boxoffice data yet), every table in one transaction
+ * (src/store/migrate.c), then count both sides (every table, log records
+ * per event, documents per collection). say(arg, line) is told each step
+ * and count. Returns 0, or with one line in why (cap bytes; the URLs are
+ * not repeated): BO_EINVAL (URLs of the wrong kinds or the same twice, a
+ * source that is no file, a destination that cannot be reached),
+ * BO_ECORRUPT (a source that is not a boxoffice store), BO_EEXIST (the
+ * destination holds data), BO_EIO (the copy failed, its constraints
+ * included: nothing written), or BO_ESTATE (counts differ after the copy).
+ */
+typedef void (*bo_migrate_say_fn)(void *arg, const char *line);
+int bo_store_migrate(const char *from, const char *to, bo_migrate_say_fn say, void *arg, char *why,
+                     size_t cap);
+
 /* Backends. Open the database at path (creating it and running pending
  * migrations). Returns 0 with *ops and *backend (the caller owns it: pass it
  * to ops->close), BO_EIO, BO_ECORRUPT (a file bo_store_check refuses) or
