@@ -42,9 +42,8 @@ static void join_url(char out[64], uint64_t event)
     snprintf(out, 64, "/api/v1/events/%s/queue", id);
 }
 
-/* The event of the path with a waiting room into *e: 0, or BO_ENOTFOUND
- * once answered (404). */
-static int queue_event(bo_api_t *api, bo_http_req_t *r, bo_event_info_t *e)
+/* The event of the path into *e: 0, or BO_ENOTFOUND once answered (404). */
+static int path_event(bo_api_t *api, bo_http_req_t *r, bo_event_info_t *e)
 {
     const char *id = bo_http_param(r, "id");
     uint64_t event;
@@ -52,21 +51,22 @@ static int queue_event(bo_api_t *api, bo_http_req_t *r, bo_event_info_t *e)
         bo_http_send_error(r, BO_ENOTFOUND, "no such event", json_pack("{ss}", "id", id ? id : ""));
         return BO_ENOTFOUND;
     }
+    return 0;
+}
+
+/* The event of the path with a waiting room into *e: 0, or BO_ENOTFOUND
+ * once answered (404). */
+static int queue_event(bo_api_t *api, bo_http_req_t *r, bo_event_info_t *e)
+{
+    const char *id = bo_http_param(r, "id");
+    if (path_event(api, r, e))
+        return BO_ENOTFOUND;
     if (!e->waiting_room.enabled) {
         bo_http_send_error(r, BO_ENOTFOUND, "this event has no waiting room",
                            json_pack("{ss}", "id", id));
         return BO_ENOTFOUND;
     }
     return 0;
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char t[BO_RFC3339_SIZE];
-    if (ms <= 0)
-        return json_null();
-    bo_time_format(ms, t);
-    return json_string(t);
 }
 
 static json_t *int_or_null(int64_t n)
@@ -84,13 +84,13 @@ static json_t *view_json(uint64_t event, const bo_queue_config_t *cfg, const bo_
                   "status", bo_queue_status_name(v->status), "place",
                   v->place ? json_integer(v->place) : json_null(), "ahead", int_or_null(v->ahead),
                   "estimated_wait_s", int_or_null(v->estimated_wait_s), "poll_after_ms",
-                  (json_int_t)v->poll_after_ms, "onsale_at", time_or_null(cfg->onsale_at_ms));
+                  (json_int_t)v->poll_after_ms, "onsale_at", bo_time_json(cfg->onsale_at_ms));
     if (q && v->pass[0]) {
         json_object_set_new(q, "pass", json_string(v->pass));
-        json_object_set_new(q, "admitted_at", time_or_null(v->admitted_at_ms));
-        json_object_set_new(q, "pass_expires_at", time_or_null(v->pass_expires_at_ms));
+        json_object_set_new(q, "admitted_at", bo_time_json(v->admitted_at_ms));
+        json_object_set_new(q, "pass_expires_at", bo_time_json(v->pass_expires_at_ms));
     } else if (q && v->status == BO_QUEUE_EXPIRED) {
-        json_object_set_new(q, "pass_expires_at", time_or_null(v->pass_expires_at_ms));
+        json_object_set_new(q, "pass_expires_at", bo_time_json(v->pass_expires_at_ms));
     }
     return q ? json_pack("{so}", "queue", q) : NULL;
 }
@@ -102,8 +102,8 @@ json_t *bo__queue_config_json(uint64_t event, const bo_queue_config_t *w)
         return json_null();
     join_url(url, event);
     return json_pack("{s:b,s:o,s:o,s:I,s:I,s:I,s:I,s:b,s:s}", "enabled", true, "prequeue_opens_at",
-                     time_or_null(w->prequeue_opens_at_ms), "onsale_at",
-                     time_or_null(w->onsale_at_ms), "admit_per_min", (json_int_t)w->admit_per_min,
+                     bo_time_json(w->prequeue_opens_at_ms), "onsale_at",
+                     bo_time_json(w->onsale_at_ms), "admit_per_min", (json_int_t)w->admit_per_min,
                      "max_active", (json_int_t)w->max_active, "pass_ttl_s",
                      (json_int_t)w->pass_ttl_s, "pow_difficulty", (json_int_t)w->pow_difficulty,
                      "paused", w->paused, "join_url", url);
@@ -228,7 +228,7 @@ static int on_join(void *arg, bo_http_req_t *r)
     free(c);
     json_t *details = NULL;
     if (rc == BO_EQUEUENOTOPEN)
-        details = json_pack("{so}", "opens_at", time_or_null(e.waiting_room.prequeue_opens_at_ms));
+        details = json_pack("{so}", "opens_at", bo_time_json(e.waiting_room.prequeue_opens_at_ms));
     if (rc == BO_EQUEUEFULL || rc == BO_EBUSY)
         bo_http_set_header(r, "Retry-After", "5");
     return bo_http_send_error(r, rc, NULL, details);
@@ -271,7 +271,7 @@ static int on_challenge(void *arg, bo_http_req_t *r)
                                   NULL);
     json_t *body = json_pack("{s:s,s:I,s:o}", "challenge", ch, "difficulty",
                              (json_int_t)e.waiting_room.pow_difficulty, "expires_at",
-                             time_or_null(expires_ms));
+                             bo_time_json(expires_ms));
     return send_no_store(r, 200, body);
 }
 
@@ -283,19 +283,16 @@ static int on_stats(void *arg, bo_http_req_t *r)
     int rc = bo__api_admin(api, r);
     if (rc)
         return rc;
-    const char *id = bo_http_param(r, "id");
-    uint64_t event;
-    if (bo_id_parse_event(id, &event) || bo_catalog_event(api->catalog, event, &e))
-        return bo_http_send_error(r, BO_ENOTFOUND, "no such event",
-                                  json_pack("{ss}", "id", id ? id : ""));
-    bo_queue_stats(api->queues, event, &e.waiting_room, bo_live_now_ms(api->live), &st);
+    if (path_event(api, r, &e))
+        return 0;
+    bo_queue_stats(api->queues, e.id, &e.waiting_room, bo_live_now_ms(api->live), &st);
     const bo_queue_config_t *w = &e.waiting_room;
     json_t *body = json_pack(
         "{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:b}", "enabled", w->enabled, "paused", w->paused,
         "prequeue", (json_int_t)st.prequeue, "waiting", (json_int_t)st.waiting, "admitted_total",
         (json_int_t)st.admitted_total, "active", (json_int_t)st.active, "skipped_total",
         (json_int_t)st.skipped_total, "admissions_per_min", (json_int_t)st.admissions_last_min,
-        "onsale_at", time_or_null(w->enabled ? w->onsale_at_ms : 0), "seed_set", st.seed_set);
+        "onsale_at", bo_time_json(w->enabled ? w->onsale_at_ms : 0), "seed_set", st.seed_set);
     return send_no_store(r, 200, body);
 }
 

@@ -8,8 +8,10 @@
  * Entries further left were written by the client itself and prove
  * nothing.
  *
- * Workload: once per rate-limited request (card attempts); a list of a few
- * networks and a header of a few addresses: linear scans are right.
+ * Workload: every hold, checkout, card attempt and queue join asks for its
+ * client (its limits, its caps, its idempotency key), so the answer is
+ * worked out once per request and kept on it; a list of a few networks and
+ * a header of a few addresses: linear scans are right.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -147,6 +149,9 @@ void bo_http_client_addr_of(const bo_http_trusted_t *t, const char *peer, const 
 const char *bo_http_client_addr(bo_http_req_t *r, const bo_http_trusted_t *t)
 {
     bo_http_trusted_t def;
+    if (r->client && r->client_of == t)
+        return r->client;
+    const bo_http_trusted_t *asked = t;
     if (!t) {
         bo_http_trusted_default(&def);
         t = &def;
@@ -169,6 +174,8 @@ const char *bo_http_client_addr(bo_http_req_t *r, const bo_http_trusted_t *t)
         n += hs->entries[i].value.len;
     }
     bo_http_client_addr_of(t, peer, xff, n, out);
+    r->client_of = asked;
+    r->client = out;
     return out;
 }
 

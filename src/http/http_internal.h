@@ -160,6 +160,10 @@ struct bo_http_req {
     bool answered;
     struct bo__late_body *late; /* guard.c: the answer goes through it */
     bool deferred;              /* async or SSE begun: the handler's return answers nothing */
+    /* client.c: the client address, worked out once per request (every
+     * limit, cap and idempotency key of a request asks for it) */
+    const bo_http_trusted_t *client_of; /* the proxies it was worked out with */
+    const char *client;
 };
 
 /* The env key under which a dispatched request stores its bo_http_req_t. */

@@ -19,15 +19,6 @@
 
 /* ---- the durable form ------------------------------------------------------- */
 
-json_t *bo__order_time_json(int64_t ms)
-{
-    char t[BO_RFC3339_SIZE];
-    if (!ms)
-        return json_null();
-    bo_time_format(ms, t);
-    return json_string(t);
-}
-
 static json_t *hex_json(const uint8_t *b, size_t n)
 {
     char hex[2 * 64 + 1];
@@ -220,12 +211,12 @@ static json_t *ticket_json(const bo_layout_t *l, const bo_order_t *o, const bo_t
     const char *state = o->status != BO_ORDER_PAID ? "void" : t->checked_in_ms ? "used" : "valid";
     if (!with_secret) /* codes are entry capabilities: only for the order's owner */
         return json_pack("{sssssoso}", "id", id, "status", state, "checked_in_at",
-                         bo__order_time_json(t->checked_in_ms), "seat",
+                         bo_time_json(t->checked_in_ms), "seat",
                          t->seat != BO_TICKET_GA && l && t->seat < l->nseats
                              ? json_string(bo_layout_str(l, l->seats[t->seat].id))
                              : json_null());
     json_t *j = json_pack("{ssssssssso}", "id", id, "code", t->code, "qr_svg_url", url, "status",
-                          state, "checked_in_at", bo__order_time_json(t->checked_in_ms));
+                          state, "checked_in_at", bo_time_json(t->checked_in_ms));
     if (!bo__order_ticket_place(j, l, t))
         json_object_set_new(j, "seat", json_null());
     return j;
@@ -275,11 +266,11 @@ char *bo__order_render(bo_orders_t *os, const bo_order_t *o, bool with_secret, s
                   bo__order_status_name(o->status), "hold_id", hold, "event_id", evt, "event_name",
                   json_string(l ? info.name : ""), "customer", "email", o->email, "name", o->name,
                   "seats", seats, "ga", ga, "amount", "total_cents", (json_int_t)o->amount_cents,
-                  "currency", o->currency, "created_at", bo__order_time_json(o->created_ms),
-                  "paid_at", bo__order_time_json(o->paid_ms), "payment_deadline",
-                  o->status == BO_ORDER_PENDING ? bo__order_time_json(o->deadline_ms) : json_null(),
-                  "closed_at", bo__order_time_json(o->closed_ms), "last_payment_error",
-                  error_json(o), "payment_failures", (json_int_t)o->failures, "tickets", tickets);
+                  "currency", o->currency, "created_at", bo_time_json(o->created_ms), "paid_at",
+                  bo_time_json(o->paid_ms), "payment_deadline",
+                  o->status == BO_ORDER_PENDING ? bo_time_json(o->deadline_ms) : json_null(),
+                  "closed_at", bo_time_json(o->closed_ms), "last_payment_error", error_json(o),
+                  "payment_failures", (json_int_t)o->failures, "tickets", tickets);
     if (order && with_secret)
         json_object_set_new(order, "secret", json_string(o->secret));
     if (order && o->refund_id[0])

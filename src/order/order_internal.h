@@ -207,8 +207,6 @@ void bo__order_book_free(bo_order_book_t *b);
 const char *bo__order_status_name(int status);
 /* The status of a name ("paid"...), or -1. */
 int bo__order_status_of(const char *name);
-/* An RFC 3339 time of ms since the epoch (0: null), a new reference. */
-json_t *bo__order_time_json(int64_t ms);
 /* The seat map of event's venue, with the event's info in *info; NULL
  * when the event or its venue is unknown (*info then unset). */
 const bo_layout_t *bo__order_layout(bo_orders_t *os, uint64_t event, bo_order_event_t *info);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "order/order_internal.h"
+#include "util/time.h"
 
 /* ---- reports ------------------------------------------------------------------ */
 
@@ -119,10 +120,10 @@ void bo__order_sales(bo_orders_t *os, uint64_t event, json_t *report)
     for (int i = 0; i < BO_ORDER_NSTATUS; i++)
         json_object_set_new(status, bo__order_status_name(i), json_integer(s.by_status[i]));
     for (size_t i = 0; i < s.n; i++)
-        json_array_append_new(
-            series, json_pack("{sosIsIsI}", "at", bo__order_time_json(s.b[i].hour_ms), "orders",
-                              (json_int_t)s.b[i].orders, "tickets", (json_int_t)s.b[i].tickets,
-                              "revenue_cents", (json_int_t)s.b[i].revenue));
+        json_array_append_new(series, json_pack("{sosIsIsI}", "at", bo_time_json(s.b[i].hour_ms),
+                                                "orders", (json_int_t)s.b[i].orders, "tickets",
+                                                (json_int_t)s.b[i].tickets, "revenue_cents",
+                                                (json_int_t)s.b[i].revenue));
     json_object_set_new(report, "orders", status);
     json_object_set_new(report, "checked_in", json_integer((json_int_t)s.checked_in));
     json_object_set_new(report, "sales_over_time", series);

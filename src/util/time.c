@@ -115,3 +115,12 @@ size_t bo_time_format(int64_t ms, char out[BO_RFC3339_SIZE])
     out[n] = '\0';
     return (size_t)n;
 }
+
+json_t *bo_time_json(int64_t ms)
+{
+    char t[BO_RFC3339_SIZE];
+    if (ms <= 0)
+        return json_null();
+    bo_time_format(ms, t);
+    return json_string(t);
+}

@@ -7,6 +7,7 @@
 #ifndef BOXOFFICE_UTIL_TIME_H
 #define BOXOFFICE_UTIL_TIME_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,8 @@ int bo_time_parse(const char *s, size_t len, int64_t *ms);
  * or after 9999 are clamped to those years' bounds. Returns the length.
  */
 size_t bo_time_format(int64_t ms, char out[BO_RFC3339_SIZE]);
+/* A time for a JSON answer: bo_time_format's string, or null when ms is 0
+ * or less (not set). New reference (NULL when out of memory). */
+json_t *bo_time_json(int64_t ms);
 
 #endif
